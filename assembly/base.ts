@@ -1,0 +1,98 @@
+// Per-instance anchors, the atomic layer, locks and the op log.
+//
+// Every instance (main thread, each worker) calls attach() once; the values
+// below are per-instance wasm globals that merely cache pointers into shared
+// memory, so nothing here needs to be seen by another instance.
+
+import {
+  Header, ArchDesc, Ctx, OpRec, OPREC_SIZE, H_ZONE_FREE,
+} from './layout';
+
+export let H: usize = 0;      // machine header
+export let A: usize = 0;      // arch descriptor
+export let BE: bool = false;  // entries stored big-endian
+
+export function attachTo(header: usize): void {
+  H = header;
+  A = changetype<Header>(header).arch;
+  BE = changetype<ArchDesc>(A).bigEndian != 0;
+}
+
+@inline export function hdr(): Header { return changetype<Header>(H); }
+@inline export function arch(): ArchDesc { return changetype<ArchDesc>(A); }
+@inline export function ctxOf(c: usize): Ctx { return changetype<Ctx>(c); }
+
+// ---------------------------------------------------------------- atomics
+// folio_ref_add_unless_zero / page_ref_add_unless_zero: add n unless the count is 0.
+@inline export function addUnlessZero(p: usize, n: i32): bool {
+  let c = atomic.load<i32>(p);
+  while (true) {
+    if (c == 0) return false;
+    const old = atomic.cmpxchg<i32>(p, c, c + n);
+    if (old == c) return true;
+    c = old;
+  }
+}
+
+// Returns the new value (atomic_sub_return).
+@inline export function subReturn(p: usize, n: i32): i32 {
+  return atomic.sub<i32>(p, n) - n;
+}
+
+@inline export function add64(p: usize, n: i64): void {
+  atomic.add<i64>(p, n);
+}
+
+// A small lock: 0 free, 1 held, 2 held with waiters (futex-style).
+export function lock(p: usize): void {
+  let spins = 0;
+  while (true) {
+    if (atomic.cmpxchg<i32>(p, 0, 1) == 0) return;
+    if (++spins < 100) continue;
+    const c = atomic.load<i32>(p);
+    if (c == 0) continue;
+    if (c == 2 || atomic.cmpxchg<i32>(p, 1, 2) == 1) {
+      memory.atomic.wait32(p, 2, 1000000);   // 1 ms, then look again
+    }
+    if (atomic.cmpxchg<i32>(p, 0, 2) == 0) return;
+  }
+}
+
+export function unlock(p: usize): void {
+  if (atomic.xchg<i32>(p, 0) == 2) atomic.notify(p, 1);
+}
+
+// ---------------------------------------------------------------- op log
+export function beginOp(ctx: usize, kind: u32, mm: u32, addr: u64, len: u64): u32 {
+  const h = hdr();
+  const id = atomic.add<u32>(H + offsetof<Header>("opSeq"), 1) + 1;
+  const rec = changetype<OpRec>(h.opLogBase + ((id & (h.opLogSize - 1)) * OPREC_SIZE));
+  rec.kind = kind;
+  rec.mm = mm;
+  rec.ctx = <u32>((ctx - h.ctxBase) / h.ctxSize);
+  rec.addr = addr;
+  rec.len = len;
+  atomic.store<u32>(changetype<usize>(rec), id);
+  ctxOf(ctx).opId = id;
+  return id;
+}
+
+// ---------------------------------------------------------------- entries
+@inline export function readEntry(p: usize): u64 {
+  const v = atomic.load<u64>(p);
+  return BE ? bswap<u64>(v) : v;
+}
+
+@inline export function writeEntry(p: usize, v: u64): void {
+  atomic.store<u64>(p, BE ? bswap<u64>(v) : v);
+}
+
+// Clears an entry and returns what it held (ptep_get_and_clear).
+@inline export function xchgEntry(p: usize, v: u64): u64 {
+  const old = atomic.xchg<u64>(p, BE ? bswap<u64>(v) : v);
+  return BE ? bswap<u64>(old) : old;
+}
+
+@inline export function zoneFreeHead(order: u32): usize {
+  return H + H_ZONE_FREE + (order << 2);
+}

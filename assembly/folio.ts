@@ -1,0 +1,159 @@
+// Folio reference helpers (include/linux/mm.h, mm/gup.c, mm/swap.c):
+// grabbing and putting references and pins, and freeing at zero.
+
+import { H, hdr, addUnlessZero, subReturn } from './base';
+import {
+  pfnToPage, pageFolio, folioTestLarge, folioOrder, refcountPtr, unprepFolio, freePages, pageType,
+} from './mem';
+import {
+  Header, Page, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, FOLL_WRITE, GUP_PIN_COUNTING_BIAS,
+  FOLIO_PINCOUNT, PG_anon_exclusive, PG_reserved, PGTY_hugetlb, PAGE_MAPPING_ANON,
+} from './layout';
+
+// Per-thread tallies of what the current gup / unpin call added, folded into
+// the machine-wide counters once per call (never per page).
+export let tallyRefs: i64 = 0;   // refcount units (pins on small folios count GUP_PIN_COUNTING_BIAS)
+export let tallyPins: i64 = 0;   // _pincount units on large folios
+export function tallyReset(): void { tallyRefs = 0; tallyPins = 0; }
+export function tallyCommit(): void {
+  if (tallyRefs != 0) atomic.add<i64>(H + offsetof<Header>("gupOutstanding"), tallyRefs);
+  if (tallyPins != 0) atomic.add<i64>(H + offsetof<Header>("pinOutstanding"), tallyPins);
+  tallyRefs = 0;
+  tallyPins = 0;
+}
+
+let zeroPage: usize = 0;
+export function isZeroFolio(folio: usize): bool {
+  if (zeroPage == 0) zeroPage = pfnToPage(hdr().zeroPfn);
+  return folio == zeroPage;
+}
+
+// __folio_put: the last reference is gone; hand the frames back.
+export function freeFolio(folio: usize): void {
+  if ((load<u64>(folio) & ((<u64>1) << PG_reserved)) != 0) return;   // never free reserved pages
+  const order = folioOrder(folio);
+  unprepFolio(folio, order);
+  freePages(folio, order);
+}
+
+// folio_put_refs
+export function folioPutRefs(folio: usize, refs: i32): void {
+  if (subReturn(refcountPtr(folio), refs) == 0) freeFolio(folio);
+}
+
+// try_get_folio (mm/gup.c): add-unless-zero on the folio, then make sure the
+// page still belongs to it (a racing split or free would have changed it).
+export function tryGetFolio(page: usize, refs: i32): usize {
+  while (true) {
+    const folio = pageFolio(page);
+    if (atomic.load<i32>(refcountPtr(folio)) < 0) return 0;
+    if (!addUnlessZero(refcountPtr(folio), refs)) return 0;
+    if (pageFolio(page) == folio) return folio;
+    folioPutRefs(folio, refs);
+  }
+}
+
+// folio_is_longterm_pinnable: RAM outside ZONE_MOVABLE/CMA is pinnable.
+// (Device folios, when modelled, answer from their pgmap type.)
+export function longtermPinnable(folio: usize): bool {
+  return true;
+}
+
+// Account what a successful grab added (after FOLL_PIN bias / pincount).
+@inline function tallyGrab(folio: usize, refs: i32, flags: u32): void {
+  if ((flags & FOLL_PIN) != 0) {
+    if (folioTestLarge(folio)) { tallyRefs += refs; tallyPins += refs; }
+    else tallyRefs += <i64>refs * GUP_PIN_COUNTING_BIAS;
+  } else tallyRefs += refs;
+}
+
+// try_grab_folio_fast: add-unless-zero (the folio may be freed under us).
+export function tryGrabFolioFast(page: usize, refs: i32, flags: u32): usize {
+  if ((flags & FOLL_GET) != 0) {
+    const f = tryGetFolio(page, refs);
+    if (f != 0) tallyRefs += refs;
+    return f;
+  }
+  if ((flags & FOLL_PIN) == 0) return 0;
+  // the zero page is never pinned or counted
+  if (isZeroFolio(pageFolio(page))) return pageFolio(page);
+  const folio = tryGetFolio(page, refs);
+  if (folio == 0) return 0;
+  if ((flags & FOLL_LONGTERM) != 0 && !longtermPinnable(folio)) {
+    folioPutRefs(folio, refs);
+    return 0;
+  }
+  if (folioTestLarge(folio)) atomic.add<i32>(folio + FOLIO_PINCOUNT, refs);
+  else atomic.add<i32>(refcountPtr(folio), refs * (GUP_PIN_COUNTING_BIAS - 1));
+  tallyGrab(folio, refs, flags);
+  return folio;
+}
+
+// try_grab_folio (slow path): the caller holds the table lock, so a plain add.
+// Returns false (the kernel's -ENOMEM) if the folio has no reference at all.
+export function tryGrabFolio(folio: usize, refs: i32, flags: u32): bool {
+  if (atomic.load<i32>(refcountPtr(folio)) <= 0) return false;
+  if ((flags & FOLL_GET) != 0) {
+    atomic.add<i32>(refcountPtr(folio), refs);
+    tallyRefs += refs;
+    return true;
+  }
+  if (isZeroFolio(folio)) return true;
+  if (folioTestLarge(folio)) {
+    atomic.add<i32>(refcountPtr(folio), refs);
+    atomic.add<i32>(folio + FOLIO_PINCOUNT, refs);
+  } else {
+    atomic.add<i32>(refcountPtr(folio), refs * GUP_PIN_COUNTING_BIAS);
+  }
+  tallyGrab(folio, refs, flags);
+  return true;
+}
+
+// gup_put_folio
+export function gupPutFolio(folio: usize, refs: i32, flags: u32): void {
+  if ((flags & FOLL_PIN) != 0) {
+    if (isZeroFolio(folio)) return;
+    if (folioTestLarge(folio)) {
+      atomic.sub<i32>(folio + FOLIO_PINCOUNT, refs);
+      tallyRefs -= refs;
+      tallyPins -= refs;
+    } else {
+      tallyRefs -= <i64>refs * GUP_PIN_COUNTING_BIAS;
+      refs *= GUP_PIN_COUNTING_BIAS;
+    }
+  } else tallyRefs -= refs;
+  folioPutRefs(folio, refs);
+}
+
+// What gup_put_folio would subtract, to validate an unpin before doing it.
+export function putUnits(folio: usize, refs: i32, flags: u32): i32 {
+  if ((flags & FOLL_PIN) != 0) {
+    if (isZeroFolio(folio)) return 0;
+    return folioTestLarge(folio) ? refs : refs * GUP_PIN_COUNTING_BIAS;
+  }
+  return refs;
+}
+
+// gup_fast_folio_allowed (mm/gup.c): may gup-fast hand out this folio?
+export function gupFastFolioAllowed(folio: usize, flags: u32): bool {
+  const rejectFileBacked = (flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) == (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE);
+  const checkSecretmem = !folioTestLarge(folio);   // CONFIG_SECRETMEM: only order-0 folios
+  if (!rejectFileBacked && !checkSecretmem) return true;
+  if (folioTestLarge(folio) && pageType(folio) == PGTY_hugetlb) return true;
+  const mapping = load<u64>(folio, offsetof<Page>("mapping"));
+  if (mapping == 0) return false;            // truncated, or no mapping: let the slow path decide
+  const bits = mapping & 3;                  // PAGE_MAPPING_FLAGS
+  if (bits != 0) return (bits & PAGE_MAPPING_ANON) != 0;
+  return !rejectFileBacked;                  // file-backed (no shmem/secretmem modelled)
+}
+
+// gup_must_unshare for FOLL_PIN on an anon page that is not exclusive.
+export function gupMustUnshare(flags: u32, page: usize): bool {
+  if ((flags & FOLL_PIN) == 0) return false;
+  const folio = pageFolio(page);
+  const mapping = load<u64>(folio, offsetof<Page>("mapping"));
+  if ((mapping & PAGE_MAPPING_ANON) == 0) return false;
+  // HugeTLB keeps PG_anon_exclusive on the head; THP per page.
+  const p = folioTestLarge(folio) && pageType(folio) == PGTY_hugetlb ? folio : page;
+  return (load<u64>(p) & ((<u64>1) << PG_anon_exclusive)) == 0;
+}

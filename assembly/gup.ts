@@ -1,0 +1,314 @@
+// get_user_pages_fast / pin_user_pages_fast (mm/gup.c), generic over the
+// descriptor: a lockless walk that reads each entry once, grabs with
+// add-unless-zero, re-reads and undoes on change, and stops at the first
+// address it cannot handle; then the slow path faults in the rest.
+
+import { H, hdr, arch, readEntry, lock, unlock, ctxOf } from './base';
+import {
+  lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
+} from './arch';
+import { pfnToPage, pageFolio, poolVa, poolContains, folioTestLarge, setFlag, testFlag } from './mem';
+import {
+  tryGrabFolioFast, tryGrabFolio, gupPutFolio, gupFastFolioAllowed, gupMustUnshare, isZeroFolio,
+  tallyReset, tallyCommit,
+} from './folio';
+import { mmOf, findVma, faultLocked, walkFrom, wCode, wLevel, wEntry } from './mm';
+import {
+  Header, Ctx, Mm, Vma, Page, P_ACCESS, P_WRITE, P_SPECIAL, P_DEVMAP, P_PROTNONE,
+  FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
+  VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, PG_referenced, W_OK, E_FAULT, E_NOMEM, E_INVAL,
+} from './layout';
+
+// Per-thread state of the current call (wasm globals are per instance).
+let gOut: usize = 0;
+let gNr: u32 = 0;
+let gFlags: u32 = 0;
+let gOp: u32 = 0;
+
+// get_dev_pagemap(pfn): the live pgmap covering pfn. This machine's memmap
+// holds RAM only, so no pfn has one: a devmap entry cannot be followed.
+function getDevPagemap(pfn: u64): usize {
+  return 0;
+}
+
+@inline function accessPermitted(d: usize, e: u64, write: bool): bool {
+  return pred(d, P_ACCESS, e) && (!write || pred(d, P_WRITE, e));
+}
+
+@inline function folioSetReferenced(folio: usize): void {
+  if (!testFlag(folio, PG_referenced)) setFlag(folio, PG_referenced);
+}
+
+// gup_fast_undo_dev_pagemap: release every page grabbed since nrStart.
+function undoSince(nrStart: u32): void {
+  while (gNr > nrStart) {
+    gNr--;
+    const page = pfnToPage(load<u64>(gOut + (gNr << 3)));
+    gupPutFolio(pageFolio(page), 1, gFlags);
+  }
+}
+
+// gup_fast_pte_range
+function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool {
+  const ps = pageShift();
+  const write = (gFlags & FOLL_WRITE) != 0;
+  const devmap = arch().hasDevmap != 0;
+  const nrStart = gNr;
+  let p = poolVa(tpa) + (levelIndex(nLevels() - 1, addr) << 3);
+  do {
+    const pte = readEntry(p);                       // ptep_get_lockless: one read
+    if (pred(d, P_PROTNONE, pte)) return false;
+    if (isNone(d, pte) || !isPresent(d, pte) || !accessPermitted(d, pte, write)) return false;
+    const pfn = leafPa(d, pte) >> ps;
+    if (devmap && pred(d, P_DEVMAP, pte)) {
+      if ((gFlags & FOLL_LONGTERM) != 0) return false;
+      if (getDevPagemap(pfn) == 0) { undoSince(nrStart); return false; }
+    } else if (pred(d, P_SPECIAL, pte)) {
+      return false;
+    }
+    const page = pfnToPage(pfn);
+    if (page == 0) return false;
+    const folio = tryGrabFolioFast(page, 1, gFlags);
+    if (folio == 0) return false;
+    if (readEntry(pmdp) != pmd || readEntry(p) != pte) {   // the tables moved under us
+      gupPutFolio(folio, 1, gFlags);
+      return false;
+    }
+    if (!gupFastFolioAllowed(folio, gFlags)) { gupPutFolio(folio, 1, gFlags); return false; }
+    if (!pred(d, P_WRITE, pte) && gupMustUnshare(gFlags, page)) { gupPutFolio(folio, 1, gFlags); return false; }
+    folioSetReferenced(folio);
+    store<u64>(page, gOp, offsetof<Page>("last_op"));
+    store<u64>(gOut + (gNr << 3), pfn);
+    gNr++;
+    p += 8;
+    addr += (<u64>1) << ps;
+  } while (addr != end);
+  return true;
+}
+
+// gup_fast_pmd_leaf / gup_fast_pud_leaf: one grab of `refs` for every
+// subpage of the leaf inside [addr, end).
+function gupFastLeaf(d: usize, l: u32, p: usize, orig: u64, addr: u64, end: u64): bool {
+  const ps = pageShift();
+  const write = (gFlags & FOLL_WRITE) != 0;
+  if (!accessPermitted(d, orig, write)) return false;
+  if (pred(d, P_SPECIAL, orig)) return false;
+  const size = (<u64>1) << L(l).shift;
+  const pfn = (leafPa(d, orig) + (addr & (size - 1))) >> ps;
+  if (arch().hasDevmap != 0 && pred(d, P_DEVMAP, orig)) {
+    // gup_fast_devmap_leaf: one pgmap lookup and one reference per subpage
+    if ((gFlags & FOLL_LONGTERM) != 0) return false;
+    if (getDevPagemap(pfn) == 0) return false;
+  }
+  const page = pfnToPage(pfn);
+  if (page == 0) return false;
+  const refs = <i32>((end - addr) >> ps);
+  // record_subpages
+  const out = gOut + (gNr << 3);
+  for (let i: i32 = 0; i < refs; i++) store<u64>(out + (<usize>i << 3), pfn + <u64>i);
+  const folio = tryGrabFolioFast(page, refs, gFlags);
+  if (folio == 0) return false;
+  if (readEntry(p) != orig) { gupPutFolio(folio, refs, gFlags); return false; }
+  if (!gupFastFolioAllowed(folio, gFlags)) { gupPutFolio(folio, refs, gFlags); return false; }
+  if (!pred(d, P_WRITE, orig) && gupMustUnshare(gFlags, folio)) { gupPutFolio(folio, refs, gFlags); return false; }
+  gNr += <u32>refs;
+  folioSetReferenced(folio);
+  store<u64>(folio, gOp, offsetof<Page>("last_op"));
+  return true;
+}
+
+// gup_fast_pgd_range .. gup_fast_pmd_range, one function for every level.
+function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, parent: u64): bool {
+  const d = lv(l);
+  if (!poolContains(tpa, <u64>L(l).tableBytes)) return false;
+  if (l == nLevels() - 1) return gupFastPteRange(d, tpa, addr, end, parentp, parent);
+  const size = (<u64>1) << L(l).shift;
+  let p = poolVa(tpa) + (levelIndex(l, addr) << 3);
+  do {
+    const e = readEntry(p);
+    let next = (addr + size) & ~(size - 1);
+    if (next == 0 || next > end) next = end;      // pXd_addr_end
+    if (isNone(d, e) || !isPresent(d, e)) return false;
+    if (isLeaf(d, e)) {
+      if (pred(d, P_PROTNONE, e)) return false;
+      if (!gupFastLeaf(d, l, p, e, addr, next)) return false;
+    } else if (isTable(d, e)) {
+      if (!gupFastLevel(l + 1, tablePa(d, e), addr, next, p, e)) return false;
+    } else {
+      return false;
+    }
+    p += 8;
+    addr = next;
+  } while (addr != end);
+  return true;
+}
+
+// gup_fast(): returns how many pages it took, in address order.
+function gupFast(ctx: usize, mm: usize, start: u64, nr: u32): u32 {
+  const m = mmOf(mm);
+  const end = start + ((<u64>nr) << pageShift());
+  let seq: u32 = 0;
+  if ((gFlags & FOLL_PIN) != 0) {
+    seq = atomic.load<u32>(mm + offsetof<Mm>("writeProtectSeq"));
+    if ((seq & 1) != 0) return 0;                 // fork is write-protecting: slow path
+  }
+  const seqp = ctx + offsetof<Ctx>("seq");
+  atomic.add<u32>(seqp, 1);                       // local_irq_save: tables cannot be freed under us
+  gupFastLevel(0, m.root, start, end, 0, 0);
+  atomic.add<u32>(seqp, 1);                       // local_irq_restore
+  if ((gFlags & FOLL_PIN) != 0 && atomic.load<u32>(mm + offsetof<Mm>("writeProtectSeq")) != seq) {
+    undoSince(0);                                 // gup_fast_unpin_user_pages
+    return 0;
+  }
+  return gNr;
+}
+
+// __get_user_pages for [start, start + nr pages), under the mm lock.
+// Returns pages taken (appended at gNr) or a negative error if none.
+function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
+  const ps = pageShift();
+  const write = (gFlags & FOLL_WRITE) != 0;
+  const n0 = gNr;
+  let addr = start;
+  let left = nr;
+  while (left > 0) {
+    const vp = findVma(mm, addr);
+    if (vp == 0) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
+    const v = changetype<Vma>(vp);
+    // check_vma_flags
+    if ((v.flags & (VM_IO | VM_PFNMAP)) != 0 || (write && (v.flags & VM_WRITE) == 0) || (!write && (v.flags & VM_READ) == 0)) {
+      return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
+    }
+    let tries = 0;
+    while (true) {
+      walkFrom(mmOf(mm).root, addr, 255, true);
+      let ok = wCode == W_OK;
+      const d = lv(wLevel);
+      const e = wEntry;
+      if (ok && (pred(d, P_PROTNONE, e) || (write && !pred(d, P_WRITE, e)))) ok = false;
+      if (ok) {
+        const size = (<u64>1) << L(wLevel).shift;
+        const pfn = (leafPa(d, e) + (addr & (size - 1))) >> ps;
+        let page: usize = 0;
+        if (arch().hasDevmap != 0 && pred(d, P_DEVMAP, e)) {
+          // follow_page_pte / follow_devmap_pmd: needs a live pgmap
+          if (getDevPagemap(pfn) == 0) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
+          page = pfnToPage(pfn);
+        } else if (pred(d, P_SPECIAL, e)) {
+          // vm_normal_page() is NULL; only the zero page is followed
+          if (pfn != hdr().zeroPfn) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
+          page = pfnToPage(pfn);
+        } else {
+          page = pfnToPage(pfn);
+        }
+        if (page == 0) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
+        // a huge leaf hands out every remaining subpage at once (page_increm)
+        let take = <u32>((size - (addr & (size - 1))) >> ps);
+        if (take > left) take = left;
+        const folio = pageFolio(page);
+        if (!pred(d, P_WRITE, e) && gupMustUnshare(gFlags, page)) {
+          ok = false;
+        } else {
+          if (!tryGrabFolio(folio, <i32>take, gFlags)) return gNr > n0 ? <i32>(gNr - n0) : E_NOMEM;
+          folioSetReferenced(folio);
+          store<u64>(folio, gOp, offsetof<Page>("last_op"));
+          for (let i: u32 = 0; i < take; i++) store<u64>(gOut + ((gNr + i) << 3), pfn + <u64>i);
+          gNr += take;
+          left -= take;
+          addr += (<u64>take) << ps;
+          break;
+        }
+      }
+      // faultin_page
+      if ((gFlags & FOLL_NOFAULT) != 0 || ++tries > 3) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
+      const r = faultLocked(mm, addr, write, gOp);
+      if (r < 0) return gNr > n0 ? <i32>(gNr - n0) : (r == E_NOMEM ? E_NOMEM : r);
+    }
+  }
+  return <i32>(gNr - n0);
+}
+
+// get_user_pages_fast / pin_user_pages_fast (gup_fast_fallback).
+// a0 mm, a1 start, a2 nr, a3 flags -> r0 pages (or status < 0), r1 fast pages.
+export function gup(ctx: usize, opId: u32): i32 {
+  const c = ctxOf(ctx);
+  const mm = <usize>c.a0;
+  const start = c.a1;
+  const nr = <u32>c.a2;
+  const flags = <u32>c.a3;
+  if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0)) return E_INVAL;
+  if (nr > c.outCap) return E_INVAL;
+  gOut = c.out;
+  gNr = 0;
+  gFlags = flags;
+  gOp = opId;
+  tallyReset();
+  if ((flags & FOLL_PIN) != 0) atomic.or<u32>(mm + offsetof<Mm>("flags"), MMF_HAS_PINNED);
+  const fast = gupFast(ctx, mm, start, nr);
+  c.r1 = fast;
+  atomic.add<u64>(H + offsetof<Header>("statGupFastPages"), fast);
+  if (fast < nr) atomic.add<u64>(H + offsetof<Header>("statGupFastBails"), 1);
+  let ret: i32 = <i32>fast;
+  if (fast < nr && (flags & FOLL_FAST_ONLY) == 0) {
+    const lk = mm + offsetof<Mm>("lock");
+    lock(lk);
+    const slow = getUserPagesLocked(mm, start + ((<u64>fast) << pageShift()), nr - fast);
+    unlock(lk);
+    if (slow > 0) {
+      atomic.add<u64>(H + offsetof<Header>("statGupSlowPages"), <u64>slow);
+      ret += slow;
+    } else if (fast == 0) {
+      ret = slow;
+    }
+  }
+  tallyCommit();
+  c.r0 = <u64>ret;
+  return ret;
+}
+
+// unpin_user_pages / put_page over the pfns in the output array, one
+// gup_put_folio per run of pages of the same folio. Validates first: an
+// unknown pfn or a folio without the references to give back changes nothing.
+// a0 n, a1 flags -> r0 index of the first bad pfn.
+import { putUnits } from './folio';
+import { FOLIO_PINCOUNT } from './layout';
+export function unpin(ctx: usize): i32 {
+  const c = ctxOf(ctx);
+  const n = <u32>c.a0;
+  const flags = <u32>c.a1;
+  if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0) || n > c.outCap) return E_INVAL;
+  const out = c.out;
+  let i: u32 = 0;
+  while (i < n) {
+    const page = pfnToPage(load<u64>(out + (i << 3)));
+    if (page == 0) { c.r0 = i; return E_INVAL; }
+    const folio = pageFolio(page);
+    let j = i + 1;
+    while (j < n) {
+      const q = pfnToPage(load<u64>(out + (j << 3)));
+      if (q == 0 || pageFolio(q) != folio) break;
+      j++;
+    }
+    const refs = <i32>(j - i);
+    if (atomic.load<i32>(folio, offsetof<Page>("_refcount")) < putUnits(folio, refs, flags) ||
+        ((flags & FOLL_PIN) != 0 && folioTestLarge(folio) && !isZeroFolio(folio) && atomic.load<i32>(folio + FOLIO_PINCOUNT) < refs)) {
+      c.r0 = i;
+      return E_INVAL;
+    }
+    i = j;
+  }
+  tallyReset();
+  i = 0;
+  while (i < n) {
+    const page = pfnToPage(load<u64>(out + (i << 3)));
+    const folio = pageFolio(page);
+    let j = i + 1;
+    while (j < n && pageFolio(pfnToPage(load<u64>(out + (j << 3)))) == folio) j++;
+    store<u64>(folio, c.opId, offsetof<Page>("last_op"));
+    gupPutFolio(folio, <i32>(j - i), flags);
+    i = j;
+  }
+  tallyCommit();
+  c.r0 = n;
+  return 0;
+}

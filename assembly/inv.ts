@@ -1,0 +1,170 @@
+// The invariant checker. It counts, from the page tables of every mm, how
+// many entries map each page, then compares every struct page in the memmap
+// with what those mappings and the outstanding gup references require.
+// Violations are appended to the report buffer; nothing is repaired.
+
+import { H, hdr, readEntry } from './base';
+import { lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, entriesOf } from './arch';
+import {
+  pfnToPage, pfnToAux, pageFolio, folioTestLarge, folioOrder, poolVa, poolContains, isBuddy, pageType,
+  refcountPtr, mapcountPtr, AUX_SIZE,
+} from './mem';
+import { isZeroFolio } from './folio';
+import { mmOf } from './mm';
+import {
+  Header, Mm, Page, Violation, VIOLATION_SIZE, MM_SIZE, P_SPECIAL, P_DEVMAP, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD,
+  FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_PINCOUNT, PG_reserved, PGTY_hugetlb,
+  INV_REF_ZERO_MAPPED, INV_REF_NEGATIVE, INV_REF_BALANCE, INV_MAPCOUNT, INV_PIN_BALANCE, INV_FREE_STATE,
+  INV_OUTSTANDING, INV_FOLIO_LINK, INV_FOLIO_TAIL_REF, INV_MAP_UNALIGNED,
+} from './layout';
+
+// Sign-extending 32-bit load (counts stored -1-based).
+@inline function ld32s(p: usize): i64 {
+  const v: i32 = atomic.load<i32>(p);
+  return <i64>v;
+}
+
+function report(pfn: u64, inv: u32, page: usize, expected: i64, actual: i64): void {
+  const h = hdr();
+  const i = atomic.add<u32>(H + offsetof<Header>("violCount"), 1);
+  if (i >= h.violCap) return;
+  const v = changetype<Violation>(h.violBase + i * VIOLATION_SIZE);
+  v.pfn = pfn;
+  v.invariant = inv;
+  v.lastOp = page != 0 ? <u32>load<u64>(page, offsetof<Page>("last_op")) : 0;
+  v.expected = expected;
+  v.actual = actual;
+}
+
+// Count one mapping of the leaf at level l into the aux counters.
+function countLeaf(l: u32, e: u64): void {
+  const d = lv(l);
+  if (pred(d, P_SPECIAL, e) || pred(d, P_DEVMAP, e)) return;   // no reference held
+  const ps = pageShift();
+  const pfn = leafPa(d, e) >> ps;
+  const page = pfnToPage(pfn);
+  if (page == 0) return;
+  const folio = pageFolio(page);
+  if (atomic.load<i32>(refcountPtr(folio)) == 0) report(pfn, INV_REF_ZERO_MAPPED, folio, 1, 0);
+  if (l == nLevels() - 1) {
+    const aux = pfnToAux(pfn);
+    store<u32>(aux, load<u32>(aux) + 1);
+  } else {
+    const order = L(l).shift - ps;
+    if (page != folio || folioOrder(folio) != order) report(pfn, INV_MAP_UNALIGNED, folio, order, folioOrder(folio));
+    const aux = pfnToAux(pfn);
+    store<u32>(aux, load<u32>(aux, 4) + 1, 4);
+  }
+}
+
+function countTable(l: u32, tpa: u64): void {
+  const d = lv(l);
+  if (!poolContains(tpa, <u64>L(l).tableBytes)) return;
+  const va = poolVa(tpa);
+  const n = entriesOf(l);
+  for (let i: u32 = 0; i < n; i++) {
+    const e = readEntry(va + (i << 3));
+    if (isNone(d, e) || !isPresent(d, e)) continue;
+    if (l == nLevels() - 1 || isLeaf(d, e)) countLeaf(l, e);
+    else if (isTable(d, e)) countTable(l + 1, tablePa(d, e));
+  }
+}
+
+// Check one allocated folio whose head is at pfn.
+function checkFolio(pfn: u64, folio: usize, strict: bool): i64 {
+  const order = folioOrder(folio);
+  const nr: u64 = (<u64>1) << order;
+  const rc = atomic.load<i32>(refcountPtr(folio));
+  let pteMaps: i64 = 0;
+  for (let i: u64 = 0; i < nr; i++) {
+    const page = folio + <usize>i * PAGE_SIZE_BYTES;
+    const aux = pfnToAux(pfn + i);
+    const maps = <i64>load<u32>(aux);
+    pteMaps += maps;
+    if (i > 0) {
+      if (load<u64>(page, PAGE_COMPOUND_HEAD) != (<u64>folio | 1)) report(pfn + i, INV_FOLIO_LINK, folio, <i64>folio, <i64>load<u64>(page, PAGE_COMPOUND_HEAD));
+      if (atomic.load<i32>(refcountPtr(page)) != 0) report(pfn + i, INV_FOLIO_TAIL_REF, folio, 0, atomic.load<i32>(refcountPtr(page)));
+      if (i == 1) continue;   // page[1]'s _mapcount slot is its own; only PTE maps below
+    }
+    // per-page _mapcount (+1) counts PTE mappings; the head of a hugetlb folio keeps its page_type there
+    if (!(i == 0 && order > 0 && pageType(folio) == PGTY_hugetlb)) {
+      const mc = ld32s(mapcountPtr(page)) + 1;
+      if (mc != maps) report(pfn + i, INV_MAPCOUNT, folio, maps, mc);
+    }
+  }
+  let mapRefs = pteMaps;
+  if (order > 0) {
+    const huge = <i64>load<u32>(pfnToAux(pfn), 4);
+    mapRefs += huge;
+    const em = ld32s(folio + FOLIO_ENTIRE_MAPCOUNT) + 1;
+    if (em != huge) report(pfn, INV_MAPCOUNT, folio, huge, em);
+    const lm = ld32s(folio + FOLIO_LARGE_MAPCOUNT) + 1;
+    if (lm != huge + pteMaps) report(pfn, INV_MAPCOUNT, folio, huge + pteMaps, lm);
+    const pc = atomic.load<i32>(folio + FOLIO_PINCOUNT);
+    if (pc < 0) report(pfn, INV_REF_NEGATIVE, folio, 0, pc);
+    if (strict && pc != 0) report(pfn, INV_PIN_BALANCE, folio, 0, pc);
+  }
+  if (rc < 0) report(pfn, INV_REF_NEGATIVE, folio, 0, rc);
+  else if (rc == 0) report(pfn, INV_FREE_STATE, folio, mapRefs, 0);   // neither free nor referenced
+  else if (<i64>rc < mapRefs) report(pfn, INV_REF_BALANCE, folio, mapRefs, rc);
+  else if (strict && <i64>rc != mapRefs) report(pfn, INV_REF_BALANCE, folio, mapRefs, rc);
+  return <i64>rc - mapRefs;
+}
+
+// Returns the number of violations found (all are in the buffer, up to its capacity).
+export function checkInvariants(): u32 {
+  const h = hdr();
+  atomic.store<u32>(H + offsetof<Header>("violCount"), 0);
+  const end = h.ramPfns;
+  // 1. clear the counters, 2. count every mapping of every mm
+  for (let pfn: u64 = 0; pfn < end; pfn++) {
+    const aux = pfnToAux(pfn);
+    if (aux != 0) store<u64>(aux, 0);
+  }
+  for (let i: u32 = 0; i < h.mmCount; i++) {
+    const mm = h.mmBase + i * MM_SIZE;
+    if (mmOf(mm).inUse != 0) countTable(0, mmOf(mm).root);
+  }
+  // 3. every struct page against its mappings
+  const outstanding = atomic.load<i64>(H + offsetof<Header>("gupOutstanding"));
+  const pinsOut = atomic.load<i64>(H + offsetof<Header>("pinOutstanding"));
+  const strict = outstanding == 0 && pinsOut == 0;
+  let extra: i64 = 0;
+  let pins: i64 = 0;
+  let pfn: u64 = 0;
+  while (pfn < end) {
+    const page = pfnToPage(pfn);
+    if (page == 0) { pfn++; continue; }
+    if (isBuddy(page)) {
+      const order = <u32>load<u64>(page, offsetof<Page>("private_"));
+      const nr: u64 = (<u64>1) << order;
+      for (let i: u64 = 0; i < nr; i++) {
+        const q = page + <usize>i * PAGE_SIZE_BYTES;
+        const aux = pfnToAux(pfn + i);
+        const rc = atomic.load<i32>(refcountPtr(q));
+        if (rc != 0 || load<u64>(aux) != 0) report(pfn + i, INV_FREE_STATE, q, 0, rc != 0 ? <i64>rc : <i64>load<u32>(aux) + load<u32>(aux, 4));
+      }
+      pfn += nr;
+      continue;
+    }
+    if ((load<u64>(page) & ((<u64>1) << 13)) != 0) {          // PG_reserved: pool frames, the zero page
+      if (isZeroFolio(page)) extra += ld32s(refcountPtr(page)) - 1;
+      pfn++;
+      continue;
+    }
+    if (load<u64>(page, PAGE_COMPOUND_HEAD) & 1) {            // a tail whose head we did not reach
+      report(pfn, INV_FOLIO_LINK, page, 0, <i64>load<u64>(page, PAGE_COMPOUND_HEAD));
+      pfn++;
+      continue;
+    }
+    extra += checkFolio(pfn, page, strict);
+    if (folioTestLarge(page)) pins += atomic.load<i32>(page + FOLIO_PINCOUNT);
+    pfn += (<u64>1) << folioOrder(page);
+  }
+  // 4. what gup handed out must add up to what the pages hold beyond their mappings
+  if (extra != outstanding) report(0, INV_OUTSTANDING, 0, outstanding, extra);
+  if (pins != pinsOut) report(0, INV_PIN_BALANCE, 0, pinsOut, pins);
+  return atomic.load<u32>(H + offsetof<Header>("violCount"));
+}
+
+export { AUX_SIZE, PG_reserved, Mm };

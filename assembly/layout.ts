@@ -1,0 +1,353 @@
+// The one definition of every structure pgtemu keeps in shared memory.
+//
+// The host never types an offset: it reads the exported constants below from
+// the instance (src/host/layout.ts builds its view from them by name).
+// Every structure lives at an offset the host computed when it laid out the
+// machine; the core is handed those offsets through the machine header.
+//
+// Shared memory, low to high:
+//
+//   [0, RESERVE)            the module's own static data (read-only constants)
+//   Header                  one per machine (below)
+//   ArchDesc + levels       the architecture variant, as data
+//   Ctx x ctxCount          one per thread: arguments, results, output array
+//   Mm x mmCount            address spaces, each with its Vma array
+//   op log, violations      ring of recent operations; invariant reports
+//   section roots           sparse memmap: root -> section -> struct pages
+//   memmap arena            struct page arrays, one block per present section
+//   pool meta               table-pool buddy metadata (order byte + gen word)
+//   table pool              RAM frames [0, poolBytes) really backed: va = poolBase + pa
+
+export const RESERVE: u32 = 1 << 20;
+export const MAGIC: u32 = 0x70677465; // "pgte"
+
+// ---------------------------------------------------------------- header
+@unmanaged export class Header {
+  magic: u32;
+  version: u32;
+  model: u32;            // MODEL_LEGACY / MODEL_UNIFIED
+  flags: u32;
+  arch: u32;             // -> ArchDesc
+  ctxBase: u32;
+  ctxCount: u32;
+  ctxSize: u32;
+  mmBase: u32;
+  mmCount: u32;
+  vmaPerMm: u32;
+  opLogBase: u32;
+  opLogSize: u32;        // entries, power of two
+  opSeq: u32;            // atomic: last operation id handed out
+  violBase: u32;
+  violCap: u32;
+  violCount: u32;        // atomic
+  sectionRoots: u32;     // u32[nrRoots] -> u32[SECTIONS_PER_ROOT] -> memmap block
+  nrRoots: u32;
+  sectionShift: u32;     // PFN_SECTION_SHIFT = SECTION_SIZE_BITS - PAGE_SHIFT
+  rootShift: u32;        // log2(SECTIONS_PER_ROOT)
+  memmapArena: u32;
+  memmapArenaEnd: u32;
+  memmapArenaNext: u32;  // bump pointer, under memmapLock
+  memmapLock: u32;
+  poolBase: u32;         // va of table-pool pa 0
+  poolBytes: u32;
+  poolMeta: u32;         // u8 per pool unit: order | POOL_FREE
+  poolGen: u32;          // u32 per pool unit: operation that allocated the table
+  poolMinShift: u32;     // log2(smallest table) = pool unit
+  poolMaxShift: u32;     // log2(largest table)
+  poolLock: u32;
+  poolFreeBytes: u32;
+  zoneLock: u32;
+  zoneMaxOrder: u32;
+  _pad0: u32;
+  zoneStartPfn: u64;     // first buddy-managed RAM pfn (above the table pool)
+  zoneEndPfn: u64;
+  zoneFreePages: u64;    // atomic
+  ramPfns: u64;          // RAM is pfn [0, ramPfns)
+  zeroPfn: u64;          // the shared zero page
+  gupOutstanding: i64;   // atomic: references handed out by gup and not yet returned
+  pinOutstanding: i64;   // atomic: of those, pins (FOLL_PIN), counted per page
+  statTlbFlushes: u64;
+  statTablesFreed: u64;
+  statFaults: u64;
+  statGupFastPages: u64;
+  statGupSlowPages: u64;
+  statGupFastBails: u64;
+}
+export const HEADER_SIZE: u32 = 4096;
+// Arrays that follow the fixed fields inside the header page.
+export const H_POOL_FREE: u32 = 1024;          // u32[32]: free-list head (pool va) per pool order
+export const H_ZONE_FREE: u32 = 1152;          // u32[32]: free-list head (struct page) per buddy order
+export const H_ZONE_COUNT: u32 = 1280;         // u32[32]: free blocks per buddy order
+export const MAX_ORDERS: u32 = 32;
+
+export const MODEL_LEGACY: u32 = 0;
+export const MODEL_UNIFIED: u32 = 1;
+
+// ---------------------------------------------------------------- arch descriptor
+// A predicate over an entry value: (e & m1) == v1 || (e & m2) == v2 || (e & any) != 0.
+// An unused alternative is m = 0, v = 1 (never); "never" has all three unused.
+@unmanaged export class Pred {
+  m1: u64;
+  v1: u64;
+  m2: u64;
+  v2: u64;
+  any: u64;
+}
+export const PRED_SIZE: u32 = offsetof<Pred>();
+
+// Predicate indices within a level.
+export const P_PRESENT: u32 = 0;   // pXd_present
+export const P_TABLE: u32 = 1;     // present entry points to a next-level table
+export const P_LEAF: u32 = 2;      // present entry maps memory (pXd_leaf / any pte)
+export const P_ACCESS: u32 = 3;    // pXd_access_permitted(e, false)
+export const P_WRITE: u32 = 4;     // pXd_write
+export const P_SPECIAL: u32 = 5;   // pXd_special
+export const P_DEVMAP: u32 = 6;    // pXd_devmap
+export const P_PROTNONE: u32 = 7;  // pXd_protnone
+export const P_YOUNG: u32 = 8;
+export const P_DIRTY: u32 = 9;
+export const P_USER: u32 = 10;
+export const P_INVERT: u32 = 11;   // pfn bits stored inverted (x86 L1TF), if also non-zero
+export const NPRED: u32 = 12;
+
+// Leaf templates: flag bits OR'd with the encoded pfn when the core installs a leaf.
+export const T_RO: u32 = 0;        // present, user, young, read-only
+export const T_RW: u32 = 1;        // present, user, young, dirty, writable
+export const T_SPECIAL_RO: u32 = 2;
+export const T_SPECIAL_RW: u32 = 3;
+export const T_DEVMAP_RO: u32 = 4;
+export const T_DEVMAP_RW: u32 = 5;
+export const NTEMPLATE: u32 = 8;
+
+@unmanaged export class ArchDesc {
+  nLevels: u32;
+  pageShift: u32;
+  vaBits: u32;
+  userVaBits: u32;       // user addresses are [0, 1 << userVaBits)
+  bigEndian: u32;        // entries stored big-endian (ppc64, s390)
+  hasSpecial: u32;       // CONFIG_ARCH_HAS_PTE_SPECIAL
+  hasDevmap: u32;        // CONFIG_ARCH_HAS_PTE_DEVMAP in this variant/preset
+  entryBytes: u32;
+}
+export const ARCH_LEVELS: u32 = offsetof<ArchDesc>();   // LevelDesc[0] (top) .. LevelDesc[nLevels-1] (pte)
+
+@unmanaged export class LevelDesc {
+  shift: u32;            // lowest VA bit indexed at this level
+  indexBits: u32;        // log2(entries per table)
+  tableBytes: u32;       // size of one table at this level
+  leafOk: u32;           // this level can hold a leaf (pte, huge pmd/pud)
+  emptyValue: u64;       // what an empty entry holds (0; s390 0x400; loongarch: the invalid table)
+  noneMask: u64;         // none iff (e & noneMask) == emptyValue
+  tableAddrMask: u64;    // next-table address field
+  tableAddrShift: u32;   // field bit that holds pa bit tableAddrPaShift
+  tableAddrPaShift: u32;
+  leafAddrMask: u64;     // output-address (pfn) field of a leaf
+  leafAddrShift: u32;
+  leafAddrPaShift: u32;
+  tableTemplate: u64;    // bits OR'd with the encoded table address (flags, ppc64 NLS, loongarch DMW base)
+  emptyTable: u32;       // an empty entry points at a shared invalid table (loongarch invalid_pmd_table)
+  _pad: u32;
+}
+export const LEVEL_PREDS: u32 = offsetof<LevelDesc>();                // Pred[NPRED]
+export const LEVEL_TEMPLATES: u32 = LEVEL_PREDS + NPRED * PRED_SIZE;   // u64[NTEMPLATE]
+export const LEVEL_SIZE: u32 = LEVEL_TEMPLATES + NTEMPLATE * 8;
+export const MAX_LEVELS: u32 = 5;
+export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
+
+// ---------------------------------------------------------------- per-thread context
+@unmanaged export class Ctx {
+  seq: u32;              // odd while this thread is inside a lockless walk
+  status: i32;
+  opId: u32;
+  outCap: u32;           // entries in the output array
+  out: u32;              // -> u64[outCap] (pfns out of gup, pfns into unpin)
+  scratch: u32;          // -> u8[CTX_SCRATCH] for mmu_gather batches
+  _pad: u32;
+  _pad1: u32;
+  a0: u64; a1: u64; a2: u64; a3: u64; a4: u64; a5: u64; a6: u64; a7: u64;
+  r0: u64; r1: u64; r2: u64; r3: u64; r4: u64; r5: u64; r6: u64; r7: u64;
+}
+export const CTX_HEAD: u32 = 256;
+export const CTX_SCRATCH: u32 = 8192;     // mmu_gather: 1024 encoded (page, nr) pairs
+
+// ---------------------------------------------------------------- mm and vma
+@unmanaged export class Mm {
+  inUse: u32;
+  lock: u32;             // mmap_lock (exclusive here); 0 free, 1 held, 2 held + waiters
+  writeProtectSeq: u32;  // mm->write_protect_seq (odd while fork copies)
+  flags: u32;            // MMF_HAS_PINNED
+  nrVmas: u32;
+  vmas: u32;             // -> Vma[vmaPerMm], sorted by start
+  id: u32;
+  _pad: u32;
+  root: u64;             // pa of the top-level table
+  rssAnon: i64;
+  rssFile: i64;
+  pgtablesBytes: i64;
+}
+export const MM_SIZE: u32 = 128;
+export const MMF_HAS_PINNED: u32 = 1 << 0;   // sticky flag, set on the first FOLL_PIN
+
+@unmanaged export class Vma {
+  start: u64;
+  end: u64;
+  pfn: u64;              // pfnmap: pfn mapped at start
+  flags: u32;            // VM_* (kernel values)
+  kind: u32;             // KIND_*
+  order: u32;            // folio order of faults (0, pmd order, pud order)
+  pgmap: u32;
+  _pad: u64;
+}
+export const VMA_SIZE: u32 = 48;
+
+// include/linux/mm.h
+export const VM_READ: u32 = 0x1;
+export const VM_WRITE: u32 = 0x2;
+export const VM_EXEC: u32 = 0x4;
+export const VM_SHARED: u32 = 0x8;
+export const VM_PFNMAP: u32 = 0x400;
+export const VM_IO: u32 = 0x4000;
+export const VM_HUGETLB: u32 = 0x400000;
+export const VM_MIXEDMAP: u32 = 0x10000000;
+
+export const KIND_ANON: u32 = 0;      // private anonymous (THP when order > 0)
+export const KIND_HUGETLB: u32 = 1;   // hugetlbfs-style, order = pmd or pud order
+export const KIND_PFNMAP: u32 = 2;    // remap_pfn_range: special entries, no struct page refs
+
+// ---------------------------------------------------------------- gup flags
+// include/linux/mm_types.h and mm/internal.h (v6.12)
+export const FOLL_WRITE: u32 = 1 << 0;
+export const FOLL_GET: u32 = 1 << 1;
+export const FOLL_FORCE: u32 = 1 << 3;
+export const FOLL_NOFAULT: u32 = 1 << 5;
+export const FOLL_LONGTERM: u32 = 1 << 8;
+export const FOLL_PCI_P2PDMA: u32 = 1 << 10;
+export const FOLL_TOUCH: u32 = 1 << 16;
+export const FOLL_PIN: u32 = 1 << 19;
+export const FOLL_FAST_ONLY: u32 = 1 << 20;
+export const GUP_PIN_COUNTING_BIAS: i32 = 1 << 10;   // include/linux/mm.h
+
+// ---------------------------------------------------------------- struct page / folio
+// 64 bytes, as in the kernel (include/linux/mm_types.h, v6.12):
+//
+//   0  flags            PG_* bits
+//   8  lru.next         | compound_head (bit 0 set: tail, rest = head)
+//  16  lru.prev
+//  24  mapping          anon: PAGE_MAPPING_ANON | mm id
+//  32  index
+//  40  private          buddy order while free
+//  48  _mapcount        | page_type (PGTY_* << 24) while free / table
+//  52  _refcount
+//  56  (memcg_data in the kernel; not modelled) pgtemu: id of the last operation
+//
+// A large folio keeps more in its second page (struct folio, page[1]):
+//  64  _flags_1         low byte: order
+//  72  _head_1          compound_head of page[1]
+//  80  _large_mapcount
+//  84  _entire_mapcount
+//  88  _nr_pages_mapped
+//  92  _pincount
+//  96  _folio_nr_pages
+@unmanaged export class Page {
+  flags: u64;
+  lru_next: u64;         // compound_head
+  lru_prev: u64;
+  mapping: u64;
+  index: u64;
+  private_: u64;         // page->private
+  _mapcount: i32;        // page_type
+  _refcount: i32;
+  last_op: u64;
+}
+export const PAGE_SIZE_BYTES: u32 = offsetof<Page>();
+export const PAGE_COMPOUND_HEAD: u32 = offsetof<Page>("lru_next");
+export const FOLIO_FLAGS_1: u32 = 64;
+export const FOLIO_HEAD_1: u32 = 72;
+export const FOLIO_LARGE_MAPCOUNT: u32 = 80;
+export const FOLIO_ENTIRE_MAPCOUNT: u32 = 84;
+export const FOLIO_NR_PAGES_MAPPED: u32 = 88;
+export const FOLIO_PINCOUNT: u32 = 92;
+export const FOLIO_NR_PAGES: u32 = 96;
+
+// enum pageflags (include/linux/page-flags.h, v6.12)
+export const PG_locked: u32 = 0;
+export const PG_referenced: u32 = 2;
+export const PG_uptodate: u32 = 3;
+export const PG_dirty: u32 = 4;
+export const PG_lru: u32 = 5;
+export const PG_head: u32 = 6;
+export const PG_reserved: u32 = 13;
+export const PG_swapbacked: u32 = 17;
+export const PG_anon_exclusive: u32 = 11;   // = PG_owner_2
+export const PG_large_rmappable: u32 = 9;   // = PG_workingset
+
+// page_type values live in the _mapcount slot's top byte (v6.12 PGTY_*)
+export const PGTY_buddy: u32 = 0xf0;
+export const PGTY_table: u32 = 0xf2;
+export const PGTY_hugetlb: u32 = 0xf4;
+export const PAGE_MAPPING_ANON: u64 = 0x1;
+export const ENTIRELY_MAPPED: i32 = 0x800000;    // mm/internal.h
+
+// ---------------------------------------------------------------- op log and violations
+@unmanaged export class OpRec {
+  id: u32;
+  kind: u32;
+  mm: u32;
+  ctx: u32;
+  addr: u64;
+  len: u64;
+}
+export const OPREC_SIZE: u32 = offsetof<OpRec>();
+
+export const OP_NONE: u32 = 0;
+export const OP_FAULT: u32 = 1;
+export const OP_GUP: u32 = 2;
+export const OP_UNPIN: u32 = 3;
+export const OP_PUT: u32 = 4;
+export const OP_ZAP: u32 = 5;
+export const OP_MUNMAP: u32 = 6;
+export const OP_MMAP: u32 = 7;
+export const OP_POPULATE: u32 = 8;
+export const OP_INIT: u32 = 9;
+export const OP_RAW: u32 = 10;
+
+@unmanaged export class Violation {
+  pfn: u64;
+  invariant: u32;
+  lastOp: u32;
+  expected: i64;
+  actual: i64;
+}
+export const VIOLATION_SIZE: u32 = offsetof<Violation>();
+
+// Invariant identifiers (DESIGN.md numbering, with a sub-code)
+export const INV_REF_ZERO_MAPPED: u32 = 11;     // 1: refcount 0 but reachable from a table
+export const INV_REF_NEGATIVE: u32 = 41;        // 4: refcount or pincount below zero
+export const INV_REF_BALANCE: u32 = 42;         // 4: refcount != mappings + outstanding gup refs
+export const INV_MAPCOUNT: u32 = 43;            // 4: mapcount != number of table entries mapping it
+export const INV_PIN_BALANCE: u32 = 44;         // 4: pincount / pin bias left behind
+export const INV_FREE_STATE: u32 = 45;          // 4: a free (buddy) page with a count or a mapping
+export const INV_OUTSTANDING: u32 = 46;         // 4: machine-wide gup refs do not add up
+export const INV_FOLIO_LINK: u32 = 51;          // 5: tail's compound_head does not name its head
+export const INV_FOLIO_TAIL_REF: u32 = 52;      // 5: a tail page holds a refcount
+export const INV_MAP_UNALIGNED: u32 = 53;       // 5: leaf maps a folio at the wrong offset
+
+// ---------------------------------------------------------------- status codes
+export const OK: i32 = 0;
+export const E_FAULT: i32 = -14;        // address not mapped / not permitted (EFAULT)
+export const E_NOMEM: i32 = -12;        // RAM exhausted (ENOMEM)
+export const E_NOTABLE: i32 = -1000;    // table pool exhausted
+export const E_INVAL: i32 = -22;
+export const E_EXIST: i32 = -17;        // overlapping mapping
+export const E_NOSPC: i32 = -28;        // too many VMAs / mms
+export const E_BADTABLE: i32 = -1001;   // a table address outside the pool (raw walks)
+export const E_RANGE: i32 = -34;        // a physical range outside the pool (raw access)
+export const E_SPLIT: i32 = -1002;      // a partial unmap of a huge leaf
+export const E_BUSY: i32 = -16;
+
+// Walk results (r0 = level, r1 = entry, r2 = pa, r3 = fault code)
+export const W_OK: u32 = 0;
+export const W_NONE: u32 = 1;           // an empty entry
+export const W_NOT_PRESENT: u32 = 2;    // non-empty, not present (swap / invalid)
+export const W_BAD: u32 = 3;            // present but neither table nor leaf at this level
+export const W_BADTABLE: u32 = 4;       // next-table address outside the pool

@@ -1,0 +1,342 @@
+// Physical memory: the sparse memmap, struct page helpers, the buddy
+// allocator for RAM frames and the buddy allocator of the table pool.
+
+import { H, hdr, lock, unlock, zoneFreeHead, writeEntry } from './base';
+import { L, lv } from './arch';
+import {
+  Header, Page, PAGE_SIZE_BYTES, H_POOL_FREE, H_ZONE_COUNT, PG_head, PGTY_buddy,
+  FOLIO_FLAGS_1, FOLIO_HEAD_1, FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT,
+  FOLIO_NR_PAGES_MAPPED, FOLIO_PINCOUNT, FOLIO_NR_PAGES, PAGE_COMPOUND_HEAD, PG_reserved,
+} from './layout';
+
+// ---------------------------------------------------------------- sparse memmap
+// Section entry: u32 memmap block, u32 aux block (invariant-checker counters).
+// Page flags bits 32..63 hold the section number, as classic SPARSEMEM does.
+export const FLAGS_SECTION_SHIFT: u64 = 32;
+export const FLAGS_MASK: u64 = 0xffffffff;
+export const AUX_SIZE: u32 = 8;   // per page: u32 pte mappings, u32 huge mappings
+
+@inline function sectionEntry(sec: u64): usize {
+  const h = hdr();
+  const root = sec >> h.rootShift;
+  if (root >= <u64>h.nrRoots) return 0;
+  const rb = load<u32>(h.sectionRoots + (<usize>root << 2));
+  if (rb == 0) return 0;
+  return rb + ((<usize>sec & ((1 << h.rootShift) - 1)) << 3);
+}
+
+// pfn_to_page: 0 when the pfn has no struct page.
+export function pfnToPage(pfn: u64): usize {
+  const h = hdr();
+  const se = sectionEntry(pfn >> h.sectionShift);
+  if (se == 0) return 0;
+  const base = load<u32>(se);
+  if (base == 0) return 0;
+  return base + ((<usize>pfn & ((1 << h.sectionShift) - 1)) * PAGE_SIZE_BYTES);
+}
+
+export function pfnToAux(pfn: u64): usize {
+  const h = hdr();
+  const se = sectionEntry(pfn >> h.sectionShift);
+  if (se == 0) return 0;
+  const base = load<u32>(se, 4);
+  if (base == 0) return 0;
+  return base + ((<usize>pfn & ((1 << h.sectionShift) - 1)) * AUX_SIZE);
+}
+
+export function pageToPfn(page: usize): u64 {
+  const sec = load<u64>(page) >> FLAGS_SECTION_SHIFT;
+  const base = load<u32>(sectionEntry(sec));
+  return (sec << hdr().sectionShift) + <u64>((page - base) / PAGE_SIZE_BYTES);
+}
+
+// ---------------------------------------------------------------- struct page / folio
+@inline export function refcountPtr(page: usize): usize { return page + offsetof<Page>("_refcount"); }
+@inline export function mapcountPtr(page: usize): usize { return page + offsetof<Page>("_mapcount"); }
+
+@inline export function pageFolio(page: usize): usize {
+  const ch = atomic.load<u64>(page + PAGE_COMPOUND_HEAD);
+  return (ch & 1) != 0 ? <usize>(ch - 1) : page;
+}
+
+@inline export function testFlag(page: usize, bit: u32): bool {
+  return (load<u64>(page) & ((<u64>1) << bit)) != 0;
+}
+@inline export function setFlag(page: usize, bit: u32): void {
+  atomic.or<u64>(page, (<u64>1) << bit);
+}
+@inline export function clearFlag(page: usize, bit: u32): void {
+  atomic.and<u64>(page, ~((<u64>1) << bit));
+}
+
+@inline export function folioTestLarge(folio: usize): bool { return testFlag(folio, PG_head); }
+@inline export function folioOrder(folio: usize): u32 {
+  return folioTestLarge(folio) ? <u32>load<u8>(folio + FOLIO_FLAGS_1) : 0;
+}
+
+@inline export function pageType(page: usize): u32 { return load<u32>(mapcountPtr(page)) >> 24; }
+@inline export function isBuddy(page: usize): bool {
+  // PageBuddy: page_type's top byte is PGTY_buddy (and _mapcount would be negative)
+  return pageType(page) == PGTY_buddy;
+}
+
+// prep_compound_page + folio fields (mm/page_alloc.c, mm/internal.h folio_set_order)
+export function prepCompound(head: usize, order: u32): void {
+  if (order == 0) return;
+  const n: u32 = 1 << order;
+  for (let i: u32 = 1; i < n; i++) {
+    const t = head + i * PAGE_SIZE_BYTES;
+    store<u64>(t + PAGE_COMPOUND_HEAD, <u64>head | 1);
+    store<i32>(mapcountPtr(t), -1);
+    store<i32>(refcountPtr(t), 0);
+  }
+  setFlag(head, PG_head);
+  store<u64>(head + FOLIO_FLAGS_1, (load<u64>(head + FOLIO_FLAGS_1) & ~<u64>0xff) | order);
+  store<i32>(head + FOLIO_LARGE_MAPCOUNT, -1);
+  store<i32>(head + FOLIO_ENTIRE_MAPCOUNT, -1);
+  store<i32>(head + FOLIO_NR_PAGES_MAPPED, 0);
+  store<i32>(head + FOLIO_PINCOUNT, 0);
+  store<u32>(head + FOLIO_NR_PAGES, n);
+}
+
+function clearPage(p: usize): void {
+  store<u64>(p, load<u64>(p) & ~FLAGS_MASK);   // keep the section bits
+  store<u64>(p, 0, 8);
+  store<u64>(p, 0, 16);
+  store<u64>(p, 0, 24);
+  store<u64>(p, 0, 32);
+  store<u64>(p, 0, 40);
+  store<i32>(p, -1, 48);
+  store<i32>(p, 0, 52);
+}
+
+// Tear a folio back into free pages (free_pages_prepare / free_tail_page_prepare).
+export function unprepFolio(head: usize, order: u32): void {
+  const n: u32 = 1 << order;
+  for (let i: u32 = 1; i < n; i++) clearPage(head + i * PAGE_SIZE_BYTES);
+  clearPage(head);
+}
+
+// ---------------------------------------------------------------- RAM buddy allocator
+@inline function lruNext(p: usize): usize { return <usize>load<u32>(p, 8); }
+@inline function lruPrev(p: usize): usize { return <usize>load<u32>(p, 16); }
+
+function listAdd(order: u32, p: usize): void {
+  const hp = zoneFreeHead(order);
+  const first = <usize>load<u32>(hp);
+  store<u64>(p, <u64>first, 8);
+  store<u64>(p, 0, 16);
+  if (first != 0) store<u64>(first, <u64>p, 16);
+  store<u32>(hp, <u32>p);
+  const cp = H + H_ZONE_COUNT + (order << 2);
+  store<u32>(cp, load<u32>(cp) + 1);
+}
+
+function listDel(order: u32, p: usize): void {
+  const n = lruNext(p), pr = lruPrev(p);
+  if (pr != 0) store<u64>(pr, <u64>n, 8); else store<u32>(zoneFreeHead(order), <u32>n);
+  if (n != 0) store<u64>(n, <u64>pr, 16);
+  store<u64>(p, 0, 8);
+  store<u64>(p, 0, 16);
+  const cp = H + H_ZONE_COUNT + (order << 2);
+  store<u32>(cp, load<u32>(cp) - 1);
+}
+
+function setBuddy(p: usize, order: u32): void {
+  store<u32>(mapcountPtr(p), PGTY_buddy << 24);   // __SetPageBuddy
+  store<u64>(p, <u64>order, 40);                  // set_buddy_order: page->private
+}
+
+function clearBuddy(p: usize): void {
+  store<i32>(mapcountPtr(p), -1);
+  store<u64>(p, 0, 40);
+}
+
+// Allocate 2^order contiguous frames; returns the head struct page or 0.
+// The head comes back with refcount 1 (set_page_refcounted), flags clean.
+export function allocPages(order: u32): usize {
+  const h = hdr();
+  if (order > h.zoneMaxOrder) return 0;
+  lock(H + offsetof<Header>("zoneLock"));
+  let o = order;
+  let p: usize = 0;
+  for (; o <= h.zoneMaxOrder; o++) {
+    p = <usize>load<u32>(zoneFreeHead(o));
+    if (p != 0) break;
+  }
+  if (p == 0) {
+    unlock(H + offsetof<Header>("zoneLock"));
+    return 0;
+  }
+  listDel(o, p);
+  clearBuddy(p);
+  while (o > order) {   // expand(): hand the upper halves back
+    o--;
+    const b = p + ((<usize>1 << o) * PAGE_SIZE_BYTES);
+    setBuddy(b, o);
+    listAdd(o, b);
+  }
+  atomic.sub<u64>(H + offsetof<Header>("zoneFreePages"), (<u64>1) << order);
+  unlock(H + offsetof<Header>("zoneLock"));
+  store<i32>(refcountPtr(p), 1);
+  return p;
+}
+
+// __free_pages_ok: merge with free buddies of equal order.
+export function freePages(page: usize, order: u32): void {
+  const h = hdr();
+  lock(H + offsetof<Header>("zoneLock"));
+  atomic.add<u64>(H + offsetof<Header>("zoneFreePages"), (<u64>1) << order);
+  let pfn = pageToPfn(page);
+  let p = page;
+  while (order < h.zoneMaxOrder) {
+    const bpfn = pfn ^ ((<u64>1) << order);
+    if (bpfn < h.zoneStartPfn || bpfn + ((<u64>1) << order) > h.zoneEndPfn) break;
+    const bp = bpfn > pfn ? p + <usize>(bpfn - pfn) * PAGE_SIZE_BYTES : p - <usize>(pfn - bpfn) * PAGE_SIZE_BYTES;
+    if (!isBuddy(bp) || load<u64>(bp, 40) != <u64>order) break;
+    listDel(order, bp);
+    clearBuddy(bp);
+    if (bpfn < pfn) { pfn = bpfn; p = bp; }
+    order++;
+  }
+  setBuddy(p, order);
+  listAdd(order, p);
+  unlock(H + offsetof<Header>("zoneLock"));
+}
+
+// Put [start, end) pfns on the free lists in the largest aligned blocks.
+export function zoneInit(start: u64, end: u64): void {
+  const h = hdr();
+  let pfn = start;
+  while (pfn < end) {
+    let o = h.zoneMaxOrder;
+    while (o > 0 && ((pfn & ((<u64>1 << o) - 1)) != 0 || pfn + (<u64>1 << o) > end)) o--;
+    const p = pfnToPage(pfn);
+    setBuddy(p, o);
+    listAdd(o, p);
+    atomic.add<u64>(H + offsetof<Header>("zoneFreePages"), (<u64>1) << o);
+    pfn += <u64>1 << o;
+  }
+}
+
+// ---------------------------------------------------------------- table pool
+// A buddy allocator over the backed pool, in units of the smallest table.
+// Meta byte per unit: POOL_FREE | order for the head unit of a free block,
+// order for the head unit of an allocated block.
+const POOL_FREE: u8 = 0x80;
+
+@inline export function poolVa(pa: u64): usize { return hdr().poolBase + <usize>pa; }
+@inline function metaPtr(pa: u64): usize { return hdr().poolMeta + <usize>(pa >> hdr().poolMinShift); }
+@inline export function genPtr(pa: u64): usize { return hdr().poolGen + (<usize>(pa >> hdr().poolMinShift) << 2); }
+@inline function poolHead(o: u32): usize { return H + H_POOL_FREE + (o << 2); }
+
+function poolListAdd(o: u32, pa: u32): void {
+  const hp = poolHead(o);
+  const first = load<u32>(hp);
+  const va = poolVa(pa);
+  store<u32>(va, first);
+  store<u32>(va, 0, 4);
+  if (first != 0) store<u32>(poolVa(first), pa, 4);
+  store<u32>(hp, pa);
+  store<u8>(metaPtr(pa), POOL_FREE | <u8>o);
+}
+
+function poolListDel(o: u32, pa: u32): void {
+  const va = poolVa(pa);
+  const n = load<u32>(va), pr = load<u32>(va, 4);
+  if (pr != 0) store<u32>(poolVa(pr), n); else store<u32>(poolHead(o), n);
+  if (n != 0) store<u32>(poolVa(n), pr, 4);
+  store<u8>(metaPtr(pa), <u8>o);
+}
+
+export function poolInit(start: u32, end: u32): void {
+  const h = hdr();
+  const maxO = h.poolMaxShift - h.poolMinShift;
+  let pa = start;
+  while (pa < end) {
+    let o = maxO;
+    while (o > 0 && ((pa & ((1 << (o + h.poolMinShift)) - 1)) != 0 || pa + (1 << (o + h.poolMinShift)) > end)) o--;
+    poolListAdd(o, pa);
+    h.poolFreeBytes += 1 << (o + h.poolMinShift);
+    pa += 1 << (o + h.poolMinShift);
+  }
+}
+
+function poolAlloc(bytes: u32): u32 {
+  const h = hdr();
+  const order: u32 = <u32>(31 - clz<u32>(bytes)) - h.poolMinShift;
+  const maxO = h.poolMaxShift - h.poolMinShift;
+  lock(H + offsetof<Header>("poolLock"));
+  let o = order;
+  let pa: u32 = 0;
+  for (; o <= maxO; o++) {
+    pa = load<u32>(poolHead(o));
+    if (pa != 0) break;
+  }
+  if (pa == 0) {
+    unlock(H + offsetof<Header>("poolLock"));
+    return 0;
+  }
+  poolListDel(o, pa);
+  while (o > order) {
+    o--;
+    poolListAdd(o, pa + (1 << (o + h.poolMinShift)));
+  }
+  store<u8>(metaPtr(pa), <u8>order);
+  h.poolFreeBytes -= bytes;
+  unlock(H + offsetof<Header>("poolLock"));
+  return pa;
+}
+
+function poolFree(pa: u32, bytes: u32): void {
+  const h = hdr();
+  let o: u32 = <u32>(31 - clz<u32>(bytes)) - h.poolMinShift;
+  const maxO = h.poolMaxShift - h.poolMinShift;
+  lock(H + offsetof<Header>("poolLock"));
+  h.poolFreeBytes += bytes;
+  while (o < maxO) {
+    const b = pa ^ (1 << (o + h.poolMinShift));
+    if (b + (1 << (o + h.poolMinShift)) > h.poolBytes || b == 0) break;
+    if (load<u8>(metaPtr(b)) != (POOL_FREE | <u8>o)) break;
+    poolListDel(o, b);
+    store<u8>(metaPtr(b), 0);
+    if (b < pa) { store<u8>(metaPtr(pa), 0); pa = b; }
+    o++;
+  }
+  poolListAdd(o, pa);
+  unlock(H + offsetof<Header>("poolLock"));
+}
+
+// pte_alloc_one / pmd_alloc_one ...: a table for level l, every entry empty.
+// Returns its pa, or 0 when the pool is exhausted.
+export function allocTable(l: u32, opId: u32): u64 {
+  const d = L(l);
+  const pa = poolAlloc(d.tableBytes);
+  if (pa == 0) return 0;
+  const va = poolVa(pa);
+  const n: u32 = 1 << d.indexBits;
+  const e = d.emptyValue;
+  for (let i: u32 = 0; i < n; i++) writeEntry(va + (i << 3), e);
+  store<u32>(genPtr(pa), opId);
+  return <u64>pa;
+}
+
+export function freeTable(l: u32, pa: u64): void {
+  poolFree(<u32>pa, L(l).tableBytes);
+  atomic.add<u64>(H + offsetof<Header>("statTablesFreed"), 1);
+}
+
+// Is [pa, pa + n) inside the backed pool (raw access, raw walks)?
+@inline export function poolContains(pa: u64, n: u64): bool {
+  const size = <u64>hdr().poolBytes;
+  return pa < size && n <= size - pa;
+}
+
+export function markReserved(pfnStart: u64, pfnEnd: u64): void {
+  for (let pfn = pfnStart; pfn < pfnEnd; pfn++) {
+    const p = pfnToPage(pfn);
+    if (p != 0) setFlag(p, PG_reserved);
+  }
+}
+
+export { lv };

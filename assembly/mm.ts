@@ -1,0 +1,287 @@
+// Address spaces: VMAs, the page-fault path, and walks.
+
+import { H, hdr, arch, readEntry, writeEntry, lock, unlock } from './base';
+import {
+  lv, L, nLevels, pageShift, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, mkTable, mkLeaf,
+  levelIndex, pred,
+} from './arch';
+import {
+  pfnToPage, allocPages, allocTable, poolVa, poolContains, prepCompound, setFlag, pageFolio,
+  folioOrder, mapcountPtr, refcountPtr,
+} from './mem';
+import {
+  Header, Mm, Vma, VMA_SIZE, VM_WRITE, VM_READ, VM_PFNMAP, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP,
+  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, P_WRITE, P_SPECIAL, P_PROTNONE,
+  OK, E_FAULT, E_NOMEM, E_NOTABLE, E_INVAL, E_EXIST, E_NOSPC, E_BADTABLE,
+  W_OK, W_NONE, W_NOT_PRESENT, W_BAD, W_BADTABLE, Page,
+  PG_anon_exclusive, PG_swapbacked, PG_uptodate, PG_large_rmappable, PGTY_hugetlb,
+  FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED, PAGE_MAPPING_ANON,
+} from './layout';
+
+@inline export function mmOf(p: usize): Mm { return changetype<Mm>(p); }
+@inline export function vmaAt(mm: usize, i: u32): usize { return mmOf(mm).vmas + i * VMA_SIZE; }
+
+// find_vma: the VMA containing addr, or 0.
+export function findVma(mm: usize, addr: u64): usize {
+  const m = mmOf(mm);
+  let lo: i32 = 0, hi: i32 = <i32>m.nrVmas - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = changetype<Vma>(vmaAt(mm, mid));
+    if (addr < v.start) hi = mid - 1;
+    else if (addr >= v.end) lo = mid + 1;
+    else return changetype<usize>(v);
+  }
+  return 0;
+}
+
+// Insert [start, end); the caller checked alignment. E_EXIST on overlap.
+export function vmaInsert(mm: usize, start: u64, end: u64, flags: u32, kind: u32, order: u32, pfn: u64): i32 {
+  const m = mmOf(mm);
+  if (m.nrVmas >= hdr().vmaPerMm) return E_NOSPC;
+  let i: u32 = 0;
+  while (i < m.nrVmas && changetype<Vma>(vmaAt(mm, i)).end <= start) i++;
+  if (i < m.nrVmas && changetype<Vma>(vmaAt(mm, i)).start < end) return E_EXIST;
+  memory.copy(vmaAt(mm, i + 1), vmaAt(mm, i), (m.nrVmas - i) * VMA_SIZE);
+  const v = changetype<Vma>(vmaAt(mm, i));
+  v.start = start;
+  v.end = end;
+  v.flags = flags;
+  v.kind = kind;
+  v.order = order;
+  v.pfn = pfn;
+  v.pgmap = 0;
+  m.nrVmas++;
+  return OK;
+}
+
+// Remove [start, end) from the VMA list, splitting VMAs that straddle it.
+export function vmaRemoveRange(mm: usize, start: u64, end: u64): i32 {
+  const m = mmOf(mm);
+  // A split needs one more slot: check before changing anything.
+  for (let i: u32 = 0; i < m.nrVmas; i++) {
+    const v = changetype<Vma>(vmaAt(mm, i));
+    if (v.start < start && v.end > end && m.nrVmas >= hdr().vmaPerMm) return E_NOSPC;
+  }
+  let i: u32 = 0;
+  while (i < m.nrVmas) {
+    const v = changetype<Vma>(vmaAt(mm, i));
+    if (v.end <= start || v.start >= end) { i++; continue; }
+    if (v.start < start && v.end > end) {          // split in two
+      memory.copy(vmaAt(mm, i + 1), vmaAt(mm, i), (m.nrVmas - i) * VMA_SIZE);
+      m.nrVmas++;
+      const t = changetype<Vma>(vmaAt(mm, i + 1));
+      if (t.kind == KIND_PFNMAP) t.pfn += (end - v.start) >> pageShift();
+      t.start = end;
+      v.end = start;
+      return OK;
+    }
+    if (v.start < start) { v.end = start; i++; continue; }
+    if (v.end > end) {
+      if (v.kind == KIND_PFNMAP) v.pfn += (end - v.start) >> pageShift();
+      v.start = end;
+      i++;
+      continue;
+    }
+    memory.copy(vmaAt(mm, i), vmaAt(mm, i + 1), (m.nrVmas - i - 1) * VMA_SIZE);
+    m.nrVmas--;
+  }
+  return OK;
+}
+
+// The level whose leaves map 2^order pages, or -1.
+export function leafLevelFor(order: u32): i32 {
+  const want = pageShift() + order;
+  const n = nLevels();
+  for (let l: u32 = 0; l < n; l++) {
+    if (L(l).shift == want) return L(l).leafOk != 0 ? <i32>l : -1;
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------- walks
+// Walk from a root table to the entry mapping va, stopping at a leaf, at a
+// non-present entry or at level `stop`. Results in the module globals below.
+export let wLevel: u32 = 0;
+export let wEntry: u64 = 0;
+export let wPtr: usize = 0;     // where the entry lives
+export let wParent: usize = 0;  // the entry above it (0 at the top)
+export let wCode: u32 = 0;
+
+export function walkFrom(rootPa: u64, va: u64, stop: u32, checkPool: bool): void {
+  let pa = rootPa;
+  let parent: usize = 0;
+  const n = nLevels();
+  for (let l: u32 = 0; l < n; l++) {
+    const d = lv(l);
+    if (checkPool && !poolContains(pa, <u64>L(l).tableBytes)) {
+      wLevel = l; wEntry = 0; wPtr = 0; wParent = parent; wCode = W_BADTABLE;
+      return;
+    }
+    const p = poolVa(pa) + (levelIndex(l, va) << 3);
+    const e = readEntry(p);
+    wLevel = l; wEntry = e; wPtr = p; wParent = parent;
+    if (isNone(d, e)) { wCode = W_NONE; return; }
+    if (!isPresent(d, e)) { wCode = W_NOT_PRESENT; return; }
+    if (l == n - 1 || isLeaf(d, e)) {
+      wCode = isLeaf(d, e) ? W_OK : W_BAD;
+      return;
+    }
+    if (!isTable(d, e)) { wCode = W_BAD; return; }
+    if (l == stop) { wCode = W_OK; return; }
+    parent = p;
+    pa = tablePa(d, e);
+  }
+}
+
+// Walk down to level `target`, allocating missing tables. Returns the entry
+// pointer at `target`, or 0 with wCode set (E_NOTABLE, or E_EXIST if a leaf
+// sits above `target`).
+export let allocStatus: i32 = 0;
+export function walkAlloc(mm: usize, va: u64, target: u32, opId: u32): usize {
+  let pa = mmOf(mm).root;
+  for (let l: u32 = 0; l < target; l++) {
+    const d = lv(l);
+    const p = poolVa(pa) + (levelIndex(l, va) << 3);
+    const e = readEntry(p);
+    if (isNone(d, e)) {
+      const t = allocTable(l + 1, opId);
+      if (t == 0) { allocStatus = E_NOTABLE; return 0; }
+      mmOf(mm).pgtablesBytes += L(l + 1).tableBytes;
+      writeEntry(p, mkTable(d, t));      // pmd_populate: the table is filled before it is published
+      pa = t;
+      continue;
+    }
+    if (!isPresent(d, e) || !isTable(d, e) || isLeaf(d, e)) { allocStatus = E_EXIST; return 0; }
+    pa = tablePa(d, e);
+  }
+  return poolVa(pa) + (levelIndex(target, va) << 3);
+}
+
+// ---------------------------------------------------------------- faults
+export function isZeroPfn(pfn: u64): bool { return pfn == hdr().zeroPfn; }
+
+// Set up a freshly allocated anon / hugetlb folio mapped once by one entry at
+// `huge` level (folio_add_new_anon_rmap; hugetlb_add_new_anon_rmap).
+function initNewFolio(folio: usize, order: u32, mm: usize, va: u64, opId: u32, hugetlb: bool): void {
+  const p = changetype<Page>(folio);
+  prepCompound(folio, order);
+  p.mapping = PAGE_MAPPING_ANON | (<u64>mmOf(mm).id << 4);
+  p.index = va >> pageShift();
+  setFlag(folio, PG_uptodate);
+  setFlag(folio, PG_swapbacked);
+  setFlag(folio, PG_anon_exclusive);
+  if (order > 0) {
+    if (hugetlb) store<u32>(mapcountPtr(folio), PGTY_hugetlb << 24);   // folio page_type
+    else setFlag(folio, PG_large_rmappable);
+    store<i32>(folio + FOLIO_ENTIRE_MAPCOUNT, 0);
+    store<i32>(folio + FOLIO_LARGE_MAPCOUNT, 0);
+    if (!hugetlb) store<i32>(folio + FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED);
+  } else {
+    store<i32>(mapcountPtr(folio), 0);
+  }
+  p.last_op = opId;
+  // the allocation's reference (refcount 1) becomes the mapping's reference
+}
+
+// handle_mm_fault for one address; the caller holds the mm lock.
+export function faultLocked(mm: usize, va: u64, write: bool, opId: u32): i32 {
+  const vp = findVma(mm, va);
+  if (vp == 0) return E_FAULT;
+  const v = changetype<Vma>(vp);
+  if (write && (v.flags & VM_WRITE) == 0) return E_FAULT;
+  if (!write && (v.flags & VM_READ) == 0) return E_FAULT;
+  if (v.kind == KIND_PFNMAP) return E_FAULT;   // populated at mmap time; nothing to fault in
+  const ps = pageShift();
+
+  // THP: a huge leaf only where the aligned block lies inside the VMA and the
+  // level is still empty; otherwise fall back to a base page.
+  let order = v.order;
+  let l = leafLevelFor(order);
+  if (l < 0) return E_INVAL;
+  if (order > 0 && v.kind == KIND_ANON) {
+    const size = (<u64>1) << (ps + order);
+    const base = va & ~(size - 1);
+    if (base < v.start || base + size > v.end) { order = 0; l = <i32>nLevels() - 1; }
+  }
+  let p = walkAlloc(mm, va, <u32>l, opId);
+  if (p == 0 && allocStatus == E_EXIST && order > 0 && v.kind == KIND_ANON) {
+    order = 0;                                   // a pte table is already there
+    l = <i32>nLevels() - 1;
+    p = walkAlloc(mm, va, <u32>l, opId);
+  }
+  if (p == 0) return allocStatus == E_NOTABLE ? E_NOTABLE : E_FAULT;
+  const d = lv(<u32>l);
+  const e = readEntry(p);
+  if (!isNone(d, e)) {
+    if (!isPresent(d, e) || pred(d, P_PROTNONE, e)) return E_FAULT;
+    if (!isLeaf(d, e)) {
+      if (v.kind == KIND_HUGETLB) return E_FAULT;
+      return E_FAULT;
+    }
+    if (!write || pred(d, P_WRITE, e)) return OK;   // spurious: already mapped as needed
+    const pfn = leafPa(d, e) >> ps;
+    if (pred(d, P_SPECIAL, e) && isZeroPfn(pfn)) {
+      // do_wp_page on the zero page: wp_page_copy into a fresh exclusive page
+      const np = allocPages(0);
+      if (np == 0) return E_NOMEM;
+      initNewFolio(np, 0, mm, va, opId, false);
+      const npfn = pfnFromPage(np);
+      writeEntry(p, mkLeaf(d, npfn << ps, T_RW));
+      atomic.add<u64>(H + offsetof<Header>("statTlbFlushes"), 1);  // flush_tlb_page of the old entry
+      mmOf(mm).rssAnon += 1;
+      return OK;
+    }
+    // an exclusive anon page mapped read-only: wp_page_reuse makes it writable in place
+    const page = pfnToPage(pfn);
+    if (page == 0) return E_FAULT;
+    writeEntry(p, mkLeaf(d, leafPa(d, e), T_RW));
+    atomic.add<u64>(H + offsetof<Header>("statTlbFlushes"), 1);
+    return OK;
+  }
+  // A fresh fault. Anon base-page read faults map the shared zero page with a
+  // special entry (do_anonymous_page, when the arch has pte_special).
+  if (order == 0 && !write && v.kind == KIND_ANON && arch().hasSpecial != 0) {
+    writeEntry(p, mkLeaf(d, hdr().zeroPfn << ps, T_SPECIAL_RO));
+    return OK;
+  }
+  let folio = allocPages(order);
+  if (folio == 0 && order > 0 && v.kind == KIND_ANON) {
+    // THP allocation failed: fall back to a base page (count_vm_event THP_FAULT_FALLBACK)
+    order = 0;
+    l = <i32>nLevels() - 1;
+    p = walkAlloc(mm, va, <u32>l, opId);
+    if (p == 0) return allocStatus == E_NOTABLE ? E_NOTABLE : E_FAULT;
+    folio = allocPages(0);
+  }
+  if (folio == 0) return E_NOMEM;
+  const hugetlb = v.kind == KIND_HUGETLB;
+  initNewFolio(folio, order, mm, va & ~(((<u64>1) << (ps + order)) - 1), opId, hugetlb);
+  const pfn = pfnFromPage(folio);
+  // New anon pages are mapped writable and dirty when the VMA allows writes
+  // (do_anonymous_page, do_huge_pmd_anonymous_page); private hugetlb only on
+  // a write fault (hugetlb_no_page maps read-only, hugetlb_wp upgrades).
+  const writable = (v.flags & VM_WRITE) != 0 && (!hugetlb || write);
+  writeEntry(p, mkLeaf(lv(<u32>l), pfn << ps, writable ? T_RW : T_RO));
+  mmOf(mm).rssAnon += (<i64>1) << order;
+  atomic.add<u64>(H + offsetof<Header>("statFaults"), 1);
+  return OK;
+}
+
+import { pageToPfn } from './mem';
+@inline function pfnFromPage(p: usize): u64 { return pageToPfn(p); }
+
+// remap_pfn_range: special leaves for [start, end) -> pfn.. at base-page level.
+export function remapPfnRange(mm: usize, start: u64, end: u64, pfn: u64, writable: bool, opId: u32): i32 {
+  const ps = pageShift();
+  const l = nLevels() - 1;
+  const d = lv(l);
+  for (let va = start; va < end; va += (<u64>1) << ps) {
+    const p = walkAlloc(mm, va, l, opId);
+    if (p == 0) return allocStatus == E_NOTABLE ? E_NOTABLE : E_EXIST;
+    writeEntry(p, mkLeaf(d, (pfn + ((va - start) >> ps)) << ps, writable ? T_SPECIAL_RW : T_SPECIAL_RO));
+  }
+  return OK;
+}
+
+export { lock, unlock, pageFolio, folioOrder, refcountPtr, W_OK, W_NONE, W_NOT_PRESENT, W_BAD, W_BADTABLE, E_BADTABLE, VM_PFNMAP };

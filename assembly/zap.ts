@@ -1,0 +1,187 @@
+// zap_page_range with an mmu_gather (mm/memory.c, mm/mmu_gather.c), and
+// free_pgtables for unmap: clear entries and drop the rmap under the lock,
+// flush the TLB, then drop the mappings' folio references; tables that
+// became empty are unlinked, and freed only once no lockless walker can
+// still be reading them (tlb_remove_table_sync_one).
+
+import { H, hdr, readEntry, writeEntry, xchgEntry, ctxOf } from './base';
+import {
+  lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
+  entriesOf,
+} from './arch';
+import { pfnToPage, pageFolio, folioTestLarge, poolVa, poolContains, freeTable, genPtr, mapcountPtr, pageType } from './mem';
+import { folioPutRefs } from './folio';
+import { mmOf, walkFrom, wCode, wLevel } from './mm';
+import {
+  Header, Ctx, Mm, Page, CTX_SCRATCH, P_SPECIAL, P_DEVMAP, W_OK, OK, E_SPLIT,
+  FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED, PGTY_hugetlb,
+} from './layout';
+
+// The gather lives in the thread's context scratch:
+//   [0, 8 KiB)   u32 folio, u32 refs   x GATHER_PAGES
+//   [8, 16 KiB)  u64 table pa, u32 level, u32 pad  x GATHER_TABLES
+const GATHER_PAGES: u32 = 1024;
+const GATHER_TABLES: u32 = 512;
+const TABLES_OFF: u32 = GATHER_PAGES * 8;
+
+let gScratch: usize = 0;
+let gCtx: usize = 0;
+let gPages: u32 = 0;
+let gTables: u32 = 0;
+let gMm: usize = 0;
+let gOnlyGen: u32 = 0;
+let gFreeTables: bool = false;
+let gZapLeaves: bool = true;
+let gOp: u32 = 0;
+
+// tlb_remove_table_sync_one: wait until every other thread that was inside a
+// lockless walk has left it (the IPI that gup-fast's irq-off section blocks).
+function tableSync(): void {
+  const h = hdr();
+  for (let i: u32 = 0; i < h.ctxCount; i++) {
+    const c = h.ctxBase + i * h.ctxSize;
+    if (c == gCtx) continue;
+    const s = atomic.load<u32>(c + offsetof<Ctx>("seq"));
+    if ((s & 1) == 0) continue;
+    while (atomic.load<u32>(c + offsetof<Ctx>("seq")) == s) {
+      memory.atomic.wait32(c + offsetof<Ctx>("seq"), s, 10000);
+    }
+  }
+}
+
+// tlb_flush_mmu: flush the TLB, then free what the batch held.
+function tlbFlushMmu(): void {
+  if (gPages == 0 && gTables == 0) return;
+  atomic.add<u64>(H + offsetof<Header>("statTlbFlushes"), 1);   // tlb_flush_mmu_tlbonly
+  for (let i: u32 = 0; i < gPages; i++) {                       // tlb_batch_pages_flush
+    const q = gScratch + (i << 3);
+    folioPutRefs(<usize>load<u32>(q), <i32>load<u32>(q, 4));
+  }
+  gPages = 0;
+  if (gTables > 0) {                                             // tlb_table_flush
+    tableSync();
+    for (let i: u32 = 0; i < gTables; i++) {
+      const q = gScratch + TABLES_OFF + (i << 4);
+      freeTable(load<u32>(q, 8), load<u64>(q));
+    }
+    gTables = 0;
+  }
+}
+
+// __tlb_remove_folio_pages: queue one reference; consecutive entries of the
+// same folio share a slot (encoded nr_pages).
+function tlbRemoveFolio(folio: usize): void {
+  if (gPages > 0) {
+    const q = gScratch + ((gPages - 1) << 3);
+    if (<usize>load<u32>(q) == folio) { store<u32>(q, load<u32>(q, 4) + 1, 4); return; }
+  }
+  if (gPages == GATHER_PAGES) tlbFlushMmu();
+  const q = gScratch + (gPages << 3);
+  store<u32>(q, <u32>folio);
+  store<u32>(q, 1, 4);
+  gPages++;
+}
+
+function tlbRemoveTable(l: u32, pa: u64): void {
+  if (gTables == GATHER_TABLES) tlbFlushMmu();
+  const q = gScratch + TABLES_OFF + (gTables << 4);
+  store<u64>(q, pa);
+  store<u32>(q, l, 8);
+  gTables++;
+}
+
+// Clear one present leaf at level l and queue its reference.
+function zapLeaf(l: u32, p: usize): void {
+  const d = lv(l);
+  const e = xchgEntry(p, L(l).emptyValue);   // ptep_get_and_clear_full
+  if (!isPresent(d, e)) return;              // a non-present (swap-like) entry: nothing held
+  // vm_normal_page: special entries (zero page, pfnmap, legacy devmap) hold no reference
+  if (pred(d, P_SPECIAL, e) || pred(d, P_DEVMAP, e)) return;
+  const ps = pageShift();
+  const page = pfnToPage(leafPa(d, e) >> ps);
+  if (page == 0) return;
+  const folio = pageFolio(page);
+  const m = mmOf(gMm);
+  if (l == nLevels() - 1) {
+    // folio_remove_rmap_pte
+    atomic.sub<i32>(mapcountPtr(page), 1);
+    if (folioTestLarge(folio)) {
+      atomic.sub<i32>(folio + FOLIO_LARGE_MAPCOUNT, 1);
+      atomic.sub<i32>(folio + FOLIO_NR_PAGES_MAPPED, 1);
+    }
+    m.rssAnon -= 1;
+  } else {
+    // folio_remove_rmap_pmd / _pud (hugetlb: hugetlb_remove_rmap)
+    atomic.sub<i32>(folio + FOLIO_ENTIRE_MAPCOUNT, 1);
+    atomic.sub<i32>(folio + FOLIO_LARGE_MAPCOUNT, 1);
+    if (pageType(folio) != PGTY_hugetlb) atomic.sub<i32>(folio + FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED);
+    m.rssAnon -= (<i64>1) << (L(l).shift - ps);
+  }
+  store<u64>(folio, gOp, offsetof<Page>("last_op"));
+  tlbRemoveFolio(folio);
+}
+
+function tableEmpty(l: u32, pa: u64): bool {
+  const d = lv(l);
+  const va = poolVa(pa);
+  const n = entriesOf(l);
+  for (let i: u32 = 0; i < n; i++) if (!isNone(d, readEntry(va + (i << 3)))) return false;
+  return true;
+}
+
+// zap_pXd_range for one table; returns nothing, the caller decides on freeing.
+function zapLevel(l: u32, tpa: u64, addr: u64, end: u64): void {
+  const d = lv(l);
+  if (!poolContains(tpa, <u64>L(l).tableBytes)) return;
+  const size = (<u64>1) << L(l).shift;
+  let p = poolVa(tpa) + (levelIndex(l, addr) << 3);
+  do {
+    let next = (addr + size) & ~(size - 1);
+    if (next == 0 || next > end) next = end;
+    const e = readEntry(p);
+    if (!isNone(d, e)) {
+      if (l == nLevels() - 1 || isLeaf(d, e) || !isPresent(d, e)) {
+        if (gZapLeaves) zapLeaf(l, p);                 // whole huge leaves only: partial ones were refused up front
+      } else if (isTable(d, e)) {
+        const child = tablePa(d, e);
+        zapLevel(l + 1, child, addr, next);
+        if (gFreeTables && (gOnlyGen == 0 || load<u32>(genPtr(child)) == gOnlyGen) && tableEmpty(l + 1, child)) {
+          writeEntry(p, L(l).emptyValue);            // pmd_clear, then free after the flush
+          mmOf(gMm).pgtablesBytes -= L(l + 1).tableBytes;
+          tlbRemoveTable(l + 1, child);
+        }
+      }
+    }
+    p += 8;
+    addr = next;
+  } while (addr != end);
+}
+
+// A huge leaf that [start, end) covers only in part would need a split.
+export function partialHugeLeaf(mm: usize, start: u64, end: u64): bool {
+  const root = mmOf(mm).root;
+  walkFrom(root, start, 255, true);
+  if (wCode == W_OK && wLevel < nLevels() - 1 && (start & (((<u64>1) << L(wLevel).shift) - 1)) != 0) return true;
+  walkFrom(root, end - 1, 255, true);
+  if (wCode == W_OK && wLevel < nLevels() - 1 && (end & (((<u64>1) << L(wLevel).shift) - 1)) != 0) return true;
+  return false;
+}
+
+// Zap [start, end) of mm. freeTables: also unlink and free tables left empty
+// (only those allocated by operation onlyGen, when non-zero: a rollback).
+// zapLeaves false: take back empty new tables only (a failed fault).
+export function zapRange(ctx: usize, mm: usize, start: u64, end: u64, freeTables: bool, onlyGen: u32, zapLeaves: bool, opId: u32): i32 {
+  if (zapLeaves && partialHugeLeaf(mm, start, end)) return E_SPLIT;
+  gZapLeaves = zapLeaves;
+  gCtx = ctx;
+  gScratch = ctxOf(ctx).scratch;
+  gPages = 0;
+  gTables = 0;
+  gMm = mm;
+  gOnlyGen = onlyGen;
+  gFreeTables = freeTables;
+  gOp = opId;
+  zapLevel(0, mmOf(mm).root, start, end);
+  tlbFlushMmu();   // tlb_finish_mmu
+  return OK;
+}

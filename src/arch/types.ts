@@ -1,0 +1,191 @@
+// The shape of an architecture description. Architecture folders hold data
+// of this shape only; src/host/archdesc.ts validates it and turns it into the
+// descriptor the core reads.
+
+/** A bit is named by its number; a mask is a list of bit names (or numbers). */
+export type Bits = readonly (string | number)[];
+
+/**
+ * A predicate over an entry value, as the kernel's pXd_*() helpers test it.
+ * - `{ set }`: every listed bit set.
+ * - `{ clear }`: every listed bit clear.
+ * - `{ mask, value }`: (e & mask) == value.
+ * - `{ any }`: at least one listed bit set.
+ * - `{ or: [p, q] }`: either of two `set`/`clear`/`mask` forms, or one of them and an `any`.
+ * - `'always'`, `'never'` (a helper for a bit the variant does not have).
+ */
+export type PredSpec =
+  | 'always'
+  | 'never'
+  | { readonly set: Bits }
+  | { readonly clear: Bits }
+  | { readonly mask: Bits; readonly value: Bits }
+  | { readonly any: Bits }
+  | { readonly or: readonly [PredSpec, PredSpec] };
+
+/** One step of an entry transformation (pte_mkwrite, pte_mkclean, ...). */
+export interface OpStep {
+  /** Apply only when the entry matches. */
+  readonly if?: PredSpec;
+  readonly set?: Bits;
+  readonly clear?: Bits;
+}
+export type OpSpec = readonly OpStep[];
+
+/** The entry transformations the generic mm uses (asm/pgtable.h). */
+export interface Ops {
+  readonly mkwrite: OpSpec;
+  readonly wrprotect: OpSpec;
+  readonly mkdirty: OpSpec;
+  readonly mkclean: OpSpec;
+  readonly mkyoung: OpSpec;
+  readonly mkold: OpSpec;
+  readonly mkspecial: OpSpec;
+  readonly mkdevmap: OpSpec;
+  /** pmd_mkhuge / pud_mkhuge (leaf marker at a directory level). */
+  readonly mkhuge: OpSpec;
+}
+
+/** An address field: entry bits `mask`, whose lowest bit `shift` holds physical address bit `paShift`. */
+export interface FieldSpec {
+  readonly mask: bigint;
+  readonly shift: number;
+  readonly paShift: number;
+}
+
+/** What the entries of one level mean. */
+export interface LevelSpec {
+  readonly name: string;
+  /** lowest virtual-address bit this level indexes */
+  readonly shift: number;
+  /** log2 of the entries in one table */
+  readonly indexBits: number;
+  /** bytes in one table (default 8 << indexBits) */
+  readonly tableBytes?: number;
+  /** can an entry at this level be a leaf (pte, huge pmd/pud)? */
+  readonly leafOk: boolean;
+  /** value of an empty entry (default 0) */
+  readonly empty?: bigint;
+  /** bits compared with `empty` by pXd_none (default: all) */
+  readonly noneMask?: bigint;
+  readonly present: PredSpec;
+  readonly table: PredSpec;
+  readonly leaf: PredSpec;
+  readonly access: PredSpec;
+  readonly write: PredSpec;
+  readonly special: PredSpec;
+  readonly devmap: PredSpec;
+  readonly protnone: PredSpec;
+  readonly young: PredSpec;
+  readonly dirty: PredSpec;
+  readonly user: PredSpec;
+  /** entries whose pfn is stored inverted (x86 L1TF), when also non-zero */
+  readonly invert: PredSpec;
+  readonly tableAddr: FieldSpec;
+  readonly leafAddr: FieldSpec;
+  /** flag bits of a table entry (x86 _PAGE_TABLE) */
+  readonly tableBits: Bits;
+  /** more bits of a table entry, as a value (ppc64 NLS, loongarch's direct-map window base) */
+  readonly tableValue?: bigint;
+  /** an empty entry points at a shared, all-empty table of the next level (loongarch invalid_*_table) */
+  readonly emptyIsTable?: boolean;
+  /** per-level overrides of the entry transformations */
+  readonly ops?: Partial<Ops>;
+}
+
+/** Base protections (vm_get_page_prot) the fault paths start from. */
+export interface Prots {
+  readonly none: Bits;
+  readonly readonly: Bits;
+  readonly copy: Bits;
+  readonly shared: Bits;
+}
+
+/** Kernel-history switches a variant can be built with. */
+export interface Switches {
+  /** CONFIG_ARCH_HAS_PTE_SPECIAL */
+  readonly special: boolean;
+  /** CONFIG_ARCH_HAS_PTE_DEVMAP */
+  readonly devmap: boolean;
+}
+
+/** Everything the generic machinery needs about one variant. */
+export interface VariantSpec {
+  readonly arch: string;
+  readonly variant: string;
+  readonly description: string;
+  readonly pageShift: number;
+  readonly vaBits: number;
+  /** user addresses are [0, 1 << userVaBits) */
+  readonly userVaBits: number;
+  readonly bigEndian: boolean;
+  /** SECTION_SIZE_BITS and MAX_PHYSMEM_BITS (sparsemem) */
+  readonly sectionSizeBits: number;
+  readonly maxPhysBits: number;
+  /** named bits: name -> bit number */
+  readonly bits: Readonly<Record<string, number>>;
+  readonly levels: readonly LevelSpec[];
+  readonly ops: Ops;
+  readonly prot: Prots;
+  readonly switches: Switches;
+  /** provenance: where the bits and geometry come from */
+  readonly source: string;
+}
+
+/** What entries at one kind of level mean; geometry comes from the variant. */
+export type LevelKind = Omit<LevelSpec, 'name' | 'shift' | 'indexBits' | 'tableBytes' | 'leafOk'> & {
+  readonly leafOk?: boolean;
+};
+
+/** One level of a variant's geometry, naming the kind of entries it holds. */
+export interface LevelGeometry {
+  readonly name: string;
+  readonly kind: string;
+  readonly shift: number;
+  readonly indexBits: number;
+  readonly tableBytes?: number;
+  /** override the kind's leafOk (arm64 64K: no PUD leaf) */
+  readonly leafOk?: boolean;
+  /** override the kind's tableValue (ppc64: NLS depends on the next level's size) */
+  readonly tableValue?: bigint;
+}
+
+export interface VariantGeometry {
+  readonly description: string;
+  readonly pageShift: number;
+  readonly vaBits: number;
+  readonly userVaBits: number;
+  readonly sectionSizeBits: number;
+  readonly maxPhysBits: number;
+  readonly levels: readonly LevelGeometry[];
+  /** bits that differ in this variant (e.g. the pfn field of a page size) */
+  readonly bits?: Readonly<Record<string, number>>;
+}
+
+/** A kernel version range (inclusive) and the bit numbers that held in it. */
+export interface Era {
+  readonly from?: string;
+  readonly until?: string;
+  readonly bits: Readonly<Record<string, number>>;
+}
+
+/** An architecture folder's export: data only. */
+export interface ArchData {
+  readonly arch: string;
+  readonly source: string;
+  readonly bigEndian: boolean;
+  readonly defaultVariant: string;
+  /** named bits: name -> bit number (the v6.12 values) */
+  readonly bits: Readonly<Record<string, number>>;
+  /** bits that moved across kernel versions */
+  readonly eras?: readonly Era[];
+  /** kernels with ARCH_HAS_PTE_SPECIAL / ARCH_HAS_PTE_DEVMAP (inclusive), null: never */
+  readonly history: {
+    readonly special: { readonly from: string; readonly until?: string } | null;
+    readonly devmap: { readonly from: string; readonly until?: string } | null;
+  };
+  readonly kinds: Readonly<Record<string, LevelKind>>;
+  readonly ops: Ops;
+  readonly prot: Prots;
+  readonly variants: Readonly<Record<string, VariantGeometry>>;
+}

@@ -1,0 +1,146 @@
+// x86_64: 4-level (48-bit) and 5-level LA57 (57-bit) paging.
+// v6.12 arch/x86/include/asm/pgtable_types.h, pgtable.h, pgtable-invert.h,
+// pgtable_64_types.h, sparsemem.h. Data only.
+import type { ArchData, LevelKind } from '../types.js';
+
+// __PHYSICAL_MASK_SHIFT 52: PTE_PFN_MASK = bits 12..51
+const PFN_4K = 0x000f_ffff_ffff_f000n;
+const PFN_2M = 0x000f_ffff_ffe0_0000n;   // PHYSICAL_PMD_PAGE_MASK
+const PFN_1G = 0x000f_ffff_c000_0000n;   // PHYSICAL_PUD_PAGE_MASK
+
+// The flag bits every level shares.
+const common = {
+  access: { set: ['PRESENT', 'USER'] },            // __pte_access_permitted (pkeys not modelled)
+  write: { set: ['RW'] },                          // pte_write (no shadow stack: X86_FEATURE_SHSTK off)
+  special: { set: ['SPECIAL'] },
+  devmap: { set: ['DEVMAP'] },
+  young: { set: ['ACCESSED'] },
+  dirty: { or: [{ set: ['DIRTY'] }, { set: ['SAVED_DIRTY'] }] },   // _PAGE_DIRTY_BITS
+  user: { set: ['USER'] },
+  // pgtable-invert.h: __pte_needs_invert(val) = val && !(val & _PAGE_PRESENT)
+  invert: { clear: ['PRESENT'] },
+  tableAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
+  tableBits: ['PRESENT', 'RW', 'USER', 'ACCESSED', 'DIRTY'],   // _PAGE_TABLE = 0x67
+} as const;
+
+// pgd/p4d: directories only (p4d_leaf is always false)
+const dir: LevelKind = {
+  ...common,
+  leafOk: false,
+  present: { set: ['PRESENT'] },
+  table: 'always',
+  leaf: 'never',
+  protnone: 'never',
+  leafAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
+};
+
+export const x86_64: ArchData = {
+  arch: 'x86_64',
+  source: 'v6.12 arch/x86/include/asm/pgtable_types.h, pgtable.h, pgtable-invert.h, pgtable_64_types.h',
+  bigEndian: false,
+  defaultVariant: '4level',
+  bits: {
+    PRESENT: 0,       // _PAGE_BIT_PRESENT
+    RW: 1,            // _PAGE_BIT_RW
+    USER: 2,          // _PAGE_BIT_USER
+    PWT: 3,
+    PCD: 4,
+    ACCESSED: 5,      // _PAGE_BIT_ACCESSED
+    DIRTY: 6,         // _PAGE_BIT_DIRTY
+    PSE: 7,           // _PAGE_BIT_PSE (leaf marker at pmd/pud; PAT on a 4K pte)
+    GLOBAL: 8,        // _PAGE_BIT_GLOBAL
+    PROTNONE: 8,      // _PAGE_BIT_PROTNONE = _PAGE_BIT_GLOBAL, meaningful with PRESENT clear
+    SPECIAL: 9,       // _PAGE_BIT_SPECIAL = _PAGE_BIT_SOFTW1
+    UFFD_WP: 10,      // _PAGE_BIT_SOFTW2
+    SOFT_DIRTY: 11,   // _PAGE_BIT_SOFTW3
+    PAT_LARGE: 12,
+    DEVMAP: 57,       // _PAGE_BIT_DEVMAP = _PAGE_BIT_SOFTW4 (57 since the shadow-stack series, v6.6)
+    SAVED_DIRTY: 58,  // _PAGE_BIT_SOFTW5
+    NX: 63,           // _PAGE_BIT_NX
+  },
+  // Before v6.6 SOFTW4 was bit 58 (v6.1 pgtable_types.h) and there was no SAVED_DIRTY.
+  eras: [{ until: 'v6.5', bits: { DEVMAP: 58, SAVED_DIRTY: -1 } }],
+  history: {
+    special: { from: 'v2.6.29' },          // __HAVE_ARCH_PTE_SPECIAL, ARCH_HAS_PTE_SPECIAL since v4.18
+    devmap: { from: 'v4.5', until: 'v6.16' },
+  },
+  kinds: {
+    pgd: dir,
+    p4d: dir,
+    pud: {
+      ...common,
+      present: { set: ['PRESENT'] },                       // pud_present
+      table: { clear: ['PSE'] },
+      leaf: { set: ['PSE'] },                              // pud_leaf
+      protnone: 'never',
+      leafAddr: { mask: PFN_1G, shift: 30, paShift: 30 },
+      ops: { mkdevmap: [{ set: ['DEVMAP'] }] },           // pud_mkdevmap: DEVMAP only
+    },
+    pmd: {
+      ...common,
+      // pmd_present: PRESENT, PROTNONE or PSE (a THP split clears PRESENT for a moment)
+      present: { any: ['PRESENT', 'PROTNONE', 'PSE'] },
+      table: { clear: ['PSE'] },
+      leaf: { set: ['PSE'] },                              // pmd_leaf
+      protnone: { mask: ['PRESENT', 'PROTNONE'], value: ['PROTNONE'] },
+      leafAddr: { mask: PFN_2M, shift: 21, paShift: 21 },
+      ops: { mkdevmap: [{ set: ['DEVMAP'] }] },           // pmd_mkdevmap: DEVMAP only
+    },
+    pte: {
+      ...common,
+      present: { any: ['PRESENT', 'PROTNONE'] },                         // pte_present
+      table: 'never',
+      leaf: 'always',
+      protnone: { mask: ['PRESENT', 'PROTNONE'], value: ['PROTNONE'] },  // pte_protnone
+      leafAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
+    },
+  },
+  ops: {
+    mkwrite: [{ set: ['RW'] }],                        // pte_mkwrite_novma
+    wrprotect: [{ clear: ['RW'] }],                    // pte_wrprotect (mksaveddirty: no-op without SHSTK)
+    mkdirty: [{ set: ['DIRTY', 'SOFT_DIRTY'] }],       // pte_mkdirty
+    mkclean: [{ clear: ['DIRTY', 'SAVED_DIRTY'] }],    // pte_mkclean: _PAGE_DIRTY_BITS
+    mkyoung: [{ set: ['ACCESSED'] }],
+    mkold: [{ clear: ['ACCESSED'] }],
+    mkspecial: [{ set: ['SPECIAL'] }],
+    mkdevmap: [{ set: ['SPECIAL', 'DEVMAP'] }],        // pte_mkdevmap sets both
+    mkhuge: [{ set: ['PSE'] }],                        // pmd_mkhuge / pud_mkhuge
+  },
+  prot: {
+    none: ['ACCESSED', 'PROTNONE'],                    // PAGE_NONE = ___A | ___G
+    readonly: ['PRESENT', 'USER', 'ACCESSED', 'NX'],   // PAGE_READONLY
+    copy: ['PRESENT', 'USER', 'ACCESSED', 'NX'],       // PAGE_COPY
+    shared: ['PRESENT', 'RW', 'USER', 'ACCESSED', 'NX'],   // PAGE_SHARED
+  },
+  variants: {
+    '4level': {
+      description: '4-level paging, 48-bit VA, p4d folded',
+      pageShift: 12,
+      vaBits: 48,
+      userVaBits: 47,                 // TASK_SIZE_MAX = 1 << 47 (minus a guard page)
+      sectionSizeBits: 27,            // sparsemem.h
+      maxPhysBits: 46,                // MAX_PHYSMEM_BITS without LA57
+      levels: [
+        { name: 'pgd', kind: 'pgd', shift: 39, indexBits: 9 },
+        { name: 'pud', kind: 'pud', shift: 30, indexBits: 9 },
+        { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9 },
+        { name: 'pte', kind: 'pte', shift: 12, indexBits: 9 },
+      ],
+    },
+    la57: {
+      description: '5-level paging (LA57), 57-bit VA',
+      pageShift: 12,
+      vaBits: 57,
+      userVaBits: 56,
+      sectionSizeBits: 27,
+      maxPhysBits: 52,
+      levels: [
+        { name: 'pgd', kind: 'pgd', shift: 48, indexBits: 9 },
+        { name: 'p4d', kind: 'p4d', shift: 39, indexBits: 9 },
+        { name: 'pud', kind: 'pud', shift: 30, indexBits: 9 },
+        { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9 },
+        { name: 'pte', kind: 'pte', shift: 12, indexBits: 9 },
+      ],
+    },
+  },
+};

@@ -1,0 +1,332 @@
+// From an architecture folder's data to the descriptor the core reads:
+// resolve a variant for a kernel and switch set, compile bit names into
+// masks, derive leaf templates from the kernel's own transformations,
+// and validate the result. One place, every architecture.
+
+import type {
+  ArchData, Bits, FieldSpec, LevelSpec, OpSpec, Ops, PredSpec, Switches, VariantSpec,
+} from '../arch/types.js';
+import { PgtemuError, hex } from './errors.js';
+
+export interface RawPred { m1: bigint; v1: bigint; m2: bigint; v2: bigint; any: bigint }
+export interface RawStep { if?: RawPred; set: bigint; clear: bigint }
+export type RawOp = readonly RawStep[];
+
+export const NEVER: RawPred = { m1: 0n, v1: 1n, m2: 0n, v2: 1n, any: 0n };
+export const ALWAYS: RawPred = { m1: 0n, v1: 0n, m2: 0n, v2: 1n, any: 0n };
+
+export const PRED_NAMES = [
+  'present', 'table', 'leaf', 'access', 'write', 'special', 'devmap', 'protnone', 'young', 'dirty', 'user', 'invert',
+] as const;
+export type PredName = typeof PRED_NAMES[number];
+export const TEMPLATE_NAMES = ['ro', 'rw', 'specialRo', 'specialRw', 'devmapRo', 'devmapRw'] as const;
+export type TemplateName = typeof TEMPLATE_NAMES[number];
+export const OP_NAMES = ['mkwrite', 'wrprotect', 'mkdirty', 'mkclean', 'mkyoung', 'mkold', 'mkspecial', 'mkdevmap', 'mkhuge'] as const;
+export type OpName = typeof OP_NAMES[number];
+
+export interface Field { mask: bigint; shift: number; paShift: number }
+
+export interface LevelDescriptor {
+  name: string;
+  shift: number;
+  indexBits: number;
+  tableBytes: number;
+  leafOk: boolean;
+  isLast: boolean;
+  empty: bigint;
+  noneMask: bigint;
+  preds: Record<PredName, RawPred>;
+  tableAddr: Field;
+  leafAddr: Field;
+  tableTemplate: bigint;
+  /** empty entries point at a shared invalid table; `empty` is filled in by the machine */
+  emptyTable: boolean;
+  templates: Record<TemplateName, bigint>;
+  ops: Record<OpName, RawOp>;
+}
+
+export interface Descriptor {
+  arch: string;
+  variant: string;
+  kernel: string;
+  description: string;
+  pageShift: number;
+  vaBits: number;
+  userVaBits: number;
+  bigEndian: boolean;
+  hasSpecial: boolean;
+  hasDevmap: boolean;
+  sectionSizeBits: number;
+  maxPhysBits: number;
+  bits: Record<string, number>;
+  levels: LevelDescriptor[];
+  source: string;
+}
+
+const M64 = (1n << 64n) - 1n;
+
+// ---------------------------------------------------------------- kernel versions
+export function parseKernel(v: string): number[] {
+  const m = /^v(\d+)\.(\d+)(?:\.(\d+))?$/.exec(v);
+  if (!m) throw new PgtemuError('EUNKNOWN', `kernel version '${v}' is not of the form vX.Y`);
+  return [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+}
+export function kernelCmp(a: string, b: string): number {
+  const x = parseKernel(a), y = parseKernel(b);
+  for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return 0;
+}
+export function inRange(k: string, r: { from: string; until?: string } | null): boolean {
+  if (!r) return false;
+  return kernelCmp(k, r.from) >= 0 && (r.until === undefined || kernelCmp(k, r.until) <= 0);
+}
+
+// ---------------------------------------------------------------- bits, predicates, ops
+export function maskOf(bits: Record<string, number>, names: Bits, where: string): bigint {
+  let m = 0n;
+  for (const n of names) {
+    const b = typeof n === 'number' ? n : bits[n];
+    if (b === undefined) throw new PgtemuError('ELAYOUT', `${where}: unknown bit '${n}'`);
+    if (!Number.isInteger(b) || b < 0 || b > 63) throw new PgtemuError('ELAYOUT', `${where}: bit '${n}' = ${b} is not in 0..63`);
+    m |= 1n << BigInt(b);
+  }
+  return m;
+}
+
+function alt(bits: Record<string, number>, p: PredSpec, where: string): { m: bigint; v: bigint } | { any: bigint } {
+  if (p === 'always') return { m: 0n, v: 0n };
+  if (p === 'never') return { m: 0n, v: 1n };
+  if ('set' in p) { const m = maskOf(bits, p.set, where); return { m, v: m }; }
+  if ('clear' in p) return { m: maskOf(bits, p.clear, where), v: 0n };
+  if ('mask' in p) {
+    const m = maskOf(bits, p.mask, where), v = maskOf(bits, p.value, where);
+    if ((v & ~m) !== 0n) throw new PgtemuError('ELAYOUT', `${where}: value ${hex(v)} has bits outside mask ${hex(m)}`);
+    return { m, v };
+  }
+  if ('any' in p) return { any: maskOf(bits, p.any, where) };
+  throw new PgtemuError('ELAYOUT', `${where}: 'or' cannot nest`);
+}
+
+export function compilePred(bits: Record<string, number>, p: PredSpec, where: string): RawPred {
+  if (p === undefined) throw new PgtemuError('ELAYOUT', `${where}: missing`);
+  const parts = typeof p === 'object' && 'or' in p ? p.or : [p];
+  const r: RawPred = { ...NEVER };
+  let used = 0;
+  for (const q of parts) {
+    const a = alt(bits, q, where);
+    if ('any' in a) {
+      if (r.any !== 0n) throw new PgtemuError('ELAYOUT', `${where}: two 'any' alternatives`);
+      r.any = a.any;
+    } else if (used === 0) { r.m1 = a.m; r.v1 = a.v; used++; } else { r.m2 = a.m; r.v2 = a.v; used++; }
+  }
+  return r;
+}
+
+export function matchPred(p: RawPred, e: bigint): boolean {
+  return (e & p.m1) === p.v1 || (e & p.m2) === p.v2 || (e & p.any) !== 0n;
+}
+
+export function compileOp(bits: Record<string, number>, op: OpSpec, where: string): RawOp {
+  return op.map((s, i) => ({
+    if: s.if !== undefined ? compilePred(bits, s.if, `${where}[${i}].if`) : undefined,
+    set: maskOf(bits, s.set ?? [], `${where}[${i}].set`),
+    clear: maskOf(bits, s.clear ?? [], `${where}[${i}].clear`),
+  }));
+}
+
+export function applyOp(op: RawOp, e: bigint): bigint {
+  for (const s of op) {
+    if (s.if && !matchPred(s.if, e)) continue;
+    e = (e & ~s.clear & M64) | s.set;
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------- variants
+export function buildVariant(data: ArchData, name: string, kernel: string, sw: Switches): VariantSpec {
+  const g = data.variants[name];
+  if (!g) {
+    throw new PgtemuError('EUNKNOWN',
+      `unknown ${data.arch} variant '${name}' (variants: ${Object.keys(data.variants).join(', ')})`);
+  }
+  const bits: Record<string, number> = { ...data.bits };
+  for (const era of data.eras ?? []) {
+    if ((era.from === undefined || kernelCmp(kernel, era.from) >= 0) && (era.until === undefined || kernelCmp(kernel, era.until) <= 0)) {
+      Object.assign(bits, era.bits);
+    }
+  }
+  Object.assign(bits, g.bits ?? {});
+  for (const k of Object.keys(bits)) if (bits[k] < 0) delete bits[k];   // absent in this era
+  if (sw.devmap && !sw.special) throw new PgtemuError('ELAYOUT', `${data.arch}: devmap without special is not a kernel configuration`);
+  if (!sw.devmap) delete bits.DEVMAP;
+  if (!sw.special) delete bits.SPECIAL;
+  const strip = (ops: Partial<Ops> | undefined): Partial<Ops> | undefined => {
+    if (!ops) return ops;
+    const o: { -readonly [K in keyof Ops]?: Ops[K] } = { ...ops };
+    if (!sw.devmap && o.mkdevmap) o.mkdevmap = [];
+    if (!sw.special && o.mkspecial) o.mkspecial = [];
+    return o;
+  };
+  const levels: LevelSpec[] = g.levels.map((lg) => {
+    const kind = data.kinds[lg.kind];
+    if (!kind) throw new PgtemuError('ELAYOUT', `${data.arch}/${name}: level '${lg.name}' names unknown kind '${lg.kind}'`);
+    return {
+      ...kind,
+      name: lg.name,
+      shift: lg.shift,
+      indexBits: lg.indexBits,
+      tableBytes: lg.tableBytes,
+      leafOk: lg.leafOk ?? kind.leafOk ?? true,
+      tableValue: lg.tableValue ?? kind.tableValue,
+      devmap: sw.devmap ? kind.devmap : 'never',
+      special: sw.special ? kind.special : 'never',
+      ops: strip(kind.ops),
+    };
+  });
+  return {
+    arch: data.arch,
+    variant: name,
+    description: g.description,
+    pageShift: g.pageShift,
+    vaBits: g.vaBits,
+    userVaBits: g.userVaBits,
+    bigEndian: data.bigEndian,
+    sectionSizeBits: g.sectionSizeBits,
+    maxPhysBits: g.maxPhysBits,
+    bits,
+    levels,
+    ops: strip(data.ops) as Ops,
+    prot: data.prot,
+    switches: sw,
+    source: data.source,
+  };
+}
+
+// ---------------------------------------------------------------- compile + validate
+const field = (f: FieldSpec, where: string): Field => {
+  if (f.mask === 0n) throw new PgtemuError('ELAYOUT', `${where}: empty mask`);
+  const low = BigInt(f.mask & -f.mask).toString(2).length - 1;
+  if (low !== f.shift) throw new PgtemuError('ELAYOUT', `${where}: shift ${f.shift} is not the mask's lowest bit (${low})`);
+  return { mask: f.mask, shift: f.shift, paShift: f.paShift };
+};
+
+/** Compile and validate a variant; every problem is an ELAYOUT error naming the field. */
+export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
+  const at = `${v.arch}/${v.variant}`;
+  const n = v.levels.length;
+  if (n < 2 || n > 5) throw new PgtemuError('ELAYOUT', `${at}: levels: ${n} levels (2 to 5 supported)`);
+  if (v.pageShift < 12 || v.pageShift > 16) throw new PgtemuError('ELAYOUT', `${at}: pageShift ${v.pageShift} is not 12..16`);
+  if (v.userVaBits > v.vaBits) throw new PgtemuError('ELAYOUT', `${at}: userVaBits ${v.userVaBits} exceeds vaBits ${v.vaBits}`);
+  if (v.sectionSizeBits <= v.pageShift) throw new PgtemuError('ELAYOUT', `${at}: sectionSizeBits ${v.sectionSizeBits} must exceed pageShift`);
+  if (v.bits.DEVMAP !== undefined && v.bits.DEVMAP === v.bits.SPECIAL) {
+    throw new PgtemuError('ELAYOUT', `${at}: bits.DEVMAP equals bits.SPECIAL (bit ${v.bits.DEVMAP})`);
+  }
+  const last = v.levels[n - 1];
+  if (last.shift !== v.pageShift) throw new PgtemuError('ELAYOUT', `${at}: levels[${n - 1}] (${last.name}).shift ${last.shift} != pageShift ${v.pageShift}`);
+  if (!last.leafOk) throw new PgtemuError('ELAYOUT', `${at}: levels[${n - 1}] (${last.name}) must hold leaves`);
+  for (let i = 0; i + 1 < n; i++) {
+    const a = v.levels[i], b = v.levels[i + 1];
+    if (a.shift !== b.shift + b.indexBits) {
+      throw new PgtemuError('ELAYOUT', `${at}: levels[${i}] (${a.name}).shift ${a.shift} != ${b.name}.shift + ${b.name}.indexBits (${b.shift + b.indexBits})`);
+    }
+  }
+  const top = v.levels[0].shift + v.levels[0].indexBits;
+  if (top !== v.vaBits) throw new PgtemuError('ELAYOUT', `${at}: levels cover ${top} VA bits, vaBits is ${v.vaBits}`);
+
+  const levels = v.levels.map((l, i): LevelDescriptor => {
+    const w = `${at}: ${l.name}`;
+    const tableBytes = l.tableBytes ?? (8 << l.indexBits);
+    if (tableBytes !== (8 << l.indexBits)) {
+      throw new PgtemuError('ELAYOUT', `${w}.tableBytes ${tableBytes} does not match indexBits ${l.indexBits} (${8 << l.indexBits} bytes)`);
+    }
+    const preds = {} as Record<PredName, RawPred>;
+    for (const p of PRED_NAMES) preds[p] = compilePred(v.bits, l[p], `${w}.${p}`);
+    const ops = {} as Record<OpName, RawOp>;
+    for (const o of OP_NAMES) ops[o] = compileOp(v.bits, l.ops?.[o] ?? v.ops[o], `${w}.ops.${o}`);
+    const prot = (k: keyof VariantSpec['prot']) => maskOf(v.bits, v.prot[k], `${at}: prot.${k}`);
+    const isLast = i === n - 1;
+    const huge = (e: bigint) => (isLast ? e : applyOp(ops.mkhuge, e));
+    const rw = (e: bigint) => applyOp(ops.mkwrite, applyOp(ops.mkdirty, e));
+    const templates: Record<TemplateName, bigint> = l.leafOk ? {
+      ro: huge(prot('readonly')),                                    // mk_pte(page, vm_page_prot)
+      rw: huge(rw(prot('copy'))),                                    // pte_mkwrite(pte_mkdirty(..))
+      specialRo: huge(applyOp(ops.mkspecial, prot('readonly'))),     // zero page
+      specialRw: huge(applyOp(ops.mkspecial, prot('shared'))),       // remap_pfn_range, shared
+      devmapRo: huge(applyOp(ops.mkdevmap, prot('readonly'))),
+      devmapRw: huge(applyOp(ops.mkdevmap, rw(prot('shared')))),
+    } : { ro: 0n, rw: 0n, specialRo: 0n, specialRw: 0n, devmapRo: 0n, devmapRw: 0n };
+    const d: LevelDescriptor = {
+      name: l.name,
+      shift: l.shift,
+      indexBits: l.indexBits,
+      tableBytes,
+      leafOk: l.leafOk,
+      isLast,
+      empty: l.empty ?? 0n,
+      noneMask: l.noneMask ?? M64,
+      preds,
+      tableAddr: field(l.tableAddr, `${w}.tableAddr`),
+      leafAddr: field(l.leafAddr, `${w}.leafAddr`),
+      tableTemplate: maskOf(v.bits, l.tableBits, `${w}.tableBits`) | (l.tableValue ?? 0n),
+      emptyTable: l.emptyIsTable ?? false,
+      templates,
+      ops,
+    };
+    checkLevel(d, v, w);
+    return d;
+  });
+  return {
+    arch: v.arch, variant: v.variant, kernel, description: v.description,
+    pageShift: v.pageShift, vaBits: v.vaBits, userVaBits: v.userVaBits, bigEndian: v.bigEndian,
+    hasSpecial: v.switches.special, hasDevmap: v.switches.devmap,
+    sectionSizeBits: v.sectionSizeBits, maxPhysBits: v.maxPhysBits,
+    bits: { ...v.bits }, levels, source: v.source,
+  };
+}
+
+const predMask = (p: RawPred) => p.m1 | p.m2 | p.any;
+
+// Consistency of one level: fields vs flags, templates vs predicates.
+function checkLevel(d: LevelDescriptor, v: VariantSpec, w: string): void {
+  const flagMask = (['write', 'special', 'devmap', 'young', 'dirty', 'user', 'access'] as const)
+    .reduce((m, p) => m | predMask(d.preds[p]), 0n);
+  if (d.leafOk) {
+    const clash = d.leafAddr.mask & flagMask;
+    if (clash !== 0n) throw new PgtemuError('ELAYOUT', `${w}.leafAddr mask ${hex(d.leafAddr.mask)} overlaps flag bits ${hex(clash)}`);
+    for (const t of TEMPLATE_NAMES) {
+      const tv = d.templates[t];
+      if ((tv & d.leafAddr.mask) !== 0n) throw new PgtemuError('ELAYOUT', `${w}: template ${t} ${hex(tv)} sets pfn bits`);
+    }
+    const need = (t: TemplateName, p: PredName, want: boolean) => {
+      if (t.startsWith('special') && !v.switches.special) return;
+      if (t.startsWith('devmap') && !v.switches.devmap) return;
+      if (matchPred(d.preds[p], d.templates[t]) !== want) {
+        throw new PgtemuError('ELAYOUT', `${w}: a ${t} leaf (${hex(d.templates[t])}) ${want ? 'fails' : 'passes'} ${d.name}_${p}()`);
+      }
+    };
+    for (const t of TEMPLATE_NAMES) {
+      need(t, 'present', true);
+      need(t, 'access', true);
+      if (!d.isLast) need(t, 'leaf', true);
+      need(t, 'protnone', false);
+    }
+    need('ro', 'write', false);
+    need('rw', 'write', true);
+    need('rw', 'dirty', true);
+    need('ro', 'special', false);
+    need('rw', 'special', false);
+    need('specialRo', 'special', true);
+    need('devmapRo', 'devmap', true);
+    need('ro', 'devmap', false);
+  }
+  if (!d.isLast) {
+    const clash = d.tableAddr.mask & d.tableTemplate;
+    if (clash !== 0n) throw new PgtemuError('ELAYOUT', `${w}.tableAddr mask overlaps tableBits ${hex(clash)}`);
+    const sample = (((1n << 30n) >> BigInt(d.tableAddr.paShift)) << BigInt(d.tableAddr.shift)) & d.tableAddr.mask | d.tableTemplate;
+    if (!matchPred(d.preds.present, sample) || !matchPred(d.preds.table, sample) || (d.leafOk && matchPred(d.preds.leaf, sample))) {
+      throw new PgtemuError('ELAYOUT', `${w}: a table entry (${hex(sample)}) is not recognised as present, non-leaf table`);
+    }
+  }
+  if (d.emptyTable && d.isLast) throw new PgtemuError('ELAYOUT', `${w}: the last level cannot point empty entries at a table`);
+  if ((d.empty & d.noneMask) !== d.empty) throw new PgtemuError('ELAYOUT', `${w}: empty value ${hex(d.empty)} has bits outside noneMask`);
+}

@@ -1,0 +1,902 @@
+// The Machine: one shared WebAssembly.Memory laid out for one architecture
+// variant and kernel preset, one core instance for the calling thread, and
+// the objects (address spaces, gup results, violations) built from it.
+
+import { coreModule, instantiate, type ClassName, type CoreExports, type Layout } from './core.js';
+import {
+  PRED_NAMES, TEMPLATE_NAMES, matchPred, type Descriptor, type LevelDescriptor,
+} from './archdesc.js';
+import { resolve, type MachineChoice, type Model } from './presets.js';
+import { PgtemuError, hex, type ErrorCode } from './errors.js';
+
+export interface MachineOptions extends MachineChoice {
+  /** simulated RAM (struct pages only, except the table pool), MiB; default 64 */
+  ramMiB?: number;
+  /** the backed table pool at the bottom of RAM, MiB; default 8 */
+  tablePoolMiB?: number;
+  /** threads that may call into this machine at once (contexts), default 4 */
+  threads?: number;
+  /** address spaces, default 16 */
+  maxMms?: number;
+  /** VMAs per address space, default 64 */
+  vmasPerMm?: number;
+}
+
+export type VmaKind = 'anon' | 'hugetlb' | 'pfnmap';
+export interface MmapOptions {
+  start: bigint | number;
+  length: bigint | number;
+  kind?: VmaKind;
+  /** folio order of faults: 0, the pmd order (THP / 2 MiB) or the pud order (hugetlb 1 GiB) */
+  hugeOrder?: number;
+  read?: boolean;
+  write?: boolean;
+  shared?: boolean;
+  /** pfnmap: first pfn mapped */
+  pfn?: bigint | number;
+  /** fault everything in now (MAP_POPULATE) */
+  populate?: boolean;
+}
+
+export interface GupOptions {
+  /** FOLL_PIN (pin_user_pages_fast) rather than FOLL_GET (get_user_pages_fast) */
+  pin?: boolean;
+  write?: boolean;
+  longterm?: boolean;
+  /** FOLL_FAST_ONLY: no slow path */
+  fastOnly?: boolean;
+  /** FOLL_NOFAULT: the slow path never faults */
+  noFault?: boolean;
+}
+
+export interface GupResult {
+  /** pages taken (the prefix pfns[0..nr)) */
+  readonly nr: number;
+  /** the kernel's return: nr, or a negative errno when nothing was taken */
+  readonly ret: number;
+  readonly errno?: ErrorCode;
+  /** pages taken by the lockless walk */
+  readonly fast: number;
+  readonly pfns: BigUint64Array;
+  readonly flags: number;
+  readonly pin: boolean;
+}
+
+export interface EntryFlags {
+  present: boolean; table: boolean; leaf: boolean; write: boolean; user: boolean; young: boolean;
+  dirty: boolean; special: boolean; devmap: boolean; protnone: boolean;
+}
+
+export interface WalkResult {
+  /** level index (0 = top) where the walk stopped, and its name */
+  level: number;
+  levelName: string;
+  entry: bigint;
+  /** where the entry lives (physical address inside the table pool) */
+  entryPa: bigint;
+  /** 'ok' (a leaf), or why the walk stopped */
+  status: 'ok' | 'none' | 'not-present' | 'bad' | 'bad-table';
+  /** the translation of the address (leaves) */
+  pa?: bigint;
+  pfn?: bigint;
+  /** bytes mapped by the leaf */
+  size?: bigint;
+  flags: EntryFlags;
+}
+
+export interface OpRecord { id: number; kind: string; mm: number; ctx: number; addr: bigint; len: bigint }
+
+export interface Violation {
+  pfn: bigint;
+  invariant: number;
+  name: string;
+  message: string;
+  expected: bigint;
+  actual: bigint;
+  /** the last operation that touched the page (undefined if it left the log) */
+  lastOp?: OpRecord;
+}
+
+export interface PageInfo {
+  pfn: bigint;
+  flags: bigint;
+  refcount: number;
+  mapcount: number;
+  buddy: boolean;
+  reserved: boolean;
+  tail: boolean;
+  head: bigint;
+  order: number;
+  pincount: number;
+  entireMapcount: number;
+  largeMapcount: number;
+  mapping: bigint;
+  lastOp: number;
+}
+
+export interface MachineStats {
+  freePages: bigint;
+  totalPages: bigint;
+  zoneStartPfn: bigint;
+  poolFreeBytes: number;
+  poolBytes: number;
+  gupOutstanding: bigint;
+  pinOutstanding: bigint;
+  tlbFlushes: bigint;
+  tablesFreed: bigint;
+  faults: bigint;
+  gupFastPages: bigint;
+  gupSlowPages: bigint;
+  gupFastBails: bigint;
+  /** bytes of shared memory */
+  memoryBytes: number;
+  /** bytes of struct pages per GiB of modelled RAM */
+  memmapBytesPerGiB: number;
+}
+
+const OP_KINDS = ['none', 'fault', 'gup', 'unpin', 'put', 'zap', 'munmap', 'mmap', 'populate', 'init', 'raw'];
+const INVARIANTS: Record<number, [string, string]> = {
+  11: ['ref-zero-mapped', 'a page with refcount 0 is reachable from a page table'],
+  41: ['ref-negative', 'a refcount or pincount is below zero'],
+  42: ['ref-balance', 'refcount differs from the mappings plus outstanding gup references'],
+  43: ['mapcount', 'mapcount differs from the number of entries mapping the page'],
+  44: ['pin-balance', 'pins left behind (pincount) or pin totals do not add up'],
+  45: ['free-state', 'a page neither free nor referenced, or a free page with counts'],
+  46: ['outstanding', 'references held by gup do not add up to what gup handed out'],
+  51: ['folio-link', "a tail page's compound_head does not name its head"],
+  52: ['folio-tail-ref', 'a tail page holds a refcount'],
+  53: ['map-unaligned', 'a huge leaf maps a folio at the wrong offset or order'],
+};
+
+const STATUS: Record<number, ErrorCode> = {
+  [-14]: 'EFAULT', [-12]: 'ENOMEM', [-1000]: 'ENOTABLE', [-22]: 'EINVAL', [-17]: 'EEXIST',
+  [-28]: 'ENOSPC', [-1002]: 'ESPLIT', [-1001]: 'EBADTABLE', [-34]: 'ERANGE', [-16]: 'EINVAL',
+};
+const STATUS_TEXT: Record<ErrorCode, string> = {
+  EFAULT: 'address not mapped or access not permitted',
+  ENOMEM: 'simulated RAM exhausted',
+  ENOTABLE: 'table pool exhausted',
+  EINVAL: 'invalid argument',
+  EEXIST: 'overlaps an existing mapping',
+  ENOSPC: 'no free slot (address spaces or VMAs)',
+  ESPLIT: 'range covers a huge leaf only in part (splitting huge leaves is not modelled)',
+  EBADTABLE: 'table address outside the table pool',
+  ERANGE: 'physical range outside the table pool',
+  ELAYOUT: 'invalid layout',
+  EUNKNOWN: 'unknown name',
+  ETRAP: 'the core trapped',
+};
+
+const big = (v: bigint | number, what: string): bigint => {
+  if (typeof v === 'bigint') return v;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new PgtemuError('EINVAL', `${what}: ${String(v)} is not an integer`);
+  return BigInt(v);
+};
+
+/** Everything a worker needs to attach to a machine. */
+export interface SharedMachine {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  header: number;
+  ctxBase: number;
+  ctxSize: number;
+  threads: number;
+}
+
+export class Machine {
+  readonly desc: Descriptor;
+  readonly model: Model;
+  readonly kernel: string;
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  readonly ramPfns: bigint;
+  readonly poolBytes: number;
+  readonly threads: number;
+  /** order of folios mapped at each level (-1: no leaves there) */
+  readonly leafOrders: number[];
+  private readonly ex: CoreExports;
+  private readonly L: Layout;
+  private readonly header: number;
+  private readonly ctx: number;
+  private readonly ctxBase: number;
+  private readonly ctxSize: number;
+  private readonly outCap: number;
+  private readonly poolBase: number;
+  private readonly mms = new Set<Mm>();
+
+  private constructor(init: {
+    desc: Descriptor; model: Model; kernel: string; memory: WebAssembly.Memory; module: WebAssembly.Module;
+    ex: CoreExports; L: Layout; header: number; ctxBase: number; ctxSize: number; outCap: number;
+    poolBase: number; poolBytes: number; ramPfns: bigint; threads: number;
+  }) {
+    this.desc = init.desc;
+    this.model = init.model;
+    this.kernel = init.kernel;
+    this.memory = init.memory;
+    this.module = init.module;
+    this.ex = init.ex;
+    this.L = init.L;
+    this.header = init.header;
+    this.ctxBase = init.ctxBase;
+    this.ctx = init.ctxBase;
+    this.ctxSize = init.ctxSize;
+    this.outCap = init.outCap;
+    this.poolBase = init.poolBase;
+    this.poolBytes = init.poolBytes;
+    this.ramPfns = init.ramPfns;
+    this.threads = init.threads;
+    this.leafOrders = init.desc.levels.map((l) => (l.leafOk ? l.shift - init.desc.pageShift : -1));
+  }
+
+  /** Build a machine. Async for symmetry with worker start-up; the work is synchronous. */
+  static async create(opts: MachineOptions): Promise<Machine> {
+    return Machine.createSync(opts);
+  }
+
+  static createSync(opts: MachineOptions): Machine {
+    if (!opts || typeof opts.arch !== 'string') throw new PgtemuError('EINVAL', "Machine.create: 'arch' is required");
+    const { model, kernel, desc } = resolve(opts);
+    const ramMiB = opts.ramMiB ?? 64;
+    const poolMiB = opts.tablePoolMiB ?? 8;
+    const threads = opts.threads ?? 4;
+    const maxMms = opts.maxMms ?? 16;
+    const vmasPerMm = opts.vmasPerMm ?? 64;
+    const intIn = (v: number, lo: number, hi: number, name: string) => {
+      if (!Number.isInteger(v) || v < lo || v > hi) throw new PgtemuError('EINVAL', `Machine.create: ${name} ${v} is not an integer in ${lo}..${hi}`);
+    };
+    intIn(ramMiB, 4, 48 * 1024, 'ramMiB');
+    intIn(poolMiB, 1, 1024, 'tablePoolMiB');
+    intIn(threads, 1, 64, 'threads');
+    intIn(maxMms, 1, 4096, 'maxMms');
+    intIn(vmasPerMm, 1, 65536, 'vmasPerMm');
+    if (poolMiB * 2 > ramMiB) throw new PgtemuError('EINVAL', `Machine.create: tablePoolMiB ${poolMiB} must be at most half of ramMiB ${ramMiB}`);
+
+    const module = coreModule();
+    // A throwaway instance on a small memory tells us the layout and the module's static size.
+    const probeMem = new WebAssembly.Memory({ initial: 32, maximum: 32, shared: true });
+    const probe = instantiate(module, probeMem);
+    const L = probe.layout;
+    const RESERVE = L.k('RESERVE');
+    if (probe.exports.heapBase() > RESERVE) throw new Error('pgtemu: the core\'s static data overlaps the reserved region');
+
+    const ps = desc.pageShift;
+    const ramBytes = BigInt(ramMiB) << 20n;
+    const ramPfns = ramBytes >> BigInt(ps);
+    const poolBytes = poolMiB << 20;
+    const tableSizes = desc.levels.map((l) => l.tableBytes);
+    const minT = Math.min(...tableSizes), maxT = Math.max(...tableSizes);
+    const poolMinShift = Math.log2(minT), poolMaxShift = Math.log2(maxT);
+    const secShift = desc.sectionSizeBits - ps;
+    const rootShift = 8;   // SECTIONS_PER_ROOT = PAGE_SIZE / sizeof(struct mem_section) = 256
+    const nrSections = 2 ** (desc.maxPhysBits - desc.sectionSizeBits);
+    const nrRoots = Math.max(1, Math.ceil(nrSections / 256));
+    const maxLeafOrder = Math.max(...desc.levels.filter((l) => l.leafOk).map((l) => l.shift - ps));
+    const outCap = Math.max(1 << 18, 2 ** maxLeafOrder);
+
+    const align = (v: number, a: number) => Math.ceil(v / a) * a;
+    let at = RESERVE;
+    const take = (bytes: number, a = 64) => { at = align(at, a); const p = at; at += bytes; return p; };
+    const header = take(L.k('HEADER_SIZE'), 4096);
+    const arch = take(L.k('ARCH_SIZE'), 64);
+    const ctxSize = align(L.k('CTX_HEAD') + L.k('CTX_SCRATCH') + outCap * 8, 4096);
+    const ctxBase = take(ctxSize * threads, 4096);
+    const mmSize = L.k('MM_SIZE'), vmaSize = L.k('VMA_SIZE');
+    const mmBase = take(mmSize * maxMms, 64);
+    const vmaBase = take(vmaSize * vmasPerMm * maxMms, 64);
+    const opLogSize = 4096;
+    const opLog = take(opLogSize * L.size.OpRec, 64);
+    const violCap = 4096;
+    const viol = take(violCap * L.size.Violation, 64);
+    const sectionRoots = take(nrRoots * 4, 64);
+    const secPages = 2 ** secShift;
+    const ramSections = Math.ceil(Number(ramPfns) / secPages);
+    const rootBlocks = Math.ceil(ramSections / 256) + 1;
+    const arenaBytes = rootBlocks * 8 * 256 + ramSections * secPages * (L.size.Page + 8) + 4096;
+    const arena = take(arenaBytes, 4096);
+    const units = poolBytes >> poolMinShift;
+    const poolMeta = take(units, 64);
+    const poolGen = take(units * 4, 64);
+    const poolBase = take(poolBytes, Math.max(maxT, 65536));
+    const total = align(at, 65536);
+    if (total > 65536 * 65536) {
+      throw new PgtemuError('EINVAL', `Machine.create: ${ramMiB} MiB of RAM and a ${poolMiB} MiB pool need ${total} bytes of shared memory, more than 4 GiB`);
+    }
+    const pages = total / 65536;
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const { exports: ex } = instantiate(module, memory);
+
+    const dv = new DataView(memory.buffer);
+    const w = (base: number, c: ClassName, f: string, v: number | bigint) => writeField(dv, L, base, c, f, v);
+    w(header, 'Header', 'magic', L.k('MAGIC'));
+    w(header, 'Header', 'version', 1);
+    w(header, 'Header', 'model', model === 'legacy' ? L.k('MODEL_LEGACY') : L.k('MODEL_UNIFIED'));
+    w(header, 'Header', 'arch', arch);
+    w(header, 'Header', 'ctxBase', ctxBase);
+    w(header, 'Header', 'ctxCount', threads);
+    w(header, 'Header', 'ctxSize', ctxSize);
+    w(header, 'Header', 'mmBase', mmBase);
+    w(header, 'Header', 'mmCount', maxMms);
+    w(header, 'Header', 'vmaPerMm', vmasPerMm);
+    w(header, 'Header', 'opLogBase', opLog);
+    w(header, 'Header', 'opLogSize', opLogSize);
+    w(header, 'Header', 'violBase', viol);
+    w(header, 'Header', 'violCap', violCap);
+    w(header, 'Header', 'sectionRoots', sectionRoots);
+    w(header, 'Header', 'nrRoots', nrRoots);
+    w(header, 'Header', 'sectionShift', secShift);
+    w(header, 'Header', 'rootShift', rootShift);
+    w(header, 'Header', 'memmapArena', arena);
+    w(header, 'Header', 'memmapArenaEnd', arena + arenaBytes);
+    w(header, 'Header', 'memmapArenaNext', arena);
+    w(header, 'Header', 'poolBase', poolBase);
+    w(header, 'Header', 'poolBytes', poolBytes);
+    w(header, 'Header', 'poolMeta', poolMeta);
+    w(header, 'Header', 'poolGen', poolGen);
+    w(header, 'Header', 'poolMinShift', poolMinShift);
+    w(header, 'Header', 'poolMaxShift', poolMaxShift);
+    w(header, 'Header', 'zoneMaxOrder', Math.min(maxLeafOrder, L.k('MAX_ORDERS') - 1));
+    w(header, 'Header', 'ramPfns', ramPfns);
+    writeDescriptor(dv, L, arch, desc);
+    for (let i = 0; i < threads; i++) {
+      const c = ctxBase + i * ctxSize;
+      w(c, 'Ctx', 'outCap', outCap);
+      w(c, 'Ctx', 'scratch', c + L.k('CTX_HEAD'));
+      w(c, 'Ctx', 'out', c + L.k('CTX_HEAD') + L.k('CTX_SCRATCH'));
+    }
+    for (let i = 0; i < maxMms; i++) w(mmBase + i * mmSize, 'Mm', 'vmas', vmaBase + i * vmasPerMm * vmaSize);
+    ex.attach(header);
+    const m = new Machine({
+      desc, model, kernel, memory, module, ex, L, header, ctxBase, ctxSize, outCap, poolBase, poolBytes, ramPfns, threads,
+    });
+    m.a(0, BigInt(poolBytes >> ps));
+    const st = m.run('machineInit', ex.machineInit);
+    if (st < 0) m.fail(st, 'Machine.create', 'initialising the memmap and table pool');
+    // levels whose empty entries name a shared invalid table learn its address now
+    desc.levels.forEach((l, i) => {
+      if (l.emptyTable) l.empty = m.rd(arch + L.k('ARCH_LEVELS') + i * L.k('LEVEL_SIZE'), 'LevelDesc', 'emptyValue') as bigint;
+    });
+    return m;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+  private dv(): DataView { return new DataView(this.memory.buffer); }
+  /** @internal */ rd(base: number, c: ClassName, f: string): number | bigint { return readField(this.dv(), this.L, base, c, f); }
+  private hd(f: string): number | bigint { return this.rd(this.header, 'Header', f); }
+  /** @internal */ a(i: number, v: bigint | number): void {
+    this.dv().setBigUint64(this.ctx + this.L.off.Ctx.a0 + i * 8, BigInt.asUintN(64, BigInt(v)), true);
+  }
+  /** @internal */ r(i: number): bigint { return this.dv().getBigUint64(this.ctx + this.L.off.Ctx.r0 + i * 8, true); }
+
+  /** Call the core; a trap becomes an Error naming the operation and address. */
+  /** @internal */ run(op: string, fn: (ctx: number) => number, address?: bigint): number {
+    try {
+      return fn(this.ctx);
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) {
+        const where = address !== undefined ? ` at ${hex(address)}` : '';
+        throw new PgtemuError('ETRAP', `core trapped in ${op}${where}: ${e.message}`, { op, address, cause: e });
+      }
+      throw e;
+    }
+  }
+
+  /** @internal */ fail(status: number, op: string, what: string, address?: bigint): never {
+    const code = STATUS[status] ?? 'EINVAL';
+    throw new PgtemuError(code, `${op}: ${what}: ${STATUS_TEXT[code]}`, { op, address });
+  }
+
+  /** @internal */ checkUser(v: bigint, what: string, op: string): bigint {
+    const top = 1n << BigInt(this.desc.userVaBits);
+    if (v < 0n || v >= top) {
+      throw new PgtemuError('EINVAL', `${op}: ${what} ${hex(v)} is not a canonical user address on ${this.desc.arch}/${this.desc.variant} (user space is [0, ${hex(top)}))`, { op, address: v });
+    }
+    return v;
+  }
+
+  /** @internal */ pageAligned(v: bigint, what: string, op: string): void {
+    const mask = (1n << BigInt(this.desc.pageShift)) - 1n;
+    if ((v & mask) !== 0n) throw new PgtemuError('EINVAL', `${op}: ${what} ${hex(v)} is not aligned to the ${1 << this.desc.pageShift}-byte page`, { op, address: v });
+  }
+
+  /** @internal */ get exports(): CoreExports { return this.ex; }
+  /** @internal */ get layout(): Layout { return this.L; }
+  /** @internal */ get outPtr(): number { return this.ctxBase + this.L.k('CTX_HEAD') + this.L.k('CTX_SCRATCH'); }
+  get maxPagesPerCall(): number { return this.outCap; }
+
+  /** What a worker needs to attach to this machine (context i is the worker's own, i >= 1). */
+  shared(): SharedMachine {
+    return { module: this.module, memory: this.memory, header: this.header, ctxBase: this.ctxBase, ctxSize: this.ctxSize, threads: this.threads };
+  }
+
+  // ---------------------------------------------------------------- address spaces
+  createMm(): Mm {
+    const st = this.run('createMm', this.ex.mmCreate);
+    if (st < 0) this.fail(st, 'createMm', 'a new address space');
+    const mm = new Mm(this, Number(this.r(0)), this.r(1));
+    this.mms.add(mm);
+    return mm;
+  }
+
+  /** @internal */ forget(mm: Mm): void { this.mms.delete(mm); }
+
+  // ---------------------------------------------------------------- pages and references
+  /** unpin_user_pages (FOLL_PIN results) or put_page (FOLL_GET results) */
+  unpin(pages: GupResult | { pfns: ArrayLike<bigint>; nr?: number; pin?: boolean }): void {
+    const pin = pages.pin ?? true;
+    const n = pages.nr ?? pages.pfns.length;
+    this.release(pages.pfns, n, pin, pin ? 'unpin' : 'put');
+  }
+
+  /** put_page for FOLL_GET results */
+  put(pages: GupResult | { pfns: ArrayLike<bigint>; nr?: number }): void {
+    this.release(pages.pfns, pages.nr ?? pages.pfns.length, false, 'put');
+  }
+
+  private release(pfns: ArrayLike<bigint>, n: number, pin: boolean, op: string): void {
+    if (!Number.isInteger(n) || n < 0 || n > pfns.length) throw new PgtemuError('EINVAL', `${op}: ${n} pages but ${pfns.length} pfns given`);
+    const flags = pin ? this.L.k('FOLL_PIN') : this.L.k('FOLL_GET');
+    for (let done = 0; done < n;) {
+      const chunk = Math.min(n - done, this.outCap);
+      const out = new BigUint64Array(this.memory.buffer, this.outPtr, chunk);
+      for (let i = 0; i < chunk; i++) out[i] = BigInt(pfns[done + i]);
+      this.a(0, chunk);
+      this.a(1, flags);
+      const st = this.run(op, this.ex.unpin);
+      if (st < 0) {
+        const bad = done + Number(this.r(0));
+        throw new PgtemuError('EINVAL', `${op}: page ${bad} (pfn ${hex(BigInt(pfns[bad]))}) has no struct page or not the references to give back; nothing from that page on was released`, { op });
+      }
+      done += chunk;
+    }
+  }
+
+  /** A snapshot of one struct page (and its folio fields when it heads one). */
+  page(pfn: bigint | number): PageInfo {
+    const p = big(pfn, 'page: pfn');
+    this.a(0, p);
+    this.run('page', this.ex.pagePtr);
+    const ptr = Number(this.r(0));
+    if (ptr === 0) throw new PgtemuError('EINVAL', `page: pfn ${hex(p)} has no struct page`);
+    const rd = (f: string) => this.rd(ptr, 'Page', f);
+    const flags = rd('flags') as bigint;
+    const mapcountRaw = rd('_mapcount') as number;
+    const ch = rd('lru_next') as bigint;
+    const tail = (ch & 1n) === 1n;
+    const buddy = (mapcountRaw >>> 24) === this.L.k('PGTY_buddy');
+    const isHead = ((flags >> BigInt(this.L.k('PG_head'))) & 1n) === 1n;
+    const dv = this.dv();
+    const f1 = (o: string) => dv.getInt32(ptr + this.L.k(o), true);
+    let headPfn = p;
+    if (tail) {
+      headPfn = p - BigInt((ptr - Number(ch - 1n)) / this.L.size.Page);
+    }
+    return {
+      pfn: p,
+      flags: flags & 0xffff_ffffn,
+      refcount: rd('_refcount') as number,
+      mapcount: mapcountRaw,
+      buddy,
+      reserved: ((flags >> BigInt(this.L.k('PG_reserved'))) & 1n) === 1n,
+      tail,
+      head: headPfn,
+      order: isHead ? dv.getUint8(ptr + this.L.k('FOLIO_FLAGS_1')) : 0,
+      pincount: isHead ? f1('FOLIO_PINCOUNT') : 0,
+      entireMapcount: isHead ? f1('FOLIO_ENTIRE_MAPCOUNT') : -1,
+      largeMapcount: isHead ? f1('FOLIO_LARGE_MAPCOUNT') : -1,
+      mapping: rd('mapping') as bigint,
+      lastOp: Number(rd('last_op') as bigint),
+    };
+  }
+
+  /** Refcounts of pfns [start, start + n) as one array (fast path for tests and reports). */
+  refcounts(start: bigint, n: number): Int32Array {
+    const out = new Int32Array(n);
+    this.a(0, start);
+    this.run('refcounts', this.ex.pagePtr);
+    let ptr = Number(this.r(0));
+    if (ptr === 0) throw new PgtemuError('EINVAL', `refcounts: pfn ${hex(start)} has no struct page`);
+    const dv = this.dv();
+    const off = this.L.off.Page._refcount, sz = this.L.size.Page;
+    const secPages = 1n << BigInt(this.desc.sectionSizeBits - this.desc.pageShift);
+    for (let i = 0; i < n; i++) {
+      const pfn = start + BigInt(i);
+      if (i > 0 && pfn % secPages === 0n) {      // a new section may live elsewhere
+        this.a(0, pfn);
+        this.run('refcounts', this.ex.pagePtr);
+        ptr = Number(this.r(0));
+        if (ptr === 0) throw new PgtemuError('EINVAL', `refcounts: pfn ${hex(pfn)} has no struct page`);
+      } else if (i > 0) ptr += sz;
+      out[i] = dv.getInt32(ptr + off, true);
+    }
+    return out;
+  }
+
+  stats(): MachineStats {
+    const start = this.hd('zoneStartPfn') as bigint, end = this.hd('zoneEndPfn') as bigint;
+    return {
+      freePages: this.hd('zoneFreePages') as bigint,
+      totalPages: end - start,
+      zoneStartPfn: start,
+      poolFreeBytes: this.hd('poolFreeBytes') as number,
+      poolBytes: this.poolBytes,
+      gupOutstanding: this.hd('gupOutstanding') as bigint,
+      pinOutstanding: this.hd('pinOutstanding') as bigint,
+      tlbFlushes: this.hd('statTlbFlushes') as bigint,
+      tablesFreed: this.hd('statTablesFreed') as bigint,
+      faults: this.hd('statFaults') as bigint,
+      gupFastPages: this.hd('statGupFastPages') as bigint,
+      gupSlowPages: this.hd('statGupSlowPages') as bigint,
+      gupFastBails: this.hd('statGupFastBails') as bigint,
+      memoryBytes: this.memory.buffer.byteLength,
+      memmapBytesPerGiB: this.L.size.Page * (2 ** (30 - this.desc.pageShift)),
+    };
+  }
+
+  // ---------------------------------------------------------------- invariants
+  /** Check DESIGN.md's invariants now; [] when all hold. */
+  checkInvariants(): Violation[] {
+    this.run('checkInvariants', this.ex.check);
+    const n = Number(this.r(0));
+    const cap = this.hd('violCap') as number;
+    const base = this.hd('violBase') as number;
+    const out: Violation[] = [];
+    for (let i = 0; i < Math.min(n, cap); i++) {
+      const v = base + i * this.L.size.Violation;
+      const inv = this.rd(v, 'Violation', 'invariant') as number;
+      const [name, text] = INVARIANTS[inv] ?? ['unknown', 'unknown invariant'];
+      const pfn = this.rd(v, 'Violation', 'pfn') as bigint;
+      const lastOp = this.opRecord(this.rd(v, 'Violation', 'lastOp') as number);
+      const expected = BigInt(this.rd(v, 'Violation', 'expected') as bigint);
+      const actual = BigInt(this.rd(v, 'Violation', 'actual') as bigint);
+      out.push({
+        pfn, invariant: inv, name, expected, actual, lastOp,
+        message: `invariant ${Math.floor(inv / 10)} (${name}) broken at pfn ${hex(pfn)}: ${text} (expected ${expected}, found ${actual})` +
+          (lastOp ? `; last operation #${lastOp.id} ${lastOp.kind} at ${hex(lastOp.addr)}` : ''),
+      });
+    }
+    if (n > cap) out.push({ pfn: 0n, invariant: 0, name: 'truncated', message: `${n - cap} more violations not kept`, expected: 0n, actual: BigInt(n) });
+    return out;
+  }
+
+  /** The op log entry for an operation id, if still in the ring. */
+  opRecord(id: number): OpRecord | undefined {
+    if (id === 0) return undefined;
+    const size = this.hd('opLogSize') as number;
+    const base = (this.hd('opLogBase') as number) + (id & (size - 1)) * this.L.size.OpRec;
+    if ((this.rd(base, 'OpRec', 'id') as number) !== id) return undefined;
+    return {
+      id,
+      kind: OP_KINDS[this.rd(base, 'OpRec', 'kind') as number] ?? 'unknown',
+      mm: this.rd(base, 'OpRec', 'mm') as number,
+      ctx: this.rd(base, 'OpRec', 'ctx') as number,
+      addr: this.rd(base, 'OpRec', 'addr') as bigint,
+      len: this.rd(base, 'OpRec', 'len') as bigint,
+    };
+  }
+
+  // ---------------------------------------------------------------- walks and raw tables
+  /** Walk an address space's tables for addr. */
+  walk(mm: Mm, addr: bigint | number): WalkResult {
+    const va = big(addr, 'walk: address');
+    mm.live('walk');
+    this.a(0, mm.ptr);
+    this.a(1, va);
+    this.run('walk', this.ex.walk, va);
+    return this.walkResult();
+  }
+
+  /** Walk tables written with writePhys, from a root table at rootPa. */
+  walkRaw(rootPa: bigint | number, addr: bigint | number): WalkResult {
+    const root = big(rootPa, 'walkRaw: rootPa');
+    const va = big(addr, 'walkRaw: address');
+    const top = this.desc.levels[0];
+    this.physRange(root, BigInt(top.tableBytes), 'walkRaw');
+    if (root % BigInt(top.tableBytes) !== 0n) throw new PgtemuError('EINVAL', `walkRaw: root ${hex(root)} is not aligned to its ${top.tableBytes}-byte table`);
+    if (va < 0n || va >= 1n << 64n) throw new PgtemuError('EINVAL', `walkRaw: address ${hex(va)} is not a 64-bit value`);
+    this.a(0, root);
+    this.a(1, va);
+    this.run('walkRaw', this.ex.walkRaw, va);
+    return this.walkResult();
+  }
+
+  private walkResult(): WalkResult {
+    const level = Number(this.r(0));
+    const entry = this.r(1);
+    const code = Number(this.r(3));
+    const status = (['ok', 'none', 'not-present', 'bad', 'bad-table'] as const)[code];
+    const l = this.desc.levels[level];
+    const res: WalkResult = { level, levelName: l.name, entry, entryPa: this.r(4), status, flags: this.decode(entry, level) };
+    if (status === 'ok' && (l.isLast || res.flags.leaf)) {
+      res.pa = this.r(2);
+      res.pfn = res.pa >> BigInt(this.desc.pageShift);
+      res.size = 1n << BigInt(l.shift);
+    }
+    return res;
+  }
+
+  /** What each helper (pte_write, pte_special, ...) says of an entry at a level. */
+  decode(entry: bigint, level: number = this.desc.levels.length - 1): EntryFlags {
+    const l: LevelDescriptor | undefined = this.desc.levels[level];
+    if (!l) throw new PgtemuError('EINVAL', `decode: level ${level} does not exist (0..${this.desc.levels.length - 1})`);
+    return decodeEntry(l, entry);
+  }
+
+  private physRange(pa: bigint, n: bigint, op: string): void {
+    if (pa < 0n || n < 0n || pa + n > BigInt(this.poolBytes)) {
+      throw new PgtemuError('ERANGE', `${op}: [${hex(pa)}, ${hex(pa + n)}) is outside the table pool [0, ${hex(this.poolBytes)})`, { op, address: pa });
+    }
+  }
+
+  /** Write bytes at a physical address inside the table pool (raw tables for walkRaw). */
+  writePhys(pa: bigint | number, bytes: Uint8Array): void {
+    const p = big(pa, 'writePhys: pa');
+    this.physRange(p, BigInt(bytes.length), 'writePhys');
+    new Uint8Array(this.memory.buffer, this.poolBase + Number(p), bytes.length).set(bytes);
+  }
+
+  readPhys(pa: bigint | number, n: number): Uint8Array {
+    const p = big(pa, 'readPhys: pa');
+    if (!Number.isInteger(n) || n < 0) throw new PgtemuError('EINVAL', `readPhys: length ${n} is not a non-negative integer`);
+    this.physRange(p, BigInt(n), 'readPhys');
+    return new Uint8Array(this.memory.buffer, this.poolBase + Number(p), n).slice();
+  }
+
+  /** Encode one entry value as the architecture stores it (byte order), for writePhys. */
+  entryBytes(values: readonly bigint[]): Uint8Array {
+    const b = new Uint8Array(values.length * 8);
+    const dv = new DataView(b.buffer);
+    values.forEach((v, i) => dv.setBigUint64(i * 8, BigInt.asUintN(64, v), !this.desc.bigEndian));
+    return b;
+  }
+}
+
+export function decodeEntry(l: LevelDescriptor, entry: bigint): EntryFlags {
+  const p = (n: typeof PRED_NAMES[number]) => matchPred(l.preds[n], entry);
+  const none = (entry & l.noneMask) === l.empty;
+  const present = !none && p('present');
+  return {
+    present,
+    table: present && !l.isLast && !(l.leafOk && p('leaf')) && p('table'),
+    leaf: present && (l.isLast || (l.leafOk && p('leaf'))),
+    write: p('write'), user: p('user'), young: p('young'), dirty: p('dirty'),
+    special: p('special'), devmap: p('devmap'), protnone: p('protnone'),
+  };
+}
+
+function writeField(dv: DataView, L: Layout, base: number, c: ClassName, f: string, v: number | bigint): void {
+  const off = base + (L.off[c] as Record<string, number>)[f];
+  const t = (L.type[c] as Record<string, string>)[f];
+  switch (t) {
+    case 'u8': dv.setUint8(off, Number(v)); break;
+    case 'u16': dv.setUint16(off, Number(v), true); break;
+    case 'u32': case 'i32': dv.setUint32(off, Number(BigInt.asUintN(32, BigInt(v))), true); break;
+    default: dv.setBigUint64(off, BigInt.asUintN(64, BigInt(v)), true);
+  }
+}
+
+function readField(dv: DataView, L: Layout, base: number, c: ClassName, f: string): number | bigint {
+  const off = base + (L.off[c] as Record<string, number>)[f];
+  switch ((L.type[c] as Record<string, string>)[f]) {
+    case 'u8': return dv.getUint8(off);
+    case 'u16': return dv.getUint16(off, true);
+    case 'u32': return dv.getUint32(off, true);
+    case 'i32': return dv.getInt32(off, true);
+    case 'i64': return dv.getBigInt64(off, true);
+    default: return dv.getBigUint64(off, true);
+  }
+}
+
+/** Write the compiled descriptor where the core expects it. */
+function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): void {
+  const w = (base: number, c: ClassName, f: string, v: number | bigint | boolean) =>
+    writeField(dv, L, base, c, f, typeof v === 'boolean' ? (v ? 1 : 0) : v);
+  w(at, 'ArchDesc', 'nLevels', d.levels.length);
+  w(at, 'ArchDesc', 'pageShift', d.pageShift);
+  w(at, 'ArchDesc', 'vaBits', d.vaBits);
+  w(at, 'ArchDesc', 'userVaBits', d.userVaBits);
+  w(at, 'ArchDesc', 'bigEndian', d.bigEndian);
+  w(at, 'ArchDesc', 'hasSpecial', d.hasSpecial);
+  w(at, 'ArchDesc', 'hasDevmap', d.hasDevmap);
+  w(at, 'ArchDesc', 'entryBytes', 8);
+  const predIdx: Record<string, number> = {};
+  for (const p of PRED_NAMES) predIdx[p] = L.k(`P_${p.toUpperCase()}`);
+  const tIdx: Record<string, number> = {
+    ro: L.k('T_RO'), rw: L.k('T_RW'), specialRo: L.k('T_SPECIAL_RO'), specialRw: L.k('T_SPECIAL_RW'),
+    devmapRo: L.k('T_DEVMAP_RO'), devmapRw: L.k('T_DEVMAP_RW'),
+  };
+  d.levels.forEach((l, i) => {
+    const b = at + L.k('ARCH_LEVELS') + i * L.k('LEVEL_SIZE');
+    w(b, 'LevelDesc', 'shift', l.shift);
+    w(b, 'LevelDesc', 'indexBits', l.indexBits);
+    w(b, 'LevelDesc', 'tableBytes', l.tableBytes);
+    w(b, 'LevelDesc', 'leafOk', l.leafOk);
+    w(b, 'LevelDesc', 'emptyValue', l.empty);
+    w(b, 'LevelDesc', 'noneMask', l.noneMask);
+    w(b, 'LevelDesc', 'tableAddrMask', l.tableAddr.mask);
+    w(b, 'LevelDesc', 'tableAddrShift', l.tableAddr.shift);
+    w(b, 'LevelDesc', 'tableAddrPaShift', l.tableAddr.paShift);
+    w(b, 'LevelDesc', 'leafAddrMask', l.leafAddr.mask);
+    w(b, 'LevelDesc', 'leafAddrShift', l.leafAddr.shift);
+    w(b, 'LevelDesc', 'leafAddrPaShift', l.leafAddr.paShift);
+    w(b, 'LevelDesc', 'tableTemplate', l.tableTemplate);
+    w(b, 'LevelDesc', 'emptyTable', l.emptyTable);
+    for (const p of PRED_NAMES) {
+      const q = b + L.k('LEVEL_PREDS') + predIdx[p] * L.size.Pred;
+      const r = l.preds[p];
+      w(q, 'Pred', 'm1', r.m1); w(q, 'Pred', 'v1', r.v1); w(q, 'Pred', 'm2', r.m2); w(q, 'Pred', 'v2', r.v2); w(q, 'Pred', 'any', r.any);
+    }
+    for (const t of TEMPLATE_NAMES) dv.setBigUint64(b + L.k('LEVEL_TEMPLATES') + tIdx[t] * 8, l.templates[t], true);
+  });
+}
+
+// ---------------------------------------------------------------- address space
+export class Mm {
+  private dead = false;
+  constructor(readonly machine: Machine, readonly ptr: number, readonly rootPa: bigint) {}
+
+  /** @internal */ live(op: string): void {
+    if (this.dead) throw new PgtemuError('EINVAL', `${op}: this address space was destroyed`);
+  }
+
+  private range(op: string, start: bigint | number, length: bigint | number): [bigint, bigint] {
+    this.live(op);
+    const m = this.machine;
+    const s = big(start, `${op}: start`), len = big(length, `${op}: length`);
+    m.checkUser(s, 'start', op);
+    if (len <= 0n) throw new PgtemuError('EINVAL', `${op}: length ${len} must be positive`, { op, address: s });
+    m.checkUser(s + len - 1n, 'end', op);
+    m.pageAligned(s, 'start', op);
+    m.pageAligned(len, 'length', op);
+    return [s, len];
+  }
+
+  /** mmap: a VMA over [start, start + length); faults fill it later (or now, with populate). */
+  mmap(o: MmapOptions): void {
+    const m = this.machine;
+    const [s, len] = this.range('mmap', o.start, o.length);
+    const kind = o.kind ?? 'anon';
+    const kinds: Record<VmaKind, string> = { anon: 'KIND_ANON', hugetlb: 'KIND_HUGETLB', pfnmap: 'KIND_PFNMAP' };
+    if (!(kind in kinds)) throw new PgtemuError('EINVAL', `mmap: unknown kind '${String(kind)}' (anon, hugetlb, pfnmap)`);
+    const order = o.hugeOrder ?? 0;
+    const orders = m.leafOrders.filter((x) => x >= 0);
+    if (!orders.includes(order)) {
+      throw new PgtemuError('EINVAL', `mmap: hugeOrder ${order} has no leaf level on ${m.desc.arch}/${m.desc.variant} (orders: ${orders.join(', ')})`);
+    }
+    if (kind === 'hugetlb') {
+      if (order === 0) throw new PgtemuError('EINVAL', 'mmap: a hugetlb mapping needs hugeOrder > 0');
+      const size = 1n << BigInt(m.desc.pageShift + order);
+      if (s % size !== 0n || len % size !== 0n) throw new PgtemuError('EINVAL', `mmap: hugetlb start ${hex(s)} and length ${hex(len)} must be multiples of ${hex(size)}`, { op: 'mmap', address: s });
+    }
+    if (kind === 'pfnmap' && order !== 0) throw new PgtemuError('EINVAL', 'mmap: pfnmap mappings are base pages (hugeOrder 0)');
+    if (kind === 'pfnmap' && o.pfn === undefined) throw new PgtemuError('EINVAL', 'mmap: a pfnmap needs pfn');
+    const L = m.layout;
+    let flags = 0;
+    if (o.read ?? true) flags |= L.k('VM_READ');
+    if (o.write ?? true) flags |= L.k('VM_WRITE');
+    if (o.shared ?? kind === 'pfnmap') flags |= L.k('VM_SHARED');
+    const pfn = o.pfn === undefined ? 0n : big(o.pfn, 'mmap: pfn');
+    if (pfn < 0n || pfn + (len >> BigInt(m.desc.pageShift)) > 1n << BigInt(m.desc.maxPhysBits - m.desc.pageShift)) {
+      throw new PgtemuError('EINVAL', `mmap: pfn range starting at ${hex(pfn)} exceeds the ${m.desc.maxPhysBits}-bit physical address space`);
+    }
+    m.a(0, this.ptr); m.a(1, s); m.a(2, len); m.a(3, flags); m.a(4, L.k(kinds[kind])); m.a(5, order); m.a(6, pfn);
+    const st = m.run('mmap', m.exports.mmap, s);
+    if (st < 0) m.fail(st, 'mmap', `[${hex(s)}, ${hex(s + len)})`, s);
+    if (o.populate) {
+      try {
+        this.populate(s, len, { write: o.write ?? true });
+      } catch (e) {
+        // MAP_POPULATE that cannot complete: undo the whole mmap, nothing half-applied
+        this.munmap(s, len);
+        throw e;
+      }
+    }
+  }
+
+  /** munmap: entries, empty tables and the VMAs of [start, start + length). */
+  munmap(start: bigint | number, length: bigint | number): void {
+    const m = this.machine;
+    const [s, len] = this.range('munmap', start, length);
+    m.a(0, this.ptr); m.a(1, s); m.a(2, len);
+    const st = m.run('munmap', m.exports.munmap, s);
+    if (st < 0) m.fail(st, 'munmap', `[${hex(s)}, ${hex(s + len)})`, s);
+  }
+
+  /** zap_page_range (MADV_DONTNEED): entries go, tables and VMAs stay. */
+  zap(start: bigint | number, length: bigint | number): void {
+    const m = this.machine;
+    const [s, len] = this.range('zap', start, length);
+    m.a(0, this.ptr); m.a(1, s); m.a(2, len);
+    const st = m.run('zap', m.exports.zap, s);
+    if (st < 0) m.fail(st, 'zap', `[${hex(s)}, ${hex(s + len)})`, s);
+  }
+
+  /** handle_mm_fault for one address. Throws (EFAULT, ENOMEM, ENOTABLE) with nothing changed. */
+  fault(addr: bigint | number, o: { write?: boolean } = {}): void {
+    this.live('fault');
+    const m = this.machine;
+    const va = m.checkUser(big(addr, 'fault: address'), 'address', 'fault');
+    m.a(0, this.ptr); m.a(1, va); m.a(2, o.write ? 1 : 0);
+    const st = m.run('fault', m.exports.fault, va);
+    if (st < 0) m.fail(st, 'fault', `${o.write ? 'write' : 'read'} fault at ${hex(va)}`, va);
+  }
+
+  /** MADV_POPULATE_READ / _WRITE: one fault per leaf over the range. Returns bytes populated. */
+  populate(start: bigint | number, length: bigint | number, o: { write?: boolean } = {}): bigint {
+    const m = this.machine;
+    const [s, len] = this.range('populate', start, length);
+    m.a(0, this.ptr); m.a(1, s); m.a(2, len); m.a(3, o.write ? 1 : 0);
+    const st = m.run('populate', m.exports.populate, s);
+    const done = m.r(0);
+    if (st < 0) m.fail(st, 'populate', `after ${hex(done)} bytes of [${hex(s)}, ${hex(s + len)}) (the pages before stay populated)`, s + done);
+    return done;
+  }
+
+  /**
+   * get_user_pages_fast / pin_user_pages_fast for nr pages from addr: the
+   * lockless walk, then the slow path (faults under the mm lock) for the rest.
+   */
+  gupFast(addr: bigint | number, nr: number, o: GupOptions = {}): GupResult {
+    this.live('gupFast');
+    const m = this.machine;
+    const L = m.layout;
+    const va = big(addr, 'gupFast: address');
+    m.checkUser(va, 'address', 'gupFast');
+    if (!Number.isInteger(nr) || nr <= 0 || nr > m.maxPagesPerCall) {
+      throw new PgtemuError('EINVAL', `gupFast: nr ${nr} is not in 1..${m.maxPagesPerCall}`, { op: 'gupFast', address: va });
+    }
+    m.checkUser(va + (BigInt(nr) << BigInt(m.desc.pageShift)) - 1n, 'end', 'gupFast');
+    const start = va & ~((1n << BigInt(m.desc.pageShift)) - 1n);
+    let flags = o.pin ? L.k('FOLL_PIN') : L.k('FOLL_GET');
+    if (o.write) flags |= L.k('FOLL_WRITE');
+    if (o.longterm) flags |= L.k('FOLL_LONGTERM');
+    if (o.fastOnly) flags |= L.k('FOLL_FAST_ONLY');
+    if (o.noFault) flags |= L.k('FOLL_NOFAULT');
+    m.a(0, this.ptr); m.a(1, start); m.a(2, nr); m.a(3, flags);
+    const ret = m.run('gupFast', m.exports.gup, va);
+    const fast = Number(m.r(1));
+    const got = Math.max(ret, 0);
+    const pfns = new BigUint64Array(got);
+    pfns.set(new BigUint64Array(m.memory.buffer, m.outPtr, got));
+    return { nr: got, ret, errno: ret < 0 ? STATUS[ret] ?? 'EINVAL' : undefined, fast, pfns, flags, pin: !!o.pin };
+  }
+
+  /** The VMAs, in address order. */
+  vmas(): { start: bigint; end: bigint; kind: VmaKind; order: number; flags: number }[] {
+    this.live('vmas');
+    const m = this.machine;
+    const n = m.rd(this.ptr, 'Mm', 'nrVmas') as number;
+    const base = m.rd(this.ptr, 'Mm', 'vmas') as number;
+    const size = m.layout.size.Vma;
+    const kinds: VmaKind[] = ['anon', 'hugetlb', 'pfnmap'];
+    return Array.from({ length: n }, (_, i) => ({
+      start: m.rd(base + i * size, 'Vma', 'start') as bigint,
+      end: m.rd(base + i * size, 'Vma', 'end') as bigint,
+      kind: kinds[m.rd(base + i * size, 'Vma', 'kind') as number],
+      order: m.rd(base + i * size, 'Vma', 'order') as number,
+      flags: m.rd(base + i * size, 'Vma', 'flags') as number,
+    }));
+  }
+
+  /** rss counters and page-table bytes */
+  counters(): { rssAnon: bigint; rssFile: bigint; pgtablesBytes: bigint; hasPinned: boolean } {
+    this.live('counters');
+    const m = this.machine;
+    return {
+      rssAnon: m.rd(this.ptr, 'Mm', 'rssAnon') as bigint,
+      rssFile: m.rd(this.ptr, 'Mm', 'rssFile') as bigint,
+      pgtablesBytes: m.rd(this.ptr, 'Mm', 'pgtablesBytes') as bigint,
+      hasPinned: ((m.rd(this.ptr, 'Mm', 'flags') as number) & m.layout.k('MMF_HAS_PINNED')) !== 0,
+    };
+  }
+
+  /** exit_mmap: unmap everything and free every table. */
+  destroy(): void {
+    this.live('destroy');
+    const m = this.machine;
+    m.a(0, this.ptr);
+    const st = m.run('destroy', m.exports.mmDestroy);
+    if (st < 0) m.fail(st, 'destroy', 'address space');
+    this.dead = true;
+    m.forget(this);
+  }
+}

@@ -1,0 +1,16 @@
+// pgtemu's public interface.
+export { Machine, Mm, decodeEntry } from './host/machine.js';
+export type {
+  MachineOptions, MmapOptions, GupOptions, GupResult, WalkResult, EntryFlags, Violation, PageInfo, MachineStats,
+  OpRecord, SharedMachine, VmaKind,
+} from './host/machine.js';
+export { PgtemuError } from './host/errors.js';
+export type { ErrorCode } from './host/errors.js';
+export { archs } from './arch/index.js';
+export type * from './arch/types.js';
+export { KERNELS, DEFAULT_KERNEL, resolve } from './host/presets.js';
+export type { Model, KernelPreset, MachineChoice } from './host/presets.js';
+export { compileVariant, buildVariant, applyOp, matchPred } from './host/archdesc.js';
+export type { Descriptor, LevelDescriptor, RawPred } from './host/archdesc.js';
+export { WorkerPool } from './host/workers.js';
+export type { GupLoop, LoopResult } from './host/workers.js';
