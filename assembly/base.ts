@@ -11,11 +11,21 @@ import {
 export let H: usize = 0;      // machine header
 export let A: usize = 0;      // arch descriptor
 export let BE: bool = false;  // entries stored big-endian
+// sparse memmap geometry (constant once the host has laid the machine out)
+export let SEC_ROOTS: usize = 0;
+export let NR_ROOTS: u64 = 0;
+export let ROOT_SHIFT: u64 = 0;
+export let SEC_SHIFT: u64 = 0;
 
 export function attachTo(header: usize): void {
   H = header;
-  A = changetype<Header>(header).arch;
+  const h = changetype<Header>(header);
+  A = h.arch;
   BE = changetype<ArchDesc>(A).bigEndian != 0;
+  SEC_ROOTS = h.sectionRoots;
+  NR_ROOTS = h.nrRoots;
+  ROOT_SHIFT = h.rootShift;
+  SEC_SHIFT = h.sectionShift;
 }
 
 @inline export function hdr(): Header { return changetype<Header>(H); }

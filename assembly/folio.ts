@@ -22,9 +22,10 @@ export function tallyCommit(): void {
   tallyPins = 0;
 }
 
+// The zero page's struct page; set once the machine is initialised (refreshZeroPage).
 let zeroPage: usize = 0;
-export function isZeroFolio(folio: usize): bool {
-  if (zeroPage == 0) zeroPage = pfnToPage(hdr().zeroPfn);
+export function refreshZeroPage(): void { zeroPage = pfnToPage(hdr().zeroPfn); }
+@inline export function isZeroFolio(folio: usize): bool {
   return folio == zeroPage;
 }
 
@@ -37,7 +38,7 @@ export function freeFolio(folio: usize): void {
 }
 
 // folio_put_refs
-export function folioPutRefs(folio: usize, refs: i32): void {
+@inline export function folioPutRefs(folio: usize, refs: i32): void {
   if (subReturn(refcountPtr(folio), refs) == 0) freeFolio(folio);
 }
 
@@ -67,8 +68,19 @@ export function longtermPinnable(folio: usize): bool {
   } else tallyRefs += refs;
 }
 
+// folio_ref_try_add, with try_get_folio's refusal of a negative count folded in.
+@inline function addUnlessNonPositive(p: usize, n: i32): bool {
+  let c = atomic.load<i32>(p);
+  while (true) {
+    if (c <= 0) return false;
+    const old = atomic.cmpxchg<i32>(p, c, c + n);
+    if (old == c) return true;
+    c = old;
+  }
+}
+
 // try_grab_folio_fast: add-unless-zero (the folio may be freed under us).
-export function tryGrabFolioFast(page: usize, refs: i32, flags: u32): usize {
+@inline export function tryGrabFolioFast(page: usize, refs: i32, flags: u32): usize {
   if ((flags & FOLL_GET) != 0) {
     const f = tryGetFolio(page, refs);
     if (f != 0) tallyRefs += refs;
@@ -76,15 +88,28 @@ export function tryGrabFolioFast(page: usize, refs: i32, flags: u32): usize {
   }
   if ((flags & FOLL_PIN) == 0) return 0;
   // the zero page is never pinned or counted
-  if (isZeroFolio(pageFolio(page))) return pageFolio(page);
-  const folio = tryGetFolio(page, refs);
-  if (folio == 0) return 0;
+  if (isZeroFolio(pageFolio(page))) return zeroPage;
+  // The kernel adds refs with folio_ref_try_add and then, for a small folio,
+  // refs * (GUP_PIN_COUNTING_BIAS - 1) more. pgtemu adds the whole
+  // refs * GUP_PIN_COUNTING_BIAS in the one add-unless-zero: the same counts
+  // before and after, one locked operation less. Whether the folio is small
+  // is read before the reference is held, so it is checked again after.
+  let folio: usize = 0;
+  let add: i32 = 0;
+  let large = false;
+  while (true) {
+    folio = pageFolio(page);
+    large = folioTestLarge(folio);
+    add = large ? refs : refs * GUP_PIN_COUNTING_BIAS;
+    if (!addUnlessNonPositive(refcountPtr(folio), add)) return 0;
+    if (pageFolio(page) == folio && folioTestLarge(folio) == large) break;
+    folioPutRefs(folio, add);                 // raced with a free or a split: retry
+  }
   if ((flags & FOLL_LONGTERM) != 0 && !longtermPinnable(folio)) {
-    folioPutRefs(folio, refs);
+    folioPutRefs(folio, add);
     return 0;
   }
-  if (folioTestLarge(folio)) atomic.add<i32>(folio + FOLIO_PINCOUNT, refs);
-  else atomic.add<i32>(refcountPtr(folio), refs * (GUP_PIN_COUNTING_BIAS - 1));
+  if (large) atomic.add<i32>(folio + FOLIO_PINCOUNT, refs);
   tallyGrab(folio, refs, flags);
   return folio;
 }
@@ -110,7 +135,7 @@ export function tryGrabFolio(folio: usize, refs: i32, flags: u32): bool {
 }
 
 // gup_put_folio
-export function gupPutFolio(folio: usize, refs: i32, flags: u32): void {
+@inline export function gupPutFolio(folio: usize, refs: i32, flags: u32): void {
   if ((flags & FOLL_PIN) != 0) {
     if (isZeroFolio(folio)) return;
     if (folioTestLarge(folio)) {

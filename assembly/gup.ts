@@ -3,18 +3,18 @@
 // add-unless-zero, re-reads and undoes on change, and stops at the first
 // address it cannot handle; then the slow path faults in the rest.
 
-import { H, hdr, arch, readEntry, lock, unlock, ctxOf } from './base';
+import { H, hdr, arch, readEntry, lock, unlock, ctxOf, SEC_SHIFT } from './base';
 import {
   lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
 } from './arch';
-import { pfnToPage, pageFolio, poolVa, poolContains, folioTestLarge, setFlag, testFlag } from './mem';
+import { pfnToPage, pageFolio, poolVa, poolContains, folioTestLarge, folioOrder, setFlag, testFlag } from './mem';
 import {
   tryGrabFolioFast, tryGrabFolio, gupPutFolio, gupFastFolioAllowed, gupMustUnshare, isZeroFolio,
   tallyReset, tallyCommit,
 } from './folio';
 import { mmOf, findVma, faultLocked, walkFrom, wCode, wLevel, wEntry } from './mm';
 import {
-  Header, Ctx, Mm, Vma, Page, P_ACCESS, P_WRITE, P_SPECIAL, P_DEVMAP, P_PROTNONE,
+  Header, Ctx, Mm, Vma, Page, LevelDesc, PAGE_SIZE_BYTES, LEVEL_PREDS, PRED_SIZE, P_INVERT, P_PRESENT, P_ACCESS, P_WRITE, P_SPECIAL, P_DEVMAP, P_PROTNONE,
   FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
   VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, PG_referenced, W_OK, E_FAULT, E_NOMEM, E_INVAL,
 } from './layout';
@@ -48,42 +48,76 @@ function undoSince(nrStart: u32): void {
   }
 }
 
-// gup_fast_pte_range
+// gup_fast_pte_range. An entry that matches the level's quick-accept pair
+// (LevelDesc.fast*) is one the predicates below would all pass; any other
+// entry goes through them one by one, as the kernel orders them. As in the
+// kernel, pte_access_permitted() is what rejects empty and non-present
+// entries (every layout's access predicate requires presence).
+@inline function predAt(d: usize, i: u32, e: u64): bool {
+  const q = d + LEVEL_PREDS + i * PRED_SIZE;
+  return <bool>(<i32>((e & load<u64>(q)) == load<u64>(q, 8)) | <i32>((e & load<u64>(q, 16)) == load<u64>(q, 24)) |
+    <i32>((e & load<u64>(q, 32)) != 0));
+}
+
 function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool {
   const ps = pageShift();
-  const write = (gFlags & FOLL_WRITE) != 0;
+  const flags = gFlags;
+  const write = (flags & FOLL_WRITE) != 0;
   const devmap = arch().hasDevmap != 0;
   const nrStart = gNr;
+  const ld = changetype<LevelDesc>(d);
+  const amask = ld.leafAddrMask, ashift = <u64>ld.leafAddrShift, apa = <u64>ld.leafAddrPaShift;
+  const fm = write ? ld.fastWriteMask : ld.fastReadMask;
+  const fv = write ? ld.fastWriteValue : ld.fastReadValue;
+  const secMask: u64 = ((<u64>1) << SEC_SHIFT) - 1;
+  let secPfn: u64 = <u64>-1, secBase: usize = 0;   // the section the last page was in
   let p = poolVa(tpa) + (levelIndex(nLevels() - 1, addr) << 3);
+  let out = gOut + (gNr << 3);
   do {
     const pte = readEntry(p);                       // ptep_get_lockless: one read
-    if (pred(d, P_PROTNONE, pte)) return false;
-    if (isNone(d, pte) || !isPresent(d, pte) || !accessPermitted(d, pte, write)) return false;
-    const pfn = leafPa(d, pte) >> ps;
-    if (devmap && pred(d, P_DEVMAP, pte)) {
-      if ((gFlags & FOLL_LONGTERM) != 0) return false;
-      if (getDevPagemap(pfn) == 0) { undoSince(nrStart); return false; }
-    } else if (pred(d, P_SPECIAL, pte)) {
-      return false;
+    let pfn: u64;
+    if ((pte & fm) == fv) {
+      pfn = (((pte & amask) >> ashift) << apa) >> ps;
+    } else {
+      if (predAt(d, P_PROTNONE, pte)) break;                           // pte_protnone
+      if (!predAt(d, P_ACCESS, pte) || (write && !predAt(d, P_WRITE, pte))) break;   // pte_access_permitted
+      const v = pte != 0 && predAt(d, P_INVERT, pte) ? ~pte : pte;
+      pfn = (((v & amask) >> ashift) << apa) >> ps;
+      if (devmap && predAt(d, P_DEVMAP, pte)) {
+        if ((flags & FOLL_LONGTERM) != 0) break;
+        if (getDevPagemap(pfn) == 0) { undoSince(nrStart); return false; }
+      } else if (predAt(d, P_SPECIAL, pte)) {
+        break;                                                         // pte_special
+      }
     }
-    const page = pfnToPage(pfn);
-    if (page == 0) return false;
-    const folio = tryGrabFolioFast(page, 1, gFlags);
-    if (folio == 0) return false;
+    let page: usize;
+    if ((pfn & ~secMask) == secPfn) {
+      page = secBase + <usize>(pfn & secMask) * PAGE_SIZE_BYTES;
+    } else {
+      page = pfnToPage(pfn);
+      if (page == 0) break;
+      secPfn = pfn & ~secMask;
+      secBase = page - <usize>(pfn & secMask) * PAGE_SIZE_BYTES;
+    }
+    const folio = tryGrabFolioFast(page, 1, flags);
+    if (folio == 0) break;
     if (readEntry(pmdp) != pmd || readEntry(p) != pte) {   // the tables moved under us
-      gupPutFolio(folio, 1, gFlags);
-      return false;
+      gupPutFolio(folio, 1, flags);
+      break;
     }
-    if (!gupFastFolioAllowed(folio, gFlags)) { gupPutFolio(folio, 1, gFlags); return false; }
-    if (!pred(d, P_WRITE, pte) && gupMustUnshare(gFlags, page)) { gupPutFolio(folio, 1, gFlags); return false; }
+    if (!gupFastFolioAllowed(folio, flags) || (!predAt(d, P_WRITE, pte) && gupMustUnshare(flags, page))) {
+      gupPutFolio(folio, 1, flags);
+      break;
+    }
     folioSetReferenced(folio);
     store<u64>(page, gOp, offsetof<Page>("last_op"));
-    store<u64>(gOut + (gNr << 3), pfn);
+    store<u64>(out, pfn);
+    out += 8;
     gNr++;
     p += 8;
     addr += (<u64>1) << ps;
   } while (addr != end);
-  return true;
+  return addr == end;
 }
 
 // gup_fast_pmd_leaf / gup_fast_pud_leaf: one grab of `refs` for every
@@ -267,9 +301,11 @@ export function gup(ctx: usize, opId: u32): i32 {
 }
 
 // unpin_user_pages / put_page over the pfns in the output array, one
-// gup_put_folio per run of pages of the same folio. Validates first: an
-// unknown pfn or a folio without the references to give back changes nothing.
-// a0 n, a1 flags -> r0 index of the first bad pfn.
+// gup_put_folio per run of pages of the same folio (gup_folio_next).
+// Validates everything first: an unknown pfn or a folio without the
+// references to give back changes nothing (r0 = index of that pfn).
+// The runs are compacted into the array in place: u32 folio, u32 pages.
+// a0 n, a1 flags -> r0 pages released.
 import { putUnits } from './folio';
 import { FOLIO_PINCOUNT } from './layout';
 export function unpin(ctx: usize): i32 {
@@ -278,15 +314,27 @@ export function unpin(ctx: usize): i32 {
   const flags = <u32>c.a1;
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0) || n > c.outCap) return E_INVAL;
   const out = c.out;
-  let i: u32 = 0;
+  const secMask: u64 = ((<u64>1) << SEC_SHIFT) - 1;
+  let secPfn: u64 = <u64>-1, secBase: usize = 0;   // the section the last page was in
+  let i: u32 = 0, k: u32 = 0;
   while (i < n) {
-    const page = pfnToPage(load<u64>(out + (i << 3)));
-    if (page == 0) { c.r0 = i; return E_INVAL; }
+    const pfn = load<u64>(out + (i << 3));
+    let page: usize;
+    if ((pfn & ~secMask) == secPfn) {
+      page = secBase + <usize>(pfn & secMask) * PAGE_SIZE_BYTES;
+    } else {
+      page = pfnToPage(pfn);
+      if (page == 0) { c.r0 = i; return E_INVAL; }
+      secPfn = pfn & ~secMask;
+      secBase = page - <usize>(pfn & secMask) * PAGE_SIZE_BYTES;
+    }
     const folio = pageFolio(page);
+    const head = pfn - <u64>((page - folio) / PAGE_SIZE_BYTES);
+    const last = head + ((<u64>1) << folioOrder(folio));
     let j = i + 1;
     while (j < n) {
-      const q = pfnToPage(load<u64>(out + (j << 3)));
-      if (q == 0 || pageFolio(q) != folio) break;
+      const q = load<u64>(out + (j << 3));
+      if (q < head || q >= last) break;
       j++;
     }
     const refs = <i32>(j - i);
@@ -295,18 +343,16 @@ export function unpin(ctx: usize): i32 {
       c.r0 = i;
       return E_INVAL;
     }
+    store<u32>(out + (k << 3), <u32>folio);
+    store<u32>(out + (k << 3), <u32>refs, 4);
+    k++;
     i = j;
   }
   tallyReset();
-  i = 0;
-  while (i < n) {
-    const page = pfnToPage(load<u64>(out + (i << 3)));
-    const folio = pageFolio(page);
-    let j = i + 1;
-    while (j < n && pageFolio(pfnToPage(load<u64>(out + (j << 3)))) == folio) j++;
+  for (let r: u32 = 0; r < k; r++) {
+    const folio = <usize>load<u32>(out + (r << 3));
     store<u64>(folio, c.opId, offsetof<Page>("last_op"));
-    gupPutFolio(folio, <i32>(j - i), flags);
-    i = j;
+    gupPutFolio(folio, <i32>load<u32>(out + (r << 3), 4), flags);
   }
   tallyCommit();
   c.r0 = n;

@@ -16,6 +16,7 @@ import {
 import { gup as gupImpl, unpin as unpinImpl } from './gup';
 import { zapRange, partialHugeLeaf } from './zap';
 import { checkInvariants } from './inv';
+import { refreshZeroPage } from './folio';
 import {
   Header, Ctx, Mm, Vma, MM_SIZE, PAGE_SIZE_BYTES, PG_reserved, W_OK,
   OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT,
@@ -25,6 +26,7 @@ import {
 
 export function attach(header: usize): void {
   attachTo(header);
+  if (hdr().zeroPfn != 0) refreshZeroPage();
 }
 
 // Highest address of the module's own static data; the host checks it is below RESERVE.
@@ -94,6 +96,7 @@ export function machineInit(ctx: usize): i32 {
   markReserved(0, poolPfns + 1);
   for (let pfn: u64 = 0; pfn <= poolPfns; pfn++) store<i32>(refcountPtr(pfnToPage(pfn)), 1);
   h.zeroPfn = poolPfns;                    // the shared zero page: reserved, refcount 1
+  refreshZeroPage();
   h.zoneStartPfn = poolPfns + 1;
   h.zoneEndPfn = h.ramPfns;
   zoneInit(h.zoneStartPfn, h.zoneEndPfn);

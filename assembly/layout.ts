@@ -147,6 +147,14 @@ export const ARCH_LEVELS: u32 = offsetof<ArchDesc>();   // LevelDesc[0] (top) ..
   tableTemplate: u64;    // bits OR'd with the encoded table address (flags, ppc64 NLS, loongarch DMW base)
   emptyTable: u32;       // an empty entry points at a shared invalid table (loongarch invalid_pmd_table)
   _pad: u32;
+  // gup-fast's quick accept: an entry equal to a leaf template on every bit the
+  // gup-fast predicates look at answers them all as the template does, so
+  // (e & fastMask) == fastValue means "grab" without evaluating each one.
+  // The host derives these from the templates and checks them; m = 0, v = 1: none.
+  fastReadMask: u64;
+  fastReadValue: u64;
+  fastWriteMask: u64;
+  fastWriteValue: u64;
 }
 export const LEVEL_PREDS: u32 = offsetof<LevelDesc>();                // Pred[NPRED]
 export const LEVEL_TEMPLATES: u32 = LEVEL_PREDS + NPRED * PRED_SIZE;   // u64[NTEMPLATE]

@@ -1,7 +1,7 @@
 // Physical memory: the sparse memmap, struct page helpers, the buddy
 // allocator for RAM frames and the buddy allocator of the table pool.
 
-import { H, hdr, lock, unlock, zoneFreeHead, writeEntry } from './base';
+import { H, hdr, lock, unlock, zoneFreeHead, writeEntry, SEC_ROOTS, NR_ROOTS, ROOT_SHIFT, SEC_SHIFT } from './base';
 import { L, lv } from './arch';
 import {
   Header, Page, PAGE_SIZE_BYTES, H_POOL_FREE, H_ZONE_COUNT, PG_head, PGTY_buddy,
@@ -16,32 +16,30 @@ export const FLAGS_SECTION_SHIFT: u64 = 32;
 export const FLAGS_MASK: u64 = 0xffffffff;
 export const AUX_SIZE: u32 = 8;   // per page: u32 pte mappings, u32 huge mappings
 
+// __nr_to_section: root block, then the section's entry in it.
 @inline function sectionEntry(sec: u64): usize {
-  const h = hdr();
-  const root = sec >> h.rootShift;
-  if (root >= <u64>h.nrRoots) return 0;
-  const rb = load<u32>(h.sectionRoots + (<usize>root << 2));
+  const root = sec >> ROOT_SHIFT;
+  if (root >= NR_ROOTS) return 0;
+  const rb = <usize>load<u32>(SEC_ROOTS + (<usize>root << 2));
   if (rb == 0) return 0;
-  return rb + ((<usize>sec & ((1 << h.rootShift) - 1)) << 3);
+  return rb + (<usize>(sec & ((<u64>1 << ROOT_SHIFT) - 1)) << 3);
 }
 
 // pfn_to_page: 0 when the pfn has no struct page.
-export function pfnToPage(pfn: u64): usize {
-  const h = hdr();
-  const se = sectionEntry(pfn >> h.sectionShift);
+@inline export function pfnToPage(pfn: u64): usize {
+  const se = sectionEntry(pfn >> SEC_SHIFT);
   if (se == 0) return 0;
-  const base = load<u32>(se);
+  const base = <usize>load<u32>(se);
   if (base == 0) return 0;
-  return base + ((<usize>pfn & ((1 << h.sectionShift) - 1)) * PAGE_SIZE_BYTES);
+  return base + <usize>(pfn & ((<u64>1 << SEC_SHIFT) - 1)) * PAGE_SIZE_BYTES;
 }
 
 export function pfnToAux(pfn: u64): usize {
-  const h = hdr();
-  const se = sectionEntry(pfn >> h.sectionShift);
+  const se = sectionEntry(pfn >> SEC_SHIFT);
   if (se == 0) return 0;
-  const base = load<u32>(se, 4);
+  const base = <usize>load<u32>(se, 4);
   if (base == 0) return 0;
-  return base + ((<usize>pfn & ((1 << h.sectionShift) - 1)) * AUX_SIZE);
+  return base + <usize>(pfn & ((<u64>1 << SEC_SHIFT) - 1)) * AUX_SIZE;
 }
 
 export function pageToPfn(page: usize): u64 {

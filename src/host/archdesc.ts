@@ -43,6 +43,25 @@ export interface LevelDescriptor {
   emptyTable: boolean;
   templates: Record<TemplateName, bigint>;
   ops: Record<OpName, RawOp>;
+  /** gup-fast's quick accept for reads and writes (see assembly/layout.ts LevelDesc) */
+  fastRead: { mask: bigint; value: bigint };
+  fastWrite: { mask: bigint; value: bigint };
+}
+
+/** gup-fast's per-entry decision before the grab: protnone, access, write, devmap, special. */
+export function gupFastAccepts(d: LevelDescriptor, e: bigint, write: boolean): boolean {
+  const p = (n: PredName) => matchPred(d.preds[n], e);
+  return !p('protnone') && p('access') && (!write || p('write')) && !p('special') && !p('devmap') && !(e !== 0n && p('invert'));
+}
+
+// Every bit the gup-fast predicates read: an entry that agrees with an
+// accepted template on all of them is accepted too.
+function fastAccept(d: LevelDescriptor, t: bigint, write: boolean): { mask: bigint; value: bigint } {
+  const names: PredName[] = ['protnone', 'access', 'special', 'devmap', 'invert', ...(write ? ['write' as const] : [])];
+  const mask = names.reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n);
+  const value = t & mask;
+  if (!d.leafOk || value === 0n || !gupFastAccepts(d, t, write)) return { mask: 0n, value: 1n };
+  return { mask, value };
 }
 
 export interface Descriptor {
@@ -271,7 +290,11 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
       emptyTable: l.emptyIsTable ?? false,
       templates,
       ops,
+      fastRead: { mask: 0n, value: 1n },
+      fastWrite: { mask: 0n, value: 1n },
     };
+    d.fastRead = fastAccept(d, templates.ro, false);
+    d.fastWrite = fastAccept(d, templates.rw, true);
     checkLevel(d, v, w);
     return d;
   });

@@ -720,6 +720,10 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
     w(b, 'LevelDesc', 'leafAddrPaShift', l.leafAddr.paShift);
     w(b, 'LevelDesc', 'tableTemplate', l.tableTemplate);
     w(b, 'LevelDesc', 'emptyTable', l.emptyTable);
+    w(b, 'LevelDesc', 'fastReadMask', l.fastRead.mask);
+    w(b, 'LevelDesc', 'fastReadValue', l.fastRead.value);
+    w(b, 'LevelDesc', 'fastWriteMask', l.fastWrite.mask);
+    w(b, 'LevelDesc', 'fastWriteValue', l.fastWrite.value);
     for (const p of PRED_NAMES) {
       const q = b + L.k('LEVEL_PREDS') + predIdx[p] * L.size.Pred;
       const r = l.preds[p];
