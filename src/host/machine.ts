@@ -762,7 +762,7 @@ export class Mm {
     const kinds: Record<VmaKind, string> = { anon: 'KIND_ANON', hugetlb: 'KIND_HUGETLB', pfnmap: 'KIND_PFNMAP' };
     if (!(kind in kinds)) throw new PgtemuError('EINVAL', `mmap: unknown kind '${String(kind)}' (anon, hugetlb, pfnmap)`);
     const order = o.hugeOrder ?? 0;
-    const orders = m.leafOrders.filter((x) => x >= 0);
+    const orders = m.leafOrders.filter((x) => x >= 0).sort((a, b) => a - b);
     if (!orders.includes(order)) {
       throw new PgtemuError('EINVAL', `mmap: hugeOrder ${order} has no leaf level on ${m.desc.arch}/${m.desc.variant} (orders: ${orders.join(', ')})`);
     }

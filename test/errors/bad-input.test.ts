@@ -1,0 +1,176 @@
+// Bad input gets an Error naming the input, and the machine is left exactly
+// as it was. One test per case; each compares a full snapshot before/after.
+import { describe, expect, it } from 'vitest';
+import { Machine, Mm, PgtemuError, archs, buildVariant, compileVariant } from '../../src/index.js';
+import type { ArchData } from '../../src/index.js';
+
+const MiB = 1n << 20n;
+const BASE = 0x4000_0000n;
+
+function setup(o: { ramMiB?: number; tablePoolMiB?: number } = {}) {
+  const m = Machine.createSync({ arch: 'x86_64', ramMiB: o.ramMiB ?? 64, tablePoolMiB: o.tablePoolMiB ?? 4 });
+  const mm = m.createMm();
+  mm.mmap({ start: BASE, length: 4n * MiB, populate: true });
+  mm.mmap({ start: BASE + 8n * MiB, length: 4n * MiB, hugeOrder: 9, populate: true });
+  const pins = mm.gupFast(BASE, 16, { pin: true });
+  return { m, mm, pins };
+}
+
+/** Everything observable about a machine and one address space. */
+function snapshot(m: Machine, mm: Mm) {
+  const s = m.stats();
+  const walks: string[] = [];
+  for (let a = BASE - 2n * MiB; a < BASE + 16n * MiB; a += 64n * 1024n) {
+    const w = m.walk(mm, a);
+    walks.push(`${w.level}:${w.status}:${w.entry}`);
+  }
+  return {
+    free: s.freePages, pool: s.poolFreeBytes, out: s.gupOutstanding, pins: s.pinOutstanding,
+    vmas: mm.vmas(), counters: mm.counters(), walks, violations: m.checkInvariants(),
+  };
+}
+
+function expectError(fn: () => unknown, code: string, text: RegExp): PgtemuError {
+  let err: unknown;
+  try { fn(); } catch (e) { err = e; }
+  expect(err).toBeInstanceOf(PgtemuError);
+  const e = err as PgtemuError;
+  expect(e.code).toBe(code);
+  expect(e.message).toMatch(text);
+  return e;
+}
+
+describe('bad input leaves the machine as it was', () => {
+  it('a non-canonical address', () => {
+    const { m, mm } = setup();
+    const before = snapshot(m, mm);
+    // x86_64 4-level: user space ends at 1 << 47; 0x0000_8000_0000_0000 is non-canonical
+    expectError(() => mm.mmap({ start: 0x0000_8000_0000_0000n, length: 4096 }), 'EINVAL', /0x800000000000 is not a canonical user address/);
+    expectError(() => mm.gupFast(0xffff_8000_0000_0000n, 1), 'EINVAL', /not a canonical user address/);
+    expectError(() => mm.fault(1n << 47n), 'EINVAL', /not a canonical user address/);
+    expectError(() => mm.mmap({ start: (1n << 47n) - 4096n, length: 8192 }), 'EINVAL', /end 0x800000000fff/);
+    expect(snapshot(m, mm)).toEqual(before);
+  });
+
+  it('an unaligned huge mapping', () => {
+    const { m, mm } = setup();
+    const before = snapshot(m, mm);
+    expectError(() => mm.mmap({ start: BASE + 64n * MiB + 4096n, length: 2n * MiB, kind: 'hugetlb', hugeOrder: 9 }),
+      'EINVAL', /hugetlb start 0x44001000 and length 0x200000 must be multiples of 0x200000/);
+    expectError(() => mm.mmap({ start: BASE + 64n * MiB, length: 2n * MiB, kind: 'hugetlb', hugeOrder: 10 }),
+      'EINVAL', /hugeOrder 10 has no leaf level on x86_64\/4level \(orders: 0, 9, 18\)/);
+    expectError(() => mm.mmap({ start: BASE + 64n * MiB + 12n, length: 4096 }), 'EINVAL', /start 0x4400000c is not aligned/);
+    expect(snapshot(m, mm)).toEqual(before);
+  });
+
+  it('an overlapping VMA', () => {
+    const { m, mm } = setup();
+    const before = snapshot(m, mm);
+    expectError(() => mm.mmap({ start: BASE + 2n * MiB, length: 4n * MiB }), 'EEXIST', /mmap: \[0x40200000, 0x40600000\): overlaps an existing mapping/);
+    expectError(() => mm.mmap({ start: BASE - 4096n, length: 8192, populate: true }), 'EEXIST', /overlaps/);
+    expect(snapshot(m, mm)).toEqual(before);
+  });
+
+  it('an unknown arch, variant or kernel preset', () => {
+    expectError(() => Machine.createSync({ arch: 'vax' }), 'EUNKNOWN', /unknown arch 'vax' \(archs: x86_64/);
+    expectError(() => Machine.createSync({ arch: 'x86_64', variant: '6level' }), 'EUNKNOWN', /unknown x86_64 variant '6level' \(variants: 4level, la57\)/);
+    expectError(() => Machine.createSync({ arch: 'x86_64', kernel: 'v5.99' }), 'EUNKNOWN', /unknown kernel preset 'v5.99' \(presets: v6.1, v6.12, v6.15, v6.17\)/);
+    expectError(() => Machine.createSync({ arch: 'x86_64', model: 'hybrid' as never }), 'EUNKNOWN', /unknown refcount model 'hybrid'/);
+    expectError(() => Machine.createSync({ arch: 'x86_64', ramMiB: 3.5 }), 'EINVAL', /ramMiB 3.5 is not an integer/);
+  });
+
+  it('an invalid layout names the field', () => {
+    const x = archs.x86_64;
+    const withBits = (bits: Record<string, number>): ArchData => ({ ...x, bits: { ...x.bits, ...bits } });
+    const sw = { special: true, devmap: true };
+    expect(() => compileVariant(buildVariant(withBits({ DEVMAP: 9 }), '4level', 'v6.12', sw), 'v6.12'))
+      .toThrow(/bits.DEVMAP equals bits.SPECIAL \(bit 9\)/);
+    expect(() => compileVariant(buildVariant(withBits({ DEVMAP: 40 }), '4level', 'v6.12', sw), 'v6.12'))
+      .toThrow(/pud.leafAddr mask 0xfffffc0000000 overlaps flag bits 0x10000000000/);
+    const short: ArchData = { ...x, variants: { v: { ...x.variants['4level'], vaBits: 52 } } };
+    expect(() => compileVariant(buildVariant(short, 'v', 'v6.12', sw), 'v6.12')).toThrow(/levels cover 48 VA bits, vaBits is 52/);
+    const badTable: ArchData = { ...x, variants: { v: { ...x.variants['4level'], levels: x.variants['4level'].levels.map((l) => (l.name === 'pmd' ? { ...l, tableBytes: 2048 } : l)) } } };
+    expect(() => compileVariant(buildVariant(badTable, 'v', 'v6.12', sw), 'v6.12')).toThrow(/pmd.tableBytes 2048 does not match indexBits 9 \(4096 bytes\)/);
+    const unknownBit: ArchData = { ...x, ops: { ...x.ops, mkwrite: [{ set: ['WRITABLE'] }] } };
+    expect(() => compileVariant(buildVariant(unknownBit, '4level', 'v6.12', sw), 'v6.12')).toThrow(/pgd.ops.mkwrite\[0\].set: unknown bit 'WRITABLE'/);
+  });
+
+  it('the table pool exhausted in the middle of a mapping: nothing half-built', () => {
+    // 1 MiB of pool: room for ~250 tables. A populated 2 GiB base-page mapping needs 1024 pte tables.
+    const { m, mm } = setup({ ramMiB: 4096, tablePoolMiB: 1 });
+    const before = snapshot(m, mm);
+    expectError(() => mm.mmap({ start: 1n << 32n, length: 2n << 30n, populate: true }), 'ENOTABLE', /table pool exhausted/);
+    expect(snapshot(m, mm)).toEqual(before);
+    // a pfnmap is built at mmap time: the same, from the core's own rollback
+    expectError(() => mm.mmap({ start: 1n << 32n, length: 2n << 30n, kind: 'pfnmap', pfn: 0x100000 }), 'ENOTABLE', /table pool exhausted/);
+    expect(snapshot(m, mm)).toEqual(before);
+    // a single fault that finds the pool empty takes back the tables it had built
+    expect(m.stats().poolFreeBytes).toBe(before.pool);
+  });
+
+  it('simulated RAM exhausted in a fault', () => {
+    const { m, mm } = setup({ ramMiB: 16, tablePoolMiB: 4 });
+    mm.mmap({ start: 1n << 32n, length: 64n * MiB });
+    const before = snapshot(m, mm);
+    const free = Number(m.stats().freePages);
+    // populate reports how far it got; each fault before the failing one is whole
+    const e = expectError(() => mm.populate(1n << 32n, 64n * MiB, { write: true }), 'ENOMEM', /simulated RAM exhausted/);
+    expect(e.address).toBe((1n << 32n) + (BigInt(free) << 12n));
+    expect(m.stats().freePages).toBe(0n);
+    expect(m.checkInvariants()).toEqual([]);
+    mm.zap(1n << 32n, 64n * MiB);
+    expect(snapshot(m, mm).free).toBe(before.free);
+    // the failing fault itself left no table behind
+    const far = (1n << 32n) + 60n * MiB;
+    const poolBefore = m.stats().poolFreeBytes;
+    mm.populate(1n << 32n, BigInt(free) << 12n, { write: true });
+    expectError(() => mm.fault(far, { write: true }), 'ENOMEM', /write fault at 0x103c00000/);
+    expect(m.walk(mm, far).status).toBe('none');
+    expect(m.stats().poolFreeBytes).toBe(poolBefore);   // the pte table it built for `far` went back
+  });
+
+  it('a partial unmap of a huge leaf', () => {
+    const { m, mm } = setup();
+    const before = snapshot(m, mm);
+    expectError(() => mm.zap(BASE + 8n * MiB + 4096n, 4096), 'ESPLIT', /covers a huge leaf only in part/);
+    expectError(() => mm.munmap(BASE + 9n * MiB, 2n * MiB), 'ESPLIT', /covers a huge leaf only in part/);
+    expect(snapshot(m, mm)).toEqual(before);
+  });
+
+  it('a double unpin releases nothing', () => {
+    const { m, mm, pins } = setup();
+    m.unpin(pins);
+    const before = snapshot(m, mm);
+    expectError(() => m.unpin(pins), 'EINVAL', /page 0 \(pfn 0x[0-9a-f]+\) has no struct page or not the references to give back/);
+    expectError(() => m.unpin({ pfns: [1n << 40n], pin: true }), 'EINVAL', /pfn 0x10000000000/);
+    expect(snapshot(m, mm)).toEqual(before);
+  });
+
+  it('raw access outside the table pool', () => {
+    const { m, mm } = setup();
+    const before = snapshot(m, mm);
+    expectError(() => m.writePhys(4n * MiB - 4n, new Uint8Array(8)), 'ERANGE', /\[0x3ffffc, 0x400004\) is outside the table pool \[0, 0x400000\)/);
+    expectError(() => m.readPhys(1n << 40n, 8), 'ERANGE', /outside the table pool/);
+    expectError(() => m.walkRaw(4n * MiB, 0), 'ERANGE', /walkRaw/);
+    // a raw table whose entry points outside the pool: the walk reports it, no stray access
+    const root = 0x200000n;
+    const saved = m.readPhys(root, 4096);
+    m.writePhys(root, m.entryBytes([(1n << 40n) | 0x67n]));
+    const w = m.walkRaw(root, 0);
+    expect(w.status).toBe('bad-table');
+    expect(w.level).toBe(1);
+    m.writePhys(root, saved);
+    expect(snapshot(m, mm)).toEqual(before);
+  });
+
+  it('a trap in the core becomes an Error with the operation and address', () => {
+    const { m, mm } = setup();
+    const before = snapshot(m, mm);
+    const bogus = new Mm(m, 0x7fff_fff0, 0n);   // a corrupted handle: the core reads outside memory
+    const e = expectError(() => bogus.fault(0x1234000n), 'ETRAP', /core trapped in fault at 0x1234000: memory access out of bounds/);
+    expect(e.op).toBe('fault');
+    expect(e.address).toBe(0x1234000n);
+    expect(e.cause).toBeInstanceOf(WebAssembly.RuntimeError);
+    expect(snapshot(m, mm)).toEqual(before);
+  });
+});
