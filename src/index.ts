@@ -10,7 +10,9 @@ export { archs } from './arch/index.js';
 export type * from './arch/types.js';
 export { KERNELS, DEFAULT_KERNEL, resolve } from './host/presets.js';
 export type { Model, KernelPreset, MachineChoice } from './host/presets.js';
-export { compileVariant, buildVariant, applyOp, matchPred } from './host/archdesc.js';
+export {
+  compileVariant, buildVariant, applyOp, matchPred, encodeLeafEntry, decodeLeafPa, encodeTableEntry, decodeTablePa, gupFastAccepts,
+} from './host/archdesc.js';
 export type { Descriptor, LevelDescriptor, RawPred } from './host/archdesc.js';
 export { WorkerPool } from './host/workers.js';
 export type { GupLoop, LoopResult } from './host/workers.js';

@@ -42,10 +42,35 @@ export interface LevelDescriptor {
   /** empty entries point at a shared invalid table; `empty` is filled in by the machine */
   emptyTable: boolean;
   templates: Record<TemplateName, bigint>;
+  /** pfn_pte(0, prot) for the base protections (made huge at directory levels) */
+  prots: { none: bigint; readonly: bigint; copy: bigint; shared: bigint };
   ops: Record<OpName, RawOp>;
   /** gup-fast's quick accept for reads and writes (see assembly/layout.ts LevelDesc) */
   fastRead: { mask: bigint; value: bigint };
   fastWrite: { mask: bigint; value: bigint };
+}
+
+// ---------------------------------------------------------------- entries
+const M64n = (1n << 64n) - 1n;
+/** pfn_pte / pfn_pmd: a leaf mapping pa with flag bits; non-present encodings that
+ *  store the pfn inverted (x86 L1TF: pte_pfn XORs ~0 when invert() holds) get it inverted. */
+export function encodeLeafEntry(l: LevelDescriptor, pa: bigint, bits: bigint): bigint {
+  const inv = bits !== 0n && matchPred(l.preds.invert, bits);
+  const f = inv ? ~pa & M64n : pa;
+  return (((f >> BigInt(l.leafAddr.paShift)) << BigInt(l.leafAddr.shift)) & l.leafAddr.mask) | bits;
+}
+/** pte_pfn << PAGE_SHIFT: the physical address a leaf maps. */
+export function decodeLeafPa(l: LevelDescriptor, e: bigint): bigint {
+  const inv = e !== 0n && matchPred(l.preds.invert, e);
+  const f = (((inv ? ~e & M64n : e) & l.leafAddr.mask) >> BigInt(l.leafAddr.shift)) << BigInt(l.leafAddr.paShift);
+  return inv ? f & (((l.leafAddr.mask >> BigInt(l.leafAddr.shift)) << BigInt(l.leafAddr.paShift))) : f;
+}
+/** pmd_populate and friends: an entry pointing at the next table. */
+export function encodeTableEntry(l: LevelDescriptor, pa: bigint): bigint {
+  return (((pa >> BigInt(l.tableAddr.paShift)) << BigInt(l.tableAddr.shift)) & l.tableAddr.mask) | l.tableTemplate;
+}
+export function decodeTablePa(l: LevelDescriptor, e: bigint): bigint {
+  return ((e & l.tableAddr.mask) >> BigInt(l.tableAddr.shift)) << BigInt(l.tableAddr.paShift);
 }
 
 /** gup-fast's per-entry decision before the grab: protnone, access, write, devmap, special. */
@@ -101,11 +126,17 @@ export function inRange(k: string, r: { from: string; until?: string } | null): 
 }
 
 // ---------------------------------------------------------------- bits, predicates, ops
+// A bit whose number is -1 does not exist in this kernel era (x86 SAVED_DIRTY
+// before v6.6): masks leave it out, and a predicate that needs it set never holds.
+export const ABSENT = -1;
+const absentIn = (bits: Record<string, number>, names: Bits) => names.some((n) => typeof n === 'string' && bits[n] === ABSENT);
+
 export function maskOf(bits: Record<string, number>, names: Bits, where: string): bigint {
   let m = 0n;
   for (const n of names) {
     const b = typeof n === 'number' ? n : bits[n];
     if (b === undefined) throw new PgtemuError('ELAYOUT', `${where}: unknown bit '${n}'`);
+    if (b === ABSENT) continue;
     if (!Number.isInteger(b) || b < 0 || b > 63) throw new PgtemuError('ELAYOUT', `${where}: bit '${n}' = ${b} is not in 0..63`);
     m |= 1n << BigInt(b);
   }
@@ -115,10 +146,14 @@ export function maskOf(bits: Record<string, number>, names: Bits, where: string)
 function alt(bits: Record<string, number>, p: PredSpec, where: string): { m: bigint; v: bigint } | { any: bigint } {
   if (p === 'always') return { m: 0n, v: 0n };
   if (p === 'never') return { m: 0n, v: 1n };
-  if ('set' in p) { const m = maskOf(bits, p.set, where); return { m, v: m }; }
+  if ('set' in p) {
+    const m = maskOf(bits, p.set, where);
+    return absentIn(bits, p.set) ? { m: 0n, v: 1n } : { m, v: m };
+  }
   if ('clear' in p) return { m: maskOf(bits, p.clear, where), v: 0n };
   if ('mask' in p) {
     const m = maskOf(bits, p.mask, where), v = maskOf(bits, p.value, where);
+    if (absentIn(bits, p.value)) return { m: 0n, v: 1n };
     if ((v & ~m) !== 0n) throw new PgtemuError('ELAYOUT', `${where}: value ${hex(v)} has bits outside mask ${hex(m)}`);
     return { m, v };
   }
@@ -175,10 +210,9 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
     }
   }
   Object.assign(bits, g.bits ?? {});
-  for (const k of Object.keys(bits)) if (bits[k] < 0) delete bits[k];   // absent in this era
   if (sw.devmap && !sw.special) throw new PgtemuError('ELAYOUT', `${data.arch}: devmap without special is not a kernel configuration`);
-  if (!sw.devmap) delete bits.DEVMAP;
-  if (!sw.special) delete bits.SPECIAL;
+  if (!sw.devmap && bits.DEVMAP !== undefined) bits.DEVMAP = ABSENT;
+  if (!sw.special && bits.SPECIAL !== undefined) bits.SPECIAL = ABSENT;
   const strip = (ops: Partial<Ops> | undefined): Partial<Ops> | undefined => {
     if (!ops) return ops;
     const o: { -readonly [K in keyof Ops]?: Ops[K] } = { ...ops };
@@ -237,7 +271,7 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
   if (v.pageShift < 12 || v.pageShift > 16) throw new PgtemuError('ELAYOUT', `${at}: pageShift ${v.pageShift} is not 12..16`);
   if (v.userVaBits > v.vaBits) throw new PgtemuError('ELAYOUT', `${at}: userVaBits ${v.userVaBits} exceeds vaBits ${v.vaBits}`);
   if (v.sectionSizeBits <= v.pageShift) throw new PgtemuError('ELAYOUT', `${at}: sectionSizeBits ${v.sectionSizeBits} must exceed pageShift`);
-  if (v.bits.DEVMAP !== undefined && v.bits.DEVMAP === v.bits.SPECIAL) {
+  if (v.bits.DEVMAP !== undefined && v.bits.DEVMAP !== ABSENT && v.bits.DEVMAP === v.bits.SPECIAL) {
     throw new PgtemuError('ELAYOUT', `${at}: bits.DEVMAP equals bits.SPECIAL (bit ${v.bits.DEVMAP})`);
   }
   const last = v.levels[n - 1];
@@ -289,6 +323,9 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
       tableTemplate: maskOf(v.bits, l.tableBits, `${w}.tableBits`) | (l.tableValue ?? 0n),
       emptyTable: l.emptyIsTable ?? false,
       templates,
+      prots: l.leafOk
+        ? { none: huge(prot('none')), readonly: huge(prot('readonly')), copy: huge(prot('copy')), shared: huge(prot('shared')) }
+        : { none: 0n, readonly: 0n, copy: 0n, shared: 0n },
       ops,
       fastRead: { mask: 0n, value: 1n },
       fastWrite: { mask: 0n, value: 1n },

@@ -1,9 +1,11 @@
 // Shared helpers for the suites: the variants every table-driven test runs over.
 import { archs, Machine, type MachineOptions } from '../../src/index.js';
 
-/** Every (arch, variant) pair the project knows. */
-export const VARIANTS: { arch: string; variant: string }[] = Object.values(archs).flatMap((a) =>
-  Object.keys(a.variants).map((variant) => ({ arch: a.arch, variant })));
+/** Every (arch, variant) pair the project knows (PGTEMU_ARCHS=a,b narrows it while developing). */
+const only = process.env.PGTEMU_ARCHS?.split(',');
+export const VARIANTS: { arch: string; variant: string }[] = Object.values(archs)
+  .filter((a) => !only || only.includes(a.arch))
+  .flatMap((a) => Object.keys(a.variants).map((variant) => ({ arch: a.arch, variant })));
 
 export const KERNEL_PRESETS = ['v6.1', 'v6.12', 'v6.15', 'v6.17'] as const;
 
