@@ -6,7 +6,7 @@ export * from './layout';
 import { H, attachTo, hdr, arch, ctxOf, beginOp, lock, unlock } from './base';
 import { L, nLevels, pageShift, lv, isLeaf, leafPa, tablePa, isTable, mkTable } from './arch';
 import {
-  pfnToPage, pageToPfn, zoneInit, poolInit, markReserved, allocTable, freeTable, setFlag, refcountPtr, AUX_SIZE,
+  pfnToPage, pageToPfn, pageFolio, folioTestLarge, zoneInit, poolInit, markReserved, allocTable, freeTable, setFlag, refcountPtr, AUX_SIZE,
   FLAGS_SECTION_SHIFT, poolVa,
 } from './mem';
 import {
@@ -18,7 +18,7 @@ import { zapRange, partialHugeLeaf } from './zap';
 import { checkInvariants } from './inv';
 import { refreshZeroPage } from './folio';
 import {
-  Header, Ctx, Mm, Vma, MM_SIZE, PAGE_SIZE_BYTES, PG_reserved, W_OK,
+  Header, Ctx, Mm, Vma, Page, MM_SIZE, PAGE_SIZE_BYTES, PG_reserved, W_OK, FOLIO_PINCOUNT, OP_RAW,
   OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT,
   OP_FAULT, OP_GUP, OP_UNPIN, OP_ZAP, OP_MUNMAP, OP_MMAP, OP_POPULATE, OP_INIT,
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, VM_PFNMAP, VM_HUGETLB, VM_WRITE, FOLL_PIN,
@@ -307,7 +307,8 @@ export function unpin(ctx: usize): i32 {
 }
 
 // A worker's loop: `a4` rounds of gup (flags a3) over [a1, a1 + a2 pages) then unpin,
-// all inside the core. r0 = pages taken in all, r1 = rounds that came up short.
+// all inside the core. r0 = pages taken in all, r1 = rounds that came up short
+// (or took nothing: the range may be unmapped by a racing thread).
 export function gupUnpinLoop(ctx: usize): i32 {
   const c = ctxOf(ctx);
   const rounds = <u32>c.a4;
@@ -316,7 +317,7 @@ export function gupUnpinLoop(ctx: usize): i32 {
   for (let i: u32 = 0; i < rounds; i++) {
     const op = beginOp(ctx, OP_GUP, <u32>c.a0, c.a1, c.a2 << pageShift());
     const got = gupImpl(ctx, op);
-    if (got < 0) return got;
+    if (got <= 0) { short++; continue; }      // nothing mapped there right now (-EFAULT)
     total += <u64>got;
     if (<u32>got < nr) short++;
     const saveA0 = c.a0, saveA1 = c.a1;
@@ -382,3 +383,21 @@ export function pagePtr(ctx: usize): i32 {
   return OK;
 }
 export * from './offsets.gen';
+
+// Fault injection, for showing what the checker reports: a0 pfn, a1 field
+// (0 _refcount, 1 _mapcount, 2 _pincount of the folio), a2 value. Recorded
+// in the op log as a raw write, so a violation names it as the last operation.
+export function inject(ctx: usize): i32 {
+  const c = ctxOf(ctx);
+  const page = pfnToPage(c.a0);
+  if (page == 0 || c.a1 > 2) return E_INVAL;
+  const op = beginOp(ctx, OP_RAW, 0, c.a0 << pageShift(), 0);
+  const folio = pageFolio(page);
+  if (c.a1 == 2 && !folioTestLarge(folio)) return E_INVAL;
+  store<u64>(folio, op, offsetof<Page>("last_op"));
+  const v = <i32>c.a2;
+  if (c.a1 == 0) atomic.store<i32>(folio, v, offsetof<Page>("_refcount"));
+  else if (c.a1 == 1) atomic.store<i32>(page, v, offsetof<Page>("_mapcount"));
+  else atomic.store<i32>(folio + FOLIO_PINCOUNT, v);
+  return OK;
+}

@@ -37,6 +37,7 @@ export interface CoreExports {
   walkRaw(ctx: number): number;
   check(ctx: number): number;
   pagePtr(ctx: number): number;
+  inject(ctx: number): number;
 }
 
 const wasmUrl = new URL('../../build/core.wasm', import.meta.url);

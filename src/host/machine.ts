@@ -488,6 +488,20 @@ export class Machine {
     };
   }
 
+  /**
+   * Fault injection: overwrite one count of the folio holding pfn, as a kernel
+   * bug would. The op log records it, so the checker's report names it.
+   */
+  inject(pfn: bigint | number, field: 'refcount' | 'mapcount' | 'pincount', value: number): void {
+    const p = big(pfn, 'inject: pfn');
+    const f = ['refcount', 'mapcount', 'pincount'].indexOf(field);
+    if (f < 0) throw new PgtemuError('EINVAL', `inject: unknown field '${String(field)}' (refcount, mapcount, pincount)`);
+    if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31) throw new PgtemuError('EINVAL', `inject: value ${value} is not a 32-bit integer`);
+    this.a(0, p); this.a(1, f); this.a(2, BigInt.asUintN(64, BigInt(value)));
+    const st = this.run('inject', this.ex.inject);
+    if (st < 0) throw new PgtemuError('EINVAL', `inject: pfn ${hex(p)} has no struct page${f === 2 ? ' or heads no large folio' : ''}`);
+  }
+
   /** Refcounts of pfns [start, start + n) as one array (fast path for tests and reports). */
   refcounts(start: bigint, n: number): Int32Array {
     const out = new Int32Array(n);
