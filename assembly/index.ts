@@ -401,3 +401,24 @@ export function inject(ctx: usize): i32 {
   else atomic.store<i32>(folio + FOLIO_PINCOUNT, v);
   return OK;
 }
+
+// a3 random walks over [a1, a1 + a2) of mm a0 (xorshift64 from seed a4), for
+// measuring the walker. r0 = walks that ended on a leaf, r1 = xor of their pas.
+export function walkMany(ctx: usize): i32 {
+  const c = ctxOf(ctx);
+  const root = mmOf(<usize>c.a0).root;
+  const start = c.a1, len = c.a2;
+  if (len == 0) return E_INVAL;
+  let x = c.a4 | 1;
+  let hits: u64 = 0, acc: u64 = 0;
+  const ps = pageShift();
+  for (let i: u64 = 0; i < c.a3; i++) {
+    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+    const va = start + (((x % len) >> ps) << ps);
+    walkFrom(root, va, 255, false);
+    if (wCode == W_OK) { hits++; acc ^= wEntry; }
+  }
+  c.r0 = hits;
+  c.r1 = acc;
+  return OK;
+}

@@ -4,15 +4,15 @@ import { x86_64 } from './x86_64/index.js';
 // @arch-import arm64
 // @arch-import ppc64
 // @arch-import s390
-// @arch-import riscv
-// @arch-import loongarch
+import { riscv } from './riscv/index.js';
+import { loongarch } from './loongarch/index.js';
 
 export const archs: Readonly<Record<string, ArchData>> = {
   x86_64,
   // @arch-entry arm64
   // @arch-entry ppc64
   // @arch-entry s390
-  // @arch-entry riscv
-  // @arch-entry loongarch
+  riscv,
+  loongarch,
 };
 export type { ArchData } from './types.js';

@@ -176,6 +176,11 @@ export function compilePred(bits: Record<string, number>, p: PredSpec, where: st
   return r;
 }
 
+/** A predicate no entry can satisfy (a helper the level does not have). */
+export function predIsNever(q: RawPred): boolean {
+  return q.any === 0n && (q.v1 & ~q.m1) !== 0n && (q.v2 & ~q.m2) !== 0n;
+}
+
 export function matchPred(p: RawPred, e: bigint): boolean {
   return (e & p.m1) === p.v1 || (e & p.m2) === p.v2 || (e & p.any) !== 0n;
 }
@@ -357,9 +362,12 @@ function checkLevel(d: LevelDescriptor, v: VariantSpec, w: string): void {
       const tv = d.templates[t];
       if ((tv & d.leafAddr.mask) !== 0n) throw new PgtemuError('ELAYOUT', `${w}: template ${t} ${hex(tv)} sets pfn bits`);
     }
+    // pmd_special()/pud_special() are the generic `false` where the arch has no
+    // huge pfnmaps (riscv, loongarch v6.12): no special or devmap leaves there.
+    const never = (p: PredName) => predIsNever(d.preds[p]);
     const need = (t: TemplateName, p: PredName, want: boolean) => {
-      if (t.startsWith('special') && !v.switches.special) return;
-      if (t.startsWith('devmap') && !v.switches.devmap) return;
+      if (t.startsWith('special') && (!v.switches.special || never('special'))) return;
+      if (t.startsWith('devmap') && (!v.switches.devmap || never('devmap'))) return;
       if (matchPred(d.preds[p], d.templates[t]) !== want) {
         throw new PgtemuError('ELAYOUT', `${w}: a ${t} leaf (${hex(d.templates[t])}) ${want ? 'fails' : 'passes'} ${d.name}_${p}()`);
       }

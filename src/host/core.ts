@@ -38,6 +38,7 @@ export interface CoreExports {
   check(ctx: number): number;
   pagePtr(ctx: number): number;
   inject(ctx: number): number;
+  walkMany(ctx: number): number;
 }
 
 const wasmUrl = new URL('../../build/core.wasm', import.meta.url);

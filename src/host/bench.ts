@@ -1,0 +1,74 @@
+// Measurement primitives shared by `npm run bench` (bench/), the CLI's short
+// benchmark and the README table. Every loop runs inside the core: no per-page
+// JS, no per-call messages; the host only times whole batches.
+
+import { Machine, type Mm } from './machine.js';
+import { PgtemuError } from './errors.js';
+
+export interface GupCase { order: number; pages: number; pin: boolean; write: boolean }
+
+/** Map and populate one region for a case; returns the mm and its start. */
+export function prepareGup(m: Machine, c: { order: number; pages: number }): { mm: Mm; start: bigint } {
+  const ps = m.desc.pageShift;
+  const size = 1n << BigInt(ps + c.order);
+  const len = ((BigInt(c.pages) << BigInt(ps)) + size - 1n) & ~(size - 1n);
+  const start = len > 1n << 32n ? len : 1n << 32n;
+  const mm = m.createMm();
+  mm.mmap({ start, length: len, kind: c.order === 0 || c.order === m.leafOrders.filter((o) => o > 0).sort((a, b) => a - b)[0] ? 'anon' : 'hugetlb', hugeOrder: c.order, populate: true });
+  return { mm, start };
+}
+
+/** One batch: `rounds` x (gup `pages` pages + release them), in the core on the calling thread. */
+export function gupRounds(m: Machine, mm: Mm, start: bigint, c: GupCase, rounds: number): number {
+  const L = m.layout;
+  let flags = c.pin ? L.k('FOLL_PIN') : L.k('FOLL_GET');
+  if (c.write) flags |= L.k('FOLL_WRITE');
+  m.a(0, mm.ptr); m.a(1, start); m.a(2, c.pages); m.a(3, flags); m.a(4, rounds);
+  const st = m.run('gupUnpinLoop', m.exports.gupUnpinLoop);
+  if (st < 0) throw new PgtemuError('EFAULT', `bench: gup loop failed (${st})`);
+  const pages = Number(m.r(0));
+  if (pages !== rounds * c.pages) throw new PgtemuError('EFAULT', `bench: took ${pages} of ${rounds * c.pages} pages`);
+  return pages;
+}
+
+/** `count` random walks over [start, start + len). */
+export function walkRounds(m: Machine, mm: Mm, start: bigint, len: bigint, count: number, seed = 0x9e3779b97f4a7c15n): number {
+  m.a(0, mm.ptr); m.a(1, start); m.a(2, len); m.a(3, count); m.a(4, seed);
+  m.run('walkMany', m.exports.walkMany);
+  return Number(m.r(0));
+}
+
+/** ns per page of gup + release, median of `samples` timed batches. */
+export function timeGup(m: Machine, c: GupCase, o: { rounds: number; samples: number }): number {
+  const { mm, start } = prepareGup(m, c);
+  gupRounds(m, mm, start, c, Math.max(1, o.rounds >> 2));   // warm-up (and tier-up)
+  const t: number[] = [];
+  for (let i = 0; i < o.samples; i++) {
+    const t0 = performance.now();
+    const pages = gupRounds(m, mm, start, c, o.rounds);
+    t.push(((performance.now() - t0) * 1e6) / pages);
+  }
+  mm.destroy();
+  return median(t);
+}
+
+/** ns per random walk over a populated region, median of `samples`. */
+export function timeWalk(m: Machine, o: { count: number; samples: number; pages?: number }): number {
+  const { mm, start } = prepareGup(m, { order: 0, pages: o.pages ?? 4096 });
+  const len = BigInt(o.pages ?? 4096) << BigInt(m.desc.pageShift);
+  walkRounds(m, mm, start, len, o.count >> 2);
+  const t: number[] = [];
+  for (let i = 0; i < o.samples; i++) {
+    const t0 = performance.now();
+    const hits = walkRounds(m, mm, start, len, o.count);
+    if (hits !== o.count) throw new PgtemuError('EFAULT', `bench: ${o.count - hits} walks missed`);
+    t.push(((performance.now() - t0) * 1e6) / o.count);
+  }
+  mm.destroy();
+  return median(t);
+}
+
+export function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
