@@ -1,7 +1,7 @@
 // The architectures pgtemu knows, each a folder of data.
 import type { ArchData } from './types.js';
 import { x86_64 } from './x86_64/index.js';
-// @arch-import arm64
+import { arm64 } from './arm64/index.js';
 // @arch-import ppc64
 // @arch-import s390
 import { riscv } from './riscv/index.js';
@@ -9,7 +9,7 @@ import { loongarch } from './loongarch/index.js';
 
 export const archs: Readonly<Record<string, ArchData>> = {
   x86_64,
-  // @arch-entry arm64
+  arm64,
   // @arch-entry ppc64
   // @arch-entry s390
   riscv,
