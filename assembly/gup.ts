@@ -157,11 +157,18 @@ function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, par
   if (!poolContains(tpa, <u64>L(l).tableBytes)) return false;
   if (l == nLevels() - 1) return gupFastPteRange(d, tpa, addr, end, parentp, parent);
   const size = (<u64>1) << L(l).shift;
+  const fm = L(l).fastTableMask, fv = L(l).fastTableValue;
   let p = poolVa(tpa) + (levelIndex(l, addr) << 3);
   do {
     const e = readEntry(p);
     let next = (addr + size) & ~(size - 1);
     if (next == 0 || next > end) next = end;      // pXd_addr_end
+    if ((e & fm) == fv) {                         // quick: a table entry
+      if (!gupFastLevel(l + 1, tablePa(d, e), addr, next, p, e)) return false;
+      p += 8;
+      addr = next;
+      continue;
+    }
     if (isNone(d, e) || !isPresent(d, e)) return false;
     if (isLeaf(d, e)) {
       if (pred(d, P_PROTNONE, e)) return false;

@@ -155,6 +155,10 @@ export const ARCH_LEVELS: u32 = offsetof<ArchDesc>();   // LevelDesc[0] (top) ..
   fastReadValue: u64;
   fastWriteMask: u64;
   fastWriteValue: u64;
+  // The same for table entries: equal to the table template on every bit the
+  // none/present/leaf/table predicates read means "a table, descend".
+  fastTableMask: u64;
+  fastTableValue: u64;
 }
 export const LEVEL_PREDS: u32 = offsetof<LevelDesc>();                // Pred[NPRED]
 export const LEVEL_TEMPLATES: u32 = LEVEL_PREDS + NPRED * PRED_SIZE;   // u64[NTEMPLATE]

@@ -121,6 +121,12 @@ export function walkFrom(rootPa: u64, va: u64, stop: u32, checkPool: bool): void
     const p = poolVa(pa) + (levelIndex(l, va) << 3);
     const e = readEntry(p);
     wLevel = l; wEntry = e; wPtr = p; wParent = parent;
+    if ((e & L(l).fastTableMask) == L(l).fastTableValue) {   // quick: a table entry
+      if (l == stop) { wCode = W_OK; return; }
+      parent = p;
+      pa = tablePa(d, e);
+      continue;
+    }
     if (isNone(d, e)) { wCode = W_NONE; return; }
     if (!isPresent(d, e)) { wCode = W_NOT_PRESENT; return; }
     if (l == n - 1 || isLeaf(d, e)) {

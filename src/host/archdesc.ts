@@ -48,6 +48,7 @@ export interface LevelDescriptor {
   /** gup-fast's quick accept for reads and writes (see assembly/layout.ts LevelDesc) */
   fastRead: { mask: bigint; value: bigint };
   fastWrite: { mask: bigint; value: bigint };
+  fastTable: { mask: bigint; value: bigint };
 }
 
 // ---------------------------------------------------------------- entries
@@ -71,6 +72,26 @@ export function encodeTableEntry(l: LevelDescriptor, pa: bigint): bigint {
 }
 export function decodeTablePa(l: LevelDescriptor, e: bigint): bigint {
   return ((e & l.tableAddr.mask) >> BigInt(l.tableAddr.shift)) << BigInt(l.tableAddr.paShift);
+}
+
+// A table entry is recognised by pXd_none, pXd_present, pXd_leaf and the table
+// test; an entry equal to the table template on all the bits they read (and on
+// the whole none mask, so it is never the empty value) is a table too. Levels
+// whose empty value is itself a table pointer (loongarch) get no shortcut.
+function fastTable(d: LevelDescriptor): { mask: bigint; value: bigint } {
+  if (d.isLast || d.emptyTable) return { mask: 0n, value: 1n };
+  const t = d.tableTemplate;
+  const names: PredName[] = ['present', 'table', ...(d.leafOk ? ['leaf' as const] : [])];
+  // (bits of the address field that a predicate reads stay in the mask: an entry
+  // must then match the template there too, which is never wrong, only slower)
+  const mask = names.reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n);
+  if ((t & mask & d.noneMask) === (d.empty & mask & d.noneMask)) {
+    // the template alone does not tell it from the empty value on these bits: no shortcut
+    return { mask: 0n, value: 1n };
+  }
+  const ok = matchPred(d.preds.present, t) && matchPred(d.preds.table, t) && (!d.leafOk || !matchPred(d.preds.leaf, t));
+  if (!ok) return { mask: 0n, value: 1n };
+  return { mask, value: t & mask };
 }
 
 /** gup-fast's per-entry decision before the grab: protnone, access, write, devmap, special. */
@@ -334,9 +355,11 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
       ops,
       fastRead: { mask: 0n, value: 1n },
       fastWrite: { mask: 0n, value: 1n },
+      fastTable: { mask: 0n, value: 1n },
     };
     d.fastRead = fastAccept(d, templates.ro, false);
     d.fastWrite = fastAccept(d, templates.rw, true);
+    d.fastTable = fastTable(d);
     checkLevel(d, v, w);
     return d;
   });
