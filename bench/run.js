@@ -1,0 +1,169 @@
+// pgtemu benchmarks: `npm run bench [-- --quick] [-- --arch A] [-- --variant V]`.
+//
+// benchmark.js times, per architecture variant, in the same run:
+//   - gup-fast pin + unpin of 512 base pages, of one pmd-level leaf, of one
+//     pud-level leaf (where the variant has one), and 512 random walks,
+//     each as one call into the core (the loop runs inside the Wasm module);
+//   - the same operations on the plain-TypeScript reference model;
+// then, with worker threads (a start barrier, the loop inside the core):
+//   - 1 worker, 2 workers on disjoint ranges, 2 workers on the same pages;
+// and the shared-memory footprint per GiB of modelled RAM.
+// Results: printed, and written to bench/results/latest.{json,md}.
+
+import Benchmark from 'benchmark';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { Machine, WorkerPool, archs } from '../dist/index.js';
+import { RefMachine } from '../dist/host/reference.js';
+import { prepareGup, gupRounds, walkRounds } from '../dist/host/bench.js';
+
+const { values: opt } = parseArgs({
+  options: { quick: { type: 'boolean' }, arch: { type: 'string' }, variant: { type: 'string' }, 'no-ref': { type: 'boolean' } },
+});
+const maxTime = opt.quick ? 0.25 : 1;
+const GiB = 1n << 30n;
+
+function bench(name, fn) {
+  const b = new Benchmark(name, fn, { maxTime, minSamples: 5, initCount: 1 });
+  b.run({ async: false });
+  if (b.error) throw b.error;
+  return { mean: b.stats.mean, rme: b.stats.rme, samples: b.stats.sample.length };
+}
+
+function xorshift(seed) {
+  let x = seed;
+  return () => { x ^= x << 13n; x &= (1n << 64n) - 1n; x ^= x >> 7n; x ^= x << 17n; x &= (1n << 64n) - 1n; return x; };
+}
+
+/** One variant: core and reference, same cases. */
+function benchVariant(arch, variant) {
+  const probe = Machine.createSync({ arch, variant, ramMiB: 64, tablePoolMiB: 4 });
+  const orders = probe.leafOrders.filter((o) => o >= 0).sort((a, b) => a - b);
+  const ps = probe.desc.pageShift;
+  const cases = [
+    { name: '512 x base page', order: 0, pages: 512 },
+    ...orders.filter((o) => o > 0).slice(0, 2).map((o, i) => ({ name: i === 0 ? 'one pmd leaf' : 'one pud leaf', order: o, pages: 1 << o })),
+  ].filter((c) => (BigInt(c.pages) << BigInt(ps)) <= GiB);   // up to 1 GiB leaves (s390's 2 GiB leaves: see its tests)
+  const rows = [];
+  for (const c of cases) {
+    const bytes = BigInt(c.pages) << BigInt(ps);
+    const ramMiB = Math.max(128, Number((2n * bytes) >> 20n) + 96);
+    const m = Machine.createSync({ arch, variant, ramMiB, tablePoolMiB: 8 });
+    const r = opt['no-ref'] ? null : RefMachine.of(m);   // a model starts from the same fresh machine
+    const { mm, start } = prepareGup(m, c);
+    const gc = { ...c, pin: true, write: true };
+    const core = bench(`${arch}/${variant} core ${c.name}`, () => gupRounds(m, mm, start, gc, 1));
+    let ref = null;
+    if (r) {
+      const rmm = r.createMm();
+      rmm.mmap({ start, length: (bytes + (1n << BigInt(ps + c.order)) - 1n) & ~((1n << BigInt(ps + c.order)) - 1n), kind: c.order === 0 || c.order === orders.filter((o) => o > 0)[0] ? 'anon' : 'hugetlb', hugeOrder: c.order, populate: true });
+      ref = bench(`${arch}/${variant} reference ${c.name}`, () => { const g = rmm.gupFast(start, c.pages, { pin: true, write: true }); r.unpin(g); });
+    }
+    rows.push({ case: `pin+unpin ${c.name}`, pages: c.pages, coreNsPerPage: (core.mean * 1e9) / c.pages, coreRme: core.rme, refNsPerPage: ref && (ref.mean * 1e9) / c.pages, refRme: ref?.rme });
+    if (c.order === 0) {
+      const len = 4096n << BigInt(ps);
+      const w = Machine.createSync({ arch, variant, ramMiB: 128, tablePoolMiB: 8 });
+      const rw = opt['no-ref'] ? null : RefMachine.of(w);
+      const { mm: wmm, start: ws } = prepareGup(w, { order: 0, pages: 4096 });
+      let seed = 0x9e3779b97f4a7c15n;
+      const coreWalk = bench(`${arch}/${variant} core walk`, () => { seed += 1n; walkRounds(w, wmm, ws, len, 512, seed); });
+      let refWalk = null;
+      if (rw) {
+        const rmm = rw.createMm();
+        rmm.mmap({ start: ws, length: len, populate: true });
+        const rnd = xorshift(0x9e3779b97f4a7c15n);
+        refWalk = bench(`${arch}/${variant} reference walk`, () => {
+          for (let i = 0; i < 512; i++) rw.walk(rmm, ws + ((rnd() % len) & ~((1n << BigInt(ps)) - 1n)));
+        });
+      }
+      rows.push({ case: 'random walk', pages: 512, coreNsPerPage: (coreWalk.mean * 1e9) / 512, coreRme: coreWalk.rme, refNsPerPage: refWalk && (refWalk.mean * 1e9) / 512, refRme: refWalk?.rme });
+    }
+  }
+  return rows;
+}
+
+/** Worker threads on one machine, the loop inside the core. */
+async function benchThreads() {
+  const out = [];
+  for (const { name, order } of [{ name: '4 KiB pages', order: 0 }, { name: 'a 2 MiB leaf', order: 9 }]) {
+    const m = Machine.createSync({ arch: 'x86_64', ramMiB: 256, tablePoolMiB: 8, threads: 3 });
+    const a = prepareGup(m, { order, pages: 512 });
+    const b = prepareGup(m, { order, pages: 512 });
+    const pool = await WorkerPool.start(m, 2);
+    const rounds = opt.quick ? 2000 : 10000;
+    const loop = (x) => ({ mm: x.mm, start: x.start, nr: 512, pin: true, write: true, rounds });
+    await pool.run([loop(a), loop(b)]);   // warm-up, tier-up
+    const runs = {
+      '1 worker': async () => { const p1 = await WorkerPool.start(m, 1); const r = await p1.run([loop(a)]); await p1.close(); return r; },
+      '2 workers, disjoint': () => pool.run([loop(a), loop(b)]),
+      '2 workers, same pages': () => pool.run([loop(a), loop(a)]),
+    };
+    for (const [mode, go] of Object.entries(runs)) {
+      const samples = [];
+      for (let i = 0; i < (opt.quick ? 3 : 7); i++) {
+        const { results, wallMs } = await go();
+        const pages = results.reduce((s, r) => s + r.pages, 0);
+        samples.push({ perWorker: Math.max(...results.map((r) => (r.ms * 1e6) / r.pages)), aggregate: (wallMs * 1e6) / pages });
+      }
+      samples.sort((x, y) => x.aggregate - y.aggregate);
+      const med = samples[samples.length >> 1];
+      out.push({ case: `pin+unpin 512 x ${name}`, mode, perWorkerNsPerPage: med.perWorker, aggregateNsPerPage: med.aggregate });
+    }
+    await pool.close();
+    if (m.checkInvariants().length) throw new Error('bench: invariants broken after the threaded runs');
+  }
+  return out;
+}
+
+function footprint() {
+  const sizes = [1024, 2048].map((ramMiB) => Machine.createSync({ arch: 'x86_64', ramMiB, tablePoolMiB: 8 }).stats());
+  return {
+    structPageBytesPerGiB: sizes[0].memmapBytesPerGiB,
+    sharedBytesPerGiB: sizes[1].memoryBytes - sizes[0].memoryBytes,
+    sharedBytesAt1GiB: sizes[0].memoryBytes,
+  };
+}
+
+const fmt = (v, d = 1) => (v === null || v === undefined ? '-' : v.toFixed(d));
+const started = new Date();
+const variants = Object.values(archs).flatMap((a) => Object.keys(a.variants).map((v) => ({ arch: a.arch, variant: v })))
+  .filter((x) => (!opt.arch || x.arch === opt.arch) && (!opt.variant || x.variant === opt.variant));
+const perVariant = [];
+for (const { arch, variant } of variants) {
+  const rows = benchVariant(arch, variant);
+  perVariant.push({ arch, variant, rows });
+  for (const r of rows) console.log(`${arch}/${variant}  ${r.case.padEnd(28)} core ${fmt(r.coreNsPerPage, 2).padStart(8)} ns/page ±${fmt(r.coreRme)}%   reference ${fmt(r.refNsPerPage, 1).padStart(8)} ns/page`);
+}
+const threads = opt.arch && opt.arch !== 'x86_64' ? [] : await benchThreads();
+for (const t of threads) console.log(`threads  ${t.case}  ${t.mode.padEnd(22)} per worker ${fmt(t.perWorkerNsPerPage)} ns/page, aggregate ${fmt(t.aggregateNsPerPage)} ns/page`);
+const fp = footprint();
+console.log(`footprint: struct pages ${fp.structPageBytesPerGiB / 2 ** 20} MiB per GiB of RAM; shared memory grows ${(fp.sharedBytesPerGiB / 2 ** 20).toFixed(1)} MiB per GiB`);
+
+const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}` };
+const report = { date: started.toISOString(), quick: !!opt.quick, machine, perVariant, threads, footprint: fp };
+const md = [
+  `# pgtemu benchmark results`,
+  '',
+  `${started.toISOString().slice(0, 10)}, ${machine.cpus} x ${machine.cpu}, Node ${machine.node}, benchmark.js (maxTime ${maxTime}s per case)${opt.quick ? ', quick run' : ''}.`,
+  'Each case is one call into the core that does the whole batch (gup-fast pin of every page, then unpin), or 512 random walks;',
+  'the reference is the plain-TypeScript model of the same operations. ns per page (per walk for walks), mean of benchmark.js samples.',
+  '',
+  '| arch | variant | pin+unpin 512 x base page | one pmd leaf | one pud leaf | random walk | reference: base pages | reference: walk |',
+  '|---|---|---|---|---|---|---|---|',
+  ...perVariant.map(({ arch, variant, rows }) => {
+    const get = (c) => rows.find((r) => r.case === c);
+    const base = get('pin+unpin 512 x base page'), pmd = get('pin+unpin one pmd leaf'), pud = get('pin+unpin one pud leaf'), walk = get('random walk');
+    return `| ${arch} | ${variant} | ${fmt(base?.coreNsPerPage)} | ${fmt(pmd?.coreNsPerPage, 2)} | ${fmt(pud?.coreNsPerPage, 3)} | ${fmt(walk?.coreNsPerPage)} | ${fmt(base?.refNsPerPage)} | ${fmt(walk?.refNsPerPage)} |`;
+  }),
+  '',
+  threads.length ? '## Worker threads (x86_64, 512 pages per call, loop inside the core, median of runs)\n\n| case | mode | ns/page per worker | aggregate ns/page |\n|---|---|---|---|\n' +
+    threads.map((t) => `| ${t.case} | ${t.mode} | ${fmt(t.perWorkerNsPerPage)} | ${fmt(t.aggregateNsPerPage)} |`).join('\n') : '',
+  '',
+  `## Footprint\n\nstruct page: ${fp.structPageBytesPerGiB / 2 ** 20} MiB per GiB of modelled RAM (64 bytes per 4 KiB frame, as in the kernel); the shared memory grows by ${(fp.sharedBytesPerGiB / 2 ** 20).toFixed(1)} MiB per GiB (struct pages plus the checker's 8-byte counters per frame); only the table pool is backed.`,
+  '',
+].join('\n');
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(report, (k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+writeFileSync(new URL('./results/latest.md', import.meta.url), md);
+console.log('\nwritten: bench/results/latest.json, bench/results/latest.md');
