@@ -2,7 +2,7 @@
 import type { ArchData } from './types.js';
 import { x86_64 } from './x86_64/index.js';
 import { arm64 } from './arm64/index.js';
-// @arch-import ppc64
+import { ppc64 } from './ppc64/index.js';
 // @arch-import s390
 import { riscv } from './riscv/index.js';
 import { loongarch } from './loongarch/index.js';
@@ -10,7 +10,7 @@ import { loongarch } from './loongarch/index.js';
 export const archs: Readonly<Record<string, ArchData>> = {
   x86_64,
   arm64,
-  // @arch-entry ppc64
+  ppc64,
   // @arch-entry s390
   riscv,
   loongarch,

@@ -1,0 +1,263 @@
+// ppc64: Book3S-64 with the radix MMU (POWER9 and later), 64K pages (the
+// Book3S-64 default, arch/powerpc/Kconfig "Page size": default PPC_64K_PAGES
+// if PPC_BOOK3S_64) and 4K pages. The hash MMU lays out the same Linux PTE
+// differently (hash-4k.h, hash-64k.h, H_PAGE_*) and is not modelled.
+// v6.12 arch/powerpc/include/asm/book3s/64/pgtable.h, radix.h, radix-64k.h,
+// radix-4k.h, pgalloc.h, asm/pgtable.h, asm/pgtable-be-types.h,
+// asm/pgtable-masks.h, asm/task_size_64.h, asm/sparsemem.h,
+// arch/powerpc/mm/book3s64/pgtable.c and radix_pgtable.c. Data only.
+//
+// Masks below are ordinary 64-bit values, bit 0 least significant (the Power
+// ISA numbers the most significant bit 0: _PAGE_PRESENT is ISA bit 0, V).
+// Entries are stored big-endian even on ppc64le: pte_t wraps a __be64
+// (pgtable-be-types.h) and every helper compares pte_raw() against
+// cpu_to_be64(mask). `bigEndian` tells the core to byte-swap.
+import type { ArchData, LevelKind, PredSpec } from '../types.js';
+
+// PTE_RPN_MASK = ((1UL << _PAGE_PA_MAX) - 1) & PAGE_MASK, _PAGE_PA_MAX 53
+// (pgtable.h), PTE_RPN_SHIFT = PAGE_SHIFT; pte_pfn() = (pte & PTE_RPN_MASK) >> PAGE_SHIFT.
+const RPN_64K = 0x001f_ffff_ffff_0000n;   // 64K pages: bits 16..52
+const RPN_4K = 0x001f_ffff_ffff_f000n;    // 4K pages: bits 12..52
+// pmd_pfn/pud_pfn are pte_pfn(pmd_pte(..)): the same PTE_RPN_MASK. A huge leaf's
+// address is PMD_SIZE/PUD_SIZE aligned (pfn_pmd/pfn_pud of an aligned folio), so the
+// field here is PTE_RPN_MASK without the bits below the leaf size. Both page sizes
+// have PMD_SHIFT 21 and PUD_SHIFT 30 (radix.h RADIX_PMD_SHIFT, RADIX_PUD_SHIFT).
+const RPN_2M = 0x001f_ffff_ffe0_0000n;    // PTE_RPN_MASK & PMD_MASK
+const RPN_1G = 0x001f_ffff_c000_0000n;    // PTE_RPN_MASK & PUD_MASK
+const RPN_512G = 0x001f_ff80_0000_0000n;  // PTE_RPN_MASK & PGDIR_MASK (unused: no p4d leaves)
+
+// A directory entry holds __pa(next table) | PXX_VAL_BITS (pgalloc.h p4d_populate,
+// pud_populate, pmd_populate); the next table is found with
+// __va(val & ~PMD_MASKED_BITS / PUD_MASKED_BITS / P4D_MASKED_BITS), each
+// 0xc0000000000000ff (asm/pgtable.h pmd_page_vaddr; book3s/64/pgtable.h pud_pgtable,
+// p4d_pgtable). The field is every bit those masks keep: bits 8..61.
+const TABLE_ADDR = { mask: 0x3fff_ffff_ffff_ff00n, shift: 8, paShift: 8 } as const;
+// NLS, the next level's index size, in the low bits of a directory entry
+// (radix.h RADIX_PMD_VAL_BITS = 0x8000000000000000UL | RADIX_PTE_INDEX_SIZE,
+// RADIX_PUD_VAL_BITS = .. | RADIX_PMD_INDEX_SIZE, RADIX_PGD_VAL_BITS = .. | RADIX_PUD_INDEX_SIZE;
+// radix__early_init_mmu sets __pmd_val_bits etc. from them).
+const NLS_64K_PTE = 5n;   // radix-64k.h RADIX_PTE_INDEX_SIZE
+const NLS_4K_PTE = 9n;    // radix-4k.h RADIX_PTE_INDEX_SIZE
+const NLS_PMD = 9n;       // RADIX_PMD_INDEX_SIZE, both page sizes
+const NLS_PUD = 9n;       // RADIX_PUD_INDEX_SIZE, both page sizes
+
+// pXd_bad on radix: val & RADIX_PMD_BAD_BITS / RADIX_PUD_BAD_BITS / RADIX_P4D_BAD_BITS,
+// all 0x60000000000000e0 (radix.h): _PAGE_PTE, _RPAGE_SW0 and bits 0xe0.
+const notBad: PredSpec = { clear: ['PTE', 'INVALID', 'DIRTY', 'RSV1', 'NON_IDEMPOTENT'] };
+
+// pte_access_permitted (pgtable.h): pte_present && pte_user && pte_read
+// [&& pte_write, the core tests write separately]. pte_present is
+// pte_hw_valid (PRESENT|PTE both set) or (INVALID|PTE both set).
+// arch_pte_access_permitted (memory protection keys, CONFIG_PPC_MEM_KEYS) is not modelled.
+const pteAccess: PredSpec = {
+  or: [
+    { mask: ['PRESENT', 'PTE', 'PRIVILEGED', 'READ'], value: ['PRESENT', 'PTE', 'READ'] },
+    { mask: ['INVALID', 'PTE', 'PRIVILEGED', 'READ'], value: ['INVALID', 'PTE', 'READ'] },
+  ],
+};
+
+// The flag bits every level shares: the pmd/pud/p4d helpers are the pte ones
+// applied to pmd_pte()/pud_pte()/p4d_pte() (pgtable.h pmd_write, pmd_dirty, ..).
+const common = {
+  access: pteAccess,
+  write: { set: ['WRITE'] },                       // pte_write: _PAGE_WRITE
+  special: { set: ['SPECIAL'] },                   // pte_special: _PAGE_SPECIAL
+  // pte_devmap: (pte & (_PAGE_DEVMAP | _PAGE_PTE)) == both; 0x800 is an address
+  // bit in a directory entry, hence the _PAGE_PTE test (comment at pte_devmap).
+  devmap: { set: ['DEVMAP', 'PTE'] },
+  young: { set: ['ACCESSED'] },                    // pte_young: _PAGE_ACCESSED
+  dirty: { set: ['DIRTY'] },                       // pte_dirty: _PAGE_DIRTY only (not SOFT_DIRTY)
+  user: { clear: ['PRIVILEGED'] },                 // pte_user: !(pte & _PAGE_PRIVILEGED)
+  invert: 'never',                                 // no inverted pfns
+  tableAddr: TABLE_ADDR,
+  tableBits: ['PRESENT'],                          // PXX_VAL_BITS' 0x8000000000000000; NLS is tableValue
+} as const;
+
+// pte_protnone (CONFIG_NUMA_BALANCING): (pte & (PRESENT | PTE | RWX)) == (PRESENT | PTE).
+// PAGE_NONE carries no R, W or X (pgtable-masks.h _PAGE_NA = 0).
+const protnone: PredSpec = {
+  mask: ['PRESENT', 'PTE', 'READ', 'WRITE', 'EXEC'], value: ['PRESENT', 'PTE'],
+};
+
+// pmd_special()/pud_special(): the generic `false` (include/linux/mm.h): powerpc
+// does not select ARCH_SUPPORTS_HUGE_PFNMAP in v6.12, so neither
+// ARCH_SUPPORTS_PMD_PFNMAP nor _PUD_PFNMAP (mm/Kconfig) is set, and
+// pmd_mkspecial/pud_mkspecial are no-ops: insert_pfn_pmd/pud leave no mark.
+const hugeSpecial: PredSpec = 'never';
+
+// pte level, per page size (the pfn field differs)
+const pte = (rpn: bigint, shift: number): LevelKind => ({
+  ...common,
+  leafOk: true,
+  // radix__pte_none: (pte & ~RADIX_PTE_NONE_MASK) == 0, RADIX_PTE_NONE_MASK =
+  // _PAGE_DIRTY | _PAGE_ACCESSED ("an empty PTE can still have a R or C writeback").
+  noneMask: ~0x180n & 0xffff_ffff_ffff_ffffn,
+  // pte_present: pte_hw_valid (PRESENT|PTE) or (INVALID|PTE): ptep_modify_prot_start
+  // (mm/book3s64/pgtable.c) and radix__ptep_set_access_flags (radix_pgtable.c, nest MMU
+  // case) clear _PAGE_PRESENT and set _PAGE_INVALID for a moment
+  present: { or: [{ set: ['PRESENT', 'PTE'] }, { set: ['INVALID', 'PTE'] }] },
+  table: 'never',
+  leaf: 'always',
+  protnone,
+  leafAddr: { mask: rpn, shift, paShift: shift },
+});
+
+export const ppc64: ArchData = {
+  arch: 'ppc64',
+  source: 'v6.12 arch/powerpc/include/asm/book3s/64/pgtable.h, radix.h, radix-64k.h, radix-4k.h, pgalloc.h, '
+    + 'asm/pgtable.h, asm/pgtable-be-types.h, asm/pgtable-masks.h, asm/task_size_64.h, asm/sparsemem.h, '
+    + 'arch/powerpc/mm/book3s64/pgtable.c, radix_pgtable.c (radix MMU only; hash MMU not modelled)',
+  bigEndian: true,
+  defaultVariant: 'radix-64k',
+  bits: {
+    EXEC: 0,            // _PAGE_EXEC 0x00001
+    WRITE: 1,           // _PAGE_WRITE 0x00002
+    READ: 2,            // _PAGE_READ 0x00004
+    PRIVILEGED: 3,      // _PAGE_PRIVILEGED 0x00008: kernel-only; user = clear
+    SAO: 4,             // _PAGE_SAO 0x00010
+    NON_IDEMPOTENT: 5,  // _PAGE_NON_IDEMPOTENT 0x00020 (_PAGE_TOLERANT = 0x30)
+    RSV1: 6,            // _RPAGE_RSV1 0x00040
+    DIRTY: 7,           // _PAGE_DIRTY 0x00080 (C)
+    ACCESSED: 8,        // _PAGE_ACCESSED 0x00100 (R)
+    SOFT_DIRTY: 9,      // _PAGE_SOFT_DIRTY = _RPAGE_SW3 0x00200
+    SPECIAL: 10,        // _PAGE_SPECIAL = _RPAGE_SW2 0x00400
+    DEVMAP: 11,         // _PAGE_DEVMAP = _RPAGE_SW1 0x00800 (until v6.16)
+    PKEY_BIT0: 56,      // _RPAGE_PKEY_BIT0 0x0100000000000000 (pkeys not modelled)
+    PKEY_BIT1: 57,      // _RPAGE_PKEY_BIT1
+    PKEY_BIT2: 58,      // _RPAGE_PKEY_BIT2
+    PKEY_BIT3: 59,      // _RPAGE_PKEY_BIT3
+    PKEY_BIT4: 60,      // _RPAGE_PKEY_BIT4 0x1000000000000000
+    INVALID: 61,        // _PAGE_INVALID = _RPAGE_SW0 0x2000000000000000
+    PTE: 62,            // _PAGE_PTE 0x4000000000000000: a leaf, at every level
+    PRESENT: 63,        // _PAGE_PRESENT 0x8000000000000000 (ISA V)
+  },
+  history: {
+    // ppc64 had __HAVE_ARCH_PTE_SPECIAL long before ARCH_HAS_PTE_SPECIAL
+    // (3010a5ea665a, v4.18: "select ARCH_HAS_PTE_SPECIAL all the time" for
+    // powerpc; v6.12 arch/powerpc/Kconfig still selects it unconditionally).
+    // The from-version is the first kernel with this layout, the book3s64 radix
+    // MMU with _PAGE_SPECIAL = _RPAGE_SW2: v4.7 (UNVERIFIED; no v4.7 tree read).
+    special: { from: 'v4.7' },
+    // ebd31197931d "powerpc/mm: Add devmap support for ppc64" (v4.13 UNVERIFIED);
+    // v6.12 arch/powerpc/Kconfig: select ARCH_HAS_PTE_DEVMAP if PPC_BOOK3S_64;
+    // removed by "mm: remove devmap related functions and page table bits" (v6.17).
+    devmap: { from: 'v4.13', until: 'v6.16' },
+  },
+  kinds: {
+    // pgd: PGTABLE_LEVELS 4 (arch/powerpc/Kconfig) with the p4d folded
+    // (book3s/64/pgtable.h includes asm-generic/pgtable-nop4d.h); its entries are
+    // tested with the p4d_* helpers.
+    pgd: {
+      ...common,
+      leafOk: false,
+      present: { set: ['PRESENT'] },               // p4d_present
+      table: notBad,                               // !p4d_bad (RADIX_P4D_BAD_BITS)
+      leaf: 'never',                               // p4d_leaf: generic false (include/linux/pgtable.h)
+      special: 'never',
+      devmap: 'never',                             // pgd_devmap returns 0
+      protnone: 'never',
+      leafAddr: { mask: RPN_512G, shift: 39, paShift: 39 },   // unused
+      tableValue: NLS_PUD,                         // RADIX_PGD_VAL_BITS
+    },
+    pud: {
+      ...common,
+      present: { set: ['PRESENT'] },               // pud_present: _PAGE_PRESENT only
+      table: notBad,                               // !pud_bad (RADIX_PUD_BAD_BITS)
+      leaf: { set: ['PTE'] },                      // pud_leaf: _PAGE_PTE
+      protnone: 'never',                           // no pud_protnone in v6.12
+      special: hugeSpecial,
+      leafAddr: { mask: RPN_1G, shift: 30, paShift: 30 },
+      tableValue: NLS_PMD,                         // RADIX_PUD_VAL_BITS
+      ops: {
+        mkspecial: [],                             // pud_mkspecial: generic no-op (include/linux/mm.h)
+        mkdevmap: [{ set: ['PTE', 'DEVMAP'] }],    // radix__pud_mkdevmap: _PAGE_PTE | _PAGE_DEVMAP
+      },
+    },
+    pmd: {
+      ...common,
+      // pmd_present: PRESENT or INVALID (pmdp_invalidate clears PRESENT during a split)
+      present: { any: ['PRESENT', 'INVALID'] },
+      table: notBad,                               // !pmd_bad (RADIX_PMD_BAD_BITS)
+      leaf: { set: ['PTE'] },                      // pmd_leaf: _PAGE_PTE
+      // pmd_access_permitted: false while pmd_is_serializing ((PRESENT|INVALID) == INVALID),
+      // then pte_access_permitted(pmd_pte()); what is left is the hw-valid case.
+      access: { mask: ['PRESENT', 'PTE', 'PRIVILEGED', 'READ'], value: ['PRESENT', 'PTE', 'READ'] },
+      protnone,                                    // pmd_protnone = pte_protnone(pmd_pte())
+      special: hugeSpecial,
+      leafAddr: { mask: RPN_2M, shift: 21, paShift: 21 },
+      // tableValue (NLS of the pte table) depends on the page size: see the variants
+      ops: {
+        mkspecial: [],                             // pmd_mkspecial: generic no-op (include/linux/mm.h)
+        mkdevmap: [{ set: ['PTE', 'DEVMAP'] }],    // radix__pmd_mkdevmap: _PAGE_PTE | _PAGE_DEVMAP
+      },
+    },
+    'pte-64k': pte(RPN_64K, 16),
+    'pte-4k': pte(RPN_4K, 12),
+  },
+  ops: {
+    mkwrite: [{ set: ['READ', 'WRITE'] }],             // pte_mkwrite_novma: _PAGE_RW ("write implies read")
+    wrprotect: [{ clear: ['WRITE'] }],                 // pte_wrprotect
+    mkdirty: [{ set: ['DIRTY', 'SOFT_DIRTY'] }],       // pte_mkdirty
+    mkclean: [{ clear: ['DIRTY'] }],                   // pte_mkclean
+    mkyoung: [{ set: ['ACCESSED'] }],                  // pte_mkyoung
+    mkold: [{ clear: ['ACCESSED'] }],                  // pte_mkold
+    mkspecial: [{ set: ['SPECIAL'] }],                 // pte_mkspecial
+    mkdevmap: [{ set: ['SPECIAL', 'DEVMAP'] }],        // pte_mkdevmap sets both
+    // pfn_pmd/pfn_pud (mm/book3s64/pgtable.c) end in __pmd_mkhuge/__pud_mkhuge,
+    // radix__pmd_mkhuge/radix__pud_mkhuge: | _PAGE_PTE. (pmd_mkhuge itself only
+    // WARNs under DEBUG_VM when _PAGE_PTE is missing.)
+    mkhuge: [{ set: ['PTE'] }],
+  },
+  // vm_get_page_prot bases (pgtable-masks.h, _PAGE_BASE = _PAGE_PRESENT | _PAGE_ACCESSED,
+  // pgtable.h). _PAGE_PTE is not part of the pgprot: pfn_pte() (hence mk_pte) ORs it
+  // into every pte it builds, and __set_pte_at() again; pfn_pmd/pfn_pud via
+  // __pmd_mkhuge. The lists below are the pgprot | _PAGE_PTE that lands in an entry.
+  prot: {
+    none: ['PRESENT', 'ACCESSED', 'PTE'],                     // PAGE_NONE = _PAGE_BASE | _PAGE_NA (0)
+    readonly: ['PRESENT', 'ACCESSED', 'READ', 'PTE'],         // PAGE_READONLY = _PAGE_BASE | _PAGE_RO
+    copy: ['PRESENT', 'ACCESSED', 'READ', 'PTE'],             // PAGE_COPY = _PAGE_BASE | _PAGE_RO
+    shared: ['PRESENT', 'ACCESSED', 'READ', 'WRITE', 'PTE'],  // PAGE_SHARED = _PAGE_BASE | _PAGE_RW
+  },
+  variants: {
+    'radix-64k': {
+      description: 'Book3S-64 radix MMU, 64K pages, 4 levels 13/9/9/5 (256-byte pte tables), 52-bit VA, p4d folded',
+      pageShift: 16,
+      vaBits: 52,                     // RADIX_PGTABLE_EADDR_SIZE = 5 + 9 + 9 + 13 + 16
+      // mm->task_size = TASK_SIZE (fs/exec.c setup_new_exec) = TASK_SIZE_USER64 =
+      // TASK_SIZE_4PB (task_size_64.h, CONFIG_PPC_64K_PAGES). DEFAULT_MAP_WINDOW_USER64
+      // (128 TB, 47 bits) only bounds where mmap places mappings without a hint
+      // (arch_get_mmap_end); addresses up to 4 PB are valid user addresses.
+      userVaBits: 52,
+      sectionSizeBits: 24,            // sparsemem.h SECTION_SIZE_BITS
+      // MAX_PHYSMEM_BITS = max(H_, R_MAX_PHYSMEM_BITS) = 51 with SPARSEMEM_VMEMMAP and
+      // SPARSEMEM_EXTREME (radix.h, hash-64k.h; arch/powerpc/Kconfig ARCH_SPARSEMEM_ENABLE
+      // selects SPARSEMEM_VMEMMAP_ENABLE, mm/Kconfig: both default y)
+      maxPhysBits: 51,
+      levels: [
+        { name: 'pgd', kind: 'pgd', shift: 39, indexBits: 13 },   // RADIX_PGD_INDEX_SIZE 13, 64 KB table
+        { name: 'pud', kind: 'pud', shift: 30, indexBits: 9 },    // RADIX_PUD_INDEX_SIZE 9
+        // RADIX_PMD_VAL_BITS: NLS = RADIX_PTE_INDEX_SIZE = 5
+        { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9, tableValue: NLS_64K_PTE },
+        // RADIX_PTE_INDEX_SIZE 5: a 256-byte pte fragment (RADIX_PTE_FRAG_SIZE_SHIFT 8)
+        { name: 'pte', kind: 'pte-64k', shift: 16, indexBits: 5, tableBytes: 256 },
+      ],
+    },
+    'radix-4k': {
+      description: 'Book3S-64 radix MMU, 4K pages, 4 levels 13/9/9/9, 52-bit VA, p4d folded',
+      pageShift: 12,
+      vaBits: 52,                     // 9 + 9 + 9 + 13 + 12
+      // TASK_SIZE_USER64 = DEFAULT_MAP_WINDOW_USER64 = TASK_SIZE_64TB without
+      // CONFIG_PPC_64K_PAGES (task_size_64.h)
+      userVaBits: 46,
+      sectionSizeBits: 24,
+      maxPhysBits: 51,                // R_MAX_PHYSMEM_BITS 51 > H_MAX_PHYSMEM_BITS 46 (hash-4k.h)
+      levels: [
+        { name: 'pgd', kind: 'pgd', shift: 39, indexBits: 13 },
+        { name: 'pud', kind: 'pud', shift: 30, indexBits: 9 },
+        // RADIX_PMD_VAL_BITS: NLS = RADIX_PTE_INDEX_SIZE = 9
+        { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9, tableValue: NLS_4K_PTE },
+        { name: 'pte', kind: 'pte-4k', shift: 12, indexBits: 9 },
+      ],
+    },
+  },
+};
