@@ -3,7 +3,7 @@ import type { ArchData } from './types.js';
 import { x86_64 } from './x86_64/index.js';
 import { arm64 } from './arm64/index.js';
 import { ppc64 } from './ppc64/index.js';
-// @arch-import s390
+import { s390 } from './s390/index.js';
 import { riscv } from './riscv/index.js';
 import { loongarch } from './loongarch/index.js';
 
@@ -11,7 +11,7 @@ export const archs: Readonly<Record<string, ArchData>> = {
   x86_64,
   arm64,
   ppc64,
-  // @arch-entry s390
+  s390,
   riscv,
   loongarch,
 };
