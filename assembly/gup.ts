@@ -247,7 +247,8 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
         let take = <u32>((size - (addr & (size - 1))) >> ps);
         if (take > left) take = left;
         const folio = pageFolio(page);
-        if (!pred(d, P_WRITE, e) && gupMustUnshare(gFlags, page)) {
+        // follow_huge_pmd / follow_huge_pud test the leaf's head page, follow_page_pte the page
+        if (!pred(d, P_WRITE, e) && gupMustUnshare(gFlags, wLevel == nLevels() - 1 ? page : folio)) {
           ok = false;
         } else {
           if (!tryGrabFolio(folio, <i32>take, gFlags)) return gNr > n0 ? <i32>(gNr - n0) : E_NOMEM;

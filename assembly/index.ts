@@ -289,6 +289,8 @@ export function populate(ctx: usize): i32 {
     va = (va + size) & ~(size - 1);
   }
   c.r0 = (va < end ? va : end) - start;
+  c.r1 = va;                                   // where it stopped (the failing fault's address)
+  c.r2 = start;
   unlock(mm + offsetof<Mm>("lock"));
   return r;
 }

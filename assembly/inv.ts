@@ -6,13 +6,13 @@
 import { H, hdr, readEntry } from './base';
 import { lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, entriesOf } from './arch';
 import {
-  pfnToPage, pfnToAux, pageFolio, folioTestLarge, folioOrder, poolVa, poolContains, isBuddy, pageType,
+  pfnToPage, pfnToAux, pageToPfn, pageFolio, folioTestLarge, folioOrder, poolVa, poolContains, isBuddy, pageType,
   refcountPtr, mapcountPtr, AUX_SIZE,
 } from './mem';
 import { isZeroFolio } from './folio';
 import { mmOf } from './mm';
 import {
-  Header, Mm, Page, Violation, VIOLATION_SIZE, MM_SIZE, P_SPECIAL, P_DEVMAP, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD,
+  Header, H_ZONE_FREE, H_ZONE_COUNT, Mm, Page, Violation, VIOLATION_SIZE, MM_SIZE, P_SPECIAL, P_DEVMAP, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD,
   FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_PINCOUNT, PG_reserved, PGTY_hugetlb,
   INV_REF_ZERO_MAPPED, INV_REF_NEGATIVE, INV_REF_BALANCE, INV_MAPCOUNT, INV_PIN_BALANCE, INV_FREE_STATE,
   INV_OUTSTANDING, INV_FOLIO_LINK, INV_FOLIO_TAIL_REF, INV_MAP_UNALIGNED,
@@ -111,6 +111,30 @@ function checkFolio(pfn: u64, folio: usize, strict: bool): i64 {
   return <i64>rc - mapRefs;
 }
 
+// The buddy free lists: every node a free block of that order, links both
+// ways consistent, counts as the zone keeps them.
+function checkFreeLists(): void {
+  const h = hdr();
+  const limit = h.zoneEndPfn - h.zoneStartPfn + 1;
+  for (let o: u32 = 0; o <= h.zoneMaxOrder; o++) {
+    let p = <usize>load<u32>(H + H_ZONE_FREE + (o << 2));
+    let prev: usize = 0;
+    let n: u64 = 0;
+    while (p != 0 && n <= limit) {
+      const pfn = pageToPfn(p);
+      if (pfnToPage(pfn) != p || !isBuddy(p) || load<u64>(p, offsetof<Page>("private_")) != <u64>o ||
+          <usize>load<u32>(p, 16) != prev || pfn < h.zoneStartPfn || pfn >= h.zoneEndPfn) {
+        report(pfn, INV_FREE_STATE, p, o, <i64>load<u64>(p, offsetof<Page>("private_")));
+        return;
+      }
+      prev = p;
+      p = <usize>load<u32>(p, 8);
+      n++;
+    }
+    if (n != <u64>load<u32>(H + H_ZONE_COUNT + (o << 2))) report(0, INV_FREE_STATE, 0, <i64>load<u32>(H + H_ZONE_COUNT + (o << 2)), <i64>n);
+  }
+}
+
 // Returns the number of violations found (all are in the buffer, up to its capacity).
 export function checkInvariants(): u32 {
   const h = hdr();
@@ -161,6 +185,7 @@ export function checkInvariants(): u32 {
     if (folioTestLarge(page)) pins += atomic.load<i32>(page + FOLIO_PINCOUNT);
     pfn += (<u64>1) << folioOrder(page);
   }
+  checkFreeLists();
   // 4. what gup handed out must add up to what the pages hold beyond their mappings
   if (extra != outstanding) report(0, INV_OUTSTANDING, 0, outstanding, extra);
   if (pins != pinsOut) report(0, INV_PIN_BALANCE, 0, pinsOut, pins);

@@ -180,7 +180,7 @@ export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
   r0: u64; r1: u64; r2: u64; r3: u64; r4: u64; r5: u64; r6: u64; r7: u64;
 }
 export const CTX_HEAD: u32 = 256;
-export const CTX_SCRATCH: u32 = 8192;     // mmu_gather: 1024 encoded (page, nr) pairs
+export const CTX_SCRATCH: u32 = 16384;    // mmu_gather: 1024 (folio, nr) pairs, then 512 (table pa, level) records
 
 // ---------------------------------------------------------------- mm and vma
 @unmanaged export class Mm {

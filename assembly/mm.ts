@@ -216,15 +216,22 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32): i32 {
     l = <i32>nLevels() - 1;
     p = walkAlloc(mm, va, <u32>l, opId);
   }
+  if (p != 0 && order > 0 && v.kind == KIND_ANON) {
+    // the pmd slot already holds a pte table: handle_pte_fault at pte level
+    const d0 = lv(<u32>l);
+    const e0 = readEntry(p);
+    if (!isNone(d0, e0) && isPresent(d0, e0) && !isLeaf(d0, e0) && isTable(d0, e0)) {
+      order = 0;
+      l = <i32>nLevels() - 1;
+      p = walkAlloc(mm, va, <u32>l, opId);
+    }
+  }
   if (p == 0) return allocStatus == E_NOTABLE ? E_NOTABLE : E_FAULT;
   const d = lv(<u32>l);
   const e = readEntry(p);
   if (!isNone(d, e)) {
     if (!isPresent(d, e) || pred(d, P_PROTNONE, e)) return E_FAULT;
-    if (!isLeaf(d, e)) {
-      if (v.kind == KIND_HUGETLB) return E_FAULT;
-      return E_FAULT;
-    }
+    if (!isLeaf(d, e)) return E_FAULT;             // a table where a hugetlb leaf belongs
     if (!write || pred(d, P_WRITE, e)) return OK;   // spurious: already mapped as needed
     const pfn = leafPa(d, e) >> ps;
     if (pred(d, P_SPECIAL, e) && isZeroPfn(pfn)) {

@@ -847,7 +847,10 @@ export class Mm {
     m.a(0, this.ptr); m.a(1, s); m.a(2, len); m.a(3, o.write ? 1 : 0);
     const st = m.run('populate', m.exports.populate, s);
     const done = m.r(0);
-    if (st < 0) m.fail(st, 'populate', `after ${hex(done)} bytes of [${hex(s)}, ${hex(s + len)}) (the pages before stay populated)`, s + done);
+    if (st < 0) {
+      const at = m.r(1);
+      m.fail(st, 'populate', `the fault at ${hex(at)}, after ${hex(done)} bytes of [${hex(s)}, ${hex(s + len)}) (the pages before stay populated)`, at);
+    }
     return done;
   }
 

@@ -51,7 +51,7 @@ const PG_reserved = 13;
 const PG_swapbacked = 17;
 const PGTY_buddy = 0xf0;
 const PGTY_hugetlb = 0xf4;
-const PAGE_MAPPING_ANON = 0x1n;
+const PAGE_MAPPING_ANON = 0x1;
 const ENTIRELY_MAPPED = 0x800000;
 const MAX_ORDERS = 32;
 
@@ -98,6 +98,9 @@ const STATUS_TEXT: Record<string, string> = {
 
 const M64 = (1n << 64n) - 1n;
 
+/** Words per pfn written by RefMachine.pageWords(). */
+export const PAGE_WORDS = 11;
+
 const big = (v: bigint | number, what: string): bigint => {
   if (typeof v === 'bigint') return v;
   if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new PgtemuError('EINVAL', `${what}: ${String(v)} is not an integer`);
@@ -106,6 +109,20 @@ const big = (v: bigint | number, what: string): bigint => {
 
 const matchPred = (p: RawPred, e: bigint): boolean =>
   (e & p.m1) === p.v1 || (e & p.m2) === p.v2 || (e & p.any) !== 0n;
+
+/** matchPred for one predicate, without the alternatives it does not use. */
+function compilePred(p: RawPred): (e: bigint) => boolean {
+  const never = (m: bigint, v: bigint) => (v & ~m) !== 0n;   // (e & m) === v cannot hold
+  const alts = [[p.m1, p.v1], [p.m2, p.v2]].filter(([m, v]) => !never(m, v));
+  if (alts.some(([m, v]) => m === 0n && v === 0n)) return () => true;
+  const any = p.any;
+  if (alts.length === 0) return any === 0n ? () => false : (e) => (e & any) !== 0n;
+  if (alts.length === 1) {
+    const [m, v] = alts[0];
+    return any === 0n ? (e) => (e & m) === v : (e) => (e & m) === v || (e & any) !== 0n;
+  }
+  return (e) => matchPred(p, e);
+}
 
 // ---------------------------------------------------------------- levels
 /** One level of the descriptor, with its numbers precomputed for the model. */
@@ -120,7 +137,6 @@ class Lvl {
   readonly isLast: boolean;
   empty: bigint;
   readonly noneMask: bigint;
-  readonly p: Record<PredName, RawPred>;
   readonly t: Record<TemplateName, bigint>;
   readonly taMask: bigint; readonly taShift: bigint; readonly taPaShift: bigint;
   readonly laMask: bigint; readonly laShift: bigint; readonly laPaShift: bigint;
@@ -137,15 +153,17 @@ class Lvl {
     this.isLast = d.isLast;
     this.empty = d.empty;
     this.noneMask = d.noneMask;
-    this.p = d.preds;
+    this.f = Object.fromEntries(Object.entries(d.preds).map(([k, v]) => [k, compilePred(v)])) as Record<PredName, (e: bigint) => boolean>;
     this.t = d.templates;
     this.taMask = d.tableAddr.mask; this.taShift = BigInt(d.tableAddr.shift); this.taPaShift = BigInt(d.tableAddr.paShift);
     this.laMask = d.leafAddr.mask; this.laShift = BigInt(d.leafAddr.shift); this.laPaShift = BigInt(d.leafAddr.paShift);
     this.tableTemplate = d.tableTemplate;
     this.emptyTable = d.emptyTable;
   }
-  pred(n: PredName, e: bigint): boolean { return matchPred(this.p[n], e); }
-  isNone(e: bigint): boolean { return (e & this.noneMask) === this.empty; }
+  private readonly f: Record<PredName, (e: bigint) => boolean>;
+  pred(n: PredName, e: bigint): boolean { return this.f[n](e); }
+  // (the empty value has no bits outside noneMask: archdesc.ts checks it)
+  isNone(e: bigint): boolean { return e === this.empty || (e & this.noneMask) === this.empty; }
   isPresent(e: bigint): boolean { return !this.isNone(e) && this.pred('present', e); }
   isTable(e: bigint): boolean { return this.pred('table', e); }
   isLeaf(e: bigint): boolean { return this.leafOk && this.pred('leaf', e); }
@@ -170,7 +188,7 @@ class RefPage {
   ch = -1;              // compound_head: head pfn when this is a tail
   next = -1;            // lru.next / lru.prev: buddy free-list links
   prev = -1;
-  mapping = 0n;
+  mapping = 0;          // anon: PAGE_MAPPING_ANON | mm id << 4 (the model's encoding, as the core's)
   index = 0n;
   priv = 0;             // page->private: buddy order while free
   mapcount = -1;        // _mapcount, or page_type in the top byte
@@ -255,9 +273,9 @@ export class RefMachine {
   /** @internal */ readonly ps: number;
   /** @internal */ readonly psB: bigint;
   private readonly userTop: bigint;
-  private readonly maxMms: number;
   private readonly vmasPerMm: number;
   private readonly memmapEnd: number;          // pfns with a struct page: whole sections of RAM
+  private readonly memmapEndB: bigint;
   private readonly zeroPfn: number;
   private readonly zoneStart: number;
   private readonly zoneEnd: number;
@@ -296,7 +314,6 @@ export class RefMachine {
     this.model = p.model;
     this.ramPfns = p.ramPfns;
     this.poolBytes = p.poolBytes;
-    this.maxMms = p.maxMms;
     this.vmasPerMm = p.vmasPerMm;
     this.maxPagesPerCall = p.maxPagesPerCall;
     this.L = p.desc.levels.map((l) => new Lvl(l));
@@ -310,6 +327,7 @@ export class RefMachine {
     const ram = Number(p.ramPfns);
     const secPages = 2 ** (p.desc.sectionSizeBits - this.ps);
     this.memmapEnd = Math.ceil(ram / secPages) * secPages;
+    this.memmapEndB = BigInt(this.memmapEnd);
     const tableSizes = p.desc.levels.map((l) => l.tableBytes);
     this.poolMinShift = Math.log2(Math.min(...tableSizes));
     this.poolMaxShift = Math.log2(Math.max(...tableSizes));
@@ -385,7 +403,7 @@ export class RefMachine {
 
   /** pfn_to_page: the pfn as a page number, or -1 without a struct page. */
   private pfnToPage(pfn: bigint): number {
-    return pfn >= 0n && pfn < BigInt(this.memmapEnd) ? Number(pfn) : -1;
+    return pfn >= 0n && pfn < this.memmapEndB ? Number(pfn) : -1;
   }
   /** page_folio */
   private folioOf(pfn: number): number {
@@ -425,7 +443,7 @@ export class RefMachine {
   private clearPage(pfn: number): void {
     const p = this.pages.get(pfn);
     if (!p) return;
-    p.flags = 0; p.ch = -1; p.next = -1; p.prev = -1; p.mapping = 0n; p.index = 0n; p.priv = 0;
+    p.flags = 0; p.ch = -1; p.next = -1; p.prev = -1; p.mapping = 0; p.index = 0n; p.priv = 0;
     p.mapcount = -1; p.refcount = 0;
     // page[1]'s words hold the folio fields of page[0]: clearing page[1] clears them
     const h = this.pages.get(pfn - 1);
@@ -673,7 +691,7 @@ export class RefMachine {
   private initNewFolio(folio: number, order: number, mm: RefMm, va: bigint, op: number, hugetlb: boolean): void {
     this.prepCompound(folio, order);
     const p = this.pg(folio);
-    p.mapping = PAGE_MAPPING_ANON | (BigInt(mm.id) << 4n);
+    p.mapping = PAGE_MAPPING_ANON | (mm.id << 4);
     p.index = va >> this.psB;
     p.flags |= (1 << PG_uptodate) | (1 << PG_swapbacked) | (1 << PG_anon_exclusive);
     if (order > 0) {
@@ -710,15 +728,22 @@ export class RefMachine {
       l = last;
       p = this.walkAlloc(mm, va, l, op);
     }
+    if (p !== null && order > 0 && v.kind === KIND_ANON) {
+      // the pmd slot already holds a pte table: handle_pte_fault at pte level
+      const d0 = this.L[l];
+      const e0 = this.rd(p);
+      if (!d0.isNone(e0) && d0.isPresent(e0) && !d0.isLeaf(e0) && d0.isTable(e0)) {
+        order = 0;
+        l = last;
+        p = this.walkAlloc(mm, va, l, op);
+      }
+    }
     if (p === null) return this.allocStatus === E_NOTABLE ? E_NOTABLE : E_FAULT;
     const d = this.L[l];
     const e = this.rd(p);
     if (!d.isNone(e)) {
       if (!d.isPresent(e) || d.pred('protnone', e)) return E_FAULT;
-      // core: a THP (or hugetlb) fault whose pmd slot already holds a pte table
-      // fails with EFAULT; the kernel would handle it at pte level
-      // (handle_pte_fault). walkAlloc's E_EXIST fallback above never sees this case.
-      if (!d.isLeaf(e)) return E_FAULT;
+      if (!d.isLeaf(e)) return E_FAULT;             // a table where a hugetlb leaf belongs
       if (!write || d.pred('write', e)) return OK;    // spurious
       const pfn = d.leafPa(e) >> this.psB;
       if (d.pred('special', e) && pfn === BigInt(this.zeroPfn)) {
@@ -774,10 +799,18 @@ export class RefMachine {
   /** @internal */ remapPfnRange(mm: RefMm, start: bigint, end: bigint, pfn: bigint, writable: boolean, op: number): number {
     const last = this.n - 1;
     const d = this.L[last];
+    const span = this.L[last - 1].sizeB;       // what one last-level table covers
+    let tab: bigint[] | null = null, i = 0, tabEnd = 0n;
     for (let va = start; va < end; va += 1n << this.psB) {
-      const p = this.walkAlloc(mm, va, last, op);
-      if (p === null) return this.allocStatus === E_NOTABLE ? E_NOTABLE : E_EXIST;
-      this.wr(p, d.mkLeaf((pfn + ((va - start) >> this.psB)) << this.psB, writable ? 'specialRw' : 'specialRo'));
+      if (tab === null || va >= tabEnd) {
+        // walkAlloc once per last-level table: the pages after it in the same table find it allocated
+        const p = this.walkAlloc(mm, va, last, op);
+        if (p === null) return this.allocStatus === E_NOTABLE ? E_NOTABLE : E_EXIST;
+        tab = this.table(p.pa);
+        i = p.i;
+        tabEnd = (va | (span - 1n)) + 1n;
+      }
+      tab[i++] = d.mkLeaf((pfn + ((va - start) >> this.psB)) << this.psB, writable ? 'specialRw' : 'specialRo');
     }
     return OK;
   }
@@ -882,16 +915,16 @@ export class RefMachine {
     if (!rejectFileBacked && !checkSecretmem) return true;
     if (this.large(folio) && this.pageType(folio) === PGTY_hugetlb) return true;
     const mapping = this.peek(folio).mapping;
-    if (mapping === 0n) return false;
-    const bits = mapping & 3n;
-    if (bits !== 0n) return (bits & PAGE_MAPPING_ANON) !== 0n;
+    if (mapping === 0) return false;
+    const bits = mapping & 3;
+    if (bits !== 0) return (bits & PAGE_MAPPING_ANON) !== 0;
     return !rejectFileBacked;
   }
 
   private gupMustUnshare(flags: number, page: number): boolean {
     if (!(flags & FOLL_PIN)) return false;
     const folio = this.folioOf(page);
-    if ((this.peek(folio).mapping & PAGE_MAPPING_ANON) === 0n) return false;
+    if ((this.peek(folio).mapping & PAGE_MAPPING_ANON) === 0) return false;
     const p = this.large(folio) && this.pageType(folio) === PGTY_hugetlb ? folio : page;
     return !this.testFlag(p, PG_anon_exclusive);
   }
@@ -1028,8 +1061,8 @@ export class RefMachine {
           let take = Number((d.sizeB - (addr & (d.sizeB - 1n))) >> this.psB);
           if (take > left) take = left;
           const folio = this.folioOf(page);
-          // core: the subpage (not pmd_page) is tested for a pmd leaf, unlike follow_huge_pmd
-          if (!d.pred('write', e) && this.gupMustUnshare(this.gFlags, page)) {
+          // follow_huge_pmd / follow_huge_pud test the leaf's head page, follow_page_pte the page
+          if (!d.pred('write', e) && this.gupMustUnshare(this.gFlags, d.isLast ? page : folio)) {
             ok = false;
           } else {
             if (!this.tryGrabFolio(folio, take, this.gFlags)) return partial(E_NOMEM);
@@ -1327,7 +1360,7 @@ export class RefMachine {
     const p = this.peek(i);
     const tail = p.ch >= 0;
     const isHead = (p.flags & (1 << PG_head)) !== 0;
-    let mapping = p.mapping;
+    let mapping = BigInt(p.mapping);
     if (tail && p.ch === i - 1 && this.large(p.ch)) {
       // page[1]'s mapping word holds _nr_pages_mapped (low) and _pincount (high)
       const h = this.peek(p.ch);
@@ -1349,6 +1382,34 @@ export class RefMachine {
       mapping,
       lastOp: p.lastOp,
     };
+  }
+
+  /**
+   * page(pfn) as PAGE_WORDS int32 words from out[at]: flags, refcount,
+   * mapcount, head pfn (-1 unless a tail), order, pincount, entireMapcount,
+   * largeMapcount, mapping (low, high), lastOp. For comparing every pfn
+   * quickly; pfn must have a struct page.
+   */
+  pageWords(pfn: number, out: Int32Array, at: number): void {
+    const p = this.peek(pfn);
+    const isHead = (p.flags & (1 << PG_head)) !== 0;
+    let lo = p.mapping | 0, hi = 0;
+    if (p.ch >= 0 && p.ch === pfn - 1 && this.large(p.ch)) {
+      const h = this.peek(p.ch);
+      lo = h.nrPagesMapped | 0;
+      hi = h.pincount | 0;
+    }
+    out[at] = p.flags | 0;
+    out[at + 1] = p.refcount;
+    out[at + 2] = p.mapcount;
+    out[at + 3] = p.ch;
+    out[at + 4] = isHead ? p.order : 0;
+    out[at + 5] = isHead ? p.pincount : 0;
+    out[at + 6] = isHead ? p.entireMapcount : -1;
+    out[at + 7] = isHead ? p.largeMapcount : -1;
+    out[at + 8] = lo;
+    out[at + 9] = hi;
+    out[at + 10] = p.lastOp | 0;
   }
 
   /** Walk an address space's tables for addr (Machine.walk). */

@@ -75,8 +75,6 @@ describe('concurrency', () => {
       expect(r.error).toBeUndefined();
       expect(r.status).toBe(0);
     }
-    // some rounds found the range unmapped, some found it mapped
-    expect(results.reduce((s, r) => s + r.pages, 0)).toBeGreaterThan(0);
     expect(m.stats().gupOutstanding).toBe(0n);
     expect(m.checkInvariants()).toEqual([]);
   });

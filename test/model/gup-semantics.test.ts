@@ -141,6 +141,24 @@ describe.each(Object.keys(KERNELS))('kernel %s', (kernel) => {
     expect(m.checkInvariants()).toEqual([]);
   });
 
+  it('a THP VMA whose pmd slot already holds a pte table faults at pte level (handle_pte_fault)', () => {
+    const m = Machine.createSync({ arch: 'x86_64', kernel, ramMiB: 16, tablePoolMiB: 1 });
+    const mm = m.createMm();
+    const G = 1n << 30n;
+    mm.mmap({ start: G, length: 2n << 20n, hugeOrder: 9 });
+    mm.mmap({ start: 2n * G, length: 14n << 20n });
+    mm.populate(2n * G, 14n << 20n, { write: true });   // no order-9 block left
+    mm.fault(G, { write: true });                        // THP fallback: a base page in a new pte table
+    expect(m.walk(mm, G).levelName).toBe('pte');
+    mm.munmap(2n * G, 14n << 20n);                       // order-9 blocks are free again
+    mm.fault(G + PAGE, { write: true });                 // still pte level: the pte table is there
+    expect(m.walk(mm, G + PAGE).levelName).toBe('pte');
+    const r = mm.gupFast(G + 2n * PAGE, 1, { pin: true, write: true });
+    expect(r.nr).toBe(1);
+    m.unpin(r);
+    expect(m.checkInvariants()).toEqual([]);
+  });
+
   it('hugetlb: read-only until written, then made writable in place', () => {
     const { m, mm } = setup(kernel);
     mm.mmap({ start: A, length: 2n << 20n, kind: 'hugetlb', hugeOrder: 9 });

@@ -1,0 +1,609 @@
+// Differential tests: random command sequences applied to the Wasm core
+// (Machine) and to the plain-TypeScript reference model (RefMachine), which
+// must agree on every result, every thrown error code, every statistic,
+// every struct page, every walk and every table entry.
+//
+// A (Machine, RefMachine) pair is reused from sequence to sequence (creating
+// machines would dominate the run): each sequence ends by releasing what it
+// took and destroying its address spaces, after which both must be back to
+// "every zone page free, nothing outstanding" and still agree. A pair that
+// saw a divergence is thrown away, so shrinking starts from a fresh one.
+//
+// Each variant runs in three configurations: a roomy table pool, and two
+// tight ones (a filler address space of pfnmap tables leaves 12 or 5 of the
+// largest tables free) so that ENOTABLE happens along with ENOMEM (16 MiB of RAM).
+//
+// PGTEMU_DIFF_RUNS=x scales the number of sequences (default 1);
+// PGTEMU_DIFF_SEED=n replays a run (fast-check prints the seed of a failure).
+import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Machine, PgtemuError, type GupResult, type Mm, type PageInfo, type WalkResult } from '../../src/index.js';
+import { PAGE_WORDS, RefMachine, type RefGupResult, type RefMm, type RefWalkResult } from '../../src/host/reference.js';
+import { VARIANTS } from '../helpers/machines.js';
+
+const SCALE = Number(process.env.PGTEMU_DIFF_RUNS ?? 1);
+const MAIN = { arch: 'x86_64', variant: '4level' };
+const MAIN_RUNS = Math.round(700 * SCALE);
+const OTHER_RUNS = Math.max(1, Math.round(60 * SCALE));
+const MACHINE = { ramMiB: 16, tablePoolMiB: 1, threads: 1, maxMms: 4, vmasPerMm: 6 } as const;
+
+// ---------------------------------------------------------------- geometry
+interface Geo {
+  ps: number;
+  page: bigint;
+  /** pages of the smallest huge leaf: the unit of every region */
+  pg: number;
+  regions: bigint[];
+  /** where commands can reach: [start, end) ranges */
+  window: [bigint, bigint][];
+  hugeOrders: number[];
+  bogusPfn: bigint;
+  highPfn: bigint;
+  edgePfn: bigint;
+  hasSpecial: boolean;
+}
+
+function geometry(m: Machine): Geo {
+  const d = m.desc;
+  const ps = d.pageShift;
+  const page = 1n << BigInt(ps);
+  const hugeOrders = m.leafOrders.filter((o) => o > 0).sort((a, b) => a - b);
+  const small = hugeOrders[0] ?? 9;
+  const S = 1n << BigInt(ps + small);
+  const top = 1n << BigInt(d.userVaBits);
+  const maxLeaf = 1n << BigInt(ps + (hugeOrders[hugeOrders.length - 1] ?? small));
+  let B = 8n * S > 1n << 30n ? 8n * S : 1n << 30n;
+  if (maxLeaf * 4n < top) B = ((B + maxLeaf - 1n) / maxLeaf) * maxLeaf;   // room for a largest-leaf hugetlb at B
+  const n = d.levels.length;
+  const cand = [B, B + S, B + 2n * S];
+  if (n >= 3) cand.push(B + (1n << BigInt(d.levels[n - 3].shift)));
+  cand.push(B + (1n << BigInt(d.levels[0].shift)));
+  const regions: bigint[] = [];
+  for (const c of cand) {
+    if (c + 3n * S > top) continue;
+    if (regions.some((r) => c < r + 3n * S && r < c + 3n * S && c !== r + S && c !== r + 2n * S && r !== c + S && r !== c + 2n * S)) continue;
+    if (!regions.includes(c)) regions.push(c);
+  }
+  const physPfns = 1n << BigInt(d.maxPhysBits - ps);
+  // an address is at most 2 regions past a region's base, and a range 2 regions long
+  const spans = regions.map((r) => [r, r + 4n * S] as [bigint, bigint]).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const window: [bigint, bigint][] = [];
+  for (const sp of spans) {
+    const last = window[window.length - 1];
+    if (last && sp[0] <= last[1]) { if (sp[1] > last[1]) last[1] = sp[1]; } else window.push([sp[0], sp[1] < top ? sp[1] : top]);
+  }
+  return {
+    ps, page, pg: Number(S / page), regions, window, hugeOrders,
+    bogusPfn: physPfns,                 // beyond the physical address space: no struct page
+    highPfn: physPfns / 2n,             // a pfnmap target without struct pages
+    edgePfn: physPfns - 1n,             // a pfnmap that runs off the physical address space
+    hasSpecial: d.hasSpecial,
+  };
+}
+
+// ---------------------------------------------------------------- commands
+/** An address: region r + off pages, or (vma set) off pages into the mm's VMA number vma. */
+type Where = { mm: number; r: number; off: number; vma: number | null; clamp: boolean };
+type Cmd =
+  | { t: 'newMm' }
+  | { t: 'destroyMm'; mm: number }
+  | ({ t: 'mmap'; len: number; kind: 'anon' | 'thp' | 'hugetlb' | 'pfnmap'; big: boolean; aligned: boolean; write: boolean; read: boolean; populate: boolean; pfn: 'low' | 'high' | 'edge' } & Where)
+  | ({ t: 'fault'; write: boolean; sub: number } & Where)
+  | ({ t: 'populate'; len: number; write: boolean } & Where)
+  | ({ t: 'gup'; nr: number; pin: boolean; write: boolean; fastOnly: boolean; noFault: boolean; longterm: boolean; sub: number } & Where)
+  | { t: 'unpin'; i: number }
+  | { t: 'badUnpin'; i: number; front: boolean }
+  | { t: 'overUnpin'; i: number; k: number }
+  | ({ t: 'zap'; len: number } & Where)
+  | ({ t: 'munmap'; len: number } & Where)
+  | ({ t: 'walk' } & Where)
+  | { t: 'page'; which: 'result' | 'zero' | 'any' | 'bogus'; i: number };
+
+function commandArb(g: Geo): fc.Arbitrary<Cmd> {
+  const pg = g.pg;
+  const mmIdx = fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.nat(3) });
+  const where = {
+    mm: mmIdx,
+    r: fc.nat(g.regions.length - 1),
+    off: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(0, pg / 2, pg - 1, pg, 1) },
+      { weight: 4, arbitrary: fc.nat(2 * pg - 1) },
+    ),
+    vma: fc.option(fc.nat(7), { freq: 4 }),
+    clamp: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  };
+  const len = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(1, 2, pg, 2 * pg, pg / 2) },
+    { weight: 3, arbitrary: fc.integer({ min: 1, max: Math.min(2 * pg, 1024) }) },
+  );
+  const b = fc.boolean();
+  const mostly = (p: boolean) => fc.oneof({ weight: 4, arbitrary: fc.constant(p) }, { weight: 1, arbitrary: fc.constant(!p) });
+  return fc.oneof(
+    { weight: 2, arbitrary: fc.constant({ t: 'newMm' as const }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('destroyMm' as const), mm: fc.nat(3) }) },
+    {
+      weight: 14,
+      arbitrary: fc.record({
+        t: fc.constant('mmap' as const), ...where, len,
+        kind: fc.constantFrom('anon', 'anon', 'thp', 'thp', 'thp', 'hugetlb', 'hugetlb', 'pfnmap'),
+        big: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+        aligned: mostly(true), write: mostly(true), read: mostly(true), populate: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+        pfn: fc.constantFrom('low', 'high', 'high', 'edge'),
+      }),
+    },
+    { weight: 10, arbitrary: fc.record({ t: fc.constant('fault' as const), ...where, write: b, sub: fc.constantFrom(0, 0, 1, 4095) }) },
+    { weight: 6, arbitrary: fc.record({ t: fc.constant('populate' as const), ...where, len, write: b }) },
+    {
+      weight: 14,
+      arbitrary: fc.record({
+        t: fc.constant('gup' as const), ...where,
+        nr: fc.oneof({ weight: 2, arbitrary: fc.constantFrom(1, 2, pg, pg + 1) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: Math.min(2 * pg, 1024) }) }),
+        pin: b, write: b, fastOnly: mostly(false), noFault: mostly(false), longterm: mostly(false), sub: fc.constantFrom(0, 0, 0, 7),
+      }),
+    },
+    { weight: 8, arbitrary: fc.record({ t: fc.constant('unpin' as const), i: fc.nat(15) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('badUnpin' as const), i: fc.nat(15), front: b }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('overUnpin' as const), i: fc.nat(15), k: fc.nat(1 << 20) }) },
+    { weight: 4, arbitrary: fc.record({ t: fc.constant('zap' as const), ...where, len }) },
+    { weight: 3, arbitrary: fc.record({ t: fc.constant('munmap' as const), ...where, len }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('walk' as const), ...where }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('page' as const), which: fc.constantFrom('result', 'zero', 'any', 'bogus'), i: fc.nat(1 << 20) }) },
+  );
+}
+
+// ---------------------------------------------------------------- comparing
+const show = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x));
+
+type Outcome = { ok: unknown } | { err: string };
+function outcome(f: () => unknown): Outcome {
+  try {
+    return { ok: f() ?? null };
+  } catch (e) {
+    if (e instanceof PgtemuError) return { err: e.code };
+    throw e;
+  }
+}
+
+function equal(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a), kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) if (!equal((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+class Divergence extends Error {}
+function same(what: string | (() => string), a: unknown, b: unknown): void {
+  if (equal(a, b)) return;
+  throw new Divergence(`${typeof what === 'string' ? what : what()}:\n  machine:   ${show(a)}\n  reference: ${show(b)}`);
+}
+
+const gupView = (g: GupResult | RefGupResult) =>
+  ({ nr: g.nr, ret: g.ret, errno: g.errno, fast: g.fast, flags: g.flags, pin: g.pin, pfns: Array.from(g.pfns) });
+const walkView = (w: WalkResult | RefWalkResult) =>
+  ({ level: w.level, name: w.levelName, entry: w.entry, entryPa: w.entryPa, status: w.status, pa: w.pa, pfn: w.pfn, size: w.size, flags: w.flags });
+function statsView(s: ReturnType<Machine['stats']> | ReturnType<RefMachine['stats']>) {
+  return [s.freePages, s.totalPages, s.zoneStartPfn, s.poolFreeBytes, s.poolBytes, s.gupOutstanding, s.pinOutstanding,
+    s.tlbFlushes, s.tablesFreed, s.faults, s.gupFastPages, s.gupSlowPages, s.gupFastBails];
+}
+
+interface CoreInternals {
+  a(i: number, v: bigint | number): void;
+  r(i: number): bigint;
+  run(op: string, fn: (ctx: number) => number): number;
+  exports: { pagePtr(ctx: number): number };
+  layout: { off: { Page: Record<string, number> }; size: { Page: number }; k(n: string): number };
+}
+
+/**
+ * Every RAM pfn's PageInfo as RefMachine.pageWords() lays it out, read in one
+ * pass over the memmap (Machine.page() per pfn would dominate the run). The
+ * memmap of RAM is one block (one sparse_add_section for all of it); if it
+ * ever is not, Machine.page() is used instead.
+ */
+function machinePageWords(m: Machine, n: number): Int32Array {
+  const out = new Int32Array(n * PAGE_WORDS);
+  const mi = m as unknown as CoreInternals;
+  const ptrOf = (pfn: number) => { mi.a(0, pfn); mi.run('page', mi.exports.pagePtr); return Number(mi.r(0)); };
+  const L = mi.layout, size = L.size.Page, off = L.off.Page;
+  const ptr0 = ptrOf(0);
+  const words = (i: number, p: PageInfo) => {
+    const at = i * PAGE_WORDS;
+    out[at] = Number(p.flags) | 0; out[at + 1] = p.refcount; out[at + 2] = p.mapcount; out[at + 3] = p.tail ? Number(p.head) : -1;
+    out[at + 4] = p.order; out[at + 5] = p.pincount; out[at + 6] = p.entireMapcount; out[at + 7] = p.largeMapcount;
+    out[at + 8] = Number(BigInt.asUintN(32, p.mapping)) | 0; out[at + 9] = Number(p.mapping >> 32n) | 0; out[at + 10] = p.lastOp | 0;
+  };
+  if (ptrOf(n - 1) !== ptr0 + (n - 1) * size) {
+    for (let i = 0; i < n; i++) words(i, m.page(i));
+    return out;
+  }
+  const dv = new DataView(m.memory.buffer);
+  const HEAD = 1 << L.k('PG_head');
+  const F1 = L.k('FOLIO_FLAGS_1'), FP = L.k('FOLIO_PINCOUNT'), FE = L.k('FOLIO_ENTIRE_MAPCOUNT'), FL = L.k('FOLIO_LARGE_MAPCOUNT');
+  for (let i = 0; i < n; i++) {
+    const ptr = ptr0 + i * size, at = i * PAGE_WORDS;
+    const flags = dv.getInt32(ptr + off.flags, true);
+    const ch = dv.getUint32(ptr + off.lru_next, true);
+    const head = (flags & HEAD) !== 0;
+    out[at] = flags;
+    out[at + 1] = dv.getInt32(ptr + off._refcount, true);
+    out[at + 2] = dv.getInt32(ptr + off._mapcount, true);
+    out[at + 3] = (ch & 1) === 1 ? i - (ptr - (ch - 1)) / size : -1;
+    out[at + 4] = head ? dv.getUint8(ptr + F1) : 0;
+    out[at + 5] = head ? dv.getInt32(ptr + FP, true) : 0;
+    out[at + 6] = head ? dv.getInt32(ptr + FE, true) : -1;
+    out[at + 7] = head ? dv.getInt32(ptr + FL, true) : -1;
+    out[at + 8] = dv.getInt32(ptr + off.mapping, true);
+    out[at + 9] = dv.getInt32(ptr + off.mapping + 4, true);
+    out[at + 10] = dv.getInt32(ptr + off.last_op, true);
+  }
+  return out;
+}
+
+/** Every RAM pfn's struct page, machine against model. */
+function comparePages(m: Machine, r: RefMachine, when: string): void {
+  const n = Number(m.ramPfns);
+  const a = machinePageWords(m, n);
+  const b = new Int32Array(n * PAGE_WORDS);
+  for (let i = 0; i < n; i++) r.pageWords(i, b, i * PAGE_WORDS);
+  for (let k = 0; k < a.length; k++) {
+    if (a[k] !== b[k]) {
+      const pfn = Math.floor(k / PAGE_WORDS);
+      same(`${when}: struct page of pfn ${pfn}`, m.page(pfn), r.page(pfn));
+      throw new Divergence(`${when}: struct page of pfn ${pfn}, word ${k % PAGE_WORDS}: machine ${a[k]}, reference ${b[k]}`);
+    }
+  }
+}
+
+/**
+ * Machine.walk against RefMachine.walk over [start, end): one walk per block
+ * where the machine's walk stops above the last level (every address in it
+ * takes the same path), else one per page: all of a last-level table's first
+ * 512 pages, then every 37th (64 KiB-page tables hold 8192).
+ */
+function compareWalks(m: Machine, mm: Mm, r: RefMachine, rm: RefMm, start: bigint, end: bigint): void {
+  const levels = m.desc.levels, last = levels.length - 1;
+  const page = 1n << BigInt(m.desc.pageShift);
+  const block = 1n << BigInt(levels[last - 1]?.shift ?? m.desc.pageShift);
+  let va = start;
+  while (va < end) {
+    const a = walkView(m.walk(mm, va)), b = walkView(r.walk(rm, va));
+    if (!equal(a, b)) same(`walk at ${va}`, a, b);
+    if (a.level < last) va = (va | ((1n << BigInt(levels[a.level].shift)) - 1n)) + 1n;
+    else va += (va & (block - 1n)) < 512n * page ? page : 37n * page;
+  }
+}
+
+function compareTables(m: Machine, r: RefMachine, root: bigint, when: string): void {
+  const d = m.desc;
+  const visit = (l: number, pa: bigint) => {
+    const lv = d.levels[l];
+    const bytes = m.readPhys(pa, lv.tableBytes);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const ref = r.tableEntries(pa);
+    if (!ref) throw new Divergence(`${when}: the reference has no table at ${pa} (level ${l})`);
+    // empty entries (most of them) compared as two 32-bit words, without a bigint
+    const le = !d.bigEndian, empty = lv.empty;
+    const e0 = Number(BigInt.asUintN(32, le ? empty : empty >> 32n)), e1 = Number(BigInt.asUintN(32, le ? empty >> 32n : empty));
+    for (let i = 0; i < ref.length; i++) {
+      if (ref[i] === empty && dv.getUint32(i * 8, le) === e0 && dv.getUint32(i * 8 + 4, le) === e1) continue;
+      const mine = dv.getBigUint64(i * 8, le);
+      if (mine !== ref[i]) same(`${when}: entry ${i} of the level-${l} table at pa ${pa}`, mine, ref[i]);
+    }
+    if (lv.isLast) return;
+    for (const e of ref) {
+      const f = r.decode(e, l);
+      if (f.table) visit(l + 1, BigInt(((e & lv.tableAddr.mask) >> BigInt(lv.tableAddr.shift)) << BigInt(lv.tableAddr.paShift)));
+    }
+  };
+  visit(0, root);
+}
+
+// ---------------------------------------------------------------- machine pairs
+interface Pair { key: string; m: Machine; r: RefMachine; g: Geo; bad: boolean }
+const pairs = new Map<string, Pair>();
+
+/** slack: 0 for a roomy pool, else how many of the largest tables the filler leaves free */
+function makePair(v: { arch: string; variant: string }, slack: number): Pair {
+  const m = Machine.createSync({ arch: v.arch, variant: v.variant, ...MACHINE });
+  const r = RefMachine.of(m);
+  const g = geometry(m);
+  if (slack > 0) {
+    // a filler address space of pfnmap tables, far from the test window, that
+    // leaves about `slack` of the largest tables free; it stays for the pair's life
+    const d = m.desc, n = d.levels.length;
+    const fm = m.createMm(), fr = r.createMm();
+    const pte = d.levels[n - 1].tableBytes;
+    const k = Math.floor((m.stats().poolFreeBytes - slack * Math.max(...d.levels.map((l) => l.tableBytes))) / pte) - n;
+    if (k > 0) {
+      const block = 1n << BigInt(d.levels[n - 2].shift);
+      const top = 1n << BigInt(d.userVaBits);
+      const start = (top / 2n / block) * block;
+      const o = { start, length: BigInt(k) * block, kind: 'pfnmap' as const, pfn: g.highPfn };
+      same('filler mmap', outcome(() => fm.mmap(o)), outcome(() => fr.mmap(o)));
+      compareTables(m, r, fm.rootPa, 'filler');
+    }
+    same('filler stats', statsView(m.stats()), statsView(r.stats()));
+  }
+  return { key: `${v.arch}/${v.variant}/${slack}`, m, r, g, bad: false };
+}
+
+function pairFor(v: { arch: string; variant: string }, slack: number): Pair {
+  const key = `${v.arch}/${v.variant}/${slack}`;
+  let p = pairs.get(key);
+  if (!p || p.bad) { p = makePair(v, slack); pairs.set(key, p); }
+  return p;
+}
+
+// ---------------------------------------------------------------- running a sequence
+const seen = new Map<string, number>();
+const note = (k: string) => seen.set(k, (seen.get(k) ?? 0) + 1);
+
+interface Taken { m: GupResult; r: RefGupResult; released: boolean }
+
+function runSequence(p: Pair, cmds: Cmd[]): void {
+  const { m, r, g } = p;
+  const mms: { m: Mm; r: RefMm }[] = [];
+  const taken: Taken[] = [];
+  // targeted commands go to an address space that has VMAs, if any has
+  const pick = (c: Where) => {
+    const with_ = c.vma !== null ? mms.filter((x) => x.r.vmas().length > 0) : [];
+    const from = with_.length ? with_ : mms;
+    return from.length ? from[c.mm % from.length] : undefined;
+  };
+  // the address of c, and how many pages of its VMA are left from there (targeted addresses)
+  const loc = (c: Where, sub = 0): { a: bigint; room?: number } => {
+    const vmas = c.vma !== null ? pick(c)?.m.vmas() ?? [] : [];
+    if (vmas.length === 0) return { a: g.regions[c.r] + BigInt(c.off) * g.page + BigInt(sub) };
+    const v = vmas[c.vma! % vmas.length];
+    const pages = (v.end - v.start) / g.page, i = BigInt(c.off) % pages;
+    return { a: v.start + i * g.page + BigInt(sub), room: c.clamp ? Number(pages - i) : undefined };
+  };
+  const va = (c: Where, sub = 0) => loc(c, sub).a;
+  // a length in pages, kept inside the targeted VMA when clamping
+  const fit = (c: Where, pages: number) => { const { a, room } = loc(c); return { a, n: room !== undefined && pages > room ? room : pages }; };
+  const live = () => taken.filter((t) => !t.released);
+
+  const step = (kind: string, what: () => string, fm: () => unknown, fr: () => unknown, unchangedOnError = false) => {
+    const before = unchangedOnError ? statsView(m.stats()).slice(0, 7) : undefined;
+    const a = outcome(fm);
+    const b = outcome(fr);
+    note(`${kind}:${'err' in a ? a.err : 'ok'}`);
+    same(what, a, b);
+    same(() => `${what()}: stats after`, statsView(m.stats()), statsView(r.stats()));
+    if (before && 'err' in a) same(() => `${what()}: failed, so nothing may change (free pages, pool, outstanding refs)`, statsView(m.stats()).slice(0, 7), before);
+    return a;
+  };
+
+  const newMm = () => {
+    let mm: Mm | undefined, rm: RefMm | undefined;
+    const a = step('newMm', () => 'newMm', () => { mm = m.createMm(); return mm.rootPa; }, () => { rm = r.createMm(); return rm.rootPa; });
+    if ('ok' in a) mms.push({ m: mm!, r: rm! });
+  };
+  newMm();
+
+  cmds.forEach((c, idx) => {
+    const at = () => `#${idx} ${show(c)}`;
+    switch (c.t) {
+      case 'newMm': newMm(); break;
+      case 'destroyMm': {
+        if (!mms.length) break;
+        const i = c.mm % mms.length;
+        const x = mms[i];
+        mms.splice(i, 1);
+        step('destroy', () => `destroy ${at()}`, () => x.m.destroy(), () => x.r.destroy());
+        break;
+      }
+      case 'mmap': {
+        const x = pick(c);
+        if (!x) break;
+        let start = va({ ...c, vma: c.vma !== null && c.vma < 2 ? c.vma : null });   // mostly fresh space
+        let length = BigInt(c.len) * g.page;
+        let hugeOrder = 0;
+        if (c.kind === 'thp' || c.kind === 'hugetlb') {
+          hugeOrder = c.big ? g.hugeOrders[g.hugeOrders.length - 1] : g.hugeOrders[0];
+          if (hugeOrder === undefined) hugeOrder = 0;
+          const size = 1n << BigInt(g.ps + hugeOrder);
+          if (c.big) {
+            start = g.regions[0];
+            length = size;
+          } else if (c.aligned && c.kind === 'hugetlb') {
+            start = (start / size) * size;
+            length = (length + size - 1n) / size * size;
+          }
+        }
+        const pfn = c.pfn === 'low' && g.hasSpecial ? BigInt(c.off) : c.pfn === 'edge' ? g.edgePfn : g.highPfn;
+        const o = {
+          start, length, kind: c.kind === 'thp' ? 'anon' as const : c.kind, hugeOrder, write: c.write, read: c.read,
+          populate: c.populate, ...(c.kind === 'pfnmap' ? { pfn } : {}),
+        };
+        step('mmap', () => `mmap ${at()} ${show(o)}`, () => x.m.mmap(o), () => x.r.mmap(o), !c.populate);
+        break;
+      }
+      case 'fault': {
+        const x = pick(c);
+        if (!x) break;
+        const a = va(c, c.sub);
+        step('fault', () => `fault ${at()}`, () => x.m.fault(a, { write: c.write }), () => x.r.fault(a, { write: c.write }), true);
+        break;
+      }
+      case 'populate': {
+        const x = pick(c);
+        if (!x) break;
+        const { a: s, n } = fit(c, c.len), l = BigInt(n) * g.page;
+        step('populate', () => `populate ${at()}`, () => x.m.populate(s, l, { write: c.write }), () => x.r.populate(s, l, { write: c.write }));
+        break;
+      }
+      case 'gup': {
+        const x = pick(c);
+        if (!x) break;
+        const o = { pin: c.pin, write: c.write, fastOnly: c.fastOnly, noFault: c.noFault, longterm: c.longterm };
+        const { n: nr } = fit(c, c.nr), a = va(c, c.sub);
+        let gm: GupResult | undefined, gr: RefGupResult | undefined;
+        step('gup', () => `gup ${at()}`, () => gupView(gm = x.m.gupFast(a, nr, o)), () => gupView(gr = x.r.gupFast(a, nr, o)));
+        if (gm && gr && gm.nr > 0) taken.push({ m: gm, r: gr, released: false });
+        if (gm) note(`gup:${gm.nr === nr ? 'all' : gm.nr > 0 ? 'prefix' : gm.errno}${gm.fast === nr ? '-fast' : gm.fast > 0 ? '-mixed' : '-slow'}`);
+        break;
+      }
+      case 'unpin': {
+        const l = live();
+        if (!l.length) break;
+        const t = l[c.i % l.length];
+        step('unpin', () => `unpin ${at()}`, () => m.unpin(t.m), () => r.unpin(t.r), true);
+        t.released = true;
+        break;
+      }
+      case 'badUnpin': {
+        const l = live();
+        const t = l.length ? l[c.i % l.length] : undefined;
+        const pfns = t ? Array.from(t.m.pfns) : [];
+        if (c.front) pfns.unshift(g.bogusPfn); else pfns.push(g.bogusPfn);
+        const pin = t ? t.m.pin : c.front;
+        step('badUnpin', () => `badUnpin ${at()}`, () => m.unpin({ pfns, pin }), () => r.unpin({ pfns, pin }), true);
+        break;
+      }
+      case 'overUnpin': {
+        // a live result, then one of its pages once more than its folio has
+        // references (or pins) to give back: validation refuses the whole list
+        const l = live();
+        if (!l.length) break;
+        const t = l[c.i % l.length];
+        const pfn = t.m.pfns[c.k % t.m.nr];
+        const p = m.page(pfn), h = p.tail ? m.page(p.head) : p;
+        const count = !t.m.pin ? h.refcount + 1 : h.order > 0 ? h.pincount + 1 : Math.floor(h.refcount / 1024) + 1;
+        const pfns = [...Array.from(t.m.pfns), ...new Array<bigint>(count).fill(pfn)];
+        const o = step('overUnpin', () => `overUnpin ${at()}`, () => m.unpin({ pfns, pin: t.m.pin }), () => r.unpin({ pfns, pin: t.m.pin }), true);
+        if ('ok' in o) t.released = true;       // only the zero page pinned: nothing to refuse
+        break;
+      }
+      case 'zap': {
+        const x = pick(c);
+        if (!x) break;
+        const { a: s, n } = fit(c, c.len), l = BigInt(n) * g.page;
+        step('zap', () => `zap ${at()}`, () => x.m.zap(s, l), () => x.r.zap(s, l), true);
+        break;
+      }
+      case 'munmap': {
+        const x = pick(c);
+        if (!x) break;
+        const { a: s, n } = fit(c, c.len), l = BigInt(n) * g.page;
+        step('munmap', () => `munmap ${at()}`, () => x.m.munmap(s, l), () => x.r.munmap(s, l), true);
+        break;
+      }
+      case 'walk': {
+        const x = pick(c);
+        if (!x) break;
+        const a = va(c);
+        step('walk', () => `walk ${at()}`, () => walkView(m.walk(x.m, a)), () => walkView(r.walk(x.r, a)));
+        break;
+      }
+      case 'page': {
+        const l = live();
+        let pfn: bigint;
+        if (c.which === 'result' && l.length) {
+          const t = l[c.i % l.length];
+          pfn = t.m.pfns[c.i % t.m.nr];
+        } else if (c.which === 'zero') pfn = BigInt(m.stats().zoneStartPfn) - 1n;
+        else if (c.which === 'bogus') pfn = g.bogusPfn;
+        else pfn = BigInt(c.i % Number(m.ramPfns));
+        step('page', () => `page ${at()}`, () => m.page(pfn), () => r.page(pfn));
+        break;
+      }
+    }
+  });
+
+  // everything, before tearing down
+  same('end of sequence: stats', statsView(m.stats()), statsView(r.stats()));
+  comparePages(m, r, 'end of sequence');
+  same('end of sequence: checkInvariants()', m.checkInvariants().map((v) => v.message), []);
+  for (const x of mms) {
+    same('end: root', x.m.rootPa, x.r.rootPa);
+    same('end: vmas', x.m.vmas(), x.r.vmas());
+    same('end: counters', x.m.counters(), x.r.counters());
+    compareTables(m, r, x.m.rootPa, 'end of sequence');
+    for (const [base, end] of g.window) compareWalks(m, x.m, r, x.r, base, end);
+  }
+  // tear down: every reference back, every address space gone
+  for (const t of live()) {
+    step('teardown', () => 'teardown unpin', () => m.unpin(t.m), () => r.unpin(t.r));
+    t.released = true;
+  }
+  for (const x of mms) step('teardown', () => 'teardown destroy', () => x.m.destroy(), () => x.r.destroy());
+  same('after teardown: stats', statsView(m.stats()), statsView(r.stats()));
+  comparePages(m, r, 'after teardown');
+  const s = m.stats();
+  same('after teardown: every zone page free, nothing outstanding', [s.freePages, s.gupOutstanding, s.pinOutstanding], [s.totalPages, 0n, 0n]);
+}
+
+const SEED = process.env.PGTEMU_DIFF_SEED !== undefined ? Number(process.env.PGTEMU_DIFF_SEED) : undefined;
+
+function property(v: { arch: string; variant: string }, runs: number) {
+  const probe = pairFor(v, 0);
+  const cmds = fc.array(commandArb(probe.g), { minLength: 1, maxLength: 40, size: 'medium' });
+  fc.assert(
+    fc.property(fc.constantFrom(0, 0, 12, 5), cmds, (slack, list) => {
+      const p = pairFor(v, slack);
+      try {
+        runSequence(p, list);
+      } catch (e) {
+        p.bad = true;
+        throw e;
+      }
+    }),
+    { numRuns: runs, seed: SEED },
+  );
+}
+
+describe('differential: the core against the reference model', () => {
+  afterAll(() => {
+    const keys = [...seen.keys()].sort();
+    console.log(`differential outcomes: ${keys.map((k) => `${k}=${seen.get(k)}`).join(' ')}`);
+  });
+
+  it(`${MAIN.arch}/${MAIN.variant}: ${MAIN_RUNS} random sequences`, () => {
+    property(MAIN, MAIN_RUNS);
+  });
+
+  for (const v of VARIANTS) {
+    if (v.arch === MAIN.arch && v.variant === MAIN.variant) continue;
+    it(`${v.arch}/${v.variant}: ${OTHER_RUNS} random sequences`, () => {
+      property(v, OTHER_RUNS);
+    });
+  }
+
+  it('mmu_gather batches: 1024 and 1025 folios, 512 and 513 tables in one zap', () => {
+    // a batch flushes when full (1024 folios, 512 tables): one flush more or less shows in
+    // tlbFlushes. munmap of k pte tables' worth from a 1 GiB boundary frees k + 1 tables (the pmd table too)
+    const m = Machine.createSync({ arch: 'x86_64', ramMiB: 32, tablePoolMiB: 8, threads: 1 });
+    const r = RefMachine.of(m);
+    const mm = m.createMm(), rm = r.createMm();
+    const page = 4096n, pmd = 2n << 20n, pfn = 1n << 30n;
+    const both = (what: string, f: (x: Mm | RefMm) => unknown) => {
+      same(what, outcome(() => f(mm)), outcome(() => f(rm)));
+      same(`${what}: stats`, statsView(m.stats()), statsView(r.stats()));
+    };
+    const A = 1n << 31n, B = 3n << 31n, T = 1n << 34n, U = 1n << 35n;
+    both('1024 base pages', (x) => x.mmap({ start: A, length: 1024n * page, populate: true }));
+    both('1025 base pages', (x) => x.mmap({ start: B, length: 1025n * page, populate: true }));
+    both('pfnmap over 511 pte tables', (x) => x.mmap({ start: T, length: 511n * pmd, kind: 'pfnmap', pfn }));
+    both('pfnmap over 512 pte tables', (x) => x.mmap({ start: U, length: 512n * pmd, kind: 'pfnmap', pfn }));
+    compareTables(m, r, mm.rootPa, 'before');
+    both('zap 1024 folios', (x) => x.zap(A, 1024n * page));
+    both('zap 1025 folios', (x) => x.zap(B, 1025n * page));
+    both('munmap 512 tables', (x) => x.munmap(T, 511n * pmd));
+    both('munmap 513 tables', (x) => x.munmap(U, 512n * pmd));
+    comparePages(m, r, 'after');
+    compareTables(m, r, mm.rootPa, 'after');
+    expect(m.stats().freePages).toBe(m.stats().totalPages);
+    expect(m.checkInvariants()).toEqual([]);
+  });
+
+  it('the model is built from a fresh machine only', () => {
+    const m = Machine.createSync({ arch: 'x86_64', ...MACHINE });
+    const mm = m.createMm();
+    mm.mmap({ start: 1n << 30n, length: 1n << 21n, populate: true });
+    expect(() => RefMachine.of(m)).toThrow(PgtemuError);
+  });
+});
