@@ -87,8 +87,6 @@ export function longtermPinnable(folio: usize): bool {
     return f;
   }
   if ((flags & FOLL_PIN) == 0) return 0;
-  // the zero page is never pinned or counted
-  if (isZeroFolio(pageFolio(page))) return zeroPage;
   // The kernel adds refs with folio_ref_try_add and then, for a small folio,
   // refs * (GUP_PIN_COUNTING_BIAS - 1) more. pgtemu adds the whole
   // refs * GUP_PIN_COUNTING_BIAS in the one add-unless-zero: the same counts
@@ -99,6 +97,7 @@ export function longtermPinnable(folio: usize): bool {
   let large = false;
   while (true) {
     folio = pageFolio(page);
+    if (isZeroFolio(folio)) return folio;      // the zero page is never pinned or counted
     large = folioTestLarge(folio);
     add = large ? refs : refs * GUP_PIN_COUNTING_BIAS;
     if (!addUnlessNonPositive(refcountPtr(folio), add)) return 0;
@@ -109,8 +108,13 @@ export function longtermPinnable(folio: usize): bool {
     folioPutRefs(folio, add);
     return 0;
   }
-  if (large) atomic.add<i32>(folio + FOLIO_PINCOUNT, refs);
-  tallyGrab(folio, refs, flags);
+  if (large) {
+    atomic.add<i32>(folio + FOLIO_PINCOUNT, refs);
+    tallyRefs += refs;
+    tallyPins += refs;
+  } else {
+    tallyRefs += add;
+  }
   return folio;
 }
 
@@ -148,15 +152,6 @@ export function tryGrabFolio(folio: usize, refs: i32, flags: u32): bool {
     }
   } else tallyRefs -= refs;
   folioPutRefs(folio, refs);
-}
-
-// What gup_put_folio would subtract, to validate an unpin before doing it.
-export function putUnits(folio: usize, refs: i32, flags: u32): i32 {
-  if ((flags & FOLL_PIN) != 0) {
-    if (isZeroFolio(folio)) return 0;
-    return folioTestLarge(folio) ? refs : refs * GUP_PIN_COUNTING_BIAS;
-  }
-  return refs;
 }
 
 // gup_fast_folio_allowed (mm/gup.c): may gup-fast hand out this folio?

@@ -15,7 +15,7 @@ import {
 import { mmOf, findVma, faultLocked, walkFrom, wCode, wLevel, wEntry } from './mm';
 import {
   Header, Ctx, Mm, Vma, Page, LevelDesc, PAGE_SIZE_BYTES, LEVEL_PREDS, PRED_SIZE, P_INVERT, P_PRESENT, P_ACCESS, P_WRITE, P_SPECIAL, P_DEVMAP, P_PROTNONE,
-  FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
+  FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
   VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, PG_referenced, W_OK, E_FAULT, E_NOMEM, E_INVAL,
 } from './layout';
 
@@ -76,11 +76,14 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
   do {
     const pte = readEntry(p);                       // ptep_get_lockless: one read
     let pfn: u64;
+    let writable = write;                           // a quick accept for FOLL_WRITE implies pte_write
     if ((pte & fm) == fv) {
       pfn = (((pte & amask) >> ashift) << apa) >> ps;
+      if (!write) writable = predAt(d, P_WRITE, pte);
     } else {
+      writable = predAt(d, P_WRITE, pte);
       if (predAt(d, P_PROTNONE, pte)) break;                           // pte_protnone
-      if (!predAt(d, P_ACCESS, pte) || (write && !predAt(d, P_WRITE, pte))) break;   // pte_access_permitted
+      if (!predAt(d, P_ACCESS, pte) || (write && !writable)) break;   // pte_access_permitted
       const v = pte != 0 && predAt(d, P_INVERT, pte) ? ~pte : pte;
       pfn = (((v & amask) >> ashift) << apa) >> ps;
       if (devmap && predAt(d, P_DEVMAP, pte)) {
@@ -105,7 +108,7 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
       gupPutFolio(folio, 1, flags);
       break;
     }
-    if (!gupFastFolioAllowed(folio, flags) || (!predAt(d, P_WRITE, pte) && gupMustUnshare(flags, page))) {
+    if (!gupFastFolioAllowed(folio, flags) || (!writable && gupMustUnshare(flags, page))) {
       gupPutFolio(folio, 1, flags);
       break;
     }
@@ -314,7 +317,7 @@ export function gup(ctx: usize, opId: u32): i32 {
 // references to give back changes nothing (r0 = index of that pfn).
 // The runs are compacted into the array in place: u32 folio, u32 pages.
 // a0 n, a1 flags -> r0 pages released.
-import { putUnits } from './folio';
+
 import { FOLIO_PINCOUNT } from './layout';
 export function unpin(ctx: usize): i32 {
   const c = ctxOf(ctx);
@@ -337,17 +340,24 @@ export function unpin(ctx: usize): i32 {
       secBase = page - <usize>(pfn & secMask) * PAGE_SIZE_BYTES;
     }
     const folio = pageFolio(page);
-    const head = pfn - <u64>((page - folio) / PAGE_SIZE_BYTES);
-    const last = head + ((<u64>1) << folioOrder(folio));
+    const large = folioTestLarge(folio);
     let j = i + 1;
-    while (j < n) {
-      const q = load<u64>(out + (j << 3));
-      if (q < head || q >= last) break;
-      j++;
+    if (large) {
+      const head = pfn - <u64>((page - folio) / PAGE_SIZE_BYTES);
+      const last = head + ((<u64>1) << folioOrder(folio));
+      while (j < n) {
+        const q = load<u64>(out + (j << 3));
+        if (q < head || q >= last) break;
+        j++;
+      }
+    } else {
+      while (j < n && load<u64>(out + (j << 3)) == pfn) j++;   // the same small page again
     }
     const refs = <i32>(j - i);
-    if (atomic.load<i32>(folio, offsetof<Page>("_refcount")) < putUnits(folio, refs, flags) ||
-        ((flags & FOLL_PIN) != 0 && folioTestLarge(folio) && !isZeroFolio(folio) && atomic.load<i32>(folio + FOLIO_PINCOUNT) < refs)) {
+    // what gup_put_folio will take: a pin of a small folio is GUP_PIN_COUNTING_BIAS per page
+    const units = (flags & FOLL_PIN) == 0 ? refs : isZeroFolio(folio) ? 0 : large ? refs : refs * GUP_PIN_COUNTING_BIAS;
+    if (atomic.load<i32>(folio, offsetof<Page>("_refcount")) < units ||
+        ((flags & FOLL_PIN) != 0 && large && atomic.load<i32>(folio + FOLIO_PINCOUNT) < refs)) {
       c.r0 = i;
       return E_INVAL;
     }

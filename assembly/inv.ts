@@ -192,4 +192,3 @@ export function checkInvariants(): u32 {
   return atomic.load<u32>(H + offsetof<Header>("violCount"));
 }
 
-export { AUX_SIZE, PG_reserved, Mm };

@@ -337,4 +337,3 @@ export function markReserved(pfnStart: u64, pfnEnd: u64): void {
   }
 }
 
-export { lv };

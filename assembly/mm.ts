@@ -6,8 +6,7 @@ import {
   levelIndex, pred,
 } from './arch';
 import {
-  pfnToPage, allocPages, allocTable, poolVa, poolContains, prepCompound, setFlag, pageFolio,
-  folioOrder, mapcountPtr, refcountPtr,
+  pfnToPage, pageToPfn, allocPages, allocTable, poolVa, poolContains, prepCompound, setFlag, mapcountPtr,
 } from './mem';
 import {
   Header, Mm, Vma, VMA_SIZE, VM_WRITE, VM_READ, VM_PFNMAP, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP,
@@ -281,7 +280,6 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32): i32 {
   return OK;
 }
 
-import { pageToPfn } from './mem';
 @inline function pfnFromPage(p: usize): u64 { return pageToPfn(p); }
 
 // remap_pfn_range: special leaves for [start, end) -> pfn.. at base-page level.
@@ -297,4 +295,3 @@ export function remapPfnRange(mm: usize, start: u64, end: u64, pfn: u64, writabl
   return OK;
 }
 
-export { lock, unlock, pageFolio, folioOrder, refcountPtr, W_OK, W_NONE, W_NOT_PRESENT, W_BAD, W_BADTABLE, E_BADTABLE, VM_PFNMAP };

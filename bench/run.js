@@ -63,7 +63,7 @@ function benchVariant(arch, variant) {
     rows.push({ case: `pin+unpin ${c.name}`, pages: c.pages, coreNsPerPage: (core.mean * 1e9) / c.pages, coreRme: core.rme, refNsPerPage: ref && (ref.mean * 1e9) / c.pages, refRme: ref?.rme });
     if (c.order === 0) {
       const len = 4096n << BigInt(ps);
-      const w = Machine.createSync({ arch, variant, ramMiB: 128, tablePoolMiB: 8 });
+      const w = Machine.createSync({ arch, variant, ramMiB: Math.max(128, Number((2n * len) >> 20n) + 64), tablePoolMiB: 8 });
       const rw = opt['no-ref'] ? null : RefMachine.of(w);
       const { mm: wmm, start: ws } = prepareGup(w, { order: 0, pages: 4096 });
       let seed = 0x9e3779b97f4a7c15n;

@@ -359,7 +359,9 @@ export class Machine {
   }
 
   // ---------------------------------------------------------------- plumbing
-  private dv(): DataView { return new DataView(this.memory.buffer); }
+  // The memory is created at its full size and never grows, so one view serves.
+  private view?: DataView;
+  private dv(): DataView { return (this.view ??= new DataView(this.memory.buffer)); }
   /** @internal */ rd(base: number, c: ClassName, f: string): number | bigint { return readField(this.dv(), this.L, base, c, f); }
   private hd(f: string): number | bigint { return this.rd(this.header, 'Header', f); }
   /** @internal */ a(i: number, v: bigint | number): void {
