@@ -11,7 +11,7 @@
 // Results: printed, and written to bench/results/latest.{json,md}.
 
 import Benchmark from 'benchmark';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Machine, WorkerPool, archs } from '../dist/index.js';
@@ -149,6 +149,9 @@ const md = [
   'Each case is one call into the core that does the whole batch (gup-fast pin of every page, then unpin), or 512 random walks;',
   'the reference is the plain-TypeScript model of the same operations. ns per page (per walk for walks), mean of benchmark.js samples.',
   '',
+  'Leaf sizes differ per arch (x86 2 MiB = 512 pages, ppc64-64K 2 MiB = 32 pages, arm64-64K 512 MiB, s390 1 MiB segments; pud: 1 GiB);',
+  'a leaf is grabbed with one atomic add, so its per-page cost falls with its page count and the per-call cost shows on small leaves.',
+  '',
   '| arch | variant | pin+unpin 512 x base page | one pmd leaf | one pud leaf | random walk | reference: base pages | reference: walk |',
   '|---|---|---|---|---|---|---|---|',
   ...perVariant.map(({ arch, variant, rows }) => {
@@ -164,6 +167,14 @@ const md = [
   '',
 ].join('\n');
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+// The README's benchmark section is this run's report (between its markers), so it cannot drift.
+const readmeUrl = new URL('../README.md', import.meta.url);
+try {
+  const readme = readFileSync(readmeUrl, 'utf8');
+  const body = md.split('\n').slice(2).join('\n').trim();
+  const next = readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${body}\n<!-- bench:end -->`);
+  if (next !== readme && !opt.arch && !opt.variant) writeFileSync(readmeUrl, next);
+} catch { /* no README next to an installed package */ }
 writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(report, (k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
 writeFileSync(new URL('./results/latest.md', import.meta.url), md);
 console.log('\nwritten: bench/results/latest.json, bench/results/latest.md');
