@@ -8,6 +8,7 @@ import {
 } from './archdesc.js';
 import { resolve, type MachineChoice, type Model } from './presets.js';
 import { PgtemuError, hex, type ErrorCode } from './errors.js';
+import { checkUser, mmapArgs, toBig, userRange, type VmaKind } from './validate.js';
 
 export interface MachineOptions extends MachineChoice {
   /** simulated RAM (struct pages only, except the table pool), MiB; default 64 */
@@ -22,7 +23,7 @@ export interface MachineOptions extends MachineChoice {
   vmasPerMm?: number;
 }
 
-export type VmaKind = 'anon' | 'hugetlb' | 'pfnmap';
+export type { VmaKind } from './validate.js';
 export interface MmapOptions {
   start: bigint | number;
   length: bigint | number;
@@ -167,11 +168,7 @@ const STATUS_TEXT: Record<ErrorCode, string> = {
   ETRAP: 'the core trapped',
 };
 
-const big = (v: bigint | number, what: string): bigint => {
-  if (typeof v === 'bigint') return v;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new PgtemuError('EINVAL', `${what}: ${String(v)} is not an integer`);
-  return BigInt(v);
-};
+const big = toBig;
 
 /** Everything a worker needs to attach to a machine. */
 export interface SharedMachine {
@@ -387,18 +384,7 @@ export class Machine {
     throw new PgtemuError(code, `${op}: ${what}: ${STATUS_TEXT[code]}`, { op, address });
   }
 
-  /** @internal */ checkUser(v: bigint, what: string, op: string): bigint {
-    const top = 1n << BigInt(this.desc.userVaBits);
-    if (v < 0n || v >= top) {
-      throw new PgtemuError('EINVAL', `${op}: ${what} ${hex(v)} is not a canonical user address on ${this.desc.arch}/${this.desc.variant} (user space is [0, ${hex(top)}))`, { op, address: v });
-    }
-    return v;
-  }
-
-  /** @internal */ pageAligned(v: bigint, what: string, op: string): void {
-    const mask = (1n << BigInt(this.desc.pageShift)) - 1n;
-    if ((v & mask) !== 0n) throw new PgtemuError('EINVAL', `${op}: ${what} ${hex(v)} is not aligned to the ${1 << this.desc.pageShift}-byte page`, { op, address: v });
-  }
+  /** @internal */ checkUser(v: bigint, what: string, op: string): bigint { return checkUser(this.desc, v, what, op); }
 
   /** @internal */ get exports(): CoreExports { return this.ex; }
   /** @internal */ get layout(): Layout { return this.L; }
@@ -762,44 +748,17 @@ export class Mm {
 
   private range(op: string, start: bigint | number, length: bigint | number): [bigint, bigint] {
     this.live(op);
-    const m = this.machine;
-    const s = big(start, `${op}: start`), len = big(length, `${op}: length`);
-    m.checkUser(s, 'start', op);
-    if (len <= 0n) throw new PgtemuError('EINVAL', `${op}: length ${len} must be positive`, { op, address: s });
-    m.checkUser(s + len - 1n, 'end', op);
-    m.pageAligned(s, 'start', op);
-    m.pageAligned(len, 'length', op);
-    return [s, len];
+    return userRange(this.machine.desc, op, start, length);
   }
 
   /** mmap: a VMA over [start, start + length); faults fill it later (or now, with populate). */
   mmap(o: MmapOptions): void {
     const m = this.machine;
     const [s, len] = this.range('mmap', o.start, o.length);
-    const kind = o.kind ?? 'anon';
+    const { kind, order, read, write, shared, pfn } = mmapArgs(m.desc, m.leafOrders, o, s, len);
     const kinds: Record<VmaKind, string> = { anon: 'KIND_ANON', hugetlb: 'KIND_HUGETLB', pfnmap: 'KIND_PFNMAP' };
-    if (!(kind in kinds)) throw new PgtemuError('EINVAL', `mmap: unknown kind '${String(kind)}' (anon, hugetlb, pfnmap)`);
-    const order = o.hugeOrder ?? 0;
-    const orders = m.leafOrders.filter((x) => x >= 0).sort((a, b) => a - b);
-    if (!orders.includes(order)) {
-      throw new PgtemuError('EINVAL', `mmap: hugeOrder ${order} has no leaf level on ${m.desc.arch}/${m.desc.variant} (orders: ${orders.join(', ')})`);
-    }
-    if (kind === 'hugetlb') {
-      if (order === 0) throw new PgtemuError('EINVAL', 'mmap: a hugetlb mapping needs hugeOrder > 0');
-      const size = 1n << BigInt(m.desc.pageShift + order);
-      if (s % size !== 0n || len % size !== 0n) throw new PgtemuError('EINVAL', `mmap: hugetlb start ${hex(s)} and length ${hex(len)} must be multiples of ${hex(size)}`, { op: 'mmap', address: s });
-    }
-    if (kind === 'pfnmap' && order !== 0) throw new PgtemuError('EINVAL', 'mmap: pfnmap mappings are base pages (hugeOrder 0)');
-    if (kind === 'pfnmap' && o.pfn === undefined) throw new PgtemuError('EINVAL', 'mmap: a pfnmap needs pfn');
     const L = m.layout;
-    let flags = 0;
-    if (o.read ?? true) flags |= L.k('VM_READ');
-    if (o.write ?? true) flags |= L.k('VM_WRITE');
-    if (o.shared ?? kind === 'pfnmap') flags |= L.k('VM_SHARED');
-    const pfn = o.pfn === undefined ? 0n : big(o.pfn, 'mmap: pfn');
-    if (pfn < 0n || pfn + (len >> BigInt(m.desc.pageShift)) > 1n << BigInt(m.desc.maxPhysBits - m.desc.pageShift)) {
-      throw new PgtemuError('EINVAL', `mmap: pfn range starting at ${hex(pfn)} exceeds the ${m.desc.maxPhysBits}-bit physical address space`);
-    }
+    const flags = (read ? L.k('VM_READ') : 0) | (write ? L.k('VM_WRITE') : 0) | (shared ? L.k('VM_SHARED') : 0);
     m.a(0, this.ptr); m.a(1, s); m.a(2, len); m.a(3, flags); m.a(4, L.k(kinds[kind])); m.a(5, order); m.a(6, pfn);
     const st = m.run('mmap', m.exports.mmap, s);
     if (st < 0) m.fail(st, 'mmap', `[${hex(s)}, ${hex(s + len)})`, s);

@@ -16,9 +16,10 @@
 // (writePhys / walkRaw); no ZONE_DEVICE pgmaps (as in the core: a devmap
 // entry cannot be followed). RefMachine.of() wants a fresh Machine.
 
-import type { Descriptor, LevelDescriptor, PredName, RawPred, TemplateName } from './archdesc.js';
+import { matchPred, type Descriptor, type LevelDescriptor, type PredName, type RawPred, type TemplateName } from './archdesc.js';
 import type { Model } from './presets.js';
 import { PgtemuError, hex, type ErrorCode } from './errors.js';
+import { checkUser, mmapArgs, toBig, userRange } from './validate.js';
 import type {
   EntryFlags, GupOptions, Machine, MmapOptions, PageInfo, VmaKind,
 } from './machine.js';
@@ -101,14 +102,8 @@ const M64 = (1n << 64n) - 1n;
 /** Words per pfn written by RefMachine.pageWords(). */
 export const PAGE_WORDS = 11;
 
-const big = (v: bigint | number, what: string): bigint => {
-  if (typeof v === 'bigint') return v;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new PgtemuError('EINVAL', `${what}: ${String(v)} is not an integer`);
-  return BigInt(v);
-};
+const big = toBig;
 
-const matchPred = (p: RawPred, e: bigint): boolean =>
-  (e & p.m1) === p.v1 || (e & p.m2) === p.v2 || (e & p.any) !== 0n;
 
 /** matchPred for one predicate, without the alternatives it does not use. */
 function compilePred(p: RawPred): (e: bigint) => boolean {
@@ -1252,16 +1247,7 @@ export class RefMachine {
     throw new PgtemuError(code, `${op}: ${what}: ${STATUS_TEXT[code] ?? code} (reference model)`, { op, address });
   }
 
-  /** @internal */ checkUser(v: bigint, what: string, op: string): bigint {
-    if (v < 0n || v >= this.userTop) {
-      throw new PgtemuError('EINVAL', `${op}: ${what} ${hex(v)} is not a canonical user address (user space is [0, ${hex(this.userTop)}))`, { op, address: v });
-    }
-    return v;
-  }
-
-  /** @internal */ pageAligned(v: bigint, what: string, op: string): void {
-    if ((v & ((1n << this.psB) - 1n)) !== 0n) throw new PgtemuError('EINVAL', `${op}: ${what} ${hex(v)} is not page-aligned`, { op, address: v });
-  }
+  /** @internal */ checkUser(v: bigint, what: string, op: string): bigint { return checkUser(this.desc, v, what, op); }
 
   /** @internal */ get top(): bigint { return this.userTop; }
   /** @internal */ get vmaLimit(): number { return this.vmasPerMm; }
@@ -1549,39 +1535,14 @@ export class RefMm {
 
   private range(op: string, start: bigint | number, length: bigint | number): [bigint, bigint] {
     this.live(op);
-    const m = this.machine;
-    const s = big(start, `${op}: start`), len = big(length, `${op}: length`);
-    m.checkUser(s, 'start', op);
-    if (len <= 0n) throw new PgtemuError('EINVAL', `${op}: length ${len} must be positive`, { op, address: s });
-    m.checkUser(s + len - 1n, 'end', op);
-    m.pageAligned(s, 'start', op);
-    m.pageAligned(len, 'length', op);
-    return [s, len];
+    return userRange(this.machine.desc, op, start, length);
   }
 
   mmap(o: MmapOptions): void {
     const m = this.machine;
     const [s, len] = this.range('mmap', o.start, o.length);
-    const kind = o.kind ?? 'anon';
-    if (!(kind in KINDS)) throw new PgtemuError('EINVAL', `mmap: unknown kind '${String(kind)}' (anon, hugetlb, pfnmap)`);
-    const order = o.hugeOrder ?? 0;
-    const orders = m.leafOrders.filter((x) => x >= 0);
-    if (!orders.includes(order)) throw new PgtemuError('EINVAL', `mmap: hugeOrder ${order} has no leaf level (orders: ${orders.join(', ')})`);
-    if (kind === 'hugetlb') {
-      if (order === 0) throw new PgtemuError('EINVAL', 'mmap: a hugetlb mapping needs hugeOrder > 0');
-      const size = 1n << BigInt(m.ps + order);
-      if (s % size !== 0n || len % size !== 0n) throw new PgtemuError('EINVAL', `mmap: hugetlb start ${hex(s)} and length ${hex(len)} must be multiples of ${hex(size)}`, { op: 'mmap', address: s });
-    }
-    if (kind === 'pfnmap' && order !== 0) throw new PgtemuError('EINVAL', 'mmap: pfnmap mappings are base pages (hugeOrder 0)');
-    if (kind === 'pfnmap' && o.pfn === undefined) throw new PgtemuError('EINVAL', 'mmap: a pfnmap needs pfn');
-    let flags = 0;
-    if (o.read ?? true) flags |= VM_READ;
-    if (o.write ?? true) flags |= VM_WRITE;
-    if (o.shared ?? kind === 'pfnmap') flags |= VM_SHARED;
-    const pfn = o.pfn === undefined ? 0n : big(o.pfn, 'mmap: pfn');
-    if (pfn < 0n || pfn + (len >> m.psB) > 1n << BigInt(m.desc.maxPhysBits - m.ps)) {
-      throw new PgtemuError('EINVAL', `mmap: pfn range starting at ${hex(pfn)} exceeds the ${m.desc.maxPhysBits}-bit physical address space`);
-    }
+    const { kind, order, read, write, shared, pfn } = mmapArgs(m.desc, m.leafOrders, o, s, len);
+    let flags = (read ? VM_READ : 0) | (write ? VM_WRITE : 0) | (shared ? VM_SHARED : 0);
     // core mmap()
     const kindN = KINDS[kind];
     if (kindN === KIND_HUGETLB) flags |= VM_HUGETLB;

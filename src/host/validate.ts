@@ -1,0 +1,65 @@
+// Argument checks shared by the Machine and the reference model, so both
+// refuse the same input with the same error.
+import type { Descriptor } from './archdesc.js';
+import { PgtemuError, hex } from './errors.js';
+
+export type VmaKind = 'anon' | 'hugetlb' | 'pfnmap';
+
+export const toBig = (v: bigint | number, what: string): bigint => {
+  if (typeof v === 'bigint') return v;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new PgtemuError('EINVAL', `${what}: ${String(v)} is not an integer`);
+  return BigInt(v);
+};
+
+/** A user address of this variant: [0, 1 << userVaBits). */
+export function checkUser(d: Descriptor, v: bigint, what: string, op: string): bigint {
+  const top = 1n << BigInt(d.userVaBits);
+  if (v < 0n || v >= top) {
+    throw new PgtemuError('EINVAL', `${op}: ${what} ${hex(v)} is not a canonical user address on ${d.arch}/${d.variant} (user space is [0, ${hex(top)}))`, { op, address: v });
+  }
+  return v;
+}
+
+export function pageAligned(d: Descriptor, v: bigint, what: string, op: string): void {
+  const mask = (1n << BigInt(d.pageShift)) - 1n;
+  if ((v & mask) !== 0n) throw new PgtemuError('EINVAL', `${op}: ${what} ${hex(v)} is not aligned to the ${1 << d.pageShift}-byte page`, { op, address: v });
+}
+
+/** [start, start + length): page aligned, non-empty, inside user space. */
+export function userRange(d: Descriptor, op: string, start: bigint | number, length: bigint | number): [bigint, bigint] {
+  const s = toBig(start, `${op}: start`), len = toBig(length, `${op}: length`);
+  checkUser(d, s, 'start', op);
+  if (len <= 0n) throw new PgtemuError('EINVAL', `${op}: length ${len} must be positive`, { op, address: s });
+  checkUser(d, s + len - 1n, 'end', op);
+  pageAligned(d, s, 'start', op);
+  pageAligned(d, len, 'length', op);
+  return [s, len];
+}
+
+export interface MmapArgs {
+  start: bigint | number; length: bigint | number; kind?: VmaKind; hugeOrder?: number;
+  read?: boolean; write?: boolean; shared?: boolean; pfn?: bigint | number;
+}
+
+/** mmap's checks; returns what the core needs. */
+export function mmapArgs(d: Descriptor, leafOrders: readonly number[], o: MmapArgs, s: bigint, len: bigint) {
+  const kind = o.kind ?? 'anon';
+  if (kind !== 'anon' && kind !== 'hugetlb' && kind !== 'pfnmap') throw new PgtemuError('EINVAL', `mmap: unknown kind '${String(kind)}' (anon, hugetlb, pfnmap)`);
+  const order = o.hugeOrder ?? 0;
+  const orders = leafOrders.filter((x) => x >= 0).sort((a, b) => a - b);
+  if (!orders.includes(order)) {
+    throw new PgtemuError('EINVAL', `mmap: hugeOrder ${order} has no leaf level on ${d.arch}/${d.variant} (orders: ${orders.join(', ')})`);
+  }
+  if (kind === 'hugetlb') {
+    if (order === 0) throw new PgtemuError('EINVAL', 'mmap: a hugetlb mapping needs hugeOrder > 0');
+    const size = 1n << BigInt(d.pageShift + order);
+    if (s % size !== 0n || len % size !== 0n) throw new PgtemuError('EINVAL', `mmap: hugetlb start ${hex(s)} and length ${hex(len)} must be multiples of ${hex(size)}`, { op: 'mmap', address: s });
+  }
+  if (kind === 'pfnmap' && order !== 0) throw new PgtemuError('EINVAL', 'mmap: pfnmap mappings are base pages (hugeOrder 0)');
+  if (kind === 'pfnmap' && o.pfn === undefined) throw new PgtemuError('EINVAL', 'mmap: a pfnmap needs pfn');
+  const pfn = o.pfn === undefined ? 0n : toBig(o.pfn, 'mmap: pfn');
+  if (pfn < 0n || pfn + (len >> BigInt(d.pageShift)) > 1n << BigInt(d.maxPhysBits - d.pageShift)) {
+    throw new PgtemuError('EINVAL', `mmap: pfn range starting at ${hex(pfn)} exceeds the ${d.maxPhysBits}-bit physical address space`);
+  }
+  return { kind, order, read: o.read ?? true, write: o.write ?? true, shared: o.shared ?? kind === 'pfnmap', pfn };
+}
