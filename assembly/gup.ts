@@ -72,7 +72,9 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
   const secMask: u64 = ((<u64>1) << SEC_SHIFT) - 1;
   let secPfn: u64 = <u64>-1, secBase: usize = 0;   // the section the last page was in
   let p = poolVa(tpa) + (levelIndex(nLevels() - 1, addr) << 3);
-  let out = gOut + (gNr << 3);
+  let nr = gNr;                                    // pages taken, kept in a local for the loop
+  let out = gOut + (nr << 3);
+  const step: u64 = (<u64>1) << ps;
   do {
     const pte = readEntry(p);                       // ptep_get_lockless: one read
     let pfn: u64;
@@ -88,7 +90,7 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
       pfn = (((v & amask) >> ashift) << apa) >> ps;
       if (devmap && predAt(d, P_DEVMAP, pte)) {
         if ((flags & FOLL_LONGTERM) != 0) break;
-        if (getDevPagemap(pfn) == 0) { undoSince(nrStart); return false; }
+        if (getDevPagemap(pfn) == 0) { gNr = nr; undoSince(nrStart); return false; }
       } else if (predAt(d, P_SPECIAL, pte)) {
         break;                                                         // pte_special
       }
@@ -116,10 +118,11 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
     store<u64>(page, gOp, offsetof<Page>("last_op"));
     store<u64>(out, pfn);
     out += 8;
-    gNr++;
+    nr++;
     p += 8;
-    addr += (<u64>1) << ps;
+    addr += step;
   } while (addr != end);
+  gNr = nr;
   return addr == end;
 }
 
