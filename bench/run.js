@@ -160,10 +160,10 @@ const md = [
     return `| ${arch} | ${variant} | ${fmt(base?.coreNsPerPage)} | ${fmt(pmd?.coreNsPerPage, 2)} | ${fmt(pud?.coreNsPerPage, 3)} | ${fmt(walk?.coreNsPerPage)} | ${fmt(base?.refNsPerPage)} | ${fmt(walk?.refNsPerPage)} |`;
   }),
   '',
-  threads.length ? '## Worker threads (x86_64, 512 pages per call, loop inside the core, median of runs)\n\n| case | mode | ns/page per worker | aggregate ns/page |\n|---|---|---|---|\n' +
+  threads.length ? '### Worker threads (x86_64, 512 pages per call, loop inside the core, median of runs)\n\n| case | mode | ns/page per worker | aggregate ns/page |\n|---|---|---|---|\n' +
     threads.map((t) => `| ${t.case} | ${t.mode} | ${fmt(t.perWorkerNsPerPage)} | ${fmt(t.aggregateNsPerPage)} |`).join('\n') : '',
   '',
-  `## Footprint\n\nstruct page: ${fp.structPageBytesPerGiB / 2 ** 20} MiB per GiB of modelled RAM (64 bytes per 4 KiB frame, as in the kernel); the shared memory grows by ${(fp.sharedBytesPerGiB / 2 ** 20).toFixed(1)} MiB per GiB (struct pages plus the checker's 8-byte counters per frame); only the table pool is backed.`,
+  `### Footprint\n\nstruct page: ${fp.structPageBytesPerGiB / 2 ** 20} MiB per GiB of modelled RAM (64 bytes per 4 KiB frame, as in the kernel); the shared memory grows by ${(fp.sharedBytesPerGiB / 2 ** 20).toFixed(1)} MiB per GiB (struct pages plus the checker's 8-byte counters per frame); only the table pool is backed.`,
   '',
 ].join('\n');
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
