@@ -42,6 +42,10 @@ export interface LevelDescriptor {
   /** empty entries point at a shared invalid table; `empty` is filled in by the machine */
   emptyTable: boolean;
   templates: Record<TemplateName, bigint>;
+  /** the bit names this level's helpers read or write (for printing an entry) */
+  bitNames: string[];
+  /** the bit names of a table entry's flags (tableBits) */
+  tableBitNames: string[];
   /** pfn_pte(0, prot) for the base protections (made huge at directory levels) */
   prots: { none: bigint; readonly: bigint; copy: bigint; shared: bigint };
   ops: Record<OpName, RawOp>;
@@ -334,8 +338,19 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
       devmapRo: huge(applyOp(ops.mkdevmap, prot('readonly'))),
       devmapRw: huge(applyOp(ops.mkdevmap, rw(prot('shared')))),
     } : { ro: 0n, rw: 0n, specialRo: 0n, specialRw: 0n, devmapRo: 0n, devmapRw: 0n };
+    const used = new Set<string>();
+    const collect = (x: unknown): void => {
+      if (typeof x === 'string') { if (v.bits[x] !== undefined) used.add(x); }
+      else if (Array.isArray(x)) x.forEach(collect);
+      else if (x && typeof x === 'object') Object.values(x).forEach(collect);
+    };
+    for (const p of PRED_NAMES) collect(l[p]);
+    for (const o of OP_NAMES) if (o !== 'mkhuge') collect(l.ops?.[o] ?? v.ops[o]);   // (mkhuge may convert from pte format)
+    collect(l.tableBits);
     const d: LevelDescriptor = {
       name: l.name,
+      bitNames: [...used],
+      tableBitNames: l.tableBits.filter((b): b is string => typeof b === 'string' && v.bits[b] !== undefined && v.bits[b] >= 0),
       shift: l.shift,
       indexBits: l.indexBits,
       tableBytes,

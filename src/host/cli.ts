@@ -51,10 +51,22 @@ function pickLevel(d: Descriptor, level: string | undefined): number {
 }
 
 /** Bit names set in an entry, outside its address field. */
-function setBits(d: Descriptor, l: LevelDescriptor, e: bigint, leaf: boolean): string[] {
+function setBits(d: Descriptor, l: LevelDescriptor, e: bigint, leaf: boolean, table: boolean): string[] {
+  if (table) {
+    // a table entry: the address, the level's table bits by name, and any fixed value
+    // the level ORs in (ppc64 NLS, loongarch's direct-map window) as a number
+    const named = l.tableBitNames.map((n) => [n, d.bits[n]] as const).filter(([, b]) => ((e >> BigInt(b)) & 1n) === 1n);
+    const namedMask = named.reduce((m, [, b]) => m | (1n << BigInt(b)), 0n);
+    const rest = e & l.tableTemplate & ~namedMask & ~l.tableAddr.mask;
+    return [...named.map(([n]) => n), ...(rest ? [`0x${rest.toString(16)}`] : [])];
+  }
   const field = leaf ? l.leafAddr.mask : l.isLast ? l.leafAddr.mask : l.tableAddr.mask;
   const byBit = new Map<number, string[]>();
-  for (const [name, bit] of Object.entries(d.bits)) {
+  // names this level's helpers use first (s390 names its segment bits apart from its pte bits)
+  const own = new Set(l.bitNames);
+  const names = Object.entries(d.bits).filter(([n]) => own.has(n));
+  const ownBits = new Set(names.map(([, b]) => b));
+  for (const [name, bit] of [...names, ...Object.entries(d.bits).filter(([n, b]) => !own.has(n) && !ownBits.has(b))]) {
     if (bit < 0 || ((1n << BigInt(bit)) & field) !== 0n) continue;
     if (((e >> BigInt(bit)) & 1n) === 1n) byBit.set(bit, [...(byBit.get(bit) ?? []), name]);
   }
@@ -86,7 +98,7 @@ function describeEntry(d: Descriptor, li: number, e: bigint, write: boolean) {
   return {
     arch: d.arch, variant: d.variant, kernel: d.kernel, level: l.name, value: hex(e),
     kind: (e & l.noneMask) === l.empty ? 'none' : !f.present ? 'not-present' : leaf ? 'leaf' : f.table ? 'table' : 'bad',
-    bits: setBits(d, l, e, leaf),
+    bits: setBits(d, l, e, leaf, f.table),
     pa: pa === undefined ? undefined : hex(pa),
     pfn: leaf && pa !== undefined ? hex(pa >> BigInt(d.pageShift)) : undefined,
     size: leaf ? hex(1n << BigInt(l.shift)) : undefined,
