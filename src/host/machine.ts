@@ -426,7 +426,8 @@ export class Machine {
     for (let done = 0; done < n;) {
       const chunk = Math.min(n - done, this.outCap);
       const out = new BigUint64Array(this.memory.buffer, this.outPtr, chunk);
-      for (let i = 0; i < chunk; i++) out[i] = BigInt(pfns[done + i]);
+      if (pfns instanceof BigUint64Array) out.set(pfns.subarray(done, done + chunk));   // one copy, no per-page JS
+      else for (let i = 0; i < chunk; i++) out[i] = BigInt(pfns[done + i]);
       this.a(0, chunk);
       this.a(1, flags);
       const st = this.run(op, this.ex.unpin);

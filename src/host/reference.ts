@@ -21,7 +21,7 @@ import type { Model } from './presets.js';
 import { PgtemuError, hex, type ErrorCode } from './errors.js';
 import { checkUser, mmapArgs, toBig, userRange } from './validate.js';
 import type {
-  EntryFlags, GupOptions, Machine, MmapOptions, PageInfo, VmaKind,
+  EntryFlags, GupOptions, Machine, MachineStats, MmapOptions, PageInfo, VmaKind,
 } from './machine.js';
 
 // ---------------------------------------------------------------- kernel / core constants
@@ -226,21 +226,8 @@ export interface RefWalkResult {
   flags: EntryFlags;
 }
 
-export interface RefStats {
-  freePages: bigint;
-  totalPages: bigint;
-  zoneStartPfn: bigint;
-  poolFreeBytes: number;
-  poolBytes: number;
-  gupOutstanding: bigint;
-  pinOutstanding: bigint;
-  tlbFlushes: bigint;
-  tablesFreed: bigint;
-  faults: bigint;
-  gupFastPages: bigint;
-  gupSlowPages: bigint;
-  gupFastBails: bigint;
-}
+/** Machine.stats() without the shared-memory sizes the model has no memory for. */
+export type RefStats = Omit<MachineStats, 'memoryBytes' | 'memmapBytesPerGiB'>;
 
 /** What RefMachine needs to know of a machine; RefMachine.of() reads it from a Machine. */
 export interface RefMachineParams {

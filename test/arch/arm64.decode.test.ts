@@ -6,7 +6,8 @@
 // src/arch/arm64 (v6.12 = Debian 6.12.117, v6.1 = Debian 6.1.192):
 //   arch/arm64/include/asm/pgtable-hwdef.h, pgtable-prot.h, pgtable.h, pgalloc.h
 import { describe, expect, it } from 'vitest';
-import { Machine, applyOp, type EntryFlags, type GupResult } from '../../src/index.js';
+import { Machine, applyOp, type EntryFlags } from '../../src/index.js';
+import { pinCycle } from '../helpers/pin-cycle.js';
 
 const BIT = (n: number): bigint => 1n << BigInt(n);
 
@@ -383,7 +384,6 @@ describe.each(VARIANTS)('arm64/$variant', ({ variant, pageShift, levels, pudLeaf
 
 // ---------------------------------------------------------------- end to end
 const GiB = 1n << 30n;
-const BIAS = 1024;    // GUP_PIN_COUNTING_BIAS
 
 interface E2E { variant: string; leaf: string; kind: 'anon' | 'hugetlb'; order: number; leaves: number; ramMiB: number }
 const E2E_CASES: E2E[] = [
@@ -435,40 +435,6 @@ describe.each(E2E_CASES)('arm64/$variant end to end: $leaf', ({ variant, kind, o
     expect(bad).toEqual([]);
 
     // pin_user_pages_fast over the whole range, in calls of at most maxPagesPerCall
-    const chunk = Math.min(nrPages, m.maxPagesPerCall);
-    const pins: GupResult[] = [];
-    for (let i = 0; i < nrPages; i += chunk) {
-      pins.push(mm.gupFast(start + (BigInt(i) << BigInt(PS)), Math.min(chunk, nrPages - i), { pin: true, write: true }));
-    }
-    expect(pins.filter((r) => r.nr !== r.pfns.length || r.fast !== r.nr).length).toBe(0);
-    expect(pins.reduce((s, r) => s + r.nr, 0)).toBe(nrPages);
-
-    const heads = new Set<bigint>();
-    for (const r of pins) for (const p of r.pfns) heads.add(p - (p % BigInt(folioPages)));
-    expect(heads.size).toBe(leaves);
-    const wrong: string[] = [];
-    for (const h of heads) {
-      const p = m.page(h);
-      const ok = order === 0
-        ? p.refcount === 1 + BIAS && p.mapcount === 0
-        : p.order === order && p.refcount === 1 + folioPages && p.pincount === folioPages;
-      if (!ok) wrong.push(`pfn ${h}: refcount ${p.refcount} mapcount ${p.mapcount} pincount ${p.pincount} order ${p.order}`);
-    }
-    expect(wrong).toEqual([]);
-    expect(m.checkInvariants()).toEqual([]);
-
-    for (const r of pins) m.unpin(r);
-    expect(m.stats().gupOutstanding).toBe(0n);
-    expect([...heads].filter((h) => m.page(h).refcount !== 1)).toEqual([]);
-    expect(m.checkInvariants()).toEqual([]);
-
-    mm.zap(start, length);
-    expect(m.checkInvariants()).toEqual([]);
-    expect(m.stats().freePages).toBe(free0);
-    expect(mm.counters().rssAnon).toBe(0n);
-    expect([...heads].filter((h) => m.page(h).refcount !== 0)).toEqual([]);
-    mm.munmap(start, length);
-    expect(mm.counters().pgtablesBytes).toBe(pgd0);     // only the pgd is left
-    expect(m.checkInvariants()).toEqual([]);
+    pinCycle(m, mm, { start, length, order, free0, tablesLeft: pgd0 });
   });
 });

@@ -22,9 +22,9 @@
 // variants have a fixed depth: '3level', '4level' and '5level' are those three
 // shapes, each for the whole life of the mm; the upgrade is not modelled.
 import { describe, expect, it } from 'vitest';
-import { Machine, applyOp, type EntryFlags, type GupResult } from '../../src/index.js';
+import { Machine, applyOp, type EntryFlags } from '../../src/index.js';
+import { pinCycle } from '../helpers/pin-cycle.js';
 
-const BIAS = 1024;    // GUP_PIN_COUNTING_BIAS (include/linux/mm.h)
 const GiB = 1n << 30n;
 const MiB = 1n << 20n;
 
@@ -584,43 +584,6 @@ describe.each(E2E_CASES)('s390/$variant end to end: $leaf', ({ variant, kind, or
     expect(bad).toEqual([]);
 
     // pin_user_pages_fast over the whole range
-    const chunk = Math.min(nrPages, m.maxPagesPerCall);
-    const pins: GupResult[] = [];
-    for (let i = 0; i < nrPages; i += chunk) {
-      pins.push(mm.gupFast(start + (BigInt(i) << 12n), Math.min(chunk, nrPages - i), { pin: true, write: true }));
-    }
-    expect(pins.filter((r) => r.nr !== r.pfns.length || r.fast !== r.nr).length).toBe(0);
-    expect(pins.reduce((s, r) => s + r.nr, 0)).toBe(nrPages);
-    const heads = new Set<bigint>();
-    for (const r of pins) {
-      if (order === 0) for (const p of r.pfns) heads.add(p);
-      else for (let i = 0; i < r.nr; i += folioPages) heads.add(r.pfns[i] - (r.pfns[i] % BigInt(folioPages)));
-    }
-    expect(heads.size).toBe(leaves);
-    // small folios: 1 (the mapping) + GUP_PIN_COUNTING_BIAS; large: 1 + one per pinned page, _pincount the same
-    const wrong: string[] = [];
-    for (const h of heads) {
-      const p = m.page(h);
-      const ok = order === 0
-        ? p.refcount === 1 + BIAS && p.mapcount === 0
-        : p.order === order && p.refcount === 1 + folioPages && p.pincount === folioPages;
-      if (!ok) wrong.push(`pfn ${h}: refcount ${p.refcount} mapcount ${p.mapcount} pincount ${p.pincount} order ${p.order}`);
-    }
-    expect(wrong).toEqual([]);
-    expect(m.checkInvariants()).toEqual([]);
-
-    for (const r of pins) m.unpin(r);
-    expect(m.stats().gupOutstanding).toBe(0n);
-    expect([...heads].filter((h) => m.page(h).refcount !== 1)).toEqual([]);
-    expect(m.checkInvariants()).toEqual([]);
-
-    mm.zap(start, length);
-    expect(m.checkInvariants()).toEqual([]);
-    expect(m.stats().freePages).toBe(free0);
-    expect(mm.counters().rssAnon).toBe(0n);
-    expect([...heads].filter((h) => m.page(h).refcount !== 0)).toEqual([]);
-    mm.munmap(start, length);
-    expect(mm.counters().pgtablesBytes).toBe(root);          // only the top-level table is left
-    expect(m.checkInvariants()).toEqual([]);
+    pinCycle(m, mm, { start, length, order, free0, tablesLeft: root });
   });
 });
