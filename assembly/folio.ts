@@ -28,6 +28,8 @@ export function refreshZeroPage(): void { zeroPage = pfnToPage(hdr().zeroPfn); }
 @inline export function isZeroFolio(folio: usize): bool {
   return folio == zeroPage;
 }
+@inline export function zeroPageOf(): usize { return zeroPage; }
+@inline export function tallyAdd(refs: i64, pins: i64): void { tallyRefs += refs; tallyPins += pins; }
 
 // __folio_put: the last reference is gone; hand the frames back.
 export function freeFolio(folio: usize): void {
@@ -56,7 +58,7 @@ export function tryGetFolio(page: usize, refs: i32): usize {
 
 // folio_is_longterm_pinnable: RAM outside ZONE_MOVABLE/CMA is pinnable.
 // (Device folios, when modelled, answer from their pgmap type.)
-export function longtermPinnable(folio: usize): bool {
+@inline export function longtermPinnable(folio: usize): bool {
   return true;
 }
 
@@ -160,11 +162,16 @@ export function gupFastFolioAllowed(folio: usize, flags: u32): bool {
   const checkSecretmem = !folioTestLarge(folio);   // CONFIG_SECRETMEM: only order-0 folios
   if (!rejectFileBacked && !checkSecretmem) return true;
   if (folioTestLarge(folio) && pageType(folio) == PGTY_hugetlb) return true;
-  const mapping = load<u64>(folio, offsetof<Page>("mapping"));
+  return mappingAllowed(load<u64>(folio, offsetof<Page>("mapping")), flags);   // READ_ONCE(folio->mapping)
+}
+
+// The rest of gup_fast_folio_allowed, from the one read of folio->mapping on.
+@inline export function mappingAllowed(mapping: u64, flags: u32): bool {
   if (mapping == 0) return false;            // truncated, or no mapping: let the slow path decide
   const bits = mapping & 3;                  // PAGE_MAPPING_FLAGS
   if (bits != 0) return (bits & PAGE_MAPPING_ANON) != 0;
-  return !rejectFileBacked;                  // file-backed (no shmem/secretmem modelled)
+  // file-backed (no shmem/secretmem modelled): refused only to FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE
+  return (flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) != (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE);
 }
 
 // gup_must_unshare for FOLL_PIN on an anon page that is not exclusive.

@@ -10,11 +10,11 @@ import {
 import { pfnToPage, pageFolio, poolVa, poolContains, folioTestLarge, folioOrder, setFlag, testFlag } from './mem';
 import {
   tryGrabFolioFast, tryGrabFolio, gupPutFolio, gupFastFolioAllowed, gupMustUnshare, isZeroFolio,
-  tallyReset, tallyCommit,
+  tallyReset, tallyCommit, tallyAdd, zeroPageOf, longtermPinnable, mappingAllowed, folioPutRefs,
 } from './folio';
 import { mmOf, findVma, faultLocked, walkFrom, wCode, wLevel, wEntry } from './mm';
 import {
-  Header, Ctx, Mm, Vma, Page, LevelDesc, PAGE_SIZE_BYTES, LEVEL_PREDS, PRED_SIZE, P_INVERT, P_PRESENT, P_ACCESS, P_WRITE, P_SPECIAL, P_DEVMAP, P_PROTNONE,
+  Header, Ctx, Mm, Vma, Page, LevelDesc, PAGE_SIZE_BYTES, LEVEL_PREDS, PRED_SIZE, P_INVERT, P_PRESENT, P_ACCESS, P_WRITE, P_SPECIAL, P_DEVMAP, P_PROTNONE, PAGE_COMPOUND_HEAD, PG_head, FOLIO_PINCOUNT,
   FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
   VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, PG_referenced, W_OK, E_FAULT, E_NOMEM, E_INVAL,
 } from './layout';
@@ -48,82 +48,161 @@ function undoSince(nrStart: u32): void {
   }
 }
 
-// gup_fast_pte_range. An entry that matches the level's quick-accept pair
-// (LevelDesc.fast*) is one the predicates below would all pass; any other
-// entry goes through them one by one, as the kernel orders them. As in the
-// kernel, pte_access_permitted() is what rejects empty and non-present
-// entries (every layout's access predicate requires presence).
 @inline function predAt(d: usize, i: u32, e: u64): bool {
   const q = d + LEVEL_PREDS + i * PRED_SIZE;
   return <bool>(<i32>((e & load<u64>(q)) == load<u64>(q, 8)) | <i32>((e & load<u64>(q, 16)) == load<u64>(q, 24)) |
     <i32>((e & load<u64>(q, 32)) != 0));
 }
 
+// The section of the last page looked up (pfn_to_page's memory, per call).
+let secPfn: u64 = <u64>-1;
+let secBase: usize = 0;
+
+// pfn_to_page for a section other than the cached one (out of the loop's way).
+function pageOfPfnSlow(pfn: u64): usize {
+  const page = pfnToPage(pfn);
+  if (page != 0) {
+    const secMask: u64 = ((<u64>1) << SEC_SHIFT) - 1;
+    secPfn = pfn & ~secMask;
+    secBase = page - <usize>(pfn & secMask) * PAGE_SIZE_BYTES;
+  }
+  return page;
+}
+
+@inline function pageOfPfn(pfn: u64, secMask: u64): usize {
+  return (pfn & ~secMask) == secPfn ? secBase + <usize>(pfn & secMask) * PAGE_SIZE_BYTES : pageOfPfnSlow(pfn);
+}
+
+// One entry of gup_fast_pte_range, every case, in the kernel's order. As in
+// the kernel, pte_access_permitted() is what rejects empty and non-present
+// entries (every layout's access predicate requires presence).
+// Returns 1 (taken, appended at gNr), 0 (stop before it), -1 (a devmap entry
+// without its pgmap: the caller undoes the whole range).
+function gupFastPteEntry(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i32 {
+  const flags = gFlags;
+  const write = (flags & FOLL_WRITE) != 0;
+  const writable = predAt(d, P_WRITE, pte);
+  if (predAt(d, P_PROTNONE, pte)) return 0;                            // pte_protnone
+  if (!predAt(d, P_ACCESS, pte) || (write && !writable)) return 0;    // pte_access_permitted
+  const ld = changetype<LevelDesc>(d);
+  const v = pte != 0 && predAt(d, P_INVERT, pte) ? ~pte : pte;
+  const pfn = (((v & ld.leafAddrMask) >> ld.leafAddrShift) << ld.leafAddrPaShift) >> pageShift();
+  if (arch().hasDevmap != 0 && predAt(d, P_DEVMAP, pte)) {
+    if ((flags & FOLL_LONGTERM) != 0) return 0;
+    if (getDevPagemap(pfn) == 0) return -1;
+  } else if (predAt(d, P_SPECIAL, pte)) {
+    return 0;                                                          // pte_special
+  }
+  const page = pageOfPfn(pfn, ((<u64>1) << SEC_SHIFT) - 1);
+  if (page == 0) return 0;
+  const folio = tryGrabFolioFast(page, 1, flags);
+  if (folio == 0) return 0;
+  if (readEntry(pmdp) != pmd || readEntry(p) != pte ||                 // the tables moved under us
+      !gupFastFolioAllowed(folio, flags) || (!writable && gupMustUnshare(flags, page))) {
+    gupPutFolio(folio, 1, flags);
+    return 0;
+  }
+  folioSetReferenced(folio);
+  store<u64>(page, gOp, offsetof<Page>("last_op"));
+  store<u64>(gOut + (gNr << 3), pfn);
+  gNr++;
+  return 1;
+}
+
+// Hand back a quick grab of a small folio (gup_put_folio without the tally:
+// the loop counts only what it keeps).
+function putSmall(folio: usize, add: i32): void {
+  folioPutRefs(folio, add);
+}
+
+// gup_fast_pte_range. Most entries are a present, accessible, normal entry of
+// an order-0 anonymous folio: the loop takes those itself, with each field
+// read once, and hands every other entry to gupFastPteEntry. The quick
+// path's checks are the same checks, specialised: an entry matching the
+// level's quick-accept pair (LevelDesc.fast*) passes every entry predicate
+// gupFastPteEntry asks; an order-0 folio gets refs * GUP_PIN_COUNTING_BIAS
+// (FOLL_PIN) or one reference (FOLL_GET) with add-unless-zero, is rechecked
+// after the grab (still order 0, still its own head), and needs
+// gup_fast_folio_allowed's check_secretmem reading of folio->mapping.
 function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool {
   const ps = pageShift();
   const flags = gFlags;
   const write = (flags & FOLL_WRITE) != 0;
-  const devmap = arch().hasDevmap != 0;
+  const pin = (flags & FOLL_PIN) != 0;
+  const longterm = (flags & FOLL_LONGTERM) != 0;
+  const add: i32 = pin ? GUP_PIN_COUNTING_BIAS : 1;   // what a small folio's count gains per page
   const nrStart = gNr;
   const ld = changetype<LevelDesc>(d);
   const amask = ld.leafAddrMask, ashift = <u64>ld.leafAddrShift, apa = <u64>ld.leafAddrPaShift;
   const fm = write ? ld.fastWriteMask : ld.fastReadMask;
   const fv = write ? ld.fastWriteValue : ld.fastReadValue;
   const secMask: u64 = ((<u64>1) << SEC_SHIFT) - 1;
-  let secPfn: u64 = <u64>-1, secBase: usize = 0;   // the section the last page was in
+  const zero = zeroPageOf();
+  const op = <u64>gOp;
+  const large: u64 = (<u64>1) << PG_head;
+  const referenced: u64 = (<u64>1) << PG_referenced;
   let p = poolVa(tpa) + (levelIndex(nLevels() - 1, addr) << 3);
-  let nr = gNr;                                    // pages taken, kept in a local for the loop
+  let nr = gNr;                                    // pages taken
+  let small: u32 = 0;                              // of them, taken by the quick path
   let out = gOut + (nr << 3);
+  let ok = true;
   const step: u64 = (<u64>1) << ps;
   do {
-    const pte = readEntry(p);                       // ptep_get_lockless: one read
-    let pfn: u64;
-    let writable = write;                           // a quick accept for FOLL_WRITE implies pte_write
+    const pte = readEntry(p);                      // ptep_get_lockless: one read
+    let quick = -1;                                // -1: not for the quick path, 0: stop, 1: taken
     if ((pte & fm) == fv) {
-      pfn = (((pte & amask) >> ashift) << apa) >> ps;
-      if (!write) writable = predAt(d, P_WRITE, pte);
-    } else {
-      writable = predAt(d, P_WRITE, pte);
-      if (predAt(d, P_PROTNONE, pte)) break;                           // pte_protnone
-      if (!predAt(d, P_ACCESS, pte) || (write && !writable)) break;   // pte_access_permitted
-      const v = pte != 0 && predAt(d, P_INVERT, pte) ? ~pte : pte;
-      pfn = (((v & amask) >> ashift) << apa) >> ps;
-      if (devmap && predAt(d, P_DEVMAP, pte)) {
-        if ((flags & FOLL_LONGTERM) != 0) break;
-        if (getDevPagemap(pfn) == 0) { gNr = nr; undoSince(nrStart); return false; }
-      } else if (predAt(d, P_SPECIAL, pte)) {
-        break;                                                         // pte_special
+      const pfn = (((pte & amask) >> ashift) << apa) >> ps;
+      const page = pageOfPfn(pfn, secMask);
+      if (page != 0 && page != zero && (atomic.load<u64>(page, PAGE_COMPOUND_HEAD) & 1) == 0 &&
+          (load<u64>(page) & large) == 0) {
+        // folio_ref_try_add on what looks like an order-0 folio
+        const rp = page + offsetof<Page>("_refcount");
+        let c = atomic.load<i32>(rp);
+        while (c > 0) {
+          const old = atomic.cmpxchg<i32>(rp, c, c + add);
+          if (old == c) break;
+          c = old;
+        }
+        if (c <= 0) {
+          quick = 0;                               // being freed
+        } else {
+          const fl = load<u64>(page);              // the flags, read once with the reference held
+          if ((fl & large) != 0 || (atomic.load<u64>(page, PAGE_COMPOUND_HEAD) & 1) != 0 ||
+              (longterm && !longtermPinnable(page))) {
+            putSmall(page, add);                   // raced with a split or prep: take the long way
+          } else if (readEntry(pmdp) != pmd || readEntry(p) != pte ||
+              !mappingAllowed(load<u64>(page, offsetof<Page>("mapping")), flags) ||
+              (pin && !write && !predAt(d, P_WRITE, pte) && gupMustUnshare(flags, page))) {
+            putSmall(page, add);
+            quick = 0;
+          } else {
+            if ((fl & referenced) == 0) setFlag(page, PG_referenced);   // folio_set_referenced
+            store<u64>(page, op, offsetof<Page>("last_op"));
+            store<u64>(out, pfn);
+            quick = 1;
+            small++;
+          }
+        }
       }
     }
-    let page: usize;
-    if ((pfn & ~secMask) == secPfn) {
-      page = secBase + <usize>(pfn & secMask) * PAGE_SIZE_BYTES;
-    } else {
-      page = pfnToPage(pfn);
-      if (page == 0) break;
-      secPfn = pfn & ~secMask;
-      secBase = page - <usize>(pfn & secMask) * PAGE_SIZE_BYTES;
+    if (quick < 0) {
+      gNr = nr;
+      quick = gupFastPteEntry(d, p, pte, pmdp, pmd);
+      if (quick < 0) {                             // gup_fast_undo_dev_pagemap
+        tallyAdd(<i64>small * add, 0);
+        undoSince(nrStart);
+        return false;
+      }
     }
-    const folio = tryGrabFolioFast(page, 1, flags);
-    if (folio == 0) break;
-    if (readEntry(pmdp) != pmd || readEntry(p) != pte) {   // the tables moved under us
-      gupPutFolio(folio, 1, flags);
-      break;
-    }
-    if (!gupFastFolioAllowed(folio, flags) || (!writable && gupMustUnshare(flags, page))) {
-      gupPutFolio(folio, 1, flags);
-      break;
-    }
-    folioSetReferenced(folio);
-    store<u64>(page, gOp, offsetof<Page>("last_op"));
-    store<u64>(out, pfn);
+    if (quick == 0) { ok = false; break; }
     out += 8;
     nr++;
     p += 8;
     addr += step;
   } while (addr != end);
   gNr = nr;
-  return addr == end;
+  tallyAdd(<i64>small * add, 0);
+  return ok;
 }
 
 // gup_fast_pmd_leaf / gup_fast_pud_leaf: one grab of `refs` for every
@@ -288,6 +367,7 @@ export function gup(ctx: usize, opId: u32): i32 {
   if (nr > c.outCap) return E_INVAL;
   gOut = c.out;
   gNr = 0;
+  secPfn = <u64>-1;
   gFlags = flags;
   gOp = opId;
   tallyReset();
@@ -318,63 +398,72 @@ export function gup(ctx: usize, opId: u32): i32 {
 // gup_put_folio per run of pages of the same folio (gup_folio_next).
 // Validates everything first: an unknown pfn or a folio without the
 // references to give back changes nothing (r0 = index of that pfn).
-// The runs are compacted into the array in place: u32 folio, u32 pages.
+// The runs are compacted into the array in place, a record each: u32 folio
+// (bit 0: also drop _pincount), i32 refcount units to drop.
 // a0 n, a1 flags -> r0 pages released.
-
-import { FOLIO_PINCOUNT } from './layout';
 export function unpin(ctx: usize): i32 {
   const c = ctxOf(ctx);
   const n = <u32>c.a0;
   const flags = <u32>c.a1;
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0) || n > c.outCap) return E_INVAL;
+  const pin = (flags & FOLL_PIN) != 0;
+  const bias: i32 = pin ? GUP_PIN_COUNTING_BIAS : 1;   // a small folio's units per page
   const out = c.out;
   const secMask: u64 = ((<u64>1) << SEC_SHIFT) - 1;
-  let secPfn: u64 = <u64>-1, secBase: usize = 0;   // the section the last page was in
+  const zero = zeroPageOf();
+  const large: u64 = (<u64>1) << PG_head;
+  secPfn = <u64>-1;
   let i: u32 = 0, k: u32 = 0;
   while (i < n) {
     const pfn = load<u64>(out + (i << 3));
-    let page: usize;
-    if ((pfn & ~secMask) == secPfn) {
-      page = secBase + <usize>(pfn & secMask) * PAGE_SIZE_BYTES;
-    } else {
-      page = pfnToPage(pfn);
-      if (page == 0) { c.r0 = i; return E_INVAL; }
-      secPfn = pfn & ~secMask;
-      secBase = page - <usize>(pfn & secMask) * PAGE_SIZE_BYTES;
-    }
-    const folio = pageFolio(page);
-    const large = folioTestLarge(folio);
+    const page = pageOfPfn(pfn, secMask);
+    if (page == 0) { c.r0 = i; return E_INVAL; }
+    const head = atomic.load<u64>(page, PAGE_COMPOUND_HEAD);
     let j = i + 1;
-    if (large) {
-      const head = pfn - <u64>((page - folio) / PAGE_SIZE_BYTES);
-      const last = head + ((<u64>1) << folioOrder(folio));
+    let folio = page;
+    let units: i32;
+    let pins: i32 = 0;
+    if ((head & 1) == 0 && (load<u64>(page) & large) == 0) {
+      while (j < n && load<u64>(out + (j << 3)) == pfn) j++;   // the same small page again
+      // gup_put_folio: a pin of a small folio is GUP_PIN_COUNTING_BIAS per page; the zero page none
+      units = pin && page == zero ? 0 : <i32>(j - i) * bias;
+    } else {
+      if ((head & 1) != 0) folio = <usize>(head - 1);
+      const first = pfn - <u64>((page - folio) / PAGE_SIZE_BYTES);
+      const last = first + ((<u64>1) << folioOrder(folio));
       while (j < n) {
         const q = load<u64>(out + (j << 3));
-        if (q < head || q >= last) break;
+        if (q < first || q >= last) break;
         j++;
       }
-    } else {
-      while (j < n && load<u64>(out + (j << 3)) == pfn) j++;   // the same small page again
+      units = <i32>(j - i);
+      if (pin) pins = units;
     }
-    const refs = <i32>(j - i);
-    // what gup_put_folio will take: a pin of a small folio is GUP_PIN_COUNTING_BIAS per page
-    const units = (flags & FOLL_PIN) == 0 ? refs : isZeroFolio(folio) ? 0 : large ? refs : refs * GUP_PIN_COUNTING_BIAS;
     if (atomic.load<i32>(folio, offsetof<Page>("_refcount")) < units ||
-        ((flags & FOLL_PIN) != 0 && large && atomic.load<i32>(folio + FOLIO_PINCOUNT) < refs)) {
+        (pins != 0 && atomic.load<i32>(folio + FOLIO_PINCOUNT) < pins)) {
       c.r0 = i;
       return E_INVAL;
     }
-    store<u32>(out + (k << 3), <u32>folio);
-    store<u32>(out + (k << 3), <u32>refs, 4);
+    store<u32>(out + (k << 3), <u32>folio | (pins != 0 ? 1 : 0));
+    store<i32>(out + (k << 3), units, 4);
     k++;
     i = j;
   }
-  tallyReset();
+  const op = <u64>c.opId;
+  let refs: i64 = 0, pinned: i64 = 0;
   for (let r: u32 = 0; r < k; r++) {
-    const folio = <usize>load<u32>(out + (r << 3));
-    store<u64>(folio, c.opId, offsetof<Page>("last_op"));
-    gupPutFolio(folio, <i32>load<u32>(out + (r << 3), 4), flags);
+    const w = load<u32>(out + (r << 3));
+    const units = load<i32>(out + (r << 3), 4);
+    const folio = <usize>(w & ~1);
+    store<u64>(folio, op, offsetof<Page>("last_op"));
+    if ((w & 1) != 0) {
+      atomic.sub<i32>(folio + FOLIO_PINCOUNT, units);
+      pinned += units;
+    }
+    refs += units;
+    if (units != 0) folioPutRefs(folio, units);   // (the zero page's pins are not counted)
   }
+  tallyAdd(-refs, -pinned);
   tallyCommit();
   c.r0 = n;
   return 0;
