@@ -16,6 +16,7 @@ export let SEC_ROOTS: usize = 0;
 export let NR_ROOTS: u64 = 0;
 export let ROOT_SHIFT: u64 = 0;
 export let SEC_SHIFT: u64 = 0;
+export let SEC_MASK: u64 = 0;   // pfns per section - 1
 
 export function attachTo(header: usize): void {
   H = header;
@@ -26,6 +27,7 @@ export function attachTo(header: usize): void {
   NR_ROOTS = h.nrRoots;
   ROOT_SHIFT = h.rootShift;
   SEC_SHIFT = h.sectionShift;
+  SEC_MASK = ((<u64>1) << SEC_SHIFT) - 1;
 }
 
 @inline export function hdr(): Header { return changetype<Header>(H); }
@@ -88,8 +90,11 @@ export function beginOp(ctx: usize, kind: u32, mm: u32, addr: u64, len: u64): u3
 }
 
 // ---------------------------------------------------------------- entries
+// READ_ONCE of an entry (ptep_get_lockless on 64-bit): an aligned 8-byte
+// load, one instruction on every 64-bit host, so never torn; writers use
+// atomics, and V8 keeps plain loads in order with the atomics around them.
 @inline export function readEntry(p: usize): u64 {
-  const v = atomic.load<u64>(p);
+  const v = load<u64>(p);
   return BE ? bswap<u64>(v) : v;
 }
 

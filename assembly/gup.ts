@@ -3,7 +3,7 @@
 // add-unless-zero, re-reads and undoes on change, and stops at the first
 // address it cannot handle; then the slow path faults in the rest.
 
-import { H, hdr, arch, readEntry, lock, unlock, ctxOf, SEC_SHIFT } from './base';
+import { H, hdr, arch, readEntry, lock, unlock, ctxOf, SEC_MASK } from './base';
 import {
   lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
 } from './arch';
@@ -62,15 +62,14 @@ let secBase: usize = 0;
 function pageOfPfnSlow(pfn: u64): usize {
   const page = pfnToPage(pfn);
   if (page != 0) {
-    const secMask: u64 = ((<u64>1) << SEC_SHIFT) - 1;
-    secPfn = pfn & ~secMask;
-    secBase = page - <usize>(pfn & secMask) * PAGE_SIZE_BYTES;
+    secPfn = pfn & ~SEC_MASK;
+    secBase = page - <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES;
   }
   return page;
 }
 
-@inline function pageOfPfn(pfn: u64, secMask: u64): usize {
-  return (pfn & ~secMask) == secPfn ? secBase + <usize>(pfn & secMask) * PAGE_SIZE_BYTES : pageOfPfnSlow(pfn);
+@inline function pageOfPfn(pfn: u64): usize {
+  return (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : pageOfPfnSlow(pfn);
 }
 
 // One entry of gup_fast_pte_range, every case, in the kernel's order. As in
@@ -93,7 +92,7 @@ function gupFastPteEntry(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i
   } else if (predAt(d, P_SPECIAL, pte)) {
     return 0;                                                          // pte_special
   }
-  const page = pageOfPfn(pfn, ((<u64>1) << SEC_SHIFT) - 1);
+  const page = pageOfPfn(pfn);
   if (page == 0) return 0;
   const folio = tryGrabFolioFast(page, 1, flags);
   if (folio == 0) return 0;
@@ -115,6 +114,16 @@ function putSmall(folio: usize, add: i32): void {
   folioPutRefs(folio, add);
 }
 
+// folio_ref_try_add's cmpxchg loop after a first attempt lost a race.
+function refTryAddRetry(rp: usize, c: i32, add: i32): bool {
+  while (c > 0) {
+    const old = atomic.cmpxchg<i32>(rp, c, c + add);
+    if (old == c) return true;
+    c = old;
+  }
+  return false;
+}
+
 // gup_fast_pte_range. Most entries are a present, accessible, normal entry of
 // an order-0 anonymous folio: the loop takes those itself, with each field
 // read once, and hands every other entry to gupFastPteEntry. The quick
@@ -124,85 +133,68 @@ function putSmall(folio: usize, add: i32): void {
 // (FOLL_PIN) or one reference (FOLL_GET) with add-unless-zero, is rechecked
 // after the grab (still order 0, still its own head), and needs
 // gup_fast_folio_allowed's check_secretmem reading of folio->mapping.
+// The loop keeps few values live (V8 has about a dozen registers for it)
+// and reads struct page fields with plain loads, the kernel's READ_ONCE.
 function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool {
-  const ps = pageShift();
   const flags = gFlags;
   const write = (flags & FOLL_WRITE) != 0;
-  const pin = (flags & FOLL_PIN) != 0;
-  const longterm = (flags & FOLL_LONGTERM) != 0;
-  const add: i32 = pin ? GUP_PIN_COUNTING_BIAS : 1;   // what a small folio's count gains per page
-  const nrStart = gNr;
+  const readPin = (flags & (FOLL_PIN | FOLL_WRITE)) == FOLL_PIN;   // may need gup_must_unshare
+  const add: i32 = (flags & FOLL_PIN) != 0 ? GUP_PIN_COUNTING_BIAS : 1;   // a small folio's count gains per page
   const ld = changetype<LevelDesc>(d);
-  const amask = ld.leafAddrMask, ashift = <u64>ld.leafAddrShift, apa = <u64>ld.leafAddrPaShift;
+  const amask = ld.leafAddrMask, rsh = <u64>ld.leafPfnShiftR, lsh = <u64>ld.leafPfnShiftL;
   const fm = write ? ld.fastWriteMask : ld.fastReadMask;
   const fv = write ? ld.fastWriteValue : ld.fastReadValue;
-  const secMask: u64 = ((<u64>1) << SEC_SHIFT) - 1;
-  const zero = zeroPageOf();
-  const op = <u64>gOp;
   const large: u64 = (<u64>1) << PG_head;
-  const referenced: u64 = (<u64>1) << PG_referenced;
+  const out0 = gOut + (gNr << 3);
   let p = poolVa(tpa) + (levelIndex(nLevels() - 1, addr) << 3);
-  let nr = gNr;                                    // pages taken
-  let small: u32 = 0;                              // of them, taken by the quick path
-  let out = gOut + (nr << 3);
-  let ok = true;
-  const step: u64 = (<u64>1) << ps;
+  let left = <u32>((end - addr) >> pageShift());   // entries still to look at
+  let out = out0;                                  // where the next pfn goes
+  let general: u32 = 0;                            // pages the per-entry path took
   do {
     const pte = readEntry(p);                      // ptep_get_lockless: one read
-    let quick = -1;                                // -1: not for the quick path, 0: stop, 1: taken
     if ((pte & fm) == fv) {
-      const pfn = (((pte & amask) >> ashift) << apa) >> ps;
-      const page = pageOfPfn(pfn, secMask);
-      if (page != 0 && page != zero && (atomic.load<u64>(page, PAGE_COMPOUND_HEAD) & 1) == 0 &&
+      const pfn = ((pte & amask) >> rsh) << lsh;
+      const page = pageOfPfn(pfn);
+      if (page != 0 && page != zeroPageOf() && (load<u64>(page, PAGE_COMPOUND_HEAD) & 1) == 0 &&
           (load<u64>(page) & large) == 0) {
         // folio_ref_try_add on what looks like an order-0 folio
         const rp = page + offsetof<Page>("_refcount");
-        let c = atomic.load<i32>(rp);
-        while (c > 0) {
-          const old = atomic.cmpxchg<i32>(rp, c, c + add);
-          if (old == c) break;
-          c = old;
-        }
-        if (c <= 0) {
-          quick = 0;                               // being freed
-        } else {
-          const fl = load<u64>(page);              // the flags, read once with the reference held
-          if ((fl & large) != 0 || (atomic.load<u64>(page, PAGE_COMPOUND_HEAD) & 1) != 0 ||
-              (longterm && !longtermPinnable(page))) {
-            putSmall(page, add);                   // raced with a split or prep: take the long way
-          } else if (readEntry(pmdp) != pmd || readEntry(p) != pte ||
+        const c = load<i32>(rp);
+        if (c <= 0 || (atomic.cmpxchg<i32>(rp, c, c + add) != c && !refTryAddRetry(rp, c, add))) break;   // being freed
+        const fl = load<u64>(page);              // the flags, read once with the reference held
+        if ((fl & large) == 0 && (load<u64>(page, PAGE_COMPOUND_HEAD) & 1) == 0 &&
+            ((flags & FOLL_LONGTERM) == 0 || longtermPinnable(page))) {
+          if (readEntry(pmdp) != pmd || readEntry(p) != pte ||
               !mappingAllowed(load<u64>(page, offsetof<Page>("mapping")), flags) ||
-              (pin && !write && !predAt(d, P_WRITE, pte) && gupMustUnshare(flags, page))) {
+              (readPin && !predAt(d, P_WRITE, pte) && gupMustUnshare(flags, page))) {
             putSmall(page, add);
-            quick = 0;
-          } else {
-            if ((fl & referenced) == 0) setFlag(page, PG_referenced);   // folio_set_referenced
-            store<u64>(page, op, offsetof<Page>("last_op"));
-            store<u64>(out, pfn);
-            quick = 1;
-            small++;
+            break;
           }
+          if ((fl & ((<u64>1) << PG_referenced)) == 0) setFlag(page, PG_referenced);   // folio_set_referenced
+          store<u64>(page, <u64>gOp, offsetof<Page>("last_op"));
+          store<u64>(out, pfn);
+          out += 8;
+          p += 8;
+          continue;
         }
+        putSmall(page, add);                     // raced with a split or prep: take the long way
       }
     }
-    if (quick < 0) {
-      gNr = nr;
-      quick = gupFastPteEntry(d, p, pte, pmdp, pmd);
-      if (quick < 0) {                             // gup_fast_undo_dev_pagemap
-        tallyAdd(<i64>small * add, 0);
-        undoSince(nrStart);
-        return false;
-      }
+    gNr = <u32>((out - gOut) >> 3);
+    const r = gupFastPteEntry(d, p, pte, pmdp, pmd);
+    if (r < 0) {                                 // gup_fast_undo_dev_pagemap
+      tallyAdd(<i64>(<u32>((out - out0) >> 3) - general) * add, 0);
+      undoSince(<u32>((out0 - gOut) >> 3));
+      return false;
     }
-    if (quick == 0) { ok = false; break; }
+    if (r == 0) break;
+    general++;
     out += 8;
-    nr++;
     p += 8;
-    addr += step;
-  } while (addr != end);
-  gNr = nr;
-  tallyAdd(<i64>small * add, 0);
-  return ok;
+  } while (--left != 0);
+  gNr = <u32>((out - gOut) >> 3);
+  tallyAdd(<i64>(<u32>((out - out0) >> 3) - general) * add, 0);
+  return left == 0;
 }
 
 // gup_fast_pmd_leaf / gup_fast_pud_leaf: one grab of `refs` for every
@@ -398,8 +390,9 @@ export function gup(ctx: usize, opId: u32): i32 {
 // gup_put_folio per run of pages of the same folio (gup_folio_next).
 // Validates everything first: an unknown pfn or a folio without the
 // references to give back changes nothing (r0 = index of that pfn).
-// The runs are compacted into the array in place, a record each: u32 folio
-// (bit 0: also drop _pincount), i32 refcount units to drop.
+// The runs are compacted into the array in place, a u64 record each:
+// bits 0..31 the folio (bit 0: also drop _pincount), 32..63 the refcount
+// units to drop.
 // a0 n, a1 flags -> r0 pages released.
 export function unpin(ctx: usize): i32 {
   const c = ctxOf(ctx);
@@ -409,24 +402,31 @@ export function unpin(ctx: usize): i32 {
   const pin = (flags & FOLL_PIN) != 0;
   const bias: i32 = pin ? GUP_PIN_COUNTING_BIAS : 1;   // a small folio's units per page
   const out = c.out;
-  const secMask: u64 = ((<u64>1) << SEC_SHIFT) - 1;
-  const zero = zeroPageOf();
   const large: u64 = (<u64>1) << PG_head;
   secPfn = <u64>-1;
   let i: u32 = 0, k: u32 = 0;
   while (i < n) {
     const pfn = load<u64>(out + (i << 3));
-    const page = pageOfPfn(pfn, secMask);
+    const page = pageOfPfn(pfn);
     if (page == 0) { c.r0 = i; return E_INVAL; }
-    const head = atomic.load<u64>(page, PAGE_COMPOUND_HEAD);
+    const head = load<u64>(page, PAGE_COMPOUND_HEAD);
     let j = i + 1;
+    if ((head & 1) == 0 && (load<u64>(page) & large) == 0 && page != zeroPageOf() &&
+        (j == n || load<u64>(out + (j << 3)) != pfn)) {
+      // one page of an order-0 folio: GUP_PIN_COUNTING_BIAS units for a pin, one for a get
+      if (load<i32>(page, offsetof<Page>("_refcount")) < bias) { c.r0 = i; return E_INVAL; }
+      store<u64>(out + (k << 3), <u64>page | (<u64>bias << 32));
+      k++;
+      i = j;
+      continue;
+    }
+    // a run: the same small page again, or pages of one large folio; the zero page
     let folio = page;
     let units: i32;
     let pins: i32 = 0;
     if ((head & 1) == 0 && (load<u64>(page) & large) == 0) {
-      while (j < n && load<u64>(out + (j << 3)) == pfn) j++;   // the same small page again
-      // gup_put_folio: a pin of a small folio is GUP_PIN_COUNTING_BIAS per page; the zero page none
-      units = pin && page == zero ? 0 : <i32>(j - i) * bias;
+      while (j < n && load<u64>(out + (j << 3)) == pfn) j++;
+      units = page == zeroPageOf() && pin ? 0 : <i32>(j - i) * bias;   // the zero page's pins are not counted
     } else {
       if ((head & 1) != 0) folio = <usize>(head - 1);
       const first = pfn - <u64>((page - folio) / PAGE_SIZE_BYTES);
@@ -439,29 +439,28 @@ export function unpin(ctx: usize): i32 {
       units = <i32>(j - i);
       if (pin) pins = units;
     }
-    if (atomic.load<i32>(folio, offsetof<Page>("_refcount")) < units ||
-        (pins != 0 && atomic.load<i32>(folio + FOLIO_PINCOUNT) < pins)) {
+    if (load<i32>(folio, offsetof<Page>("_refcount")) < units ||
+        (pins != 0 && load<i32>(folio + FOLIO_PINCOUNT) < pins)) {
       c.r0 = i;
       return E_INVAL;
     }
-    store<u32>(out + (k << 3), <u32>folio | (pins != 0 ? 1 : 0));
-    store<i32>(out + (k << 3), units, 4);
+    store<u64>(out + (k << 3), <u64>(folio | (pins != 0 ? 1 : 0)) | (<u64>units << 32));
     k++;
     i = j;
   }
   const op = <u64>c.opId;
   let refs: i64 = 0, pinned: i64 = 0;
   for (let r: u32 = 0; r < k; r++) {
-    const w = load<u32>(out + (r << 3));
-    const units = load<i32>(out + (r << 3), 4);
-    const folio = <usize>(w & ~1);
+    const rec = load<u64>(out + (r << 3));
+    const folio = <usize>rec & ~1;
+    const units = <i32>(rec >> 32);
     store<u64>(folio, op, offsetof<Page>("last_op"));
-    if ((w & 1) != 0) {
+    refs += units;
+    if ((rec & 1) != 0) {
       atomic.sub<i32>(folio + FOLIO_PINCOUNT, units);
       pinned += units;
     }
-    refs += units;
-    if (units != 0) folioPutRefs(folio, units);   // (the zero page's pins are not counted)
+    if (units != 0) folioPutRefs(folio, units);
   }
   tallyAdd(-refs, -pinned);
   tallyCommit();

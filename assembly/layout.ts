@@ -146,6 +146,10 @@ export const ARCH_LEVELS: u32 = offsetof<ArchDesc>();   // LevelDesc[0] (top) ..
   leafAddrPaShift: u32;
   tableTemplate: u64;    // bits OR'd with the encoded table address (flags, ppc64 NLS, loongarch DMW base)
   emptyTable: u32;       // an empty entry points at a shared invalid table (loongarch invalid_pmd_table)
+  // A leaf's pfn in two shifts, derived by the host from the fields above:
+  // ((e & leafAddrMask) >> leafPfnShiftR) << leafPfnShiftL == leafPa(e) >> pageShift
+  leafPfnShiftR: u32;
+  leafPfnShiftL: u32;
   _pad: u32;
   // gup-fast's quick accept: an entry equal to a leaf template on every bit the
   // gup-fast predicates look at answers them all as the template does, so
