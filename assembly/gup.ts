@@ -3,7 +3,7 @@
 // add-unless-zero, re-reads and undoes on change, and stops at the first
 // address it cannot handle; then the slow path faults in the rest.
 
-import { H, hdr, arch, readEntry, lock, unlock, ctxOf, SEC_MASK } from './base';
+import { H, hdr, arch, readEntry, lock, unlock, ctxOf, SEC_MASK, BE } from './base';
 import {
   lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
 } from './arch';
@@ -14,7 +14,7 @@ import {
 } from './folio';
 import { mmOf, findVma, faultLocked, walkFrom, wCode, wLevel, wEntry } from './mm';
 import {
-  Header, Ctx, Mm, Vma, Page, LevelDesc, PAGE_SIZE_BYTES, LEVEL_PREDS, PRED_SIZE, P_INVERT, P_PRESENT, P_ACCESS, P_WRITE, P_SPECIAL, P_DEVMAP, P_PROTNONE, PAGE_COMPOUND_HEAD, PG_head, FOLIO_PINCOUNT,
+  Header, Ctx, Mm, Vma, Page, LevelDesc, PAGE_SIZE_BYTES, LEVEL_PREDS, PRED_SIZE, P_INVERT, P_PRESENT, P_ACCESS, P_WRITE, P_SPECIAL, P_DEVMAP, P_PROTNONE, PAGE_COMPOUND_HEAD, PG_head, FOLIO_PINCOUNT, PAGE_MAPPING_ANON,
   FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
   VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, PG_referenced, W_OK, E_FAULT, E_NOMEM, E_INVAL,
 } from './layout';
@@ -115,7 +115,8 @@ function putSmall(folio: usize, add: i32): void {
 }
 
 // folio_ref_try_add's cmpxchg loop after a first attempt lost a race.
-function refTryAddRetry(rp: usize, c: i32, add: i32): bool {
+function refTryAddRetry(rp: usize, add: i32): bool {
+  let c = atomic.load<i32>(rp);
   while (c > 0) {
     const old = atomic.cmpxchg<i32>(rp, c, c + add);
     if (old == c) return true;
@@ -145,13 +146,15 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
   const fm = write ? ld.fastWriteMask : ld.fastReadMask;
   const fv = write ? ld.fastWriteValue : ld.fastReadValue;
   const large: u64 = (<u64>1) << PG_head;
+  const pmdRaw = BE ? bswap<u64>(pmd) : pmd;       // the rechecks compare entries as stored
   const out0 = gOut + (gNr << 3);
   let p = poolVa(tpa) + (levelIndex(nLevels() - 1, addr) << 3);
   let left = <u32>((end - addr) >> pageShift());   // entries still to look at
   let out = out0;                                  // where the next pfn goes
   let general: u32 = 0;                            // pages the per-entry path took
   do {
-    const pte = readEntry(p);                      // ptep_get_lockless: one read
+    const raw = load<u64>(p);                      // ptep_get_lockless: one read (READ_ONCE)
+    const pte = BE ? bswap<u64>(raw) : raw;
     if ((pte & fm) == fv) {
       const pfn = ((pte & amask) >> rsh) << lsh;
       const page = pageOfPfn(pfn);
@@ -160,16 +163,18 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
         // folio_ref_try_add on what looks like an order-0 folio
         const rp = page + offsetof<Page>("_refcount");
         const c = load<i32>(rp);
-        if (c <= 0 || (atomic.cmpxchg<i32>(rp, c, c + add) != c && !refTryAddRetry(rp, c, add))) break;   // being freed
+        if (c <= 0) break;                         // being freed
+        if (atomic.cmpxchg<i32>(rp, c, c + add) != c) {
+          if (!refTryAddRetry(rp, add)) break;
+        }
         const fl = load<u64>(page);              // the flags, read once with the reference held
         if ((fl & large) == 0 && (load<u64>(page, PAGE_COMPOUND_HEAD) & 1) == 0 &&
             ((flags & FOLL_LONGTERM) == 0 || longtermPinnable(page))) {
-          if (readEntry(pmdp) != pmd || readEntry(p) != pte ||
-              !mappingAllowed(load<u64>(page, offsetof<Page>("mapping")), flags) ||
-              (readPin && !predAt(d, P_WRITE, pte) && gupMustUnshare(flags, page))) {
-            putSmall(page, add);
-            break;
-          }
+          // the tables moved under us; gup_fast_folio_allowed (an anon mapping passes); gup_must_unshare
+          if (load<u64>(pmdp) != pmdRaw || load<u64>(p) != raw) { putSmall(page, add); break; }
+          const mapping = load<u64>(page, offsetof<Page>("mapping"));
+          if ((mapping & PAGE_MAPPING_ANON) == 0 && !mappingAllowed(mapping, flags)) { putSmall(page, add); break; }
+          if (readPin && !predAt(d, P_WRITE, pte) && gupMustUnshare(flags, page)) { putSmall(page, add); break; }
           if ((fl & ((<u64>1) << PG_referenced)) == 0) setFlag(page, PG_referenced);   // folio_set_referenced
           store<u64>(page, <u64>gOp, offsetof<Page>("last_op"));
           store<u64>(out, pfn);
