@@ -24,6 +24,7 @@ let gOut: usize = 0;
 let gNr: u32 = 0;
 let gFlags: u32 = 0;
 let gOp: u32 = 0;
+let gBias: i32 = 0;      // unpin: a small folio's refcount units per page (a global: read, not recomputed, in the loop)
 
 // get_dev_pagemap(pfn): the live pgmap covering pfn. This machine's memmap
 // holds RAM only, so no pfn has one: a devmap entry cannot be followed.
@@ -405,7 +406,8 @@ export function unpin(ctx: usize): i32 {
   const flags = <u32>c.a1;
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0) || n > c.outCap) return E_INVAL;
   const pin = (flags & FOLL_PIN) != 0;
-  const bias: i32 = pin ? GUP_PIN_COUNTING_BIAS : 1;   // a small folio's units per page
+  gBias = pin ? GUP_PIN_COUNTING_BIAS : 1;
+  const bias = gBias;
   const out = c.out;
   const large: u64 = (<u64>1) << PG_head;
   secPfn = <u64>-1;
@@ -416,11 +418,11 @@ export function unpin(ctx: usize): i32 {
     if (page == 0) { c.r0 = i; return E_INVAL; }
     const head = load<u64>(page, PAGE_COMPOUND_HEAD);
     let j = i + 1;
-    if ((head & 1) == 0 && (load<u64>(page) & large) == 0 && page != zeroPageOf() &&
+    if (((head | load<u64>(page)) & (large | 1)) == 0 && page != zeroPageOf() &&
         (j == n || load<u64>(out + (j << 3)) != pfn)) {
       // one page of an order-0 folio: GUP_PIN_COUNTING_BIAS units for a pin, one for a get
-      if (load<i32>(page, offsetof<Page>("_refcount")) < bias) { c.r0 = i; return E_INVAL; }
-      store<u64>(out + (k << 3), <u64>page | (<u64>bias << 32));
+      if (load<i32>(page, offsetof<Page>("_refcount")) < gBias) { c.r0 = i; return E_INVAL; }
+      store<u64>(out + (k << 3), <u64>page | (<u64>gBias << 32));
       k++;
       i = j;
       continue;
