@@ -16,7 +16,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Machine, WorkerPool, archs } from '../dist/index.js';
 import { RefMachine } from '../dist/host/reference.js';
-import { prepareGup, gupRounds, walkRounds } from '../dist/host/bench.js';
+import { prepareGup, gupRounds, walkRounds, median, warmUp } from '../dist/host/bench.js';
 
 const { values: opt } = parseArgs({
   options: { quick: { type: 'boolean' }, arch: { type: 'string' }, variant: { type: 'string' }, 'no-ref': { type: 'boolean' } },
@@ -24,11 +24,25 @@ const { values: opt } = parseArgs({
 const maxTime = opt.quick ? 0.25 : 1;
 const GiB = 1n << 30n;
 
+// One benchmark.js case, after a warm-up long enough for the core's functions
+// to tier up from V8's baseline compiler to its optimising one. Reported: the
+// median of benchmark.js's samples (each sample is the mean of many calls),
+// their mean and relative margin of error, and the fastest sample.
 function bench(name, fn) {
+  warmUp(fn, opt.quick ? 100 : 300);
   const b = new Benchmark(name, fn, { maxTime, minSamples: 5, initCount: 1 });
   b.run({ async: false });
   if (b.error) throw b.error;
-  return { mean: b.stats.mean, rme: b.stats.rme, samples: b.stats.sample.length };
+  return { median: median(b.stats.sample), min: Math.min(...b.stats.sample), mean: b.stats.mean, rme: b.stats.rme, samples: b.stats.sample.length };
+}
+
+/** ns per page: the core's median, best and mean, and the reference's median. */
+function perPage(core, ref, pages) {
+  const ns = (x) => (x * 1e9) / pages;
+  return {
+    coreNsPerPage: ns(core.median), coreBestNsPerPage: ns(core.min), coreMeanNsPerPage: ns(core.mean), coreRme: core.rme, coreSamples: core.samples,
+    refNsPerPage: ref && ns(ref.median), refRme: ref?.rme,
+  };
 }
 
 function xorshift(seed) {
@@ -60,7 +74,7 @@ function benchVariant(arch, variant) {
       rmm.mmap({ start, length: (bytes + (1n << BigInt(ps + c.order)) - 1n) & ~((1n << BigInt(ps + c.order)) - 1n), kind: c.order === 0 || c.order === orders.filter((o) => o > 0)[0] ? 'anon' : 'hugetlb', hugeOrder: c.order, populate: true });
       ref = bench(`${arch}/${variant} reference ${c.name}`, () => { const g = rmm.gupFast(start, c.pages, { pin: true, write: true }); r.unpin(g); });
     }
-    rows.push({ case: `pin+unpin ${c.name}`, pages: c.pages, coreNsPerPage: (core.mean * 1e9) / c.pages, coreRme: core.rme, refNsPerPage: ref && (ref.mean * 1e9) / c.pages, refRme: ref?.rme });
+    rows.push({ case: `pin+unpin ${c.name}`, pages: c.pages, ...perPage(core, ref, c.pages) });
     if (c.order === 0) {
       const len = 4096n << BigInt(ps);
       const w = Machine.createSync({ arch, variant, ramMiB: Math.max(128, Number((2n * len) >> 20n) + 64), tablePoolMiB: 8 });
@@ -77,7 +91,7 @@ function benchVariant(arch, variant) {
           for (let i = 0; i < 512; i++) rw.walk(rmm, ws + ((rnd() % len) & ~((1n << BigInt(ps)) - 1n)));
         });
       }
-      rows.push({ case: 'random walk', pages: 512, coreNsPerPage: (coreWalk.mean * 1e9) / 512, coreRme: coreWalk.rme, refNsPerPage: refWalk && (refWalk.mean * 1e9) / 512, refRme: refWalk?.rme });
+      rows.push({ case: 'random walk', pages: 512, ...perPage(coreWalk, refWalk, 512) });
     }
   }
   return rows;
@@ -133,7 +147,9 @@ const perVariant = [];
 for (const { arch, variant } of variants) {
   const rows = benchVariant(arch, variant);
   perVariant.push({ arch, variant, rows });
-  for (const r of rows) console.log(`${arch}/${variant}  ${r.case.padEnd(28)} core ${fmt(r.coreNsPerPage, 2).padStart(8)} ns/page ±${fmt(r.coreRme)}%   reference ${fmt(r.refNsPerPage, 1).padStart(8)} ns/page`);
+  for (const r of rows) {
+    console.log(`${arch}/${variant}  ${r.case.padEnd(28)} core ${fmt(r.coreNsPerPage, 2).padStart(8)} ns/page (best ${fmt(r.coreBestNsPerPage, 2)}, mean ${fmt(r.coreMeanNsPerPage, 2)} ±${fmt(r.coreRme)}%)   reference ${fmt(r.refNsPerPage, 1).padStart(8)} ns/page`);
+  }
 }
 const threads = opt.arch && opt.arch !== 'x86_64' ? [] : await benchThreads();
 for (const t of threads) console.log(`threads  ${t.case}  ${t.mode.padEnd(22)} per worker ${fmt(t.perWorkerNsPerPage)} ns/page, aggregate ${fmt(t.aggregateNsPerPage)} ns/page`);
@@ -147,7 +163,8 @@ const md = [
   '',
   `${started.toISOString().slice(0, 10)}, ${machine.cpus} x ${machine.cpu}, Node ${machine.node}, benchmark.js (maxTime ${maxTime}s per case)${opt.quick ? ', quick run' : ''}.`,
   'Each case is one call into the core that does the whole batch (gup-fast pin of every page, then unpin), or 512 random walks;',
-  'the reference is the plain-TypeScript model of the same operations. ns per page (per walk for walks), mean of benchmark.js samples.',
+  'the reference is the plain-TypeScript model of the same operations. ns per page (per walk for walks): the median of benchmark.js samples',
+  '(each sample the mean of many calls, after a warm-up that lets V8 tier the core up); for base pages, the fastest sample in brackets.',
   '',
   'Leaf sizes differ per arch (x86 2 MiB = 512 pages, ppc64-64K 2 MiB = 32 pages, arm64-64K 512 MiB, s390 1 MiB segments; pud: 1 GiB);',
   'a leaf is grabbed with one atomic add, so its per-page cost falls with its page count and the per-call cost shows on small leaves.',
@@ -157,7 +174,7 @@ const md = [
   ...perVariant.map(({ arch, variant, rows }) => {
     const get = (c) => rows.find((r) => r.case === c);
     const base = get('pin+unpin 512 x base page'), pmd = get('pin+unpin one pmd leaf'), pud = get('pin+unpin one pud leaf'), walk = get('random walk');
-    return `| ${arch} | ${variant} | ${fmt(base?.coreNsPerPage)} | ${fmt(pmd?.coreNsPerPage, 2)} | ${fmt(pud?.coreNsPerPage, 3)} | ${fmt(walk?.coreNsPerPage)} | ${fmt(base?.refNsPerPage)} | ${fmt(walk?.refNsPerPage)} |`;
+    return `| ${arch} | ${variant} | ${fmt(base?.coreNsPerPage)} (${fmt(base?.coreBestNsPerPage)}) | ${fmt(pmd?.coreNsPerPage, 2)} | ${fmt(pud?.coreNsPerPage, 3)} | ${fmt(walk?.coreNsPerPage)} | ${fmt(base?.refNsPerPage)} | ${fmt(walk?.refNsPerPage)} |`;
   }),
   '',
   threads.length ? '### Worker threads (x86_64, 512 pages per call, loop inside the core, median of runs)\n\n| case | mode | ns/page per worker | aggregate ns/page |\n|---|---|---|---|\n' +

@@ -39,9 +39,9 @@ export function walkRounds(m: Machine, mm: Mm, start: bigint, len: bigint, count
 }
 
 /** ns per page of gup + release, median of `samples` timed batches. */
-export function timeGup(m: Machine, c: GupCase, o: { rounds: number; samples: number }): number {
+export function timeGup(m: Machine, c: GupCase, o: { rounds: number; samples: number; warmUpMs?: number }): number {
   const { mm, start } = prepareGup(m, c);
-  gupRounds(m, mm, start, c, Math.max(1, o.rounds >> 2));   // warm-up (and tier-up)
+  warmUp(() => gupRounds(m, mm, start, c, 1), o.warmUpMs ?? 30);
   const t: number[] = [];
   for (let i = 0; i < o.samples; i++) {
     const t0 = performance.now();
@@ -53,10 +53,10 @@ export function timeGup(m: Machine, c: GupCase, o: { rounds: number; samples: nu
 }
 
 /** ns per random walk over a populated region, median of `samples`. */
-export function timeWalk(m: Machine, o: { count: number; samples: number; pages?: number }): number {
+export function timeWalk(m: Machine, o: { count: number; samples: number; pages?: number; warmUpMs?: number }): number {
   const { mm, start } = prepareGup(m, { order: 0, pages: o.pages ?? 4096 });
   const len = BigInt(o.pages ?? 4096) << BigInt(m.desc.pageShift);
-  walkRounds(m, mm, start, len, o.count >> 2);
+  warmUp(() => walkRounds(m, mm, start, len, 512), o.warmUpMs ?? 30);
   const t: number[] = [];
   for (let i = 0; i < o.samples; i++) {
     const t0 = performance.now();
@@ -66,6 +66,17 @@ export function timeWalk(m: Machine, o: { count: number; samples: number; pages?
   }
   mm.destroy();
   return median(t);
+}
+
+/**
+ * Calls `fn` for `ms` milliseconds. V8 first runs the core's functions as
+ * baseline (Liftoff) code and re-compiles the busy ones with TurboFan on a
+ * background thread; a function in the middle of a call keeps the code it
+ * started with, so the warm-up is many short calls, not one long one.
+ */
+export function warmUp(fn: () => unknown, ms: number): void {
+  const until = performance.now() + ms;
+  do fn(); while (performance.now() < until);
 }
 
 export function median(v: number[]): number {

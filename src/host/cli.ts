@@ -239,10 +239,10 @@ function benchMatrix(arch: string | undefined, variant: string | undefined, size
       const pmdPages = pmd === undefined ? 0 : 1 << pmd;
       rows.push({
         arch: a.arch, variant: v,
-        gup4k: timeGup(m, { order: 0, pages: 512, pin: true, write: true }, { rounds, samples: 5 }),
+        gup4k: timeGup(m, { order: 0, pages: 512, pin: true, write: true }, { rounds, samples: 9 }),
         gupPmd: pmd === undefined || pmdPages > (1 << 17) ? null
-          : timeGup(m, { order: pmd, pages: pmdPages, pin: true, write: true }, { rounds: Math.max(4, (rounds * 512) / pmdPages), samples: 5 }),
-        walk: timeWalk(m, { count: rounds * 512, samples: 5 }),
+          : timeGup(m, { order: pmd, pages: pmdPages, pin: true, write: true }, { rounds: Math.max(4, (rounds * 512) / pmdPages), samples: 9 }),
+        walk: timeWalk(m, { count: rounds * 512, samples: 9 }),
       });
     }
   }
