@@ -24,7 +24,8 @@ let gOut: usize = 0;
 let gNr: u32 = 0;
 let gFlags: u32 = 0;
 let gOp: u32 = 0;
-let gBias: i32 = 0;      // unpin: a small folio's refcount units per page (a global: read, not recomputed, in the loop)
+let gBias: i32 = 0;
+let gAnonSettles: u64 = 0;   // gup-fast: PAGE_MAPPING_ANON, or 0 for a read pin      // unpin: a small folio's refcount units per page (a global: read, not recomputed, in the loop)
 
 // get_dev_pagemap(pfn): the live pgmap covering pfn. This machine's memmap
 // holds RAM only, so no pfn has one: a devmap entry cannot be followed.
@@ -69,6 +70,12 @@ function pageOfPfnSlow(pfn: u64): usize {
   return page;
 }
 
+// The quick path's miss: the zero page's struct page where there is none.
+function pageOrZeroSlow(pfn: u64): usize {
+  const page = pageOfPfnSlow(pfn);
+  return page != 0 ? page : zeroPageOf();
+}
+
 @inline function pageOfPfn(pfn: u64): usize {
   return (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : pageOfPfnSlow(pfn);
 }
@@ -109,6 +116,14 @@ function gupFastPteEntry(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i
   return 1;
 }
 
+// The quick path's gup_fast_folio_allowed and gup_must_unshare where an
+// anon mapping or a write does not settle them.
+function quickAllowed(d: usize, pte: u64, page: usize, mapping: u64): bool {
+  const flags = gFlags;
+  if (!mappingAllowed(mapping, flags)) return false;
+  return (flags & FOLL_WRITE) != 0 || predAt(d, P_WRITE, pte) || !gupMustUnshare(flags, page);
+}
+
 // Hand back a quick grab of a small folio (gup_put_folio without the tally:
 // the loop counts only what it keeps).
 function putSmall(folio: usize, add: i32): void {
@@ -140,7 +155,9 @@ function refTryAddRetry(rp: usize, add: i32): bool {
 function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool {
   const flags = gFlags;
   const write = (flags & FOLL_WRITE) != 0;
-  const readPin = (flags & (FOLL_PIN | FOLL_WRITE)) == FOLL_PIN;   // may need gup_must_unshare
+  // An anon mapping settles gup_fast_folio_allowed, and gup_must_unshare too
+  // unless this is a read pin (a per-call global: V8 would recompute a local per page)
+  gAnonSettles = (flags & (FOLL_PIN | FOLL_WRITE)) == FOLL_PIN ? 0 : PAGE_MAPPING_ANON;
   const add: i32 = (flags & FOLL_PIN) != 0 ? GUP_PIN_COUNTING_BIAS : 1;   // a small folio's count gains per page
   const ld = changetype<LevelDesc>(d);
   const amask = ld.leafAddrMask, rsh = <u64>ld.leafPfnShiftR, lsh = <u64>ld.leafPfnShiftL;
@@ -158,9 +175,10 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
     const pte = BE ? bswap<u64>(raw) : raw;
     if ((pte & fm) == fv) {
       const pfn = ((pte & amask) >> rsh) << lsh;
-      const page = pageOfPfn(pfn);
-      if (page != 0 && page != zeroPageOf() && (load<u64>(page, PAGE_COMPOUND_HEAD) & 1) == 0 &&
-          (load<u64>(page) & large) == 0) {
+      // pfn_to_page, with the zero page's struct page standing for "no struct page":
+      // both go the per-entry way
+      const page = (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : pageOrZeroSlow(pfn);
+      if (page != zeroPageOf() && ((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | 1)) == 0) {
         // folio_ref_try_add on what looks like an order-0 folio
         const rp = page + offsetof<Page>("_refcount");
         const c = load<i32>(rp);
@@ -174,8 +192,10 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
           // the tables moved under us; gup_fast_folio_allowed (an anon mapping passes); gup_must_unshare
           if (load<u64>(pmdp) != pmdRaw || load<u64>(p) != raw) { putSmall(page, add); break; }
           const mapping = load<u64>(page, offsetof<Page>("mapping"));
-          if ((mapping & PAGE_MAPPING_ANON) == 0 && !mappingAllowed(mapping, flags)) { putSmall(page, add); break; }
-          if (readPin && !predAt(d, P_WRITE, pte) && gupMustUnshare(flags, page)) { putSmall(page, add); break; }
+          if ((mapping & gAnonSettles) == 0 && !quickAllowed(d, pte, page, mapping)) {
+            putSmall(page, add);
+            break;
+          }
           if ((fl & ((<u64>1) << PG_referenced)) == 0) setFlag(page, PG_referenced);   // folio_set_referenced
           store<u64>(page, <u64>gOp, offsetof<Page>("last_op"));
           store<u64>(out, pfn);
