@@ -427,33 +427,43 @@ export function unpin(ctx: usize): i32 {
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0) || n > c.outCap) return E_INVAL;
   const pin = (flags & FOLL_PIN) != 0;
   gBias = pin ? GUP_PIN_COUNTING_BIAS : 1;
-  const bias = gBias;
   const out = c.out;
   const large: u64 = (<u64>1) << PG_head;
   secPfn = <u64>-1;
   let i: u32 = 0, k: u32 = 0;
+  let prev: u64 = <u64>-1;                         // the pfn of the last one-page record
+  let runStart: u32 = 0;                           // where that record's run began
   while (i < n) {
     const pfn = load<u64>(out + (i << 3));
     const page = pageOfPfn(pfn);
     if (page == 0) { c.r0 = i; return E_INVAL; }
     const head = load<u64>(page, PAGE_COMPOUND_HEAD);
     let j = i + 1;
-    if (((head | load<u64>(page)) & (large | 1)) == 0 && page != zeroPageOf() &&
-        (j == n || load<u64>(out + (j << 3)) != pfn)) {
-      // one page of an order-0 folio: GUP_PIN_COUNTING_BIAS units for a pin, one for a get
-      if (load<i32>(page, offsetof<Page>("_refcount")) < gBias) { c.r0 = i; return E_INVAL; }
-      store<u64>(out + (k << 3), <u64>page | (<u64>gBias << 32));
-      k++;
+    if (((head | load<u64>(page)) & (large | 1)) == 0 && page != zeroPageOf()) {
+      // a page of an order-0 folio: GUP_PIN_COUNTING_BIAS units for a pin, one for a get
+      if (pfn != prev) {
+        if (load<i32>(page, offsetof<Page>("_refcount")) < gBias) { c.r0 = i; return E_INVAL; }
+        store<u64>(out + (k << 3), <u64>page | (<u64>gBias << 32));
+        k++;
+        prev = pfn;
+        runStart = i;
+      } else {
+        // the same page again (gup_folio_next's run): one more page on its record
+        const rec = load<u64>(out + ((k - 1) << 3)) + (<u64>gBias << 32);
+        if (<u64>load<i32>(page, offsetof<Page>("_refcount")) < (rec >> 32)) { c.r0 = runStart; return E_INVAL; }
+        store<u64>(out + ((k - 1) << 3), rec);
+      }
       i = j;
       continue;
     }
+    prev = <u64>-1;
     // a run: the same small page again, or pages of one large folio; the zero page
     let folio = page;
     let units: i32;
     let pins: i32 = 0;
-    if ((head & 1) == 0 && (load<u64>(page) & large) == 0) {
+    if ((head & 1) == 0 && (load<u64>(page) & large) == 0) {   // the zero page
       while (j < n && load<u64>(out + (j << 3)) == pfn) j++;
-      units = page == zeroPageOf() && pin ? 0 : <i32>(j - i) * bias;   // the zero page's pins are not counted
+      units = pin ? 0 : <i32>(j - i);              // its pins are not counted
     } else {
       if ((head & 1) != 0) folio = <usize>(head - 1);
       const first = pfn - <u64>((page - folio) / PAGE_SIZE_BYTES);

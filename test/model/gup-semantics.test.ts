@@ -28,6 +28,23 @@ describe.each(Object.keys(KERNELS))('kernel %s', (kernel) => {
     expect(m.checkInvariants()).toEqual([]);
   });
 
+  it('unpin gives back a run of one page listed again and again in one gup_put_folio; too many changes nothing', () => {
+    const { m, mm } = setup(kernel);
+    mm.mmap({ start: A, length: 4n * PAGE, populate: true });
+    const a = mm.gupFast(A, 4, { pin: true });
+    const b = mm.gupFast(A + PAGE, 1, { pin: true });
+    const twice = a.pfns[1];
+    expect(m.page(twice).refcount).toBe(1 + 2 * BIAS);
+    const pfns = [a.pfns[0], twice, b.pfns[0], a.pfns[2], a.pfns[3]];   // pfn 1 twice in a row
+    expect(() => m.unpin({ pfns: [...pfns.slice(0, 3), twice], pin: true })).toThrow(/page 1 \(pfn/);   // three pins asked of two
+    expect(m.page(twice).refcount).toBe(1 + 2 * BIAS);
+    expect(m.page(a.pfns[0]).refcount).toBe(1 + BIAS);
+    m.unpin({ pfns, pin: true });
+    for (const pfn of a.pfns) expect(m.page(pfn).refcount).toBe(1);
+    expect(m.stats().gupOutstanding).toBe(0n);
+    expect(m.checkInvariants()).toEqual([]);
+  });
+
   it('a read fault maps the shared zero page with a special entry; gup-fast bails on it', () => {
     const { m, mm } = setup(kernel);
     mm.mmap({ start: A, length: 4n * PAGE });
