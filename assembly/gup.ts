@@ -10,7 +10,7 @@ import {
 import { pfnToPage, pageFolio, poolVa, poolContains, folioTestLarge, folioOrder, setFlag, testFlag } from './mem';
 import {
   tryGrabFolioFast, tryGrabFolio, gupPutFolio, gupFastFolioAllowed, gupMustUnshare, isZeroFolio,
-  tallyReset, tallyCommit, tallyAdd, zeroPageOf, longtermPinnable, mappingAllowed, folioPutRefs,
+  tallyReset, tallyCommit, tallyAdd, zeroPageOf, longtermPinnable, mappingAllowed, folioPutRefs, freeFolio,
 } from './folio';
 import { mmOf, findVma, faultLocked, walkFrom, wCode, wLevel, wEntry } from './mm';
 import {
@@ -25,6 +25,7 @@ let gNr: u32 = 0;
 let gFlags: u32 = 0;
 let gOp: u32 = 0;
 let gBias: i32 = 0;
+let gSmallRec: u64 = 0;  // unpin: what a small folio's record drops per page (R_BIAS for a pin)
 let gAnonSettles: u64 = 0;   // gup-fast: PAGE_MAPPING_ANON, or 0 for a read pin      // unpin: a small folio's refcount units per page (a global: read, not recomputed, in the loop)
 
 // get_dev_pagemap(pfn): the live pgmap covering pfn. This machine's memmap
@@ -414,12 +415,28 @@ export function gup(ctx: usize, opId: u32): i32 {
 
 // unpin_user_pages / put_page over the pfns in the output array, one
 // gup_put_folio per run of pages of the same folio (gup_folio_next).
-// Validates everything first: an unknown pfn or a folio without the
-// references to give back changes nothing (r0 = index of that pfn).
-// The runs are compacted into the array in place, a u64 record each:
-// bits 0..31 the folio (bit 0: also drop _pincount), 32..63 the refcount
-// units to drop.
+//
+// A list that asks for more than the pages hold changes no count: every
+// pfn must have a struct page and every run's folio the references (and
+// pins) the run gives back, or nothing is released (r0 = the index of the
+// run's first pfn). The releases themselves are checked as well, which
+// catches what the per-run check cannot see, a folio in two runs apart or a
+// release racing this one: the runs already released are taken back, and
+// folios that reached zero are freed only once the whole list has gone
+// through. (Runs taken back keep this operation as their last.)
+//
+// The runs are compacted into the array in place, a u64 record each: bits
+// 32..63 the pages, 6..31 the folio, and below it what to drop per page:
+// R_PINCOUNT (one reference and one _pincount: a pin of a large folio),
+// R_BIAS (GUP_PIN_COUNTING_BIAS references: a pin of a small folio),
+// R_NOTHING (a pin of the zero page), else one reference (a get);
+// R_FREE marks a folio the release brought to zero.
 // a0 n, a1 flags -> r0 pages released.
+const R_PINCOUNT: u64 = 1;
+const R_BIAS: u64 = 2;
+const R_NOTHING: u64 = 4;
+const R_FREE: u64 = 8;
+
 export function unpin(ctx: usize): i32 {
   const c = ctxOf(ctx);
   const n = <u32>c.a0;
@@ -427,6 +444,7 @@ export function unpin(ctx: usize): i32 {
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0) || n > c.outCap) return E_INVAL;
   const pin = (flags & FOLL_PIN) != 0;
   gBias = pin ? GUP_PIN_COUNTING_BIAS : 1;
+  gSmallRec = pin ? R_BIAS : 0;
   const out = c.out;
   const large: u64 = (<u64>1) << PG_head;
   secPfn = <u64>-1;
@@ -440,30 +458,31 @@ export function unpin(ctx: usize): i32 {
     const head = load<u64>(page, PAGE_COMPOUND_HEAD);
     let j = i + 1;
     if (((head | load<u64>(page)) & (large | 1)) == 0 && page != zeroPageOf()) {
-      // a page of an order-0 folio: GUP_PIN_COUNTING_BIAS units for a pin, one for a get
+      // a page of an order-0 folio: GUP_PIN_COUNTING_BIAS references for a pin, one for a get
       if (pfn != prev) {
         if (load<i32>(page, offsetof<Page>("_refcount")) < gBias) { c.r0 = i; return E_INVAL; }
-        store<u64>(out + (k << 3), <u64>page | (<u64>gBias << 32));
+        store<u64>(out + (k << 3), <u64>page | gSmallRec | ((<u64>1) << 32));
         k++;
         prev = pfn;
         runStart = i;
       } else {
         // the same page again (gup_folio_next's run): one more page on its record
-        const rec = load<u64>(out + ((k - 1) << 3)) + (<u64>gBias << 32);
-        if (<u64>load<i32>(page, offsetof<Page>("_refcount")) < (rec >> 32)) { c.r0 = runStart; return E_INVAL; }
+        const rec = load<u64>(out + ((k - 1) << 3)) + ((<u64>1) << 32);
+        if (load<i32>(page, offsetof<Page>("_refcount")) < <i32>(rec >> 32) * gBias) { c.r0 = runStart; return E_INVAL; }
         store<u64>(out + ((k - 1) << 3), rec);
       }
       i = j;
       continue;
     }
     prev = <u64>-1;
-    // a run: the same small page again, or pages of one large folio; the zero page
+    // a run of the zero page, or of pages of one large folio
     let folio = page;
+    let what: u64 = 0;
     let units: i32;
-    let pins: i32 = 0;
     if ((head & 1) == 0 && (load<u64>(page) & large) == 0) {   // the zero page
       while (j < n && load<u64>(out + (j << 3)) == pfn) j++;
       units = pin ? 0 : <i32>(j - i);              // its pins are not counted
+      if (pin) what = R_NOTHING;
     } else {
       if ((head & 1) != 0) folio = <usize>(head - 1);
       const first = pfn - <u64>((page - folio) / PAGE_SIZE_BYTES);
@@ -474,33 +493,78 @@ export function unpin(ctx: usize): i32 {
         j++;
       }
       units = <i32>(j - i);
-      if (pin) pins = units;
+      if (pin) what = R_PINCOUNT;
     }
     if (load<i32>(folio, offsetof<Page>("_refcount")) < units ||
-        (pins != 0 && load<i32>(folio + FOLIO_PINCOUNT) < pins)) {
+        (what == R_PINCOUNT && load<i32>(folio + FOLIO_PINCOUNT) < units)) {
       c.r0 = i;
       return E_INVAL;
     }
-    store<u64>(out + (k << 3), <u64>(folio | (pins != 0 ? 1 : 0)) | (<u64>units << 32));
+    store<u64>(out + (k << 3), <u64>folio | what | (<u64>(j - i) << 32));
     k++;
     i = j;
   }
   const op = <u64>c.opId;
   let refs: i64 = 0, pinned: i64 = 0;
-  for (let r: u32 = 0; r < k; r++) {
-    const rec = load<u64>(out + (r << 3));
-    const folio = <usize>rec & ~1;
-    const units = <i32>(rec >> 32);
-    store<u64>(folio, op, offsetof<Page>("last_op"));
-    refs += units;
-    if ((rec & 1) != 0) {
-      atomic.sub<i32>(folio + FOLIO_PINCOUNT, units);
-      pinned += units;
+  let toFree: u32 = 0;
+  let r: u32 = 0;
+  for (; r < k; r++) {
+    const at = out + (r << 3);
+    const rec = load<u64>(at);
+    const folio = <usize>(<u32>rec & ~63);
+    const pages = <i32>(rec >> 32);
+    if ((rec & R_NOTHING) == 0) {
+      // a decrement, and one that went below zero is added back: a racing
+      // reader sees a negative count, which try_get_folio refuses
+      if ((rec & R_PINCOUNT) != 0) {
+        if (atomic.sub<i32>(folio + FOLIO_PINCOUNT, pages) < pages) {
+          atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);
+          break;
+        }
+        pinned += pages;
+      }
+      const units = (rec & R_BIAS) != 0 ? pages * GUP_PIN_COUNTING_BIAS : pages;
+      const before = atomic.sub<i32>(folio + offsetof<Page>("_refcount"), units);
+      if (before <= units) {
+        if (before < units) {
+          atomic.add<i32>(folio + offsetof<Page>("_refcount"), units);
+          if ((rec & R_PINCOUNT) != 0) { atomic.add<i32>(folio + FOLIO_PINCOUNT, pages); pinned -= pages; }
+          break;
+        }
+        store<u64>(at, rec | R_FREE);              // the last reference: freed once the list is settled
+        toFree++;
+      }
+      refs += units;
     }
-    if (units != 0) folioPutRefs(folio, units);
+    store<u64>(folio, op, offsetof<Page>("last_op"));
+  }
+  if (r < k) {                                     // refused: take back what was released
+    c.r0 = unpinTakeBack(out, r);
+    return E_INVAL;
+  }
+  if (toFree != 0) {                               // __folio_put
+    for (let q: u32 = 0; q < k; q++) {
+      const rec = load<u64>(out + (q << 3));
+      if ((rec & R_FREE) != 0) freeFolio(<usize>(<u32>rec & ~63));
+    }
   }
   tallyAdd(-refs, -pinned);
   tallyCommit();
   c.r0 = n;
   return 0;
+}
+
+// Gives back records [0, r) and returns the index of record r's first pfn.
+function unpinTakeBack(out: usize, r: u32): u32 {
+  let at: u32 = 0;
+  for (let q: u32 = 0; q < r; q++) {
+    const rec = load<u64>(out + (q << 3));
+    const folio = <usize>(<u32>rec & ~63);
+    const pages = <i32>(rec >> 32);
+    at += <u32>pages;
+    if ((rec & R_NOTHING) != 0) continue;
+    atomic.add<i32>(folio + offsetof<Page>("_refcount"), (rec & R_BIAS) != 0 ? pages * GUP_PIN_COUNTING_BIAS : pages);
+    if ((rec & R_PINCOUNT) != 0) atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);
+  }
+  return at;
 }

@@ -1287,7 +1287,7 @@ export class RefMachine {
     }
   }
 
-  /** core unpin(): validate every run, then one gup_put_folio per run. Returns the bad index or -1. */
+  /** core unpin(): check every run, then one gup_put_folio per run. Returns the bad index or -1. */
   private unpinChunk(list: bigint[], flags: number): number {
     const op = this.beginOp();
     const n = list.length;
@@ -1307,16 +1307,34 @@ export class RefMachine {
       }
       i = j;
     }
-    this.tallyRefs = 0;
-    this.tallyPins = 0;
+    // The core's releases are checked too: a folio in runs apart whose runs
+    // together give back more than it holds refuses the list at that run,
+    // after the runs before it were released and taken back (and so name
+    // this operation as their last).
+    const owed = new Map<number, { units: number; pins: number }>();
+    const runs: { start: number; folio: number; refs: number }[] = [];
     i = 0;
     while (i < n) {
       const folio = this.folioOf(pages[i]);
       let j = i + 1;
       while (j < n && this.folioOf(pages[j]) === folio) j++;
-      this.pg(folio).lastOp = op;
-      this.gupPutFolio(folio, j - i, flags);
+      const o = owed.get(folio) ?? { units: 0, pins: 0 };
+      o.units += this.putUnits(folio, j - i, flags);
+      if ((flags & FOLL_PIN) !== 0 && this.large(folio) && !this.isZeroFolio(folio)) o.pins += j - i;
+      owed.set(folio, o);
+      const f = this.peek(folio);
+      if (f.refcount < o.units || f.pincount < o.pins) {
+        for (const r of runs) this.pg(r.folio).lastOp = op;
+        return i;
+      }
+      runs.push({ start: i, folio, refs: j - i });
       i = j;
+    }
+    this.tallyRefs = 0;
+    this.tallyPins = 0;
+    for (const r of runs) {
+      this.pg(r.folio).lastOp = op;
+      this.gupPutFolio(r.folio, r.refs, flags);
     }
     this.gupOutstanding += this.tallyRefs;
     this.pinOutstanding += this.tallyPins;

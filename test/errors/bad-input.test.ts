@@ -146,6 +146,27 @@ describe('bad input leaves the machine as it was', () => {
     expect(snapshot(m, mm)).toEqual(before);
   });
 
+  it('an unpin that names one page in two runs apart, more than it holds together, releases nothing', () => {
+    const { m, mm, pins } = setup();
+    const thp = mm.gupFast(BASE + 8n * MiB, 2, { pin: true });   // two pins on a 2 MiB folio
+    const before = snapshot(m, mm);
+    const refs = (l: ArrayLike<bigint>) => Array.from(l, (p) => m.page(p).refcount);
+    const counts = refs(pins.pfns);
+    const head = m.page(thp.pfns[0]);
+    // each run alone is within what its folio holds; with the run before, the
+    // second run of pins.pfns[0] (index 16) and of the THP (index 2) are not
+    const small = [...pins.pfns, pins.pfns[0]];
+    expectError(() => m.unpin({ pfns: small, pin: true }), 'EINVAL', /page 16 \(pfn/);
+    const large = [thp.pfns[0], pins.pfns[5], thp.pfns[1], thp.pfns[0]];
+    expectError(() => m.unpin({ pfns: large, pin: true }), 'EINVAL', /page 2 \(pfn/);
+    expect(refs(pins.pfns)).toEqual(counts);
+    expect(m.page(thp.pfns[0])).toMatchObject({ refcount: head.refcount, pincount: 2 });
+    expect(snapshot(m, mm)).toEqual(before);
+    m.unpin(thp);
+    m.unpin(pins);
+    expect(m.stats().gupOutstanding).toBe(0n);
+  });
+
   it('raw access outside the table pool', () => {
     const { m, mm } = setup();
     const before = snapshot(m, mm);

@@ -94,6 +94,7 @@ type Cmd =
   | { t: 'unpin'; i: number }
   | { t: 'badUnpin'; i: number; front: boolean }
   | { t: 'overUnpin'; i: number; k: number }
+  | { t: 'overUnpinApart'; i: number; k: number }
   | ({ t: 'zap'; len: number } & Where)
   | ({ t: 'munmap'; len: number } & Where)
   | ({ t: 'walk' } & Where)
@@ -144,6 +145,7 @@ function commandArb(g: Geo): fc.Arbitrary<Cmd> {
     { weight: 8, arbitrary: fc.record({ t: fc.constant('unpin' as const), i: fc.nat(15) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('badUnpin' as const), i: fc.nat(15), front: b }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('overUnpin' as const), i: fc.nat(15), k: fc.nat(1 << 20) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('overUnpinApart' as const), i: fc.nat(15), k: fc.nat(1 << 20) }) },
     { weight: 4, arbitrary: fc.record({ t: fc.constant('zap' as const), ...where, len }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('munmap' as const), ...where, len }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('walk' as const), ...where }) },
@@ -476,6 +478,28 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
         const pfns = [...Array.from(t.m.pfns), ...new Array<bigint>(count).fill(pfn)];
         const o = step('overUnpin', () => `overUnpin ${at()}`, () => m.unpin({ pfns, pin: t.m.pin }), () => r.unpin({ pfns, pin: t.m.pin }), true);
         if ('ok' in o) t.released = true;       // only the zero page pinned: nothing to refuse
+        break;
+      }
+      case 'overUnpinApart': {
+        // a live pin result, a page of another folio, then one of its pages
+        // again, as many times as makes the folio's two runs together give
+        // back one pin more than it holds while each alone does not: the
+        // per-run check passes, the release refuses and takes back the runs
+        // before
+        const l = live().filter((x) => x.m.pin);
+        if (!l.length) break;
+        const t = l[c.i % l.length];
+        const list = Array.from(t.m.pfns);
+        const folioOf = (pfn: bigint) => { const p = m.page(pfn); return p.tail ? p.head : pfn; };
+        const pfn = list[c.k % t.m.nr];
+        const f = folioOf(pfn);
+        const h = m.page(f);
+        const sep = list.find((q) => folioOf(q) !== f);
+        if (h.reserved || sep === undefined) break;    // the zero page's pins are not counted; no second folio
+        const held = h.order > 0 ? h.pincount : Math.floor(h.refcount / 1024);
+        const mine = list.filter((q) => folioOf(q) === f).length;
+        const pfns = [...list, sep, ...new Array<bigint>(held - mine + 1).fill(pfn)];
+        step('overUnpinApart', () => `overUnpinApart ${at()}`, () => m.unpin({ pfns, pin: true }), () => r.unpin({ pfns, pin: true }), true);
         break;
       }
       case 'zap': {
