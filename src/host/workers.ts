@@ -24,7 +24,7 @@ export class WorkerPool {
     const url = new URL('./worker.js', import.meta.url.replace(/\/src\/host\//, '/dist/host/'));
     for (let i = 0; i < n; i++) {
       const w = new Worker(url, { workerData: { shared: machine.shared(), ctxIndex: i + 1, control: pool.control }, execArgv: [] });
-      await new Promise<void>((res, rej) => { w.once('online', () => res()); w.once('error', rej); });
+      await settle<void>(w, 'online');
       pool.workers.push(w);
     }
     return pool;
@@ -42,15 +42,15 @@ export class WorkerPool {
     const L = this.machine.layout;
     const go = ++this.round;
     Atomics.store(this.ctl, 1, 0);
-    const done = this.workers.map((w, i) => new Promise<LoopResult>((res, rej) => {
-      w.once('message', res);
-      w.once('error', rej);
+    const done = this.workers.map((w, i) => {
+      const result = settle<LoopResult>(w, 'message');
       const l = loops[i];
       let flags = l.pin ? L.k('FOLL_PIN') : L.k('FOLL_GET');
       if (l.write) flags |= L.k('FOLL_WRITE');
       const job: LoopJob = { mm: l.mm.ptr, start: l.start, nr: l.nr, flags, rounds: l.rounds, go };
       w.postMessage(job);
-    }));
+      return result;
+    });
     while (Atomics.load(this.ctl, 1) < this.workers.length) await new Promise((r) => setTimeout(r, 1));
     const t0 = performance.now();
     Atomics.store(this.ctl, 0, go);
@@ -64,4 +64,14 @@ export class WorkerPool {
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
   }
+}
+
+/** The worker's next `event` (or its error), with both listeners removed once either fires. */
+function settle<T>(w: Worker, event: 'online' | 'message'): Promise<T> {
+  return new Promise<T>((res, rej) => {
+    const ok = (v: T) => { w.off('error', fail); res(v); };
+    const fail = (e: Error) => { w.off(event, ok); rej(e); };
+    w.once(event, ok);
+    w.once('error', fail);
+  });
 }

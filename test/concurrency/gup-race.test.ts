@@ -57,6 +57,12 @@ describe('concurrency', () => {
     const heads = [A, A + 2n * MiB].map((x) => m.walk(mm, x).pfn!);
     for (const h of heads) expect(m.page(h).refcount).toBe(1);
     expect(m.checkInvariants()).toEqual([]);
+    // a pool runs any number of loops without piling listeners on its workers
+    const small = { ...a, rounds: 1 };
+    const counts = () => pool!['workers'].map((w) => w.listenerCount('message') + w.listenerCount('error'));
+    const idle = counts();
+    for (let i = 0; i < 12; i++) await pool.run([small, small]);
+    expect(counts()).toEqual(idle);
   });
 
   it('munmap frees tables only after lockless walkers have left them', async () => {
