@@ -426,7 +426,8 @@ export function gup(ctx: usize, opId: u32): i32 {
 // through. (Runs taken back keep this operation as their last.)
 //
 // The runs are compacted into the array in place, a u64 record each: bits
-// 32..63 the pages, 6..31 the folio, and below it what to drop per page:
+// 32..63 the pages, 6..31 the folio (struct pages are 64-byte aligned: every
+// memmap block is whole sections of them), and below it what to drop per page:
 // R_PINCOUNT (one reference and one _pincount: a pin of a large folio),
 // R_BIAS (GUP_PIN_COUNTING_BIAS references: a pin of a small folio),
 // R_NOTHING (a pin of the zero page), else one reference (a get);
