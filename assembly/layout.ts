@@ -163,6 +163,10 @@ export const ARCH_LEVELS: u32 = offsetof<ArchDesc>();   // LevelDesc[0] (top) ..
   // none/present/leaf/table predicates read means "a table, descend".
   fastTableMask: u64;
   fastTableValue: u64;
+  // The walk's: equal to a present leaf template on every bit the
+  // none/present/leaf predicates read means "a leaf, stop here".
+  fastLeafMask: u64;
+  fastLeafValue: u64;
 }
 export const LEVEL_PREDS: u32 = offsetof<LevelDesc>();                // Pred[NPRED]
 export const LEVEL_TEMPLATES: u32 = LEVEL_PREDS + NPRED * PRED_SIZE;   // u64[NTEMPLATE]

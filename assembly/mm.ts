@@ -126,6 +126,7 @@ export function walkFrom(rootPa: u64, va: u64, stop: u32, checkPool: bool): void
       pa = tablePa(d, e);
       continue;
     }
+    if ((e & L(l).fastLeafMask) == L(l).fastLeafValue) { wCode = W_OK; return; }   // quick: a leaf
     if (isNone(d, e)) { wCode = W_NONE; return; }
     if (!isPresent(d, e)) { wCode = W_NOT_PRESENT; return; }
     if (l == n - 1 || isLeaf(d, e)) {

@@ -53,6 +53,8 @@ export interface LevelDescriptor {
   fastRead: { mask: bigint; value: bigint };
   fastWrite: { mask: bigint; value: bigint };
   fastTable: { mask: bigint; value: bigint };
+  /** the walk's quick test for a present leaf (see assembly/layout.ts LevelDesc) */
+  fastLeaf: { mask: bigint; value: bigint };
 }
 
 // ---------------------------------------------------------------- entries
@@ -96,6 +98,18 @@ function fastTable(d: LevelDescriptor): { mask: bigint; value: bigint } {
   const ok = matchPred(d.preds.present, t) && matchPred(d.preds.table, t) && (!d.leafOk || !matchPred(d.preds.leaf, t));
   if (!ok) return { mask: 0n, value: 1n };
   return { mask, value: t & mask };
+}
+
+// A walk stops at a leaf it can map through when pXd_none is false and
+// pXd_present and pXd_leaf hold; an entry equal to a present leaf template on
+// all the bits those read (told from the empty value there) answers them as
+// the template does. Levels whose empty value is a table pointer get none.
+function fastLeaf(d: LevelDescriptor, t: bigint): { mask: bigint; value: bigint } {
+  if (!d.leafOk || d.emptyTable) return { mask: 0n, value: 1n };   // (an empty value set later: no shortcut)
+  const mask = (['present', 'leaf'] as const).reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n);
+  if ((t & mask & d.noneMask) === (d.empty & mask & d.noneMask)) return { mask: 0n, value: 1n };
+  const ok = (t & d.noneMask) !== d.empty && matchPred(d.preds.present, t) && matchPred(d.preds.leaf, t);
+  return ok ? { mask, value: t & mask } : { mask: 0n, value: 1n };
 }
 
 /** gup-fast's per-entry decision before the grab: protnone, access, write, devmap, special. */
@@ -371,10 +385,12 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
       fastRead: { mask: 0n, value: 1n },
       fastWrite: { mask: 0n, value: 1n },
       fastTable: { mask: 0n, value: 1n },
+      fastLeaf: { mask: 0n, value: 1n },
     };
     d.fastRead = fastAccept(d, templates.ro, false);
     d.fastWrite = fastAccept(d, templates.rw, true);
     d.fastTable = fastTable(d);
+    d.fastLeaf = fastLeaf(d, templates.rw);
     checkLevel(d, v, w);
     return d;
   });

@@ -732,6 +732,8 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
     w(b, 'LevelDesc', 'fastWriteValue', l.fastWrite.value);
     w(b, 'LevelDesc', 'fastTableMask', l.fastTable.mask);
     w(b, 'LevelDesc', 'fastTableValue', l.fastTable.value);
+    w(b, 'LevelDesc', 'fastLeafMask', l.fastLeaf.mask);
+    w(b, 'LevelDesc', 'fastLeafValue', l.fastLeaf.value);
     for (const p of PRED_NAMES) {
       const q = b + L.k('LEVEL_PREDS') + predIdx[p] * L.size.Pred;
       const r = l.preds[p];

@@ -3,7 +3,7 @@
 // test over random mk/clear sequences.
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { KERNELS, applyOp, matchPred, resolve, encodeLeafEntry, decodeLeafPa, Machine } from '../../src/index.js';
+import { KERNELS, applyOp, matchPred, resolve, encodeLeafEntry, decodeLeafPa, gupFastAccepts, Machine } from '../../src/index.js';
 import { identityChecks, walkChecks, endToEndChecks } from '../../src/host/conformance.js';
 import { VARIANTS } from '../helpers/machines.js';
 
@@ -21,6 +21,26 @@ describe.each(VARIANTS)('$arch/$variant', ({ arch, variant }) => {
       const r = identityChecks(desc);
       cases += r.checks;
       expect(r.failures).toEqual([]);
+    });
+
+    it('property: an entry that matches a quick-accept pair answers the predicates as that pair says', () => {
+      // the pairs the hot loops test instead of the predicates (assembly/layout.ts LevelDesc.fast*):
+      // every entry equal to the pair's value on its mask, whatever its other bits
+      const none = (l: typeof desc.levels[number], e: bigint) => (e & l.noneMask) === l.empty;
+      const is = (l: typeof desc.levels[number], p: 'present' | 'leaf' | 'table', e: bigint) => matchPred(l.preds[p], e);
+      const pairs = desc.levels.flatMap((l) => [
+        { l, name: 'table', pair: l.fastTable, holds: (e: bigint) => !none(l, e) && is(l, 'present', e) && is(l, 'table', e) && !(l.leafOk && is(l, 'leaf', e)) },
+        { l, name: 'leaf', pair: l.fastLeaf, holds: (e: bigint) => !none(l, e) && is(l, 'present', e) && l.leafOk && is(l, 'leaf', e) },
+        { l, name: 'read', pair: l.fastRead, holds: (e: bigint) => gupFastAccepts(l, e, false) },
+        { l, name: 'write', pair: l.fastWrite, holds: (e: bigint) => gupFastAccepts(l, e, true) },
+      ]).filter((x) => x.pair.mask !== 0n);
+      expect(pairs.some((x) => x.name === 'leaf')).toBe(true);
+      expect(pairs.some((x) => x.name === 'read')).toBe(true);
+      fc.assert(fc.property(fc.constantFrom(...pairs), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (x, bits) => {
+        const e = (bits & ~x.pair.mask) | x.pair.value;
+        cases++;
+        if (!x.holds(e)) throw new Error(`${x.l.name}: ${x.name} pair accepts 0x${e.toString(16)}, the predicates do not`);
+      }), { numRuns: 300 });
     });
 
     it('property: any sequence of mk/clear operations keeps the pfn and leaves what it last set', () => {
