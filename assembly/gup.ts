@@ -25,7 +25,7 @@ let gNr: u32 = 0;
 let gFlags: u32 = 0;
 let gOp: u32 = 0;
 let gBias: i32 = 0;
-let gSmallRec: u64 = 0;  // unpin: what a small folio's record drops per page (R_BIAS for a pin)
+let gSmallRec: u64 = 0;  // unpin: a small page's record, less its folio (one page; R_BIAS for a pin)
 let gAnonSettles: u64 = 0;   // gup-fast: PAGE_MAPPING_ANON, or 0 for a read pin      // unpin: a small folio's refcount units per page (a global: read, not recomputed, in the loop)
 
 // get_dev_pagemap(pfn): the live pgmap covering pfn. This machine's memmap
@@ -413,25 +413,27 @@ export function gup(ctx: usize, opId: u32): i32 {
   return ret;
 }
 
-// unpin_user_pages / put_page over the pfns in the output array, one
-// gup_put_folio per run of pages of the same folio (gup_folio_next).
+// unpin_user_pages / put_page over the pfns in the output array, in one
+// pass: one gup_put_folio per run of pages of one large folio
+// (gup_folio_next), and a page of an order-0 folio on its own (a run of one
+// small page listed again goes page by page: the same counts).
 //
-// A list that asks for more than the pages hold changes no count: every
-// pfn must have a struct page and every run's folio the references (and
-// pins) the run gives back, or nothing is released (r0 = the index of the
-// run's first pfn). The releases themselves are checked as well, which
-// catches what the per-run check cannot see, a folio in two runs apart or a
-// release racing this one: the runs already released are taken back, and
-// folios that reached zero are freed only once the whole list has gone
-// through. (Runs taken back keep this operation as their last.)
+// Every release is checked: a decrement that takes a count below zero is
+// added back, and so is everything released before it in this call, and the
+// list is refused (r0 = the index of the refused run's first pfn; a pfn with
+// no struct page is refused the same way). Folios the releases bring to zero
+// are freed only once the whole list has gone through. A refused list
+// changes no count; the folios it had released and took back keep this
+// operation as their last.
 //
-// The runs are compacted into the array in place, a u64 record each: bits
-// 32..63 the pages, 6..31 the folio (struct pages are 64-byte aligned: every
-// memmap block is whole sections of them), and below it what to drop per page:
-// R_PINCOUNT (one reference and one _pincount: a pin of a large folio),
-// R_BIAS (GUP_PIN_COUNTING_BIAS references: a pin of a small folio),
-// R_NOTHING (a pin of the zero page), else one reference (a get);
-// R_FREE marks a folio the release brought to zero.
+// What was released is recorded in the array in place (record k overwrites
+// pfn k or an earlier one), a u64 record each: bits 32..63 the pages, 6..31
+// the folio (struct pages are 64-byte aligned: every memmap block is whole
+// sections of them), and below it what was dropped per page: R_PINCOUNT
+// (one reference and one _pincount: a pin of a large folio), R_BIAS
+// (GUP_PIN_COUNTING_BIAS references: a pin of a small folio), R_NOTHING (a
+// pin of the zero page), else one reference (a get); R_FREE marks a folio
+// brought to zero.
 // a0 n, a1 flags -> r0 pages released.
 const R_PINCOUNT: u64 = 1;
 const R_BIAS: u64 = 2;
@@ -445,45 +447,47 @@ export function unpin(ctx: usize): i32 {
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0) || n > c.outCap) return E_INVAL;
   const pin = (flags & FOLL_PIN) != 0;
   gBias = pin ? GUP_PIN_COUNTING_BIAS : 1;
-  gSmallRec = pin ? R_BIAS : 0;
+  gSmallRec = pin ? R_BIAS | ((<u64>1) << 32) : (<u64>1) << 32;
   const out = c.out;
   const large: u64 = (<u64>1) << PG_head;
+  const op = <u64>c.opId;
   secPfn = <u64>-1;
   let i: u32 = 0, k: u32 = 0;
-  let prev: u64 = <u64>-1;                         // the pfn of the last one-page record
-  let runStart: u32 = 0;                           // where that record's run began
+  let prev: u64 = <u64>-1;                         // the last small page released
+  let runStart: u32 = 0;                           // where its run began
+  let refused = n;                                 // < n: the index the list is refused at
+  let refs: i64 = 0, pinned: i64 = 0;
+  let toFree: u32 = 0;
   while (i < n) {
     const pfn = load<u64>(out + (i << 3));
     const page = pageOfPfn(pfn);
-    if (page == 0) { c.r0 = i; return E_INVAL; }
+    if (page == 0) { refused = i; break; }
     const head = load<u64>(page, PAGE_COMPOUND_HEAD);
-    let j = i + 1;
     if (((head | load<u64>(page)) & (large | 1)) == 0 && page != zeroPageOf()) {
       // a page of an order-0 folio: GUP_PIN_COUNTING_BIAS references for a pin, one for a get
-      if (pfn != prev) {
-        if (load<i32>(page, offsetof<Page>("_refcount")) < gBias) { c.r0 = i; return E_INVAL; }
-        store<u64>(out + (k << 3), <u64>page | gSmallRec | ((<u64>1) << 32));
-        k++;
-        prev = pfn;
-        runStart = i;
-      } else {
-        // the same page again (gup_folio_next's run): one more page on its record
-        const rec = load<u64>(out + ((k - 1) << 3)) + ((<u64>1) << 32);
-        if (load<i32>(page, offsetof<Page>("_refcount")) < <i32>(rec >> 32) * gBias) { c.r0 = runStart; return E_INVAL; }
-        store<u64>(out + ((k - 1) << 3), rec);
+      if (pfn != prev) { prev = pfn; runStart = i; }
+      let rec = <u64>page | gSmallRec;
+      const before = atomic.sub<i32>(page + offsetof<Page>("_refcount"), gBias);
+      if (before <= gBias) {
+        if (before < gBias) { atomic.add<i32>(page + offsetof<Page>("_refcount"), gBias); refused = runStart; break; }
+        rec |= R_FREE;                             // the last reference: freed once the list is settled
+        toFree++;
       }
-      i = j;
+      store<u64>(out + (k << 3), rec);
+      k++;
+      store<u64>(page, op, offsetof<Page>("last_op"));
+      refs += gBias;
+      i++;
       continue;
     }
     prev = <u64>-1;
     // a run of the zero page, or of pages of one large folio
     let folio = page;
     let what: u64 = 0;
-    let units: i32;
+    let j = i + 1;
     if ((head & 1) == 0 && (load<u64>(page) & large) == 0) {   // the zero page
       while (j < n && load<u64>(out + (j << 3)) == pfn) j++;
-      units = pin ? 0 : <i32>(j - i);              // its pins are not counted
-      if (pin) what = R_NOTHING;
+      if (pin) what = R_NOTHING;                   // its pins are not counted
     } else {
       if ((head & 1) != 0) folio = <usize>(head - 1);
       const first = pfn - <u64>((page - folio) / PAGE_SIZE_BYTES);
@@ -493,54 +497,37 @@ export function unpin(ctx: usize): i32 {
         if (q < first || q >= last) break;
         j++;
       }
-      units = <i32>(j - i);
       if (pin) what = R_PINCOUNT;
     }
-    if (load<i32>(folio, offsetof<Page>("_refcount")) < units ||
-        (what == R_PINCOUNT && load<i32>(folio + FOLIO_PINCOUNT) < units)) {
-      c.r0 = i;
-      return E_INVAL;
-    }
-    store<u64>(out + (k << 3), <u64>folio | what | (<u64>(j - i) << 32));
-    k++;
-    i = j;
-  }
-  const op = <u64>c.opId;
-  let refs: i64 = 0, pinned: i64 = 0;
-  let toFree: u32 = 0;
-  let r: u32 = 0;
-  for (; r < k; r++) {
-    const at = out + (r << 3);
-    const rec = load<u64>(at);
-    const folio = <usize>(<u32>rec & ~63);
-    const pages = <i32>(rec >> 32);
-    if ((rec & R_NOTHING) == 0) {
-      // a decrement, and one that went below zero is added back: a racing
-      // reader sees a negative count, which try_get_folio refuses
-      if ((rec & R_PINCOUNT) != 0) {
-        if (atomic.sub<i32>(folio + FOLIO_PINCOUNT, pages) < pages) {
-          atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);
-          break;
-        }
-        pinned += pages;
+    const pages = <i32>(j - i);
+    if (what != R_NOTHING) {
+      if (what == R_PINCOUNT && atomic.sub<i32>(folio + FOLIO_PINCOUNT, pages) < pages) {
+        atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);
+        refused = i;
+        break;
       }
-      const units = (rec & R_BIAS) != 0 ? pages * GUP_PIN_COUNTING_BIAS : pages;
-      const before = atomic.sub<i32>(folio + offsetof<Page>("_refcount"), units);
-      if (before <= units) {
-        if (before < units) {
-          atomic.add<i32>(folio + offsetof<Page>("_refcount"), units);
-          if ((rec & R_PINCOUNT) != 0) { atomic.add<i32>(folio + FOLIO_PINCOUNT, pages); pinned -= pages; }
+      const before = atomic.sub<i32>(folio + offsetof<Page>("_refcount"), pages);
+      if (before <= pages) {
+        if (before < pages) {
+          atomic.add<i32>(folio + offsetof<Page>("_refcount"), pages);
+          if (what == R_PINCOUNT) atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);
+          refused = i;
           break;
         }
-        store<u64>(at, rec | R_FREE);              // the last reference: freed once the list is settled
+        what |= R_FREE;
         toFree++;
       }
-      refs += units;
+      refs += pages;
+      if (what & R_PINCOUNT) pinned += pages;
     }
+    store<u64>(out + (k << 3), <u64>folio | what | (<u64>pages << 32));
+    k++;
     store<u64>(folio, op, offsetof<Page>("last_op"));
+    i = j;
   }
-  if (r < k) {                                     // refused: take back what was released
-    c.r0 = unpinTakeBack(out, r);
+  if (refused < n) {                               // take back what was released
+    unpinTakeBack(out, k);
+    c.r0 = refused;
     return E_INVAL;
   }
   if (toFree != 0) {                               // __folio_put
@@ -555,17 +542,14 @@ export function unpin(ctx: usize): i32 {
   return 0;
 }
 
-// Gives back records [0, r) and returns the index of record r's first pfn.
-function unpinTakeBack(out: usize, r: u32): u32 {
-  let at: u32 = 0;
-  for (let q: u32 = 0; q < r; q++) {
+// Gives back what records [0, k) released.
+function unpinTakeBack(out: usize, k: u32): void {
+  for (let q: u32 = 0; q < k; q++) {
     const rec = load<u64>(out + (q << 3));
+    if ((rec & R_NOTHING) != 0) continue;
     const folio = <usize>(<u32>rec & ~63);
     const pages = <i32>(rec >> 32);
-    at += <u32>pages;
-    if ((rec & R_NOTHING) != 0) continue;
     atomic.add<i32>(folio + offsetof<Page>("_refcount"), (rec & R_BIAS) != 0 ? pages * GUP_PIN_COUNTING_BIAS : pages);
     if ((rec & R_PINCOUNT) != 0) atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);
   }
-  return at;
 }

@@ -1287,47 +1287,46 @@ export class RefMachine {
     }
   }
 
-  /** core unpin(): check every run, then one gup_put_folio per run. Returns the bad index or -1. */
+  /** core unpin(): one gup_put_folio per run, checked. Returns the refused index or -1. */
   private unpinChunk(list: bigint[], flags: number): number {
+    // As the core does it, in one pass: runs of one large folio (or of the
+    // zero page) are released whole, a small page page by page; the first
+    // release that would take a count below zero refuses the list, after
+    // everything released before it was taken back (those folios, and a small
+    // page some of whose copies went through, keep this operation as their last).
     const op = this.beginOp();
     const n = list.length;
     const pages = list.map((p) => this.pfnToPage(p));
+    const owed = new Map<number, { units: number; pins: number }>();
+    const runs: { folio: number; refs: number }[] = [];
+    const refuse = (at: number, also?: number): number => {
+      for (const r of runs) this.pg(r.folio).lastOp = op;
+      if (also !== undefined) this.pg(also).lastOp = op;
+      return at;
+    };
     let i = 0;
     while (i < n) {
       const page = pages[i];
-      if (page < 0) return i;
+      if (page < 0) return refuse(i);
       const folio = this.folioOf(page);
       let j = i + 1;
       while (j < n && pages[j] >= 0 && this.folioOf(pages[j]) === folio) j++;
       const refs = j - i;
-      const f = this.peek(folio);
-      if (f.refcount < this.putUnits(folio, refs, flags) ||
-          ((flags & FOLL_PIN) !== 0 && this.large(folio) && !this.isZeroFolio(folio) && f.pincount < refs)) {
-        return i;
-      }
-      i = j;
-    }
-    // The core's releases are checked too: a folio in runs apart whose runs
-    // together give back more than it holds refuses the list at that run,
-    // after the runs before it were released and taken back (and so name
-    // this operation as their last).
-    const owed = new Map<number, { units: number; pins: number }>();
-    const runs: { start: number; folio: number; refs: number }[] = [];
-    i = 0;
-    while (i < n) {
-      const folio = this.folioOf(pages[i]);
-      let j = i + 1;
-      while (j < n && this.folioOf(pages[j]) === folio) j++;
       const o = owed.get(folio) ?? { units: 0, pins: 0 };
-      o.units += this.putUnits(folio, j - i, flags);
-      if ((flags & FOLL_PIN) !== 0 && this.large(folio) && !this.isZeroFolio(folio)) o.pins += j - i;
-      owed.set(folio, o);
       const f = this.peek(folio);
-      if (f.refcount < o.units || f.pincount < o.pins) {
-        for (const r of runs) this.pg(r.folio).lastOp = op;
-        return i;
+      const units = this.putUnits(folio, refs, flags);
+      const pins = (flags & FOLL_PIN) !== 0 && this.large(folio) && !this.isZeroFolio(folio) ? refs : 0;
+      if (!this.large(folio) && !this.isZeroFolio(folio)) {
+        const each = this.putUnits(folio, 1, flags);
+        const fit = Math.floor((f.refcount - o.units) / each);
+        if (fit < refs) return refuse(i, fit >= 1 ? folio : undefined);
+      } else if (f.refcount - o.units < units || f.pincount - o.pins < pins) {
+        return refuse(i);
       }
-      runs.push({ start: i, folio, refs: j - i });
+      o.units += units;
+      o.pins += pins;
+      owed.set(folio, o);
+      runs.push({ folio, refs });
       i = j;
     }
     this.tallyRefs = 0;

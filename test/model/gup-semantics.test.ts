@@ -28,7 +28,7 @@ describe.each(Object.keys(KERNELS))('kernel %s', (kernel) => {
     expect(m.checkInvariants()).toEqual([]);
   });
 
-  it('unpin gives back a run of one page listed again and again in one gup_put_folio; too many changes nothing', () => {
+  it('unpin gives back one page listed again and again; one copy too many is refused at the first and changes nothing', () => {
     const { m, mm } = setup(kernel);
     mm.mmap({ start: A, length: 4n * PAGE, populate: true });
     const a = mm.gupFast(A, 4, { pin: true });
