@@ -7,14 +7,14 @@ import { H, hdr, arch, readEntry, lock, unlock, ctxOf, SEC_MASK, BE } from './ba
 import {
   lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
 } from './arch';
-import { pfnToPage, pageFolio, poolVa, poolContains, folioTestLarge, folioOrder, setFlag, testFlag } from './mem';
+import { pfnToPage, pageFolio, poolVa, poolContains, folioOrder, setFlag, testFlag } from './mem';
 import {
-  tryGrabFolioFast, tryGrabFolio, gupPutFolio, gupFastFolioAllowed, gupMustUnshare, isZeroFolio,
+  tryGrabFolioFast, tryGrabFolio, gupPutFolio, gupFastFolioAllowed, gupMustUnshare,
   tallyReset, tallyCommit, tallyAdd, zeroPageOf, longtermPinnable, mappingAllowed, folioPutRefs, freeFolio,
 } from './folio';
 import { mmOf, findVma, faultLocked, walkFrom, wCode, wLevel, wEntry } from './mm';
 import {
-  Header, Ctx, Mm, Vma, Page, LevelDesc, PAGE_SIZE_BYTES, LEVEL_PREDS, PRED_SIZE, P_INVERT, P_PRESENT, P_ACCESS, P_WRITE, P_SPECIAL, P_DEVMAP, P_PROTNONE, PAGE_COMPOUND_HEAD, PG_head, FOLIO_PINCOUNT, PAGE_MAPPING_ANON,
+  Header, Ctx, Mm, Vma, Page, LevelDesc, PAGE_SIZE_BYTES, LEVEL_PREDS, PRED_SIZE, P_INVERT, P_ACCESS, P_WRITE, P_SPECIAL, P_DEVMAP, P_PROTNONE, PAGE_COMPOUND_HEAD, PG_head, FOLIO_PINCOUNT, PAGE_MAPPING_ANON,
   FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
   VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, PG_referenced, W_OK, E_FAULT, E_NOMEM, E_INVAL,
 } from './layout';
@@ -24,9 +24,10 @@ let gOut: usize = 0;
 let gNr: u32 = 0;
 let gFlags: u32 = 0;
 let gOp: u32 = 0;
-let gBias: i32 = 0;
-let gSmallRec: u64 = 0;  // unpin: a small page's record, less its folio (one page; R_BIAS for a pin)
-let gAnonSettles: u64 = 0;   // gup-fast: PAGE_MAPPING_ANON, or 0 for a read pin      // unpin: a small folio's refcount units per page (a global: read, not recomputed, in the loop)
+// Set once per call and read in the loops: as locals, V8 would recompute them per page.
+let gBias: i32 = 0;          // unpin: a small folio's refcount units per page
+let gSmallRec: u64 = 0;      // unpin: a small page's record, less its folio (one page; R_BIAS for a pin)
+let gAnonSettles: u64 = 0;   // gup-fast: PAGE_MAPPING_ANON, or 0 for a read pin
 
 // get_dev_pagemap(pfn): the live pgmap covering pfn. This machine's memmap
 // holds RAM only, so no pfn has one: a devmap entry cannot be followed.
