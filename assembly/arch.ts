@@ -3,7 +3,7 @@
 
 import { A } from './base';
 import {
-  ArchDesc, LevelDesc, ARCH_LEVELS, LEVEL_SIZE, LEVEL_PREDS, PRED_SIZE, LEVEL_TEMPLATES,
+  ArchDesc, LevelDesc, Pred, ARCH_LEVELS, LEVEL_SIZE, LEVEL_PREDS, PRED_SIZE, LEVEL_TEMPLATES,
   P_PRESENT, P_TABLE, P_LEAF, P_INVERT,
 } from './layout';
 
@@ -12,11 +12,13 @@ import {
 @inline export function lv(l: u32): usize { return A + ARCH_LEVELS + l * LEVEL_SIZE; }
 @inline export function L(l: u32): LevelDesc { return changetype<LevelDesc>(lv(l)); }
 
-// (e & m1) == v1 || (e & m2) == v2 || (e & any) != 0
+// (e & m1) == v1 || (e & m2) == v2 || (e & any) != 0, evaluated without
+// branches (the three terms are cheap; a branch per term costs more).
 @inline export function pred(lvp: usize, p: u32, e: u64): bool {
   const q = lvp + LEVEL_PREDS + p * PRED_SIZE;
-  return (e & load<u64>(q)) == load<u64>(q, 8) || (e & load<u64>(q, 16)) == load<u64>(q, 24) ||
-    (e & load<u64>(q, 32)) != 0;
+  return <bool>(<i32>((e & load<u64>(q, offsetof<Pred>("m1"))) == load<u64>(q, offsetof<Pred>("v1"))) |
+    <i32>((e & load<u64>(q, offsetof<Pred>("m2"))) == load<u64>(q, offsetof<Pred>("v2"))) |
+    <i32>((e & load<u64>(q, offsetof<Pred>("any"))) != 0));
 }
 
 @inline export function isNone(lvp: usize, e: u64): bool {

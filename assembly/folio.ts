@@ -71,7 +71,7 @@ export function tryGetFolio(page: usize, refs: i32): usize {
 }
 
 // folio_ref_try_add, with try_get_folio's refusal of a negative count folded in.
-@inline function addUnlessNonPositive(p: usize, n: i32): bool {
+@inline export function addUnlessNonPositive(p: usize, n: i32): bool {
   let c = atomic.load<i32>(p);
   while (true) {
     if (c <= 0) return false;

@@ -7,10 +7,10 @@ import { H, hdr, arch, readEntry, lock, unlock, ctxOf, SEC_MASK, BE } from './ba
 import {
   lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
 } from './arch';
-import { pfnToPage, pageFolio, poolVa, poolContains, folioOrder, setFlag, testFlag } from './mem';
+import { pfnToPage, pageFolio, poolVa, poolContains, folioOrder, setFlag, testFlag, refcountPtr } from './mem';
 import {
   tryGrabFolioFast, tryGrabFolio, gupPutFolio, gupFastFolioAllowed, gupMustUnshare,
-  tallyReset, tallyCommit, tallyAdd, zeroPageOf, longtermPinnable, mappingAllowed, folioPutRefs, freeFolio,
+  tallyReset, tallyCommit, tallyAdd, zeroPageOf, longtermPinnable, mappingAllowed, folioPutRefs, freeFolio, addUnlessNonPositive,
 } from './folio';
 import { mmOf, findVma, faultLocked, walkFrom, wCode, wLevel, wEntry } from './mm';
 import {
@@ -52,12 +52,6 @@ function undoSince(nrStart: u32): void {
   }
 }
 
-@inline function predAt(d: usize, i: u32, e: u64): bool {
-  const q = d + LEVEL_PREDS + i * PRED_SIZE;
-  return <bool>(<i32>((e & load<u64>(q)) == load<u64>(q, 8)) | <i32>((e & load<u64>(q, 16)) == load<u64>(q, 24)) |
-    <i32>((e & load<u64>(q, 32)) != 0));
-}
-
 // The section of the last page looked up (pfn_to_page's memory, per call).
 let secPfn: u64 = <u64>-1;
 let secBase: usize = 0;
@@ -90,16 +84,14 @@ function pageOrZeroSlow(pfn: u64): usize {
 function gupFastPteEntry(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i32 {
   const flags = gFlags;
   const write = (flags & FOLL_WRITE) != 0;
-  const writable = predAt(d, P_WRITE, pte);
-  if (predAt(d, P_PROTNONE, pte)) return 0;                            // pte_protnone
-  if (!predAt(d, P_ACCESS, pte) || (write && !writable)) return 0;    // pte_access_permitted
-  const ld = changetype<LevelDesc>(d);
-  const v = pte != 0 && predAt(d, P_INVERT, pte) ? ~pte : pte;
-  const pfn = (((v & ld.leafAddrMask) >> ld.leafAddrShift) << ld.leafAddrPaShift) >> pageShift();
-  if (arch().hasDevmap != 0 && predAt(d, P_DEVMAP, pte)) {
+  const writable = pred(d, P_WRITE, pte);
+  if (pred(d, P_PROTNONE, pte)) return 0;                            // pte_protnone
+  if (!pred(d, P_ACCESS, pte) || (write && !writable)) return 0;    // pte_access_permitted
+  const pfn = leafPa(d, pte) >> pageShift();
+  if (arch().hasDevmap != 0 && pred(d, P_DEVMAP, pte)) {
     if ((flags & FOLL_LONGTERM) != 0) return 0;
     if (getDevPagemap(pfn) == 0) return -1;
-  } else if (predAt(d, P_SPECIAL, pte)) {
+  } else if (pred(d, P_SPECIAL, pte)) {
     return 0;                                                          // pte_special
   }
   const page = pageOfPfn(pfn);
@@ -123,24 +115,12 @@ function gupFastPteEntry(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i
 function quickAllowed(d: usize, pte: u64, page: usize, mapping: u64): bool {
   const flags = gFlags;
   if (!mappingAllowed(mapping, flags)) return false;
-  return (flags & FOLL_WRITE) != 0 || predAt(d, P_WRITE, pte) || !gupMustUnshare(flags, page);
+  return (flags & FOLL_WRITE) != 0 || pred(d, P_WRITE, pte) || !gupMustUnshare(flags, page);
 }
 
-// Hand back a quick grab of a small folio (gup_put_folio without the tally:
-// the loop counts only what it keeps).
-function putSmall(folio: usize, add: i32): void {
-  folioPutRefs(folio, add);
-}
-
-// folio_ref_try_add's cmpxchg loop after a first attempt lost a race.
+// folio_ref_try_add after a first cmpxchg lost a race (out of the loop's way).
 function refTryAddRetry(rp: usize, add: i32): bool {
-  let c = atomic.load<i32>(rp);
-  while (c > 0) {
-    const old = atomic.cmpxchg<i32>(rp, c, c + add);
-    if (old == c) return true;
-    c = old;
-  }
-  return false;
+  return addUnlessNonPositive(rp, add);
 }
 
 // gup_fast_pte_range. Most entries are a present, accessible, normal entry of
@@ -182,7 +162,7 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
       const page = (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : pageOrZeroSlow(pfn);
       if (page != zeroPageOf() && ((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | 1)) == 0) {
         // folio_ref_try_add on what looks like an order-0 folio
-        const rp = page + offsetof<Page>("_refcount");
+        const rp = refcountPtr(page);
         const c = load<i32>(rp);
         if (c <= 0) break;                         // being freed
         if (atomic.cmpxchg<i32>(rp, c, c + add) != c) {
@@ -192,10 +172,10 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
         if ((fl & large) == 0 && (load<u64>(page, PAGE_COMPOUND_HEAD) & 1) == 0 &&
             ((flags & FOLL_LONGTERM) == 0 || longtermPinnable(page))) {
           // the tables moved under us; gup_fast_folio_allowed (an anon mapping passes); gup_must_unshare
-          if (load<u64>(pmdp) != pmdRaw || load<u64>(p) != raw) { putSmall(page, add); break; }
+          if (load<u64>(pmdp) != pmdRaw || load<u64>(p) != raw) { folioPutRefs(page, add); break; }
           const mapping = load<u64>(page, offsetof<Page>("mapping"));
           if ((mapping & gAnonSettles) == 0 && !quickAllowed(d, pte, page, mapping)) {
-            putSmall(page, add);
+            folioPutRefs(page, add);
             break;
           }
           if ((fl & ((<u64>1) << PG_referenced)) == 0) setFlag(page, PG_referenced);   // folio_set_referenced
@@ -205,7 +185,7 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
           p += 8;
           continue;
         }
-        putSmall(page, add);                     // raced with a split or prep: take the long way
+        folioPutRefs(page, add);                     // raced with a split or prep: take the long way
       }
     }
     gNr = <u32>((out - gOut) >> 3);
@@ -468,9 +448,9 @@ export function unpin(ctx: usize): i32 {
       // a page of an order-0 folio: GUP_PIN_COUNTING_BIAS references for a pin, one for a get
       if (pfn != prev) { prev = pfn; runStart = i; }
       let rec = <u64>page | gSmallRec;
-      const before = atomic.sub<i32>(page + offsetof<Page>("_refcount"), gBias);
+      const before = atomic.sub<i32>(refcountPtr(page), gBias);
       if (before <= gBias) {
-        if (before < gBias) { atomic.add<i32>(page + offsetof<Page>("_refcount"), gBias); refused = runStart; break; }
+        if (before < gBias) { atomic.add<i32>(refcountPtr(page), gBias); refused = runStart; break; }
         rec |= R_FREE;                             // the last reference: freed once the list is settled
         toFree++;
       }
@@ -507,10 +487,10 @@ export function unpin(ctx: usize): i32 {
         refused = i;
         break;
       }
-      const before = atomic.sub<i32>(folio + offsetof<Page>("_refcount"), pages);
+      const before = atomic.sub<i32>(refcountPtr(folio), pages);
       if (before <= pages) {
         if (before < pages) {
-          atomic.add<i32>(folio + offsetof<Page>("_refcount"), pages);
+          atomic.add<i32>(refcountPtr(folio), pages);
           if (what == R_PINCOUNT) atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);
           refused = i;
           break;
@@ -534,7 +514,7 @@ export function unpin(ctx: usize): i32 {
   if (toFree != 0) {                               // __folio_put
     for (let q: u32 = 0; q < k; q++) {
       const rec = load<u64>(out + (q << 3));
-      if ((rec & R_FREE) != 0) freeFolio(<usize>(<u32>rec & ~63));
+      if ((rec & R_FREE) != 0) freeFolio(<usize>(<u32>rec & ~(PAGE_SIZE_BYTES - 1)));
     }
   }
   tallyAdd(-refs, -pinned);
@@ -548,9 +528,9 @@ function unpinTakeBack(out: usize, k: u32): void {
   for (let q: u32 = 0; q < k; q++) {
     const rec = load<u64>(out + (q << 3));
     if ((rec & R_NOTHING) != 0) continue;
-    const folio = <usize>(<u32>rec & ~63);
+    const folio = <usize>(<u32>rec & ~(PAGE_SIZE_BYTES - 1));
     const pages = <i32>(rec >> 32);
-    atomic.add<i32>(folio + offsetof<Page>("_refcount"), (rec & R_BIAS) != 0 ? pages * GUP_PIN_COUNTING_BIAS : pages);
+    atomic.add<i32>(refcountPtr(folio), (rec & R_BIAS) != 0 ? pages * GUP_PIN_COUNTING_BIAS : pages);
     if ((rec & R_PINCOUNT) != 0) atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);
   }
 }

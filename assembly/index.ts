@@ -19,6 +19,7 @@ import { checkInvariants } from './inv';
 import { refreshZeroPage } from './folio';
 import {
   Header, Ctx, Mm, Vma, Page, MM_SIZE, PAGE_SIZE_BYTES, PG_reserved, W_OK, FOLIO_PINCOUNT, OP_RAW,
+  INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
   OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT,
   OP_FAULT, OP_GUP, OP_UNPIN, OP_ZAP, OP_MUNMAP, OP_MMAP, OP_POPULATE, OP_INIT,
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, VM_PFNMAP, VM_HUGETLB, VM_WRITE, FOLL_PIN,
@@ -387,19 +388,20 @@ export function pagePtr(ctx: usize): i32 {
 export * from './offsets.gen';
 
 // Fault injection, for showing what the checker reports: a0 pfn, a1 field
-// (0 _refcount, 1 _mapcount, 2 _pincount of the folio), a2 value. Recorded
-// in the op log as a raw write, so a violation names it as the last operation.
+// (INJECT_*), a2 value. Recorded in the op log as a raw write, so a
+// violation names it as the last operation.
 export function inject(ctx: usize): i32 {
   const c = ctxOf(ctx);
   const page = pfnToPage(c.a0);
-  if (page == 0 || c.a1 > 2) return E_INVAL;
+  const field = <u32>c.a1;
+  if (page == 0 || (field != INJECT_REFCOUNT && field != INJECT_MAPCOUNT && field != INJECT_PINCOUNT)) return E_INVAL;
   const op = beginOp(ctx, OP_RAW, 0, c.a0 << pageShift(), 0);
   const folio = pageFolio(page);
-  if (c.a1 == 2 && !folioTestLarge(folio)) return E_INVAL;
+  if (field == INJECT_PINCOUNT && !folioTestLarge(folio)) return E_INVAL;
   store<u64>(folio, op, offsetof<Page>("last_op"));
   const v = <i32>c.a2;
-  if (c.a1 == 0) atomic.store<i32>(folio, v, offsetof<Page>("_refcount"));
-  else if (c.a1 == 1) atomic.store<i32>(page, v, offsetof<Page>("_mapcount"));
+  if (field == INJECT_REFCOUNT) atomic.store<i32>(folio, v, offsetof<Page>("_refcount"));
+  else if (field == INJECT_MAPCOUNT) atomic.store<i32>(page, v, offsetof<Page>("_mapcount"));
   else atomic.store<i32>(folio + FOLIO_PINCOUNT, v);
   return OK;
 }

@@ -7,7 +7,7 @@ import { H, hdr, readEntry } from './base';
 import { lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, entriesOf } from './arch';
 import {
   pfnToPage, pfnToAux, pageToPfn, pageFolio, folioTestLarge, folioOrder, poolVa, poolContains, isBuddy, pageType,
-  refcountPtr, mapcountPtr, AUX_SIZE,
+  refcountPtr, mapcountPtr, AUX_SIZE, lruNext, lruPrev,
 } from './mem';
 import { isZeroFolio } from './folio';
 import { mmOf } from './mm';
@@ -123,12 +123,12 @@ function checkFreeLists(): void {
     while (p != 0 && n <= limit) {
       const pfn = pageToPfn(p);
       if (pfnToPage(pfn) != p || !isBuddy(p) || load<u64>(p, offsetof<Page>("private_")) != <u64>o ||
-          <usize>load<u32>(p, 16) != prev || pfn < h.zoneStartPfn || pfn >= h.zoneEndPfn) {
+          lruPrev(p) != prev || pfn < h.zoneStartPfn || pfn >= h.zoneEndPfn) {
         report(pfn, INV_FREE_STATE, p, o, <i64>load<u64>(p, offsetof<Page>("private_")));
         return;
       }
       prev = p;
-      p = <usize>load<u32>(p, 8);
+      p = lruNext(p);
       n++;
     }
     if (n != <u64>load<u32>(H + H_ZONE_COUNT + (o << 2))) report(0, INV_FREE_STATE, 0, <i64>load<u32>(H + H_ZONE_COUNT + (o << 2)), <i64>n);

@@ -331,6 +331,11 @@ export const OP_POPULATE: u32 = 8;
 export const OP_INIT: u32 = 9;
 export const OP_RAW: u32 = 10;
 
+// inject()'s field argument (host and core read these, never a number)
+export const INJECT_REFCOUNT: u32 = 0;   // the folio's _refcount
+export const INJECT_MAPCOUNT: u32 = 1;   // the page's _mapcount
+export const INJECT_PINCOUNT: u32 = 2;   // the (large) folio's _pincount
+
 @unmanaged export class Violation {
   pfn: u64;
   invariant: u32;

@@ -116,8 +116,8 @@ export function unprepFolio(head: usize, order: u32): void {
 }
 
 // ---------------------------------------------------------------- RAM buddy allocator
-@inline function lruNext(p: usize): usize { return <usize>load<u32>(p, 8); }
-@inline function lruPrev(p: usize): usize { return <usize>load<u32>(p, 16); }
+@inline export function lruNext(p: usize): usize { return <usize>load<u32>(p, 8); }
+@inline export function lruPrev(p: usize): usize { return <usize>load<u32>(p, 16); }
 
 function listAdd(order: u32, p: usize): void {
   const hp = zoneFreeHead(order);

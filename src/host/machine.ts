@@ -483,12 +483,13 @@ export class Machine {
    */
   inject(pfn: bigint | number, field: 'refcount' | 'mapcount' | 'pincount', value: number): void {
     const p = big(pfn, 'inject: pfn');
-    const f = ['refcount', 'mapcount', 'pincount'].indexOf(field);
-    if (f < 0) throw new PgtemuError('EINVAL', `inject: unknown field '${String(field)}' (refcount, mapcount, pincount)`);
+    const codes: Record<string, string> = { refcount: 'INJECT_REFCOUNT', mapcount: 'INJECT_MAPCOUNT', pincount: 'INJECT_PINCOUNT' };
+    if (!Object.hasOwn(codes, field)) throw new PgtemuError('EINVAL', `inject: unknown field '${String(field)}' (refcount, mapcount, pincount)`);
+    const f = this.L.k(codes[field]);
     if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31) throw new PgtemuError('EINVAL', `inject: value ${value} is not a 32-bit integer`);
     this.a(0, p); this.a(1, f); this.a(2, BigInt.asUintN(64, BigInt(value)));
     const st = this.run('inject', this.ex.inject);
-    if (st < 0) throw new PgtemuError('EINVAL', `inject: pfn ${hex(p)} has no struct page${f === 2 ? ' or heads no large folio' : ''}`);
+    if (st < 0) throw new PgtemuError('EINVAL', `inject: pfn ${hex(p)} has no struct page${field === 'pincount' ? ' or heads no large folio' : ''}`);
   }
 
   /** Refcounts of pfns [start, start + n) as one array (fast path for tests and reports). */
