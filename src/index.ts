@@ -1,5 +1,5 @@
 // pgtemu's public interface.
-export { Machine, Mm, decodeEntry } from './host/machine.js';
+export { Machine, Mm } from './host/machine.js';
 export type {
   MachineOptions, MmapOptions, GupOptions, GupResult, WalkResult, EntryFlags, Violation, PageInfo, MachineStats,
   OpRecord, SharedMachine, VmaKind,
@@ -11,7 +11,7 @@ export type * from './arch/types.js';
 export { KERNELS, DEFAULT_KERNEL, resolve } from './host/presets.js';
 export type { Model, KernelPreset, MachineChoice } from './host/presets.js';
 export {
-  compileVariant, buildVariant, applyOp, matchPred, encodeLeafEntry, decodeLeafPa, encodeTableEntry, decodeTablePa, gupFastAccepts,
+  compileVariant, buildVariant, applyOp, matchPred, decodeEntry, encodeLeafEntry, decodeLeafPa, encodeTableEntry, decodeTablePa, gupFastAccepts,
 } from './host/archdesc.js';
 export type { Descriptor, LevelDescriptor, RawPred } from './host/archdesc.js';
 export { WorkerPool } from './host/workers.js';

@@ -179,7 +179,11 @@ export interface ArchData {
   readonly bits: Readonly<Record<string, number>>;
   /** bits that moved across kernel versions */
   readonly eras?: readonly Era[];
-  /** kernels with ARCH_HAS_PTE_SPECIAL / ARCH_HAS_PTE_DEVMAP (inclusive), null: never */
+  /**
+   * kernels (inclusive) in which this layout has a working pte_special() /
+   * pte_devmap(), null: never. For special that is __HAVE_ARCH_PTE_SPECIAL,
+   * renamed CONFIG_ARCH_HAS_PTE_SPECIAL in v4.18; for devmap ARCH_HAS_PTE_DEVMAP.
+   */
   readonly history: {
     readonly special: { readonly from: string; readonly until?: string } | null;
     readonly devmap: { readonly from: string; readonly until?: string } | null;

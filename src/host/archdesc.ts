@@ -7,6 +7,7 @@ import type {
   ArchData, Bits, FieldSpec, LevelSpec, OpSpec, Ops, PredSpec, Switches, VariantSpec,
 } from '../arch/types.js';
 import { PgtemuError, hex } from './errors.js';
+import type { EntryFlags } from './machine.js';
 
 export interface RawPred { m1: bigint; v1: bigint; m2: bigint; v2: bigint; any: bigint }
 export interface RawStep { if?: RawPred; set: bigint; clear: bigint }
@@ -451,4 +452,18 @@ function checkLevel(d: LevelDescriptor, v: VariantSpec, w: string): void {
   }
   if (d.emptyTable && d.isLast) throw new PgtemuError('ELAYOUT', `${w}: the last level cannot point empty entries at a table`);
   if ((d.empty & d.noneMask) !== d.empty) throw new PgtemuError('ELAYOUT', `${w}: empty value ${hex(d.empty)} has bits outside noneMask`);
+}
+
+/** What pXd_present/_leaf/_write/... say of an entry (`empty`: the level's empty value, if not yet in `l`). */
+export function decodeEntry(l: LevelDescriptor, entry: bigint, empty: bigint = l.empty): EntryFlags {
+  const p = (n: PredName) => matchPred(l.preds[n], entry);
+  const none = (entry & l.noneMask) === empty;
+  const present = !none && p('present');
+  return {
+    present,
+    table: present && !l.isLast && !(l.leafOk && p('leaf')) && p('table'),
+    leaf: present && (l.isLast || (l.leafOk && p('leaf'))),
+    write: p('write'), user: p('user'), young: p('young'), dirty: p('dirty'),
+    special: p('special'), devmap: p('devmap'), protnone: p('protnone'),
+  };
 }

@@ -6,7 +6,7 @@ import {
   decodeLeafPa, decodeTablePa, encodeLeafEntry, gupFastAccepts, maskOf, matchPred, type Descriptor, type LevelDescriptor,
 } from './archdesc.js';
 import { KERNELS, resolve, DEFAULT_KERNEL } from './presets.js';
-import { decodeEntry } from './machine.js';
+import { decodeEntry } from './archdesc.js';
 import { runConformance } from './conformance.js';
 import { Machine } from './machine.js';
 import { timeGup, timeWalk } from './bench.js';

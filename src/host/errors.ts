@@ -28,3 +28,24 @@ export class PgtemuError extends Error {
 }
 
 export const hex = (v: bigint | number): string => '0x' + BigInt(v).toString(16);
+
+/** The core's status codes (assembly/layout.ts E_*, the kernel's errno where there is one). */
+export const STATUS: Readonly<Record<number, ErrorCode>> = {
+  [-14]: 'EFAULT', [-12]: 'ENOMEM', [-1000]: 'ENOTABLE', [-22]: 'EINVAL', [-17]: 'EEXIST',
+  [-28]: 'ENOSPC', [-1002]: 'ESPLIT', [-1001]: 'EBADTABLE', [-34]: 'ERANGE', [-16]: 'EINVAL',
+};
+/** What each code means, for messages. */
+export const STATUS_TEXT: Readonly<Record<ErrorCode, string>> = {
+  EFAULT: 'address not mapped or access not permitted',
+  ENOMEM: 'simulated RAM exhausted',
+  ENOTABLE: 'table pool exhausted',
+  EINVAL: 'invalid argument',
+  EEXIST: 'overlaps an existing mapping',
+  ENOSPC: 'no free slot (address spaces or VMAs)',
+  ESPLIT: 'range covers a huge leaf only in part (splitting huge leaves is not modelled)',
+  EBADTABLE: 'table address outside the table pool',
+  ERANGE: 'physical range outside the table pool',
+  ELAYOUT: 'invalid layout',
+  EUNKNOWN: 'unknown name',
+  ETRAP: 'the core trapped',
+};

@@ -4,11 +4,11 @@
 
 import { coreModule, instantiate, type ClassName, type CoreExports, type Layout } from './core.js';
 import {
-  PRED_NAMES, TEMPLATE_NAMES, matchPred, type Descriptor, type LevelDescriptor,
+  PRED_NAMES, TEMPLATE_NAMES, decodeEntry, type Descriptor, type LevelDescriptor,
 } from './archdesc.js';
 import { resolve, type MachineChoice, type Model } from './presets.js';
-import { PgtemuError, hex, type ErrorCode } from './errors.js';
-import { checkUser, mmapArgs, toBig, userRange, type VmaKind } from './validate.js';
+import { PgtemuError, hex, STATUS, STATUS_TEXT, type ErrorCode } from './errors.js';
+import { checkUser, mmapArgs, populateOrUnmap, toBig, userRange, type VmaKind } from './validate.js';
 
 export interface MachineOptions extends MachineChoice {
   /** simulated RAM (struct pages only, except the table pool), MiB; default 64 */
@@ -147,25 +147,6 @@ const INVARIANTS: Record<number, [string, string]> = {
   51: ['folio-link', "a tail page's compound_head does not name its head"],
   52: ['folio-tail-ref', 'a tail page holds a refcount'],
   53: ['map-unaligned', 'a huge leaf maps a folio at the wrong offset or order'],
-};
-
-const STATUS: Record<number, ErrorCode> = {
-  [-14]: 'EFAULT', [-12]: 'ENOMEM', [-1000]: 'ENOTABLE', [-22]: 'EINVAL', [-17]: 'EEXIST',
-  [-28]: 'ENOSPC', [-1002]: 'ESPLIT', [-1001]: 'EBADTABLE', [-34]: 'ERANGE', [-16]: 'EINVAL',
-};
-const STATUS_TEXT: Record<ErrorCode, string> = {
-  EFAULT: 'address not mapped or access not permitted',
-  ENOMEM: 'simulated RAM exhausted',
-  ENOTABLE: 'table pool exhausted',
-  EINVAL: 'invalid argument',
-  EEXIST: 'overlaps an existing mapping',
-  ENOSPC: 'no free slot (address spaces or VMAs)',
-  ESPLIT: 'range covers a huge leaf only in part (splitting huge leaves is not modelled)',
-  EBADTABLE: 'table address outside the table pool',
-  ERANGE: 'physical range outside the table pool',
-  ELAYOUT: 'invalid layout',
-  EUNKNOWN: 'unknown name',
-  ETRAP: 'the core trapped',
 };
 
 const big = toBig;
@@ -654,18 +635,6 @@ export class Machine {
   }
 }
 
-export function decodeEntry(l: LevelDescriptor, entry: bigint): EntryFlags {
-  const p = (n: typeof PRED_NAMES[number]) => matchPred(l.preds[n], entry);
-  const none = (entry & l.noneMask) === l.empty;
-  const present = !none && p('present');
-  return {
-    present,
-    table: present && !l.isLast && !(l.leafOk && p('leaf')) && p('table'),
-    leaf: present && (l.isLast || (l.leafOk && p('leaf'))),
-    write: p('write'), user: p('user'), young: p('young'), dirty: p('dirty'),
-    special: p('special'), devmap: p('devmap'), protnone: p('protnone'),
-  };
-}
 
 function writeField(dv: DataView, L: Layout, base: number, c: ClassName, f: string, v: number | bigint): void {
   const off = base + (L.off[c] as Record<string, number>)[f];
@@ -769,15 +738,7 @@ export class Mm {
     m.a(0, this.ptr); m.a(1, s); m.a(2, len); m.a(3, flags); m.a(4, L.k(kinds[kind])); m.a(5, order); m.a(6, pfn);
     const st = m.run('mmap', m.exports.mmap, s);
     if (st < 0) m.fail(st, 'mmap', `[${hex(s)}, ${hex(s + len)})`, s);
-    if (o.populate) {
-      try {
-        this.populate(s, len, { write: o.write ?? true });
-      } catch (e) {
-        // MAP_POPULATE that cannot complete: undo the whole mmap, nothing half-applied
-        this.munmap(s, len);
-        throw e;
-      }
-    }
+    if (o.populate) populateOrUnmap(this, s, len, o.write ?? true);
   }
 
   /** munmap: entries, empty tables and the VMAs of [start, start + length). */

@@ -16,10 +16,10 @@
 // (writePhys / walkRaw); no ZONE_DEVICE pgmaps (as in the core: a devmap
 // entry cannot be followed). RefMachine.of() wants a fresh Machine.
 
-import { matchPred, type Descriptor, type LevelDescriptor, type PredName, type RawPred, type TemplateName } from './archdesc.js';
+import { decodeEntry, decodeLeafPa, decodeTablePa, encodeLeafEntry, encodeTableEntry, matchPred, type Descriptor, type LevelDescriptor, type PredName, type RawPred, type TemplateName } from './archdesc.js';
 import type { Model } from './presets.js';
-import { PgtemuError, hex, type ErrorCode } from './errors.js';
-import { checkUser, mmapArgs, toBig, userRange } from './validate.js';
+import { PgtemuError, hex, STATUS, STATUS_TEXT, type ErrorCode } from './errors.js';
+import { checkUser, mmapArgs, populateOrUnmap, toBig, userRange } from './validate.js';
 import type {
   EntryFlags, GupOptions, Machine, MachineStats, MmapOptions, PageInfo, VmaKind,
 } from './machine.js';
@@ -83,21 +83,6 @@ const W_NAMES = ['ok', 'none', 'not-present', 'bad', 'bad-table'] as const;
 const GATHER_PAGES = 1024;
 const GATHER_TABLES = 512;
 
-const STATUS: Record<number, ErrorCode> = {
-  [-14]: 'EFAULT', [-12]: 'ENOMEM', [-1000]: 'ENOTABLE', [-22]: 'EINVAL', [-17]: 'EEXIST',
-  [-28]: 'ENOSPC', [-1002]: 'ESPLIT', [-1001]: 'EBADTABLE', [-34]: 'ERANGE', [-16]: 'EINVAL',
-};
-const STATUS_TEXT: Record<string, string> = {
-  EFAULT: 'address not mapped or access not permitted',
-  ENOMEM: 'simulated RAM exhausted',
-  ENOTABLE: 'table pool exhausted',
-  EINVAL: 'invalid argument',
-  EEXIST: 'overlaps an existing mapping',
-  ENOSPC: 'no free slot (address spaces or VMAs)',
-  ESPLIT: 'range covers a huge leaf only in part (splitting huge leaves is not modelled)',
-};
-
-const M64 = (1n << 64n) - 1n;
 
 /** Words per pfn written by RefMachine.pageWords(). */
 export const PAGE_WORDS = 11;
@@ -133,9 +118,6 @@ class Lvl {
   empty: bigint;
   readonly noneMask: bigint;
   readonly t: Record<TemplateName, bigint>;
-  readonly taMask: bigint; readonly taShift: bigint; readonly taPaShift: bigint;
-  readonly laMask: bigint; readonly laShift: bigint; readonly laPaShift: bigint;
-  readonly tableTemplate: bigint;
   readonly emptyTable: boolean;
   constructor(readonly d: LevelDescriptor) {
     this.shift = d.shift;
@@ -150,9 +132,6 @@ class Lvl {
     this.noneMask = d.noneMask;
     this.f = Object.fromEntries(Object.entries(d.preds).map(([k, v]) => [k, compilePred(v)])) as Record<PredName, (e: bigint) => boolean>;
     this.t = d.templates;
-    this.taMask = d.tableAddr.mask; this.taShift = BigInt(d.tableAddr.shift); this.taPaShift = BigInt(d.tableAddr.paShift);
-    this.laMask = d.leafAddr.mask; this.laShift = BigInt(d.leafAddr.shift); this.laPaShift = BigInt(d.leafAddr.paShift);
-    this.tableTemplate = d.tableTemplate;
     this.emptyTable = d.emptyTable;
   }
   private readonly f: Record<PredName, (e: bigint) => boolean>;
@@ -162,17 +141,11 @@ class Lvl {
   isPresent(e: bigint): boolean { return !this.isNone(e) && this.pred('present', e); }
   isTable(e: bigint): boolean { return this.pred('table', e); }
   isLeaf(e: bigint): boolean { return this.leafOk && this.pred('leaf', e); }
-  tablePa(e: bigint): number { return Number(((e & this.taMask) >> this.taShift) << this.taPaShift); }
-  leafPa(e: bigint): bigint {
-    const v = e !== 0n && this.pred('invert', e) ? ~e & M64 : e;   // x86 L1TF inversion
-    return ((v & this.laMask) >> this.laShift) << this.laPaShift;
-  }
-  mkTable(pa: number): bigint {
-    return (((BigInt(pa) >> this.taPaShift) << this.taShift) & this.taMask) | this.tableTemplate;
-  }
-  mkLeaf(pa: bigint, t: TemplateName): bigint {
-    return (((pa >> this.laPaShift) << this.laShift) & this.laMask) | this.t[t];
-  }
+  // the address fields, with the host's one definition (archdesc.ts)
+  tablePa(e: bigint): number { return Number(decodeTablePa(this.d, e)); }
+  leafPa(e: bigint): bigint { return decodeLeafPa(this.d, e); }
+  mkTable(pa: number): bigint { return encodeTableEntry(this.d, BigInt(pa)); }
+  mkLeaf(pa: bigint, t: TemplateName): bigint { return encodeLeafEntry(this.d, pa, this.t[t]); }
   index(va: bigint): number { return Number((va >> this.shiftB) & this.idxMask); }
 }
 
@@ -1231,7 +1204,7 @@ export class RefMachine {
   // ---------------------------------------------------------------- host-side checks (machine.ts)
   /** @internal */ fail(status: number, op: string, what: string, address?: bigint): never {
     const code = STATUS[status] ?? 'EINVAL';
-    throw new PgtemuError(code, `${op}: ${what}: ${STATUS_TEXT[code] ?? code} (reference model)`, { op, address });
+    throw new PgtemuError(code, `${op}: ${what}: ${STATUS_TEXT[code]} (reference model)`, { op, address });
   }
 
   /** @internal */ checkUser(v: bigint, what: string, op: string): bigint { return checkUser(this.desc, v, what, op); }
@@ -1415,7 +1388,7 @@ export class RefMachine {
       entry: w.entry,
       entryPa: w.slot ? BigInt(w.slot.pa + w.slot.i * 8) : 0n,
       status,
-      flags: decode(l, w.entry),
+      flags: decodeEntry(l.d, w.entry, l.empty),
     };
     if (w.code === W_OK && (l.isLast || l.isLeaf(w.entry))) {
       res.pa = l.leafPa(w.entry) + (BigInt.asUintN(64, va) & (l.sizeB - 1n));
@@ -1452,22 +1425,10 @@ export class RefMachine {
   decode(entry: bigint, level: number = this.n - 1): EntryFlags {
     const l = this.L[level];
     if (!l) throw new PgtemuError('EINVAL', `decode: level ${level} does not exist (0..${this.n - 1})`);
-    return decode(l, entry);
+    return decodeEntry(l.d, entry, l.empty);
   }
 }
 
-function decode(l: Lvl, entry: bigint): EntryFlags {
-  const none = (entry & l.noneMask) === l.empty;
-  const present = !none && l.pred('present', entry);
-  return {
-    present,
-    table: present && !l.isLast && !(l.leafOk && l.pred('leaf', entry)) && l.pred('table', entry),
-    leaf: present && (l.isLast || (l.leafOk && l.pred('leaf', entry))),
-    write: l.pred('write', entry), user: l.pred('user', entry), young: l.pred('young', entry),
-    dirty: l.pred('dirty', entry), special: l.pred('special', entry), devmap: l.pred('devmap', entry),
-    protnone: l.pred('protnone', entry),
-  };
-}
 
 // ---------------------------------------------------------------- address space
 export class RefMm {
@@ -1562,14 +1523,7 @@ export class RefMm {
       }
     }
     if (r < 0) m.fail(r, 'mmap', `[${hex(s)}, ${hex(end)})`, s);
-    if (o.populate) {
-      try {
-        this.populate(s, len, { write: o.write ?? true });
-      } catch (e) {
-        this.munmap(s, len);
-        throw e;
-      }
-    }
+    if (o.populate) populateOrUnmap(this, s, len, o.write ?? true);
   }
 
   munmap(start: bigint | number, length: bigint | number): void {

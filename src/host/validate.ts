@@ -63,3 +63,16 @@ export function mmapArgs(d: Descriptor, leafOrders: readonly number[], o: MmapAr
   }
   return { kind, order, read: o.read ?? true, write: o.write ?? true, shared: o.shared ?? kind === 'pfnmap', pfn };
 }
+
+/** MAP_POPULATE after an mmap: fault it all in, or, if that cannot complete, unmap the whole new VMA and rethrow (nothing half-applied). */
+export function populateOrUnmap(
+  mm: { populate(s: bigint, len: bigint, o: { write?: boolean }): unknown; munmap(s: bigint, len: bigint): void },
+  s: bigint, len: bigint, write: boolean,
+): void {
+  try {
+    mm.populate(s, len, { write });
+  } catch (e) {
+    mm.munmap(s, len);
+    throw e;
+  }
+}

@@ -277,11 +277,9 @@ describe.each(VARIANTS)('arm64/$variant', ({ variant, pageShift, levels, pudLeaf
   });
 
   if (pudLeaf >= 0) {
-    // Known machinery gap: compileVariant requires special and devmap leaves at
-    // every leaf level, so arm64's pud carries PTE_SPECIAL / PTE_DEVMAP where the
-    // kernel says pud_special() == false (mm.h fallback) and pud_devmap() == 0.
-    // This asserts the kernel's answer and is expected to fail until the
-    // machinery can say "no special/devmap leaves at this level".
+    // The kernel has no pud_special() on arm64 (the mm.h fallback says false)
+    // and pud_devmap() is 0: the layout says so at this level (predicates
+    // that never hold), so a pud block with those bits set decodes without them.
     it('pud_special() and pud_devmap() are always false on arm64', () => {
       const m = machine(variant, 'v6.12');
       const blk = pud_mkhuge(pfn_pud(3n << BigInt(30 - PS), PAGE_READONLY, PS));

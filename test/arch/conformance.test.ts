@@ -70,14 +70,21 @@ describe.each(VARIANTS)('$arch/$variant', ({ arch, variant }) => {
   });
 
   it('the core walks entries built from the same data (walkRaw at every leaf level)', () => {
-    const r = walkChecks(Machine.createSync({ arch, variant, ramMiB: 64, tablePoolMiB: 4 }));
+    const m = Machine.createSync({ arch, variant, ramMiB: 64, tablePoolMiB: 4 });
+    const r = walkChecks(m);
     cases += r.checks;
     expect(r.failures).toEqual([]);
+    expect(r.checks).toBe(3 * m.desc.levels.filter((l) => l.leafOk).length);   // every leaf level walked
   });
 
   it('end to end: map, walk, gup-fast, zap, invariants, at every leaf size up to 2 GiB', () => {
     const r = endToEndChecks(arch, variant, 'v6.12');
     cases += r.checks;
     expect(r.failures).toEqual([]);
+    // every leaf size that fits the default 4200 MiB ran (its 6 checks)
+    const { desc } = resolve({ arch, variant, kernel: 'v6.12' });
+    const fits = desc.levels.filter((l) => l.leafOk && Number((2n << BigInt(l.shift)) >> 20n) + 64 <= 4200).length;
+    expect(fits).toBeGreaterThan(0);
+    expect(r.checks).toBe(6 * fits);
   });
 });

@@ -7,6 +7,8 @@
 // and the pmd leaf of each layout.
 import { describe, expect, it } from 'vitest';
 import { Machine, type EntryFlags } from '../../src/index.js';
+import { leafCycle, leafCycleWant } from '../helpers/pin-cycle.js';
+import { devmapByKernel } from '../helpers/machines.js';
 
 const VARIANTS = [
   { variant: '16k-3level', pageShift: 14, levels: 3 },
@@ -14,7 +16,6 @@ const VARIANTS = [
   { variant: '4k-4level', pageShift: 12, levels: 4 },
   { variant: '64k-3level', pageShift: 16, levels: 3 },
 ] as const;
-const BIAS = 1024;   // GUP_PIN_COUNTING_BIAS (include/linux/mm.h)
 
 // ---------------------------------------------------------------- the kernel's macros
 // pgtable-bits.h
@@ -163,10 +164,9 @@ describe.each(VARIANTS)('loongarch $variant', ({ variant, pageShift, levels }) =
   it('has the devmap bit in v6.11..v6.16 only', () => {
     const pte = pte_mkdevmap(pfn_pte(PFN, P_READ));
     const pmd = pte_mkdevmap(pmd_mkhuge(pfn_pmd(PFN_HUGE, P_READ)));
-    const got = ['v6.1', 'v6.12', 'v6.15', 'v6.17'].map((kernel) => {
-      const m = machine(variant, kernel);
+    const got = devmapByKernel((kernel) => machine(variant, kernel), (m) => {
       const n = m.desc.levels.length;
-      return { kernel, bit: m.desc.bits.DEVMAP, pte: m.decode(pte, n - 1).devmap, pmd: m.decode(pmd, n - 2).devmap, present: m.decode(pte, n - 1).present };
+      return { pte: m.decode(pte, n - 1).devmap, pmd: m.decode(pmd, n - 2).devmap, present: m.decode(pte, n - 1).present };
     });
     expect(got).toEqual([
       { kernel: 'v6.1', bit: -1, pte: false, pmd: false, present: true },
@@ -232,42 +232,13 @@ describe.each(VARIANTS)('loongarch $variant', ({ variant, pageShift, levels }) =
       const top = m.desc.levels[0];
       const topIdx = (start >> BigInt(top.shift)) & ((1n << BigInt(top.indexBits)) - 1n);
       const pgdEntry = new DataView(m.readPhys(mm.rootPa + topIdx * 8n, 8).buffer).getBigUint64(0, true);
-      const r = mm.gupFast(start, nr, { pin: true, write: true });
-      const head = m.page(pfn0);
-      const pinned = {
-        pgdEntry: pgdEntry === __va(PHYSADDR(pgdEntry)),
-        level: walk.levelName,
-        size: walk.size,
+      const own = {
+        pgdEntry: pgdEntry !== top.empty && pgdEntry === __va(PHYSADDR(pgdEntry)),
         entry: walk.entry === kernelEntry,
-        flags: { write: walk.flags.write, dirty: walk.flags.dirty, young: walk.flags.young, leaf: walk.flags.leaf },
-        nr: r.nr,
-        fast: r.fast,
-        contiguous: order === 0 || r.pfns.every((p, i) => p === pfn0 + BigInt(i)),
-        refcounts: order === 0
-          ? [...r.pfns].filter((p) => m.page(p).refcount !== 1 + BIAS).length
-          : { refcount: head.refcount, pincount: head.pincount, order: head.order },
-        invariants: m.checkInvariants(),
       };
-      m.unpin(r);
-      const unpinned = { refcount: m.page(pfn0).refcount, outstanding: m.stats().gupOutstanding, invariants: m.checkInvariants() };
-      mm.zap(start, length);
-      const zapped = { free: m.stats().freePages === free0, rss: mm.counters().rssAnon, refcount: m.page(pfn0).refcount, invariants: m.checkInvariants() };
-      expect({ pinned, unpinned, zapped }).toEqual({
-        pinned: {
-          pgdEntry: true,
-          level: order === 0 ? 'pte' : 'pmd',
-          size: 1n << BigInt(pageShift + order),
-          entry: true,
-          flags: { write: true, dirty: true, young: true, leaf: true },
-          nr,
-          fast: nr,
-          contiguous: true,
-          refcounts: order === 0 ? 0 : { refcount: 1 + nr, pincount: nr, order },
-          invariants: [],
-        },
-        unpinned: { refcount: 1, outstanding: 0n, invariants: [] },
-        zapped: { free: true, rss: 0n, refcount: 0, invariants: [] },
-      });
+      const seen = leafCycle(m, mm, walk, { start, length, nr, order, free0 });
+      const want = leafCycleWant({ nr, order, level: order === 0 ? 'pte' : 'pmd', size: 1n << BigInt(pageShift + order) });
+      expect({ ...seen, pinned: { ...own, ...seen.pinned } }).toEqual({ ...want, pinned: { pgdEntry: true, entry: true, ...want.pinned } });
     });
   });
 });

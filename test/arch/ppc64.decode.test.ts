@@ -6,8 +6,9 @@
 // pin / unpin / zap round trip for base pages, a 2 MiB leaf and a 1 GiB leaf.
 import { describe, expect, it } from 'vitest';
 import { Machine, type EntryFlags } from '../../src/index.js';
+import { leafCycle, leafCycleWant } from '../helpers/pin-cycle.js';
+import { devmapByKernel } from '../helpers/machines.js';
 
-const BIAS = 1024;   // GUP_PIN_COUNTING_BIAS (include/linux/mm.h)
 const MiB = 1n << 20n;
 const GiB = 1n << 30n;
 
@@ -195,11 +196,9 @@ describe.each(VARIANTS)('ppc64 $variant', ({ variant, pageShift, pteIndexSize })
     const pte = pte_mkdevmap(k.pfn_pte(pfn(PA), PAGE_SHARED));
     const pmd = radix__pmd_mkdevmap(k.pfn_pmd(pfn(PA_2M), PAGE_SHARED));
     const pud = radix__pmd_mkdevmap(k.pfn_pmd(pfn(PA_1G), PAGE_SHARED));
-    const got = ['v6.1', 'v6.12', 'v6.15', 'v6.17'].map((kv) => {
-      const m = machine(variant, kv);
+    const got = devmapByKernel((kv) => machine(variant, kv), (m) => {
       const t = m.desc.levels[PTE].templates;
       return {
-        kernel: kv, bit: m.desc.bits.DEVMAP,
         pte: m.decode(pte, PTE).devmap, pmd: m.decode(pmd, PMD).devmap, pud: m.decode(pud, PUD).devmap,
         special: m.decode(pte, PTE).special,
         // the core's pte_mkdevmap(pfn_pte(0, PAGE_READONLY)) template
@@ -301,31 +300,19 @@ describe.each(VARIANTS)('ppc64 $variant', ({ variant, pageShift, pteIndexSize })
         // pgd 64 KB + pud 4 KB (+ pmd 4 KB + pte tables of 8 << RADIX_PTE_INDEX_SIZE bytes)
         bytes: mm.counters().pgtablesBytes,
       };
-      const r = mm.gupFast(start, nr, { pin: true, write: true });
-      const head = m.page(pfn0);
-      const pinned = {
-        level: walk.levelName,
-        size: walk.size,
+      const own = {
         // do_anonymous_page / do_huge_pmd_anonymous_page / hugetlb on a write fault
         entry: walk.entry === pte_mkwrite_novma(pte_mkdirty(k.pfn_pte(pfn0, PAGE_COPY))),
         raw: readBE(m, walk.entryPa) === walk.entry,
-        flags: { write: walk.flags.write, dirty: walk.flags.dirty, young: walk.flags.young, leaf: walk.flags.leaf, user: walk.flags.user },
-        nr: r.nr,
-        fast: r.fast,
-        contiguous: order === 0 || r.pfns.every((p, i) => p === pfn0 + BigInt(i)),
-        refcounts: order === 0
-          ? [...r.pfns].filter((p) => m.page(p).refcount !== 1 + BIAS).length
-          : { refcount: head.refcount, pincount: head.pincount, order: head.order },
-        invariants: m.checkInvariants(),
       };
-      m.unpin(r);
-      const unpinned = { refcount: m.page(pfn0).refcount, outstanding: m.stats().gupOutstanding, invariants: m.checkInvariants() };
-      mm.zap(start, length);
-      const zapped = { free: m.stats().freePages === free0, rss: mm.counters().rssAnon, refcount: m.page(pfn0).refcount, invariants: m.checkInvariants() };
+      const seen = leafCycle(m, mm, walk, { start, length, nr, order, free0 });
       mm.munmap(start, length);
       const unmapped = { bytes: mm.counters().pgtablesBytes, invariants: m.checkInvariants() };
       const pteTable = 8n << pteIndexSize;
-      expect({ tables, pinned, unpinned, zapped, unmapped }).toEqual({
+      const want = leafCycleWant({
+        nr, order, level: order === 0 ? 'pte' : shift === 21n ? 'pmd' : 'pud', size: order === 0 ? 1n << pageShift : 1n << shift,
+      });
+      expect({ tables, ...seen, pinned: { ...own, ...seen.pinned }, unmapped }).toEqual({
         tables: {
           pgd: k.RADIX_PGD_VAL_BITS,
           pud: order === 0 || shift === 21n ? k.RADIX_PUD_VAL_BITS : 'leaf',
@@ -333,20 +320,8 @@ describe.each(VARIANTS)('ppc64 $variant', ({ variant, pageShift, pteIndexSize })
           // 64 base pages: 4 MiB with 64K pages (two 2 MiB pte tables), 256 KiB with 4K pages (one)
           bytes: 65536n + 4096n + (shift === 30n ? 0n : 4096n) + (order === 0 ? pteTable * BigInt(Math.ceil(nr / (1 << Number(pteIndexSize)))) : 0n),
         },
-        pinned: {
-          level: order === 0 ? 'pte' : shift === 21n ? 'pmd' : 'pud',
-          size: order === 0 ? 1n << pageShift : 1n << shift,
-          entry: true,
-          raw: true,
-          flags: { write: true, dirty: true, young: true, leaf: true, user: true },
-          nr,
-          fast: nr,
-          contiguous: true,
-          refcounts: order === 0 ? 0 : { refcount: 1 + nr, pincount: nr, order },
-          invariants: [],
-        },
-        unpinned: { refcount: 1, outstanding: 0n, invariants: [] },
-        zapped: { free: true, rss: 0n, refcount: 0, invariants: [] },
+        ...want,
+        pinned: { entry: true, raw: true, ...want.pinned },
         unmapped: { bytes: 65536n, invariants: [] },            // only the pgd is left
       });
     });

@@ -5,9 +5,10 @@
 // round trip for base pages and every huge leaf the variant has.
 import { describe, expect, it } from 'vitest';
 import { Machine, type EntryFlags } from '../../src/index.js';
+import { leafCycle, leafCycleWant } from '../helpers/pin-cycle.js';
+import { devmapByKernel } from '../helpers/machines.js';
 
 const VARIANTS = ['sv39', 'sv48', 'sv57'] as const;
-const BIAS = 1024;   // GUP_PIN_COUNTING_BIAS (include/linux/mm.h)
 
 // ---------------------------------------------------------------- the kernel's macros
 // pgtable-bits.h
@@ -118,10 +119,9 @@ describe.each(VARIANTS)('riscv %s', (variant) => {
   it('has the devmap bit in v6.11..v6.16 only', () => {
     const pte = pte_mkdevmap(pfn_pte(PFN, PAGE_SHARED));
     const pmd = pte_mkdevmap(pmd_mkhuge(pfn_pmd(PFN_2M, PAGE_READ)));
-    const got = ['v6.1', 'v6.12', 'v6.15', 'v6.17'].map((kernel) => {
-      const m = machine(variant, kernel);
+    const got = devmapByKernel((kernel) => machine(variant, kernel), (m) => {
       const n = m.desc.levels.length;
-      return { kernel, bit: m.desc.bits.DEVMAP, pte: m.decode(pte, n - 1).devmap, pmd: m.decode(pmd, n - 2).devmap, special: m.decode(pte, n - 1).special };
+      return { pte: m.decode(pte, n - 1).devmap, pmd: m.decode(pmd, n - 2).devmap, special: m.decode(pte, n - 1).special };
     });
     expect(got).toEqual([
       { kernel: 'v6.1', bit: -1, pte: false, pmd: false, special: false },
@@ -177,41 +177,14 @@ describe.each(VARIANTS)('riscv %s', (variant) => {
       mm.mmap({ start, length, kind, hugeOrder: order, populate: true });
       const walk = m.walk(mm, start);
       const pfn0 = walk.pfn!;
-      const r = mm.gupFast(start, nr, { pin: true, write: true });
-      const head = m.page(pfn0);
-      const pinned = {
-        level: walk.levelName,
-        size: walk.size,
-        // do_anonymous_page / do_huge_pmd_anonymous_page / hugetlb make_huge_pte on a write fault
-        entry: walk.entry === pte_mkwrite_novma(pte_mkdirty(pfn_pte(pfn0, PAGE_COPY))),
-        flags: { write: walk.flags.write, dirty: walk.flags.dirty, young: walk.flags.young, leaf: walk.flags.leaf },
-        nr: r.nr,
-        fast: r.fast,
-        contiguous: order === 0 || r.pfns.every((p, i) => p === pfn0 + BigInt(i)),
-        refcounts: order === 0
-          ? [...r.pfns].filter((p) => m.page(p).refcount !== 1 + BIAS).length
-          : { refcount: head.refcount, pincount: head.pincount, order: head.order },
-        invariants: m.checkInvariants(),
-      };
-      m.unpin(r);
-      const unpinned = { refcount: m.page(pfn0).refcount, outstanding: m.stats().gupOutstanding, invariants: m.checkInvariants() };
-      mm.zap(start, length);
-      const zapped = { free: m.stats().freePages === free0, rss: mm.counters().rssAnon, refcount: m.page(pfn0).refcount, invariants: m.checkInvariants() };
-      expect({ pinned, unpinned, zapped }).toEqual({
-        pinned: {
-          level: order === 0 ? 'pte' : order === 9 ? 'pmd' : m.desc.levels[m.desc.levels.length - 3].name,
-          size: 1n << BigInt(12 + order),
-          entry: true,
-          flags: { write: true, dirty: true, young: true, leaf: true },
-          nr,
-          fast: nr,
-          contiguous: true,
-          refcounts: order === 0 ? 0 : { refcount: 1 + nr, pincount: nr, order },
-          invariants: [],
-        },
-        unpinned: { refcount: 1, outstanding: 0n, invariants: [] },
-        zapped: { free: true, rss: 0n, refcount: 0, invariants: [] },
+      // do_anonymous_page / do_huge_pmd_anonymous_page / hugetlb make_huge_pte on a write fault
+      const entry = walk.entry === pte_mkwrite_novma(pte_mkdirty(pfn_pte(pfn0, PAGE_COPY)));
+      const seen = leafCycle(m, mm, walk, { start, length, nr, order, free0 });
+      const want = leafCycleWant({
+        nr, order, size: 1n << BigInt(12 + order),
+        level: order === 0 ? 'pte' : order === 9 ? 'pmd' : m.desc.levels[m.desc.levels.length - 3].name,
       });
+      expect({ ...seen, pinned: { ...seen.pinned, entry } }).toEqual({ ...want, pinned: { ...want.pinned, entry: true } });
     });
   });
 });

@@ -56,6 +56,8 @@ describe('concurrency', () => {
     expect(same.results.map((r) => r.pages)).toEqual([512 * 300, 512 * 300]);
     const heads = [A, A + 2n * MiB].map((x) => m.walk(mm, x).pfn!);
     for (const h of heads) expect(m.page(h).refcount).toBe(1);
+    // every one of the 1024 pages, not just the first of each range (populate hands out consecutive frames)
+    for (const h of heads) expect([...m.refcounts(h, 512)].filter((r) => r !== 1)).toEqual([]);
     expect(m.checkInvariants()).toEqual([]);
     // a pool runs any number of loops without piling listeners on its workers
     const small = { ...a, rounds: 1 };
@@ -67,6 +69,7 @@ describe('concurrency', () => {
 
   it('munmap frees tables only after lockless walkers have left them', async () => {
     const m = Machine.createSync({ arch: 'x86_64', ramMiB: 64, tablePoolMiB: 4, threads: 3 });
+    const before = m.stats();
     const mm = m.createMm();
     pool = await WorkerPool.start(m, 2);
     mm.mmap({ start: A, length: 2n * MiB, populate: true });
@@ -83,5 +86,9 @@ describe('concurrency', () => {
     }
     expect(m.stats().gupOutstanding).toBe(0n);
     expect(m.checkInvariants()).toEqual([]);
+    mm.munmap(A, 2n * MiB);                        // every page and every table but the root back
+    const after = m.stats();
+    expect(after.freePages).toBe(before.freePages);
+    expect(before.poolFreeBytes - after.poolFreeBytes).toBe(m.desc.levels[0].tableBytes);
   });
 });

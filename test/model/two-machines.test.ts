@@ -20,6 +20,11 @@ it('two machines do not see each other', () => {
   expect(b.walk(mb, 0x1000_0000n).levelName).toBe('pte');
   expect(b.desc.levels.length).toBe(5);
   expect(a.page(pins.pfns[0]).refcount).toBe(1025);
+  const bPfn = b.walk(mb, 0x1000_0000n).pfn!;
+  expect(b.page(bPfn).refcount).toBe(1);                   // b's page: mapped once, never pinned
+  const aStats = a.stats();
+  mb.mmap({ start: 0x2000_0000n, length: 1n << 21n, populate: true });
+  expect(a.stats()).toEqual(aStats);                        // b's mapping changes nothing in a
   expect(b.page(pins.pfns[0]).refcount).toBeLessThan(2);   // b's own page at that pfn: never pinned
   a.unpin(pins);
   expect(a.checkInvariants()).toEqual([]);

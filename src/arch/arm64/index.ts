@@ -29,11 +29,11 @@ import type { ArchData, LevelKind } from '../types.js';
 // Output-address fields (48-bit PA, CONFIG_ARM64_PA_BITS_48): PA bits
 // [shift, 47] in entry bits [shift, 47]; pmd_pfn / pud_pfn mask with
 // PMD_MASK / PUD_MASK (pgtable.h).
-const OA_4K = 0x0000_ffff_ffff_f000n;    // PTE_ADDR_LOW, PAGE_SHIFT 12
-const OA_2M = 0x0000_ffff_ffe0_0000n;    // & PMD_MASK, PMD_SHIFT 21 (4K)
-const OA_1G = 0x0000_ffff_c000_0000n;    // & PUD_MASK, PUD_SHIFT 30 (4K)
-const OA_64K = 0x0000_ffff_ffff_0000n;   // PTE_ADDR_LOW, PAGE_SHIFT 16
-const OA_512M = 0x0000_ffff_e000_0000n;  // & PMD_MASK, PMD_SHIFT 29 (64K)
+const OA_4K = 0x0000_ffff_ffff_f000n;    // PTE_ADDR_LOW & PHYS_MASK (48-bit PA), PAGE_SHIFT 12
+const OA_2M = 0x0000_ffff_ffe0_0000n;    // & PHYS_MASK & PMD_MASK, PMD_SHIFT 21 (4K)
+const OA_1G = 0x0000_ffff_c000_0000n;    // & PHYS_MASK & PUD_MASK, PUD_SHIFT 30 (4K)
+const OA_64K = 0x0000_ffff_ffff_0000n;   // PTE_ADDR_LOW & PHYS_MASK (48-bit PA), PAGE_SHIFT 16
+const OA_512M = 0x0000_ffff_e000_0000n;  // & PHYS_MASK & PMD_MASK, PMD_SHIFT 29 (64K)
 
 // pte_present(): pte_valid(pte) || pte_present_invalid(pte), and
 // pte_present_invalid = (val & (PTE_VALID | PTE_PRESENT_INVALID)) == PTE_PRESENT_INVALID.
@@ -237,8 +237,10 @@ export const arm64: ArchData = {
   history: {
     // `select ARCH_HAS_PTE_SPECIAL` (arch/arm64/Kconfig) since the symbol was
     // introduced in v4.18 (3010a5ea665a "mm: introduce ARCH_HAS_PTE_SPECIAL").
-    // arm64 had __HAVE_ARCH_PTE_SPECIAL before that (first version UNVERIFIED);
-    // v4.18 is the first kernel with the Kconfig symbol this field names.
+    // arm64 had __HAVE_ARCH_PTE_SPECIAL before that, so by this field's
+    // definition (types.ts: a working pte_special()) the start is earlier; its
+    // first version is UNVERIFIED here, and v4.18 is only a safe bound. No
+    // preset (v6.1 and later) depends on it.
     special: { from: 'v4.18' },
     // 73b20c84d42d "arm64: mm: implement pte_devmap support" (absent in v5.2;
     // v5.3 UNVERIFIED from a v5.3 tree); removed for v6.17 ("mm: remove devmap

@@ -43,8 +43,8 @@ export const x86_64: ArchData = {
     PRESENT: 0,       // _PAGE_BIT_PRESENT
     RW: 1,            // _PAGE_BIT_RW
     USER: 2,          // _PAGE_BIT_USER
-    PWT: 3,
-    PCD: 4,
+    PWT: 3,           // _PAGE_BIT_PWT
+    PCD: 4,           // _PAGE_BIT_PCD
     ACCESSED: 5,      // _PAGE_BIT_ACCESSED
     DIRTY: 6,         // _PAGE_BIT_DIRTY
     PSE: 7,           // _PAGE_BIT_PSE (leaf marker at pmd/pud; PAT on a 4K pte)
@@ -53,7 +53,7 @@ export const x86_64: ArchData = {
     SPECIAL: 9,       // _PAGE_BIT_SPECIAL = _PAGE_BIT_SOFTW1
     UFFD_WP: 10,      // _PAGE_BIT_SOFTW2
     SOFT_DIRTY: 11,   // _PAGE_BIT_SOFTW3
-    PAT_LARGE: 12,
+    PAT_LARGE: 12,    // _PAGE_BIT_PAT_LARGE (PAT on a pmd/pud leaf)
     DEVMAP: 57,       // _PAGE_BIT_DEVMAP = _PAGE_BIT_SOFTW4 (57 since the shadow-stack series, v6.6)
     SAVED_DIRTY: 58,  // _PAGE_BIT_SOFTW5
     NX: 63,           // _PAGE_BIT_NX
@@ -61,7 +61,11 @@ export const x86_64: ArchData = {
   // Before v6.6 SOFTW4 was bit 58 (v6.1 pgtable_types.h) and there was no SAVED_DIRTY.
   eras: [{ until: 'v6.5', bits: { DEVMAP: 58, SAVED_DIRTY: -1 } }],
   history: {
-    special: { from: 'v2.6.29' },          // __HAVE_ARCH_PTE_SPECIAL, ARCH_HAS_PTE_SPECIAL since v4.18
+    // __HAVE_ARCH_PTE_SPECIAL (ARCH_HAS_PTE_SPECIAL since v4.18): _PAGE_SPECIAL came
+    // with the lockless get_user_pages_fast series (2.6.27 or 2.6.29: UNVERIFIED here)
+    special: { from: 'v2.6.29' },
+    // _PAGE_DEVMAP / ARCH_HAS_PTE_DEVMAP from v4.5 (UNVERIFIED here), removed for v6.17
+    // ("mm: remove devmap related functions and page table bits"; v6.17 pgtable_types.h has no _PAGE_DEVMAP)
     devmap: { from: 'v4.5', until: 'v6.16' },
   },
   kinds: {
@@ -121,6 +125,8 @@ export const x86_64: ArchData = {
       sectionSizeBits: 27,            // sparsemem.h
       maxPhysBits: 46,                // MAX_PHYSMEM_BITS without LA57
       levels: [
+        // pgtable_64_types.h: PGDIR_SHIFT 39 (pgdir_shift without LA57), PUD_SHIFT 30,
+        // PMD_SHIFT 21, PAGE_SHIFT 12; PTRS_PER_* 512
         { name: 'pgd', kind: 'pgd', shift: 39, indexBits: 9 },
         { name: 'pud', kind: 'pud', shift: 30, indexBits: 9 },
         { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9 },
@@ -131,10 +137,11 @@ export const x86_64: ArchData = {
       description: '5-level paging (LA57), 57-bit VA',
       pageShift: 12,
       vaBits: 57,
-      userVaBits: 56,
-      sectionSizeBits: 27,
-      maxPhysBits: 52,
+      userVaBits: 56,                 // __VIRTUAL_MASK_SHIFT 56 (TASK_SIZE_MAX = 1 << 56 minus a guard page)
+      sectionSizeBits: 27,            // sparsemem.h
+      maxPhysBits: 52,                // MAX_PHYSMEM_BITS with LA57
       levels: [
+        // pgdir_shift = 48 and P4D_SHIFT 39 with LA57 (head64.c, pgtable_64_types.h)
         { name: 'pgd', kind: 'pgd', shift: 48, indexBits: 9 },
         { name: 'p4d', kind: 'p4d', shift: 39, indexBits: 9 },
         { name: 'pud', kind: 'pud', shift: 30, indexBits: 9 },
