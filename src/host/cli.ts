@@ -160,7 +160,7 @@ function cmdArchs(args: string[], out: Out): void {
     };
   }));
   if (values.json) { out(JSON.stringify(rows, null, 2)); return; }
-  const table: string[][] = [['arch', 'variant', 'page', 'VA', 'levels (shift/idx, * = leaf)', 'special', 'devmap (v6.1 v6.12 v6.15 v6.17)']];
+  const table: string[][] = [['arch', 'variant', 'page', 'VA', 'levels (shift/idx, * = leaf)', 'special', `devmap (${Object.keys(KERNELS).join(' ')})`]];
   for (const r of rows) {
     table.push([
       r.arch, r.variant + (r.default ? ' *' : ''), `${1 << (r.pageShift - 10)}K`, `${r.vaBits}`,
@@ -189,8 +189,10 @@ function conformanceMatrix(o: { arch?: string; variant?: string; kernel?: string
       if (o.variant && v !== o.variant) continue;
       for (const k of Object.keys(KERNELS)) {
         if (o.kernel && k !== o.kernel) continue;
-        // the end-to-end part maps every leaf size up to 1 GiB (s390's 2 GiB region leaves need a 4 GiB machine)
-        results.push(runConformance(a.arch, v, k, { maxRamMiB: k === 'v6.12' ? 2200 : 0 }));
+        // the end-to-end part (map, pin, zap at every leaf size up to 1 GiB; s390's 2 GiB region
+        // leaves would need a 4 GiB machine) runs once per variant, on the default preset: the
+        // presets differ in bits the other parts check, not in geometry
+        results.push(runConformance(a.arch, v, k, { maxRamMiB: k === DEFAULT_KERNEL ? 2200 : 0 }));
       }
     }
   }
