@@ -188,7 +188,11 @@ export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
   r0: u64; r1: u64; r2: u64; r3: u64; r4: u64; r5: u64; r6: u64; r7: u64;
 }
 export const CTX_HEAD: u32 = 256;
-export const CTX_SCRATCH: u32 = 16384;    // mmu_gather: 1024 (folio, nr) pairs, then 512 (table pa, level) records
+// mmu_gather batch sizes: the page batch (MAX_GATHER_BATCH-like) and the table batch
+export const GATHER_PAGES: u32 = 1024;
+export const GATHER_TABLES: u32 = 512;
+// the thread's scratch: GATHER_PAGES (u32 folio, u32 refs), then GATHER_TABLES (u64 pa, u32 level, u32 pad)
+export const CTX_SCRATCH: u32 = GATHER_PAGES * 8 + GATHER_TABLES * 16;
 
 // ---------------------------------------------------------------- mm and vma
 @unmanaged export class Mm {

@@ -13,15 +13,13 @@ import { pfnToPage, pageFolio, folioTestLarge, poolVa, poolContains, freeTable, 
 import { folioPutRefs } from './folio';
 import { mmOf, walkFrom, wCode, wLevel } from './mm';
 import {
-  Header, Ctx, Mm, Page, CTX_SCRATCH, P_SPECIAL, P_DEVMAP, W_OK, OK, E_SPLIT,
+  Header, Ctx, Mm, Page, GATHER_PAGES, GATHER_TABLES, P_SPECIAL, P_DEVMAP, W_OK, OK, E_SPLIT,
   FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED, PGTY_hugetlb,
 } from './layout';
 
-// The gather lives in the thread's context scratch:
-//   [0, 8 KiB)   u32 folio, u32 refs   x GATHER_PAGES
-//   [8, 16 KiB)  u64 table pa, u32 level, u32 pad  x GATHER_TABLES
-const GATHER_PAGES: u32 = 1024;
-const GATHER_TABLES: u32 = 512;
+// The gather lives in the thread's context scratch (layout.ts CTX_SCRATCH):
+//   u32 folio, u32 refs   x GATHER_PAGES, then
+//   u64 table pa, u32 level, u32 pad  x GATHER_TABLES
 const TABLES_OFF: u32 = GATHER_PAGES * 8;
 
 let gScratch: usize = 0;

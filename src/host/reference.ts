@@ -79,7 +79,8 @@ const W_BAD = 3;
 const W_BADTABLE = 4;
 const W_NAMES = ['ok', 'none', 'not-present', 'bad', 'bad-table'] as const;
 
-// mmu_gather batch sizes (assembly/zap.ts)
+// mmu_gather batch sizes (assembly/layout.ts GATHER_*: the model keeps its own; the
+// mmu_gather test holds both to the exact flush counts these give)
 const GATHER_PAGES = 1024;
 const GATHER_TABLES = 512;
 
