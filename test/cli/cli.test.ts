@@ -60,6 +60,12 @@ describe('pgtemu archs and conformance', () => {
     const rows = JSON.parse(run('archs', '--json').out);
     const want = Object.values(archs).reduce((n, a) => n + Object.keys(a.variants).length, 0);
     expect(rows.length).toBe(want);
+    // the seventeen variants, named: a variant the CLI dropped or invented shows here
+    expect(rows.map((r: { arch: string; variant: string }) => `${r.arch}/${r.variant}`).sort()).toEqual([
+      'arm64/4k-39', 'arm64/4k-48', 'arm64/64k-48', 'loongarch/16k-3level', 'loongarch/4k-3level', 'loongarch/4k-4level',
+      'loongarch/64k-3level', 'ppc64/radix-4k', 'ppc64/radix-64k', 'riscv/sv39', 'riscv/sv48', 'riscv/sv57',
+      's390/3level', 's390/4level', 's390/5level', 'x86_64/4level', 'x86_64/la57',
+    ]);
     const x = rows.find((r: { arch: string; variant: string }) => r.arch === 'x86_64' && r.variant === '4level');
     expect(x.presets.map((p: { devmapBit?: number }) => p.devmapBit)).toEqual([58, 57, 57, undefined]);
     expect(x.presets.map((p: { model: string }) => p.model)).toEqual(['legacy', 'legacy', 'unified', 'unified']);
@@ -69,5 +75,6 @@ describe('pgtemu archs and conformance', () => {
     const { code, out } = run('conformance', '--arch', 'x86_64', '--variant', 'la57');
     expect(code).toBe(0);
     expect(out).toMatch(/checks over 1 variants: all passed/);
+    expect(Number(/(\d+) checks over 1 variants/.exec(out)?.[1])).toBeGreaterThan(1000);   // not an empty run
   });
 });

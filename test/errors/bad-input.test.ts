@@ -104,8 +104,20 @@ describe('bad input leaves the machine as it was', () => {
     // a pfnmap is built at mmap time: the same, from the core's own rollback
     expectError(() => mm.mmap({ start: 1n << 32n, length: 2n << 30n, kind: 'pfnmap', pfn: 0x100000 }), 'ENOTABLE', /table pool exhausted/);
     expect(snapshot(m, mm)).toEqual(before);
-    // a single fault that finds the pool empty takes back the tables it had built
     expect(m.stats().poolFreeBytes).toBe(before.pool);
+    // a single fault that finds the pool empty half-way takes back the tables it had built:
+    // fill the pool with pte tables (one base page per 2 MiB) until one table is left, then
+    // fault in a fresh 1 GiB region, which needs a pmd table and a pte table
+    const T = BigInt(m.desc.levels[1].tableBytes);
+    const fill = 1n << 36n;
+    mm.mmap({ start: fill, length: 1n << 30n });
+    for (let i = 0n; BigInt(m.stats().poolFreeBytes) > T; i++) mm.fault(fill + (i << 21n), { write: true });
+    expect(BigInt(m.stats().poolFreeBytes)).toBe(T);
+    const far = (1n << 36n) + (4n << 30n);
+    mm.mmap({ start: far, length: 1n << 21n });
+    expectError(() => mm.fault(far, { write: true }), 'ENOTABLE', /table pool exhausted/);
+    expect(BigInt(m.stats().poolFreeBytes)).toBe(T);        // the pmd table it had taken went back
+    expect(m.walk(mm, far).status).toBe('none');
   });
 
   it('simulated RAM exhausted in a fault', () => {

@@ -167,7 +167,10 @@ describe.each(Object.keys(KERNELS))('kernel %s', (kernel) => {
     mm.populate(2n * G, 14n << 20n, { write: true });   // no order-9 block left
     mm.fault(G, { write: true });                        // THP fallback: a base page in a new pte table
     expect(m.walk(mm, G).levelName).toBe('pte');
-    mm.munmap(2n * G, 14n << 20n);                       // order-9 blocks are free again
+    mm.munmap(2n * G, 14n << 20n);                       // order-9 blocks are free again:
+    mm.mmap({ start: 3n * G, length: 2n << 20n, hugeOrder: 9 });
+    mm.fault(3n * G, { write: true });
+    expect(m.walk(mm, 3n * G).levelName).toBe('pmd');   // a THP elsewhere gets one
     mm.fault(G + PAGE, { write: true });                 // still pte level: the pte table is there
     expect(m.walk(mm, G + PAGE).levelName).toBe('pte');
     const r = mm.gupFast(G + 2n * PAGE, 1, { pin: true, write: true });
