@@ -8,7 +8,7 @@ import {
 } from './archdesc.js';
 import { resolve, type MachineChoice, type Model } from './presets.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, type ErrorCode } from './errors.js';
-import { checkUser, mmapArgs, populateOrUnmap, toBig, userRange, type VmaKind } from './validate.js';
+import { checkUser, mmapArgs, populateOrUnmap, releaseArgs, toBig, userRange, type VmaKind } from './validate.js';
 
 export interface MachineOptions extends MachineChoice {
   /** simulated RAM (struct pages only, except the table pool), MiB; default 64 */
@@ -391,18 +391,17 @@ export class Machine {
   // ---------------------------------------------------------------- pages and references
   /** unpin_user_pages (FOLL_PIN results) or put_page (FOLL_GET results) */
   unpin(pages: GupResult | { pfns: ArrayLike<bigint>; nr?: number; pin?: boolean }): void {
-    const pin = pages.pin ?? true;
-    const n = pages.nr ?? pages.pfns.length;
-    this.release(pages.pfns, n, pin, pin ? 'unpin' : 'put');
+    const { n, pin, op } = releaseArgs(pages, false);
+    this.release(pages.pfns, n, pin, op);
   }
 
   /** put_page for FOLL_GET results */
   put(pages: GupResult | { pfns: ArrayLike<bigint>; nr?: number }): void {
-    this.release(pages.pfns, pages.nr ?? pages.pfns.length, false, 'put');
+    const { n, op } = releaseArgs(pages, true);
+    this.release(pages.pfns, n, false, op);
   }
 
   private release(pfns: ArrayLike<bigint>, n: number, pin: boolean, op: string): void {
-    if (!Number.isInteger(n) || n < 0 || n > pfns.length) throw new PgtemuError('EINVAL', `${op}: ${n} pages but ${pfns.length} pfns given`);
     const flags = pin ? this.L.k('FOLL_PIN') : this.L.k('FOLL_GET');
     for (let done = 0; done < n;) {
       const chunk = Math.min(n - done, this.outCap);

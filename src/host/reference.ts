@@ -19,7 +19,7 @@
 import { decodeEntry, decodeLeafPa, decodeTablePa, encodeLeafEntry, encodeTableEntry, matchPred, type Descriptor, type LevelDescriptor, type PredName, type RawPred, type TemplateName } from './archdesc.js';
 import type { Model } from './presets.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, type ErrorCode } from './errors.js';
-import { checkUser, mmapArgs, populateOrUnmap, toBig, userRange } from './validate.js';
+import { checkUser, mmapArgs, populateOrUnmap, releaseArgs, toBig, userRange } from './validate.js';
 import type {
   EntryFlags, GupOptions, Machine, MachineStats, MmapOptions, PageInfo, VmaKind,
 } from './machine.js';
@@ -1236,17 +1236,16 @@ export class RefMachine {
 
   /** unpin_user_pages (FOLL_PIN results) or put_page (FOLL_GET results). */
   unpin(pages: RefGupResult | { pfns: ArrayLike<bigint>; nr?: number; pin?: boolean }): void {
-    const pin = pages.pin ?? true;
-    const n = pages.nr ?? pages.pfns.length;
-    this.release(pages.pfns, n, pin, pin ? 'unpin' : 'put');
+    const { n, pin, op } = releaseArgs(pages, false);
+    this.release(pages.pfns, n, pin, op);
   }
 
   put(pages: RefGupResult | { pfns: ArrayLike<bigint>; nr?: number }): void {
-    this.release(pages.pfns, pages.nr ?? pages.pfns.length, false, 'put');
+    const { n, op } = releaseArgs(pages, true);
+    this.release(pages.pfns, n, false, op);
   }
 
   private release(pfns: ArrayLike<bigint>, n: number, pin: boolean, op: string): void {
-    if (!Number.isInteger(n) || n < 0 || n > pfns.length) throw new PgtemuError('EINVAL', `${op}: ${n} pages but ${pfns.length} pfns given`);
     const flags = pin ? FOLL_PIN : FOLL_GET;
     for (let done = 0; done < n;) {
       const chunk = Math.min(n - done, this.maxPagesPerCall);

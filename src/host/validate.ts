@@ -76,3 +76,12 @@ export function populateOrUnmap(
     throw e;
   }
 }
+
+/** unpin / put: `n` pages of `pfns`, and whether they are pins (unpin, default) or references (put). */
+export function releaseArgs(pages: { pfns: ArrayLike<bigint>; nr?: number; pin?: boolean }, put: boolean): { n: number; pin: boolean; op: string } {
+  const pin = !put && (pages.pin ?? true);
+  const n = pages.nr ?? pages.pfns.length;
+  const op = pin ? 'unpin' : 'put';
+  if (!Number.isInteger(n) || n < 0 || n > pages.pfns.length) throw new PgtemuError('EINVAL', `${op}: ${n} pages but ${pages.pfns.length} pfns given`);
+  return { n, pin, op };
+}
