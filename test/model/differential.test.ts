@@ -241,6 +241,15 @@ function machinePageWords(m: Machine, n: number): Int32Array {
     out[at + 9] = dv.getInt32(ptr + off.mapping + 4, true);
     out[at + 10] = dv.getInt32(ptr + off.last_op, true);
   }
+  // this bulk read must say what Machine.page() says: check it on a few pages, whatever they hold
+  const first = (f: (at: number) => boolean) => { for (let i = 0; i < n; i++) if (f(i * PAGE_WORDS)) return i; return -1; };
+  const sample = [0, n >> 1, n - 1, first((at) => out[at + 1] > 0), first((at) => out[at + 4] > 0), first((at) => out[at + 3] >= 0)];
+  for (const i of new Set(sample)) {
+    if (i < 0) continue;
+    const bulk = out.slice(i * PAGE_WORDS, (i + 1) * PAGE_WORDS);
+    words(i, m.page(i));
+    expect(out.slice(i * PAGE_WORDS, (i + 1) * PAGE_WORDS)).toEqual(bulk);
+  }
   return out;
 }
 
