@@ -55,8 +55,35 @@ export function attachTo(header: usize): void {
   atomic.add<i64>(p, n);
 }
 
+// Locks this instance holds, so that a trap never leaves one held: after a
+// trap the host calls recover(), which releases them (at most two are ever
+// nested: an mm lock, then the pool, zone or memmap lock).
+let held0: usize = 0;
+let held1: usize = 0;
+let held2: usize = 0;
+let held3: usize = 0;
+
+@inline function noteHeld(p: usize): void {
+  if (held0 == 0) held0 = p;
+  else if (held1 == 0) held1 = p;
+  else if (held2 == 0) held2 = p;
+  else held3 = p;
+}
+
+@inline function noteReleased(p: usize): void {
+  if (held0 == p) held0 = 0;
+  else if (held1 == p) held1 = 0;
+  else if (held2 == p) held2 = 0;
+  else if (held3 == p) held3 = 0;
+}
+
 // A small lock: 0 free, 1 held, 2 held with waiters (futex-style).
 export function lock(p: usize): void {
+  lockRaw(p);
+  noteHeld(p);
+}
+
+function lockRaw(p: usize): void {
   let spins = 0;
   while (true) {
     if (atomic.cmpxchg<i32>(p, 0, 1) == 0) return;
@@ -71,7 +98,38 @@ export function lock(p: usize): void {
 }
 
 export function unlock(p: usize): void {
+  noteReleased(p);
   if (atomic.xchg<i32>(p, 0) == 2) atomic.notify(p, 1);
+}
+
+// After a trap in this instance: release every lock it held and leave any
+// lockless section it was in, so no other thread waits on it forever.
+// Returns how many locks were released.
+export function recoverAfterTrap(ctx: usize): u32 {
+  let n: u32 = 0;
+  if (held3 != 0) { unlock(held3); n++; }
+  if (held2 != 0) { unlock(held2); n++; }
+  if (held1 != 0) { unlock(held1); n++; }
+  if (held0 != 0) { unlock(held0); n++; }
+  const seqp = ctx + offsetof<Ctx>("seq");
+  if ((atomic.load<u32>(seqp) & 1) != 0) atomic.add<u32>(seqp, 1);   // local_irq_restore
+  return n;
+}
+
+// ---------------------------------------------------------------- bad table links
+// The context of the operation in progress in this instance (set by beginOp),
+// where a refused table link is described for the host.
+export let curCtx: usize = 0;
+export function useCtx(ctx: usize): void { curCtx = ctx; }
+
+export function noteBadTable(level: u32, entry: u64, entryPa: u64, va: u64, why: u32): void {
+  if (curCtx == 0) return;
+  const c = changetype<Ctx>(curCtx);
+  c.badLevel = level;
+  c.badEntry = entry;
+  c.badEntryPa = entryPa;
+  c.badVa = va;
+  c.badWhy = why;
 }
 
 // ---------------------------------------------------------------- op log
@@ -86,6 +144,7 @@ export function beginOp(ctx: usize, kind: u32, mm: u32, addr: u64, len: u64): u3
   rec.len = len;
   atomic.store<u32>(changetype<usize>(rec), id);
   ctxOf(ctx).opId = id;
+  curCtx = ctx;
   return id;
 }
 

@@ -7,7 +7,7 @@ import { H, hdr, arch, readEntry, lock, unlock, ctxOf, SEC_MASK, BE } from './ba
 import {
   lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
 } from './arch';
-import { pfnToPage, pageFolio, poolVa, poolContains, folioOrder, setFlag, testFlag, refcountPtr } from './mem';
+import { pfnToPage, pageFolio, poolVa, folioOrder, setFlag, testFlag, refcountPtr, tableLinkBad, rootBad } from './mem';
 import {
   tryGrabFolioFast, tryGrabFolio, gupPutFolio, gupFastFolioAllowed, gupMustUnshare,
   tallyReset, tallyCommit, tallyAdd, zeroPageOf, longtermPinnable, mappingAllowed, folioPutRefs, freeFolio, addUnlessNonPositive,
@@ -237,9 +237,14 @@ function gupFastLeaf(d: usize, l: u32, p: usize, orig: u64, addr: u64, end: u64)
 }
 
 // gup_fast_pgd_range .. gup_fast_pmd_range, one function for every level.
+// Each table is checked before it is read (tableLinkBad: the one its entry
+// linked); a refused link ends the walk there, as a pXd_bad entry would.
+@inline function linked(l: u32, child: u64, p: usize): bool {
+  return tableLinkBad(l + 1, child, <u32>(p - hdr().poolBase)) == 0;
+}
+
 function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, parent: u64): bool {
   const d = lv(l);
-  if (!poolContains(tpa, <u64>L(l).tableBytes)) return false;
   if (l == nLevels() - 1) return gupFastPteRange(d, tpa, addr, end, parentp, parent);
   const size = (<u64>1) << L(l).shift;
   const fm = L(l).fastTableMask, fv = L(l).fastTableValue;
@@ -249,7 +254,8 @@ function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, par
     let next = (addr + size) & ~(size - 1);
     if (next == 0 || next > end) next = end;      // pXd_addr_end
     if ((e & fm) == fv) {                         // quick: a table entry
-      if (!gupFastLevel(l + 1, tablePa(d, e), addr, next, p, e)) return false;
+      const child = tablePa(d, e);
+      if (!linked(l, child, p) || !gupFastLevel(l + 1, child, addr, next, p, e)) return false;
       p += 8;
       addr = next;
       continue;
@@ -259,7 +265,8 @@ function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, par
       if (pred(d, P_PROTNONE, e)) return false;
       if (!gupFastLeaf(d, l, p, e, addr, next)) return false;
     } else if (isTable(d, e)) {
-      if (!gupFastLevel(l + 1, tablePa(d, e), addr, next, p, e)) return false;
+      const child = tablePa(d, e);
+      if (!linked(l, child, p) || !gupFastLevel(l + 1, child, addr, next, p, e)) return false;
     } else {
       return false;
     }
@@ -280,7 +287,7 @@ function gupFast(ctx: usize, mm: usize, start: u64, nr: u32): u32 {
   }
   const seqp = ctx + offsetof<Ctx>("seq");
   atomic.add<u32>(seqp, 1);                       // local_irq_save: tables cannot be freed under us
-  gupFastLevel(0, m.root, start, end, 0, 0);
+  if (rootBad(m.root, m.id) == 0) gupFastLevel(0, m.root, start, end, 0, 0);
   atomic.add<u32>(seqp, 1);                       // local_irq_restore
   if ((gFlags & FOLL_PIN) != 0 && atomic.load<u32>(mm + offsetof<Mm>("writeProtectSeq")) != seq) {
     undoSince(0);                                 // gup_fast_unpin_user_pages
@@ -307,7 +314,7 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
     }
     let tries = 0;
     while (true) {
-      walkFrom(mmOf(mm).root, addr, 255, true);
+      walkFrom(mmOf(mm).root, addr, 255, mm);
       let ok = wCode == W_OK;
       const d = lv(wLevel);
       const e = wEntry;

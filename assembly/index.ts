@@ -3,15 +3,15 @@
 
 export * from './layout';
 
-import { H, attachTo, hdr, arch, ctxOf, beginOp, lock, unlock } from './base';
+import { H, attachTo, hdr, arch, ctxOf, beginOp, lock, unlock, recoverAfterTrap, useCtx } from './base';
 import { L, nLevels, pageShift, lv, isLeaf, leafPa, tablePa, isTable, mkTable } from './arch';
 import {
   pfnToPage, pageToPfn, pageFolio, folioTestLarge, zoneInit, poolInit, markReserved, allocTable, freeTable, setFlag, refcountPtr, AUX_SIZE,
-  FLAGS_SECTION_SHIFT, poolVa,
+  FLAGS_SECTION_SHIFT, poolVa, poolClaimRaw, claimBusyPa,
 } from './mem';
 import {
   mmOf, findVma, vmaInsert, vmaRemoveRange, leafLevelFor, walkFrom, faultLocked, remapPfnRange,
-  wLevel, wEntry, wCode, wPtr, vmaAt,
+  wLevel, wEntry, wCode, wPtr, wWhy, vmaAt,
 } from './mm';
 import { gup as gupImpl, unpin as unpinImpl } from './gup';
 import { zapRange, partialHugeLeaf } from './zap';
@@ -20,7 +20,7 @@ import { refreshZeroPage } from './folio';
 import {
   Header, Ctx, Mm, Vma, Page, MM_SIZE, PAGE_SIZE_BYTES, PG_reserved, W_OK, FOLIO_PINCOUNT, OP_RAW,
   INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
-  OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT,
+  OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT, E_RANGE, W_BADTABLE, PARENT_ROOT, PARENT_SHARED,
   OP_FAULT, OP_GUP, OP_UNPIN, OP_ZAP, OP_MUNMAP, OP_MMAP, OP_POPULATE, OP_INIT,
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, VM_PFNMAP, VM_HUGETLB, VM_WRITE, FOLL_PIN,
 } from './layout';
@@ -109,7 +109,7 @@ export function machineInit(ctx: usize): i32 {
   for (let l: i32 = <i32>nLevels() - 2; l >= 0; l--) {
     const d = L(<u32>l);
     if (d.emptyTable == 0) continue;
-    const t = allocTable(<u32>l + 1, 0);
+    const t = allocTable(<u32>l + 1, 0, PARENT_SHARED, 0);
     if (t == 0) return E_NOTABLE;
     d.emptyValue = mkTable(lv(<u32>l), t);
   }
@@ -126,7 +126,7 @@ export function mmCreate(ctx: usize): i32 {
     const m = mmOf(mm);
     if (m.inUse != 0) continue;
     const op = beginOp(ctx, OP_MMAP, mm, 0, 0);
-    const root = allocTable(0, op);
+    const root = allocTable(0, op, PARENT_ROOT, i + 1);
     if (root == 0) return E_NOTABLE;
     m.inUse = 1;
     m.lock = 0;
@@ -155,7 +155,11 @@ export function mmDestroy(ctx: usize): i32 {
   if (m.inUse == 0) return E_INVAL;
   const op = beginOp(ctx, OP_MUNMAP, mm, 0, userTop());
   lock(mm + offsetof<Mm>("lock"));
-  zapRange(ctx, mm, 0, userTop(), true, 0, true, op);
+  const r = zapRange(ctx, mm, 0, userTop(), true, 0, true, op);
+  if (r != OK) {                               // a table link it will not follow: nothing freed
+    unlock(mm + offsetof<Mm>("lock"));
+    return r;
+  }
   freeTable(0, m.root);
   m.nrVmas = 0;
   m.inUse = 0;
@@ -285,7 +289,7 @@ export function populate(ctx: usize): i32 {
   while (va < end) {
     r = faultOne(ctx, mm, va, c.a3 != 0, op);
     if (r < 0) break;
-    walkFrom(mmOf(mm).root, va, 255, false);
+    walkFrom(mmOf(mm).root, va, 255, mm);
     const size = (<u64>1) << L(wCode == W_OK ? wLevel : nLevels() - 1).shift;
     va = (va + size) & ~(size - 1);
   }
@@ -345,6 +349,7 @@ function walkResult(ctx: usize, va: u64): void {
   c.r1 = wEntry;
   c.r3 = wCode;
   c.r4 = wPtr != 0 ? <u64>(wPtr - hdr().poolBase) : 0;
+  c.r5 = wCode == W_BADTABLE ? wWhy : 0;
   c.r2 = 0;
   if (wCode == W_OK) {
     const d = lv(wLevel);
@@ -359,7 +364,8 @@ function walkResult(ctx: usize, va: u64): void {
 
 export function walk(ctx: usize): i32 {
   const c = ctxOf(ctx);
-  walkFrom(mmOf(<usize>c.a0).root, c.a1, 255, true);
+  useCtx(ctx);
+  walkFrom(mmOf(<usize>c.a0).root, c.a1, 255, <usize>c.a0);
   walkResult(ctx, c.a1);
   return OK;
 }
@@ -367,9 +373,30 @@ export function walk(ctx: usize): i32 {
 // a0 root pa, a1 va: a walk over tables written by anyone (writePhys)
 export function walkRaw(ctx: usize): i32 {
   const c = ctxOf(ctx);
-  walkFrom(c.a0, c.a1, 255, true);
+  useCtx(ctx);
+  walkFrom(c.a0, c.a1, 255, 0);
   walkResult(ctx, c.a1);
   return OK;
+}
+
+// After a trap in this instance (the host calls it): release the locks it
+// held and leave its lockless section. -> r0 locks released
+export function recover(ctx: usize): i32 {
+  ctxOf(ctx).r0 = recoverAfterTrap(ctx);
+  return OK;
+}
+
+// a0 pa, a1 bytes: claim [pa, pa + bytes) of the pool as raw memory for
+// writePhys (the allocator never hands it out). E_BUSY, nothing claimed,
+// when it overlaps an allocated table: r0 = the first such pa.
+export function claimRaw(ctx: usize): i32 {
+  const c = ctxOf(ctx);
+  const h = hdr();
+  if (c.a1 == 0) return OK;
+  if (c.a0 >= <u64>h.poolBytes || c.a1 > <u64>h.poolBytes - c.a0) return E_RANGE;
+  const r = poolClaimRaw(c.a0, c.a1);
+  c.r0 = claimBusyPa;
+  return r;
 }
 
 // -> r0 violations found
@@ -419,7 +446,7 @@ export function walkMany(ctx: usize): i32 {
   for (let i: u64 = 0; i < c.a3; i++) {
     x ^= x << 13; x ^= x >> 7; x ^= x << 17;
     const va = start + (((x % len) >> ps) << ps);
-    walkFrom(root, va, 255, false);
+    walkFrom(root, va, 255, <usize>c.a0);
     if (wCode == W_OK) { hits++; acc ^= wEntry; }
   }
   c.r0 = hits;

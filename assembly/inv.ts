@@ -6,7 +6,7 @@
 import { H, hdr, readEntry } from './base';
 import { lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, entriesOf } from './arch';
 import {
-  pfnToPage, pfnToAux, pageToPfn, pageFolio, folioTestLarge, folioOrder, poolVa, poolContains, isBuddy, pageType,
+  pfnToPage, pfnToAux, pageToPfn, pageFolio, folioTestLarge, folioOrder, poolVa, isBuddy, pageType, tableLinkBad, rootBad,
   refcountPtr, mapcountPtr, AUX_SIZE, lruNext, lruPrev,
 } from './mem';
 import { isZeroFolio } from './folio';
@@ -15,7 +15,7 @@ import {
   Header, H_ZONE_FREE, H_ZONE_COUNT, Mm, Page, Violation, VIOLATION_SIZE, MM_SIZE, P_SPECIAL, P_DEVMAP, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD,
   FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_PINCOUNT, PG_reserved, PGTY_hugetlb,
   INV_REF_ZERO_MAPPED, INV_REF_NEGATIVE, INV_REF_BALANCE, INV_MAPCOUNT, INV_PIN_BALANCE, INV_FREE_STATE,
-  INV_OUTSTANDING, INV_FOLIO_LINK, INV_FOLIO_TAIL_REF, INV_MAP_UNALIGNED,
+  INV_OUTSTANDING, INV_FOLIO_LINK, INV_FOLIO_TAIL_REF, INV_MAP_UNALIGNED, INV_TABLE_LINK, PARENT_ROOT,
 } from './layout';
 
 // Sign-extending 32-bit load (counts stored -1-based).
@@ -57,16 +57,25 @@ function countLeaf(l: u32, e: u64): void {
   }
 }
 
+// Count every mapping under one table. A link the table's entry did not make
+// (tableLinkBad) is reported and not followed: the violation's pfn is the
+// pool frame holding the entry, expected the entry's pa, actual the address
+// it names.
 function countTable(l: u32, tpa: u64): void {
   const d = lv(l);
-  if (!poolContains(tpa, <u64>L(l).tableBytes)) return;
   const va = poolVa(tpa);
   const n = entriesOf(l);
   for (let i: u32 = 0; i < n; i++) {
-    const e = readEntry(va + (i << 3));
+    const p = va + (i << 3);
+    const e = readEntry(p);
     if (isNone(d, e) || !isPresent(d, e)) continue;
     if (l == nLevels() - 1 || isLeaf(d, e)) countLeaf(l, e);
-    else if (isTable(d, e)) countTable(l + 1, tablePa(d, e));
+    else if (isTable(d, e)) {
+      const child = tablePa(d, e);
+      const epa = <u64>(p - hdr().poolBase);
+      if (tableLinkBad(l + 1, child, <u32>epa) != 0) report(epa >> pageShift(), INV_TABLE_LINK, 0, <i64>epa, <i64>child);
+      else countTable(l + 1, child);
+    }
   }
 }
 
@@ -147,7 +156,10 @@ export function checkInvariants(): u32 {
   }
   for (let i: u32 = 0; i < h.mmCount; i++) {
     const mm = h.mmBase + i * MM_SIZE;
-    if (mmOf(mm).inUse != 0) countTable(0, mmOf(mm).root);
+    if (mmOf(mm).inUse == 0) continue;
+    const root = mmOf(mm).root;
+    if (rootBad(root, mmOf(mm).id) != 0) report(0, INV_TABLE_LINK, 0, <i64>PARENT_ROOT, <i64>root);
+    else countTable(0, root);
   }
   // 3. every struct page against its mappings
   const outstanding = atomic.load<i64>(H + offsetof<Header>("gupOutstanding"));

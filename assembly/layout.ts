@@ -15,8 +15,12 @@
 //   op log, violations      ring of recent operations; invariant reports
 //   section roots           sparse memmap: root -> section -> struct pages
 //   memmap arena            struct page arrays, one block per present section
-//   pool meta               table-pool buddy metadata (order byte + gen word)
+//   pool units              table-pool metadata, one PoolUnit per smallest table
 //   table pool              RAM frames [0, poolBytes) really backed: va = poolBase + pa
+//
+// Nothing the allocator needs lives inside the pool: its free lists, block
+// orders and the ownership of every table are in the PoolUnit array, so
+// bytes written into the pool (writePhys) can never corrupt it.
 
 export const RESERVE: u32 = 1 << 20;
 export const MAGIC: u32 = 0x70677465; // "pgte"
@@ -50,8 +54,8 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   memmapLock: u32;
   poolBase: u32;         // va of table-pool pa 0
   poolBytes: u32;
-  poolMeta: u32;         // u8 per pool unit: order | POOL_FREE
-  poolGen: u32;          // u32 per pool unit: operation that allocated the table
+  poolUnits: u32;        // PoolUnit per pool unit (the smallest table)
+  flags2: u32;           // reserved
   poolMinShift: u32;     // log2(smallest table) = pool unit
   poolMaxShift: u32;     // log2(largest table)
   poolLock: u32;
@@ -172,6 +176,40 @@ export const LEVEL_PREDS: u32 = offsetof<LevelDesc>();                // Pred[NP
 export const LEVEL_TEMPLATES: u32 = LEVEL_PREDS + NPRED * PRED_SIZE;   // u64[NTEMPLATE]
 export const LEVEL_SIZE: u32 = LEVEL_TEMPLATES + NTEMPLATE * 8;
 export const MAX_LEVELS: u32 = 5;
+
+// ---------------------------------------------------------------- table pool metadata
+// One record per pool unit (the smallest table size of the variant). The head
+// unit of a block says what the block is; units inside a block are 0.
+//
+//   0  next     free list: pa of the next free block of this order (0: end)
+//   4  prev
+//   8  gen      operation that allocated the table
+//  12  parent   pa of the one entry that links this table (PARENT_* otherwise)
+//  16  owner    id of the address space the table belongs to (0: none)
+//  18  level    level the table serves
+//  19  state    UNIT_FREE | order (free block head), UNIT_USED | order, UNIT_RAW
+@unmanaged export class PoolUnit {
+  next: u32;
+  prev: u32;
+  gen: u32;
+  parent: u32;
+  owner: u16;
+  level: u8;
+  state: u8;
+}
+export const POOL_UNIT_SIZE: u32 = offsetof<PoolUnit>();
+export const UNIT_FREE: u8 = 0x80;
+export const UNIT_USED: u8 = 0x40;
+export const UNIT_RAW: u8 = 0x20;      // claimed by a raw write: never handed out
+export const UNIT_ORDER: u8 = 0x1f;
+export const PARENT_NONE: u32 = 0;     // (pa 0 is never a table: frame 0 stays out of the pool)
+export const PARENT_ROOT: u32 = 0xffffffff;     // an address space's top-level table
+export const PARENT_SHARED: u32 = 0xfffffffe;   // a shared invalid table (loongarch invalid_pte_table ...)
+
+// Why a table link was refused (Ctx.badWhy)
+export const BAD_OUTSIDE: u32 = 1;     // the address is not inside the table pool
+export const BAD_MISALIGNED: u32 = 2;  // not aligned to the level's table size
+export const BAD_UNLINKED: u32 = 3;    // not a table this entry linked: free, raw, another level or mm, a loop, shared
 export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
 
 // ---------------------------------------------------------------- per-thread context
@@ -186,6 +224,13 @@ export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
   _pad1: u32;
   a0: u64; a1: u64; a2: u64; a3: u64; a4: u64; a5: u64; a6: u64; a7: u64;
   r0: u64; r1: u64; r2: u64; r3: u64; r4: u64; r5: u64; r6: u64; r7: u64;
+  // The last table link the core refused to follow (E_BADTABLE): the entry,
+  // where it lives, its level, the address being handled and why (BAD_*).
+  badEntry: u64;
+  badEntryPa: u64;
+  badVa: u64;
+  badLevel: u32;
+  badWhy: u32;
 }
 export const CTX_HEAD: u32 = 256;
 // mmu_gather batch sizes: the page batch (MAX_GATHER_BATCH-like) and the table batch
@@ -360,6 +405,7 @@ export const INV_OUTSTANDING: u32 = 46;         // 4: machine-wide gup refs do n
 export const INV_FOLIO_LINK: u32 = 51;          // 5: tail's compound_head does not name its head
 export const INV_FOLIO_TAIL_REF: u32 = 52;      // 5: a tail page holds a refcount
 export const INV_MAP_UNALIGNED: u32 = 53;       // 5: leaf maps a folio at the wrong offset
+export const INV_TABLE_LINK: u32 = 61;          // 6: a table entry names something that is not its own table
 
 // ---------------------------------------------------------------- status codes
 export const OK: i32 = 0;
@@ -369,7 +415,7 @@ export const E_NOTABLE: i32 = -1000;    // table pool exhausted
 export const E_INVAL: i32 = -22;
 export const E_EXIST: i32 = -17;        // overlapping mapping
 export const E_NOSPC: i32 = -28;        // too many VMAs / mms
-export const E_BADTABLE: i32 = -1001;   // a table address outside the pool (raw walks)
+export const E_BADTABLE: i32 = -1001;   // a table link the core refuses to follow (Ctx.bad* name it)
 export const E_RANGE: i32 = -34;        // a physical range outside the pool (raw access)
 export const E_SPLIT: i32 = -1002;      // a partial unmap of a huge leaf
 export const E_BUSY: i32 = -16;
@@ -379,4 +425,4 @@ export const W_OK: u32 = 0;
 export const W_NONE: u32 = 1;           // an empty entry
 export const W_NOT_PRESENT: u32 = 2;    // non-empty, not present (swap / invalid)
 export const W_BAD: u32 = 3;            // present but neither table nor leaf at this level
-export const W_BADTABLE: u32 = 4;       // next-table address outside the pool
+export const W_BADTABLE: u32 = 4;       // next-table address refused (Ctx.badWhy says why)

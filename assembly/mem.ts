@@ -7,6 +7,8 @@ import {
   Header, Page, PAGE_SIZE_BYTES, H_POOL_FREE, H_ZONE_COUNT, PG_head, PGTY_buddy,
   FOLIO_FLAGS_1, FOLIO_HEAD_1, FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT,
   FOLIO_NR_PAGES_MAPPED, FOLIO_PINCOUNT, FOLIO_NR_PAGES, PAGE_COMPOUND_HEAD, PG_reserved,
+  PoolUnit, POOL_UNIT_SIZE, UNIT_FREE, UNIT_USED, UNIT_RAW, UNIT_ORDER, PARENT_NONE, PARENT_ROOT,
+  BAD_OUTSIDE, BAD_MISALIGNED, BAD_UNLINKED, OK, E_BUSY,
 } from './layout';
 
 // ---------------------------------------------------------------- sparse memmap
@@ -219,44 +221,49 @@ export function zoneInit(start: u64, end: u64): void {
 
 // ---------------------------------------------------------------- table pool
 // A buddy allocator over the backed pool, in units of the smallest table.
-// Meta byte per unit: POOL_FREE | order for the head unit of a free block,
-// order for the head unit of an allocated block.
-const POOL_FREE: u8 = 0x80;
+// All of its state is in the PoolUnit array outside the pool (layout.ts):
+// bytes written into the pool cannot reach it.
 
 @inline export function poolVa(pa: u64): usize { return hdr().poolBase + <usize>pa; }
-@inline function metaPtr(pa: u64): usize { return hdr().poolMeta + <usize>(pa >> hdr().poolMinShift); }
-@inline export function genPtr(pa: u64): usize { return hdr().poolGen + (<usize>(pa >> hdr().poolMinShift) << 2); }
+@inline export function unitOf(pa: u64): PoolUnit {
+  return changetype<PoolUnit>(hdr().poolUnits + (<usize>(pa >> hdr().poolMinShift) * POOL_UNIT_SIZE));
+}
 @inline function poolHead(o: u32): usize { return H + H_POOL_FREE + (o << 2); }
+@inline function blockBytes(o: u32): u32 { return 1 << (o + hdr().poolMinShift); }
 
 function poolListAdd(o: u32, pa: u32): void {
   const hp = poolHead(o);
   const first = load<u32>(hp);
-  const va = poolVa(pa);
-  store<u32>(va, first);
-  store<u32>(va, 0, 4);
-  if (first != 0) store<u32>(poolVa(first), pa, 4);
+  const u = unitOf(pa);
+  u.next = first;
+  u.prev = 0;
+  if (first != 0) unitOf(first).prev = pa;
   store<u32>(hp, pa);
-  store<u8>(metaPtr(pa), POOL_FREE | <u8>o);
+  u.state = UNIT_FREE | <u8>o;
 }
 
 function poolListDel(o: u32, pa: u32): void {
-  const va = poolVa(pa);
-  const n = load<u32>(va), pr = load<u32>(va, 4);
-  if (pr != 0) store<u32>(poolVa(pr), n); else store<u32>(poolHead(o), n);
-  if (n != 0) store<u32>(poolVa(n), pr, 4);
-  store<u8>(metaPtr(pa), <u8>o);
+  const u = unitOf(pa);
+  const n = u.next, pr = u.prev;
+  if (pr != 0) unitOf(pr).next = n; else store<u32>(poolHead(o), n);
+  if (n != 0) unitOf(n).prev = pr;
+  u.next = 0;
+  u.prev = 0;
+  u.state = 0;
 }
 
 export function poolInit(start: u32, end: u32): void {
   const h = hdr();
   const maxO = h.poolMaxShift - h.poolMinShift;
+  // [0, start) never enters the allocator: it is raw memory from the start
+  for (let pa: u32 = 0; pa < start; pa += blockBytes(0)) unitOf(pa).state = UNIT_RAW;
   let pa = start;
   while (pa < end) {
     let o = maxO;
-    while (o > 0 && ((pa & ((1 << (o + h.poolMinShift)) - 1)) != 0 || pa + (1 << (o + h.poolMinShift)) > end)) o--;
+    while (o > 0 && ((pa & (blockBytes(o) - 1)) != 0 || pa + blockBytes(o) > end)) o--;
     poolListAdd(o, pa);
-    h.poolFreeBytes += 1 << (o + h.poolMinShift);
-    pa += 1 << (o + h.poolMinShift);
+    h.poolFreeBytes += blockBytes(o);
+    pa += blockBytes(o);
   }
 }
 
@@ -278,9 +285,9 @@ function poolAlloc(bytes: u32): u32 {
   poolListDel(o, pa);
   while (o > order) {
     o--;
-    poolListAdd(o, pa + (1 << (o + h.poolMinShift)));
+    poolListAdd(o, pa + blockBytes(o));
   }
-  store<u8>(metaPtr(pa), <u8>order);
+  unitOf(pa).state = UNIT_USED | <u8>order;
   h.poolFreeBytes -= bytes;
   unlock(H + offsetof<Header>("poolLock"));
   return pa;
@@ -292,22 +299,76 @@ function poolFree(pa: u32, bytes: u32): void {
   const maxO = h.poolMaxShift - h.poolMinShift;
   lock(H + offsetof<Header>("poolLock"));
   h.poolFreeBytes += bytes;
+  unitOf(pa).state = 0;
   while (o < maxO) {
-    const b = pa ^ (1 << (o + h.poolMinShift));
-    if (b + (1 << (o + h.poolMinShift)) > h.poolBytes || b == 0) break;
-    if (load<u8>(metaPtr(b)) != (POOL_FREE | <u8>o)) break;
+    const b = pa ^ blockBytes(o);
+    if (b + blockBytes(o) > h.poolBytes || b == 0) break;
+    if (unitOf(b).state != (UNIT_FREE | <u8>o)) break;
     poolListDel(o, b);
-    store<u8>(metaPtr(b), 0);
-    if (b < pa) { store<u8>(metaPtr(pa), 0); pa = b; }
+    if (b < pa) pa = b;
     o++;
   }
   poolListAdd(o, pa);
   unlock(H + offsetof<Header>("poolLock"));
 }
 
-// pte_alloc_one / pmd_alloc_one ...: a table for level l, every entry empty.
+// The head of the block that holds pa, or -1 (raw, or outside every block).
+function blockOf(pa: u32): i64 {
+  const maxO = hdr().poolMaxShift - hdr().poolMinShift;
+  for (let o: u32 = 0; o <= maxO; o++) {
+    const head = pa & ~(blockBytes(o) - 1);
+    const st = unitOf(head).state;
+    if (st == UNIT_RAW) {
+      if (o == 0) return -1;                    // a raw unit is one unit: above it, another's
+      continue;
+    }
+    if ((st & (UNIT_FREE | UNIT_USED)) != 0 && <u32>(st & UNIT_ORDER) >= o) return <i64>head;
+  }
+  return -2;
+}
+
+// Claim [pa, pa + n) of the pool as raw memory (writePhys): free units leave
+// the allocator for good, raw units stay raw; E_BUSY, with nothing claimed,
+// when a unit belongs to an allocated table. r: the first busy pa.
+export let claimBusyPa: u64 = 0;
+export function poolClaimRaw(pa: u64, n: u64): i32 {
+  const h = hdr();
+  const unit = <u64>blockBytes(0);
+  const first = pa & ~(unit - 1);
+  const end = pa + n;
+  lock(H + offsetof<Header>("poolLock"));
+  for (let u = first; u < end; u += unit) {
+    const b = blockOf(<u32>u);
+    if (b >= 0 && (unitOf(<u64>b).state & UNIT_USED) != 0) {
+      claimBusyPa = u;
+      unlock(H + offsetof<Header>("poolLock"));
+      return E_BUSY;
+    }
+  }
+  for (let u = first; u < end; u += unit) {
+    const b = blockOf(<u32>u);
+    if (b < 0) continue;                        // raw already
+    // take the free block apart down to this one unit (expand() in reverse)
+    let head = <u32>b;
+    let o = <u32>(unitOf(head).state & UNIT_ORDER);
+    poolListDel(o, head);
+    while (o > 0) {
+      o--;
+      const upper = head + blockBytes(o);
+      if (<u32>u >= upper) { poolListAdd(o, head); head = upper; }
+      else poolListAdd(o, upper);
+    }
+    unitOf(head).state = UNIT_RAW;
+    h.poolFreeBytes -= blockBytes(0);
+  }
+  unlock(H + offsetof<Header>("poolLock"));
+  return OK;
+}
+
+// pte_alloc_one / pmd_alloc_one ...: a table for level l of address space
+// `owner`, linked from the entry at pool pa `parent`, every entry empty.
 // Returns its pa, or 0 when the pool is exhausted.
-export function allocTable(l: u32, opId: u32): u64 {
+export function allocTable(l: u32, opId: u32, parent: u32, owner: u32): u64 {
   const d = L(l);
   const pa = poolAlloc(d.tableBytes);
   if (pa == 0) return 0;
@@ -315,13 +376,48 @@ export function allocTable(l: u32, opId: u32): u64 {
   const n: u32 = 1 << d.indexBits;
   const e = d.emptyValue;
   for (let i: u32 = 0; i < n; i++) writeEntry(va + (i << 3), e);
-  store<u32>(genPtr(pa), opId);
+  const u = unitOf(pa);
+  u.gen = opId;
+  u.parent = parent;
+  u.owner = <u16>owner;
+  u.level = <u8>l;
   return <u64>pa;
 }
 
 export function freeTable(l: u32, pa: u64): void {
+  const u = unitOf(pa);
+  u.parent = PARENT_NONE;
+  u.owner = 0;
+  u.gen = 0;
   poolFree(<u32>pa, L(l).tableBytes);
   atomic.add<u64>(H + offsetof<Header>("statTablesFreed"), 1);
+}
+
+// The table a level-(l - 1) entry at pool pa `entryPa` names, checked before
+// anything reads it: inside the pool (the full 64-bit value), aligned to
+// level l's table size, and linked from exactly that entry when it was
+// allocated (so not free, raw, another level's, another mm's, an ancestor,
+// or a table a second entry also names). 0 when it is fine, else BAD_*.
+@inline export function tableLinkBad(l: u32, pa: u64, entryPa: u32): u32 {
+  const h = hdr();
+  if (pa >= <u64>h.poolBytes) return BAD_OUTSIDE;
+  if ((pa & <u64>(L(l).tableBytes - 1)) != 0) return BAD_MISALIGNED;
+  return unitOf(pa).parent == entryPa ? 0 : BAD_UNLINKED;
+}
+
+// The same for a raw walk (tables written by anyone): inside the pool and aligned.
+@inline export function tableRawBad(l: u32, pa: u64): u32 {
+  if (pa >= <u64>hdr().poolBytes) return BAD_OUTSIDE;
+  return (pa & <u64>(L(l).tableBytes - 1)) != 0 ? BAD_MISALIGNED : 0;
+}
+
+// An address space's top-level table, checked like a link.
+export function rootBad(root: u64, mmId: u32): u32 {
+  const h = hdr();
+  if (root >= <u64>h.poolBytes) return BAD_OUTSIDE;
+  if ((root & <u64>(L(0).tableBytes - 1)) != 0) return BAD_MISALIGNED;
+  const u = unitOf(root);
+  return u.parent == PARENT_ROOT && <u32>u.owner == mmId && u.level == 0 ? 0 : BAD_UNLINKED;
 }
 
 // Is [pa, pa + n) inside the backed pool (raw access, raw walks)?

@@ -1,17 +1,18 @@
 // Address spaces: VMAs, the page-fault path, and walks.
 
-import { H, hdr, arch, readEntry, writeEntry, lock, unlock } from './base';
+import { H, hdr, arch, readEntry, writeEntry, lock, unlock, noteBadTable } from './base';
 import {
   lv, L, nLevels, pageShift, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, mkTable, mkLeaf,
   levelIndex, pred,
 } from './arch';
 import {
-  pfnToPage, pageToPfn, allocPages, allocTable, poolVa, poolContains, prepCompound, setFlag, mapcountPtr,
+  pfnToPage, pageToPfn, allocPages, allocTable, poolVa, prepCompound, setFlag, mapcountPtr,
+  tableLinkBad, tableRawBad, rootBad,
 } from './mem';
 import {
   Header, Mm, Vma, VMA_SIZE, VM_WRITE, VM_READ, VM_PFNMAP, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP,
   T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, P_WRITE, P_SPECIAL, P_PROTNONE,
-  OK, E_FAULT, E_NOMEM, E_NOTABLE, E_INVAL, E_EXIST, E_NOSPC, E_BADTABLE,
+  OK, E_FAULT, E_NOMEM, E_NOTABLE, E_INVAL, E_EXIST, E_NOSPC, E_BADTABLE, PARENT_ROOT,
   W_OK, W_NONE, W_NOT_PRESENT, W_BAD, W_BADTABLE, Page,
   PG_anon_exclusive, PG_swapbacked, PG_uptodate, PG_large_rmappable, PGTY_hugetlb,
   FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED, PAGE_MAPPING_ANON,
@@ -101,20 +102,28 @@ export function leafLevelFor(order: u32): i32 {
 // ---------------------------------------------------------------- walks
 // Walk from a root table to the entry mapping va, stopping at a leaf, at a
 // non-present entry or at level `stop`. Results in the module globals below.
+// Every table address is checked before it is read: `mm` non-zero means the
+// tables are that address space's own (each must be the one its entry
+// linked: tableLinkBad), 0 a raw walk (inside the pool and aligned).
 export let wLevel: u32 = 0;
 export let wEntry: u64 = 0;
 export let wPtr: usize = 0;     // where the entry lives
 export let wParent: usize = 0;  // the entry above it (0 at the top)
 export let wCode: u32 = 0;
+export let wWhy: u32 = 0;       // W_BADTABLE: BAD_*
 
-export function walkFrom(rootPa: u64, va: u64, stop: u32, checkPool: bool): void {
+export function walkFrom(rootPa: u64, va: u64, stop: u32, mm: usize): void {
   let pa = rootPa;
   let parent: usize = 0;
   const n = nLevels();
+  const base = hdr().poolBase;
+  let why = mm != 0 ? rootBad(rootPa, mmOf(mm).id) : tableRawBad(0, rootPa);
   for (let l: u32 = 0; l < n; l++) {
     const d = lv(l);
-    if (checkPool && !poolContains(pa, <u64>L(l).tableBytes)) {
-      wLevel = l; wEntry = 0; wPtr = 0; wParent = parent; wCode = W_BADTABLE;
+    if (why != 0) {
+      wLevel = l; wEntry = 0; wPtr = 0; wParent = parent; wCode = W_BADTABLE; wWhy = why;
+      if (parent != 0) noteBadTable(l - 1, readEntry(parent), <u64>(parent - base), va, why);
+      else noteBadTable(0, pa, PARENT_ROOT, va, why);
       return;
     }
     const p = poolVa(pa) + (levelIndex(l, va) << 3);
@@ -124,6 +133,7 @@ export function walkFrom(rootPa: u64, va: u64, stop: u32, checkPool: bool): void
       if (l == stop) { wCode = W_OK; return; }
       parent = p;
       pa = tablePa(d, e);
+      why = mm != 0 ? tableLinkBad(l + 1, pa, <u32>(p - base)) : tableRawBad(l + 1, pa);
       continue;
     }
     if ((e & L(l).fastLeafMask) == L(l).fastLeafValue) { wCode = W_OK; return; }   // quick: a leaf
@@ -137,21 +147,31 @@ export function walkFrom(rootPa: u64, va: u64, stop: u32, checkPool: bool): void
     if (l == stop) { wCode = W_OK; return; }
     parent = p;
     pa = tablePa(d, e);
+    why = mm != 0 ? tableLinkBad(l + 1, pa, <u32>(p - base)) : tableRawBad(l + 1, pa);
   }
 }
 
 // Walk down to level `target`, allocating missing tables. Returns the entry
-// pointer at `target`, or 0 with wCode set (E_NOTABLE, or E_EXIST if a leaf
-// sits above `target`).
+// pointer at `target`, or 0 with allocStatus set (E_NOTABLE; E_EXIST if a
+// leaf sits above `target`; E_BADTABLE if an entry names a table that is
+// not its own, described in the context).
 export let allocStatus: i32 = 0;
 export function walkAlloc(mm: usize, va: u64, target: u32, opId: u32): usize {
   let pa = mmOf(mm).root;
+  const base = hdr().poolBase;
+  const id = mmOf(mm).id;
+  const rb = rootBad(pa, id);
+  if (rb != 0) {
+    noteBadTable(0, pa, PARENT_ROOT, va, rb);
+    allocStatus = E_BADTABLE;
+    return 0;
+  }
   for (let l: u32 = 0; l < target; l++) {
     const d = lv(l);
     const p = poolVa(pa) + (levelIndex(l, va) << 3);
     const e = readEntry(p);
     if (isNone(d, e)) {
-      const t = allocTable(l + 1, opId);
+      const t = allocTable(l + 1, opId, <u32>(p - base), id);
       if (t == 0) { allocStatus = E_NOTABLE; return 0; }
       mmOf(mm).pgtablesBytes += L(l + 1).tableBytes;
       writeEntry(p, mkTable(d, t));      // pmd_populate: the table is filled before it is published
@@ -160,6 +180,12 @@ export function walkAlloc(mm: usize, va: u64, target: u32, opId: u32): usize {
     }
     if (!isPresent(d, e) || !isTable(d, e) || isLeaf(d, e)) { allocStatus = E_EXIST; return 0; }
     pa = tablePa(d, e);
+    const why = tableLinkBad(l + 1, pa, <u32>(p - base));
+    if (why != 0) {
+      noteBadTable(l, e, <u64>(p - base), va, why);
+      allocStatus = E_BADTABLE;
+      return 0;
+    }
   }
   return poolVa(pa) + (levelIndex(target, va) << 3);
 }
@@ -226,7 +252,7 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32): i32 {
       p = walkAlloc(mm, va, <u32>l, opId);
     }
   }
-  if (p == 0) return allocStatus == E_NOTABLE ? E_NOTABLE : E_FAULT;
+  if (p == 0) return allocStatus == E_NOTABLE || allocStatus == E_BADTABLE ? allocStatus : E_FAULT;
   const d = lv(<u32>l);
   const e = readEntry(p);
   if (!isNone(d, e)) {
@@ -264,7 +290,7 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32): i32 {
     order = 0;
     l = <i32>nLevels() - 1;
     p = walkAlloc(mm, va, <u32>l, opId);
-    if (p == 0) return allocStatus == E_NOTABLE ? E_NOTABLE : E_FAULT;
+    if (p == 0) return allocStatus == E_NOTABLE || allocStatus == E_BADTABLE ? allocStatus : E_FAULT;
     folio = allocPages(0);
   }
   if (folio == 0) return E_NOMEM;
@@ -290,7 +316,7 @@ export function remapPfnRange(mm: usize, start: u64, end: u64, pfn: u64, writabl
   const d = lv(l);
   for (let va = start; va < end; va += (<u64>1) << ps) {
     const p = walkAlloc(mm, va, l, opId);
-    if (p == 0) return allocStatus == E_NOTABLE ? E_NOTABLE : E_EXIST;
+    if (p == 0) return allocStatus == E_NOTABLE || allocStatus == E_BADTABLE ? allocStatus : E_EXIST;
     writeEntry(p, mkLeaf(d, (pfn + ((va - start) >> ps)) << ps, writable ? T_SPECIAL_RW : T_SPECIAL_RO));
   }
   return OK;

@@ -4,16 +4,16 @@
 // became empty are unlinked, and freed only once no lockless walker can
 // still be reading them (tlb_remove_table_sync_one).
 
-import { H, hdr, readEntry, writeEntry, xchgEntry, ctxOf } from './base';
+import { H, hdr, readEntry, writeEntry, xchgEntry, ctxOf, noteBadTable } from './base';
 import {
   lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
   entriesOf,
 } from './arch';
-import { pfnToPage, pageFolio, folioTestLarge, poolVa, poolContains, freeTable, genPtr, mapcountPtr, pageType } from './mem';
+import { pfnToPage, pageFolio, folioTestLarge, poolVa, freeTable, unitOf, tableLinkBad, rootBad, mapcountPtr, pageType } from './mem';
 import { folioPutRefs } from './folio';
 import { mmOf, walkFrom, wCode, wLevel } from './mm';
 import {
-  Header, Ctx, Mm, Page, GATHER_PAGES, GATHER_TABLES, P_SPECIAL, P_DEVMAP, W_OK, OK, E_SPLIT,
+  Header, Ctx, Mm, Page, GATHER_PAGES, GATHER_TABLES, P_SPECIAL, P_DEVMAP, W_OK, OK, E_SPLIT, E_BADTABLE, PARENT_ROOT,
   FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED, PGTY_hugetlb,
 } from './layout';
 
@@ -127,10 +127,40 @@ function tableEmpty(l: u32, pa: u64): bool {
   return true;
 }
 
-// zap_pXd_range for one table; returns nothing, the caller decides on freeing.
+// Before anything is cleared or freed: every table link under [addr, end)
+// must be the one its entry made (tableLinkBad), so a crafted entry, a loop
+// or a table named twice is refused whole (E_BADTABLE, described in the
+// context). Reads the directory levels only, not the PTE tables.
+function checkLinks(l: u32, tpa: u64, addr: u64, end: u64): i32 {
+  const d = lv(l);
+  const n = nLevels();
+  if (l >= n - 1) return OK;
+  const size = (<u64>1) << L(l).shift;
+  const base = hdr().poolBase;
+  let p = poolVa(tpa) + (levelIndex(l, addr) << 3);
+  do {
+    let next = (addr + size) & ~(size - 1);
+    if (next == 0 || next > end) next = end;
+    const e = readEntry(p);
+    if (!isNone(d, e) && isPresent(d, e) && !isLeaf(d, e) && isTable(d, e)) {
+      const child = tablePa(d, e);
+      const why = tableLinkBad(l + 1, child, <u32>(p - base));
+      if (why != 0) {
+        noteBadTable(l, e, <u64>(p - base), addr, why);
+        return E_BADTABLE;
+      }
+      const r = checkLinks(l + 1, child, addr, next);
+      if (r != OK) return r;
+    }
+    p += 8;
+    addr = next;
+  } while (addr != end);
+  return OK;
+}
+
+// zap_pXd_range for one table (its links checked by checkLinks); the caller decides on freeing.
 function zapLevel(l: u32, tpa: u64, addr: u64, end: u64): void {
   const d = lv(l);
-  if (!poolContains(tpa, <u64>L(l).tableBytes)) return;
   const size = (<u64>1) << L(l).shift;
   let p = poolVa(tpa) + (levelIndex(l, addr) << 3);
   do {
@@ -143,7 +173,7 @@ function zapLevel(l: u32, tpa: u64, addr: u64, end: u64): void {
       } else if (isTable(d, e)) {
         const child = tablePa(d, e);
         zapLevel(l + 1, child, addr, next);
-        if (gFreeTables && (gOnlyGen == 0 || load<u32>(genPtr(child)) == gOnlyGen) && tableEmpty(l + 1, child)) {
+        if (gFreeTables && (gOnlyGen == 0 || unitOf(child).gen == gOnlyGen) && tableEmpty(l + 1, child)) {
           writeEntry(p, L(l).emptyValue);            // pmd_clear, then free after the flush
           mmOf(gMm).pgtablesBytes -= L(l + 1).tableBytes;
           tlbRemoveTable(l + 1, child);
@@ -158,9 +188,9 @@ function zapLevel(l: u32, tpa: u64, addr: u64, end: u64): void {
 // A huge leaf that [start, end) covers only in part would need a split.
 export function partialHugeLeaf(mm: usize, start: u64, end: u64): bool {
   const root = mmOf(mm).root;
-  walkFrom(root, start, 255, true);
+  walkFrom(root, start, 255, mm);
   if (wCode == W_OK && wLevel < nLevels() - 1 && (start & (((<u64>1) << L(wLevel).shift) - 1)) != 0) return true;
-  walkFrom(root, end - 1, 255, true);
+  walkFrom(root, end - 1, 255, mm);
   if (wCode == W_OK && wLevel < nLevels() - 1 && (end & (((<u64>1) << L(wLevel).shift) - 1)) != 0) return true;
   return false;
 }
@@ -169,6 +199,11 @@ export function partialHugeLeaf(mm: usize, start: u64, end: u64): bool {
 // (only those allocated by operation onlyGen, when non-zero: a rollback).
 // zapLeaves false: take back empty new tables only (a failed fault).
 export function zapRange(ctx: usize, mm: usize, start: u64, end: u64, freeTables: bool, onlyGen: u32, zapLeaves: bool, opId: u32): i32 {
+  const root = mmOf(mm).root;
+  const rb = rootBad(root, mmOf(mm).id);
+  if (rb != 0) { noteBadTable(0, root, <u64>PARENT_ROOT, start, rb); return E_BADTABLE; }
+  const links = checkLinks(0, root, start, end);
+  if (links != OK) return links;
   if (zapLeaves && partialHugeLeaf(mm, start, end)) return E_SPLIT;
   gZapLeaves = zapLeaves;
   gCtx = ctx;

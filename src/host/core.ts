@@ -39,6 +39,8 @@ export interface CoreExports {
   pagePtr(ctx: number): number;
   inject(ctx: number): number;
   walkMany(ctx: number): number;
+  recover(ctx: number): number;
+  claimRaw(ctx: number): number;
 }
 
 const wasmUrl = new URL('../../build/core.wasm', import.meta.url);

@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'ENOSPC'        // no free mm / VMA slot
   | 'ESPLIT'        // a partial unmap of a huge leaf (splitting is not modelled)
   | 'ERANGE'        // a physical range outside the table pool
-  | 'EBADTABLE'     // a table address outside the pool
+  | 'EBADTABLE'     // a table link the core refuses to follow
+  | 'EBUSY'         // raw access to memory a live page table uses
   | 'ELAYOUT'       // an invalid architecture layout
   | 'EUNKNOWN'      // unknown arch, variant or kernel preset
   | 'ETRAP';        // the core trapped
@@ -32,7 +33,7 @@ export const hex = (v: bigint | number): string => '0x' + BigInt(v).toString(16)
 /** The core's status codes (assembly/layout.ts E_*, the kernel's errno where there is one). */
 export const STATUS: Readonly<Record<number, ErrorCode>> = {
   [-14]: 'EFAULT', [-12]: 'ENOMEM', [-1000]: 'ENOTABLE', [-22]: 'EINVAL', [-17]: 'EEXIST',
-  [-28]: 'ENOSPC', [-1002]: 'ESPLIT', [-1001]: 'EBADTABLE', [-34]: 'ERANGE', [-16]: 'EINVAL',
+  [-28]: 'ENOSPC', [-1002]: 'ESPLIT', [-1001]: 'EBADTABLE', [-34]: 'ERANGE', [-16]: 'EBUSY',
 };
 /** What each code means, for messages. */
 export const STATUS_TEXT: Readonly<Record<ErrorCode, string>> = {
@@ -43,7 +44,8 @@ export const STATUS_TEXT: Readonly<Record<ErrorCode, string>> = {
   EEXIST: 'overlaps an existing mapping',
   ENOSPC: 'no free slot (address spaces or VMAs)',
   ESPLIT: 'range covers a huge leaf only in part (splitting huge leaves is not modelled)',
-  EBADTABLE: 'table address outside the table pool',
+  EBADTABLE: 'a table entry names something that is not its table',
+  EBUSY: 'in use by a live page table',
   ERANGE: 'physical range outside the table pool',
   ELAYOUT: 'invalid layout',
   EUNKNOWN: 'unknown name',

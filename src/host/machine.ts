@@ -4,8 +4,19 @@
 
 import { coreModule, instantiate, type ClassName, type CoreExports, type Layout } from './core.js';
 import {
-  PRED_NAMES, TEMPLATE_NAMES, decodeEntry, type Descriptor, type LevelDescriptor,
+  PRED_NAMES, TEMPLATE_NAMES, decodeEntry, decodeTablePa, type Descriptor, type LevelDescriptor,
 } from './archdesc.js';
+
+/** Ctx.badWhy in words (assembly/layout.ts BAD_*). */
+const BAD_WHY = (L: Layout): Record<number, string> => ({
+  [L.k('BAD_OUTSIDE')]: 'outside the table pool',
+  [L.k('BAD_MISALIGNED')]: 'not aligned to its level\'s table size',
+  [L.k('BAD_UNLINKED')]: 'not the table that entry linked (free, raw, another level or address space, a loop, or a table another entry names)',
+});
+
+const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined => {
+  try { return decodeTablePa(l, e); } catch { return undefined; }
+};
 import { resolve, type MachineChoice, type Model } from './presets.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, type ErrorCode } from './errors.js';
 import { checkUser, mmapArgs, populateOrUnmap, releaseArgs, toBig, userRange, type VmaKind } from './validate.js';
@@ -138,6 +149,7 @@ export interface MachineStats {
 const OP_KINDS = ['none', 'fault', 'gup', 'unpin', 'put', 'zap', 'munmap', 'mmap', 'populate', 'init', 'raw'];
 const INVARIANTS: Record<number, [string, string]> = {
   11: ['ref-zero-mapped', 'a page with refcount 0 is reachable from a page table'],
+  61: ['table-link', 'a table entry names something other than the table it linked (outside the pool, misaligned, free, raw, another level or address space, a loop, or a table named twice)'],
   41: ['ref-negative', 'a refcount or pincount is below zero'],
   42: ['ref-balance', 'refcount differs from the mappings plus outstanding gup references'],
   43: ['mapcount', 'mapcount differs from the number of entries mapping the page'],
@@ -272,8 +284,7 @@ export class Machine {
     const arenaBytes = rootBlocks * 8 * 256 + ramSections * secPages * (L.size.Page + 8) + 4096;
     const arena = take(arenaBytes, 4096);
     const units = poolBytes >> poolMinShift;
-    const poolMeta = take(units, 64);
-    const poolGen = take(units * 4, 64);
+    const poolUnits = take(units * L.size.PoolUnit, 64);
     const poolBase = take(poolBytes, Math.max(maxT, 65536));
     const total = align(at, 65536);
     if (total > 65536 * 65536) {
@@ -308,8 +319,7 @@ export class Machine {
     w(header, 'Header', 'memmapArenaNext', arena);
     w(header, 'Header', 'poolBase', poolBase);
     w(header, 'Header', 'poolBytes', poolBytes);
-    w(header, 'Header', 'poolMeta', poolMeta);
-    w(header, 'Header', 'poolGen', poolGen);
+    w(header, 'Header', 'poolUnits', poolUnits);
     w(header, 'Header', 'poolMinShift', poolMinShift);
     w(header, 'Header', 'poolMaxShift', poolMaxShift);
     w(header, 'Header', 'zoneMaxOrder', Math.min(maxLeafOrder, L.k('MAX_ORDERS') - 1));
@@ -347,14 +357,23 @@ export class Machine {
   }
   /** @internal */ r(i: number): bigint { return this.dv().getBigUint64(this.ctx + this.L.off.Ctx.r0 + i * 8, true); }
 
-  /** Call the core; a trap becomes an Error naming the operation and address. */
+  /**
+   * Call the core; a trap becomes an Error naming the operation and address.
+   * A trap never leaves a lock held: the core releases every lock this
+   * context held and leaves its lockless section before the error is thrown,
+   * so the machine stays usable (what the trapped operation had done so far
+   * stays done: checkInvariants() shows it).
+   */
   /** @internal */ run(op: string, fn: (ctx: number) => number, address?: bigint): number {
     try {
       return fn(this.ctx);
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) {
+        this.ex.recover(this.ctx);
+        const freed = Number(this.r(0));
         const where = address !== undefined ? ` at ${hex(address)}` : '';
-        throw new PgtemuError('ETRAP', `core trapped in ${op}${where}: ${e.message}`, { op, address, cause: e });
+        const locks = freed > 0 ? ` (${freed} lock${freed > 1 ? 's' : ''} it held released)` : '';
+        throw new PgtemuError('ETRAP', `core trapped in ${op}${where}: ${e.message}${locks}`, { op, address, cause: e });
       }
       throw e;
     }
@@ -362,7 +381,29 @@ export class Machine {
 
   /** @internal */ fail(status: number, op: string, what: string, address?: bigint): never {
     const code = STATUS[status] ?? 'EINVAL';
+    if (code === 'EBADTABLE') {
+      const bad = this.badTable();
+      throw new PgtemuError(code, `${op}: ${what}: ${bad.message}`, { op, address: address ?? bad.va });
+    }
     throw new PgtemuError(code, `${op}: ${what}: ${STATUS_TEXT[code]}`, { op, address });
+  }
+
+  /** The table link the core last refused to follow (E_BADTABLE), as the context recorded it. */
+  private badTable(): { level: number; entry: bigint; entryPa: bigint; va: bigint; why: string; message: string } {
+    const c = (f: string) => this.rd(this.ctx, 'Ctx', f);
+    const level = c('badLevel') as number, entry = c('badEntry') as bigint, entryPa = c('badEntryPa') as bigint;
+    const va = c('badVa') as bigint, whyCode = c('badWhy') as number;
+    const why = BAD_WHY(this.L)[whyCode] ?? 'refused';
+    const lv = this.desc.levels;
+    if (entryPa === BigInt(this.L.k('PARENT_ROOT'))) {
+      return { level: 0, entry, entryPa, va, why, message: `the address space's top-level table ${hex(entry)} is ${why}` };
+    }
+    const named = lv[level + 1] ? decodeTablePaSafe(lv[level], entry) : undefined;
+    return {
+      level, entry, entryPa, va, why,
+      message: `the ${lv[level]?.name ?? `level-${level}`} entry ${hex(entry)} at pa ${hex(entryPa)} (for address ${hex(va)}) names ` +
+        `${named !== undefined ? `a table at ${hex(named)}` : 'a table'} that is ${why}; nothing was changed`,
+    };
   }
 
   /** @internal */ checkUser(v: bigint, what: string, op: string): bigint { return checkUser(this.desc, v, what, op); }
@@ -611,10 +652,22 @@ export class Machine {
     }
   }
 
-  /** Write bytes at a physical address inside the table pool (raw tables for walkRaw). */
+  /**
+   * Write bytes at a physical address inside the table pool (raw tables for
+   * walkRaw). The pool memory written becomes raw: the table allocator never
+   * hands it out afterwards, and its own records live outside the pool, so no
+   * write can corrupt it. Memory that holds an address space's live tables is
+   * refused (EBUSY): those tables change only through the operations.
+   */
   writePhys(pa: bigint | number, bytes: Uint8Array): void {
     const p = big(pa, 'writePhys: pa');
     this.physRange(p, BigInt(bytes.length), 'writePhys');
+    this.a(0, p); this.a(1, bytes.length);
+    const st = this.run('writePhys', this.ex.claimRaw, p);
+    if (st < 0) {
+      const busy = this.r(0);
+      throw new PgtemuError('EBUSY', `writePhys: [${hex(p)}, ${hex(p + BigInt(bytes.length))}) overlaps a live page table at ${hex(busy)}; raw tables go to pool memory no address space uses`, { op: 'writePhys', address: busy });
+    }
     new Uint8Array(this.memory.buffer, this.poolBase + Number(p), bytes.length).set(bytes);
   }
 
@@ -804,6 +857,7 @@ export class Mm {
     if (o.noFault) flags |= L.k('FOLL_NOFAULT');
     m.a(0, this.ptr); m.a(1, start); m.a(2, nr); m.a(3, flags);
     const ret = m.run('gupFast', m.exports.gup, va);
+    if (ret === L.k('E_BADTABLE')) m.fail(ret, 'gupFast', `${nr} pages from ${hex(va)}`, va);
     const fast = Number(m.r(1));
     const got = Math.max(ret, 0);
     const pfns = new BigUint64Array(got);
