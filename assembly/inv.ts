@@ -70,10 +70,11 @@ function countTable(l: u32, tpa: u64): void {
     const e = readEntry(p);
     if (isNone(d, e) || !isPresent(d, e)) continue;
     if (l == nLevels() - 1 || isLeaf(d, e)) countLeaf(l, e);
-    else if (isTable(d, e)) {
+    else {
       const child = tablePa(d, e);
       const epa = <u64>(p - hdr().poolBase);
-      if (tableLinkBad(l + 1, child, <u32>epa) != 0) report(epa >> pageShift(), INV_TABLE_LINK, 0, <i64>epa, <i64>child);
+      // a pXd_bad entry, or a link its entry did not make
+      if (!isTable(d, e) || tableLinkBad(l + 1, child, <u32>epa) != 0) report(epa >> pageShift(), INV_TABLE_LINK, 0, <i64>epa, <i64>child);
       else countTable(l + 1, child);
     }
   }

@@ -210,6 +210,7 @@ export const PARENT_SHARED: u32 = 0xfffffffe;   // a shared invalid table (loong
 export const BAD_OUTSIDE: u32 = 1;     // the address is not inside the table pool
 export const BAD_MISALIGNED: u32 = 2;  // not aligned to the level's table size
 export const BAD_UNLINKED: u32 = 3;    // not a table this entry linked: free, raw, another level or mm, a loop, shared
+export const BAD_ENTRY: u32 = 4;       // a present entry that is neither a table nor a leaf here (pXd_bad)
 export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
 
 // ---------------------------------------------------------------- per-thread context

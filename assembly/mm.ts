@@ -12,7 +12,7 @@ import {
 import {
   Header, Mm, Vma, VMA_SIZE, VM_WRITE, VM_READ, VM_PFNMAP, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP,
   T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, P_WRITE, P_SPECIAL, P_PROTNONE,
-  OK, E_FAULT, E_NOMEM, E_NOTABLE, E_INVAL, E_EXIST, E_NOSPC, E_BADTABLE, PARENT_ROOT,
+  OK, E_FAULT, E_NOMEM, E_NOTABLE, E_INVAL, E_EXIST, E_NOSPC, E_BADTABLE, PARENT_ROOT, BAD_ENTRY,
   W_OK, W_NONE, W_NOT_PRESENT, W_BAD, W_BADTABLE, Page,
   PG_anon_exclusive, PG_swapbacked, PG_uptodate, PG_large_rmappable, PGTY_hugetlb,
   FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED, PAGE_MAPPING_ANON,
@@ -178,7 +178,12 @@ export function walkAlloc(mm: usize, va: u64, target: u32, opId: u32): usize {
       pa = t;
       continue;
     }
-    if (!isPresent(d, e) || !isTable(d, e) || isLeaf(d, e)) { allocStatus = E_EXIST; return 0; }
+    if (!isPresent(d, e) || isLeaf(d, e)) { allocStatus = E_EXIST; return 0; }
+    if (!isTable(d, e)) {                  // pXd_bad: refused, never followed
+      noteBadTable(l, e, <u64>(p - base), va, BAD_ENTRY);
+      allocStatus = E_BADTABLE;
+      return 0;
+    }
     pa = tablePa(d, e);
     const why = tableLinkBad(l + 1, pa, <u32>(p - base));
     if (why != 0) {

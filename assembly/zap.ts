@@ -13,7 +13,7 @@ import { pfnToPage, pageFolio, folioTestLarge, poolVa, freeTable, unitOf, tableL
 import { folioPutRefs } from './folio';
 import { mmOf, walkFrom, wCode, wLevel } from './mm';
 import {
-  Header, Ctx, Mm, Page, GATHER_PAGES, GATHER_TABLES, P_SPECIAL, P_DEVMAP, W_OK, OK, E_SPLIT, E_BADTABLE, PARENT_ROOT,
+  Header, Ctx, Mm, Page, GATHER_PAGES, GATHER_TABLES, P_SPECIAL, P_DEVMAP, W_OK, OK, E_SPLIT, E_BADTABLE, PARENT_ROOT, BAD_ENTRY,
   FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED, PGTY_hugetlb,
 } from './layout';
 
@@ -142,9 +142,9 @@ function checkLinks(l: u32, tpa: u64, addr: u64, end: u64): i32 {
     let next = (addr + size) & ~(size - 1);
     if (next == 0 || next > end) next = end;
     const e = readEntry(p);
-    if (!isNone(d, e) && isPresent(d, e) && !isLeaf(d, e) && isTable(d, e)) {
+    if (!isNone(d, e) && isPresent(d, e) && !isLeaf(d, e)) {
       const child = tablePa(d, e);
-      const why = tableLinkBad(l + 1, child, <u32>(p - base));
+      const why = isTable(d, e) ? tableLinkBad(l + 1, child, <u32>(p - base)) : BAD_ENTRY;
       if (why != 0) {
         noteBadTable(l, e, <u64>(p - base), addr, why);
         return E_BADTABLE;

@@ -12,6 +12,7 @@ const BAD_WHY = (L: Layout): Record<number, string> => ({
   [L.k('BAD_OUTSIDE')]: 'outside the table pool',
   [L.k('BAD_MISALIGNED')]: 'not aligned to its level\'s table size',
   [L.k('BAD_UNLINKED')]: 'not the table that entry linked (free, raw, another level or address space, a loop, or a table another entry names)',
+  [L.k('BAD_ENTRY')]: 'pXd_bad',
 });
 
 const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined => {
@@ -399,10 +400,13 @@ export class Machine {
       return { level: 0, entry, entryPa, va, why, message: `the address space's top-level table ${hex(entry)} is ${why}` };
     }
     const named = lv[level + 1] ? decodeTablePaSafe(lv[level], entry) : undefined;
+    const where = `the ${lv[level]?.name ?? `level-${level}`} entry ${hex(entry)} at pa ${hex(entryPa)} (for address ${hex(va)})`;
+    if (whyCode === this.L.k('BAD_ENTRY')) {
+      return { level, entry, entryPa, va, why, message: `${where} is present but neither a table nor a leaf (${lv[level]?.name ?? 'pXd'}_bad); nothing was changed` };
+    }
     return {
       level, entry, entryPa, va, why,
-      message: `the ${lv[level]?.name ?? `level-${level}`} entry ${hex(entry)} at pa ${hex(entryPa)} (for address ${hex(va)}) names ` +
-        `${named !== undefined ? `a table at ${hex(named)}` : 'a table'} that is ${why}; nothing was changed`,
+      message: `${where} names ${named !== undefined ? `a table at ${hex(named)}` : 'a table'} that is ${why}; nothing was changed`,
     };
   }
 

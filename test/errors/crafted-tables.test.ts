@@ -1,0 +1,216 @@
+// Crafted table entries can never make the core touch memory it does not
+// own. An entry of a live address space is overwritten through the shared
+// memory (the public writePhys refuses live tables) to name: the end of the
+// pool and beyond, 2^32 + x (the machine header once truncated), a misaligned
+// address, its own table, the root, another address space's table, raw pool
+// memory, and a table another entry already links. Every operation then
+// refuses with EBADTABLE naming the entry, or reports the link (walk, the
+// checker); nothing traps or hangs, and nothing else changes: not the other
+// address space, not the machine's counters, not a struct page.
+import { describe, expect, it } from 'vitest';
+import { Machine, Mm, PgtemuError, encodeTableEntry, decodeTablePa } from '../../src/index.js';
+import type { LevelDescriptor } from '../../src/index.js';
+import { VARIANTS } from '../helpers/machines.js';
+
+const BASE = 1n << 30n;
+
+interface Internals { poolBase: number; layout: { off: { Mm: { vmas: number } } } }
+
+/** The pool pa of the entry at `level` that maps va (read with readPhys, as a raw walker would). */
+function entryPa(m: Machine, root: bigint, va: bigint, level: number): bigint {
+  let table = root;
+  const lv = m.desc.levels;
+  for (let l = 0; ; l++) {
+    const idx = (va >> BigInt(lv[l].shift)) & ((1n << BigInt(lv[l].indexBits)) - 1n);
+    const pa = table + idx * 8n;
+    if (l === level) return pa;
+    table = decodeTablePa(lv[l], readEntry(m, pa));
+  }
+}
+
+function readEntry(m: Machine, pa: bigint): bigint {
+  const b = m.readPhys(pa, 8);
+  return new DataView(b.buffer).getBigUint64(0, !m.desc.bigEndian);
+}
+
+/** Overwrite an entry behind the API's back (as a stray kernel write would). */
+function poke(m: Machine, pa: bigint, v: bigint): void {
+  const base = (m as unknown as Internals).poolBase;
+  new DataView(m.memory.buffer).setBigUint64(base + Number(pa), BigInt.asUintN(64, v), !m.desc.bigEndian);
+}
+
+function expectBadTable(fn: () => unknown, level: string): PgtemuError {
+  let err: unknown;
+  try { fn(); } catch (e) { err = e; }
+  expect(err, 'expected EBADTABLE').toBeInstanceOf(PgtemuError);
+  const e = err as PgtemuError;
+  expect(e.code, e.message).toBe('EBADTABLE');
+  expect(e.message).toContain(`the ${level} entry 0x`);
+  expect(e.message).toMatch(/at pa 0x[0-9a-f]+ \(for address 0x[0-9a-f]+\) (names a table at 0x[0-9a-f]+ that is|is present but neither a table nor a leaf \(\w+_bad\))/);
+  expect(e.message).toMatch(/nothing was changed$/);
+  return e;
+}
+
+/** Everything another address space, the counters and the struct pages show. */
+function observe(m: Machine, other: Mm, span: bigint) {
+  const s = m.stats();
+  const walks: string[] = [];
+  for (let a = BASE; a < BASE + span; a += span / 64n) {
+    const w = m.walk(other, a);
+    walks.push(`${w.level}:${w.status}:${w.entry}`);
+  }
+  return {
+    free: s.freePages, pool: s.poolFreeBytes, out: s.gupOutstanding, pins: s.pinOutstanding,
+    faults: s.faults, freed: s.tablesFreed, flushes: s.tlbFlushes,
+    other: { walks, counters: other.counters(), vmas: other.vmas() },
+    refcounts: Array.from(m.refcounts(0n, Number(m.ramPfns))),
+  };
+}
+
+describe.each(VARIANTS)('crafted table entries on $arch/$variant', ({ arch, variant }) => {
+  it('are refused by every operation, and change nothing', () => {
+    const m = Machine.createSync({ arch, variant, ramMiB: 128, tablePoolMiB: 8 });
+    const lv = m.desc.levels;
+    const n = lv.length;
+    const ps = BigInt(m.desc.pageShift);
+    const span = 1n << BigInt(lv[n - 2].shift);     // what one pte table maps
+    const a = m.createMm(), b = m.createMm();
+    for (const mm of [a, b]) {
+      mm.mmap({ start: BASE, length: 4n * span });
+      mm.populate(BASE, 8n << ps, { write: true });
+      mm.populate(BASE + 2n * span, 8n << ps, { write: true });
+    }
+    const raw = 0x100000n;
+    m.writePhys(raw, m.entryBytes(Array(lv[n - 1].tableBytes / 8).fill(lv[n - 1].empty)));
+    const poolBytes = BigInt(m.poolBytes);
+    let cases = 0;
+    for (let level = 0; level < n - 1; level++) {
+      const l: LevelDescriptor = lv[level];
+      const at = entryPa(m, a.rootPa, BASE, level);
+      const orig = readEntry(m, at);
+      const own = at & ~(BigInt(l.tableBytes) - 1n);
+      const child = decodeTablePa(l, orig);
+      const targets: [string, bigint][] = [
+        ['the end of the pool', poolBytes],
+        ['far past the pool', poolBytes + (1n << 30n)],
+        ['2^32 + a header offset', (1n << 32n) + 0x1000n],
+        ['a misaligned address', child + 8n],
+        ['its own table', own],
+        ['the root', a.rootPa],
+        ["another address space's table", decodeTablePa(l, readEntry(m, entryPa(m, b.rootPa, BASE, level)))],
+        ['raw pool memory', raw],
+      ];
+      for (const [what, target] of targets) {
+        const e = encodeTableEntry(l, target);
+        if (decodeTablePa(l, e) !== target || e === orig) continue;   // not representable in this level's field
+        const before = observe(m, b, 4n * span);
+        poke(m, at, e);
+        const name = l.name;
+        // a fault below the entry, populate, gup (fast and slow), zap, munmap, destroy
+        expectBadTable(() => a.fault(BASE + (9n << ps), { write: true }), name);
+        expectBadTable(() => a.populate(BASE + (9n << ps), 1n << ps), name);
+        expectBadTable(() => a.gupFast(BASE, 4, { pin: true }), name);
+        expect(a.gupFast(BASE, 4, { fastOnly: true }).nr).toBe(0);
+        expectBadTable(() => a.zap(BASE, span), name);
+        expectBadTable(() => a.munmap(BASE, 4n * span), name);
+        expectBadTable(() => a.destroy(), name);
+        const w = m.walk(a, BASE);
+        // the linux view: a link it refused (bad-table, one level down), or pXd_bad itself (bad)
+        expect([['bad-table', level + 1], ['bad', level]], what).toContainEqual([w.status, w.level]);
+        const v = m.checkInvariants();
+        expect(v.map((x) => x.name), what).toContain('table-link');
+        poke(m, at, orig);
+        expect(observe(m, b, 4n * span), `${l.name} entry naming ${what}`).toEqual(before);
+        expect(m.checkInvariants()).toEqual([]);
+        cases++;
+      }
+      // a table linked by a second entry: the empty neighbour names the same child
+      {
+        const nb = entryPa(m, a.rootPa, BASE + 3n * span, level);
+        if (nb !== at && readEntry(m, nb) === l.empty) {
+          const before = observe(m, b, 4n * span);
+          poke(m, nb, orig);
+          expectBadTable(() => a.munmap(BASE, 4n * span), l.name);
+          expectBadTable(() => a.fault(BASE + 3n * span, { write: true }), l.name);
+          expect(m.checkInvariants().map((x) => x.name)).toContain('table-link');
+          poke(m, nb, l.empty);
+          expect(observe(m, b, 4n * span)).toEqual(before);
+          cases++;
+        }
+      }
+    }
+    expect(cases).toBeGreaterThan(n);
+    // restored: everything works, and tearing down leaves nothing behind
+    a.fault(BASE + (9n << ps), { write: true });
+    a.destroy();
+    b.destroy();
+    expect(m.checkInvariants()).toEqual([]);
+  });
+});
+
+describe('raw pool memory', () => {
+  it('writePhys refuses memory that holds a live page table, and changes nothing', () => {
+    const m = Machine.createSync({ arch: 'x86_64', ramMiB: 64, tablePoolMiB: 4 });
+    const mm = m.createMm();
+    mm.mmap({ start: BASE, length: 1n << 21n, populate: true });
+    const pte = m.walk(mm, BASE).entryPa;
+    const before = m.readPhys(pte & ~4095n, 4096);
+    let err: unknown;
+    try { m.writePhys(pte, m.entryBytes([0x1234_5067n])); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(PgtemuError);
+    expect((err as PgtemuError).code).toBe('EBUSY');
+    expect((err as PgtemuError).message).toMatch(/overlaps a live page table at 0x/);
+    expect(m.readPhys(pte & ~4095n, 4096)).toEqual(before);
+    expect(m.walk(mm, BASE).status).toBe('ok');
+  });
+
+  it('raw writes over all free pool memory cannot corrupt the allocator', () => {
+    const m = Machine.createSync({ arch: 'x86_64', ramMiB: 64, tablePoolMiB: 1 });
+    const mm = m.createMm();
+    mm.mmap({ start: BASE, length: 1n << 30n });
+    mm.fault(BASE, { write: true });
+    const used = new Set<bigint>();
+    for (let pa = 0n; pa < BigInt(m.poolBytes); pa += 4096n) {
+      try {
+        m.writePhys(pa, new Uint8Array(4096).fill(0xa5));   // what a free list inside the pool would have choked on
+      } catch (e) {
+        expect((e as PgtemuError).code).toBe('EBUSY');
+        used.add(pa);
+      }
+    }
+    expect(used.size).toBeGreaterThanOrEqual(4);            // the mm's four tables
+    expect(m.stats().poolFreeBytes).toBe(0);
+    // the allocator has nothing left to give, and says so; the mm still works where its tables are
+    let err: unknown;
+    try { mm.fault(BASE + (1n << 29n), { write: true }); } catch (e) { err = e; }
+    expect((err as PgtemuError).code).toBe('ENOTABLE');
+    mm.fault(BASE + 4096n, { write: true });
+    expect(m.checkInvariants()).toEqual([]);
+    mm.destroy();
+    // tables freed go back to the allocator, raw memory does not
+    expect(m.stats().poolFreeBytes).toBe(used.size * 4096);
+    const again = m.createMm();
+    again.mmap({ start: BASE, length: 1n << 21n, populate: true });
+    expect(m.checkInvariants()).toEqual([]);
+  });
+});
+
+describe('a trap never leaves a lock held', () => {
+  it('an mm whose VMA array points outside memory traps under its lock; the lock is released', () => {
+    const m = Machine.createSync({ arch: 'x86_64', ramMiB: 64, tablePoolMiB: 4 });
+    const mm = m.createMm();
+    mm.mmap({ start: BASE, length: 1n << 21n });
+    const dv = new DataView(m.memory.buffer);
+    const at = mm.ptr + (m as unknown as Internals).layout.off.Mm.vmas;
+    const vmas = dv.getUint32(at, true);
+    dv.setUint32(at, 0xffff_fff0, true);                    // the fault's find_vma reads past the memory
+    let err: unknown;
+    try { mm.fault(BASE, { write: true }); } catch (e) { err = e; }
+    expect((err as PgtemuError).code).toBe('ETRAP');
+    expect((err as PgtemuError).message).toMatch(/core trapped in fault at 0x40000000: .*\(1 lock it held released\)/);
+    dv.setUint32(at, vmas, true);
+    mm.fault(BASE, { write: true });                       // would spin forever on a lock left held
+    expect(m.walk(mm, BASE).status).toBe('ok');
+    expect(m.checkInvariants()).toEqual([]);
+  });
+});
