@@ -17,6 +17,14 @@ export let NR_ROOTS: u64 = 0;
 export let ROOT_SHIFT: u64 = 0;
 export let SEC_SHIFT: u64 = 0;
 export let SEC_MASK: u64 = 0;   // pfns per section - 1
+// table pool geometry (likewise constant)
+export let POOL_BASE: usize = 0;
+export let POOL_BYTES: u64 = 0;
+export let POOL_UNITS: usize = 0;
+export let POOL_SHIFT: u64 = 0;  // log2(pool unit) = log2(smallest table)
+// bits that make a pa no table: at or above the pool's size rounded up to a
+// power of two (PoolUnit records cover that much), or below a unit
+export let POOL_LINK_MASK: u64 = 0;
 
 export function attachTo(header: usize): void {
   H = header;
@@ -28,6 +36,12 @@ export function attachTo(header: usize): void {
   ROOT_SHIFT = h.rootShift;
   SEC_SHIFT = h.sectionShift;
   SEC_MASK = ((<u64>1) << SEC_SHIFT) - 1;
+  POOL_BASE = h.poolBase;
+  POOL_BYTES = h.poolBytes;
+  POOL_UNITS = h.poolUnits;
+  POOL_SHIFT = h.poolMinShift;
+  const span: u64 = (<u64>1) << (64 - clz<u64>(POOL_BYTES - 1));
+  POOL_LINK_MASK = ~(span - 1) | (((<u64>1) << POOL_SHIFT) - 1);
 }
 
 @inline export function hdr(): Header { return changetype<Header>(H); }

@@ -3,11 +3,11 @@
 // add-unless-zero, re-reads and undoes on change, and stops at the first
 // address it cannot handle; then the slow path faults in the rest.
 
-import { H, hdr, arch, readEntry, lock, unlock, ctxOf, SEC_MASK, BE } from './base';
+import { H, hdr, arch, readEntry, lock, unlock, ctxOf, SEC_MASK, BE, POOL_BASE } from './base';
 import {
   lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
 } from './arch';
-import { pfnToPage, pageFolio, poolVa, folioOrder, setFlag, testFlag, refcountPtr, tableLinkBad, rootBad } from './mem';
+import { pfnToPage, pageFolio, poolVa, folioOrder, setFlag, testFlag, refcountPtr, tableLinked, rootBad } from './mem';
 import {
   tryGrabFolioFast, tryGrabFolio, gupPutFolio, gupFastFolioAllowed, gupMustUnshare,
   tallyReset, tallyCommit, tallyAdd, zeroPageOf, longtermPinnable, mappingAllowed, folioPutRefs, freeFolio, addUnlessNonPositive,
@@ -240,7 +240,7 @@ function gupFastLeaf(d: usize, l: u32, p: usize, orig: u64, addr: u64, end: u64)
 // Each table is checked before it is read (tableLinkBad: the one its entry
 // linked); a refused link ends the walk there, as a pXd_bad entry would.
 @inline function linked(l: u32, child: u64, p: usize): bool {
-  return tableLinkBad(l + 1, child, <u32>(p - hdr().poolBase)) == 0;
+  return tableLinked(child, p);
 }
 
 function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, parent: u64): bool {

@@ -7,10 +7,10 @@ import { H, attachTo, hdr, arch, ctxOf, beginOp, lock, unlock, recoverAfterTrap,
 import { L, nLevels, pageShift, lv, isLeaf, leafPa, tablePa, isTable, mkTable } from './arch';
 import {
   pfnToPage, pageToPfn, pageFolio, folioTestLarge, zoneInit, poolInit, markReserved, allocTable, freeTable, setFlag, refcountPtr, AUX_SIZE,
-  FLAGS_SECTION_SHIFT, poolVa, poolClaimRaw, claimBusyPa,
+  FLAGS_SECTION_SHIFT, poolVa, poolClaimRaw, claimBusyPa, rootBad,
 } from './mem';
 import {
-  mmOf, findVma, vmaInsert, vmaRemoveRange, leafLevelFor, walkFrom, faultLocked, remapPfnRange,
+  mmOf, findVma, vmaInsert, vmaRemoveRange, leafLevelFor, walkFrom, walkChecked, faultLocked, remapPfnRange,
   wLevel, wEntry, wCode, wPtr, wWhy, vmaAt,
 } from './mm';
 import { gup as gupImpl, unpin as unpinImpl } from './gup';
@@ -20,7 +20,7 @@ import { refreshZeroPage } from './folio';
 import {
   Header, Ctx, Mm, Vma, Page, MM_SIZE, PAGE_SIZE_BYTES, PG_reserved, W_OK, FOLIO_PINCOUNT, OP_RAW,
   INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
-  OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT, E_RANGE, W_BADTABLE, PARENT_ROOT, PARENT_SHARED,
+  OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT, E_RANGE, E_BADTABLE, W_BADTABLE, PARENT_ROOT, PARENT_SHARED,
   OP_FAULT, OP_GUP, OP_UNPIN, OP_ZAP, OP_MUNMAP, OP_MMAP, OP_POPULATE, OP_INIT,
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, VM_PFNMAP, VM_HUGETLB, VM_WRITE, FOLL_PIN,
 } from './layout';
@@ -440,13 +440,15 @@ export function walkMany(ctx: usize): i32 {
   const root = mmOf(<usize>c.a0).root;
   const start = c.a1, len = c.a2;
   if (len == 0) return E_INVAL;
+  useCtx(ctx);
+  if (rootBad(root, mmOf(<usize>c.a0).id) != 0) return E_BADTABLE;
   let x = c.a4 | 1;
   let hits: u64 = 0, acc: u64 = 0;
   const ps = pageShift();
   for (let i: u64 = 0; i < c.a3; i++) {
     x ^= x << 13; x ^= x >> 7; x ^= x << 17;
     const va = start + (((x % len) >> ps) << ps);
-    walkFrom(root, va, 255, <usize>c.a0);
+    walkChecked(root, va, 255, <usize>c.a0);
     if (wCode == W_OK) { hits++; acc ^= wEntry; }
   }
   c.r0 = hits;

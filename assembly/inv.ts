@@ -6,7 +6,7 @@
 import { H, hdr, readEntry } from './base';
 import { lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, entriesOf } from './arch';
 import {
-  pfnToPage, pfnToAux, pageToPfn, pageFolio, folioTestLarge, folioOrder, poolVa, isBuddy, pageType, tableLinkBad, rootBad,
+  pfnToPage, pfnToAux, pageToPfn, pageFolio, folioTestLarge, folioOrder, poolVa, isBuddy, pageType, tableLinked, rootBad,
   refcountPtr, mapcountPtr, AUX_SIZE, lruNext, lruPrev,
 } from './mem';
 import { isZeroFolio } from './folio';
@@ -74,7 +74,7 @@ function countTable(l: u32, tpa: u64): void {
       const child = tablePa(d, e);
       const epa = <u64>(p - hdr().poolBase);
       // a pXd_bad entry, or a link its entry did not make
-      if (!isTable(d, e) || tableLinkBad(l + 1, child, <u32>epa) != 0) report(epa >> pageShift(), INV_TABLE_LINK, 0, <i64>epa, <i64>child);
+      if (!isTable(d, e) || !tableLinked(child, p)) report(epa >> pageShift(), INV_TABLE_LINK, 0, <i64>epa, <i64>child);
       else countTable(l + 1, child);
     }
   }

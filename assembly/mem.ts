@@ -1,7 +1,7 @@
 // Physical memory: the sparse memmap, struct page helpers, the buddy
 // allocator for RAM frames and the buddy allocator of the table pool.
 
-import { H, hdr, lock, unlock, zoneFreeHead, writeEntry, SEC_ROOTS, NR_ROOTS, ROOT_SHIFT, SEC_SHIFT } from './base';
+import { H, hdr, lock, unlock, zoneFreeHead, writeEntry, SEC_ROOTS, NR_ROOTS, ROOT_SHIFT, SEC_SHIFT, POOL_BASE, POOL_BYTES, POOL_UNITS, POOL_SHIFT, POOL_LINK_MASK } from './base';
 import { L, lv } from './arch';
 import {
   Header, Page, PAGE_SIZE_BYTES, H_POOL_FREE, H_ZONE_COUNT, PG_head, PGTY_buddy,
@@ -224,9 +224,9 @@ export function zoneInit(start: u64, end: u64): void {
 // All of its state is in the PoolUnit array outside the pool (layout.ts):
 // bytes written into the pool cannot reach it.
 
-@inline export function poolVa(pa: u64): usize { return hdr().poolBase + <usize>pa; }
+@inline export function poolVa(pa: u64): usize { return POOL_BASE + <usize>pa; }
 @inline export function unitOf(pa: u64): PoolUnit {
-  return changetype<PoolUnit>(hdr().poolUnits + (<usize>(pa >> hdr().poolMinShift) * POOL_UNIT_SIZE));
+  return changetype<PoolUnit>(POOL_UNITS + (<usize>(pa >> POOL_SHIFT) * POOL_UNIT_SIZE));
 }
 @inline function poolHead(o: u32): usize { return H + H_POOL_FREE + (o << 2); }
 @inline function blockBytes(o: u32): u32 { return 1 << (o + hdr().poolMinShift); }
@@ -366,7 +366,7 @@ export function poolClaimRaw(pa: u64, n: u64): i32 {
 }
 
 // pte_alloc_one / pmd_alloc_one ...: a table for level l of address space
-// `owner`, linked from the entry at pool pa `parent`, every entry empty.
+// `owner`, linked from the entry at address `parent` (or PARENT_*), every entry empty.
 // Returns its pa, or 0 when the pool is exhausted.
 export function allocTable(l: u32, opId: u32, parent: u32, owner: u32): u64 {
   const d = L(l);
@@ -393,16 +393,25 @@ export function freeTable(l: u32, pa: u64): void {
   atomic.add<u64>(H + offsetof<Header>("statTablesFreed"), 1);
 }
 
-// The table a level-(l - 1) entry at pool pa `entryPa` names, checked before
-// anything reads it: inside the pool (the full 64-bit value), aligned to
-// level l's table size, and linked from exactly that entry when it was
-// allocated (so not free, raw, another level's, another mm's, an ancestor,
-// or a table a second entry also names). 0 when it is fine, else BAD_*.
-@inline export function tableLinkBad(l: u32, pa: u64, entryPa: u32): u32 {
-  const h = hdr();
-  if (pa >= <u64>h.poolBytes) return BAD_OUTSIDE;
-  if ((pa & <u64>(L(l).tableBytes - 1)) != 0) return BAD_MISALIGNED;
-  return unitOf(pa).parent == entryPa ? 0 : BAD_UNLINKED;
+// The table a level-(l - 1) entry names, checked before anything reads it:
+// inside the pool (the full 64-bit value), on a pool unit, and linked from
+// exactly that entry (its address in memory: `entry`) when it was allocated
+// (so not free, raw, another level's, another mm's, an ancestor, or a table
+// a second entry also names). Only a table's head unit records its parent
+// (the others, freed units and the units past the pool's end up to the next
+// power of two hold PARENT_NONE, which no entry's address equals), so a
+// match also means aligned to level l's table size. One mask test and one
+// load: true when the link is the one the entry made.
+@inline export function tableLinked(pa: u64, entry: usize): bool {
+  return (pa & POOL_LINK_MASK) == 0 &&
+    load<u32>(POOL_UNITS + (<usize>(pa >> POOL_SHIFT) * POOL_UNIT_SIZE), offsetof<PoolUnit>("parent")) == <u32>entry;
+}
+
+// Why tableLinked refused (BAD_*), for the report.
+export function tableLinkBad(pa: u64, entry: usize): u32 {
+  if (pa >= POOL_BYTES) return BAD_OUTSIDE;
+  if ((pa & (((<u64>1) << POOL_SHIFT) - 1)) != 0) return BAD_MISALIGNED;
+  return tableLinked(pa, entry) ? 0 : BAD_UNLINKED;
 }
 
 // The same for a raw walk (tables written by anyone): inside the pool and aligned.

@@ -1,16 +1,16 @@
 // Address spaces: VMAs, the page-fault path, and walks.
 
-import { H, hdr, arch, readEntry, writeEntry, lock, unlock, noteBadTable } from './base';
+import { H, hdr, arch, readEntry, writeEntry, lock, unlock, noteBadTable, POOL_BASE } from './base';
 import {
   lv, L, nLevels, pageShift, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, mkTable, mkLeaf,
   levelIndex, pred,
 } from './arch';
 import {
   pfnToPage, pageToPfn, allocPages, allocTable, poolVa, prepCompound, setFlag, mapcountPtr,
-  tableLinkBad, tableRawBad, rootBad,
+  tableLinked, tableLinkBad, tableRawBad, rootBad,
 } from './mem';
 import {
-  Header, Mm, Vma, VMA_SIZE, VM_WRITE, VM_READ, VM_PFNMAP, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP,
+  Header, Mm, Vma, LevelDesc, LEVEL_SIZE, VMA_SIZE, VM_WRITE, VM_READ, VM_PFNMAP, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP,
   T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, P_WRITE, P_SPECIAL, P_PROTNONE,
   OK, E_FAULT, E_NOMEM, E_NOTABLE, E_INVAL, E_EXIST, E_NOSPC, E_BADTABLE, PARENT_ROOT, BAD_ENTRY,
   W_OK, W_NONE, W_NOT_PRESENT, W_BAD, W_BADTABLE, Page,
@@ -113,41 +113,92 @@ export let wCode: u32 = 0;
 export let wWhy: u32 = 0;       // W_BADTABLE: BAD_*
 
 export function walkFrom(rootPa: u64, va: u64, stop: u32, mm: usize): void {
+  const why = mm != 0 ? rootBad(rootPa, mmOf(mm).id) : tableRawBad(0, rootPa);
+  if (why != 0) { walkRefused(0, 0, rootPa, va, why); return; }
+  if (mm != 0) walkChecked(rootPa, va, stop, mm);
+  else walkRawChecked(rootPa, va, stop);
+}
+
+// A refused link: the walk stops above it (cold, out of the walk's way).
+function walkRefused(l: u32, parent: usize, pa: u64, va: u64, why: u32): void {
+  wLevel = l; wEntry = 0; wPtr = 0; wParent = parent; wCode = W_BADTABLE; wWhy = why;
+  if (parent != 0) noteBadTable(l - 1, readEntry(parent), <u64>(parent - POOL_BASE), va, why);
+  else noteBadTable(0, pa, PARENT_ROOT, va, why);
+}
+
+// walkFrom below a root the caller has checked: an address space's tables,
+// or (walkRawChecked) tables written by anyone. One walk, specialised twice.
+export function walkChecked(rootPa: u64, va: u64, stop: u32, mm: usize): void { walkBelow(rootPa, va, stop, true); }
+function walkRawChecked(rootPa: u64, va: u64, stop: u32): void { walkBelow(rootPa, va, stop, false); }
+
+@inline function walkBelow(rootPa: u64, va: u64, stop: u32, owned: bool): void {
   let pa = rootPa;
   let parent: usize = 0;
   const n = nLevels();
-  const base = hdr().poolBase;
-  let why = mm != 0 ? rootBad(rootPa, mmOf(mm).id) : tableRawBad(0, rootPa);
-  for (let l: u32 = 0; l < n; l++) {
-    const d = lv(l);
-    if (why != 0) {
-      wLevel = l; wEntry = 0; wPtr = 0; wParent = parent; wCode = W_BADTABLE; wWhy = why;
-      if (parent != 0) noteBadTable(l - 1, readEntry(parent), <u64>(parent - base), va, why);
-      else noteBadTable(0, pa, PARENT_ROOT, va, why);
+  let d = lv(0);
+  let l: u32 = 0;
+  let p: usize, e: u64;
+  while (true) {
+    const ld = changetype<LevelDesc>(d);
+    p = POOL_BASE + <usize>pa + (<usize>((va >> ld.shift) & ((<u64>1 << ld.indexBits) - 1)) << 3);
+    e = readEntry(p);
+    if ((e & ld.fastTableMask) != ld.fastTableValue) break;   // quick: a table entry, descend
+    if (l == stop) { walkStop(l, e, p, parent, W_OK); return; }
+    pa = tablePa(d, e);
+    if (owned ? !tableLinked(pa, p) : tableRawBad(l + 1, pa) != 0) {
+      walkRefused(l + 1, p, pa, va, owned ? tableLinkBad(pa, p) : tableRawBad(l + 1, pa));
       return;
     }
+    parent = p;
+    d += LEVEL_SIZE;
+    l++;
+  }
+  // every other entry, in the order the kernel's helpers decide
+  let code = W_OK;
+  if ((e & L(l).fastLeafMask) == L(l).fastLeafValue) code = W_OK;         // quick: a leaf
+  else if (isNone(d, e)) code = W_NONE;
+  else if (!isPresent(d, e)) code = W_NOT_PRESENT;
+  else if (l == n - 1 || isLeaf(d, e)) code = isLeaf(d, e) ? W_OK : W_BAD;
+  else if (!isTable(d, e)) code = W_BAD;
+  else if (l != stop) {                                                   // a table the quick pair did not know
+    walkStop(l, e, p, parent, W_OK);
+    const child = tablePa(d, e);
+    if (owned ? !tableLinked(child, p) : tableRawBad(l + 1, child) != 0) {
+      walkRefused(l + 1, p, child, va, owned ? tableLinkBad(child, p) : tableRawBad(l + 1, child));
+      return;
+    }
+    walkBelowSlow(child, va, stop, l + 1, p, owned);
+    return;
+  }
+  walkStop(l, e, p, parent, code);
+}
+
+@inline function walkStop(l: u32, e: u64, p: usize, parent: usize, code: u32): void {
+  wLevel = l; wEntry = e; wPtr = p; wParent = parent; wCode = code;
+}
+
+// The rest of a walk below a table entry the quick pair did not recognise
+// (rare: a table entry with unusual bits); the same steps, level by level.
+function walkBelowSlow(pa: u64, va: u64, stop: u32, l0: u32, parent0: usize, owned: bool): void {
+  let parent = parent0;
+  const n = nLevels();
+  for (let l = l0; l < n; l++) {
+    const d = lv(l);
     const p = poolVa(pa) + (levelIndex(l, va) << 3);
     const e = readEntry(p);
-    wLevel = l; wEntry = e; wPtr = p; wParent = parent;
-    if ((e & L(l).fastTableMask) == L(l).fastTableValue) {   // quick: a table entry
-      if (l == stop) { wCode = W_OK; return; }
-      parent = p;
-      pa = tablePa(d, e);
-      why = mm != 0 ? tableLinkBad(l + 1, pa, <u32>(p - base)) : tableRawBad(l + 1, pa);
-      continue;
-    }
-    if ((e & L(l).fastLeafMask) == L(l).fastLeafValue) { wCode = W_OK; return; }   // quick: a leaf
+    walkStop(l, e, p, parent, W_OK);
     if (isNone(d, e)) { wCode = W_NONE; return; }
     if (!isPresent(d, e)) { wCode = W_NOT_PRESENT; return; }
-    if (l == n - 1 || isLeaf(d, e)) {
-      wCode = isLeaf(d, e) ? W_OK : W_BAD;
+    if (l == n - 1 || isLeaf(d, e)) { wCode = isLeaf(d, e) ? W_OK : W_BAD; return; }
+    if (!isTable(d, e)) { wCode = W_BAD; return; }
+    if (l == stop) return;
+    const child = tablePa(d, e);
+    if (owned ? !tableLinked(child, p) : tableRawBad(l + 1, child) != 0) {
+      walkRefused(l + 1, p, child, va, owned ? tableLinkBad(child, p) : tableRawBad(l + 1, child));
       return;
     }
-    if (!isTable(d, e)) { wCode = W_BAD; return; }
-    if (l == stop) { wCode = W_OK; return; }
     parent = p;
-    pa = tablePa(d, e);
-    why = mm != 0 ? tableLinkBad(l + 1, pa, <u32>(p - base)) : tableRawBad(l + 1, pa);
+    pa = child;
   }
 }
 
@@ -171,7 +222,7 @@ export function walkAlloc(mm: usize, va: u64, target: u32, opId: u32): usize {
     const p = poolVa(pa) + (levelIndex(l, va) << 3);
     const e = readEntry(p);
     if (isNone(d, e)) {
-      const t = allocTable(l + 1, opId, <u32>(p - base), id);
+      const t = allocTable(l + 1, opId, <u32>p, id);
       if (t == 0) { allocStatus = E_NOTABLE; return 0; }
       mmOf(mm).pgtablesBytes += L(l + 1).tableBytes;
       writeEntry(p, mkTable(d, t));      // pmd_populate: the table is filled before it is published
@@ -185,7 +236,7 @@ export function walkAlloc(mm: usize, va: u64, target: u32, opId: u32): usize {
       return 0;
     }
     pa = tablePa(d, e);
-    const why = tableLinkBad(l + 1, pa, <u32>(p - base));
+    const why = tableLinkBad(pa, p);
     if (why != 0) {
       noteBadTable(l, e, <u64>(p - base), va, why);
       allocStatus = E_BADTABLE;

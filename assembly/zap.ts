@@ -144,7 +144,7 @@ function checkLinks(l: u32, tpa: u64, addr: u64, end: u64): i32 {
     const e = readEntry(p);
     if (!isNone(d, e) && isPresent(d, e) && !isLeaf(d, e)) {
       const child = tablePa(d, e);
-      const why = isTable(d, e) ? tableLinkBad(l + 1, child, <u32>(p - base)) : BAD_ENTRY;
+      const why = isTable(d, e) ? tableLinkBad(child, p) : BAD_ENTRY;
       if (why != 0) {
         noteBadTable(l, e, <u64>(p - base), addr, why);
         return E_BADTABLE;

@@ -284,7 +284,9 @@ export class Machine {
     const rootBlocks = Math.ceil(ramSections / 256) + 1;
     const arenaBytes = rootBlocks * 8 * 256 + ramSections * secPages * (L.size.Page + 8) + 4096;
     const arena = take(arenaBytes, 4096);
-    const units = poolBytes >> poolMinShift;
+    // one PoolUnit per smallest table, over the pool rounded up to a power of
+    // two (the core tests a link with one mask: the records past the end say "no table")
+    const units = 2 ** Math.ceil(Math.log2(poolBytes)) >> poolMinShift;
     const poolUnits = take(units * L.size.PoolUnit, 64);
     const poolBase = take(poolBytes, Math.max(maxT, 65536));
     const total = align(at, 65536);

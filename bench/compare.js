@@ -1,0 +1,103 @@
+// Two builds of pgtemu in one process, interleaved: `node bench/compare.js --base DIR`
+// where DIR is another checkout of pgtemu with its `dist/` and `build/` built
+// (e.g. `git worktree add ../base <commit> && (cd ../base && npm run build)`).
+//
+// This machine's speed flips between two levels every few tens of
+// milliseconds, so two separate runs cannot be compared. Here each round
+// times one short batch of the base build and one of this build, in
+// alternating order, and the result is the ratio this/base per round:
+// reported as the median and the spread (25th..75th percentile) over the
+// rounds. A ratio below 1 means this build is faster.
+//
+// Options: --base DIR (required), --arch A, --variant V, --rounds N (default 41),
+// --write (also write bench/results/compare.{md,json}).
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+
+const { values: opt } = parseArgs({
+  options: {
+    base: { type: 'string' }, arch: { type: 'string' }, variant: { type: 'string' },
+    rounds: { type: 'string' }, write: { type: 'boolean' },
+  },
+});
+if (!opt.base) {
+  console.error('usage: node bench/compare.js --base DIR [--arch A] [--variant V] [--rounds N] [--write]');
+  process.exit(2);
+}
+const rounds = Number(opt.rounds ?? 41);
+if (!Number.isInteger(rounds) || rounds < 3) { console.error(`--rounds ${opt.rounds}: an integer of at least 3`); process.exit(2); }
+
+const load = async (dir) => {
+  const url = (f) => pathToFileURL(path.resolve(dir, f)).href;
+  return { api: await import(url('dist/index.js')), bench: await import(url('dist/host/bench.js')) };
+};
+const here = await load(path.dirname(path.dirname(new URL(import.meta.url).pathname)));
+const base = await load(opt.base);
+
+const quantile = (v, q) => { const s = [...v].sort((a, b) => a - b); const i = (s.length - 1) * q; const lo = Math.floor(i); return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo); };
+
+/** Set one case up in a build; returns a function that runs one timed batch and gives ns per unit. */
+function setup(build, arch, variant, c) {
+  const m = build.api.Machine.createSync({ arch, variant, ramMiB: 2112, tablePoolMiB: 8 });
+  if (c.kind === 'walk') {
+    const { mm, start } = build.bench.prepareGup(m, { order: 0, pages: 4096 });
+    const len = 4096n << BigInt(m.desc.pageShift);
+    return () => { const t0 = performance.now(); build.bench.walkRounds(m, mm, start, len, 4096); return ((performance.now() - t0) * 1e6) / 4096; };
+  }
+  const orders = m.leafOrders.filter((o) => o >= 0).sort((a, b) => a - b);
+  const order = c.kind === 'base' ? 0 : orders[1];
+  if (order === undefined) return undefined;
+  const pages = c.kind === 'base' ? 512 : 1 << order;
+  const g = { order, pages, pin: true, write: true };
+  const { mm, start } = build.bench.prepareGup(m, g);
+  const n = Math.max(1, Math.round(200_000 / pages));
+  return () => { const t0 = performance.now(); const got = build.bench.gupRounds(m, mm, start, g, n); return ((performance.now() - t0) * 1e6) / got; };
+}
+
+const cases = [
+  { name: 'pin+unpin 512 x 4K', kind: 'base', unit: 'ns/page' },
+  { name: 'pin+unpin one pmd leaf', kind: 'leaf', unit: 'ns/page' },
+  { name: 'random walk', kind: 'walk', unit: 'ns/walk' },
+];
+const variants = Object.values(here.api.archs)
+  .filter((a) => !opt.arch || a.arch === opt.arch)
+  .flatMap((a) => Object.keys(a.variants).filter((v) => !opt.variant || v === opt.variant).map((v) => [a.arch, v]));
+if (variants.length === 0) { console.error(`no variant matches --arch ${opt.arch ?? '*'} --variant ${opt.variant ?? '*'}`); process.exit(2); }
+
+const rows = [];
+for (const [arch, variant] of variants) {
+  for (const c of cases) {
+    const a = setup(base, arch, variant, c), b = setup(here, arch, variant, c);
+    if (!a || !b) continue;
+    const until = performance.now() + 300;                  // both tier up before anything counts
+    do { a(); b(); } while (performance.now() < until);
+    const ratios = [], ta = [], tb = [];
+    for (let r = 0; r < rounds; r++) {
+      let x, y;
+      if (r % 2) { x = a(); y = b(); } else { y = b(); x = a(); }
+      ta.push(x); tb.push(y); ratios.push(y / x);
+    }
+    const row = {
+      arch, variant, case: c.name, unit: c.unit,
+      base: quantile(ta, 0.5), here: quantile(tb, 0.5),
+      ratio: quantile(ratios, 0.5), ratioP25: quantile(ratios, 0.25), ratioP75: quantile(ratios, 0.75), rounds,
+    };
+    rows.push(row);
+    console.log(`${arch}/${variant}  ${c.name.padEnd(24)} base ${row.base.toFixed(1).padStart(6)}  this ${row.here.toFixed(1).padStart(6)} ${c.unit}  ratio ${row.ratio.toFixed(3)} [${row.ratioP25.toFixed(3)}..${row.ratioP75.toFixed(3)}]`);
+  }
+}
+
+if (opt.write) {
+  const dir = new URL('./results/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const md = [
+    `Interleaved A/B in one process, ${rounds} rounds per case: ratio = this build / base build per round (median [25th..75th percentile]); below 1 is faster.`,
+    '', '| arch/variant | case | base | this | unit | ratio |', '|---|---|---:|---:|---|---|',
+    ...rows.map((r) => `| ${r.arch}/${r.variant} | ${r.case} | ${r.base.toFixed(1)} | ${r.here.toFixed(1)} | ${r.unit} | ${r.ratio.toFixed(3)} [${r.ratioP25.toFixed(3)}..${r.ratioP75.toFixed(3)}] |`),
+  ].join('\n');
+  writeFileSync(new URL('compare.md', dir), md + '\n');
+  writeFileSync(new URL('compare.json', dir), JSON.stringify({ base: path.resolve(opt.base), rounds, rows }, null, 2) + '\n');
+}
