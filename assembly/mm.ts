@@ -138,12 +138,19 @@ function walkRawChecked(rootPa: u64, va: u64, stop: u32): void { walkBelow(rootP
   let d = lv(0);
   let l: u32 = 0;
   let p: usize, e: u64;
+  let code = W_OK;
   while (true) {
     const ld = changetype<LevelDesc>(d);
     p = POOL_BASE + <usize>pa + (<usize>((va >> ld.shift) & ((<u64>1 << ld.indexBits) - 1)) << 3);
     e = readEntry(p);
-    if ((e & ld.fastTableMask) != ld.fastTableValue) break;   // quick: a table entry, descend
-    if (l == stop) { walkStop(l, e, p, parent, W_OK); return; }
+    if ((e & ld.fastTableMask) != ld.fastTableValue) {       // not a quick table entry: ask the helpers
+      if ((e & ld.fastLeafMask) == ld.fastLeafValue) break;   // quick: a leaf
+      if (isNone(d, e)) { code = W_NONE; break; }
+      if (!isPresent(d, e)) { code = W_NOT_PRESENT; break; }
+      if (l == n - 1 || isLeaf(d, e)) { if (!isLeaf(d, e)) code = W_BAD; break; }
+      if (!isTable(d, e)) { code = W_BAD; break; }
+    }
+    if (l == stop) break;
     pa = tablePa(d, e);
     if (owned ? !tableLinked(pa, p) : tableRawBad(l + 1, pa) != 0) {
       walkRefused(l + 1, p, pa, va, owned ? tableLinkBad(pa, p) : tableRawBad(l + 1, pa));
@@ -153,53 +160,7 @@ function walkRawChecked(rootPa: u64, va: u64, stop: u32): void { walkBelow(rootP
     d += LEVEL_SIZE;
     l++;
   }
-  // every other entry, in the order the kernel's helpers decide
-  let code = W_OK;
-  if ((e & L(l).fastLeafMask) == L(l).fastLeafValue) code = W_OK;         // quick: a leaf
-  else if (isNone(d, e)) code = W_NONE;
-  else if (!isPresent(d, e)) code = W_NOT_PRESENT;
-  else if (l == n - 1 || isLeaf(d, e)) code = isLeaf(d, e) ? W_OK : W_BAD;
-  else if (!isTable(d, e)) code = W_BAD;
-  else if (l != stop) {                                                   // a table the quick pair did not know
-    walkStop(l, e, p, parent, W_OK);
-    const child = tablePa(d, e);
-    if (owned ? !tableLinked(child, p) : tableRawBad(l + 1, child) != 0) {
-      walkRefused(l + 1, p, child, va, owned ? tableLinkBad(child, p) : tableRawBad(l + 1, child));
-      return;
-    }
-    walkBelowSlow(child, va, stop, l + 1, p, owned);
-    return;
-  }
-  walkStop(l, e, p, parent, code);
-}
-
-@inline function walkStop(l: u32, e: u64, p: usize, parent: usize, code: u32): void {
   wLevel = l; wEntry = e; wPtr = p; wParent = parent; wCode = code;
-}
-
-// The rest of a walk below a table entry the quick pair did not recognise
-// (rare: a table entry with unusual bits); the same steps, level by level.
-function walkBelowSlow(pa: u64, va: u64, stop: u32, l0: u32, parent0: usize, owned: bool): void {
-  let parent = parent0;
-  const n = nLevels();
-  for (let l = l0; l < n; l++) {
-    const d = lv(l);
-    const p = poolVa(pa) + (levelIndex(l, va) << 3);
-    const e = readEntry(p);
-    walkStop(l, e, p, parent, W_OK);
-    if (isNone(d, e)) { wCode = W_NONE; return; }
-    if (!isPresent(d, e)) { wCode = W_NOT_PRESENT; return; }
-    if (l == n - 1 || isLeaf(d, e)) { wCode = isLeaf(d, e) ? W_OK : W_BAD; return; }
-    if (!isTable(d, e)) { wCode = W_BAD; return; }
-    if (l == stop) return;
-    const child = tablePa(d, e);
-    if (owned ? !tableLinked(child, p) : tableRawBad(l + 1, child) != 0) {
-      walkRefused(l + 1, p, child, va, owned ? tableLinkBad(child, p) : tableRawBad(l + 1, child));
-      return;
-    }
-    parent = p;
-    pa = child;
-  }
 }
 
 // Walk down to level `target`, allocating missing tables. Returns the entry
