@@ -1,0 +1,108 @@
+// pgtemu against a native C loop of the same algorithm (bench/native/gup_fast.c),
+// interleaved in one run: `node bench/native.js [--rounds N] [--write]`.
+//
+// The C program is built with the system's C compiler (cc) into build/; with
+// no compiler the report says "no compiler" and nothing else is measured.
+// Each round times one batch of pgtemu (through the public API, or the loop
+// inside the core) and then one batch of the C loop, which times itself;
+// the ratio pgtemu/C per round is reported as median and 25th..75th
+// percentile. This machine's speed flips every few tens of milliseconds, so
+// only ratios within a round mean anything.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { Machine } from '../dist/index.js';
+import { prepareGup, gupRounds, walkRounds } from '../dist/host/bench.js';
+
+const { values: opt } = parseArgs({ options: { rounds: { type: 'string' }, write: { type: 'boolean' } } });
+const ROUNDS = Number(opt.rounds ?? 31);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 3) { console.error(`--rounds ${opt.rounds}: an integer of at least 3`); process.exit(2); }
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const exe = root + 'build/gup_fast_native';
+
+function build() {
+  const cc = spawnSync('cc', ['-O2', '-o', exe, root + 'bench/native/gup_fast.c'], { encoding: 'utf8' });
+  if (cc.error || cc.status !== 0) return cc.error ? 'no compiler' : `cc failed: ${cc.stderr.trim()}`;
+  return undefined;
+}
+
+const quantile = (v, q) => { const s = [...v].sort((a, b) => a - b); const i = (s.length - 1) * q; const lo = Math.floor(i); return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo); };
+
+/** The C side: one request per line, one answer per line. */
+function native() {
+  const child = spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const waiting = [];
+  lines.on('line', (l) => waiting.shift()?.(Number(l.split(' ')[0])));
+  return {
+    run: (kind, rounds) => new Promise((res) => { waiting.push(res); child.stdin.write(`${kind} ${rounds}\n`); }),
+    close: () => { child.stdin.end(); },
+  };
+}
+
+const why = build();
+const rows = [];
+if (why) {
+  console.log(`native baseline: ${why}; nothing measured`);
+} else {
+  const c = native();
+  const m = Machine.createSync({ arch: 'x86_64', variant: '4level', ramMiB: 512, tablePoolMiB: 8 });
+  const small = prepareGup(m, { order: 0, pages: 512 });
+  const leaf = prepareGup(m, { order: 9, pages: 512 });
+  const walks = prepareGup(m, { order: 0, pages: 4096 });
+  const walkLen = 4096n << 12n;
+  const N = 400;                                    // gup calls per pgtemu batch
+  const api = (x, pin) => () => {
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) { const r = x.mm.gupFast(x.start, 512, { pin, write: true }); pin ? m.unpin(r) : m.put(r); }
+    return ((performance.now() - t0) * 1e6) / (N * 512);
+  };
+  const core = (x, pin) => () => {
+    const t0 = performance.now();
+    const pages = gupRounds(m, x.mm, x.start, { order: 0, pages: 512, pin, write: true }, N);
+    return ((performance.now() - t0) * 1e6) / pages;
+  };
+  const cases = [
+    { name: 'get+put 512 x 4K, public API', unit: 'ns/page', ours: api(small, false), theirs: 'get' },
+    { name: 'pin+unpin 512 x 4K, public API', unit: 'ns/page', ours: api(small, true), theirs: 'pin' },
+    { name: 'pin+unpin 512 x 4K, loop in the core', unit: 'ns/page', ours: core(small, true), theirs: 'pin' },
+    { name: 'pin+unpin a 2 MiB leaf, public API', unit: 'ns/4K subpage', ours: api(leaf, true), theirs: 'pinleaf' },
+    {
+      name: 'random walk, loop in the core', unit: 'ns/walk', theirs: 'walk',
+      ours: () => { const t0 = performance.now(); walkRounds(m, walks.mm, walks.start, walkLen, 4096 * 4); return ((performance.now() - t0) * 1e6) / (4096 * 4); },
+    },
+  ];
+  const cRounds = { get: N, pin: N, pinleaf: N, walk: 4 };
+  for (const k of cases) {
+    const until = performance.now() + 300;          // tier up
+    do k.ours(); while (performance.now() < until);
+    await c.run(k.theirs, cRounds[k.theirs] * 4);
+    const a = [], b = [], r = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const x = k.ours();
+      const y = await c.run(k.theirs, cRounds[k.theirs]);
+      a.push(x); b.push(y); r.push(x / y);
+    }
+    const row = { case: k.name, unit: k.unit, pgtemu: quantile(a, 0.5), c: quantile(b, 0.5), ratio: quantile(r, 0.5), ratioP25: quantile(r, 0.25), ratioP75: quantile(r, 0.75), rounds: ROUNDS };
+    rows.push(row);
+    console.log(`${k.name.padEnd(40)} pgtemu ${row.pgtemu.toFixed(2).padStart(6)}  C ${row.c.toFixed(2).padStart(6)} ${k.unit.padEnd(14)} ratio ${row.ratio.toFixed(2)} [${row.ratioP25.toFixed(2)}..${row.ratioP75.toFixed(2)}]`);
+  }
+  c.close();
+}
+
+if (opt.write) {
+  const dir = new URL('./results/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const md = why ? `Native baseline: ${why}.` : [
+    `pgtemu against a C loop of the same algorithm (bench/native/gup_fast.c, cc -O2), x86_64/4level, ${ROUNDS} interleaved rounds per case: ratio = pgtemu / C per round, median [25th..75th percentile].`,
+    '', '| case | pgtemu | C | unit | ratio |', '|---|---:|---:|---|---|',
+    ...rows.map((r) => `| ${r.case} | ${r.pgtemu.toFixed(2)} | ${r.c.toFixed(2)} | ${r.unit} | ${r.ratio.toFixed(2)} [${r.ratioP25.toFixed(2)}..${r.ratioP75.toFixed(2)}] |`),
+  ].join('\n');
+  writeFileSync(new URL('native.md', dir), md + '\n');
+  writeFileSync(new URL('native.json', dir), JSON.stringify({ compiler: why ?? 'cc -O2', rows }, null, 2) + '\n');
+}
+if (!existsSync(exe) && !why) process.exit(1);
