@@ -1,13 +1,14 @@
 // Folio reference helpers (include/linux/mm.h, mm/gup.c, mm/swap.c):
 // grabbing and putting references and pins, and freeing at zero.
 
-import { H, hdr, addUnlessZero, subReturn } from './base';
+import { H, hdr, addUnlessZero, subReturn, lock, unlock } from './base';
 import {
-  pfnToPage, pageFolio, folioTestLarge, folioOrder, refcountPtr, unprepFolio, freePages, pageType,
+  pfnToPage, pageToPfn, pageFolio, folioTestLarge, folioOrder, refcountPtr, unprepFolio, freePages, pageType,
+  allocPages, prepCompound,
 } from './mem';
 import {
-  Header, Page, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, FOLL_WRITE, GUP_PIN_COUNTING_BIAS,
-  FOLIO_PINCOUNT, PG_anon_exclusive, PG_reserved, PGTY_hugetlb, PAGE_MAPPING_ANON,
+  Header, Page, Vma, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, FOLL_WRITE, GUP_PIN_COUNTING_BIAS,
+  FOLIO_PINCOUNT, PG_anon_exclusive, PG_reserved, PGTY_hugetlb, PAGE_MAPPING_ANON, VM_SHARED,
 } from './layout';
 
 // Per-thread tallies of what the current gup / unpin call added, folded into
@@ -30,6 +31,37 @@ export function refreshZeroPage(): void { zeroPage = pfnToPage(hdr().zeroPfn); }
 }
 @inline export function zeroPageOf(): usize { return zeroPage; }
 @inline export function tallyAdd(refs: i64, pins: i64): void { tallyRefs += refs; tallyPins += pins; }
+
+// The huge zero folio (mm/huge_memory.c v6.12): a PMD-order folio allocated on
+// first use and kept by the machine (the shrinker that may free it once no mm
+// uses it is not modelled). Its PMD mappings hold no reference and no rmap,
+// and it is not pmd_special: everything recognises it by pfn (is_huge_zero_pmd).
+// huge_zero_pfn; 0 while there is none (pfn 0 is a table-pool frame, never a folio).
+@inline export function hugeZeroPfn(): u64 { return atomic.load<u64>(H + offsetof<Header>("hugeZeroPfn")); }
+@inline export function isHugeZeroPfn(pfn: u64): bool {
+  const hz = hugeZeroPfn();
+  return hz != 0 && pfn == hz;
+}
+
+// mm_get_huge_zero_folio -> get_huge_zero_page: folio_alloc(__GFP_ZERO, HPAGE_PMD_ORDER)
+// with PG_large_rmappable cleared, its allocation reference held for good.
+// Returns the folio, or 0 when no block of that order is free (the fault falls back).
+export function getHugeZeroFolio(order: u32, opId: u32): usize {
+  let pfn = hugeZeroPfn();
+  if (pfn != 0) return pfnToPage(pfn);
+  const lk = H + offsetof<Header>("hugeZeroLock");
+  lock(lk);
+  pfn = hugeZeroPfn();
+  if (pfn != 0) { unlock(lk); return pfnToPage(pfn); }
+  const folio = allocPages(order);
+  if (folio != 0) {
+    prepCompound(folio, order);          // folio_alloc; folio_clear_large_rmappable: PG_large_rmappable is never set
+    store<u64>(folio, opId, offsetof<Page>("last_op"));
+    atomic.store<u64>(H + offsetof<Header>("hugeZeroPfn"), pageToPfn(folio));
+  }
+  unlock(lk);
+  return folio;
+}
 
 // __folio_put: the last reference is gone; hand the frames back.
 export function freeFolio(folio: usize): void {
@@ -174,12 +206,25 @@ export function gupFastFolioAllowed(folio: usize, flags: u32): bool {
   return (flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) != (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE);
 }
 
-// gup_must_unshare for FOLL_PIN on an anon page that is not exclusive.
-export function gupMustUnshare(flags: u32, page: usize): bool {
-  if ((flags & FOLL_PIN) == 0) return false;
+// is_cow_mapping: (vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE. do_mmap
+// gives every mapping VM_MAYWRITE but a file opened read-only, which pgtemu
+// has none of, so VM_MAYWRITE is not recorded and only VM_SHARED decides.
+@inline export function isCowMapping(vmFlags: u32): bool { return (vmFlags & VM_SHARED) == 0; }
+
+// gup_must_unshare (mm/internal.h v6.12): a read pin (FOLL_PIN without
+// FOLL_WRITE) of a read-only mapped page must first unshare it when the page
+// is anon and not exclusive, or, for FOLL_LONGTERM, when it is not anon (the
+// zero page, the huge zero folio) and the mapping is COW -- or unknown: vma 0
+// is gup-fast's NULL.
+export function gupMustUnshare(flags: u32, page: usize, vma: usize): bool {
+  if ((flags & (FOLL_WRITE | FOLL_PIN)) != FOLL_PIN) return false;
   const folio = pageFolio(page);
   const mapping = load<u64>(folio, offsetof<Page>("mapping"));
-  if ((mapping & PAGE_MAPPING_ANON) == 0) return false;
+  if ((mapping & PAGE_MAPPING_ANON) == 0) {     // !PageAnon(page)
+    if ((flags & FOLL_LONGTERM) == 0) return false;
+    if (vma == 0) return true;
+    return isCowMapping(changetype<Vma>(vma).flags);
+  }
   // HugeTLB keeps PG_anon_exclusive on the head; THP per page.
   const p = folioTestLarge(folio) && pageType(folio) == PGTY_hugetlb ? folio : page;
   return (load<u64>(p) & ((<u64>1) << PG_anon_exclusive)) == 0;

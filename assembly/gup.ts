@@ -99,7 +99,7 @@ function gupFastPteEntry(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i
   const folio = tryGrabFolioFast(page, 1, flags);
   if (folio == 0) return 0;
   if (readEntry(pmdp) != pmd || readEntry(p) != pte ||                 // the tables moved under us
-      !gupFastFolioAllowed(folio, flags) || (!writable && gupMustUnshare(flags, page))) {
+      !gupFastFolioAllowed(folio, flags) || (!writable && gupMustUnshare(flags, page, 0))) {
     gupPutFolio(folio, 1, flags);
     return 0;
   }
@@ -115,7 +115,7 @@ function gupFastPteEntry(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i
 function quickAllowed(d: usize, pte: u64, page: usize, mapping: u64): bool {
   const flags = gFlags;
   if (!mappingAllowed(mapping, flags)) return false;
-  return (flags & FOLL_WRITE) != 0 || pred(d, P_WRITE, pte) || !gupMustUnshare(flags, page);
+  return (flags & FOLL_WRITE) != 0 || pred(d, P_WRITE, pte) || !gupMustUnshare(flags, page, 0);
 }
 
 // folio_ref_try_add after a first cmpxchg lost a race (out of the loop's way).
@@ -229,7 +229,7 @@ function gupFastLeaf(d: usize, l: u32, p: usize, orig: u64, addr: u64, end: u64)
   if (folio == 0) return false;
   if (readEntry(p) != orig) { gupPutFolio(folio, refs, gFlags); return false; }
   if (!gupFastFolioAllowed(folio, gFlags)) { gupPutFolio(folio, refs, gFlags); return false; }
-  if (!pred(d, P_WRITE, orig) && gupMustUnshare(gFlags, folio)) { gupPutFolio(folio, refs, gFlags); return false; }
+  if (!pred(d, P_WRITE, orig) && gupMustUnshare(gFlags, folio, 0)) { gupPutFolio(folio, refs, gFlags); return false; }
   gNr += <u32>refs;
   folioSetReferenced(folio);
   store<u64>(folio, gOp, offsetof<Page>("last_op"));
@@ -245,7 +245,12 @@ function gupFastLeaf(d: usize, l: u32, p: usize, orig: u64, addr: u64, end: u64)
 
 function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, parent: u64): bool {
   const d = lv(l);
-  if (l == nLevels() - 1) return gupFastPteRange(d, tpa, addr, end, parentp, parent);
+  if (l == nLevels() - 1) {
+    // without CONFIG_ARCH_HAS_PTE_SPECIAL gup_fast_pte_range is the #else stub
+    // returning 0: a pte cannot be told special, so every pte goes the slow way
+    if (arch().hasSpecial == 0) return false;
+    return gupFastPteRange(d, tpa, addr, end, parentp, parent);
+  }
   const size = (<u64>1) << L(l).shift;
   const fm = L(l).fastTableMask, fv = L(l).fastTableValue;
   let p = poolVa(tpa) + (levelIndex(l, addr) << 3);
@@ -313,6 +318,7 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
       return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
     }
     let tries = 0;
+    let unshare = false;
     while (true) {
       walkFrom(mmOf(mm).root, addr, 255, mm);
       let ok = wCode == W_OK;
@@ -329,6 +335,7 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
           page = pfnToPage(pfn);
         } else if (pred(d, P_SPECIAL, e)) {
           // vm_normal_page() is NULL; only the zero page is followed
+          // (follow_page_pte: is_zero_pfn; without a special bit the zero pfn takes the branch below)
           if (pfn != hdr().zeroPfn) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
           page = pfnToPage(pfn);
         } else {
@@ -339,9 +346,11 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
         let take = <u32>((size - (addr & (size - 1))) >> ps);
         if (take > left) take = left;
         const folio = pageFolio(page);
-        // follow_huge_pmd / follow_huge_pud test the leaf's head page, follow_page_pte the page
-        if (!pred(d, P_WRITE, e) && gupMustUnshare(gFlags, wLevel == nLevels() - 1 ? page : folio)) {
+        // follow_huge_pmd / follow_huge_pud test the leaf's head page, follow_page_pte the page;
+        // -EMLINK -> faultin_page(unshare)
+        if (!pred(d, P_WRITE, e) && gupMustUnshare(gFlags, wLevel == nLevels() - 1 ? page : folio, vp)) {
           ok = false;
+          unshare = true;
         } else {
           if (!tryGrabFolio(folio, <i32>take, gFlags)) return gNr > n0 ? <i32>(gNr - n0) : E_NOMEM;
           folioSetReferenced(folio);
@@ -353,9 +362,10 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
           break;
         }
       }
-      // faultin_page
+      // faultin_page (FAULT_FLAG_UNSHARE after -EMLINK; never with FAULT_FLAG_WRITE)
       if ((gFlags & FOLL_NOFAULT) != 0 || ++tries > 3) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
-      const r = faultLocked(mm, addr, write, gOp);
+      const r = faultLocked(mm, addr, write, gOp, unshare && !write);
+      unshare = false;
       if (r < 0) return gNr > n0 ? <i32>(gNr - n0) : (r == E_NOMEM ? E_NOMEM : r);
     }
   }
@@ -370,7 +380,11 @@ export function gup(ctx: usize, opId: u32): i32 {
   const start = c.a1;
   const nr = <u32>c.a2;
   const flags = <u32>c.a3;
+  c.r0 = <u64>E_INVAL;
+  c.r1 = 0;
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0)) return E_INVAL;
+  // is_valid_gup_args: LONGTERM can only be specified when pinning (WARN, -EINVAL)
+  if ((flags & (FOLL_LONGTERM | FOLL_PIN)) == FOLL_LONGTERM) return E_INVAL;
   if (nr > c.outCap) return E_INVAL;
   gOut = c.out;
   gNr = 0;

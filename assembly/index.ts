@@ -137,6 +137,7 @@ export function mmCreate(ctx: usize): i32 {
     m.root = root;
     m.rssAnon = 0;
     m.rssFile = 0;
+    m.hugetlbUsage = 0;
     m.pgtablesBytes = L(0).tableBytes;
     c.r0 = mm;
     c.r1 = root;

@@ -9,8 +9,8 @@ import {
   pfnToPage, pfnToAux, pageToPfn, pageFolio, folioTestLarge, folioOrder, poolVa, isBuddy, pageType, tableLinked, rootBad,
   refcountPtr, mapcountPtr, AUX_SIZE, lruNext, lruPrev,
 } from './mem';
-import { isZeroFolio } from './folio';
-import { mmOf } from './mm';
+import { isZeroFolio, isHugeZeroPfn } from './folio';
+import { mmOf, isZeroPfn } from './mm';
 import {
   Header, H_ZONE_FREE, H_ZONE_COUNT, Mm, Page, Violation, VIOLATION_SIZE, MM_SIZE, P_SPECIAL, P_DEVMAP, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD,
   FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_PINCOUNT, PG_reserved, PGTY_hugetlb,
@@ -42,6 +42,8 @@ function countLeaf(l: u32, e: u64): void {
   if (pred(d, P_SPECIAL, e) || pred(d, P_DEVMAP, e)) return;   // no reference held
   const ps = pageShift();
   const pfn = leafPa(d, e) >> ps;
+  // neither does the zero pfn without a special bit, nor a huge zero PMD (recognised by pfn)
+  if (l == nLevels() - 1 ? isZeroPfn(pfn) : isHugeZeroPfn(pfn)) return;
   const page = pfnToPage(pfn);
   if (page == 0) return;
   const folio = pageFolio(page);
@@ -80,8 +82,9 @@ function countTable(l: u32, tpa: u64): void {
   }
 }
 
-// Check one allocated folio whose head is at pfn.
-function checkFolio(pfn: u64, folio: usize, strict: bool): i64 {
+// Check one allocated folio whose head is at pfn; `held` references are
+// neither mappings nor gup's (the machine's own on the huge zero folio).
+function checkFolio(pfn: u64, folio: usize, strict: bool, held: i64): i64 {
   const order = folioOrder(folio);
   const nr: u64 = (<u64>1) << order;
   const rc = atomic.load<i32>(refcountPtr(folio));
@@ -114,6 +117,7 @@ function checkFolio(pfn: u64, folio: usize, strict: bool): i64 {
     if (pc < 0) report(pfn, INV_REF_NEGATIVE, folio, 0, pc);
     if (strict && pc != 0) report(pfn, INV_PIN_BALANCE, folio, 0, pc);
   }
+  mapRefs += held;
   if (rc < 0) report(pfn, INV_REF_NEGATIVE, folio, 0, rc);
   else if (rc == 0) report(pfn, INV_FREE_STATE, folio, mapRefs, 0);   // neither free nor referenced
   else if (<i64>rc < mapRefs) report(pfn, INV_REF_BALANCE, folio, mapRefs, rc);
@@ -194,7 +198,7 @@ export function checkInvariants(): u32 {
       pfn++;
       continue;
     }
-    extra += checkFolio(pfn, page, strict);
+    extra += checkFolio(pfn, page, strict, isHugeZeroPfn(pfn) ? 1 : 0);
     if (folioTestLarge(page)) pins += atomic.load<i32>(page + FOLIO_PINCOUNT);
     pfn += (<u64>1) << folioOrder(page);
   }

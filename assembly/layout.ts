@@ -62,12 +62,13 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   poolFreeBytes: u32;
   zoneLock: u32;
   zoneMaxOrder: u32;
-  _pad0: u32;
+  hugeZeroLock: u32;     // huge_zero_lock
   zoneStartPfn: u64;     // first buddy-managed RAM pfn (above the table pool)
   zoneEndPfn: u64;
   zoneFreePages: u64;    // atomic
   ramPfns: u64;          // RAM is pfn [0, ramPfns)
   zeroPfn: u64;          // the shared zero page
+  hugeZeroPfn: u64;      // atomic: huge_zero_pfn, the huge zero folio (0 until first use; pfn 0 is never a folio)
   gupOutstanding: i64;   // atomic: references handed out by gup and not yet returned
   pinOutstanding: i64;   // atomic: of those, pins (FOLL_PIN), counted per page
   statTlbFlushes: u64;
@@ -254,6 +255,7 @@ export const CTX_SCRATCH: u32 = GATHER_PAGES * 8 + GATHER_TABLES * 16;
   rssAnon: i64;
   rssFile: i64;
   pgtablesBytes: i64;
+  hugetlbUsage: i64;     // mm->hugetlb_usage, in base pages (hugetlb_count_add / hugetlb_count_sub)
 }
 export const MM_SIZE: u32 = 128;
 export const MMF_HAS_PINNED: u32 = 1 << 0;   // sticky flag, set on the first FOLL_PIN

@@ -1,14 +1,15 @@
 // Address spaces: VMAs, the page-fault path, and walks.
 
-import { H, hdr, arch, readEntry, writeEntry, lock, unlock, noteBadTable, POOL_BASE } from './base';
+import { H, hdr, arch, readEntry, writeEntry, xchgEntry, lock, unlock, noteBadTable, POOL_BASE } from './base';
 import {
   lv, L, nLevels, pageShift, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, mkTable, mkLeaf,
-  levelIndex, pred,
+  levelIndex, pred, entriesOf,
 } from './arch';
 import {
   pfnToPage, pageToPfn, allocPages, allocTable, poolVa, prepCompound, setFlag, mapcountPtr,
   tableLinked, tableLinkBad, tableRawBad, rootBad,
 } from './mem';
+import { getHugeZeroFolio, isHugeZeroPfn, folioPutRefs } from './folio';
 import {
   Header, Mm, Vma, LevelDesc, LEVEL_SIZE, VMA_SIZE, VM_WRITE, VM_READ, VM_PFNMAP, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP,
   T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, P_WRITE, P_SPECIAL, P_PROTNONE,
@@ -233,8 +234,10 @@ function initNewFolio(folio: usize, order: u32, mm: usize, va: u64, opId: u32, h
   // the allocation's reference (refcount 1) becomes the mapping's reference
 }
 
-// handle_mm_fault for one address; the caller holds the mm lock.
-export function faultLocked(mm: usize, va: u64, write: bool, opId: u32): i32 {
+// handle_mm_fault for one address; the caller holds the mm lock. `unshare` is
+// FAULT_FLAG_UNSHARE (gup's faultin_page after gup_must_unshare said -EMLINK):
+// incompatible with a write, it breaks COW without making the entry writable.
+export function faultLocked(mm: usize, va: u64, write: bool, opId: u32, unshare: bool = false): i32 {
   const vp = findVma(mm, va);
   if (vp == 0) return E_FAULT;
   const v = changetype<Vma>(vp);
@@ -242,6 +245,7 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32): i32 {
   if (!write && (v.flags & VM_READ) == 0) return E_FAULT;
   if (v.kind == KIND_PFNMAP) return E_FAULT;   // populated at mmap time; nothing to fault in
   const ps = pageShift();
+  const last = <i32>nLevels() - 1;
 
   // THP: a huge leaf only where the aligned block lies inside the VMA and the
   // level is still empty; otherwise fall back to a base page.
@@ -251,12 +255,12 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32): i32 {
   if (order > 0 && v.kind == KIND_ANON) {
     const size = (<u64>1) << (ps + order);
     const base = va & ~(size - 1);
-    if (base < v.start || base + size > v.end) { order = 0; l = <i32>nLevels() - 1; }
+    if (base < v.start || base + size > v.end) { order = 0; l = last; }
   }
   let p = walkAlloc(mm, va, <u32>l, opId);
   if (p == 0 && allocStatus == E_EXIST && order > 0 && v.kind == KIND_ANON) {
     order = 0;                                   // a pte table is already there
-    l = <i32>nLevels() - 1;
+    l = last;
     p = walkAlloc(mm, va, <u32>l, opId);
   }
   if (p != 0 && order > 0 && v.kind == KIND_ANON) {
@@ -265,7 +269,7 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32): i32 {
     const e0 = readEntry(p);
     if (!isNone(d0, e0) && isPresent(d0, e0) && !isLeaf(d0, e0) && isTable(d0, e0)) {
       order = 0;
-      l = <i32>nLevels() - 1;
+      l = last;
       p = walkAlloc(mm, va, <u32>l, opId);
     }
   }
@@ -275,37 +279,59 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32): i32 {
   if (!isNone(d, e)) {
     if (!isPresent(d, e) || pred(d, P_PROTNONE, e)) return E_FAULT;
     if (!isLeaf(d, e)) return E_FAULT;             // a table where a hugetlb leaf belongs
-    if (!write || pred(d, P_WRITE, e)) return OK;   // spurious: already mapped as needed
+    // spurious, or huge_pmd_set_accessed: already mapped as needed
+    if ((!write && !unshare) || pred(d, P_WRITE, e)) return OK;
     const pfn = leafPa(d, e) >> ps;
-    if (pred(d, P_SPECIAL, e) && isZeroPfn(pfn)) {
-      // do_wp_page on the zero page: wp_page_copy into a fresh exclusive page
+    if (l != last && isHugeZeroPfn(pfn)) {
+      // wp_huge_pmd -> do_huge_pmd_wp_page: is_huge_zero_pmd -> fallback:
+      // __split_huge_pmd, then handle_pte_fault -> do_wp_page on the zero pte
+      return wpHugeZeroPmd(mm, va, p, <u32>l, write, opId);
+    }
+    if (l == last && isZeroPfn(pfn)) {
+      // do_wp_page: vm_normal_page() is NULL for the zero pfn (special bit or,
+      // without ARCH_HAS_PTE_SPECIAL, is_zero_pfn) -> wp_page_copy
       const np = allocPages(0);
       if (np == 0) return E_NOMEM;
-      initNewFolio(np, 0, mm, va, opId, false);
-      const npfn = pfnFromPage(np);
-      writeEntry(p, mkLeaf(d, npfn << ps, T_RW));
-      atomic.add<u64>(H + offsetof<Header>("statTlbFlushes"), 1);  // flush_tlb_page of the old entry
-      mmOf(mm).rssAnon += 1;
+      wpPageCopy(mm, va, p, np, write, opId);
       return OK;
     }
-    // an exclusive anon page mapped read-only: wp_page_reuse makes it writable in place
+    // an exclusive anon folio mapped read-only (do_wp_page / do_huge_pmd_wp_page /
+    // hugetlb_wp): PageAnonExclusive -> an unshare has nothing to do; a write
+    // reuses it in place (wp_page_reuse: made writable)
+    if (unshare) return OK;
     const page = pfnToPage(pfn);
     if (page == 0) return E_FAULT;
     writeEntry(p, mkLeaf(d, leafPa(d, e), T_RW));
     atomic.add<u64>(H + offsetof<Header>("statTlbFlushes"), 1);
     return OK;
   }
-  // A fresh fault. Anon base-page read faults map the shared zero page with a
-  // special entry (do_anonymous_page, when the arch has pte_special).
-  if (order == 0 && !write && v.kind == KIND_ANON && arch().hasSpecial != 0) {
-    writeEntry(p, mkLeaf(d, hdr().zeroPfn << ps, T_SPECIAL_RO));
+  // A fresh fault. do_huge_pmd_anonymous_page: a read fault maps the huge
+  // zero folio (transparent_hugepage_use_zero_page(), on by default), read-only
+  // as vm_page_prot gives it (mk_pmd + pmd_mkhuge: not special); no rss, no rmap.
+  if (order > 0 && !write && v.kind == KIND_ANON && l == last - 1) {
+    const hz = getHugeZeroFolio(order, opId);
+    if (hz != 0) {
+      writeEntry(p, mkLeaf(d, pageToPfn(hz) << ps, T_RO));
+      return OK;
+    }
+    // no PMD-order block for it: THP_FAULT_FALLBACK, a base-page fault
+    order = 0;
+    l = last;
+    p = walkAlloc(mm, va, <u32>l, opId);
+    if (p == 0) return allocStatus == E_NOTABLE ? E_NOTABLE : E_FAULT;
+  }
+  // Anon base-page read faults map the shared zero page (do_anonymous_page):
+  // pte_mkspecial(pfn_pte(zero_pfn)), where pte_mkspecial is a no-op without
+  // ARCH_HAS_PTE_SPECIAL (T_SPECIAL_RO is then the plain read-only template).
+  if (order == 0 && !write && v.kind == KIND_ANON) {
+    writeEntry(p, mkLeaf(lv(<u32>l), hdr().zeroPfn << ps, T_SPECIAL_RO));
     return OK;
   }
   let folio = allocPages(order);
   if (folio == 0 && order > 0 && v.kind == KIND_ANON) {
     // THP allocation failed: fall back to a base page (count_vm_event THP_FAULT_FALLBACK)
     order = 0;
-    l = <i32>nLevels() - 1;
+    l = last;
     p = walkAlloc(mm, va, <u32>l, opId);
     if (p == 0) return allocStatus == E_NOTABLE || allocStatus == E_BADTABLE ? allocStatus : E_FAULT;
     folio = allocPages(0);
@@ -319,9 +345,60 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32): i32 {
   // a write fault (hugetlb_no_page maps read-only, hugetlb_wp upgrades).
   const writable = (v.flags & VM_WRITE) != 0 && (!hugetlb || write);
   writeEntry(p, mkLeaf(lv(<u32>l), pfn << ps, writable ? T_RW : T_RO));
-  mmOf(mm).rssAnon += (<i64>1) << order;
+  // hugetlb_no_page: hugetlb_count_add (mm->hugetlb_usage), not MM_ANONPAGES
+  if (hugetlb) mmOf(mm).hugetlbUsage += (<i64>1) << order;
+  else mmOf(mm).rssAnon += (<i64>1) << order;
   atomic.add<u64>(H + offsetof<Header>("statFaults"), 1);
   return OK;
+}
+
+// wp_page_copy (mm/memory.c v6.12) of the zero page at pte *p into the new
+// order-0 page np: an exclusive anon folio (folio_add_new_anon_rmap,
+// RMAP_EXCLUSIVE), MM_ANONPAGES + 1, the old entry cleared and flushed
+// (ptep_clear_flush). A write maps it maybe_mkwrite(pte_mkdirty()); an
+// unshare leaves it read-only (BUG_ON(unshare && pte_write(entry))).
+function wpPageCopy(mm: usize, va: u64, p: usize, np: usize, write: bool, opId: u32): void {
+  const ps = pageShift();
+  initNewFolio(np, 0, mm, va, opId, false);
+  writeEntry(p, mkLeaf(lv(nLevels() - 1), pfnFromPage(np) << ps, write ? T_RW : T_RO));
+  atomic.add<u64>(H + offsetof<Header>("statTlbFlushes"), 1);  // ptep_clear_flush of the old entry
+  mmOf(mm).rssAnon += 1;
+}
+
+// A write or unshare fault on a huge zero PMD (pmdp at level l): the PMD is
+// split into zero-page PTEs and the pte fault copies the page at va. The
+// kernel splits first (into the table deposited at fault time) and may then
+// fail to allocate the copy, leaving the split; pgtemu, which deposits no
+// table, takes the table and the page first so that a failure changes nothing.
+function wpHugeZeroPmd(mm: usize, va: u64, pmdp: usize, l: u32, write: bool, opId: u32): i32 {
+  const np = allocPages(0);
+  if (np == 0) return E_NOMEM;
+  const t = allocTable(l + 1, opId, <u32>pmdp, mmOf(mm).id);
+  if (t == 0) {
+    folioPutRefs(np, 1);                 // folio_put of the copy that was never mapped
+    return E_NOTABLE;
+  }
+  splitHugeZeroPmd(mm, pmdp, l, t);
+  wpPageCopy(mm, va, poolVa(t) + (levelIndex(l + 1, va) << 3), np, write, opId);
+  return OK;
+}
+
+// __split_huge_zero_page_pmd (mm/huge_memory.c v6.12): the PMD is cleared and
+// flushed (pmdp_huge_clear_flush), a pte table is filled with the zero page's
+// entries -- pte_mkspecial(pfn_pte(my_zero_pfn(addr), vm_page_prot)) -- and
+// published (smp_wmb; pmd_populate). The kernel withdraws the table it
+// deposited when it mapped the huge zero PMD (and counted then, mm_inc_nr_ptes);
+// pgtemu deposits none: `table` is a fresh one from the pool, counted now.
+export function splitHugeZeroPmd(mm: usize, pmdp: usize, l: u32, table: u64): void {
+  xchgEntry(pmdp, L(l).emptyValue);
+  atomic.add<u64>(H + offsetof<Header>("statTlbFlushes"), 1);
+  const d = lv(l + 1);
+  const e = mkLeaf(d, hdr().zeroPfn << pageShift(), T_SPECIAL_RO);
+  const va = poolVa(table);
+  const n = entriesOf(l + 1);
+  for (let i: u32 = 0; i < n; i++) writeEntry(va + (i << 3), e);
+  mmOf(mm).pgtablesBytes += L(l + 1).tableBytes;
+  writeEntry(pmdp, mkTable(lv(l), table));
 }
 
 @inline function pfnFromPage(p: usize): u64 { return pageToPfn(p); }

@@ -9,11 +9,11 @@ import {
   lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
   entriesOf,
 } from './arch';
-import { pfnToPage, pageFolio, folioTestLarge, poolVa, freeTable, unitOf, tableLinkBad, rootBad, mapcountPtr, pageType } from './mem';
-import { folioPutRefs } from './folio';
-import { mmOf, walkFrom, wCode, wLevel } from './mm';
+import { pfnToPage, pageFolio, folioTestLarge, poolVa, allocTable, freeTable, unitOf, tableLinkBad, rootBad, mapcountPtr, pageType } from './mem';
+import { folioPutRefs, isHugeZeroPfn } from './folio';
+import { mmOf, walkFrom, wCode, wLevel, wEntry, wPtr, isZeroPfn, splitHugeZeroPmd } from './mm';
 import {
-  Header, Ctx, Mm, Page, GATHER_PAGES, GATHER_TABLES, P_SPECIAL, P_DEVMAP, W_OK, OK, E_SPLIT, E_BADTABLE, PARENT_ROOT, BAD_ENTRY,
+  Header, Ctx, Mm, Page, GATHER_PAGES, GATHER_TABLES, P_SPECIAL, P_DEVMAP, W_OK, OK, E_SPLIT, E_NOTABLE, E_BADTABLE, PARENT_ROOT, BAD_ENTRY,
   FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED, PGTY_hugetlb,
 } from './layout';
 
@@ -96,11 +96,16 @@ function zapLeaf(l: u32, p: usize): void {
   // vm_normal_page: special entries (zero page, pfnmap, legacy devmap) hold no reference
   if (pred(d, P_SPECIAL, e) || pred(d, P_DEVMAP, e)) return;
   const ps = pageShift();
-  const page = pfnToPage(leafPa(d, e) >> ps);
+  const pfn = leafPa(d, e) >> ps;
+  const last = l == nLevels() - 1;
+  // the zero pfn without a special bit (vm_normal_page: is_zero_pfn), and the
+  // huge zero PMD (zap_huge_pmd: is_huge_zero_pmd): no rmap, no reference, no rss
+  if (last ? isZeroPfn(pfn) : isHugeZeroPfn(pfn)) return;
+  const page = pfnToPage(pfn);
   if (page == 0) return;
   const folio = pageFolio(page);
   const m = mmOf(gMm);
-  if (l == nLevels() - 1) {
+  if (last) {
     // folio_remove_rmap_pte
     atomic.sub<i32>(mapcountPtr(page), 1);
     if (folioTestLarge(folio)) {
@@ -108,11 +113,16 @@ function zapLeaf(l: u32, p: usize): void {
       atomic.sub<i32>(folio + FOLIO_NR_PAGES_MAPPED, 1);
     }
     m.rssAnon -= 1;
-  } else {
-    // folio_remove_rmap_pmd / _pud (hugetlb: hugetlb_remove_rmap)
+  } else if (pageType(folio) == PGTY_hugetlb) {
+    // __unmap_hugepage_range: hugetlb_remove_rmap, hugetlb_count_sub
     atomic.sub<i32>(folio + FOLIO_ENTIRE_MAPCOUNT, 1);
     atomic.sub<i32>(folio + FOLIO_LARGE_MAPCOUNT, 1);
-    if (pageType(folio) != PGTY_hugetlb) atomic.sub<i32>(folio + FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED);
+    m.hugetlbUsage -= (<i64>1) << (L(l).shift - ps);
+  } else {
+    // folio_remove_rmap_pmd / _pud
+    atomic.sub<i32>(folio + FOLIO_ENTIRE_MAPCOUNT, 1);
+    atomic.sub<i32>(folio + FOLIO_LARGE_MAPCOUNT, 1);
+    atomic.sub<i32>(folio + FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED);
     m.rssAnon -= (<i64>1) << (L(l).shift - ps);
   }
   store<u64>(folio, gOp, offsetof<Page>("last_op"));
@@ -185,14 +195,52 @@ function zapLevel(l: u32, tpa: u64, addr: u64, end: u64): void {
   } while (addr != end);
 }
 
-// A huge leaf that [start, end) covers only in part would need a split.
+// The huge leaf mapping va if [start, end) covers it only in part (`edge`,
+// start or end, is not aligned to it): its entry pointer and level, else 0.
+let pLevel: u32 = 0;
+let pEntry: u64 = 0;
+function partialLeafAt(mm: usize, va: u64, edge: u64): usize {
+  walkFrom(mmOf(mm).root, va, 255, mm);
+  if (wCode == W_OK && wLevel < nLevels() - 1 && (edge & (((<u64>1) << L(wLevel).shift) - 1)) != 0) {
+    pLevel = wLevel;
+    pEntry = wEntry;
+    return wPtr;
+  }
+  return 0;
+}
+
+// A huge leaf that [start, end) covers only in part would need a split;
+// pgtemu splits only the huge zero PMD (below) and refuses the others.
 export function partialHugeLeaf(mm: usize, start: u64, end: u64): bool {
-  const root = mmOf(mm).root;
-  walkFrom(root, start, 255, mm);
-  if (wCode == W_OK && wLevel < nLevels() - 1 && (start & (((<u64>1) << L(wLevel).shift) - 1)) != 0) return true;
-  walkFrom(root, end - 1, 255, mm);
-  if (wCode == W_OK && wLevel < nLevels() - 1 && (end & (((<u64>1) << L(wLevel).shift) - 1)) != 0) return true;
+  if (partialLeafAt(mm, start, start) != 0 && !isHugeZeroPfn(leafPa(lv(pLevel), pEntry) >> pageShift())) return true;
+  if (partialLeafAt(mm, end - 1, end) != 0 && !isHugeZeroPfn(leafPa(lv(pLevel), pEntry) >> pageShift())) return true;
   return false;
+}
+
+// zap_pmd_range: a huge zero PMD that [start, end) covers only in part is
+// split first (__split_huge_pmd -> __split_huge_zero_page_pmd), then its
+// ptes are zapped. Both tables are taken before either split, so that an
+// exhausted pool (E_NOTABLE) changes nothing.
+function splitPartialHugeZero(mm: usize, start: u64, end: u64, opId: u32): i32 {
+  const p0 = partialLeafAt(mm, start, start);
+  const l0 = pLevel;
+  const p1 = partialLeafAt(mm, end - 1, end);
+  const l1 = pLevel;
+  const a = p0 != 0 && isHugeZeroPfn(leafPa(lv(l0), readEntry(p0)) >> pageShift()) ? p0 : 0;
+  let b = p1 != 0 && isHugeZeroPfn(leafPa(lv(l1), readEntry(p1)) >> pageShift()) ? p1 : 0;
+  if (b == a) b = 0;                          // one PMD holds both edges
+  if (a == 0 && b == 0) return OK;
+  const id = mmOf(mm).id;
+  const ta = a != 0 ? allocTable(l0 + 1, opId, <u32>a, id) : 0;
+  if (a != 0 && ta == 0) return E_NOTABLE;
+  const tb = b != 0 ? allocTable(l1 + 1, opId, <u32>b, id) : 0;
+  if (b != 0 && tb == 0) {
+    if (ta != 0) freeTable(l0 + 1, ta);
+    return E_NOTABLE;
+  }
+  if (a != 0) splitHugeZeroPmd(mm, a, l0, ta);
+  if (b != 0) splitHugeZeroPmd(mm, b, l1, tb);
+  return OK;
 }
 
 // Zap [start, end) of mm. freeTables: also unlink and free tables left empty
@@ -205,6 +253,10 @@ export function zapRange(ctx: usize, mm: usize, start: u64, end: u64, freeTables
   const links = checkLinks(0, root, start, end);
   if (links != OK) return links;
   if (zapLeaves && partialHugeLeaf(mm, start, end)) return E_SPLIT;
+  if (zapLeaves) {
+    const r = splitPartialHugeZero(mm, start, end, opId);
+    if (r != OK) return r;
+  }
   gZapLeaves = zapLeaves;
   gCtx = ctx;
   gScratch = ctxOf(ctx).scratch;

@@ -51,10 +51,24 @@ export interface MmapOptions {
   populate?: boolean;
 }
 
+export interface MmCounters {
+  /** MM_ANONPAGES */
+  rssAnon: bigint;
+  /** MM_FILEPAGES */
+  rssFile: bigint;
+  /** mm->hugetlb_usage (hugetlb_count_add / _sub), in base pages: hugetlb is not in the RSS counters */
+  hugetlbPages: bigint;
+  /** mm->pgtables_bytes */
+  pgtablesBytes: bigint;
+  /** MMF_HAS_PINNED */
+  hasPinned: boolean;
+}
+
 export interface GupOptions {
   /** FOLL_PIN (pin_user_pages_fast) rather than FOLL_GET (get_user_pages_fast) */
   pin?: boolean;
   write?: boolean;
+  /** FOLL_LONGTERM: only with pin (is_valid_gup_args refuses it otherwise: ret -EINVAL) */
   longterm?: boolean;
   /** FOLL_FAST_ONLY: no slow path */
   fastOnly?: boolean;
@@ -141,6 +155,8 @@ export interface MachineStats {
   gupFastPages: bigint;
   gupSlowPages: bigint;
   gupFastBails: bigint;
+  /** the huge zero folio's pfn (huge_zero_pfn), once a THP read fault has allocated it; the machine keeps it */
+  hugeZeroPfn?: bigint;
   /** bytes of shared memory */
   memoryBytes: number;
   /** bytes of struct pages per GiB of modelled RAM */
@@ -558,6 +574,7 @@ export class Machine {
       gupFastPages: this.hd('statGupFastPages') as bigint,
       gupSlowPages: this.hd('statGupSlowPages') as bigint,
       gupFastBails: this.hd('statGupFastBails') as bigint,
+      hugeZeroPfn: (this.hd('hugeZeroPfn') as bigint) || undefined,
       memoryBytes: this.memory.buffer.byteLength,
       memmapBytesPerGiB: this.L.size.Page * (2 ** (30 - this.desc.pageShift)),
     };
@@ -796,7 +813,8 @@ export class Mm {
     m.a(0, this.ptr); m.a(1, s); m.a(2, len); m.a(3, flags); m.a(4, L.k(kinds[kind])); m.a(5, order); m.a(6, pfn);
     const st = m.run('mmap', m.exports.mmap, s);
     if (st < 0) m.fail(st, 'mmap', `[${hex(s)}, ${hex(s + len)})`, s);
-    if (o.populate) populateOrUnmap(this, s, len, o.write ?? true);
+    // __mm_populate skips VM_PFNMAP VMAs (remap_pfn_range built them at mmap time)
+    if (o.populate && kind !== 'pfnmap') populateOrUnmap(this, s, len, o.write ?? true);
   }
 
   /** munmap: entries, empty tables and the VMAs of [start, start + length). */
@@ -888,13 +906,14 @@ export class Mm {
     }));
   }
 
-  /** rss counters and page-table bytes */
-  counters(): { rssAnon: bigint; rssFile: bigint; pgtablesBytes: bigint; hasPinned: boolean } {
+  /** rss counters, hugetlb pages (mm->hugetlb_usage, base pages) and page-table bytes */
+  counters(): MmCounters {
     this.live('counters');
     const m = this.machine;
     return {
       rssAnon: m.rd(this.ptr, 'Mm', 'rssAnon') as bigint,
       rssFile: m.rd(this.ptr, 'Mm', 'rssFile') as bigint,
+      hugetlbPages: m.rd(this.ptr, 'Mm', 'hugetlbUsage') as bigint,
       pgtablesBytes: m.rd(this.ptr, 'Mm', 'pgtablesBytes') as bigint,
       hasPinned: ((m.rd(this.ptr, 'Mm', 'flags') as number) & m.layout.k('MMF_HAS_PINNED')) !== 0,
     };

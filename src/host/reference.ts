@@ -21,7 +21,7 @@ import type { Model } from './presets.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, type ErrorCode } from './errors.js';
 import { checkUser, mmapArgs, populateOrUnmap, releaseArgs, toBig, userRange } from './validate.js';
 import type {
-  EntryFlags, GupOptions, Machine, MachineStats, MmapOptions, PageInfo, VmaKind,
+  EntryFlags, GupOptions, Machine, MachineStats, MmCounters, MmapOptions, PageInfo, VmaKind,
 } from './machine.js';
 
 // ---------------------------------------------------------------- kernel / core constants
@@ -233,6 +233,7 @@ export class RefMachine {
   private readonly memmapEnd: number;          // pfns with a struct page: whole sections of RAM
   private readonly memmapEndB: bigint;
   private readonly zeroPfn: number;
+  private hugeZeroPfn = 0;                     // huge_zero_pfn: 0 until first use (folio.ts getHugeZeroFolio)
   private readonly zoneStart: number;
   private readonly zoneEnd: number;
   private readonly zoneMaxOrder: number;
@@ -371,6 +372,21 @@ export class RefMachine {
   private folioOrder(folio: number): number { return this.large(folio) ? this.peek(folio).order : 0; }
   private pageType(pfn: number): number { return this.peek(pfn).mapcount >>> 24; }
   private isZeroFolio(folio: number): boolean { return folio === this.zeroPfn; }
+  private isHugeZeroPfn(pfn: bigint): boolean { return this.hugeZeroPfn !== 0 && pfn === BigInt(this.hugeZeroPfn); }
+
+  /** getHugeZeroFolio: mm_get_huge_zero_folio, allocated once and kept; -1 when no block is free. */
+  private getHugeZeroFolio(order: number, op: number): number {
+    if (this.hugeZeroPfn !== 0) return this.hugeZeroPfn;
+    const folio = this.allocPages(order);
+    if (folio < 0) return -1;
+    this.prepCompound(folio, order);              // not large_rmappable
+    this.pg(folio).lastOp = op;
+    this.hugeZeroPfn = folio;
+    return folio;
+  }
+
+  /** isCowMapping: VM_MAYWRITE is not recorded (every mapping has it), so only VM_SHARED decides. */
+  private isCowMapping(flags: number): boolean { return (flags & VM_SHARED) === 0; }
 
   // prep_compound_page (mem.ts prepCompound)
   private prepCompound(head: number, order: number): void {
@@ -662,8 +678,8 @@ export class RefMachine {
     p.lastOp = op;
   }
 
-  /** handle_mm_fault for one address (faultLocked). */
-  /** @internal */ faultLocked(mm: RefMm, va: bigint, write: boolean, op: number): number {
+  /** handle_mm_fault for one address (faultLocked); unshare: FAULT_FLAG_UNSHARE. */
+  /** @internal */ faultLocked(mm: RefMm, va: bigint, write: boolean, op: number, unshare = false): number {
     const v = mm.findVma(va);
     if (!v) return E_FAULT;
     if (write && (v.flags & VM_WRITE) === 0) return E_FAULT;
@@ -700,26 +716,38 @@ export class RefMachine {
     if (!d.isNone(e)) {
       if (!d.isPresent(e) || d.pred('protnone', e)) return E_FAULT;
       if (!d.isLeaf(e)) return E_FAULT;             // a table where a hugetlb leaf belongs
-      if (!write || d.pred('write', e)) return OK;    // spurious
+      if ((!write && !unshare) || d.pred('write', e)) return OK;    // spurious
       const pfn = d.leafPa(e) >> this.psB;
-      if (d.pred('special', e) && pfn === BigInt(this.zeroPfn)) {
-        // do_wp_page on the zero page: a fresh exclusive page
+      if (l !== last && this.isHugeZeroPfn(pfn)) return this.wpHugeZeroPmd(mm, va, p, l, write, op);
+      if (l === last && pfn === BigInt(this.zeroPfn)) {
+        // do_wp_page on the zero page: wp_page_copy
         const np = this.allocPages(0);
         if (np < 0) return E_NOMEM;
-        this.initNewFolio(np, 0, mm, va, op, false);
-        this.wr(p, d.mkLeaf(BigInt(np) << this.psB, 'rw'));
-        this.tlbFlushes++;
-        mm.rssAnon += 1;
+        this.wpPageCopy(mm, va, p, np, write, op);
         return OK;
       }
-      // wp_page_reuse
+      // an exclusive anon folio: unshare has nothing to do; wp_page_reuse
+      if (unshare) return OK;
       if (this.pfnToPage(pfn) < 0) return E_FAULT;
       this.wr(p, d.mkLeaf(d.leafPa(e), 'rw'));
       this.tlbFlushes++;
       return OK;
     }
-    if (order === 0 && !write && v.kind === KIND_ANON && this.desc.hasSpecial) {
-      this.wr(p, d.mkLeaf(BigInt(this.zeroPfn) << this.psB, 'specialRo'));
+    if (order > 0 && !write && v.kind === KIND_ANON && l === last - 1) {
+      // do_huge_pmd_anonymous_page: the huge zero folio
+      const hz = this.getHugeZeroFolio(order, op);
+      if (hz >= 0) {
+        this.wr(p, d.mkLeaf(BigInt(hz) << this.psB, 'ro'));
+        return OK;
+      }
+      order = 0;                                    // THP_FAULT_FALLBACK
+      l = last;
+      p = this.walkAlloc(mm, va, l, op);
+      if (p === null) return this.allocStatus === E_NOTABLE ? E_NOTABLE : E_FAULT;
+    }
+    if (order === 0 && !write && v.kind === KIND_ANON) {
+      // do_anonymous_page: the zero page (pte_mkspecial, a no-op without the special bit)
+      this.wr(p, this.L[l].mkLeaf(BigInt(this.zeroPfn) << this.psB, 'specialRo'));
       return OK;
     }
     let folio = this.allocPages(order);
@@ -736,9 +764,42 @@ export class RefMachine {
     this.initNewFolio(folio, order, mm, va & ~((1n << BigInt(this.ps + order)) - 1n), op, hugetlb);
     const writable = (v.flags & VM_WRITE) !== 0 && (!hugetlb || write);
     this.wr(p, this.L[l].mkLeaf(BigInt(folio) << this.psB, writable ? 'rw' : 'ro'));
-    mm.rssAnon += 2 ** order;
+    if (hugetlb) mm.hugetlbPages += 2 ** order;     // hugetlb_count_add
+    else mm.rssAnon += 2 ** order;
     this.faults++;
     return OK;
+  }
+
+  /** wpPageCopy: wp_page_copy of the zero page into np (read-only for an unshare). */
+  private wpPageCopy(mm: RefMm, va: bigint, p: Slot, np: number, write: boolean, op: number): void {
+    this.initNewFolio(np, 0, mm, va, op, false);
+    this.wr(p, this.L[this.n - 1].mkLeaf(BigInt(np) << this.psB, write ? 'rw' : 'ro'));
+    this.tlbFlushes++;
+    mm.rssAnon += 1;
+  }
+
+  /** wpHugeZeroPmd: the page and the table first, then the split and the copy. */
+  private wpHugeZeroPmd(mm: RefMm, va: bigint, pmd: Slot, l: number, write: boolean, op: number): number {
+    const np = this.allocPages(0);
+    if (np < 0) return E_NOMEM;
+    const t = this.allocTable(l + 1, op);
+    if (t === 0) {
+      this.folioPutRefs(np, 1);
+      return E_NOTABLE;
+    }
+    this.splitHugeZeroPmd(mm, pmd, l, t);
+    this.wpPageCopy(mm, va, { pa: t, i: this.L[l + 1].index(va) }, np, write, op);
+    return OK;
+  }
+
+  /** splitHugeZeroPmd: __split_huge_zero_page_pmd into the fresh table t. */
+  /** @internal */ splitHugeZeroPmd(mm: RefMm, pmd: Slot, l: number, t: number): void {
+    this.wr(pmd, this.L[l].empty);
+    this.tlbFlushes++;
+    const d = this.L[l + 1];
+    this.table(t).fill(d.mkLeaf(BigInt(this.zeroPfn) << this.psB, 'specialRo'));
+    mm.pgtablesBytes += d.tableBytes;
+    this.wr(pmd, this.L[l].mkTable(t));
   }
 
   /** faultOne: one fault; tables it allocated are taken back if it fails. */
@@ -877,10 +938,14 @@ export class RefMachine {
     return !rejectFileBacked;
   }
 
-  private gupMustUnshare(flags: number, page: number): boolean {
-    if (!(flags & FOLL_PIN)) return false;
+  /** gup_must_unshare; vma null: gup-fast's NULL */
+  private gupMustUnshare(flags: number, page: number, vma: RefVma | null): boolean {
+    if ((flags & (FOLL_WRITE | FOLL_PIN)) !== FOLL_PIN) return false;
     const folio = this.folioOf(page);
-    if ((this.peek(folio).mapping & PAGE_MAPPING_ANON) === 0) return false;
+    if ((this.peek(folio).mapping & PAGE_MAPPING_ANON) === 0) {
+      if (!(flags & FOLL_LONGTERM)) return false;
+      return vma === null ? true : this.isCowMapping(vma.flags);
+    }
     const p = this.large(folio) && this.pageType(folio) === PGTY_hugetlb ? folio : page;
     return !this.testFlag(p, PG_anon_exclusive);
   }
@@ -928,7 +993,7 @@ export class RefMachine {
       const folio = this.tryGrabFolioFast(page, 1, this.gFlags);
       if (folio < 0) return false;
       if (!this.gupFastFolioAllowed(folio, this.gFlags)) { this.gupPutFolio(folio, 1, this.gFlags); return false; }
-      if (!d.pred('write', pte) && this.gupMustUnshare(this.gFlags, page)) { this.gupPutFolio(folio, 1, this.gFlags); return false; }
+      if (!d.pred('write', pte) && this.gupMustUnshare(this.gFlags, page, null)) { this.gupPutFolio(folio, 1, this.gFlags); return false; }
       this.setReferenced(folio);
       this.pg(page).lastOp = this.gOp;
       this.gOut[this.gNr++] = page;
@@ -950,7 +1015,7 @@ export class RefMachine {
     const folio = this.tryGrabFolioFast(page, refs, this.gFlags);
     if (folio < 0) return false;
     if (!this.gupFastFolioAllowed(folio, this.gFlags)) { this.gupPutFolio(folio, refs, this.gFlags); return false; }
-    if (!d.pred('write', orig) && this.gupMustUnshare(this.gFlags, folio)) { this.gupPutFolio(folio, refs, this.gFlags); return false; }
+    if (!d.pred('write', orig) && this.gupMustUnshare(this.gFlags, folio, null)) { this.gupPutFolio(folio, refs, this.gFlags); return false; }
     for (let k = 0; k < refs; k++) this.gOut[this.gNr + k] = page + k;    // record_subpages
     this.gNr += refs;
     this.setReferenced(folio);
@@ -961,7 +1026,7 @@ export class RefMachine {
   private gupFastLevel(l: number, tpa: number, addr: bigint, end: bigint): boolean {
     const d = this.L[l];
     if (!this.poolContains(tpa, d.tableBytes)) return false;
-    if (l === this.n - 1) return this.gupFastPteRange(d, tpa, addr, end);
+    if (l === this.n - 1) return this.desc.hasSpecial && this.gupFastPteRange(d, tpa, addr, end);   // the #else stub
     const tab = this.table(tpa);
     let i = d.index(addr);
     do {
@@ -996,6 +1061,7 @@ export class RefMachine {
         return partial(E_FAULT);
       }
       let tries = 0;
+      let unshare = false;
       for (;;) {
         const w = this.walkFrom(mm.root, addr, true);
         let ok = w.code === W_OK;
@@ -1018,8 +1084,9 @@ export class RefMachine {
           if (take > left) take = left;
           const folio = this.folioOf(page);
           // follow_huge_pmd / follow_huge_pud test the leaf's head page, follow_page_pte the page
-          if (!d.pred('write', e) && this.gupMustUnshare(this.gFlags, d.isLast ? page : folio)) {
+          if (!d.pred('write', e) && this.gupMustUnshare(this.gFlags, d.isLast ? page : folio, v)) {
             ok = false;
+            unshare = true;
           } else {
             if (!this.tryGrabFolio(folio, take, this.gFlags)) return partial(E_NOMEM);
             this.setReferenced(folio);
@@ -1033,7 +1100,8 @@ export class RefMachine {
         }
         // faultin_page (core: no rollback of the tables a failed fault allocated here)
         if ((this.gFlags & FOLL_NOFAULT) !== 0 || ++tries > 3) return partial(E_FAULT);
-        const r = this.faultLocked(mm, addr, write, this.gOp);
+        const r = this.faultLocked(mm, addr, write, this.gOp, unshare && !write);
+        unshare = false;
         if (r < 0) return partial(r);
       }
     }
@@ -1042,6 +1110,8 @@ export class RefMachine {
 
   /** @internal */ gup(mm: RefMm, start: bigint, nr: number, flags: number): { ret: number; fast: number; pfns: number[] } {
     const op = this.beginOp();
+    // is_valid_gup_args: FOLL_LONGTERM without FOLL_PIN
+    if ((flags & (FOLL_LONGTERM | FOLL_PIN)) === FOLL_LONGTERM) return { ret: E_INVAL, fast: 0, pfns: [] };
     this.gOut = [];
     this.gNr = 0;
     this.gFlags = flags;
@@ -1111,7 +1181,10 @@ export class RefMachine {
     this.wr(s, d.empty);                             // ptep_get_and_clear_full
     if (!d.isPresent(e)) return;
     if (d.pred('special', e) || d.pred('devmap', e)) return;
-    const page = this.pfnToPage(d.leafPa(e) >> this.psB);
+    const pfn = d.leafPa(e) >> this.psB;
+    // the zero pfn without a special bit; the huge zero PMD
+    if (d.isLast ? pfn === BigInt(this.zeroPfn) : this.isHugeZeroPfn(pfn)) return;
+    const page = this.pfnToPage(pfn);
     if (page < 0) return;
     const folio = this.folioOf(page);
     const m = this.gMm!;
@@ -1127,8 +1200,12 @@ export class RefMachine {
     } else {
       f.entireMapcount = (f.entireMapcount - 1) | 0;
       f.largeMapcount = (f.largeMapcount - 1) | 0;
-      if (this.pageType(folio) !== PGTY_hugetlb) f.nrPagesMapped = (f.nrPagesMapped - ENTIRELY_MAPPED) | 0;
-      m.rssAnon -= 2 ** (d.shift - this.ps);
+      if (this.pageType(folio) !== PGTY_hugetlb) {
+        f.nrPagesMapped = (f.nrPagesMapped - ENTIRELY_MAPPED) | 0;
+        m.rssAnon -= 2 ** (d.shift - this.ps);
+      } else {
+        m.hugetlbPages -= 2 ** (d.shift - this.ps);   // hugetlb_count_sub
+      }
     }
     f.lastOp = this.gZapOp;
     this.tlbRemoveFolio(folio);
@@ -1167,18 +1244,51 @@ export class RefMachine {
     } while (addr !== end);
   }
 
-  /** partialHugeLeaf: a huge leaf that [start, end) covers only in part. */
+  /** partialLeafAt: the huge leaf mapping va when `edge` is not aligned to it. */
+  private partialLeafAt(mm: RefMm, va: bigint, edge: bigint): { slot: Slot; level: number; entry: bigint } | null {
+    const w = this.walkFrom(mm.root, va, true);
+    if (w.code === W_OK && w.level < this.n - 1 && (edge & (this.L[w.level].sizeB - 1n)) !== 0n) return { slot: w.slot!, level: w.level, entry: w.entry };
+    return null;
+  }
+
+  private isHugeZeroLeaf(x: { level: number; entry: bigint } | null): boolean {
+    return x !== null && this.isHugeZeroPfn(this.L[x.level].leafPa(x.entry) >> this.psB);
+  }
+
+  /** partialHugeLeaf: a huge leaf (not the huge zero PMD) that [start, end) covers only in part. */
   private partialHugeLeaf(mm: RefMm, start: bigint, end: bigint): boolean {
-    const last = this.n - 1;
-    let w = this.walkFrom(mm.root, start, true);
-    if (w.code === W_OK && w.level < last && (start & (this.L[w.level].sizeB - 1n)) !== 0n) return true;
-    w = this.walkFrom(mm.root, end - 1n, true);
-    if (w.code === W_OK && w.level < last && (end & (this.L[w.level].sizeB - 1n)) !== 0n) return true;
-    return false;
+    const a = this.partialLeafAt(mm, start, start);
+    if (a && !this.isHugeZeroLeaf(a)) return true;
+    const b = this.partialLeafAt(mm, end - 1n, end);
+    return b !== null && !this.isHugeZeroLeaf(b);
+  }
+
+  /** splitPartialHugeZero: both tables first, then the splits. */
+  private splitPartialHugeZero(mm: RefMm, start: bigint, end: bigint, op: number): number {
+    const a0 = this.partialLeafAt(mm, start, start);
+    const b0 = this.partialLeafAt(mm, end - 1n, end);
+    const a = this.isHugeZeroLeaf(a0) ? a0 : null;
+    let b = this.isHugeZeroLeaf(b0) ? b0 : null;
+    if (a && b && a.slot.pa === b.slot.pa && a.slot.i === b.slot.i) b = null;
+    if (!a && !b) return OK;
+    const ta = a ? this.allocTable(a.level + 1, op) : 0;
+    if (a && ta === 0) return E_NOTABLE;
+    const tb = b ? this.allocTable(b.level + 1, op) : 0;
+    if (b && tb === 0) {
+      if (a) this.freeTable(a.level + 1, ta);
+      return E_NOTABLE;
+    }
+    if (a) this.splitHugeZeroPmd(mm, a.slot, a.level, ta);
+    if (b) this.splitHugeZeroPmd(mm, b.slot, b.level, tb);
+    return OK;
   }
 
   /** @internal */ zapRange(mm: RefMm, start: bigint, end: bigint, freeTables: boolean, onlyGen: number, zapLeaves: boolean, op: number): number {
     if (zapLeaves && this.partialHugeLeaf(mm, start, end)) return E_SPLIT;
+    if (zapLeaves) {
+      const r = this.splitPartialHugeZero(mm, start, end, op);
+      if (r !== OK) return r;
+    }
     this.gZapLeaves = zapLeaves;
     this.gPages = [];
     this.gTables = [];
@@ -1418,6 +1528,7 @@ export class RefMachine {
       gupFastPages: BigInt(this.gupFastPages),
       gupSlowPages: BigInt(this.gupSlowPages),
       gupFastBails: BigInt(this.gupFastBails),
+      hugeZeroPfn: this.hugeZeroPfn !== 0 ? BigInt(this.hugeZeroPfn) : undefined,
     };
   }
 
@@ -1434,6 +1545,7 @@ export class RefMachine {
 export class RefMm {
   /** @internal */ vmaList: RefVma[] = [];
   /** @internal */ rssAnon = 0;
+  /** @internal */ hugetlbPages = 0;
   /** @internal */ pgtablesBytes: number;
   /** @internal */ flags = 0;
   private dead = false;
@@ -1523,7 +1635,7 @@ export class RefMm {
       }
     }
     if (r < 0) m.fail(r, 'mmap', `[${hex(s)}, ${hex(end)})`, s);
-    if (o.populate) populateOrUnmap(this, s, len, o.write ?? true);
+    if (o.populate && kind !== 'pfnmap') populateOrUnmap(this, s, len, o.write ?? true);   // __mm_populate skips VM_PFNMAP
   }
 
   munmap(start: bigint | number, length: bigint | number): void {
@@ -1606,9 +1718,9 @@ export class RefMm {
     return this.vmaList.map((v) => ({ start: v.start, end: v.end, kind: KIND_NAMES[v.kind], order: v.order, flags: v.flags }));
   }
 
-  counters(): { rssAnon: bigint; rssFile: bigint; pgtablesBytes: bigint; hasPinned: boolean } {
+  counters(): MmCounters {
     this.live('counters');
-    return { rssAnon: BigInt(this.rssAnon), rssFile: 0n, pgtablesBytes: BigInt(this.pgtablesBytes), hasPinned: (this.flags & MMF_HAS_PINNED) !== 0 };
+    return { rssAnon: BigInt(this.rssAnon), rssFile: 0n, hugetlbPages: BigInt(this.hugetlbPages), pgtablesBytes: BigInt(this.pgtablesBytes), hasPinned: (this.flags & MMF_HAS_PINNED) !== 0 };
   }
 
   destroy(): void {

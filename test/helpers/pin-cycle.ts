@@ -51,6 +51,7 @@ export function pinCycle(m: Machine, mm: Mm, o: {
   expect(m.checkInvariants()).toEqual([]);
   expect(m.stats().freePages).toBe(o.free0);
   expect(mm.counters().rssAnon).toBe(0n);
+  expect(mm.counters().hugetlbPages).toBe(0n);
   expect([...heads].filter((h) => m.page(h).refcount !== 0)).toEqual([]);
   mm.munmap(o.start, o.length);
   expect(mm.counters().pgtablesBytes).toBe(o.tablesLeft);   // only the top-level table is left

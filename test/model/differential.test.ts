@@ -98,6 +98,7 @@ type Cmd =
   | ({ t: 'zap'; len: number } & Where)
   | ({ t: 'munmap'; len: number } & Where)
   | ({ t: 'walk' } & Where)
+  | ({ t: 'hugeZero'; then: 'longterm' | 'write' | 'gupWrite' | 'pin' | 'zap' | 'munmap'; nr: number } & Where)
   | { t: 'page'; which: 'result' | 'zero' | 'any' | 'bogus'; i: number };
 
 function commandArb(g: Geo): fc.Arbitrary<Cmd> {
@@ -149,6 +150,14 @@ function commandArb(g: Geo): fc.Arbitrary<Cmd> {
     { weight: 4, arbitrary: fc.record({ t: fc.constant('zap' as const), ...where, len }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('munmap' as const), ...where, len }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('walk' as const), ...where }) },
+    {
+      // a read fault in a THP VMA (the huge zero folio), then something that splits it, or a gup of it
+      weight: 3,
+      arbitrary: fc.record({
+        t: fc.constant('hugeZero' as const), ...where, vma: fc.nat(7), then: fc.constantFrom('longterm', 'write', 'gupWrite', 'pin', 'zap', 'munmap'),
+        nr: fc.constantFrom(1, 2, 3, pg + 1),
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('page' as const), which: fc.constantFrom('result', 'zero', 'any', 'bogus'), i: fc.nat(1 << 20) }) },
   );
 }
@@ -188,7 +197,7 @@ const walkView = (w: WalkResult | RefWalkResult) =>
   ({ level: w.level, name: w.levelName, entry: w.entry, entryPa: w.entryPa, status: w.status, pa: w.pa, pfn: w.pfn, size: w.size, flags: w.flags });
 function statsView(s: ReturnType<Machine['stats']> | ReturnType<RefMachine['stats']>) {
   return [s.freePages, s.totalPages, s.zoneStartPfn, s.poolFreeBytes, s.poolBytes, s.gupOutstanding, s.pinOutstanding,
-    s.tlbFlushes, s.tablesFreed, s.faults, s.gupFastPages, s.gupSlowPages, s.gupFastBails];
+    s.tlbFlushes, s.tablesFreed, s.faults, s.gupFastPages, s.gupSlowPages, s.gupFastBails, s.hugeZeroPfn];
 }
 
 interface CoreInternals {
@@ -313,12 +322,15 @@ function compareTables(m: Machine, r: RefMachine, root: bigint, when: string): v
 }
 
 // ---------------------------------------------------------------- machine pairs
+/** A variant, and the arch switches a run may turn off (special: false is the no-ARCH_HAS_PTE_SPECIAL what-if). */
+type V = { arch: string; variant: string; special?: boolean; devmap?: boolean };
 interface Pair { key: string; m: Machine; r: RefMachine; g: Geo; bad: boolean }
+const keyOf = (v: V, slack: number) => `${v.arch}/${v.variant}${v.special === false ? '/nospecial' : ''}/${slack}`;
 const pairs = new Map<string, Pair>();
 
 /** slack: 0 for a roomy pool, else how many of the largest tables the filler leaves free */
-function makePair(v: { arch: string; variant: string }, slack: number): Pair {
-  const m = Machine.createSync({ arch: v.arch, variant: v.variant, ...MACHINE });
+function makePair(v: V, slack: number): Pair {
+  const m = Machine.createSync({ ...v, ...MACHINE });
   const r = RefMachine.of(m);
   const g = geometry(m);
   if (slack > 0) {
@@ -338,11 +350,11 @@ function makePair(v: { arch: string; variant: string }, slack: number): Pair {
     }
     same('filler stats', statsView(m.stats()), statsView(r.stats()));
   }
-  return { key: `${v.arch}/${v.variant}/${slack}`, m, r, g, bad: false };
+  return { key: keyOf(v, slack), m, r, g, bad: false };
 }
 
-function pairFor(v: { arch: string; variant: string }, slack: number): Pair {
-  const key = `${v.arch}/${v.variant}/${slack}`;
+function pairFor(v: V, slack: number): Pair {
+  const key = keyOf(v, slack);
   let p = pairs.get(key);
   if (!p || p.bad) { p = makePair(v, slack); pairs.set(key, p); }
   return p;
@@ -376,6 +388,13 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
   // a length in pages, kept inside the targeted VMA when clamping
   const fit = (c: Where, pages: number) => { const { a, room } = loc(c); return { a, n: room !== undefined && pages > room ? room : pages }; };
   const live = () => taken.filter((t) => !t.released);
+  // is a mapped by a huge zero PMD (the walk's leaf is the huge zero folio)?
+  const onHugeZero = (mm: Mm, a: bigint) => {
+    const hz = m.stats().hugeZeroPfn;
+    if (hz === undefined) return false;
+    const w = m.walk(mm, a);
+    return w.status === 'ok' && w.level < m.desc.levels.length - 1 && w.pfn! - ((a & (w.size! - 1n)) >> BigInt(g.ps)) === hz;
+  };
 
   const step = (kind: string, what: () => string, fm: () => unknown, fr: () => unknown, unchangedOnError = false) => {
     const before = unchangedOnError ? statsView(m.stats()).slice(0, 7) : undefined;
@@ -437,7 +456,9 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
         const x = pick(c);
         if (!x) break;
         const a = va(c, c.sub);
-        step('fault', () => `fault ${at()}`, () => x.m.fault(a, { write: c.write }), () => x.r.fault(a, { write: c.write }), true);
+        const hz = onHugeZero(x.m, a);
+        const o = step('fault', () => `fault ${at()}`, () => x.m.fault(a, { write: c.write }), () => x.r.fault(a, { write: c.write }), true);
+        if ('ok' in o && (hz || onHugeZero(x.m, a))) note(`fault:hugezero-${c.write ? 'split' : 'mapped'}`);
         break;
       }
       case 'populate': {
@@ -515,7 +536,9 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
         const x = pick(c);
         if (!x) break;
         const { a: s, n } = fit(c, c.len), l = BigInt(n) * g.page;
-        step('zap', () => `zap ${at()}`, () => x.m.zap(s, l), () => x.r.zap(s, l), true);
+        const hz = onHugeZero(x.m, s) || onHugeZero(x.m, s + l - 1n);
+        const o = step('zap', () => `zap ${at()}`, () => x.m.zap(s, l), () => x.r.zap(s, l), true);
+        if (hz && 'ok' in o) note('zap:hugezero');
         break;
       }
       case 'munmap': {
@@ -523,6 +546,44 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
         if (!x) break;
         const { a: s, n } = fit(c, c.len), l = BigInt(n) * g.page;
         step('munmap', () => `munmap ${at()}`, () => x.m.munmap(s, l), () => x.r.munmap(s, l), true);
+        break;
+      }
+      case 'hugeZero': {
+        const x = pick(c);
+        if (!x) break;
+        // an address in a whole aligned huge block of a THP VMA; if there is none, an aligned THP VMA of one block first
+        const blockOf = (v: { start: bigint; end: bigint; order: number }) => {
+          const size = g.page << BigInt(v.order);
+          const block = ((v.start + size - 1n) / size) * size;
+          return block + size <= v.end ? { block, size } : undefined;
+        };
+        let thp = x.m.vmas().filter((v) => v.kind === 'anon' && v.order > 0 && blockOf(v));
+        if (!thp.length && g.hugeOrders.length) {
+          const o = { start: g.regions[c.r], length: g.page << BigInt(g.hugeOrders[0]), hugeOrder: g.hugeOrders[0] };
+          step('mmap', () => `hugeZero mmap ${at()} ${show(o)}`, () => x.m.mmap(o), () => x.r.mmap(o), true);
+          thp = x.m.vmas().filter((v) => v.kind === 'anon' && v.order > 0 && blockOf(v));
+        }
+        if (!thp.length) break;
+        const v = thp[c.vma % thp.length];
+        const { block, size } = blockOf(v)!;
+        const pages = Number((v.end - block) / g.page), i = c.off % Number(size / g.page);
+        const a = block + BigInt(i) * g.page, nr = Math.min(c.nr, pages - i);
+        step('fault', () => `hugeZero read fault ${at()}`, () => x.m.fault(a), () => x.r.fault(a), true);
+        const hz = onHugeZero(x.m, a);
+        if (c.then === 'write') {
+          const o = step('fault', () => `hugeZero write fault ${at()}`, () => x.m.fault(a, { write: true }), () => x.r.fault(a, { write: true }), true);
+          if (hz && 'ok' in o) note('fault:hugezero-split');
+        } else if (c.then === 'zap' || c.then === 'munmap') {
+          const l = BigInt(nr) * g.page;
+          const o = step(c.then, () => `hugeZero ${c.then} ${at()}`, () => x.m[c.then as 'zap'](a, l), () => x.r[c.then as 'zap'](a, l), true);
+          if (hz && 'ok' in o) note(`${c.then}:hugezero`);
+        } else {
+          const o = { pin: c.then !== 'gupWrite' || c.nr > 1, write: c.then === 'gupWrite', longterm: c.then === 'longterm' };
+          let gm: GupResult | undefined, gr: RefGupResult | undefined;
+          step('gup', () => `hugeZero gup ${at()} ${show(o)}`, () => gupView(gm = x.m.gupFast(a, nr, o)), () => gupView(gr = x.r.gupFast(a, nr, o)));
+          if (gm && gr && gm.nr > 0) taken.push({ m: gm, r: gr, released: false });
+          if (hz && gm && gm.nr > 0) note(`gup:hugezero-${c.then}`);
+        }
         break;
       }
       case 'walk': {
@@ -567,12 +628,15 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
   same('after teardown: stats', statsView(m.stats()), statsView(r.stats()));
   comparePages(m, r, 'after teardown');
   const s = m.stats();
-  same('after teardown: every zone page free, nothing outstanding', [s.freePages, s.gupOutstanding, s.pinOutstanding], [s.totalPages, 0n, 0n]);
+  // the machine keeps the huge zero folio once a THP read fault has allocated it (mm/huge_memory.c get_huge_zero_page)
+  const kept = s.hugeZeroPfn !== undefined ? 1n << BigInt(m.page(s.hugeZeroPfn).order) : 0n;
+  if (s.hugeZeroPfn !== undefined) same('after teardown: the huge zero folio holds its one reference', m.page(s.hugeZeroPfn).refcount, 1);
+  same('after teardown: every zone page free but the huge zero folio, nothing outstanding', [s.freePages + kept, s.gupOutstanding, s.pinOutstanding], [s.totalPages, 0n, 0n]);
 }
 
 const SEED = process.env.PGTEMU_DIFF_SEED !== undefined ? Number(process.env.PGTEMU_DIFF_SEED) : undefined;
 
-function property(v: { arch: string; variant: string }, runs: number) {
+function property(v: V, runs: number) {
   const probe = pairFor(v, 0);
   const cmds = fc.array(commandArb(probe.g), { minLength: 1, maxLength: 40, size: 'medium' });
   fc.assert(
@@ -600,7 +664,9 @@ describe('differential: the core against the reference model', () => {
     // the sequences reached the cases that matter, not only the easy ones (each comes up
     // dozens of times in a run; a generator that stopped reaching one fails here)
     const reached = ['fault:ENOMEM', 'fault:ENOTABLE', 'mmap:ENOTABLE', 'gup:all-fast', 'gup:prefix-mixed', 'gup:prefix-slow',
-      'badUnpin:EINVAL', 'overUnpin:EINVAL', 'overUnpinApart:EINVAL', 'zap:ESPLIT', 'munmap:ESPLIT'];
+      'badUnpin:EINVAL', 'overUnpin:EINVAL', 'overUnpinApart:EINVAL', 'zap:ESPLIT', 'munmap:ESPLIT',
+      'fault:hugezero-mapped', 'fault:hugezero-split', 'gup:hugezero-longterm', 'gup:hugezero-gupWrite', 'gup:hugezero-pin',
+      'zap:hugezero', 'munmap:hugezero', 'gup:EINVAL-slow'];
     expect(reached.filter((k) => !((seen.get(k) ?? 0) > 0))).toEqual([]);
   });
 
@@ -610,6 +676,10 @@ describe('differential: the core against the reference model', () => {
       property(v, OTHER_RUNS);
     });
   }
+
+  it(`${MAIN.arch}/${MAIN.variant} without ARCH_HAS_PTE_SPECIAL: ${OTHER_RUNS} random sequences`, () => {
+    property({ ...MAIN, special: false, devmap: false }, OTHER_RUNS);
+  });
 
   it('mmu_gather batches: 1024 and 1025 folios, 512 and 513 tables in one zap', () => {
     // a batch flushes when full (1024 folios, 512 tables): one flush more or less shows in
