@@ -27,7 +27,8 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   version: u32;
   model: u32;            // MODEL_LEGACY / MODEL_UNIFIED
   flags: u32;
-  arch: u32;             // -> ArchDesc
+  arch: u32;             // -> ArchDesc (the kernel's view: pXd_present & co)
+  archHw: u32;           // -> ArchDesc of the same geometry: what the MMU makes of an entry
   ctxBase: u32;
   ctxCount: u32;
   ctxSize: u32;
@@ -58,7 +59,6 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   poolFreeBytes: u32;
   zoneLock: u32;
   zoneMaxOrder: u32;
-  _pad0: u32;
   zoneStartPfn: u64;     // first buddy-managed RAM pfn (above the table pool)
   zoneEndPfn: u64;
   zoneFreePages: u64;    // atomic
@@ -128,6 +128,11 @@ export const NTEMPLATE: u32 = 8;
   hasSpecial: u32;       // CONFIG_ARCH_HAS_PTE_SPECIAL
   hasDevmap: u32;        // CONFIG_ARCH_HAS_PTE_DEVMAP in this variant/preset
   entryBytes: u32;
+  // The VA range the root translates (the hardware image only; 0 in the kernel's):
+  // va & vaCheckMask must be 0, or (vaSignExtend) equal to vaCheckMask as well.
+  vaCheckMask: u64;
+  vaSignExtend: u32;
+  _vaPad: u32;
 }
 export const ARCH_LEVELS: u32 = offsetof<ArchDesc>();   // LevelDesc[0] (top) .. LevelDesc[nLevels-1] (pte)
 
@@ -380,3 +385,4 @@ export const W_NONE: u32 = 1;           // an empty entry
 export const W_NOT_PRESENT: u32 = 2;    // non-empty, not present (swap / invalid)
 export const W_BAD: u32 = 3;            // present but neither table nor leaf at this level
 export const W_BADTABLE: u32 = 4;       // next-table address outside the pool
+export const W_BADVA: u32 = 5;          // the address is outside what the root translates (hardware view)
