@@ -553,20 +553,23 @@ export function compileHardware(v: VariantSpec, levels: LevelDescriptor[], at: s
     if (!followsEmpty && matchPred(valid, ld.empty)) {
       throw new PgtemuError('ELAYOUT', `${w}: the kernel's empty entry ${hex(ld.empty)} is valid to the MMU`);
     }
-    const pa = 1n << 32n;   // aligned for every leaf size here
+    // a low address, and the highest the kernel can map (MAX_PHYSMEM_BITS), aligned
+    const top = (1n << BigInt(v.maxPhysBits)) - 1n;
     if (!isLast) {
-      const t = encodeTableEntry(ld, pa);
-      const d = decodeHardware(r, t);
-      if (!d.table || decodeTablePa({ ...ld, tableAddr } as LevelDescriptor, t) !== pa) {
-        throw new PgtemuError('ELAYOUT', `${w}: the kernel's table entry ${hex(t)} is not a table at ${hex(pa)} to the MMU`);
+      for (const pa of [1n << 32n, top & ~0xffffn]) {
+        const t = encodeTableEntry(ld, pa);
+        if (!decodeHardware(r, t).table || decodeTablePa({ ...ld, tableAddr } as LevelDescriptor, t) !== pa) {
+          throw new PgtemuError('ELAYOUT', `${w}: the kernel's table entry ${hex(t)} is not a table at ${hex(pa)} to the MMU`);
+        }
       }
     }
     if (ld.leafOk) {
-      for (const tn of TEMPLATE_NAMES) {
-        const e = encodeLeafEntry(ld, pa, ld.templates[tn]);
-        const d = decodeHardware(r, e);
-        if (!d.leaf || decodeLeafPa({ ...ld, leafAddr, preds: { ...ld.preds, invert: NEVER } } as LevelDescriptor, e) !== pa) {
-          throw new PgtemuError('ELAYOUT', `${w}: the kernel's ${tn} leaf ${hex(e)} does not map ${hex(pa)} to the MMU`);
+      for (const pa of [1n << 32n, top & ~((1n << BigInt(ld.shift)) - 1n)]) {
+        for (const tn of TEMPLATE_NAMES) {
+          const e = encodeLeafEntry(ld, pa, ld.templates[tn]);
+          if (!decodeHardware(r, e).leaf || decodeLeafPa({ ...ld, leafAddr, preds: { ...ld.preds, invert: NEVER } } as LevelDescriptor, e) !== pa) {
+            throw new PgtemuError('ELAYOUT', `${w}: the kernel's ${tn} leaf ${hex(e)} does not map ${hex(pa)} to the MMU`);
+          }
         }
       }
     }
