@@ -12,8 +12,8 @@ export { KERNELS, DEFAULT_KERNEL, resolve } from './host/presets.js';
 export type { Model, KernelPreset, MachineChoice } from './host/presets.js';
 export {
   compileVariant, buildVariant, applyOp, matchPred, decodeEntry, encodeLeafEntry, decodeLeafPa, encodeTableEntry, decodeTablePa, gupFastAccepts,
-  decodeHardware, entryBitNames, hardwareImage, compileHardware, vaOutsideHardware,
+  decodeHardware, hardwareVerdict, entryBitNames, hardwareImage, compileHardware, vaOutsideHardware,
 } from './host/archdesc.js';
-export type { Descriptor, LevelDescriptor, RawPred, HwLevel, HwEntryFlags, HardwareDescriptor } from './host/archdesc.js';
+export type { Descriptor, LevelDescriptor, RawPred, HwLevel, HwEntryFlags, HardwareDescriptor, HardwareVerdict } from './host/archdesc.js';
 export { WorkerPool } from './host/workers.js';
 export type { GupLoop, LoopResult } from './host/workers.js';

@@ -611,6 +611,28 @@ export function decodeHardware(h: HwLevel, e: bigint): HwEntryFlags {
   return { none, valid, table, leaf, bad: valid && !leaf && !table };
 }
 
+/** The MMU's verdict on one entry at level li, for printing beside the kernel's. */
+export interface HardwareVerdict {
+  /** 'none' (the kernel's empty value), 'invalid' (a translation fault), 'table', 'leaf',
+   *  'bad' (valid but neither: a reserved-bit / specification fault) */
+  kind: 'none' | 'invalid' | 'table' | 'leaf' | 'bad';
+  /** leaf: the output address; table: the next table */
+  pa?: bigint;
+  /** leaf: bytes mapped */
+  size?: bigint;
+  /** the manual section the level's rules come from */
+  cite: string;
+}
+export function hardwareVerdict(d: Descriptor, li: number, e: bigint): HardwareVerdict {
+  const h = d.hardware.levels[li];
+  if (!h) throw new PgtemuError('EINVAL', `hardwareVerdict: level ${li} does not exist (0..${d.levels.length - 1})`);
+  const f = decodeHardware(h, e);
+  const field = (x: Field) => ((e & x.mask) >> BigInt(x.shift)) << BigInt(x.paShift);
+  if (f.leaf) return { kind: 'leaf', pa: field(h.leafAddr), size: 1n << BigInt(d.levels[li].shift), cite: h.cite };
+  if (f.table) return { kind: 'table', pa: field(h.tableAddr), cite: h.cite };
+  return { kind: f.none ? 'none' : !f.valid ? 'invalid' : 'bad', cite: h.cite };
+}
+
 /** The descriptor image the core walks for the hardware view: only present/table/leaf
  *  and the address fields mean anything; quick pairs never match, templates are unused. */
 export function hardwareImage(d: Descriptor): Descriptor {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  KERNELS, Machine, archs, encodeLeafEntry, encodeTableEntry, type WalkResult,
+  KERNELS, Machine, archs, encodeLeafEntry, encodeTableEntry, hardwareVerdict, type WalkResult,
 } from '../../src/index.js';
 import { VARIANTS } from '../helpers/machines.js';
 
@@ -75,31 +75,31 @@ const VA = 0x1234_5678n << 12n & ((1n << 38n) - 1n);   // inside every user rang
 const x86: Case[] = [
   {
     name: 'PAGE_NONE pte: P = 0 with the PROTNONE (= G) bit', level: -1,
-    cite: 'Intel SDM vol. 3A §4.5.4 Table 4-20: P = 0 is not present, whatever else is set',
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PTE: P = 0 is not present, whatever else is set',
     entry: (c) => c.leaf(c.n - 1, PA, 'none'),
     linux: { status: 'ok' }, hw: { status: 'not-present' },
   },
   {
     name: 'pmd with P = 0 but G and PS set (pmd_present: PSE)', level: -2,
-    cite: 'Intel SDM vol. 3A §4.5.4 Table 4-19: P = 0 is not present',
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PDE: P = 0 is not present',
     entry: (c) => (c.leaf(c.n - 2, PA) & ~c.bits('PRESENT')) | c.bits('GLOBAL'),
     linux: { status: 'ok' }, hw: { status: 'not-present' },
   },
   {
     name: 'PS at the top level (PML4 / PML5): a reserved bit', level: 0,
-    cite: 'Intel SDM vol. 3A §4.5.4 Tables 4-14/4-15: PS must be 0 (#PF RSVD)',
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PML4E / PML5E: PS is reserved (§4.7: #PF with RSVD)',
     entry: (c) => c.table(0) | c.bits('PSE'),
     linux: { status: 'ok' }, hw: { status: 'bad', level: 0 },
   },
   {
     name: '2 MiB leaf with a reserved bit (13) set', level: -2,
-    cite: 'Intel SDM vol. 3A §4.5.4 Table 4-18: bits 20:13 of a 2-MByte PDE are reserved',
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PDE that maps a 2-MByte page: bits 20:13 reserved',
     entry: (c) => c.leaf(c.n - 2, PA) | c.bits(13),
     linux: { status: 'ok' }, hw: { status: 'bad' },
   },
   {
     name: '1 GiB leaf with PAT (bit 12): not an address bit, the views agree', level: -3,
-    cite: 'Intel SDM vol. 3A §4.5.4 Table 4-16: bit 12 of a 1-GByte PDPTE is PAT',
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PDPTE that maps a 1-GByte page: bit 12 is PAT',
     entry: (c) => c.leaf(c.n - 3, PA) | c.bits('PAT_LARGE'),
     linux: { status: 'ok', size: 1n << 30n }, hw: { status: 'ok', size: 1n << 30n },
   },
@@ -393,7 +393,32 @@ describe.each(VARIANTS)('hardware view $arch/$variant', ({ arch, variant }) => {
       if (want === 'ok') expect(f.leaf, k.name).toBe(true);
       if (want === 'not-present') expect(f.valid, k.name).toBe(false);
       if (want === 'bad') expect(f.bad, k.name).toBe(true);
+      // the CLI's one-entry verdict says the same, and a leaf's address is the walk's
+      const v = hardwareVerdict(m.desc, level, e);
+      expect(v.kind, k.name).toBe(f.none ? 'none' : !f.valid ? 'invalid' : f.leaf ? 'leaf' : f.table ? 'table' : 'bad');
+      expect(v.cite).toMatch(/§|ch\. 3|D8\./);
+      if (want === 'ok' && k.va === undefined) {
+        build(c, VA, level, e);
+        const w = m.walkRaw(tableAt(0), VA, { view: 'hardware' });
+        expect(v.pa! + (VA & (v.size! - 1n)), k.name).toBe(w.pa);
+      }
     }
+  });
+
+  it('what the fault paths install walks alike in both views (anon write, zero-page read, pfnmap)', () => {
+    const mm = m.createMm();
+    const P = 1n << BigInt(m.desc.pageShift);
+    const base = 1n << 30n;
+    mm.mmap({ start: base, length: 4n * P });
+    mm.fault(base, { write: true });                       // anon page, writable and dirty
+    mm.fault(base + P);                                    // read: the shared zero page (special)
+    mm.mmap({ start: base + 8n * P, length: 2n * P, kind: 'pfnmap', pfn: 0x123n, shared: true });
+    for (const a of [base, base + P, base + 8n * P, base + 9n * P]) {
+      const l = m.walk(mm, a + 5n), h = m.walk(mm, a + 5n, { view: 'hardware' });
+      expect(l.status).toBe('ok');
+      expect([h.status, h.level, h.pa, h.differs, l.differs]).toEqual(['ok', l.level, l.pa, false, false]);
+    }
+    mm.destroy();
   });
 
   it("rejects an unknown view", () => {

@@ -39,15 +39,17 @@ const dir: LevelKind = {
 };
 
 // ---------------------------------------------------------------- the MMU's view
-// Intel SDM vol. 3A §4.5 (4-level and 5-level paging), Tables 4-14..4-20 (entry
-// formats), §4.7 (page-fault error code: P, RSVD). Not modelled: the reserved bits
+// Intel SDM vol. 3A §4.5 (4-level and 5-level paging), §4.5.4 and its tables
+// "Format of a PML5 Entry" .. "Format of a Page-Table Entry that Maps a 4-KByte
+// Page" (cited by title: their numbers move between SDM revisions), §4.7
+// (page-fault error code: P, RSVD). Not modelled: the reserved bits
 // from MAXPHYADDR to 51 (CPU-specific; pgtemu takes MAXPHYADDR = 52, the kernel's
 // __PHYSICAL_MASK_SHIFT), NX with IA32_EFER.NXE = 0 (Linux sets NXE), protection keys
 // (CR4.PKE: bits 59..62 are a key, not an address), and 1-GByte pages being optional
 // (CPUID.80000001H:EDX.Page1GB; assumed present).
 const bitRange = (lo: number, hi: number): number[] => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
 const hwX86 = (levels: number): HardwareSpec => {
-  // §4.5.4, Tables 4-14/4-15: a PML5E/PML4E must have bit 7 (PS) clear; set, it is a
+  // §4.5.4, formats of a PML5E / PML4E: a PML5E/PML4E must have bit 7 (PS) clear; set, it is a
   // reserved-bit violation (#PF with RSVD = 1): neither table nor leaf.
   const dirHw: HwLevelSpec = {
     leafOk: false,
@@ -55,9 +57,9 @@ const hwX86 = (levels: number): HardwareSpec => {
     table: { clear: ['PSE'] },
     leaf: 'never',
     tableAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
-    cite: 'Intel SDM vol. 3A §4.5.4, Tables 4-14/4-15 (PML5E/PML4E: PS reserved)',
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PML5E / PML4E (bit 7, PS, reserved: #PF RSVD)',
   };
-  // Tables 4-16/4-17: PDPTE with PS = 1 maps a 1-GByte page; bit 12 is PAT, bits 29:13 reserved.
+  // Format of a PDPTE that maps a 1-GByte page: PS = 1 maps a 1-GByte page; bit 12 is PAT, bits 29:13 reserved.
   const pdpte: HwLevelSpec = {
     leafOk: true,
     valid: { set: ['PRESENT'] },
@@ -65,9 +67,9 @@ const hwX86 = (levels: number): HardwareSpec => {
     leaf: { mask: ['PSE', ...bitRange(13, 29)], value: ['PSE'] },
     tableAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
     leafAddr: { mask: PFN_1G, shift: 30, paShift: 30 },
-    cite: 'Intel SDM vol. 3A §4.5.4, Tables 4-16/4-17 (PDPTE: PS = 1 maps 1 GByte; bits 29:13 reserved)',
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PDPTE (PS = 1 maps 1 GByte; bit 12 PAT, bits 29:13 reserved)',
   };
-  // Tables 4-18/4-19: PDE with PS = 1 maps a 2-MByte page; bit 12 is PAT, bits 20:13 reserved.
+  // Format of a PDE that maps a 2-MByte page: PS = 1 maps a 2-MByte page; bit 12 is PAT, bits 20:13 reserved.
   const pde: HwLevelSpec = {
     leafOk: true,
     valid: { set: ['PRESENT'] },
@@ -75,16 +77,16 @@ const hwX86 = (levels: number): HardwareSpec => {
     leaf: { mask: ['PSE', ...bitRange(13, 20)], value: ['PSE'] },
     tableAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
     leafAddr: { mask: PFN_2M, shift: 21, paShift: 21 },
-    cite: 'Intel SDM vol. 3A §4.5.4, Tables 4-18/4-19 (PDE: PS = 1 maps 2 MBytes; bits 20:13 reserved)',
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PDE (PS = 1 maps 2 MBytes; bit 12 PAT, bits 20:13 reserved)',
   };
-  // Table 4-20: a PTE maps a 4-KByte page; bit 7 is PAT.
+  // Format of a PTE that maps a 4-KByte page: bit 7 is PAT.
   const pte: HwLevelSpec = {
     leafOk: true,
     valid: { set: ['PRESENT'] },
     table: 'never',
     leaf: 'always',
     leafAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
-    cite: 'Intel SDM vol. 3A §4.5.4, Table 4-20 (PTE: bit 7 is PAT)',
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PTE (P = 0: not present; bit 7 is PAT)',
   };
   return {
     levels: [...Array(levels - 3).fill(dirHw), pdpte, pde, pte],
