@@ -105,7 +105,7 @@ const x86: Case[] = [
   },
   {
     name: 'non-canonical address (bit N-1 set, bits above clear)', level: -1,
-    cite: 'Intel SDM vol. 3A §3.3.7.1: bits 63:N-1 must equal bit N-1',
+    cite: 'Intel SDM vol. 1 §3.3.7.1: bits 63:N-1 must equal bit N-1',
     entry: (c) => c.leaf(c.n - 1, PA),
     va: (c) => VA | (1n << BigInt(c.m.desc.vaBits - 1)),
     linux: { status: 'ok' }, hw: { status: 'bad-va', level: 0 },
@@ -238,14 +238,14 @@ const riscv: Case[] = [
   },
   {
     name: 'non-canonical address', level: -1,
-    cite: 'RISC-V privileged spec §4.3.1: bits 63:VA_BITS must equal bit VA_BITS-1',
+    cite: 'RISC-V privileged spec §4.4.1 (Sv39; §4.5.1, §4.6.1): bits 63:VA_BITS must equal bit VA_BITS-1',
     entry: (c) => c.leaf(c.n - 1, PA),
     va: (c) => VA | (1n << BigInt(c.m.desc.vaBits - 1)),
     linux: { status: 'ok' }, hw: { status: 'bad-va', level: 0 },
   },
   {
     name: 'canonical upper half: the same root translates it', level: -1,
-    cite: 'RISC-V privileged spec §4.3.1',
+    cite: 'RISC-V privileged spec §4.4.1, §4.5.1, §4.6.1',
     entry: (c) => c.leaf(c.n - 1, PA),
     va: (c) => VA | (((1n << 64n) - 1n) & ~((1n << BigInt(c.m.desc.vaBits - 1)) - 1n)),
     linux: { status: 'ok' }, hw: { status: 'ok' },

@@ -207,7 +207,8 @@ const pte64k: LevelKind = {
 };
 
 // ---------------------------------------------------------------- the MMU's view
-// Arm ARM (DDI 0487) D8.3 "Translation table descriptor formats" (VMSAv8-64):
+// Arm ARM (DDI 0487, K.a numbering; other editions number these chapters D5 or
+// D8, UNVERIFIED which) D8.3 "Translation table descriptor formats" (VMSAv8-64):
 // bit 0 clear is an invalid descriptor (Translation fault, D8.3.1); at levels
 // 0..2 bits[1:0] = 0b11 is a table descriptor and 0b01 a block descriptor where
 // the granule supports a block at that level (4KB: level 1, 1GB, and level 2,

@@ -100,10 +100,11 @@ const pteKind = (ps: number): LevelKind => ({
 });
 
 // ---------------------------------------------------------------- the MMU's view
-// LoongArch Reference Manual vol. 1 (v1.10) §5.4 "Page Table Traversal" (LDDIR,
+// LoongArch Reference Manual vol. 1 (v1.10; section numbers UNVERIFIED) §5.4 "Page
+// Table Traversal" and the LDDIR / LDPTE instruction pages (LDDIR,
 // LDPTE; the kernel's refill handler, arch/loongarch/mm/tlbex.S handle_tlb_refill,
-// runs lddir per directory level and ldpte for the even/odd pair) and §7.5.x
-// TLB entry format (TLBELO: V bit 0, D bit 1, PLV, MAT, G bit 6, PPN from bit 12,
+// runs lddir per directory level and ldpte for the even/odd pair) and the CSR
+// chapter's TLBELO0/TLBELO1 format (TLBELO: V bit 0, D bit 1, PLV, MAT, G bit 6, PPN from bit 12,
 // NR 61, NX 62, RPLV 63). What the MMU makes of a walk is the TLB entry the
 // refill leaves behind:
 // - LDDIR reads a directory entry as a physical address (bits PALEN-1:12; the

@@ -103,7 +103,8 @@ const pte = (rpn: bigint, shift: number): LevelKind => ({
 });
 
 // ---------------------------------------------------------------- the MMU's view
-// Power ISA v3.0B Book III §5.7.10.2 "Radix Tree Translation" (entry formats
+// Power ISA v3.0B Book III §5.7.10.2 "Radix Tree Translation" (section numbers
+// as remembered, UNVERIFIED; the rules are also QEMU's ppc_radix64_walk_tree) (entry formats
 // in Figure "Radix Tree Page Directory Entry" / "Page Table Entry"; ISA bit 0
 // is the most significant): V (ISA bit 0, here 63) clear is invalid; L (ISA 1,
 // here 62, the kernel's _PAGE_PTE) makes a leaf; a directory entry holds NLB,

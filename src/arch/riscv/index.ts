@@ -60,14 +60,14 @@ const dir: LevelKind = {
 
 // ---------------------------------------------------------------- the MMU's view
 // RISC-V privileged spec (v1.12) §4.3.2 "Virtual Address Translation Process"
-// (Sv39; §4.4 Sv48 and §4.5 Sv57 are the same with more levels):
+// (stated for Sv32; §4.4 Sv39, §4.5 Sv48 and §4.6 Sv57 apply it with more levels):
 //  step 3: V = 0, or R = 0 with W = 1, or a reserved bit set: page fault;
 //  step 4: R = 1 or X = 1 is a leaf, at ANY level (Sv48 512 GiB and Sv57 256 TiB
 //          pages included); R = W = X = 0 points to the next level, and at the
 //          last level that is a page fault;
 //  step 6: a leaf above level 0 whose low PPN fields are not zero is a misaligned
 //          superpage: page fault.
-// Bits 60:54 are reserved (must be zero, else page fault). Not modelled: Svpbmt
+// Bits 60:54 are reserved (§4.4.1: must be zero; step 3 faults on them). Not modelled: Svpbmt
 // (bits 62:61, PBMT = 3 reserved), Svnapot (bit 63, N), the non-leaf D/A/U rule,
 // the A/D update or fault, permissions.
 const RESERVED = [54, 55, 56, 57, 58, 59, 60];
@@ -90,8 +90,8 @@ const leafHw = (shift: number, last: boolean): HwLevelSpec => ({
 });
 const hwSv = (shifts: number[]): HardwareSpec => ({
   levels: shifts.map((sh, i) => leafHw(sh, i === shifts.length - 1)),
-  // §4.3.1 / §4.4.1 / §4.5.1: bits 63:VA_BITS must equal bit VA_BITS-1, else a page fault
-  va: { rule: 'sign-extend', lo: shifts[0] + 9 - 1, hi: 63, cite: 'RISC-V privileged spec §4.3.1, §4.4.1, §4.5.1 (VA bits above the top must equal its sign bit)' },
+  // §4.4.1 / §4.5.1 / §4.6.1: bits 63:VA_BITS must equal bit VA_BITS-1, else a page fault
+  va: { rule: 'sign-extend', lo: shifts[0] + 9 - 1, hi: 63, cite: 'RISC-V privileged spec §4.4.1, §4.5.1, §4.6.1 (VA bits above the top must equal its sign bit)' },
 });
 
 export const riscv: ArchData = {

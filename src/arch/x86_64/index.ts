@@ -90,9 +90,9 @@ const hwX86 = (levels: number): HardwareSpec => {
   };
   return {
     levels: [...Array(levels - 3).fill(dirHw), pdpte, pde, pte],
-    // §3.3.7.1 / §4.5: a linear address is canonical when bits 63:N-1 (N = 48, or 57
+    // vol. 1 §3.3.7.1 "Canonical Addressing", vol. 3A §4.5: a linear address is canonical when bits 63:N-1 (N = 48, or 57
     // with LA57) all equal bit N-1; otherwise #GP. Both halves index the same PML4/PML5.
-    va: { rule: 'sign-extend', lo: levels === 5 ? 56 : 47, hi: 63, cite: 'Intel SDM vol. 3A §3.3.7.1, §4.5.1 (canonical addresses)' },
+    va: { rule: 'sign-extend', lo: levels === 5 ? 56 : 47, hi: 63, cite: 'Intel SDM vol. 1 §3.3.7.1 (canonical addressing), vol. 3A §4.5' },
   };
 };
 
