@@ -44,6 +44,10 @@ export function attachTo(header: usize): void {
   POOL_LINK_MASK = ~(span - 1) | (((<u64>1) << POOL_SHIFT) - 1);
 }
 
+// Point this instance's descriptor at another image of the same geometry for
+// one walk (the hardware view, Header.archHw), and back (Header.arch).
+export function useArch(desc: usize): void { A = desc; }
+
 @inline export function hdr(): Header { return changetype<Header>(H); }
 @inline export function arch(): ArchDesc { return changetype<ArchDesc>(A); }
 @inline export function ctxOf(c: usize): Ctx { return changetype<Ctx>(c); }

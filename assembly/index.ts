@@ -3,7 +3,7 @@
 
 export * from './layout';
 
-import { H, attachTo, hdr, arch, ctxOf, beginOp, lock, unlock, recoverAfterTrap, useCtx } from './base';
+import { H, attachTo, hdr, arch, ctxOf, beginOp, lock, unlock, recoverAfterTrap, useCtx, useArch } from './base';
 import { L, nLevels, pageShift, lv, isLeaf, leafPa, tablePa, isTable, mkTable } from './arch';
 import {
   pfnToPage, pageToPfn, pageFolio, folioTestLarge, zoneInit, poolInit, markReserved, allocTable, freeTable, setFlag, refcountPtr, AUX_SIZE,
@@ -18,7 +18,7 @@ import { zapRange, partialHugeLeaf } from './zap';
 import { checkInvariants } from './inv';
 import { refreshZeroPage } from './folio';
 import {
-  Header, Ctx, Mm, Vma, Page, MM_SIZE, PAGE_SIZE_BYTES, PG_reserved, W_OK, FOLIO_PINCOUNT, OP_RAW,
+  Header, Ctx, Mm, Vma, Page, MM_SIZE, PAGE_SIZE_BYTES, PG_reserved, W_OK, W_BADVA, FOLIO_PINCOUNT, OP_RAW,
   INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
   OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT, E_RANGE, E_BADTABLE, W_BADTABLE, PARENT_ROOT, PARENT_SHARED,
   OP_FAULT, OP_GUP, OP_UNPIN, OP_ZAP, OP_MUNMAP, OP_MMAP, OP_POPULATE, OP_INIT,
@@ -363,20 +363,35 @@ function walkResult(ctx: usize, va: u64): void {
   }
 }
 
-export function walk(ctx: usize): i32 {
+// a2 = 1: the hardware view. The same walker runs over the hardware image of
+// the descriptor (Header.archHw) for this one walk, after its VA-range rule.
+function walkView(ctx: usize, root: u64, mm: usize): void {
   const c = ctxOf(ctx);
   useCtx(ctx);
-  walkFrom(mmOf(<usize>c.a0).root, c.a1, 255, <usize>c.a0);
-  walkResult(ctx, c.a1);
+  const va = c.a1;
+  const hw = c.a2 != 0;
+  if (hw) useArch(hdr().archHw);
+  const m = arch().vaCheckMask;
+  const hi = va & m;
+  if (hi != 0 && (arch().vaSignExtend == 0 || hi != m)) {
+    c.r0 = 0; c.r1 = 0; c.r2 = 0; c.r3 = W_BADVA; c.r4 = 0; c.r5 = 0;
+  } else {
+    walkFrom(root, va, 255, mm);
+    walkResult(ctx, va);
+  }
+  if (hw) useArch(hdr().arch);
+}
+
+// a0 mm, a1 va, a2 view
+export function walk(ctx: usize): i32 {
+  const mm = <usize>ctxOf(ctx).a0;
+  walkView(ctx, mmOf(mm).root, mm);
   return OK;
 }
 
-// a0 root pa, a1 va: a walk over tables written by anyone (writePhys)
+// a0 root pa, a1 va, a2 view: a walk over tables written by anyone (writePhys)
 export function walkRaw(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  useCtx(ctx);
-  walkFrom(c.a0, c.a1, 255, 0);
-  walkResult(ctx, c.a1);
+  walkView(ctx, ctxOf(ctx).a0, 0);
   return OK;
 }
 

@@ -31,7 +31,8 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   version: u32;
   model: u32;            // MODEL_LEGACY / MODEL_UNIFIED
   flags: u32;
-  arch: u32;             // -> ArchDesc
+  arch: u32;             // -> ArchDesc (the kernel's view: pXd_present & co)
+  archHw: u32;           // -> ArchDesc of the same geometry: what the MMU makes of an entry
   ctxBase: u32;
   ctxCount: u32;
   ctxSize: u32;
@@ -55,7 +56,6 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   poolBase: u32;         // va of table-pool pa 0
   poolBytes: u32;
   poolUnits: u32;        // PoolUnit per pool unit (the smallest table)
-  flags2: u32;           // reserved
   poolMinShift: u32;     // log2(smallest table) = pool unit
   poolMaxShift: u32;     // log2(largest table)
   poolLock: u32;
@@ -133,6 +133,11 @@ export const NTEMPLATE: u32 = 8;
   hasSpecial: u32;       // CONFIG_ARCH_HAS_PTE_SPECIAL
   hasDevmap: u32;        // CONFIG_ARCH_HAS_PTE_DEVMAP in this variant/preset
   entryBytes: u32;
+  // The VA range the root translates (the hardware image only; 0 in the kernel's):
+  // va & vaCheckMask must be 0, or (vaSignExtend) equal to vaCheckMask as well.
+  vaCheckMask: u64;
+  vaSignExtend: u32;
+  _vaPad: u32;
 }
 export const ARCH_LEVELS: u32 = offsetof<ArchDesc>();   // LevelDesc[0] (top) .. LevelDesc[nLevels-1] (pte)
 
@@ -429,3 +434,4 @@ export const W_NONE: u32 = 1;           // an empty entry
 export const W_NOT_PRESENT: u32 = 2;    // non-empty, not present (swap / invalid)
 export const W_BAD: u32 = 3;            // present but neither table nor leaf at this level
 export const W_BADTABLE: u32 = 4;       // next-table address refused (Ctx.badWhy says why)
+export const W_BADVA: u32 = 5;          // the address is outside what the root translates (hardware view)

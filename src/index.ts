@@ -2,7 +2,7 @@
 export { Machine, Mm } from './host/machine.js';
 export type {
   MachineOptions, MmapOptions, GupOptions, GupResult, WalkResult, EntryFlags, Violation, PageInfo, MachineStats,
-  OpRecord, SharedMachine, VmaKind, MmCounters,
+  OpRecord, SharedMachine, VmaKind, MmCounters, WalkView, WalkVerdict, WalkOptions, DecodeOptions,
 } from './host/machine.js';
 export { PgtemuError } from './host/errors.js';
 export type { ErrorCode } from './host/errors.js';
@@ -12,7 +12,8 @@ export { KERNELS, DEFAULT_KERNEL, resolve } from './host/presets.js';
 export type { Model, KernelPreset, MachineChoice } from './host/presets.js';
 export {
   compileVariant, buildVariant, applyOp, matchPred, decodeEntry, encodeLeafEntry, decodeLeafPa, encodeTableEntry, decodeTablePa, gupFastAccepts,
+  decodeHardware, hardwareVerdict, entryBitNames, hardwareImage, compileHardware, vaOutsideHardware,
 } from './host/archdesc.js';
-export type { Descriptor, LevelDescriptor, RawPred } from './host/archdesc.js';
+export type { Descriptor, LevelDescriptor, RawPred, HwLevel, HwEntryFlags, HardwareDescriptor, HardwareVerdict } from './host/archdesc.js';
 export { WorkerPool } from './host/workers.js';
 export type { GupLoop, LoopResult } from './host/workers.js';

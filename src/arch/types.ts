@@ -91,6 +91,60 @@ export interface LevelSpec {
   readonly emptyIsTable?: boolean;
   /** per-level overrides of the entry transformations */
   readonly ops?: Partial<Ops>;
+  /** which name a bit prints under at this level (see BitNameRule) */
+  readonly names?: readonly BitNameRule[];
+}
+
+/**
+ * The name a bit prints under, at one kind of level, when several names share
+ * its number (x86 bit 7: PSE in a pmd, PAT in a pte; arm64 bit 11: nG in a valid
+ * entry, PRESENT_INVALID only with VALID clear). For each set bit the first rule
+ * naming a bit of that number whose `when` matches the entry wins; a bit no rule
+ * names prints under all its names.
+ */
+export interface BitNameRule {
+  /** a key of the variant's bits */
+  readonly name: string;
+  /** only for entries matching this (the software meaning of a state) */
+  readonly when?: PredSpec;
+}
+
+/**
+ * What the MMU makes of an entry at one level: the architecture manual's walk,
+ * independent of the kernel's helpers and of the kernel preset.
+ */
+export interface HwLevelSpec {
+  /** the MMU may hold a leaf (page, block, large page) at this level */
+  readonly leafOk: boolean;
+  /** the entry is valid; an invalid entry is a translation fault */
+  readonly valid: PredSpec;
+  /** a valid entry that points to the next-level table ('never' at the last level) */
+  readonly table: PredSpec;
+  /** a valid entry that maps memory ('never' where !leafOk). A valid entry that is
+   *  neither table nor leaf is malformed: a reserved-bit / specification fault. */
+  readonly leaf: PredSpec;
+  /** next-table address (absent at the last level) */
+  readonly tableAddr?: FieldSpec;
+  /** output address of a leaf (absent where !leafOk) */
+  readonly leafAddr?: FieldSpec;
+  /** the manual section the rules come from */
+  readonly cite: string;
+}
+
+/** The virtual addresses the root translates. */
+export interface HwVaRange {
+  /** 'zero': VA bits lo..hi must be zero. 'sign-extend': bits lo..hi must all
+   *  equal bit lo (canonical). 'all': every 64-bit address (lo, hi unused). */
+  readonly rule: 'zero' | 'sign-extend' | 'all';
+  readonly lo: number;
+  readonly hi: number;
+  readonly cite: string;
+}
+
+/** The hardware view of one variant: one HwLevelSpec per level of its geometry, top first. */
+export interface HardwareSpec {
+  readonly levels: readonly HwLevelSpec[];
+  readonly va: HwVaRange;
 }
 
 /** Base protections (vm_get_page_prot) the fault paths start from. */
@@ -130,6 +184,7 @@ export interface VariantSpec {
   readonly switches: Switches;
   /** provenance: where the bits and geometry come from */
   readonly source: string;
+  readonly hardware: HardwareSpec;
 }
 
 /** What entries at one kind of level mean; geometry comes from the variant. */
@@ -160,6 +215,8 @@ export interface VariantGeometry {
   readonly levels: readonly LevelGeometry[];
   /** bits that differ in this variant (e.g. the pfn field of a page size) */
   readonly bits?: Readonly<Record<string, number>>;
+  /** what the MMU makes of this geometry's entries */
+  readonly hardware: HardwareSpec;
 }
 
 /** A kernel version range (inclusive) and the bit numbers that held in it. */

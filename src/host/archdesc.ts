@@ -4,7 +4,7 @@
 // and validate the result. One place, every architecture.
 
 import type {
-  ArchData, Bits, FieldSpec, LevelSpec, OpSpec, Ops, PredSpec, Switches, VariantSpec,
+  ArchData, Bits, FieldSpec, HardwareSpec, LevelSpec, OpSpec, Ops, PredSpec, Switches, VariantSpec,
 } from '../arch/types.js';
 import { PgtemuError, hex } from './errors.js';
 import type { EntryFlags } from './machine.js';
@@ -56,6 +56,36 @@ export interface LevelDescriptor {
   fastTable: { mask: bigint; value: bigint };
   /** the walk's quick test for a present leaf (see assembly/layout.ts LevelDesc) */
   fastLeaf: { mask: bigint; value: bigint };
+  /** which name a shared bit prints under, by entry state (see types.ts BitNameRule) */
+  nameRules: { bit: number; name: string; when?: RawPred }[];
+}
+
+/** What the MMU makes of an entry at one level (compiled HwLevelSpec). */
+export interface HwLevel {
+  name: string;
+  leafOk: boolean;
+  isLast: boolean;
+  valid: RawPred;
+  table: RawPred;
+  leaf: RawPred;
+  tableAddr: Field;
+  leafAddr: Field;
+  /** the kernel's empty value here points at a shared invalid table, which the MMU follows:
+   *  no entry is empty to it (loongarch) */
+  followsEmpty: boolean;
+  /** the empty value the walk reports as 'none' (invalid to the MMU too) */
+  empty: bigint;
+  noneMask: bigint;
+  cite: string;
+}
+
+/** The hardware view of a variant: per-level rules and the VA range the root translates. */
+export interface HardwareDescriptor {
+  levels: HwLevel[];
+  /** va & vaCheckMask must be 0, or (vaSignExtend) vaCheckMask */
+  vaCheckMask: bigint;
+  vaSignExtend: boolean;
+  vaCite: string;
 }
 
 // ---------------------------------------------------------------- entries
@@ -145,6 +175,10 @@ export interface Descriptor {
   bits: Record<string, number>;
   levels: LevelDescriptor[];
   source: string;
+  hardware: HardwareDescriptor;
+  /** the VA-range rule of this image (the kernel's own: none) */
+  vaCheckMask?: bigint;
+  vaSignExtend?: boolean;
 }
 
 const M64 = (1n << 64n) - 1n;
@@ -297,6 +331,7 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
     prot: data.prot,
     switches: sw,
     source: data.source,
+    hardware: g.hardware,
   };
 }
 
@@ -387,6 +422,11 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
       fastWrite: { mask: 0n, value: 1n },
       fastTable: { mask: 0n, value: 1n },
       fastLeaf: { mask: 0n, value: 1n },
+      nameRules: (l.names ?? []).map((r, k) => {
+        const bit = v.bits[r.name];
+        if (bit === undefined) throw new PgtemuError('ELAYOUT', `${w}.names[${k}]: unknown bit '${r.name}'`);
+        return { bit, name: r.name, when: r.when === undefined ? undefined : compilePred(v.bits, r.when, `${w}.names[${k}].when`) };
+      }).filter((r) => r.bit !== ABSENT),
     };
     d.fastRead = fastAccept(d, templates.ro, false);
     d.fastWrite = fastAccept(d, templates.rw, true);
@@ -401,6 +441,7 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
     hasSpecial: v.switches.special, hasDevmap: v.switches.devmap,
     sectionSizeBits: v.sectionSizeBits, maxPhysBits: v.maxPhysBits,
     bits: { ...v.bits }, levels, source: v.source,
+    hardware: compileHardware(v, levels, at),
   };
 }
 
@@ -466,4 +507,183 @@ export function decodeEntry(l: LevelDescriptor, entry: bigint, empty: bigint = l
     write: p('write'), user: p('user'), young: p('young'), dirty: p('dirty'),
     special: p('special'), devmap: p('devmap'), protnone: p('protnone'),
   };
+}
+
+// ---------------------------------------------------------------- the hardware view
+// The MMU's reading of the same geometry, compiled from the variant's
+// `hardware` data and checked against the kernel's description: everything the
+// kernel installs for a valid mapping must be valid to the MMU and map the same
+// address, so the two descriptions cannot drift apart.
+export function compileHardware(v: VariantSpec, levels: LevelDescriptor[], at: string): HardwareDescriptor {
+  const h: HardwareSpec | undefined = v.hardware;
+  if (!h) throw new PgtemuError('ELAYOUT', `${at}: hardware: missing`);
+  if (h.levels.length !== levels.length) {
+    throw new PgtemuError('ELAYOUT', `${at}: hardware.levels has ${h.levels.length} levels, the geometry ${levels.length}`);
+  }
+  const hw = h.levels.map((s, i): HwLevel => {
+    const ld = levels[i];
+    const w = `${at}: hardware.levels[${i}] (${ld.name})`;
+    const isLast = i === levels.length - 1;
+    const valid = compilePred(v.bits, s.valid, `${w}.valid`);
+    const table = compilePred(v.bits, s.table, `${w}.table`);
+    const leaf = compilePred(v.bits, s.leaf, `${w}.leaf`);
+    if (!s.leafOk && !predIsNever(leaf)) throw new PgtemuError('ELAYOUT', `${w}.leaf: a leaf predicate at a level that may not hold leaves (leafOk is false)`);
+    if (isLast && !s.leafOk) throw new PgtemuError('ELAYOUT', `${w}: the last level must hold leaves`);
+    if (isLast && !predIsNever(table)) throw new PgtemuError('ELAYOUT', `${w}.table: the last level has no next table`);
+    if (!isLast && !s.tableAddr) throw new PgtemuError('ELAYOUT', `${w}.tableAddr: missing`);
+    if (s.leafOk && !s.leafAddr) throw new PgtemuError('ELAYOUT', `${w}.leafAddr: missing`);
+    if (ld.leafOk && !s.leafOk) throw new PgtemuError('ELAYOUT', `${w}: the kernel installs leaves here, the MMU cannot hold one`);
+    const tableAddr = s.tableAddr ? field(s.tableAddr, `${w}.tableAddr`) : ld.tableAddr;   // (last level: unused)
+    const leafAddr = s.leafAddr ? field(s.leafAddr, `${w}.leafAddr`) : ld.leafAddr;          // (no leaves: unused)
+    if (s.leafAddr && leafAddr.paShift !== ld.shift) {
+      throw new PgtemuError('ELAYOUT', `${w}.leafAddr: paShift ${leafAddr.paShift} is not the level's shift ${ld.shift} (a leaf maps an aligned block)`);
+    }
+    const clash = (what: string, p: RawPred, f: Field, fname: string) => {
+      const c = predMask(p) & f.mask;
+      if (c !== 0n) throw new PgtemuError('ELAYOUT', `${w}.${what}: mask ${hex(predMask(p))} overlaps the ${fname} address field (${hex(c)})`);
+    };
+    if (s.leafOk) { clash('valid', valid, leafAddr, 'leaf'); clash('leaf', leaf, leafAddr, 'leaf'); }
+    if (!isLast) { clash('valid', valid, tableAddr, 'table'); clash('table', table, tableAddr, 'table'); }
+    const followsEmpty = ld.emptyTable;
+    const r: HwLevel = {
+      name: ld.name, leafOk: s.leafOk, isLast, valid, table, leaf, tableAddr, leafAddr, followsEmpty,
+      empty: followsEmpty ? 1n : ld.empty, noneMask: followsEmpty ? 0n : ld.noneMask, cite: s.cite,
+    };
+    // the kernel's empty value is invalid to the MMU
+    if (!followsEmpty && matchPred(valid, ld.empty)) {
+      throw new PgtemuError('ELAYOUT', `${w}: the kernel's empty entry ${hex(ld.empty)} is valid to the MMU`);
+    }
+    // a low address, and the highest the kernel can map (MAX_PHYSMEM_BITS), aligned
+    const top = (1n << BigInt(v.maxPhysBits)) - 1n;
+    if (!isLast) {
+      for (const pa of [1n << 32n, top & ~0xffffn]) {
+        const t = encodeTableEntry(ld, pa);
+        if (!decodeHardware(r, t).table || decodeTablePa({ ...ld, tableAddr } as LevelDescriptor, t) !== pa) {
+          throw new PgtemuError('ELAYOUT', `${w}: the kernel's table entry ${hex(t)} is not a table at ${hex(pa)} to the MMU`);
+        }
+      }
+    }
+    if (ld.leafOk) {
+      for (const pa of [1n << 32n, top & ~((1n << BigInt(ld.shift)) - 1n)]) {
+        for (const tn of TEMPLATE_NAMES) {
+          const e = encodeLeafEntry(ld, pa, ld.templates[tn]);
+          if (!decodeHardware(r, e).leaf || decodeLeafPa({ ...ld, leafAddr, preds: { ...ld.preds, invert: NEVER } } as LevelDescriptor, e) !== pa) {
+            throw new PgtemuError('ELAYOUT', `${w}: the kernel's ${tn} leaf ${hex(e)} does not map ${hex(pa)} to the MMU`);
+          }
+        }
+      }
+    }
+    return r;
+  });
+  const va = h.va;
+  let vaCheckMask = 0n;
+  if (va.rule !== 'all') {
+    if (!Number.isInteger(va.lo) || !Number.isInteger(va.hi) || va.lo < 0 || va.hi > 63 || va.lo > va.hi) {
+      throw new PgtemuError('ELAYOUT', `${at}: hardware.va: bits ${va.lo}..${va.hi} are not a range in 0..63`);
+    }
+    if (va.lo < v.userVaBits) throw new PgtemuError('ELAYOUT', `${at}: hardware.va: bit ${va.lo} is inside the user range (userVaBits ${v.userVaBits})`);
+    if (va.rule === 'sign-extend' && va.lo > v.vaBits - 1) {
+      throw new PgtemuError('ELAYOUT', `${at}: hardware.va: the sign bit ${va.lo} is above the translated bits (vaBits ${v.vaBits})`);
+    }
+    vaCheckMask = ((1n << BigInt(va.hi + 1)) - 1n) & ~((1n << BigInt(va.lo)) - 1n);
+  }
+  return { levels: hw, vaCheckMask, vaSignExtend: va.rule === 'sign-extend', vaCite: va.cite };
+}
+
+/** What the MMU makes of an entry at one level. */
+export interface HwEntryFlags {
+  /** the kernel's empty value (invalid to the MMU) */
+  none: boolean;
+  /** valid to the MMU (else a translation fault) */
+  valid: boolean;
+  table: boolean;
+  leaf: boolean;
+  /** valid, but neither table nor leaf: a reserved-bit / specification fault */
+  bad: boolean;
+}
+
+/** The core walker's decision at one level, under the hardware image. */
+export function decodeHardware(h: HwLevel, e: bigint): HwEntryFlags {
+  const none = (e & h.noneMask) === h.empty;
+  const valid = !none && matchPred(h.valid, e);
+  const leaf = valid && h.leafOk && matchPred(h.leaf, e);
+  const table = valid && !h.isLast && !leaf && matchPred(h.table, e);
+  return { none, valid, table, leaf, bad: valid && !leaf && !table };
+}
+
+/** The MMU's verdict on one entry at level li, for printing beside the kernel's. */
+export interface HardwareVerdict {
+  /** 'none' (the kernel's empty value), 'invalid' (a translation fault), 'table', 'leaf',
+   *  'bad' (valid but neither: a reserved-bit / specification fault) */
+  kind: 'none' | 'invalid' | 'table' | 'leaf' | 'bad';
+  /** leaf: the output address; table: the next table */
+  pa?: bigint;
+  /** leaf: bytes mapped */
+  size?: bigint;
+  /** the manual section the level's rules come from */
+  cite: string;
+}
+export function hardwareVerdict(d: Descriptor, li: number, e: bigint): HardwareVerdict {
+  const h = d.hardware.levels[li];
+  if (!h) throw new PgtemuError('EINVAL', `hardwareVerdict: level ${li} does not exist (0..${d.levels.length - 1})`);
+  const f = decodeHardware(h, e);
+  const field = (x: Field) => ((e & x.mask) >> BigInt(x.shift)) << BigInt(x.paShift);
+  if (f.leaf) return { kind: 'leaf', pa: field(h.leafAddr), size: 1n << BigInt(d.levels[li].shift), cite: h.cite };
+  if (f.table) return { kind: 'table', pa: field(h.tableAddr), cite: h.cite };
+  return { kind: f.none ? 'none' : !f.valid ? 'invalid' : 'bad', cite: h.cite };
+}
+
+/** The descriptor image the core walks for the hardware view: only present/table/leaf
+ *  and the address fields mean anything; quick pairs never match, templates are unused. */
+export function hardwareImage(d: Descriptor): Descriptor {
+  const never = { mask: 0n, value: 1n };
+  const levels = d.hardware.levels.map((h, i): LevelDescriptor => {
+    const preds = Object.fromEntries(PRED_NAMES.map((n) => [n, NEVER])) as Record<PredName, RawPred>;
+    preds.present = h.valid;
+    preds.table = h.table;
+    preds.leaf = h.leaf;
+    return {
+      ...d.levels[i], leafOk: h.leafOk, empty: h.empty, noneMask: h.noneMask, preds,
+      tableAddr: h.tableAddr, leafAddr: h.leafAddr, emptyTable: false,
+      templates: { ro: 0n, rw: 0n, specialRo: 0n, specialRw: 0n, devmapRo: 0n, devmapRw: 0n },
+      fastRead: never, fastWrite: never, fastTable: never, fastLeaf: never, nameRules: [],
+    };
+  });
+  return { ...d, levels, vaCheckMask: d.hardware.vaCheckMask, vaSignExtend: d.hardware.vaSignExtend };
+}
+
+/** Is va outside what a root translates, to the MMU? */
+export function vaOutsideHardware(d: Descriptor, va: bigint): boolean {
+  const m = d.hardware.vaCheckMask;
+  const hi = va & m;
+  return hi !== 0n && (!d.hardware.vaSignExtend || hi !== m);
+}
+
+// ---------------------------------------------------------------- bit names
+/**
+ * The names of the bits set in an entry at level `li`, outside its address
+ * field (the table address for a table entry, else the leaf address), by bit
+ * number. A bit several names share prints under the name the level's rules
+ * give for this entry's state (types.ts BitNameRule); otherwise under the
+ * level's own names for it, else all its names, joined with '/'.
+ */
+export function entryBitNames(d: Descriptor, li: number, e: bigint): string[] {
+  const l = d.levels[li];
+  if (!l) throw new PgtemuError('EINVAL', `entryBitNames: level ${li} does not exist (0..${d.levels.length - 1})`);
+  const f = decodeEntry(l, e);
+  const field = f.table ? l.tableAddr.mask : l.leafAddr.mask;
+  const own = new Set(l.bitNames);
+  const out: string[] = [];
+  for (let b = 0; b < 64; b++) {
+    const bit = 1n << BigInt(b);
+    if ((e & bit) === 0n || (field & bit) !== 0n) continue;
+    const rules = l.nameRules.filter((r) => r.bit === b);
+    const hit = rules.find((r) => !r.when || matchPred(r.when, e));
+    if (hit) { out.push(hit.name); continue; }
+    const failed = new Set(rules.map((r) => r.name));
+    const names = Object.entries(d.bits).filter(([n, x]) => x === b && !failed.has(n)).map(([n]) => n);
+    const mine = names.filter((n) => own.has(n));
+    out.push((mine.length ? mine : names).join('/') || `bit${b}`);
+  }
+  return out;
 }

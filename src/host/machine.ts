@@ -4,7 +4,8 @@
 
 import { coreModule, instantiate, type ClassName, type CoreExports, type Layout } from './core.js';
 import {
-  PRED_NAMES, TEMPLATE_NAMES, decodeEntry, decodeTablePa, type Descriptor, type LevelDescriptor,
+  PRED_NAMES, TEMPLATE_NAMES, decodeEntry, decodeTablePa, decodeHardware, entryBitNames, hardwareImage,
+  type Descriptor, type HwEntryFlags, type LevelDescriptor,
 } from './archdesc.js';
 
 /** Ctx.badWhy in words (assembly/layout.ts BAD_*). */
@@ -94,21 +95,61 @@ export interface EntryFlags {
   dirty: boolean; special: boolean; devmap: boolean; protnone: boolean;
 }
 
-export interface WalkResult {
+/**
+ * Whose reading of the tables a walk follows. 'linux': the kernel's helpers
+ * (pXd_none, pXd_present, pXd_leaf, ...), VA bits above the top index ignored.
+ * 'hardware': what the MMU does, per the architecture manual (src/arch/<arch>
+ * `hardware`), whatever the kernel preset: invalid entries fault, malformed ones
+ * are 'bad', and an address outside what the root translates is 'bad-va'.
+ */
+export type WalkView = 'linux' | 'hardware';
+
+/** Where one view's walk stopped, and what it found there. */
+export interface WalkVerdict {
   /** level index (0 = top) where the walk stopped, and its name */
   level: number;
   levelName: string;
   entry: bigint;
   /** where the entry lives (physical address inside the table pool) */
   entryPa: bigint;
-  /** 'ok' (a leaf), or why the walk stopped */
-  status: 'ok' | 'none' | 'not-present' | 'bad' | 'bad-table';
+  /**
+   * 'ok' (a leaf), or why the walk stopped: 'none' (the empty entry), 'not-present'
+   * (not present / invalid: a translation fault to the MMU), 'bad' (neither table
+   * nor leaf: pXd_bad, or a reserved-bit / specification fault), 'bad-table' (the
+   * next table is outside the pool), 'bad-va' (hardware view: the address is
+   * outside what the root translates; level 0, no entry read)
+   */
+  status: 'ok' | 'none' | 'not-present' | 'bad' | 'bad-table' | 'bad-va';
   /** the translation of the address (leaves) */
   pa?: bigint;
   pfn?: bigint;
   /** bytes mapped by the leaf */
   size?: bigint;
+}
+
+export interface WalkResult extends WalkVerdict {
+  /** the view this walk followed */
+  view: WalkView;
+  /** what the kernel's helpers say of the entry where the walk stopped */
   flags: EntryFlags;
+  /** the other view stops elsewhere, or with another status or translation */
+  differs: boolean;
+  /** on a 'linux' walk that differs: the MMU's walk */
+  hardware?: WalkVerdict;
+  /** on a 'hardware' walk that differs: the kernel's walk */
+  linux?: WalkVerdict;
+  /** when they differ, one line saying how (e.g. "pte 0x...: present to Linux, not valid to the MMU (a translation fault)") */
+  note?: string;
+}
+
+export interface WalkOptions {
+  /** default 'linux' */
+  view?: WalkView;
+}
+
+export interface DecodeOptions {
+  /** 'linux' (default): the kernel's helpers (EntryFlags); 'hardware': the MMU's reading (HwEntryFlags) */
+  view?: WalkView;
 }
 
 export interface OpRecord { id: number; kind: string; mm: number; ctx: number; addr: bigint; len: bigint }
@@ -285,6 +326,7 @@ export class Machine {
     const take = (bytes: number, a = 64) => { at = align(at, a); const p = at; at += bytes; return p; };
     const header = take(L.k('HEADER_SIZE'), 4096);
     const arch = take(L.k('ARCH_SIZE'), 64);
+    const archHw = take(L.k('ARCH_SIZE'), 64);
     const ctxSize = align(L.k('CTX_HEAD') + L.k('CTX_SCRATCH') + outCap * 8, 4096);
     const ctxBase = take(ctxSize * threads, 4096);
     const mmSize = L.k('MM_SIZE'), vmaSize = L.k('VMA_SIZE');
@@ -319,6 +361,7 @@ export class Machine {
     w(header, 'Header', 'version', 1);
     w(header, 'Header', 'model', model === 'legacy' ? L.k('MODEL_LEGACY') : L.k('MODEL_UNIFIED'));
     w(header, 'Header', 'arch', arch);
+    w(header, 'Header', 'archHw', archHw);
     w(header, 'Header', 'ctxBase', ctxBase);
     w(header, 'Header', 'ctxCount', threads);
     w(header, 'Header', 'ctxSize', ctxSize);
@@ -344,6 +387,7 @@ export class Machine {
     w(header, 'Header', 'zoneMaxOrder', Math.min(maxLeafOrder, L.k('MAX_ORDERS') - 1));
     w(header, 'Header', 'ramPfns', ramPfns);
     writeDescriptor(dv, L, arch, desc);
+    writeDescriptor(dv, L, archHw, hardwareImage(desc));
     for (let i = 0; i < threads; i++) {
       const c = ctxBase + i * ctxSize;
       w(c, 'Ctx', 'outCap', outCap);
@@ -623,38 +667,64 @@ export class Machine {
   }
 
   // ---------------------------------------------------------------- walks and raw tables
-  /** Walk an address space's tables for addr. */
-  walk(mm: Mm, addr: bigint | number): WalkResult {
+  /** Walk an address space's tables for addr, as the kernel ('linux', default) or the MMU ('hardware') reads them. */
+  walk(mm: Mm, addr: bigint | number, opts: WalkOptions = {}): WalkResult {
     const va = big(addr, 'walk: address');
+    const view = walkViewOf(opts, 'walk');
     mm.live('walk');
-    this.a(0, mm.ptr);
-    this.a(1, va);
-    this.run('walk', this.ex.walk, va);
-    return this.walkResult();
+    return this.walkBoth(view, va, (v) => { this.a(0, mm.ptr); this.a(1, va); this.a(2, v); this.walkRun('walk', this.ex.walk, va, v); });
   }
 
-  /** Walk tables written with writePhys, from a root table at rootPa. */
-  walkRaw(rootPa: bigint | number, addr: bigint | number): WalkResult {
+  /** Walk tables written with writePhys, from a root table at rootPa ('linux' or 'hardware' view). */
+  walkRaw(rootPa: bigint | number, addr: bigint | number, opts: WalkOptions = {}): WalkResult {
     const root = big(rootPa, 'walkRaw: rootPa');
     const va = big(addr, 'walkRaw: address');
+    const view = walkViewOf(opts, 'walkRaw');
     const top = this.desc.levels[0];
     this.physRange(root, BigInt(top.tableBytes), 'walkRaw');
     if (root % BigInt(top.tableBytes) !== 0n) throw new PgtemuError('EINVAL', `walkRaw: root ${hex(root)} is not aligned to its ${top.tableBytes}-byte table`);
     if (va < 0n || va >= 1n << 64n) throw new PgtemuError('EINVAL', `walkRaw: address ${hex(va)} is not a 64-bit value`);
-    this.a(0, root);
-    this.a(1, va);
-    this.run('walkRaw', this.ex.walkRaw, va);
-    return this.walkResult();
+    return this.walkBoth(view, va, (v) => { this.a(0, root); this.a(1, va); this.a(2, v); this.walkRun('walkRaw', this.ex.walkRaw, va, v); });
   }
 
-  private walkResult(): WalkResult {
+  // One core walk under a view. A trap in a hardware walk would leave this
+  // instance's descriptor on the hardware image: re-attach, which resets it.
+  private walkRun(op: string, fn: (ctx: number) => number, va: bigint, v: number): void {
+    try {
+      this.run(op, fn, va);
+    } catch (e) {
+      if (v !== 0) this.ex.attach(this.header);
+      throw e;
+    }
+  }
+
+  // Walk under both views; report the asked one, and the other where they differ.
+  private walkBoth(view: WalkView, va: bigint, go: (v: number) => void): WalkResult {
+    go(0);
+    const lx = this.walkVerdict('linux');
+    go(1);
+    const hw = this.walkVerdict('hardware');
+    const mine = view === 'linux' ? lx : hw;
+    const differs = lx.status !== hw.status || lx.level !== hw.level || lx.pa !== hw.pa || lx.size !== hw.size;
+    const res: WalkResult = { ...mine, view, flags: this.decode(mine.entry, mine.level), differs };
+    if (differs) {
+      if (view === 'linux') res.hardware = hw; else res.linux = lx;
+      res.note = this.walkNote(lx, hw, va);
+    }
+    return res;
+  }
+
+  private walkVerdict(view: WalkView): WalkVerdict {
     const level = Number(this.r(0));
     const entry = this.r(1);
     const code = Number(this.r(3));
-    const status = (['ok', 'none', 'not-present', 'bad', 'bad-table'] as const)[code];
+    const status = (['ok', 'none', 'not-present', 'bad', 'bad-table', 'bad-va'] as const)[code];
     const l = this.desc.levels[level];
-    const res: WalkResult = { level, levelName: l.name, entry, entryPa: this.r(4), status, flags: this.decode(entry, level) };
-    if (status === 'ok' && (l.isLast || res.flags.leaf)) {
+    const res: WalkVerdict = { level, levelName: l.name, entry, entryPa: this.r(4), status };
+    const leaf = view === 'linux'
+      ? l.isLast || decodeEntry(l, entry).leaf
+      : decodeHardware(this.desc.hardware.levels[level], entry).leaf;
+    if (status === 'ok' && leaf) {
       res.pa = this.r(2);
       res.pfn = res.pa >> BigInt(this.desc.pageShift);
       res.size = 1n << BigInt(l.shift);
@@ -662,11 +732,40 @@ export class Machine {
     return res;
   }
 
-  /** What each helper (pte_write, pte_special, ...) says of an entry at a level. */
-  decode(entry: bigint, level: number = this.desc.levels.length - 1): EntryFlags {
+  // "pte 0x...: present leaf to Linux, not valid to the MMU (a translation fault)"
+  private walkNote(lx: WalkVerdict, hw: WalkVerdict, va: bigint): string {
+    const say = (v: WalkVerdict, who: 'linux' | 'hardware'): string => {
+      switch (v.status) {
+        case 'ok': return `a ${v.size !== undefined ? `${v.size >> 10n} KiB ` : ''}leaf mapping ${hex(v.pa ?? 0n)}`;
+        case 'none': return 'empty';
+        case 'not-present': return who === 'linux' ? 'not present' : 'not valid (a translation fault)';
+        case 'bad': return who === 'linux' ? 'bad (neither table nor leaf)' : 'malformed (a reserved-bit / specification fault)';
+        case 'bad-table': return 'a table outside the pool';
+        case 'bad-va': return `outside the translated range (${this.desc.hardware.vaCite})`;
+      }
+    };
+    if (hw.status === 'bad-va') return `${hex(va)}: walked by Linux to ${lx.levelName} (${say(lx, 'linux')}); ${say(hw, 'hardware')} to the MMU`;
+    if (lx.level === hw.level) {
+      const cite = this.desc.hardware.levels[lx.level].cite;
+      return `${lx.levelName} ${hex(lx.entry)}: ${say(lx, 'linux')} to Linux, ${say(hw, 'hardware')} to the MMU (${cite})`;
+    }
+    return `Linux stops at ${lx.levelName} ${hex(lx.entry)} (${say(lx, 'linux')}); the MMU at ${hw.levelName} ${hex(hw.entry)} (${say(hw, 'hardware')})`;
+  }
+
+  /** What each helper (pte_write, pte_special, ...) says of an entry at a level, or (view 'hardware') what the MMU makes of it. */
+  decode(entry: bigint, level?: number, opts?: { view?: 'linux' }): EntryFlags;
+  decode(entry: bigint, level: number | undefined, opts: { view: 'hardware' }): HwEntryFlags;
+  decode(entry: bigint, level: number | undefined, opts: DecodeOptions): EntryFlags | HwEntryFlags;
+  decode(entry: bigint, level: number = this.desc.levels.length - 1, opts: DecodeOptions = {}): EntryFlags | HwEntryFlags {
     const l: LevelDescriptor | undefined = this.desc.levels[level];
     if (!l) throw new PgtemuError('EINVAL', `decode: level ${level} does not exist (0..${this.desc.levels.length - 1})`);
-    return decodeEntry(l, entry);
+    const view = walkViewOf(opts, 'decode');
+    return view === 'hardware' ? decodeHardware(this.desc.hardware.levels[level], entry) : decodeEntry(l, entry);
+  }
+
+  /** The names of the bits set in an entry at a level, as that level and the entry's state name them. */
+  bitNames(entry: bigint, level: number = this.desc.levels.length - 1): string[] {
+    return entryBitNames(this.desc, level, entry);
   }
 
   private physRange(pa: bigint, n: bigint, op: string): void {
@@ -746,6 +845,8 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
   w(at, 'ArchDesc', 'hasSpecial', d.hasSpecial);
   w(at, 'ArchDesc', 'hasDevmap', d.hasDevmap);
   w(at, 'ArchDesc', 'entryBytes', 8);
+  w(at, 'ArchDesc', 'vaCheckMask', d.vaCheckMask ?? 0n);
+  w(at, 'ArchDesc', 'vaSignExtend', d.vaSignExtend ?? false);
   const predIdx: Record<string, number> = {};
   for (const p of PRED_NAMES) predIdx[p] = L.k(`P_${p.toUpperCase()}`);
   const tIdx: Record<string, number> = {
@@ -929,4 +1030,10 @@ export class Mm {
     this.dead = true;
     m.forget(this);
   }
+}
+
+function walkViewOf(opts: { view?: unknown } | undefined, op: string): WalkView {
+  const v = opts?.view ?? 'linux';
+  if (v !== 'linux' && v !== 'hardware') throw new PgtemuError('EINVAL', `${op}: view '${String(v)}' is not 'linux' or 'hardware'`);
+  return v;
 }

@@ -24,7 +24,7 @@
 // - PTE_CONT / PMD_SECT_CONT (contpte folding of PTE-mapped large folios, and
 //   the CONT_PTE_SIZE / CONT_PMD_SIZE hugetlb sizes), BTI (PTE_GP), MTE
 //   (MT_NORMAL_TAGGED), POE (pkeys overlay in pte_access_permitted), PIE.
-import type { ArchData, LevelKind } from '../types.js';
+import type { ArchData, BitNameRule, HardwareSpec, HwLevelSpec, LevelKind } from '../types.js';
 
 // Output-address fields (48-bit PA, CONFIG_ARM64_PA_BITS_48): PA bits
 // [shift, 47] in entry bits [shift, 47]; pmd_pfn / pud_pfn mask with
@@ -52,6 +52,23 @@ const pteLikeProtnone = {
   value: ['PRESENT_INVALID', 'PROTNONE_UXN'],
 } as const;
 
+// Names of the shared bits (types.ts BitNameRule). Bit 11 is nG in a valid entry
+// and PTE_PRESENT_INVALID only with VALID clear (v6.1: bit 58, PTE_PROT_NONE);
+// PROTNONE_USER / PROTNONE_UXN are pte_protnone's aliases of USER / UXN, never
+// printed; bit 51 is PTE_WRITE (= PTE_DBM). Bit 1 is TABLE in a directory entry
+// and, at level 3, the high bit of PTE_TYPE_PAGE (3).
+const sharedNames = (bit1: 'TABLE' | 'PAGE'): readonly BitNameRule[] => [
+  { name: 'PRESENT_INVALID', when: { clear: ['VALID'] } },
+  { name: 'PMD_PRESENT_INVALID', when: { clear: ['VALID'] } },   // (v6.1: bit 59; v6.12: bit 11, named above)
+  { name: 'NG' },
+  { name: 'USER' },
+  { name: 'PROTNONE_USER', when: 'never' },
+  { name: 'UXN' },
+  { name: 'PROTNONE_UXN', when: 'never' },
+  { name: 'WRITE' },
+  { name: bit1 },
+];
+
 // The helpers every leaf level shares: pmd_* and pud_* are pte_* on
 // pmd_pte()/pud_pte(), and hugetlb uses the pte_* helpers at every level.
 const leafFlags = {
@@ -65,6 +82,7 @@ const leafFlags = {
   user: { set: ['USER'] },                        // pte_user: PTE_USER (AP[1])
   invert: 'never',                                // no pfn inversion on arm64
   tableBits: ['VALID', 'TABLE', 'PXN_TABLE'],     // user pXd_populate: pXD_TYPE_TABLE | pXD_TABLE_PXN
+  names: sharedNames('TABLE'),
 } as const;
 
 // A table (pgd/p4d/pud/pmd) entry, pgalloc.h user variants:
@@ -132,6 +150,7 @@ const pte4k: LevelKind = {
   protnone: pteLikeProtnone,                      // pte_protnone
   tableAddr: { mask: OA_4K, shift: 12, paShift: 12 },   // unused (no next level)
   leafAddr: { mask: OA_4K, shift: 12, paShift: 12 },    // pte_pfn: PTE_ADDR_LOW >> PAGE_SHIFT
+  names: sharedNames('PAGE'),
 };
 
 // The top level of 4k-48: pgd entries are the p4d (pgtable-nop4d.h folds the
@@ -156,6 +175,7 @@ const p4d: LevelKind = {
   tableAddr: { mask: OA_4K, shift: 12, paShift: 12 },   // p4d_page_paddr = __p4d_to_phys
   leafAddr: { mask: OA_4K, shift: 12, paShift: 12 },    // unused (no p4d leaf)
   tableBits: ['VALID', 'TABLE', 'PXN_TABLE'],     // p4d_populate: P4D_TYPE_TABLE | P4D_TABLE_PXN
+  names: sharedNames('TABLE'),
 };
 
 // The top level of 64k-48: the folded pud. With CONFIG_ARM64_64K_PAGES,
@@ -186,6 +206,53 @@ const pte64k: LevelKind = {
   leafAddr: { mask: OA_64K, shift: 16, paShift: 16 },
 };
 
+// ---------------------------------------------------------------- the MMU's view
+// Arm ARM (DDI 0487, K.a numbering; other editions number these chapters D5 or
+// D8, UNVERIFIED which) D8.3 "Translation table descriptor formats" (VMSAv8-64):
+// bit 0 clear is an invalid descriptor (Translation fault, D8.3.1); at levels
+// 0..2 bits[1:0] = 0b11 is a table descriptor and 0b01 a block descriptor where
+// the granule supports a block at that level (4KB: level 1, 1GB, and level 2,
+// 2MB; 64KB without FEAT_LPA: level 2, 512MB only); elsewhere a block
+// descriptor is treated as invalid (Translation fault). At level 3, 0b11 is a
+// page descriptor and 0b01 is reserved, treated as invalid. Output addresses
+// are 48-bit (no FEAT_LPA / LPA2, as the kernel's description). Not modelled:
+// the Access flag fault (AF = 0 without hardware AF management), permission
+// faults, and the RES0 bits 15:12 of 64KB descriptors (OA[51:48] with FEAT_LPA).
+const tableOrBlockHw = (tableAddr: bigint, tShift: number, block: { mask: bigint; shift: number } | null, cite: string): HwLevelSpec => block
+  ? {
+    leafOk: true,
+    valid: { set: ['VALID'] },
+    table: { set: ['TABLE'] },
+    leaf: { clear: ['TABLE'] },
+    tableAddr: { mask: tableAddr, shift: tShift, paShift: tShift },
+    leafAddr: { mask: block.mask, shift: block.shift, paShift: block.shift },
+    cite,
+  }
+  : {
+    leafOk: false,
+    valid: { set: ['VALID', 'TABLE'] },       // a block here is treated as invalid
+    table: 'always',
+    leaf: 'never',
+    tableAddr: { mask: tableAddr, shift: tShift, paShift: tShift },
+    cite,
+  };
+const pageHw = (oa: bigint, shift: number): HwLevelSpec => ({
+  leafOk: true,
+  valid: { set: ['VALID', 'PAGE'] },           // 0b01 at level 3 is reserved: invalid
+  table: 'never',
+  leaf: 'always',
+  leafAddr: { mask: oa, shift, paShift: shift },
+  cite: 'Arm ARM D8.3.1 (level 3: 0b11 page, 0b01 reserved, treated as invalid)',
+});
+// D8.2 / D8.8: TTBR0_EL1 translates VA bits 55:VA_BITS all zero; the kernel sets
+// TCR_EL1.TBI0 (arch/arm64/mm/proc.S __cpu_setup), so bits 63:56 are the ignored
+// top byte (D8.8 "Address tagging"). Bit 55 set selects TTBR1 (a different root);
+// any other non-zero bit above VA_BITS is a Translation fault (level 0).
+const ttbr0 = (vaBits: number) => ({
+  rule: 'zero' as const, lo: vaBits, hi: 55,
+  cite: 'Arm ARM D8.2 (VA range of TTBR0_EL1, TCR_EL1.T0SZ), D8.8 (TBI0: bits 63:56 ignored)',
+});
+
 export const arm64: ArchData = {
   arch: 'arm64',
   source: 'v6.12 (6.12.117) arch/arm64/include/asm/pgtable-hwdef.h, pgtable-prot.h, pgtable.h, pgalloc.h, sparsemem.h, ' +
@@ -194,6 +261,7 @@ export const arm64: ArchData = {
   defaultVariant: '4k-48',
   bits: {
     VALID: 0,              // PTE_VALID (PMD_SECT_VALID)
+    PAGE: 1,               // PTE_TYPE_PAGE = 3: bit 1 set at level 3 is a page (0b01 is reserved)
     TABLE: 1,              // PTE_TABLE_BIT = PMD_TABLE_BIT = PUD_TABLE_BIT = P4D_TABLE_BIT;
                            // val & 3: 3 = table (pmd/pud/p4d) or page (pte), 1 = block (pXD_TYPE_SECT)
     USER: 6,               // PTE_USER, AP[1] (PMD_SECT_USER)
@@ -201,7 +269,7 @@ export const arm64: ArchData = {
     SH0: 8,                // PTE_SHARED = 3 << 8, SH[1:0] inner shareable
     SH1: 9,
     AF: 10,                // PTE_AF (PMD_SECT_AF)
-    NG: 11,                // PTE_NG (PMD_SECT_NG)
+    NG: 11,                // PTE_NG (PMD_SECT_NG), not-global: the entry belongs to an ASID
     // PTE_PRESENT_INVALID = PTE_NG, meaningful only with PTE_VALID clear (v6.10+).
     // v6.1: the PROT_NONE marker was PTE_PROT_NONE, bit 58 (see eras).
     PRESENT_INVALID: 11,
@@ -310,6 +378,14 @@ export const arm64: ArchData = {
         { name: 'pmd', kind: 'pmd4k', shift: 21, indexBits: 9 },
         { name: 'pte', kind: 'pte4k', shift: 12, indexBits: 9 },
       ],
+      hardware: {
+        levels: [
+          tableOrBlockHw(OA_4K, 12, { mask: OA_1G, shift: 30 }, 'Arm ARM D8.3.1 (4KB granule, level 1: 1GB block)'),
+          tableOrBlockHw(OA_4K, 12, { mask: OA_2M, shift: 21 }, 'Arm ARM D8.3.1 (4KB granule, level 2: 2MB block)'),
+          pageHw(OA_4K, 12),
+        ],
+        va: ttbr0(39),
+      },
     },
     '4k-48': {
       description: '4K pages, 48-bit VA, 4 levels (p4d folded into the pgd)',
@@ -324,6 +400,15 @@ export const arm64: ArchData = {
         { name: 'pmd', kind: 'pmd4k', shift: 21, indexBits: 9 },
         { name: 'pte', kind: 'pte4k', shift: 12, indexBits: 9 },
       ],
+      hardware: {
+        levels: [
+          tableOrBlockHw(OA_4K, 12, null, 'Arm ARM D8.3.1 (4KB granule, level 0: no block without DS = 1; a block is invalid)'),
+          tableOrBlockHw(OA_4K, 12, { mask: OA_1G, shift: 30 }, 'Arm ARM D8.3.1 (4KB granule, level 1: 1GB block)'),
+          tableOrBlockHw(OA_4K, 12, { mask: OA_2M, shift: 21 }, 'Arm ARM D8.3.1 (4KB granule, level 2: 2MB block)'),
+          pageHw(OA_4K, 12),
+        ],
+        va: ttbr0(48),
+      },
     },
     '64k-48': {
       description: '64K pages, 48-bit VA, 3 levels (64-entry pgd = folded pud, no pud leaf; 512 MiB pmd blocks)',
@@ -337,6 +422,14 @@ export const arm64: ArchData = {
         { name: 'pmd', kind: 'pmd64k', shift: 29, indexBits: 13 },
         { name: 'pte', kind: 'pte64k', shift: 16, indexBits: 13 },
       ],
+      hardware: {
+        levels: [
+          tableOrBlockHw(OA_64K, 16, null, 'Arm ARM D8.3.1 (64KB granule, level 1: a block needs FEAT_LPA; invalid)'),
+          tableOrBlockHw(OA_64K, 16, { mask: OA_512M, shift: 29 }, 'Arm ARM D8.3.1 (64KB granule, level 2: 512MB block)'),
+          pageHw(OA_64K, 16),
+        ],
+        va: ttbr0(48),
+      },
     },
   },
 };

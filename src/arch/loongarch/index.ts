@@ -12,7 +12,7 @@
 // Empty entries point at the shared invalid_pte_table / invalid_pmd_table /
 // invalid_pud_table (mm/init.c; filled by pmd_init() / pud_init() /
 // pgd_init() in mm/pgtable.c), never 0.
-import type { ArchData, LevelKind } from '../types.js';
+import type { ArchData, HardwareSpec, HwLevelSpec, LevelKind } from '../types.js';
 
 // PHYSADDR(a) = a & TO_PHYS_MASK, TO_PHYS_MASK = (1 << DMW_PABITS) - 1,
 // DMW_PABITS 48 (addrspace.h): pmd_phys() / pud_phys() / p4d_phys().
@@ -77,6 +77,7 @@ const pmdKind = (ps: number): LevelKind => ({
   tableAddr: { mask: PHYSADDR, shift: 0, paShift: 0 },   // pmd_phys / pmd_page_vaddr = pmd_val
   tableBits: [],
   tableValue: CACHE_BASE,                      // pmd_populate: page_address(pte) = __va(pa)
+  names: [{ name: 'HUGE' }],                   // bit 6: _PAGE_HUGE in a pmd
   leafAddr: { mask: pfnMask(ps), shift: ps, paShift: ps },   // pmd_pfn = (val & _PFN_MASK) >> PFN_PTE_SHIFT
 });
 
@@ -94,7 +95,53 @@ const pteKind = (ps: number): LevelKind => ({
   special: { set: ['SPECIAL'] },               // pte_special
   tableAddr: { mask: PHYSADDR, shift: 0, paShift: 0 },   // (unused at the last level)
   tableBits: [],
+  names: [{ name: 'GLOBAL' }],                 // bit 6: _PAGE_GLOBAL in a pte
   leafAddr: { mask: pfnMask(ps), shift: ps, paShift: ps },   // pte_pfn
+});
+
+// ---------------------------------------------------------------- the MMU's view
+// LoongArch Reference Manual vol. 1 (v1.10; section numbers UNVERIFIED) §5.4 "Page
+// Table Traversal" and the LDDIR / LDPTE instruction pages (LDDIR,
+// LDPTE; the kernel's refill handler, arch/loongarch/mm/tlbex.S handle_tlb_refill,
+// runs lddir per directory level and ldpte for the even/odd pair) and the CSR
+// chapter's TLBELO0/TLBELO1 format (TLBELO: V bit 0, D bit 1, PLV, MAT, G bit 6, PPN from bit 12,
+// NR 61, NX 62, RPLV 63). What the MMU makes of a walk is the TLB entry the
+// refill leaves behind:
+// - LDDIR reads a directory entry as a physical address (bits PALEN-1:12; the
+//   kernel stores direct-map virtual addresses, whose window bits are dropped)
+//   and checks nothing: an empty entry points at the kernel's invalid table, and
+//   the walk follows it to an all-zero pte (V = 0: page-invalid exception).
+// - A directory entry with bit 6 (the huge bit) set is a huge page: LDDIR returns
+//   it and LDPTE splits it into the even/odd halves; its V bit decides validity.
+//   UNVERIFIED: a huge entry above the pmd level (the kernel makes none).
+// - A pte is valid when V (bit 0) is set.
+// PALEN is 48 here (UNVERIFIED per core, CPUCFG1.PALEN; the kernel's DMW_PABITS).
+const PA_HW = (shift: number) => ({ mask: ((1n << 48n) - 1n) & ~((1n << BigInt(shift)) - 1n), shift, paShift: shift });
+const dirHw = (shift: number): HwLevelSpec => ({
+  leafOk: true,
+  // a pointer (huge bit clear) is always followed; a huge entry is valid with V set
+  valid: { or: [{ clear: ['HUGE'] }, { set: ['VALID'] }] },
+  table: { clear: ['HUGE'] },
+  leaf: { set: ['HUGE'] },
+  tableAddr: PA_HW(12),
+  leafAddr: PA_HW(shift),
+  cite: 'LoongArch Reference Manual vol. 1 §5.4 (LDDIR: huge bit 6; the directory entry is a physical address)',
+});
+const pteHw = (ps: number): HwLevelSpec => ({
+  leafOk: true,
+  valid: { set: ['VALID'] },
+  table: 'never',
+  leaf: 'always',
+  leafAddr: PA_HW(ps),
+  cite: 'LoongArch Reference Manual vol. 1 §5.4 (LDPTE), TLBELO format (V bit 0)',
+});
+// §5.2 / §5.4: in mapped translation, PGDL translates addresses with bit VALEN-1
+// clear and PGDH those with it set; bits 63:VALEN must repeat bit VALEN-1, else an
+// address error (ADE). So through this (user, PGDL) root: bits 63:VALEN-1 all zero.
+// VALEN is 48 here (UNVERIFIED per core: CPUCFG1.VALEN, 3A5000/3A6000 class).
+const hwLa = (shifts: number[], ps: number): HardwareSpec => ({
+  levels: [...shifts.map((sh) => dirHw(sh)), pteHw(ps)],
+  va: { rule: 'zero', lo: 47, hi: 63, cite: 'LoongArch Reference Manual vol. 1 §5.2, §5.4 (PGDL/PGDH by bit VALEN-1; VALEN 48 UNVERIFIED)' },
 });
 
 export const loongarch: ArchData = {
@@ -193,6 +240,7 @@ export const loongarch: ArchData = {
         { name: 'pmd', kind: 'pmd14', shift: 25, indexBits: 11 },   // PMD_SHIFT = PAGE_SHIFT + PAGE_SHIFT - 3
         { name: 'pte', kind: 'pte14', shift: 14, indexBits: 11 },   // PTRS_PER_* = PAGE_SIZE >> 3
       ],
+      hardware: hwLa([36, 25], 14),
     },
     '4k-3level': {
       description: '4 KiB pages, 3 levels (pud folded), 39-bit VA; 2 MiB pmd leaves',
@@ -206,6 +254,7 @@ export const loongarch: ArchData = {
         { name: 'pmd', kind: 'pmd12', shift: 21, indexBits: 9 },
         { name: 'pte', kind: 'pte12', shift: 12, indexBits: 9 },
       ],
+      hardware: hwLa([30, 21], 12),
     },
     '4k-4level': {
       description: '4 KiB pages, 4 levels (p4d folded), 48-bit VA; 2 MiB pmd leaves',
@@ -220,6 +269,7 @@ export const loongarch: ArchData = {
         { name: 'pmd', kind: 'pmd12', shift: 21, indexBits: 9 },
         { name: 'pte', kind: 'pte12', shift: 12, indexBits: 9 },
       ],
+      hardware: hwLa([39, 30, 21], 12),
     },
     '64k-3level': {
       description: '64 KiB pages, 3 levels (pud folded), 55-bit VA; 512 MiB pmd leaves',
@@ -233,6 +283,7 @@ export const loongarch: ArchData = {
         { name: 'pmd', kind: 'pmd16', shift: 29, indexBits: 13 },
         { name: 'pte', kind: 'pte16', shift: 16, indexBits: 13 },
       ],
+      hardware: hwLa([42, 29], 16),
     },
   },
 };

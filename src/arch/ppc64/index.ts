@@ -12,7 +12,7 @@
 // Entries are stored big-endian even on ppc64le: pte_t wraps a __be64
 // (pgtable-be-types.h) and every helper compares pte_raw() against
 // cpu_to_be64(mask). `bigEndian` tells the core to byte-swap.
-import type { ArchData, LevelKind, PredSpec } from '../types.js';
+import type { ArchData, HardwareSpec, HwLevelSpec, LevelKind, PredSpec } from '../types.js';
 
 // PTE_RPN_MASK = ((1UL << _PAGE_PA_MAX) - 1) & PAGE_MASK, _PAGE_PA_MAX 53
 // (pgtable.h), PTE_RPN_SHIFT = PAGE_SHIFT; pte_pfn() = (pte & PTE_RPN_MASK) >> PAGE_SHIFT.
@@ -100,6 +100,54 @@ const pte = (rpn: bigint, shift: number): LevelKind => ({
   leaf: 'always',
   protnone,
   leafAddr: { mask: rpn, shift, paShift: shift },
+});
+
+// ---------------------------------------------------------------- the MMU's view
+// Power ISA v3.0B Book III §5.7.10.2 "Radix Tree Translation" (section numbers
+// as remembered, UNVERIFIED; the rules are also QEMU's ppc_radix64_walk_tree) (entry formats
+// in Figure "Radix Tree Page Directory Entry" / "Page Table Entry"; ISA bit 0
+// is the most significant): V (ISA bit 0, here 63) clear is invalid; L (ISA 1,
+// here 62, the kernel's _PAGE_PTE) makes a leaf; a directory entry holds NLB,
+// the next level's base (ISA 4:55, here bits 8..59), and NLS, its index size
+// (ISA 59:63, here 0..4); a leaf holds RPN (ISA 7:51, here 12..56), the page
+// offset bits of a large page ignored. pgtemu walks the variant's fixed
+// geometry, so a directory entry whose NLS differs from it is reported malformed
+// (the MMU would index a table of 2^NLS entries; NLS < 5 is a fault: QEMU
+// ppc_radix64_walk_tree). Where leaves may sit: POWER9 and later report the
+// radix page sizes 4K, 64K, 2M and 1G (ibm,processor-radix-AP-encodings), so a
+// leaf at the root (512 TiB) is reported malformed. UNVERIFIED against the ISA
+// text: QEMU's walker accepts a leaf at any level. Not modelled: reserved bits,
+// the process/partition tables, RC updates, EAA permissions.
+const nlsBits = (n: bigint): number[] => [0, 1, 2, 3, 4].filter((b) => ((n >> BigInt(b)) & 1n) === 1n);
+const NLB = { mask: 0x0fff_ffff_ffff_ff00n, shift: 8, paShift: 8 } as const;
+const RPN_HW = (shift: number) => ({ mask: ((1n << 57n) - 1n) & ~((1n << BigInt(shift)) - 1n), shift, paShift: shift });
+const pdeHw = (nls: bigint, leafShift: number | null, cite: string): HwLevelSpec => ({
+  leafOk: leafShift !== null,
+  valid: { set: ['PRESENT'] },
+  table: { mask: ['PTE', 0, 1, 2, 3, 4], value: nlsBits(nls) },
+  leaf: leafShift !== null ? { set: ['PTE'] } : 'never',
+  tableAddr: NLB,
+  ...(leafShift !== null ? { leafAddr: RPN_HW(leafShift) } : {}),
+  cite,
+});
+const hwRadix = (ptePageShift: number, ptNls: bigint): HardwareSpec => ({
+  levels: [
+    pdeHw(NLS_PUD, null, 'Power ISA v3.0B Book III §5.7.10.2 (root PDE; a 512 TiB leaf is no radix page size: UNVERIFIED)'),
+    pdeHw(NLS_PMD, 30, 'Power ISA v3.0B Book III §5.7.10.2 (PDE or 1 GiB leaf)'),
+    pdeHw(ptNls, 21, 'Power ISA v3.0B Book III §5.7.10.2 (PDE or 2 MiB leaf)'),
+    {
+      leafOk: true,
+      valid: { set: ['PRESENT'] },
+      table: 'never',
+      leaf: { set: ['PTE'] },            // a valid entry without L at the last level: malformed
+      leafAddr: RPN_HW(ptePageShift),
+      cite: 'Power ISA v3.0B Book III §5.7.10.2 (PTE: V, L, RPN)',
+    },
+  ],
+  // §5.7.6 / §5.7.10.2: EA bits 0:1 (here 63:62) select the quadrant, and a user
+  // process's tree (PID != 0) translates quadrant 0 only; with a 52-bit radix tree
+  // EA bits 2:11 (here 61:52) must be zero, else a segment interrupt.
+  va: { rule: 'zero', lo: 52, hi: 63, cite: 'Power ISA v3.0B Book III §5.7.6 (quadrants), §5.7.10.2 (EA bits beyond RTS: segment interrupt)' },
 });
 
 export const ppc64: ArchData = {
@@ -241,6 +289,7 @@ export const ppc64: ArchData = {
         // RADIX_PTE_INDEX_SIZE 5: a 256-byte pte fragment (RADIX_PTE_FRAG_SIZE_SHIFT 8)
         { name: 'pte', kind: 'pte-64k', shift: 16, indexBits: 5, tableBytes: 256 },
       ],
+      hardware: hwRadix(16, NLS_64K_PTE),
     },
     'radix-4k': {
       description: 'Book3S-64 radix MMU, 4K pages, 4 levels 13/9/9/9, 52-bit VA, p4d folded',
@@ -258,6 +307,7 @@ export const ppc64: ArchData = {
         { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9, tableValue: NLS_4K_PTE },
         { name: 'pte', kind: 'pte-4k', shift: 12, indexBits: 9 },
       ],
+      hardware: hwRadix(12, NLS_4K_PTE),
     },
   },
 };

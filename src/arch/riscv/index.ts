@@ -10,7 +10,7 @@
 //
 // Standard (Svpbmt / non-T-Head) cores: pfn_pte()'s ALT_THEAD_PMA() adds
 // nothing, so the memory-type bits 59..63 are 0 in every entry built here.
-import type { ArchData, LevelKind } from '../types.js';
+import type { ArchData, HardwareSpec, HwLevelSpec, LevelKind } from '../types.js';
 
 // _PAGE_PFN_MASK = GENMASK(53, 10) (pgtable-64.h); __page_val_to_pfn() masks
 // with it, so Svpbmt (61-62) and Svnapot N (63) never reach a pfn.
@@ -37,6 +37,8 @@ const common = {
   // (pfn << _PAGE_PFN_SHIFT) | _PAGE_TABLE, with _PAGE_TABLE = _PAGE_PRESENT
   tableAddr: { mask: PFN, shift: 10, paShift: 12 },
   tableBits: ['PRESENT'],
+  // bit 5: _PAGE_PROT_NONE with V clear, else G
+  names: [{ name: 'PROT_NONE', when: { clear: ['PRESENT'] } }, { name: 'GLOBAL' }],
 } as const;
 
 // Levels above the pud: p4d (pgtable_l4_enabled) and pgd (pgtable_l5_enabled).
@@ -55,6 +57,42 @@ const dir: LevelKind = {
   protnone: 'never',
   leafAddr: { mask: PFN, shift: 10, paShift: 12 },
 };
+
+// ---------------------------------------------------------------- the MMU's view
+// RISC-V privileged spec (v1.12) §4.3.2 "Virtual Address Translation Process"
+// (stated for Sv32; §4.4 Sv39, §4.5 Sv48 and §4.6 Sv57 apply it with more levels):
+//  step 3: V = 0, or R = 0 with W = 1, or a reserved bit set: page fault;
+//  step 4: R = 1 or X = 1 is a leaf, at ANY level (Sv48 512 GiB and Sv57 256 TiB
+//          pages included); R = W = X = 0 points to the next level, and at the
+//          last level that is a page fault;
+//  step 6: a leaf above level 0 whose low PPN fields are not zero is a misaligned
+//          superpage: page fault.
+// Bits 60:54 are reserved (§4.4.1: must be zero; step 3 faults on them). Not modelled: Svpbmt
+// (bits 62:61, PBMT = 3 reserved), Svnapot (bit 63, N), the non-leaf D/A/U rule,
+// the A/D update or fault, permissions.
+const RESERVED = [54, 55, 56, 57, 58, 59, 60];
+const lowPpn = (shift: number): number[] => Array.from({ length: shift - 12 }, (_, i) => 10 + i);
+const leafHw = (shift: number, last: boolean): HwLevelSpec => ({
+  leafOk: true,
+  valid: { set: ['PRESENT'] },
+  // R = 1 (any W, X), or X = 1 with R = W = 0; the PPN below the leaf size zero
+  leaf: {
+    or: [
+      { mask: ['READ', ...RESERVED, ...lowPpn(shift)], value: ['READ'] },
+      { mask: ['READ', 'WRITE', 'EXEC', ...RESERVED, ...lowPpn(shift)], value: ['EXEC'] },
+    ],
+  },
+  table: last ? 'never' : { clear: ['READ', 'WRITE', 'EXEC', ...RESERVED] },
+  ...(last ? {} : { tableAddr: { mask: PFN, shift: 10, paShift: 12 } }),
+  // the PPN fields from the leaf's size up: entry bit 10 + (shift - 12) holds pa bit shift
+  leafAddr: { mask: PFN & ~((1n << BigInt(10 + shift - 12)) - 1n), shift: 10 + shift - 12, paShift: shift },
+  cite: `RISC-V privileged spec §4.3.2 steps 3, 4, 6 (${last ? 'level 0' : `a ${shift}-bit leaf or a pointer`})`,
+});
+const hwSv = (shifts: number[]): HardwareSpec => ({
+  levels: shifts.map((sh, i) => leafHw(sh, i === shifts.length - 1)),
+  // §4.4.1 / §4.5.1 / §4.6.1: bits 63:VA_BITS must equal bit VA_BITS-1, else a page fault
+  va: { rule: 'sign-extend', lo: shifts[0] + 9 - 1, hi: 63, cite: 'RISC-V privileged spec §4.4.1, §4.5.1, §4.6.1 (VA bits above the top must equal its sign bit)' },
+});
 
 export const riscv: ArchData = {
   arch: 'riscv',
@@ -169,6 +207,7 @@ export const riscv: ArchData = {
         { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9 },   // PMD_SHIFT
         { name: 'pte', kind: 'pte', shift: 12, indexBits: 9 },
       ],
+      hardware: hwSv([30, 21, 12]),
     },
     sv48: {
       description: 'Sv48: 4 levels, 48-bit VA (p4d folded into the pgd)',
@@ -183,6 +222,7 @@ export const riscv: ArchData = {
         { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9 },
         { name: 'pte', kind: 'pte', shift: 12, indexBits: 9 },
       ],
+      hardware: hwSv([39, 30, 21, 12]),
     },
     sv57: {
       description: 'Sv57: 5 levels, 57-bit VA',
@@ -198,6 +238,7 @@ export const riscv: ArchData = {
         { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9 },
         { name: 'pte', kind: 'pte', shift: 12, indexBits: 9 },
       ],
+      hardware: hwSv([48, 39, 30, 21, 12]),
     },
   },
 };

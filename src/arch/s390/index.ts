@@ -50,7 +50,7 @@
 //    (mm/huge_memory.c __do_huge_pmd_anonymous_page, and also the hugetlb
 //    make_huge_pte + set_huge_pte_at path), region-third 0x1705 / 0x7507
 //    (hugetlb); test/arch/s390.decode.test.ts computes both kernel paths.
-import type { ArchData, LevelKind, OpSpec } from '../types.js';
+import type { ArchData, HardwareSpec, HwLevelSpec, LevelKind, OpSpec } from '../types.js';
 
 // pte_pfn(x) = pte_val(x) >> PAGE_SHIFT: everything above bit 11 is the frame
 const PTE_ORIGIN = 0xffff_ffff_ffff_f000n;
@@ -277,6 +277,65 @@ const pte: LevelKind = {
   tableBits: [],
 };
 
+// ---------------------------------------------------------------- the MMU's view
+// z/Architecture Principles of Operation (SA22-7832), chapter 3 "Dynamic Address
+// Translation": "Translation Entries" (region-, segment- and page-table entry
+// formats) and "Translation Process". Bit positions below are the kernel's
+// (bit 0 least significant; PoP numbers from the most significant bit, so
+// PoP bit 58 is 0x20 here). Region entries: I (0x20) set is invalid (region-
+// first/second/third-translation exception); TT (0x0c) must match the table's
+// level, else a translation-specification exception; with EDAT-2, a region-third
+// entry with FC (0x400) maps a 2 GiB frame (RFAA). Segment entries: I (0x20)
+// set is invalid; TT must be 00; with EDAT-1, FC (0x400) maps a 1 MiB frame
+// (SFAA). Page-table entries: I (0x400) set is invalid (page-translation
+// exception); bit 0x800 (PoP bit 52) must be zero, else a translation-
+// specification exception. Not modelled: the table offset / length fields
+// (TF, TL) of region entries and the ASCE (the kernel always sets full length,
+// and the test is on the index, not the entry), DAT protection, ACCF/FSC.
+const R_ORIGIN = { mask: REGION_ORIGIN, shift: 12, paShift: 12 } as const;
+const regionHw = (tt: string[], cite: string): HwLevelSpec => ({
+  leafOk: false,
+  valid: { clear: ['R_INVALID'] },
+  table: { mask: ['TT_LO', 'TT_HI'], value: tt },
+  leaf: 'never',
+  tableAddr: R_ORIGIN,
+  cite,
+});
+const region3Hw: HwLevelSpec = {
+  leafOk: true,
+  valid: { clear: ['R_INVALID'] },
+  table: { mask: ['TT_LO', 'TT_HI', 'R3_LARGE'], value: ['TT_LO'] },
+  leaf: { mask: ['TT_LO', 'TT_HI', 'R3_LARGE'], value: ['TT_LO', 'R3_LARGE'] },
+  tableAddr: R_ORIGIN,
+  leafAddr: { mask: REGION3_ORIGIN_LARGE, shift: 31, paShift: 31 },
+  cite: 'z/Architecture PoP ch. 3, Region-Third-Table Entries (FC = 1 with EDAT-2: 2 GiB frame)',
+};
+const segmentHw: HwLevelSpec = {
+  leafOk: true,
+  valid: { clear: ['SEG_INVALID'] },
+  table: { mask: ['TT_LO', 'TT_HI', 'SEG_LARGE'], value: [] },
+  leaf: { mask: ['TT_LO', 'TT_HI', 'SEG_LARGE'], value: ['SEG_LARGE'] },
+  tableAddr: { mask: SEGMENT_ORIGIN, shift: 11, paShift: 11 },
+  leafAddr: { mask: SEGMENT_ORIGIN_LARGE, shift: 20, paShift: 20 },
+  cite: 'z/Architecture PoP ch. 3, Segment-Table Entries (FC = 1 with EDAT-1: 1 MiB frame)',
+};
+const pteHw: HwLevelSpec = {
+  leafOk: true,
+  valid: { clear: ['INVALID'] },
+  table: 'never',
+  leaf: { clear: ['LARGE'] },          // PoP bit 52 must be zero
+  leafAddr: { mask: PTE_ORIGIN, shift: 12, paShift: 12 },
+  cite: 'z/Architecture PoP ch. 3, Page-Table Entries (I bit; bit 52 zero)',
+};
+const r1Hw = regionHw(['TT_LO', 'TT_HI'], 'z/Architecture PoP ch. 3, Region-First-Table Entries (TT = 11)');
+const r2Hw = regionHw(['TT_HI'], 'z/Architecture PoP ch. 3, Region-Second-Table Entries (TT = 10)');
+// The ASCE's designation type bounds the address: a region-third table covers
+// 4 TiB (bits 63:42 zero), region-second 8 PiB (bits 63:53 zero), region-first
+// all 64 bits; beyond is an ASCE-type exception (PoP ch. 3, "ASCE-Type Exception").
+const asce = (lo: number): HardwareSpec['va'] => (lo === 64
+  ? { rule: 'all', lo: 0, hi: 0, cite: 'z/Architecture PoP ch. 3 (region-first ASCE: every address)' }
+  : { rule: 'zero', lo, hi: 63, cite: 'z/Architecture PoP ch. 3, ASCE-Type Exception (address beyond the designated table)' });
+
 export const s390: ArchData = {
   arch: 's390',
   source: 'v6.12 arch/s390/include/asm/pgtable.h, pgalloc.h, mmu_context.h, processor.h, sparsemem.h, hugetlb.h; arch/s390/mm/pgalloc.c, mmap.c, hugetlbpage.c',
@@ -384,6 +443,7 @@ export const s390: ArchData = {
         { name: 'segment', kind: 'segment', shift: 20, indexBits: 11 },   // _SEGMENT_SHIFT
         { name: 'pte', kind: 'pte', shift: 12, indexBits: 8 },            // _PAGE_ENTRIES 256, 2 KiB
       ],
+      hardware: { levels: [region3Hw, segmentHw, pteHw], va: asce(42) },
     },
     '4level': {
       description: '4-level task: region-second on top; 53-bit (8 PiB) address space',
@@ -398,6 +458,7 @@ export const s390: ArchData = {
         { name: 'segment', kind: 'segment', shift: 20, indexBits: 11 },
         { name: 'pte', kind: 'pte', shift: 12, indexBits: 8 },
       ],
+      hardware: { levels: [r2Hw, region3Hw, segmentHw, pteHw], va: asce(53) },
     },
     '5level': {
       description: '5-level task: region-first on top; 64-bit address space (user space capped at 2^63 here)',
@@ -417,6 +478,7 @@ export const s390: ArchData = {
         { name: 'segment', kind: 'segment', shift: 20, indexBits: 11 },
         { name: 'pte', kind: 'pte', shift: 12, indexBits: 8 },
       ],
+      hardware: { levels: [r1Hw, r2Hw, region3Hw, segmentHw, pteHw], va: asce(64) },
     },
   },
 };

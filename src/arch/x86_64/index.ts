@@ -1,7 +1,7 @@
 // x86_64: 4-level (48-bit) and 5-level LA57 (57-bit) paging.
 // v6.12 arch/x86/include/asm/pgtable_types.h, pgtable.h, pgtable-invert.h,
 // pgtable_64_types.h, sparsemem.h. Data only.
-import type { ArchData, LevelKind } from '../types.js';
+import type { ArchData, HardwareSpec, HwLevelSpec, LevelKind } from '../types.js';
 
 // __PHYSICAL_MASK_SHIFT 52: PTE_PFN_MASK = bits 12..51
 const PFN_4K = 0x000f_ffff_ffff_f000n;
@@ -23,6 +23,9 @@ const common = {
   tableBits: ['PRESENT', 'RW', 'USER', 'ACCESSED', 'DIRTY'],   // _PAGE_TABLE = 0x67
 } as const;
 
+// Bit 8 is _PAGE_GLOBAL in a present entry, _PAGE_PROTNONE with PRESENT clear.
+const globalOrProtnone = [{ name: 'PROTNONE', when: { clear: ['PRESENT'] } }, { name: 'GLOBAL' }] as const;
+
 // pgd/p4d: directories only (p4d_leaf is always false)
 const dir: LevelKind = {
   ...common,
@@ -32,6 +35,65 @@ const dir: LevelKind = {
   leaf: 'never',
   protnone: 'never',
   leafAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
+  names: [...globalOrProtnone, { name: 'PSE' }],
+};
+
+// ---------------------------------------------------------------- the MMU's view
+// Intel SDM vol. 3A §4.5 (4-level and 5-level paging), §4.5.4 and its tables
+// "Format of a PML5 Entry" .. "Format of a Page-Table Entry that Maps a 4-KByte
+// Page" (cited by title: their numbers move between SDM revisions), §4.7
+// (page-fault error code: P, RSVD). Not modelled: the reserved bits
+// from MAXPHYADDR to 51 (CPU-specific; pgtemu takes MAXPHYADDR = 52, the kernel's
+// __PHYSICAL_MASK_SHIFT), NX with IA32_EFER.NXE = 0 (Linux sets NXE), protection keys
+// (CR4.PKE: bits 59..62 are a key, not an address), and 1-GByte pages being optional
+// (CPUID.80000001H:EDX.Page1GB; assumed present).
+const bitRange = (lo: number, hi: number): number[] => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+const hwX86 = (levels: number): HardwareSpec => {
+  // §4.5.4, formats of a PML5E / PML4E: a PML5E/PML4E must have bit 7 (PS) clear; set, it is a
+  // reserved-bit violation (#PF with RSVD = 1): neither table nor leaf.
+  const dirHw: HwLevelSpec = {
+    leafOk: false,
+    valid: { set: ['PRESENT'] },            // bit 0 P = 0: not present, whatever the other bits hold
+    table: { clear: ['PSE'] },
+    leaf: 'never',
+    tableAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PML5E / PML4E (bit 7, PS, reserved: #PF RSVD)',
+  };
+  // Format of a PDPTE that maps a 1-GByte page: PS = 1 maps a 1-GByte page; bit 12 is PAT, bits 29:13 reserved.
+  const pdpte: HwLevelSpec = {
+    leafOk: true,
+    valid: { set: ['PRESENT'] },
+    table: { clear: ['PSE'] },
+    leaf: { mask: ['PSE', ...bitRange(13, 29)], value: ['PSE'] },
+    tableAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
+    leafAddr: { mask: PFN_1G, shift: 30, paShift: 30 },
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PDPTE (PS = 1 maps 1 GByte; bit 12 PAT, bits 29:13 reserved)',
+  };
+  // Format of a PDE that maps a 2-MByte page: PS = 1 maps a 2-MByte page; bit 12 is PAT, bits 20:13 reserved.
+  const pde: HwLevelSpec = {
+    leafOk: true,
+    valid: { set: ['PRESENT'] },
+    table: { clear: ['PSE'] },
+    leaf: { mask: ['PSE', ...bitRange(13, 20)], value: ['PSE'] },
+    tableAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
+    leafAddr: { mask: PFN_2M, shift: 21, paShift: 21 },
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PDE (PS = 1 maps 2 MBytes; bit 12 PAT, bits 20:13 reserved)',
+  };
+  // Format of a PTE that maps a 4-KByte page: bit 7 is PAT.
+  const pte: HwLevelSpec = {
+    leafOk: true,
+    valid: { set: ['PRESENT'] },
+    table: 'never',
+    leaf: 'always',
+    leafAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PTE (P = 0: not present; bit 7 is PAT)',
+  };
+  return {
+    levels: [...Array(levels - 3).fill(dirHw), pdpte, pde, pte],
+    // vol. 1 §3.3.7.1 "Canonical Addressing", vol. 3A §4.5: a linear address is canonical when bits 63:N-1 (N = 48, or 57
+    // with LA57) all equal bit N-1; otherwise #GP. Both halves index the same PML4/PML5.
+    va: { rule: 'sign-extend', lo: levels === 5 ? 56 : 47, hi: 63, cite: 'Intel SDM vol. 1 §3.3.7.1 (canonical addressing), vol. 3A §4.5' },
+  };
 };
 
 export const x86_64: ArchData = {
@@ -47,7 +109,8 @@ export const x86_64: ArchData = {
     PCD: 4,           // _PAGE_BIT_PCD
     ACCESSED: 5,      // _PAGE_BIT_ACCESSED
     DIRTY: 6,         // _PAGE_BIT_DIRTY
-    PSE: 7,           // _PAGE_BIT_PSE (leaf marker at pmd/pud; PAT on a 4K pte)
+    PSE: 7,           // _PAGE_BIT_PSE (leaf marker at pmd/pud)
+    PAT: 7,           // _PAGE_BIT_PAT (the same bit in a 4K pte)
     GLOBAL: 8,        // _PAGE_BIT_GLOBAL
     PROTNONE: 8,      // _PAGE_BIT_PROTNONE = _PAGE_BIT_GLOBAL, meaningful with PRESENT clear
     SPECIAL: 9,       // _PAGE_BIT_SPECIAL = _PAGE_BIT_SOFTW1
@@ -56,6 +119,10 @@ export const x86_64: ArchData = {
     PAT_LARGE: 12,    // _PAGE_BIT_PAT_LARGE (PAT on a pmd/pud leaf)
     DEVMAP: 57,       // _PAGE_BIT_DEVMAP = _PAGE_BIT_SOFTW4 (57 since the shadow-stack series, v6.6)
     SAVED_DIRTY: 58,  // _PAGE_BIT_SOFTW5
+    PKEY_BIT0: 59,    // _PAGE_BIT_PKEY_BIT0 (protection key, with CR4.PKE; pkeys not modelled)
+    PKEY_BIT1: 60,    // _PAGE_BIT_PKEY_BIT1
+    PKEY_BIT2: 61,    // _PAGE_BIT_PKEY_BIT2
+    PKEY_BIT3: 62,    // _PAGE_BIT_PKEY_BIT3
     NX: 63,           // _PAGE_BIT_NX
   },
   // Before v6.6 SOFTW4 was bit 58 (v6.1 pgtable_types.h) and there was no SAVED_DIRTY.
@@ -79,6 +146,7 @@ export const x86_64: ArchData = {
       protnone: 'never',
       leafAddr: { mask: PFN_1G, shift: 30, paShift: 30 },
       ops: { mkdevmap: [{ set: ['DEVMAP'] }] },           // pud_mkdevmap: DEVMAP only
+      names: [...globalOrProtnone, { name: 'PSE' }],
     },
     pmd: {
       ...common,
@@ -89,6 +157,7 @@ export const x86_64: ArchData = {
       protnone: { mask: ['PRESENT', 'PROTNONE'], value: ['PROTNONE'] },
       leafAddr: { mask: PFN_2M, shift: 21, paShift: 21 },
       ops: { mkdevmap: [{ set: ['DEVMAP'] }] },           // pmd_mkdevmap: DEVMAP only
+      names: [...globalOrProtnone, { name: 'PSE' }],
     },
     pte: {
       ...common,
@@ -97,6 +166,7 @@ export const x86_64: ArchData = {
       leaf: 'always',
       protnone: { mask: ['PRESENT', 'PROTNONE'], value: ['PROTNONE'] },  // pte_protnone
       leafAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
+      names: [...globalOrProtnone, { name: 'PAT' }],     // bit 7 of a 4K pte is _PAGE_BIT_PAT
     },
   },
   ops: {
@@ -132,6 +202,7 @@ export const x86_64: ArchData = {
         { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9 },
         { name: 'pte', kind: 'pte', shift: 12, indexBits: 9 },
       ],
+      hardware: hwX86(4),
     },
     la57: {
       description: '5-level paging (LA57), 57-bit VA',
@@ -148,6 +219,7 @@ export const x86_64: ArchData = {
         { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9 },
         { name: 'pte', kind: 'pte', shift: 12, indexBits: 9 },
       ],
+      hardware: hwX86(5),
     },
   },
 };
