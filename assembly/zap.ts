@@ -4,7 +4,7 @@
 // became empty are unlinked, and freed only once no lockless walker can
 // still be reading them (tlb_remove_table_sync_one).
 
-import { H, hdr, readEntry, writeEntry, xchgEntry, ctxOf } from './base';
+import { H, hdr, readEntry, writeEntry, xchgEntry, ctxOf, futexWait } from './base';
 import {
   lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
   entriesOf,
@@ -34,6 +34,9 @@ let gOp: u32 = 0;
 
 // tlb_remove_table_sync_one: wait until every other thread that was inside a
 // lockless walk has left it (the IPI that gup-fast's irq-off section blocks).
+// A walker's seq is odd inside its section and bumped (to even) on leaving;
+// the walker does not notify (that would cost every gup a call), so the wait
+// looks again every 10 us until the seq it saw has moved on.
 function tableSync(): void {
   const h = hdr();
   for (let i: u32 = 0; i < h.ctxCount; i++) {
@@ -41,9 +44,7 @@ function tableSync(): void {
     if (c == gCtx) continue;
     const s = atomic.load<u32>(c + offsetof<Ctx>("seq"));
     if ((s & 1) == 0) continue;
-    while (atomic.load<u32>(c + offsetof<Ctx>("seq")) == s) {
-      memory.atomic.wait32(c + offsetof<Ctx>("seq"), s, 10000);
-    }
+    while (atomic.load<u32>(c + offsetof<Ctx>("seq")) == s) futexWait(c + offsetof<Ctx>("seq"), <i32>s, 10);
   }
 }
 
