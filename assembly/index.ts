@@ -311,13 +311,18 @@ export function unpin(ctx: usize): i32 {
 
 // A worker's loop: `a4` rounds of gup (flags a3) over [a1, a1 + a2 pages) then unpin,
 // all inside the core. r0 = pages taken in all, r1 = rounds that came up short
-// (or took nothing: the range may be unmapped by a racing thread).
+// (or took nothing: the range may be unmapped by a racing thread), r2 = rounds
+// done. a5 is a stop request: any other thread may set its low word non-zero,
+// and the loop ends at the next round boundary (holding nothing).
 export function gupUnpinLoop(ctx: usize): i32 {
   const c = ctxOf(ctx);
   const rounds = <u32>c.a4;
   let total: u64 = 0, short: u64 = 0;
   const nr = <u32>c.a2;
-  for (let i: u32 = 0; i < rounds; i++) {
+  if (nr == 0 || nr > c.outCap) return E_INVAL;
+  let i: u32 = 0;
+  for (; i < rounds; i++) {
+    if (atomic.load<u32>(ctx + offsetof<Ctx>("a5")) != 0) break;
     const op = beginOp(ctx, OP_GUP, <u32>c.a0, c.a1, c.a2 << pageShift());
     const got = gupImpl(ctx, op);
     if (got <= 0) { short++; continue; }      // nothing mapped there right now (-EFAULT)
@@ -330,10 +335,11 @@ export function gupUnpinLoop(ctx: usize): i32 {
     const r = unpinImpl(ctx);
     c.a0 = saveA0;
     c.a1 = saveA1;
-    if (r < 0) return r;
+    if (r < 0) { c.r0 = total; c.r1 = short; c.r2 = i; return r; }
   }
   c.r0 = total;
   c.r1 = short;
+  c.r2 = i;
   return OK;
 }
 

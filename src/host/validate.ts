@@ -11,6 +11,44 @@ export const toBig = (v: bigint | number, what: string): bigint => {
   return BigInt(v);
 };
 
+/** A 64-bit value (an address or a pfn): bigint or safe integer in [0, 2^64). */
+export function u64Arg(v: bigint | number, what: string): bigint {
+  const b = toBig(v, what);
+  if (b < 0n || b >= 1n << 64n) throw new PgtemuError('EINVAL', `${what}: ${b < 0n ? '-' + hex(-b) : hex(b)} is not a 64-bit value (0 .. 2^64 - 1)`);
+  return b;
+}
+
+type OptType = 'boolean' | 'string' | 'number' | 'integer' | 'bigint|number' | 'object';
+/**
+ * An options object: undefined stands for {}; anything but a plain object,
+ * a key not in `spec`, or a value of the wrong type is refused, naming it.
+ */
+export function options<T extends object>(o: T | undefined | null, op: string, spec: Readonly<Record<string, OptType>>, required = false): T {
+  if (o === undefined && !required) return {} as T;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+    throw new PgtemuError('EINVAL', `${op}: options must be an object, not ${o === null ? 'null' : Array.isArray(o) ? 'an array' : typeof o}`);
+  }
+  for (const [k, v] of Object.entries(o)) {
+    if (!Object.hasOwn(spec, k)) throw new PgtemuError('EINVAL', `${op}: unknown option '${k}' (options: ${Object.keys(spec).join(', ')})`);
+    if (v === undefined) continue;
+    const t = spec[k];
+    const ok = t === 'integer' ? Number.isInteger(v)
+      : t === 'number' ? typeof v === 'number' && !Number.isNaN(v)
+        : t === 'bigint|number' ? typeof v === 'bigint' || typeof v === 'number'
+          : typeof v === t;
+    if (!ok) throw new PgtemuError('EINVAL', `${op}: option '${k}' is ${describe(v)}, not ${t === 'bigint|number' ? 'a bigint or number' : `a${t === 'integer' ? 'n' : ''} ${t}`}`);
+  }
+  return o;
+}
+
+/** A value, for messages. */
+export function describe(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'bigint') return `${v}n`;
+  if (v === null || typeof v !== 'object') return String(v);
+  return Array.isArray(v) ? 'an array' : `an object (${Object.prototype.toString.call(v).slice(8, -1)})`;
+}
+
 /** A user address of this variant: [0, 1 << userVaBits). */
 export function checkUser(d: Descriptor, v: bigint, what: string, op: string): bigint {
   const top = 1n << BigInt(d.userVaBits);
@@ -77,8 +115,16 @@ export function populateOrUnmap(
   }
 }
 
+/** Keys a raw release list may carry: { pfns, nr, pin }, and the rest of a GupResult copied with it. */
+const RELEASE_KEYS = { pfns: 'object', nr: 'integer', pin: 'boolean', ret: 'integer', errno: 'string', fast: 'integer', flags: 'integer' } as const;
+
 /** unpin / put: `n` pages of `pfns`, and whether they are pins (unpin, default) or references (put). */
 export function releaseArgs(pages: { pfns: ArrayLike<bigint>; nr?: number; pin?: boolean }, put: boolean): { n: number; pin: boolean; op: string } {
+  const op0 = put ? 'put' : 'unpin';
+  const { pfns } = options(pages, op0, RELEASE_KEYS, true);
+  if (!(Array.isArray(pfns) || pfns instanceof BigUint64Array || pfns instanceof BigInt64Array)) {
+    throw new PgtemuError('EINVAL', `${op0}: pfns is ${describe(pfns)}, not an array or BigUint64Array of pfns`);
+  }
   const pin = !put && (pages.pin ?? true);
   const n = pages.nr ?? pages.pfns.length;
   const op = pin ? 'unpin' : 'put';
