@@ -211,7 +211,24 @@ function checkUnmapRange(mm: usize, start: u64, end: u64): i32 {
   return OK;
 }
 
-// a0 mm, a1 start, a2 len: munmap (entries, tables and VMAs)
+// free_pgtables' floor and ceiling for unmapping [start, end): the end of the
+// mapping below it and the start of the one above (0: none above), as they
+// will be once [start, end) is gone.
+let gFloorOut: u64 = 0;
+function unmapCeiling(mm: usize, start: u64, end: u64): u64 {
+  const m = mmOf(mm);
+  let floor: u64 = 0, ceiling: u64 = 0;
+  for (let i: u32 = 0; i < m.nrVmas; i++) {
+    const v = changetype<Vma>(vmaAt(mm, i));
+    if (v.start < start) { const f = v.end < start ? v.end : start; if (f > floor) floor = f; }
+    if (v.end > end) { const c = v.start > end ? v.start : end; if (ceiling == 0 || c < ceiling) ceiling = c; }
+  }
+  gFloorOut = floor;
+  return ceiling;
+}
+
+// a0 mm, a1 start, a2 len, a3 a failed populate's operation (its empty tables
+// go too, 0: none): munmap (entries, tables and VMAs)
 export function munmap(ctx: usize): i32 {
   const c = ctxOf(ctx);
   const mm = <usize>c.a0;
@@ -228,7 +245,10 @@ export function munmap(ctx: usize): i32 {
       if (v.start < start && v.end > end && m.nrVmas >= hdr().vmaPerMm) r = E_NOSPC;
     }
   }
-  if (r == OK) r = zapRange(ctx, mm, start, end, true, 0, true, op);
+  if (r == OK) {
+    const ceiling = unmapCeiling(mm, start, end);
+    r = zapRange(ctx, mm, start, end, true, 0, true, op, gFloorOut, ceiling, <u32>c.a3);
+  }
   if (r == OK) r = vmaRemoveRange(mm, start, end);
   unlock(mm + offsetof<Mm>("lock"));
   return r;

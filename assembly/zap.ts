@@ -28,6 +28,9 @@ let gPages: u32 = 0;
 let gTables: u32 = 0;
 let gMm: usize = 0;
 let gOnlyGen: u32 = 0;
+let gFloor: u64 = 0;      // free_pgtables' floor and ceiling (0: the top of the address space)
+let gCeiling: u64 = 0;
+let gAlsoGen: u32 = 0;    // and the empty tables this operation built, wherever they are
 let gFreeTables: bool = false;
 let gZapLeaves: bool = true;
 let gOp: u32 = 0;
@@ -128,6 +131,14 @@ function tableEmpty(l: u32, pa: u64): bool {
   return true;
 }
 
+// free_pgd_range: the table under the level-l entry for addr may go only if
+// no other VMA can use it: its whole span lies within [floor, ceiling).
+@inline function spanFree(l: u32, addr: u64): bool {
+  const size = (<u64>1) << L(l).shift;
+  const base = addr & ~(size - 1);
+  return base >= gFloor && (gCeiling == 0 || base + size <= gCeiling);
+}
+
 // zap_pXd_range for one table; returns nothing, the caller decides on freeing.
 function zapLevel(l: u32, tpa: u64, addr: u64, end: u64): void {
   const d = lv(l);
@@ -144,7 +155,8 @@ function zapLevel(l: u32, tpa: u64, addr: u64, end: u64): void {
       } else if (isTable(d, e)) {
         const child = tablePa(d, e);
         zapLevel(l + 1, child, addr, next);
-        if (gFreeTables && (gOnlyGen == 0 || load<u32>(genPtr(child)) == gOnlyGen) && tableEmpty(l + 1, child)) {
+        if (gFreeTables && (gOnlyGen == 0 || load<u32>(genPtr(child)) == gOnlyGen) &&
+            (spanFree(l, addr) || (gAlsoGen != 0 && load<u32>(genPtr(child)) == gAlsoGen)) && tableEmpty(l + 1, child)) {
           writeEntry(p, L(l).emptyValue);            // pmd_clear, then free after the flush
           mmOf(gMm).pgtablesBytes -= L(l + 1).tableBytes;
           tlbRemoveTable(l + 1, child);
@@ -167,9 +179,12 @@ export function partialHugeLeaf(mm: usize, start: u64, end: u64): bool {
 }
 
 // Zap [start, end) of mm. freeTables: also unlink and free tables left empty
-// (only those allocated by operation onlyGen, when non-zero: a rollback).
+// (only those allocated by operation onlyGen, when non-zero: a rollback),
+// whose span lies within [floor, ceiling) (ceiling 0: no limit), or that
+// operation alsoGen built (a failed populate's tables go with it).
 // zapLeaves false: take back empty new tables only (a failed fault).
-export function zapRange(ctx: usize, mm: usize, start: u64, end: u64, freeTables: bool, onlyGen: u32, zapLeaves: bool, opId: u32): i32 {
+export function zapRange(ctx: usize, mm: usize, start: u64, end: u64, freeTables: bool, onlyGen: u32, zapLeaves: bool, opId: u32,
+  floor: u64 = 0, ceiling: u64 = 0, alsoGen: u32 = 0): i32 {
   if (zapLeaves && partialHugeLeaf(mm, start, end)) return E_SPLIT;
   gZapLeaves = zapLeaves;
   gCtx = ctx;
@@ -180,6 +195,9 @@ export function zapRange(ctx: usize, mm: usize, start: u64, end: u64, freeTables
   gOnlyGen = onlyGen;
   gFreeTables = freeTables;
   gOp = opId;
+  gFloor = floor;
+  gCeiling = ceiling;
+  gAlsoGen = alsoGen;
   zapLevel(0, mmOf(mm).root, start, end);
   tlbFlushMmu();   // tlb_finish_mmu
   return OK;

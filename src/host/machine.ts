@@ -396,6 +396,8 @@ export class Machine {
   /** @internal */ checkUser(v: bigint, what: string, op: string): bigint { return checkUser(this.desc, v, what, op); }
 
   /** @internal */ get exports(): CoreExports { return this.ex; }
+  /** @internal The id of the last operation this thread began. */
+  lastOp(): number { return this.rd(this.ctx, 'Ctx', 'opId') as number; }
   /** @internal */ get layout(): Layout { return this.L; }
   /** @internal */ get outPtr(): number { return this.ctxBase + this.L.k('CTX_HEAD') + this.L.k('CTX_SCRATCH'); }
   get maxPagesPerCall(): number { return this.outCap; }
@@ -857,14 +859,23 @@ export class Mm {
     m.a(0, this.ptr); m.a(1, s); m.a(2, len); m.a(3, flags); m.a(4, L.k(kinds[kind])); m.a(5, order); m.a(6, pfn);
     const st = m.run('mmap', m.exports.mmap, s);
     if (st < 0) m.fail(st, 'mmap', `[${hex(s)}, ${hex(s + len)})`, s);
-    if (o.populate) populateOrUnmap(this, s, len, o.write ?? true);
+    if (o.populate) populateOrUnmap(this, () => m.lastOp(), s, len, o.write ?? true);
   }
 
-  /** munmap: entries, empty tables and the VMAs of [start, start + length). */
+  /**
+   * munmap: entries, the VMAs and the tables of [start, start + length) that
+   * no other VMA can use (free_pgtables: a table goes only if its span lies
+   * between the neighbouring VMAs).
+   */
   munmap(start: bigint | number, length: bigint | number): void {
+    this.unmap(start, length, 0);
+  }
+
+  /** @internal munmap, also freeing the empty tables operation `gen` (a failed populate) built. */
+  unmap(start: bigint | number, length: bigint | number, gen: number): void {
     const m = this.machine;
     const [s, len] = this.range('munmap', start, length);
-    m.a(0, this.ptr); m.a(1, s); m.a(2, len);
+    m.a(0, this.ptr); m.a(1, s); m.a(2, len); m.a(3, gen);
     const st = m.run('munmap', m.exports.munmap, s);
     if (st < 0) m.fail(st, 'munmap', `[${hex(s)}, ${hex(s + len)})`, s);
   }

@@ -348,6 +348,8 @@ export class RefMachine {
   }
 
   /** @internal */ beginOp(): number { return ++this.opSeq; }
+  /** @internal The id of the last operation begun. */
+  lastOp(): number { return this.opSeq; }
 
   // ---------------------------------------------------------------- struct pages
   /** @internal */ pg(pfn: number): RefPage {
@@ -1155,7 +1157,10 @@ export class RefMachine {
         } else if (d.isTable(e)) {
           const child = d.tablePa(e);
           this.zapLevel(l + 1, child, addr, next);
-          if (this.gFreeTables && (this.gOnlyGen === 0 || this.tableGen.get(child) === this.gOnlyGen) && this.tableEmpty(l + 1, child)) {
+          const base = addr & ~(d.sizeB - 1n);      // free_pgd_range's floor and ceiling
+          const spanFree = base >= this.gFloor && (this.gCeiling === 0n || base + d.sizeB <= this.gCeiling);
+          if (this.gFreeTables && (this.gOnlyGen === 0 || this.tableGen.get(child) === this.gOnlyGen) &&
+              (spanFree || (this.gAlsoGen !== 0 && this.tableGen.get(child) === this.gAlsoGen)) && this.tableEmpty(l + 1, child)) {
             this.wr(s, d.empty);
             this.gMm!.pgtablesBytes -= this.L[l + 1].tableBytes;
             this.tlbRemoveTable(l + 1, child);
@@ -1177,8 +1182,15 @@ export class RefMachine {
     return false;
   }
 
-  /** @internal */ zapRange(mm: RefMm, start: bigint, end: bigint, freeTables: boolean, onlyGen: number, zapLeaves: boolean, op: number): number {
+  private gFloor = 0n;
+  private gCeiling = 0n;
+  private gAlsoGen = 0;
+  /** @internal */ zapRange(mm: RefMm, start: bigint, end: bigint, freeTables: boolean, onlyGen: number, zapLeaves: boolean, op: number,
+    floor = 0n, ceiling = 0n, alsoGen = 0): number {
     if (zapLeaves && this.partialHugeLeaf(mm, start, end)) return E_SPLIT;
+    this.gFloor = floor;
+    this.gCeiling = ceiling;
+    this.gAlsoGen = alsoGen;
     this.gZapLeaves = zapLeaves;
     this.gPages = [];
     this.gTables = [];
@@ -1523,10 +1535,15 @@ export class RefMm {
       }
     }
     if (r < 0) m.fail(r, 'mmap', `[${hex(s)}, ${hex(end)})`, s);
-    if (o.populate) populateOrUnmap(this, s, len, o.write ?? true);
+    if (o.populate) populateOrUnmap(this, () => m.lastOp(), s, len, o.write ?? true);
   }
 
   munmap(start: bigint | number, length: bigint | number): void {
+    this.unmap(start, length, 0);
+  }
+
+  /** @internal munmap, also freeing the empty tables operation `gen` (a failed populate) built. */
+  unmap(start: bigint | number, length: bigint | number, gen: number): void {
     const m = this.machine;
     const [s, len] = this.range('munmap', start, length);
     const end = s + len;
@@ -1535,7 +1552,15 @@ export class RefMm {
     if (r === OK) {
       for (const v of this.vmaList) if (v.start < s && v.end > end && this.vmaList.length >= m.vmaLimit) r = E_NOSPC;
     }
-    if (r === OK) r = m.zapRange(this, s, end, true, 0, true, op);
+    if (r === OK) {
+      // free_pgtables' floor and ceiling: the neighbouring VMAs once [s, end) is gone
+      let floor = 0n, ceiling = 0n;
+      for (const v of this.vmaList) {
+        if (v.start < s) { const f = v.end < s ? v.end : s; if (f > floor) floor = f; }
+        if (v.end > end) { const c = v.start > end ? v.start : end; if (ceiling === 0n || c < ceiling) ceiling = c; }
+      }
+      r = m.zapRange(this, s, end, true, 0, true, op, floor, ceiling, gen);
+    }
     if (r === OK) r = this.vmaRemoveRange(s, end);
     if (r < 0) m.fail(r, 'munmap', `[${hex(s)}, ${hex(end)})`, s);
   }

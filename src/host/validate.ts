@@ -102,16 +102,24 @@ export function mmapArgs(d: Descriptor, leafOrders: readonly number[], o: MmapAr
   return { kind, order, read: o.read ?? true, write: o.write ?? true, shared: o.shared ?? kind === 'pfnmap', pfn };
 }
 
-/** MAP_POPULATE after an mmap: fault it all in, or, if that cannot complete, unmap the whole new VMA and rethrow (nothing half-applied). */
+/**
+ * MAP_POPULATE after an mmap: fault it all in, or, if that cannot complete,
+ * unmap the whole new VMA (its pages, and its tables but those a neighbouring
+ * VMA's span still shares and that the populate did not build) and rethrow
+ * (nothing half-applied).
+ */
 export function populateOrUnmap(
-  mm: { populate(s: bigint, len: bigint, o: { write?: boolean }): unknown; munmap(s: bigint, len: bigint): void },
-  s: bigint, len: bigint, write: boolean,
+  mm: { populate(s: bigint, len: bigint, o: { write?: boolean }): unknown; unmap(s: bigint, len: bigint, gen: number): void },
+  lastOp: () => number, s: bigint, len: bigint, write: boolean,
 ): void {
   try {
     mm.populate(s, len, { write });
   } catch (e) {
-    mm.munmap(s, len);
-    throw e;
+    if (!(e instanceof PgtemuError)) throw e;
+    mm.unmap(s, len, lastOp());
+    const why = e.message.replace(/^populate: /, '').replace(' (the pages before stay populated)', '');
+    throw new PgtemuError(e.code, `mmap: populating [${hex(s)}, ${hex(s + len)}) failed, so the mapping was removed again (none of it stays populated): ${why}`,
+      { op: 'mmap', address: e.address, cause: e });
   }
 }
 
