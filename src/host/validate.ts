@@ -14,7 +14,7 @@ export const toBig = (v: bigint | number, what: string): bigint => {
 /** A 64-bit value (an address or a pfn): bigint or safe integer in [0, 2^64). */
 export function u64Arg(v: bigint | number, what: string): bigint {
   const b = toBig(v, what);
-  if (b < 0n || b >= 1n << 64n) throw new PgtemuError('EINVAL', `${what}: ${b < 0n ? '-' + hex(-b) : hex(b)} is not a 64-bit value (0 .. 2^64 - 1)`);
+  if (b < 0n || b >= 1n << 64n) throw new PgtemuError('EINVAL', `${what}: ${hex(b)} is not a 64-bit value (0 .. 2^64 - 1)`);
   return b;
 }
 
@@ -35,8 +35,8 @@ export function options<T extends object>(o: T | undefined | null, op: string, s
     const ok = t === 'integer' ? Number.isInteger(v)
       : t === 'number' ? typeof v === 'number' && !Number.isNaN(v)
         : t === 'bigint|number' ? typeof v === 'bigint' || typeof v === 'number'
-          : typeof v === t;
-    if (!ok) throw new PgtemuError('EINVAL', `${op}: option '${k}' is ${describe(v)}, not ${t === 'bigint|number' ? 'a bigint or number' : `a${t === 'integer' ? 'n' : ''} ${t}`}`);
+          : typeof v === t && v !== null;
+    if (!ok) throw new PgtemuError('EINVAL', `${op}: option '${k}' is ${describe(v)}, not ${t === 'bigint|number' ? 'a bigint or number' : `a${/^[aeiou]/.test(t) ? 'n' : ''} ${t}`}`);
   }
   return o;
 }
