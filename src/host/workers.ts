@@ -2,7 +2,7 @@
 // context (1..threads-1; the main thread has 0) and runs its loop inside the
 // core, so a measurement has no per-page JS and no per-call messages.
 import { Worker } from 'node:worker_threads';
-import type { Machine } from './machine.js';
+import { Machine } from './machine.js';
 import { PgtemuError, hex } from './errors.js';
 import { options } from './validate.js';
 
@@ -34,6 +34,7 @@ export class WorkerPool {
   private constructor(private readonly machine: Machine, private readonly workers: Worker[]) {}
 
   static async start(machine: Machine, n: number): Promise<WorkerPool> {
+    if (!(machine instanceof Machine)) throw new PgtemuError('EINVAL', 'WorkerPool: the first argument is not a Machine');
     if (!Number.isInteger(n) || n < 1 || n > machine.threads - 1) {
       throw new PgtemuError('EINVAL', `WorkerPool: ${n} workers, but the machine has contexts for ${machine.threads - 1} (Machine.create threads option)`);
     }
