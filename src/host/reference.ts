@@ -1301,12 +1301,18 @@ export class RefMachine {
       const f = this.peek(folio);
       const units = this.putUnits(folio, refs, flags);
       const pins = (flags & FOLL_PIN) !== 0 && this.large(folio) && !this.isZeroFolio(folio) ? refs : 0;
+      // as the core: what the mappings hold (and a large folio's other pins) stays;
+      // table-pool frames never go, the zero page keeps its own reference
       if (!this.large(folio) && !this.isZeroFolio(folio)) {
+        if (this.testFlag(folio, PG_reserved)) return refuse(i);
         const each = this.putUnits(folio, 1, flags);
-        const fit = Math.floor((f.refcount - o.units) / each);
+        const mapped = Math.max(f.mapcount, -1) + 1;      // a page type (free page) is negative
+        const fit = Math.floor((f.refcount - o.units - mapped) / each);
         if (fit < refs) return refuse(i, fit >= 1 ? folio : undefined);
-      } else if (f.refcount - o.units < units || f.pincount - o.pins < pins) {
-        return refuse(i);
+      } else {
+        const pinsLeft = f.pincount - o.pins - pins;
+        const keep = this.isZeroFolio(folio) ? 1 : f.largeMapcount + 1 + pinsLeft;
+        if (pinsLeft < 0 || f.refcount - o.units - units < keep) return refuse(i);
       }
       o.units += units;
       o.pins += pins;
