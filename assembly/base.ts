@@ -73,6 +73,15 @@ export function useArch(desc: usize): void { A = desc; }
   atomic.add<i64>(p, n);
 }
 
+// Waiting goes through the host's Atomics.wait (an import call), never an
+// inline memory.atomic.wait32: V8 11.3's baseline compiler (Liftoff, Node 20)
+// does not keep the caller's register-held locals across an inline wait32,
+// so after the wait a loop re-reads a garbage address or compares against a
+// garbage value (tableSync then returned with a walker still inside its
+// section, or waited on a word nobody changes). An import call spills every
+// local first. Returns 0 woken, 1 not equal, 2 timed out (memory.atomic.wait32's codes).
+@external("env", "futexWait") export declare function futexWait(p: usize, expected: i32, timeoutUs: i32): i32;
+
 // Locks this instance holds, so that a trap never leaves one held: after a
 // trap the host calls recover(), which releases them (at most two are ever
 // nested: an mm lock, then the pool, zone or memmap lock).
@@ -109,7 +118,7 @@ function lockRaw(p: usize): void {
     const c = atomic.load<i32>(p);
     if (c == 0) continue;
     if (c == 2 || atomic.cmpxchg<i32>(p, 1, 2) == 1) {
-      memory.atomic.wait32(p, 2, 1000000);   // 1 ms, then look again
+      futexWait(p, 2, 1000);                 // 1 ms, then look again
     }
     if (atomic.cmpxchg<i32>(p, 0, 2) == 0) return;
   }

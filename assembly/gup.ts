@@ -14,7 +14,7 @@ import {
 } from './folio';
 import { mmOf, findVma, faultLocked, walkFrom, wCode, wLevel, wEntry } from './mm';
 import {
-  Header, Ctx, Mm, Vma, Page, LevelDesc, PAGE_SIZE_BYTES, LEVEL_PREDS, PRED_SIZE, P_INVERT, P_ACCESS, P_WRITE, P_SPECIAL, P_DEVMAP, P_PROTNONE, PAGE_COMPOUND_HEAD, PG_head, FOLIO_PINCOUNT, PAGE_MAPPING_ANON,
+  Header, Ctx, Mm, Vma, Page, LevelDesc, PAGE_SIZE_BYTES, LEVEL_PREDS, PRED_SIZE, P_INVERT, P_ACCESS, P_WRITE, P_SPECIAL, P_DEVMAP, P_PROTNONE, PAGE_COMPOUND_HEAD, PG_head, FOLIO_PINCOUNT, FOLIO_LARGE_MAPCOUNT, PG_reserved, PAGE_MAPPING_ANON,
   FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
   VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, PG_referenced, W_OK, E_FAULT, E_NOMEM, E_INVAL,
 } from './layout';
@@ -420,10 +420,21 @@ export function gup(ctx: usize, opId: u32): i32 {
 // (gup_folio_next), and a page of an order-0 folio on its own (a run of one
 // small page listed again goes page by page: the same counts).
 //
-// Every release is checked: a decrement that takes a count below zero is
-// added back, and so is everything released before it in this call, and the
-// list is refused (r0 = the index of the refused run's first pfn; a pfn with
-// no struct page is refused the same way). Folios the releases bring to zero
+// Every release is checked against what the folio's counts say gup holds:
+// a release may not take the refcount below what the folio's mappings hold
+// (_mapcount + 1 of an order-0 page, _large_mapcount + 1 of a large folio),
+// plus, on a large folio, one reference per pin still counted in _pincount;
+// an unpin may not take _pincount below zero; a PG_reserved page (a
+// table-pool frame) is never released, and the zero page keeps its own
+// reference. A refused release is added back, and so is everything released
+// before it in this call, and the list is refused (r0 = the index of the
+// refused run's first pfn; a pfn with no struct page is refused the same way).
+// On an order-0 folio a pin is GUP_PIN_COUNTING_BIAS references and nothing
+// else tells pins and gets apart (the kernel's folio_maybe_dma_pinned reads
+// the same count), so an unpin there is refused only when the page has fewer
+// than GUP_PIN_COUNTING_BIAS references beyond its mappings. Counts are read
+// in the order that makes a racing gup or zap look like more references to
+// give back, never fewer: _pincount before the refcount, mapcounts after. Folios the releases bring to zero
 // are freed only once the whole list has gone through. A refused list
 // changes no count; the folios it had released and took back keep this
 // operation as their last.
@@ -452,6 +463,7 @@ export function unpin(ctx: usize): i32 {
   gSmallRec = pin ? R_BIAS | ((<u64>1) << 32) : (<u64>1) << 32;
   const out = c.out;
   const large: u64 = (<u64>1) << PG_head;
+  const reserved: u64 = (<u64>1) << PG_reserved;
   const op = <u64>c.opId;
   secPfn = <u64>-1;
   let i: u32 = 0, k: u32 = 0;
@@ -465,13 +477,16 @@ export function unpin(ctx: usize): i32 {
     const page = pageOfPfn(pfn);
     if (page == 0) { refused = i; break; }
     const head = load<u64>(page, PAGE_COMPOUND_HEAD);
-    if (((head | load<u64>(page)) & (large | 1)) == 0 && page != zeroPageOf()) {
+    if (((head | load<u64>(page)) & (large | reserved | 1)) == 0) {
       // a page of an order-0 folio: GUP_PIN_COUNTING_BIAS references for a pin, one for a get
       if (pfn != prev) { prev = pfn; runStart = i; }
       let rec = <u64>page | gSmallRec;
-      const before = atomic.sub<i32>(refcountPtr(page), gBias);
-      if (before <= gBias) {
-        if (before < gBias) { atomic.add<i32>(refcountPtr(page), gBias); refused = runStart; break; }
+      const after = atomic.sub<i32>(refcountPtr(page), gBias) - gBias;
+      // what its mappings hold stays: after > _mapcount, or after >= 0 when
+      // unmapped (_mapcount -1, or a negative page type on a free page)
+      const mapped = load<i32>(page, offsetof<Page>("_mapcount"));
+      if (after <= max<i32>(mapped, 0)) {          // one test for the refusals and the last reference
+        if (after != 0 || mapped >= 0) { atomic.add<i32>(refcountPtr(page), gBias); refused = runStart; break; }
         rec |= R_FREE;                             // the last reference: freed once the list is settled
         toFree++;
       }
@@ -487,9 +502,12 @@ export function unpin(ctx: usize): i32 {
     let folio = page;
     let what: u64 = 0;
     let j = i + 1;
-    if ((head & 1) == 0 && (load<u64>(page) & large) == 0) {   // the zero page
+    let large_ = true;
+    if ((head & 1) == 0 && (load<u64>(page) & large) == 0) {   // PG_reserved
+      if (page != zeroPageOf()) { refused = i; break; }        // a table-pool frame: gup never hands one out
       while (j < n && load<u64>(out + (j << 3)) == pfn) j++;
       if (pin) what = R_NOTHING;                   // its pins are not counted
+      large_ = false;
     } else {
       if ((head & 1) != 0) folio = <usize>(head - 1);
       const first = pfn - <u64>((page - folio) / PAGE_SIZE_BYTES);
@@ -503,19 +521,27 @@ export function unpin(ctx: usize): i32 {
     }
     const pages = <i32>(j - i);
     if (what != R_NOTHING) {
-      if (what == R_PINCOUNT && atomic.sub<i32>(folio + FOLIO_PINCOUNT, pages) < pages) {
-        atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);
-        refused = i;
-        break;
-      }
-      const before = atomic.sub<i32>(refcountPtr(folio), pages);
-      if (before <= pages) {
-        if (before < pages) {
-          atomic.add<i32>(refcountPtr(folio), pages);
-          if (what == R_PINCOUNT) atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);
+      // the references that stay: the zero page's own; a large folio's mappings' and its other pins'
+      let pinsLeft: i32 = 0;
+      if (what == R_PINCOUNT) {
+        pinsLeft = atomic.sub<i32>(folio + FOLIO_PINCOUNT, pages) - pages;
+        if (pinsLeft < 0) {
+          atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);
           refused = i;
           break;
         }
+      } else if (large_) {
+        pinsLeft = atomic.load<i32>(folio + FOLIO_PINCOUNT);
+      }
+      const after = atomic.sub<i32>(refcountPtr(folio), pages) - pages;
+      const keep = large_ ? load<i32>(folio + FOLIO_LARGE_MAPCOUNT) + 1 + pinsLeft : 1;
+      if (after < keep || after < 0) {
+        atomic.add<i32>(refcountPtr(folio), pages);
+        if (what == R_PINCOUNT) atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);
+        refused = i;
+        break;
+      }
+      if (after == 0) {
         what |= R_FREE;
         toFree++;
       }

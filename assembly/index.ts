@@ -216,7 +216,24 @@ function checkUnmapRange(mm: usize, start: u64, end: u64): i32 {
   return OK;
 }
 
-// a0 mm, a1 start, a2 len: munmap (entries, tables and VMAs)
+// free_pgtables' floor and ceiling for unmapping [start, end): the end of the
+// mapping below it and the start of the one above (0: none above), as they
+// will be once [start, end) is gone.
+let gFloorOut: u64 = 0;
+function unmapCeiling(mm: usize, start: u64, end: u64): u64 {
+  const m = mmOf(mm);
+  let floor: u64 = 0, ceiling: u64 = 0;
+  for (let i: u32 = 0; i < m.nrVmas; i++) {
+    const v = changetype<Vma>(vmaAt(mm, i));
+    if (v.start < start) { const f = v.end < start ? v.end : start; if (f > floor) floor = f; }
+    if (v.end > end) { const c = v.start > end ? v.start : end; if (ceiling == 0 || c < ceiling) ceiling = c; }
+  }
+  gFloorOut = floor;
+  return ceiling;
+}
+
+// a0 mm, a1 start, a2 len, a3 a failed populate's operation (its empty tables
+// go too, 0: none): munmap (entries, tables and VMAs)
 export function munmap(ctx: usize): i32 {
   const c = ctxOf(ctx);
   const mm = <usize>c.a0;
@@ -233,7 +250,10 @@ export function munmap(ctx: usize): i32 {
       if (v.start < start && v.end > end && m.nrVmas >= hdr().vmaPerMm) r = E_NOSPC;
     }
   }
-  if (r == OK) r = zapRange(ctx, mm, start, end, true, 0, true, op);
+  if (r == OK) {
+    const ceiling = unmapCeiling(mm, start, end);
+    r = zapRange(ctx, mm, start, end, true, 0, true, op, gFloorOut, ceiling, <u32>c.a3);
+  }
   if (r == OK) r = vmaRemoveRange(mm, start, end);
   unlock(mm + offsetof<Mm>("lock"));
   return r;
@@ -316,13 +336,18 @@ export function unpin(ctx: usize): i32 {
 
 // A worker's loop: `a4` rounds of gup (flags a3) over [a1, a1 + a2 pages) then unpin,
 // all inside the core. r0 = pages taken in all, r1 = rounds that came up short
-// (or took nothing: the range may be unmapped by a racing thread).
+// (or took nothing: the range may be unmapped by a racing thread), r2 = rounds
+// done. a5 is a stop request: any other thread may set its low word non-zero,
+// and the loop ends at the next round boundary (holding nothing).
 export function gupUnpinLoop(ctx: usize): i32 {
   const c = ctxOf(ctx);
   const rounds = <u32>c.a4;
   let total: u64 = 0, short: u64 = 0;
   const nr = <u32>c.a2;
-  for (let i: u32 = 0; i < rounds; i++) {
+  if (nr == 0 || nr > c.outCap) return E_INVAL;
+  let i: u32 = 0;
+  for (; i < rounds; i++) {
+    if (atomic.load<u32>(ctx + offsetof<Ctx>("a5")) != 0) break;
     const op = beginOp(ctx, OP_GUP, <u32>c.a0, c.a1, c.a2 << pageShift());
     const got = gupImpl(ctx, op);
     if (got <= 0) { short++; continue; }      // nothing mapped there right now (-EFAULT)
@@ -335,10 +360,11 @@ export function gupUnpinLoop(ctx: usize): i32 {
     const r = unpinImpl(ctx);
     c.a0 = saveA0;
     c.a1 = saveA1;
-    if (r < 0) return r;
+    if (r < 0) { c.r0 = total; c.r1 = short; c.r2 = i; return r; }
   }
   c.r0 = total;
   c.r1 = short;
+  c.r2 = i;
   return OK;
 }
 

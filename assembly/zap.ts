@@ -4,7 +4,7 @@
 // became empty are unlinked, and freed only once no lockless walker can
 // still be reading them (tlb_remove_table_sync_one).
 
-import { H, hdr, readEntry, writeEntry, xchgEntry, ctxOf, noteBadTable } from './base';
+import { H, hdr, readEntry, writeEntry, xchgEntry, ctxOf, noteBadTable, futexWait } from './base';
 import {
   lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
   entriesOf,
@@ -28,12 +28,18 @@ let gPages: u32 = 0;
 let gTables: u32 = 0;
 let gMm: usize = 0;
 let gOnlyGen: u32 = 0;
+let gFloor: u64 = 0;      // free_pgtables' floor and ceiling (0: the top of the address space)
+let gCeiling: u64 = 0;
+let gAlsoGen: u32 = 0;    // and the empty tables this operation built, wherever they are
 let gFreeTables: bool = false;
 let gZapLeaves: bool = true;
 let gOp: u32 = 0;
 
 // tlb_remove_table_sync_one: wait until every other thread that was inside a
 // lockless walk has left it (the IPI that gup-fast's irq-off section blocks).
+// A walker's seq is odd inside its section and bumped (to even) on leaving;
+// the walker does not notify (that would cost every gup a call), so the wait
+// looks again every 10 us until the seq it saw has moved on.
 function tableSync(): void {
   const h = hdr();
   for (let i: u32 = 0; i < h.ctxCount; i++) {
@@ -41,9 +47,7 @@ function tableSync(): void {
     if (c == gCtx) continue;
     const s = atomic.load<u32>(c + offsetof<Ctx>("seq"));
     if ((s & 1) == 0) continue;
-    while (atomic.load<u32>(c + offsetof<Ctx>("seq")) == s) {
-      memory.atomic.wait32(c + offsetof<Ctx>("seq"), s, 10000);
-    }
+    while (atomic.load<u32>(c + offsetof<Ctx>("seq")) == s) futexWait(c + offsetof<Ctx>("seq"), <i32>s, 10);
   }
 }
 
@@ -168,6 +172,14 @@ function checkLinks(l: u32, tpa: u64, addr: u64, end: u64): i32 {
   return OK;
 }
 
+// free_pgd_range: the table under the level-l entry for addr may go only if
+// no other VMA can use it: its whole span lies within [floor, ceiling).
+@inline function spanFree(l: u32, addr: u64): bool {
+  const size = (<u64>1) << L(l).shift;
+  const base = addr & ~(size - 1);
+  return base >= gFloor && (gCeiling == 0 || base + size <= gCeiling);
+}
+
 // zap_pXd_range for one table (its links checked by checkLinks); the caller decides on freeing.
 function zapLevel(l: u32, tpa: u64, addr: u64, end: u64): void {
   const d = lv(l);
@@ -183,7 +195,8 @@ function zapLevel(l: u32, tpa: u64, addr: u64, end: u64): void {
       } else if (isTable(d, e)) {
         const child = tablePa(d, e);
         zapLevel(l + 1, child, addr, next);
-        if (gFreeTables && (gOnlyGen == 0 || unitOf(child).gen == gOnlyGen) && tableEmpty(l + 1, child)) {
+        if (gFreeTables && (gOnlyGen == 0 || unitOf(child).gen == gOnlyGen) &&
+            (spanFree(l, addr) || (gAlsoGen != 0 && unitOf(child).gen == gAlsoGen)) && tableEmpty(l + 1, child)) {
           writeEntry(p, L(l).emptyValue);            // pmd_clear, then free after the flush
           mmOf(gMm).pgtablesBytes -= L(l + 1).tableBytes;
           tlbRemoveTable(l + 1, child);
@@ -244,9 +257,12 @@ function splitPartialHugeZero(mm: usize, start: u64, end: u64, opId: u32): i32 {
 }
 
 // Zap [start, end) of mm. freeTables: also unlink and free tables left empty
-// (only those allocated by operation onlyGen, when non-zero: a rollback).
+// (only those allocated by operation onlyGen, when non-zero: a rollback),
+// whose span lies within [floor, ceiling) (ceiling 0: no limit), or that
+// operation alsoGen built (a failed populate's tables go with it).
 // zapLeaves false: take back empty new tables only (a failed fault).
-export function zapRange(ctx: usize, mm: usize, start: u64, end: u64, freeTables: bool, onlyGen: u32, zapLeaves: bool, opId: u32): i32 {
+export function zapRange(ctx: usize, mm: usize, start: u64, end: u64, freeTables: bool, onlyGen: u32, zapLeaves: bool, opId: u32,
+  floor: u64 = 0, ceiling: u64 = 0, alsoGen: u32 = 0): i32 {
   const root = mmOf(mm).root;
   const rb = rootBad(root, mmOf(mm).id);
   if (rb != 0) { noteBadTable(0, root, <u64>PARENT_ROOT, start, rb); return E_BADTABLE; }
@@ -266,6 +282,9 @@ export function zapRange(ctx: usize, mm: usize, start: u64, end: u64, freeTables
   gOnlyGen = onlyGen;
   gFreeTables = freeTables;
   gOp = opId;
+  gFloor = floor;
+  gCeiling = ceiling;
+  gAlsoGen = alsoGen;
   zapLevel(0, mmOf(mm).root, start, end);
   tlbFlushMmu();   // tlb_finish_mmu
   return OK;

@@ -61,7 +61,12 @@ export function coreModule(): WebAssembly.Module {
 }
 
 export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): { exports: CoreExports; layout: Layout } {
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const words = new Int32Array(memory.buffer);
+  const codes: Record<string, number> = { ok: 0, 'not-equal': 1, 'timed-out': 2 };
+  // assembly/base.ts futexWait: the core's waits go through Atomics.wait (see there why)
+  const futexWait = (p: number, expected: number, timeoutUs: number): number =>
+    codes[Atomics.wait(words, p >>> 2, expected, timeoutUs / 1000)];
+  const instance = new WebAssembly.Instance(module, { env: { memory, futexWait } });
   const ex = instance.exports as unknown as Record<string, unknown>;
   return { exports: ex as unknown as CoreExports, layout: readLayout(ex) };
 }

@@ -28,7 +28,7 @@ export class PgtemuError extends Error {
   }
 }
 
-export const hex = (v: bigint | number): string => '0x' + BigInt(v).toString(16);
+export const hex = (v: bigint | number): string => { const b = BigInt(v); return (b < 0n ? '-0x' : '0x') + (b < 0n ? -b : b).toString(16); };
 
 /** The core's status codes (assembly/layout.ts E_*, the kernel's errno where there is one). */
 export const STATUS: Readonly<Record<number, ErrorCode>> = {

@@ -21,7 +21,9 @@ const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined =>
 };
 import { resolve, type MachineChoice, type Model } from './presets.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, type ErrorCode } from './errors.js';
-import { checkUser, mmapArgs, populateOrUnmap, releaseArgs, toBig, userRange, type VmaKind } from './validate.js';
+import {
+  checkUser, describe, mmapArgs, options, populateOrUnmap, releaseArgs, toBig, u64Arg, userRange, type VmaKind,
+} from './validate.js';
 
 export interface MachineOptions extends MachineChoice {
   /** simulated RAM (struct pages only, except the table pool), MiB; default 64 */
@@ -77,6 +79,11 @@ export interface GupOptions {
   noFault?: boolean;
 }
 
+/**
+ * What gupFast took: a handle the machine that made it recognises. Give it
+ * back once, whole, with `unpin` (either kind) or `put` (FOLL_GET results
+ * only); see Machine.unpin.
+ */
 export interface GupResult {
   /** pages taken (the prefix pfns[0..nr)) */
   readonly nr: number;
@@ -221,6 +228,26 @@ const INVARIANTS: Record<number, [string, string]> = {
 
 const big = toBig;
 
+const MACHINE_OPTIONS = {
+  arch: 'string', variant: 'string', kernel: 'string', model: 'string', special: 'boolean', devmap: 'boolean',
+  ramMiB: 'number', tablePoolMiB: 'number', threads: 'number', maxMms: 'number', vmasPerMm: 'number',
+} as const;
+const MMAP_OPTIONS = {
+  start: 'bigint|number', length: 'bigint|number', kind: 'string', hugeOrder: 'number', read: 'boolean', write: 'boolean',
+  shared: 'boolean', pfn: 'bigint|number', populate: 'boolean',
+} as const;
+const GUP_OPTIONS = { pin: 'boolean', write: 'boolean', longterm: 'boolean', fastOnly: 'boolean', noFault: 'boolean' } as const;
+const FAULT_OPTIONS = { write: 'boolean' } as const;
+
+/**
+ * The GupResults every machine handed out and their state: a result is
+ * released at most once, and only by the machine that made it. Results are
+ * frozen; the machine releases its own copy of the pfns, so changing the
+ * result's array changes nothing.
+ */
+interface Taken { machine: Machine; pin: boolean; nr: number; pfns: BigUint64Array; released: boolean }
+const taken = new WeakMap<object, Taken>();
+
 /** Everything a worker needs to attach to a machine. */
 export interface SharedMachine {
   module: WebAssembly.Module;
@@ -282,7 +309,8 @@ export class Machine {
   }
 
   static createSync(opts: MachineOptions): Machine {
-    if (!opts || typeof opts.arch !== 'string') throw new PgtemuError('EINVAL', "Machine.create: 'arch' is required");
+    options(opts, 'Machine.create', MACHINE_OPTIONS, true);
+    if (typeof opts.arch !== 'string') throw new PgtemuError('EINVAL', "Machine.create: 'arch' is required");
     const { model, kernel, desc } = resolve(opts);
     const ramMiB = opts.ramMiB ?? 64;
     const poolMiB = opts.tablePoolMiB ?? 8;
@@ -475,6 +503,8 @@ export class Machine {
   /** @internal */ checkUser(v: bigint, what: string, op: string): bigint { return checkUser(this.desc, v, what, op); }
 
   /** @internal */ get exports(): CoreExports { return this.ex; }
+  /** @internal The id of the last operation this thread began. */
+  lastOp(): number { return this.rd(this.ctx, 'Ctx', 'opId') as number; }
   /** @internal */ get layout(): Layout { return this.L; }
   /** @internal */ get outPtr(): number { return this.ctxBase + this.L.k('CTX_HEAD') + this.L.k('CTX_SCRATCH'); }
   get maxPagesPerCall(): number { return this.outCap; }
@@ -495,40 +525,122 @@ export class Machine {
 
   /** @internal */ forget(mm: Mm): void { this.mms.delete(mm); }
 
+  /** @internal An address space of this machine, or an error naming op. */
+  own(mm: unknown, op: string): Mm {
+    if (!(mm instanceof Mm)) throw new PgtemuError('EINVAL', `${op}: ${describe(mm)} is not an address space (Mm)`, { op });
+    if (mm.machine !== this) throw new PgtemuError('EINVAL', `${op}: this address space belongs to another machine`, { op });
+    return mm;
+  }
+
   // ---------------------------------------------------------------- pages and references
-  /** unpin_user_pages (FOLL_PIN results) or put_page (FOLL_GET results) */
+  /**
+   * unpin_user_pages (a FOLL_PIN result) or put_page (a FOLL_GET result).
+   *
+   * How pgtemu knows what was taken: a GupResult is a handle. It is accepted
+   * only by the machine whose gupFast made it, only once (a second release
+   * is refused), and it releases what it took, as it took it (pins with
+   * unpin_user_pages, references with put_page), from the machine's own copy
+   * of its pfns. A plain list, `{ pfns, nr?, pin? }` (pin defaults to true),
+   * is still accepted: the machine cannot tell whose references it names, so
+   * the core checks it against the folios' counts (assembly/gup.ts unpin): it
+   * may not release references the mappings hold, pins a large folio does not
+   * have (_pincount), table-pool frames or the zero page's own reference, and
+   * on an order-0 folio a pin needs GUP_PIN_COUNTING_BIAS references beyond
+   * the mappings (a get and part of a pin there look alike, as they do to the
+   * kernel). Every refusal is a PgtemuError naming the page and pfn, and
+   * changes nothing, except that a list longer than maxPagesPerCall is
+   * released in chunks and a refusal keeps the chunks before it.
+   */
   unpin(pages: GupResult | { pfns: ArrayLike<bigint>; nr?: number; pin?: boolean }): void {
+    const t = this.handle(pages, 'unpin');
+    if (t) return this.releaseHandle(t, t.pin ? 'unpin' : 'put');
     const { n, pin, op } = releaseArgs(pages, false);
-    this.release(pages.pfns, n, pin, op);
+    this.release(this.pfnList(pages.pfns, n, op), n, pin, op);
   }
 
-  /** put_page for FOLL_GET results */
+  /**
+   * put_page for FOLL_GET references: a FOLL_GET GupResult, or a plain list
+   * `{ pfns, nr? }` checked as unpin describes. A FOLL_PIN result is refused
+   * (pins go back with unpin).
+   */
   put(pages: GupResult | { pfns: ArrayLike<bigint>; nr?: number }): void {
+    const t = this.handle(pages, 'put');
+    if (t?.pin) throw new PgtemuError('EINVAL', 'put: this GupResult holds FOLL_PIN pins (pin_user_pages_fast); give it back with unpin', { op: 'put' });
+    if (t) return this.releaseHandle(t, 'put');
     const { n, op } = releaseArgs(pages, true);
-    this.release(pages.pfns, n, false, op);
+    this.release(this.pfnList(pages.pfns, n, op), n, false, op);
   }
 
-  private release(pfns: ArrayLike<bigint>, n: number, pin: boolean, op: string): void {
+  /** The machine's record of a GupResult; undefined for a plain list. */
+  private handle(pages: unknown, op: string): Taken | undefined {
+    if (pages === null || typeof pages !== 'object') throw new PgtemuError('EINVAL', `${op}: expected a GupResult or { pfns }, got ${describe(pages)}`, { op });
+    const t = taken.get(pages);
+    if (!t) return undefined;
+    if (t.machine !== this) throw new PgtemuError('EINVAL', `${op}: this GupResult was taken by another machine`, { op });
+    if (t.released) {
+      const first = t.nr > 0 ? `page 0 (pfn ${hex(t.pfns[0])}) has no struct page or not the references to give back: ` : '';
+      throw new PgtemuError('EINVAL', `${op}: ${first}this GupResult was already released`, { op });
+    }
+    return t;
+  }
+
+  private releaseHandle(t: Taken, op: string): void {
+    this.release(t.pfns, t.nr, t.pin, op);
+    t.released = true;
+  }
+
+  /** A plain list's first n pfns, checked before anything is released: 64-bit values only. */
+  private pfnList(pfns: ArrayLike<bigint | number>, n: number, op: string): BigUint64Array {
+    if (pfns instanceof BigUint64Array) return pfns;
+    const list = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = pfns[i];
+      if ((typeof v !== 'bigint' && !Number.isSafeInteger(v)) || v < 0 || BigInt(v) >= 1n << 64n) {
+        throw new PgtemuError('EINVAL', `${op}: page ${i} (pfn ${typeof v === 'bigint' && v >= 0n ? hex(v) : describe(v)}) is not a pfn (an integer in 0 .. 2^64 - 1); nothing was released`, { op });
+      }
+      list[i] = BigInt(v);
+    }
+    return list;
+  }
+
+  private release(pfns: BigUint64Array, n: number, pin: boolean, op: string): void {
     const flags = pin ? this.L.k('FOLL_PIN') : this.L.k('FOLL_GET');
     for (let done = 0; done < n;) {
       const chunk = Math.min(n - done, this.outCap);
-      const out = new BigUint64Array(this.memory.buffer, this.outPtr, chunk);
-      if (pfns instanceof BigUint64Array) out.set(pfns.subarray(done, done + chunk));   // one copy, no per-page JS
-      else for (let i = 0; i < chunk; i++) out[i] = BigInt(pfns[done + i]);
+      new BigUint64Array(this.memory.buffer, this.outPtr, chunk).set(pfns.subarray(done, done + chunk));   // one copy, no per-page JS
       this.a(0, chunk);
       this.a(1, flags);
       const st = this.run(op, this.ex.unpin);
       if (st < 0) {
         const bad = done + Number(this.r(0));
-        throw new PgtemuError('EINVAL', `${op}: page ${bad} (pfn ${hex(BigInt(pfns[bad]))}) has no struct page or not the references to give back; nothing from that page on was released`, { op });
+        throw new PgtemuError('EINVAL', `${op}: page ${bad} (pfn ${hex(pfns[bad])}) has no struct page or not the references to give back (${this.whyNot(pfns[bad], pin)}); nothing from that page on was released`, { op });
       }
       done += chunk;
     }
   }
 
+  /** Why the core refused to release pfn, from its counts now (for the message). */
+  private whyNot(pfn: bigint, pin: boolean): string {
+    this.a(0, pfn);
+    this.run('page', this.ex.pagePtr);
+    if (Number(this.r(0)) === 0) return 'no struct page';
+    const p = this.page(pfn);
+    if (p.buddy) return 'a free page';
+    if (p.reserved) return pfn === this.hd('zeroPfn') ? 'the zero page: only its own reference is left' : 'a table-pool frame (PG_reserved): gup never hands one out';
+    const h = p.tail ? this.page(p.head) : p;
+    if (h.order > 0) {
+      const mapped = h.largeMapcount + 1;
+      return pin && h.pincount === 0 ? 'its folio has no pins'
+        : `its folio holds ${h.refcount} references: ${mapped} for its mappings, ${h.pincount} pins, ${h.refcount - mapped - h.pincount} gets`;
+    }
+    const beyond = h.refcount - (h.mapcount + 1);
+    return pin ? `${beyond} references beyond its ${h.mapcount + 1} mappings, fewer than one pin (${this.L.k('GUP_PIN_COUNTING_BIAS')})`
+      : `${h.refcount} references, ${h.mapcount + 1} of them its mappings'`;
+  }
+
   /** A snapshot of one struct page (and its folio fields when it heads one). */
   page(pfn: bigint | number): PageInfo {
-    const p = big(pfn, 'page: pfn');
+    const p = u64Arg(pfn, 'page: pfn');
     this.a(0, p);
     this.run('page', this.ex.pagePtr);
     const ptr = Number(this.r(0));
@@ -569,7 +681,7 @@ export class Machine {
    * bug would. The op log records it, so the checker's report names it.
    */
   inject(pfn: bigint | number, field: 'refcount' | 'mapcount' | 'pincount', value: number): void {
-    const p = big(pfn, 'inject: pfn');
+    const p = u64Arg(pfn, 'inject: pfn');
     const codes: Record<string, string> = { refcount: 'INJECT_REFCOUNT', mapcount: 'INJECT_MAPCOUNT', pincount: 'INJECT_PINCOUNT' };
     if (!Object.hasOwn(codes, field)) throw new PgtemuError('EINVAL', `inject: unknown field '${String(field)}' (refcount, mapcount, pincount)`);
     const f = this.L.k(codes[field]);
@@ -581,6 +693,8 @@ export class Machine {
 
   /** Refcounts of pfns [start, start + n) as one array (fast path for tests and reports). */
   refcounts(start: bigint, n: number): Int32Array {
+    start = u64Arg(start, 'refcounts: start');
+    if (!Number.isInteger(n) || n < 0 || n > 1 << 30) throw new PgtemuError('EINVAL', `refcounts: n ${describe(n)} is not an integer in 0..${1 << 30}`);
     const out = new Int32Array(n);
     this.a(0, start);
     this.run('refcounts', this.ex.pagePtr);
@@ -652,6 +766,7 @@ export class Machine {
 
   /** The op log entry for an operation id, if still in the ring. */
   opRecord(id: number): OpRecord | undefined {
+    if (!Number.isInteger(id) || id < 0 || id >= 2 ** 32) throw new PgtemuError('EINVAL', `opRecord: id ${describe(id)} is not a 32-bit operation id`);
     if (id === 0) return undefined;
     const size = this.hd('opLogSize') as number;
     const base = (this.hd('opLogBase') as number) + (id & (size - 1)) * this.L.size.OpRec;
@@ -669,7 +784,8 @@ export class Machine {
   // ---------------------------------------------------------------- walks and raw tables
   /** Walk an address space's tables for addr, as the kernel ('linux', default) or the MMU ('hardware') reads them. */
   walk(mm: Mm, addr: bigint | number, opts: WalkOptions = {}): WalkResult {
-    const va = big(addr, 'walk: address');
+    this.own(mm, 'walk');
+    const va = u64Arg(addr, 'walk: address');
     const view = walkViewOf(opts, 'walk');
     mm.live('walk');
     return this.walkBoth(view, va, (v) => { this.a(0, mm.ptr); this.a(1, va); this.a(2, v); this.walkRun('walk', this.ex.walk, va, v); });
@@ -678,7 +794,7 @@ export class Machine {
   /** Walk tables written with writePhys, from a root table at rootPa ('linux' or 'hardware' view). */
   walkRaw(rootPa: bigint | number, addr: bigint | number, opts: WalkOptions = {}): WalkResult {
     const root = big(rootPa, 'walkRaw: rootPa');
-    const va = big(addr, 'walkRaw: address');
+    const va = u64Arg(addr, 'walkRaw: address');
     const view = walkViewOf(opts, 'walkRaw');
     const top = this.desc.levels[0];
     this.physRange(root, BigInt(top.tableBytes), 'walkRaw');
@@ -757,7 +873,8 @@ export class Machine {
   decode(entry: bigint, level: number | undefined, opts: { view: 'hardware' }): HwEntryFlags;
   decode(entry: bigint, level: number | undefined, opts: DecodeOptions): EntryFlags | HwEntryFlags;
   decode(entry: bigint, level: number = this.desc.levels.length - 1, opts: DecodeOptions = {}): EntryFlags | HwEntryFlags {
-    const l: LevelDescriptor | undefined = this.desc.levels[level];
+    if (typeof entry !== 'bigint') throw new PgtemuError('EINVAL', `decode: entry ${describe(entry)} is not a bigint`);
+    const l: LevelDescriptor | undefined = Number.isInteger(level) ? this.desc.levels[level] : undefined;
     if (!l) throw new PgtemuError('EINVAL', `decode: level ${level} does not exist (0..${this.desc.levels.length - 1})`);
     const view = walkViewOf(opts, 'decode');
     return view === 'hardware' ? decodeHardware(this.desc.hardware.levels[level], entry) : decodeEntry(l, entry);
@@ -783,6 +900,7 @@ export class Machine {
    */
   writePhys(pa: bigint | number, bytes: Uint8Array): void {
     const p = big(pa, 'writePhys: pa');
+    if (!(bytes instanceof Uint8Array)) throw new PgtemuError('EINVAL', `writePhys: bytes is ${describe(bytes)}, not a Uint8Array`);
     this.physRange(p, BigInt(bytes.length), 'writePhys');
     this.a(0, p); this.a(1, bytes.length);
     const st = this.run('writePhys', this.ex.claimRaw, p);
@@ -802,6 +920,8 @@ export class Machine {
 
   /** Encode one entry value as the architecture stores it (byte order), for writePhys. */
   entryBytes(values: readonly bigint[]): Uint8Array {
+    if (!Array.isArray(values)) throw new PgtemuError('EINVAL', `entryBytes: values is ${describe(values)}, not an array of bigints`);
+    values.forEach((v, i) => { if (typeof v !== 'bigint') throw new PgtemuError('EINVAL', `entryBytes: values[${i}] is ${describe(v)}, not a bigint`); });
     const b = new Uint8Array(values.length * 8);
     const dv = new DataView(b.buffer);
     values.forEach((v, i) => dv.setBigUint64(i * 8, BigInt.asUintN(64, v), !this.desc.bigEndian));
@@ -905,6 +1025,8 @@ export class Mm {
 
   /** mmap: a VMA over [start, start + length); faults fill it later (or now, with populate). */
   mmap(o: MmapOptions): void {
+    this.live('mmap');
+    options(o, 'mmap', MMAP_OPTIONS, true);
     const m = this.machine;
     const [s, len] = this.range('mmap', o.start, o.length);
     const { kind, order, read, write, shared, pfn } = mmapArgs(m.desc, m.leafOrders, o, s, len);
@@ -915,14 +1037,23 @@ export class Mm {
     const st = m.run('mmap', m.exports.mmap, s);
     if (st < 0) m.fail(st, 'mmap', `[${hex(s)}, ${hex(s + len)})`, s);
     // __mm_populate skips VM_PFNMAP VMAs (remap_pfn_range built them at mmap time)
-    if (o.populate && kind !== 'pfnmap') populateOrUnmap(this, s, len, o.write ?? true);
+    if (o.populate && kind !== 'pfnmap') populateOrUnmap(this, () => m.lastOp(), s, len, o.write ?? true);
   }
 
-  /** munmap: entries, empty tables and the VMAs of [start, start + length). */
+  /**
+   * munmap: entries, the VMAs and the tables of [start, start + length) that
+   * no other VMA can use (free_pgtables: a table goes only if its span lies
+   * between the neighbouring VMAs).
+   */
   munmap(start: bigint | number, length: bigint | number): void {
+    this.unmap(start, length, 0);
+  }
+
+  /** @internal munmap, also freeing the empty tables operation `gen` (a failed populate) built. */
+  unmap(start: bigint | number, length: bigint | number, gen: number): void {
     const m = this.machine;
     const [s, len] = this.range('munmap', start, length);
-    m.a(0, this.ptr); m.a(1, s); m.a(2, len);
+    m.a(0, this.ptr); m.a(1, s); m.a(2, len); m.a(3, gen);
     const st = m.run('munmap', m.exports.munmap, s);
     if (st < 0) m.fail(st, 'munmap', `[${hex(s)}, ${hex(s + len)})`, s);
   }
@@ -937,8 +1068,9 @@ export class Mm {
   }
 
   /** handle_mm_fault for one address. Throws (EFAULT, ENOMEM, ENOTABLE) with nothing changed. */
-  fault(addr: bigint | number, o: { write?: boolean } = {}): void {
+  fault(addr: bigint | number, o?: { write?: boolean }): void {
     this.live('fault');
+    o = options(o, 'fault', FAULT_OPTIONS);
     const m = this.machine;
     const va = m.checkUser(big(addr, 'fault: address'), 'address', 'fault');
     m.a(0, this.ptr); m.a(1, va); m.a(2, o.write ? 1 : 0);
@@ -947,7 +1079,8 @@ export class Mm {
   }
 
   /** MADV_POPULATE_READ / _WRITE: one fault per leaf over the range. Returns bytes populated. */
-  populate(start: bigint | number, length: bigint | number, o: { write?: boolean } = {}): bigint {
+  populate(start: bigint | number, length: bigint | number, o?: { write?: boolean }): bigint {
+    o = options(o, 'populate', FAULT_OPTIONS);
     const m = this.machine;
     const [s, len] = this.range('populate', start, length);
     m.a(0, this.ptr); m.a(1, s); m.a(2, len); m.a(3, o.write ? 1 : 0);
@@ -964,8 +1097,9 @@ export class Mm {
    * get_user_pages_fast / pin_user_pages_fast for nr pages from addr: the
    * lockless walk, then the slow path (faults under the mm lock) for the rest.
    */
-  gupFast(addr: bigint | number, nr: number, o: GupOptions = {}): GupResult {
+  gupFast(addr: bigint | number, nr: number, o?: GupOptions): GupResult {
     this.live('gupFast');
+    o = options(o, 'gupFast', GUP_OPTIONS);
     const m = this.machine;
     const L = m.layout;
     const va = big(addr, 'gupFast: address');
@@ -987,7 +1121,9 @@ export class Mm {
     const got = Math.max(ret, 0);
     const pfns = new BigUint64Array(got);
     pfns.set(new BigUint64Array(m.memory.buffer, m.outPtr, got));
-    return { nr: got, ret, errno: ret < 0 ? STATUS[ret] ?? 'EINVAL' : undefined, fast, pfns, flags, pin: !!o.pin };
+    const res: GupResult = Object.freeze({ nr: got, ret, errno: ret < 0 ? STATUS[ret] ?? 'EINVAL' : undefined, fast, pfns, flags, pin: !!o.pin });
+    taken.set(res, { machine: m, pin: !!o.pin, nr: got, pfns: pfns.slice(), released: false });
+    return res;
   }
 
   /** The VMAs, in address order. */

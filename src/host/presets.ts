@@ -31,7 +31,7 @@ export interface MachineChoice {
 }
 
 export function archData(name: string): ArchData {
-  const a = archs[name];
+  const a = typeof name === 'string' && Object.hasOwn(archs, name) ? archs[name] : undefined;
   if (!a) throw new PgtemuError('EUNKNOWN', `unknown arch '${name}' (archs: ${Object.keys(archs).join(', ')})`);
   return a;
 }
@@ -45,12 +45,16 @@ export function kernelSwitches(a: ArchData, kernel: string): Switches {
 export function resolve(choice: MachineChoice): { model: Model; kernel: string; desc: Descriptor } {
   const a = archData(choice.arch);
   const kernel = choice.kernel ?? DEFAULT_KERNEL;
-  const preset = KERNELS[kernel];
+  // own names only: 'toString', 'constructor' or '__proto__' are not presets or variants
+  const preset = typeof kernel === 'string' && Object.hasOwn(KERNELS, kernel) ? KERNELS[kernel] : undefined;
   if (!preset) throw new PgtemuError('EUNKNOWN', `unknown kernel preset '${kernel}' (presets: ${Object.keys(KERNELS).join(', ')})`);
   if (choice.model !== undefined && choice.model !== 'legacy' && choice.model !== 'unified') {
     throw new PgtemuError('EUNKNOWN', `unknown refcount model '${String(choice.model)}' (legacy, unified)`);
   }
   const sw: { special: boolean; devmap: boolean } = { ...kernelSwitches(a, kernel) };
+  for (const k of ['special', 'devmap'] as const) {
+    if (choice[k] !== undefined && typeof choice[k] !== 'boolean') throw new PgtemuError('EINVAL', `${k} must be a boolean, not ${String(choice[k])}`);
+  }
   if (choice.devmap !== undefined) {
     if (choice.devmap && !a.history.devmap) throw new PgtemuError('EINVAL', `${a.arch} never had a devmap bit`);
     sw.devmap = choice.devmap;
@@ -61,6 +65,10 @@ export function resolve(choice: MachineChoice): { model: Model; kernel: string; 
   }
   // With devmap forced on for a kernel outside the window, use the bits of its last kernel.
   const bitsKernel = sw.devmap && !inRange(kernel, a.history.devmap) && a.history.devmap?.until ? a.history.devmap.until : kernel;
-  const spec = buildVariant(a, choice.variant ?? a.defaultVariant, bitsKernel, sw);
+  const variant = choice.variant ?? a.defaultVariant;
+  if (typeof variant !== 'string' || !Object.hasOwn(a.variants, variant)) {
+    throw new PgtemuError('EUNKNOWN', `unknown ${a.arch} variant '${String(variant)}' (variants: ${Object.keys(a.variants).join(', ')})`);
+  }
+  const spec = buildVariant(a, variant, bitsKernel, sw);
   return { model: choice.model ?? preset.model, kernel, desc: compileVariant(spec, kernel) };
 }

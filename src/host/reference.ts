@@ -349,6 +349,8 @@ export class RefMachine {
   }
 
   /** @internal */ beginOp(): number { return ++this.opSeq; }
+  /** @internal The id of the last operation begun. */
+  lastOp(): number { return this.opSeq; }
 
   // ---------------------------------------------------------------- struct pages
   /** @internal */ pg(pfn: number): RefPage {
@@ -1232,7 +1234,10 @@ export class RefMachine {
         } else if (d.isTable(e)) {
           const child = d.tablePa(e);
           this.zapLevel(l + 1, child, addr, next);
-          if (this.gFreeTables && (this.gOnlyGen === 0 || this.tableGen.get(child) === this.gOnlyGen) && this.tableEmpty(l + 1, child)) {
+          const base = addr & ~(d.sizeB - 1n);      // free_pgd_range's floor and ceiling
+          const spanFree = base >= this.gFloor && (this.gCeiling === 0n || base + d.sizeB <= this.gCeiling);
+          if (this.gFreeTables && (this.gOnlyGen === 0 || this.tableGen.get(child) === this.gOnlyGen) &&
+              (spanFree || (this.gAlsoGen !== 0 && this.tableGen.get(child) === this.gAlsoGen)) && this.tableEmpty(l + 1, child)) {
             this.wr(s, d.empty);
             this.gMm!.pgtablesBytes -= this.L[l + 1].tableBytes;
             this.tlbRemoveTable(l + 1, child);
@@ -1283,8 +1288,15 @@ export class RefMachine {
     return OK;
   }
 
-  /** @internal */ zapRange(mm: RefMm, start: bigint, end: bigint, freeTables: boolean, onlyGen: number, zapLeaves: boolean, op: number): number {
+  private gFloor = 0n;
+  private gCeiling = 0n;
+  private gAlsoGen = 0;
+  /** @internal */ zapRange(mm: RefMm, start: bigint, end: bigint, freeTables: boolean, onlyGen: number, zapLeaves: boolean, op: number,
+    floor = 0n, ceiling = 0n, alsoGen = 0): number {
     if (zapLeaves && this.partialHugeLeaf(mm, start, end)) return E_SPLIT;
+    this.gFloor = floor;
+    this.gCeiling = ceiling;
+    this.gAlsoGen = alsoGen;
     if (zapLeaves) {
       const r = this.splitPartialHugeZero(mm, start, end, op);
       if (r !== OK) return r;
@@ -1399,12 +1411,18 @@ export class RefMachine {
       const f = this.peek(folio);
       const units = this.putUnits(folio, refs, flags);
       const pins = (flags & FOLL_PIN) !== 0 && this.large(folio) && !this.isZeroFolio(folio) ? refs : 0;
+      // as the core: what the mappings hold (and a large folio's other pins) stays;
+      // table-pool frames never go, the zero page keeps its own reference
       if (!this.large(folio) && !this.isZeroFolio(folio)) {
+        if (this.testFlag(folio, PG_reserved)) return refuse(i);
         const each = this.putUnits(folio, 1, flags);
-        const fit = Math.floor((f.refcount - o.units) / each);
+        const mapped = Math.max(f.mapcount, -1) + 1;      // a page type (free page) is negative
+        const fit = Math.floor((f.refcount - o.units - mapped) / each);
         if (fit < refs) return refuse(i, fit >= 1 ? folio : undefined);
-      } else if (f.refcount - o.units < units || f.pincount - o.pins < pins) {
-        return refuse(i);
+      } else {
+        const pinsLeft = f.pincount - o.pins - pins;
+        const keep = this.isZeroFolio(folio) ? 1 : f.largeMapcount + 1 + pinsLeft;
+        if (pinsLeft < 0 || f.refcount - o.units - units < keep) return refuse(i);
       }
       o.units += units;
       o.pins += pins;
@@ -1635,10 +1653,15 @@ export class RefMm {
       }
     }
     if (r < 0) m.fail(r, 'mmap', `[${hex(s)}, ${hex(end)})`, s);
-    if (o.populate && kind !== 'pfnmap') populateOrUnmap(this, s, len, o.write ?? true);   // __mm_populate skips VM_PFNMAP
+    if (o.populate && kind !== 'pfnmap') populateOrUnmap(this, () => m.lastOp(), s, len, o.write ?? true);   // __mm_populate skips VM_PFNMAP
   }
 
   munmap(start: bigint | number, length: bigint | number): void {
+    this.unmap(start, length, 0);
+  }
+
+  /** @internal munmap, also freeing the empty tables operation `gen` (a failed populate) built. */
+  unmap(start: bigint | number, length: bigint | number, gen: number): void {
     const m = this.machine;
     const [s, len] = this.range('munmap', start, length);
     const end = s + len;
@@ -1647,7 +1670,15 @@ export class RefMm {
     if (r === OK) {
       for (const v of this.vmaList) if (v.start < s && v.end > end && this.vmaList.length >= m.vmaLimit) r = E_NOSPC;
     }
-    if (r === OK) r = m.zapRange(this, s, end, true, 0, true, op);
+    if (r === OK) {
+      // free_pgtables' floor and ceiling: the neighbouring VMAs once [s, end) is gone
+      let floor = 0n, ceiling = 0n;
+      for (const v of this.vmaList) {
+        if (v.start < s) { const f = v.end < s ? v.end : s; if (f > floor) floor = f; }
+        if (v.end > end) { const c = v.start > end ? v.start : end; if (ceiling === 0n || c < ceiling) ceiling = c; }
+      }
+      r = m.zapRange(this, s, end, true, 0, true, op, floor, ceiling, gen);
+    }
     if (r === OK) r = this.vmaRemoveRange(s, end);
     if (r < 0) m.fail(r, 'munmap', `[${hex(s)}, ${hex(end)})`, s);
   }

@@ -11,6 +11,44 @@ export const toBig = (v: bigint | number, what: string): bigint => {
   return BigInt(v);
 };
 
+/** A 64-bit value (an address or a pfn): bigint or safe integer in [0, 2^64). */
+export function u64Arg(v: bigint | number, what: string): bigint {
+  const b = toBig(v, what);
+  if (b < 0n || b >= 1n << 64n) throw new PgtemuError('EINVAL', `${what}: ${hex(b)} is not a 64-bit value (0 .. 2^64 - 1)`);
+  return b;
+}
+
+type OptType = 'boolean' | 'string' | 'number' | 'integer' | 'bigint|number' | 'object';
+/**
+ * An options object: undefined stands for {}; anything but a plain object,
+ * a key not in `spec`, or a value of the wrong type is refused, naming it.
+ */
+export function options<T extends object>(o: T | undefined | null, op: string, spec: Readonly<Record<string, OptType>>, required = false): T {
+  if (o === undefined && !required) return {} as T;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+    throw new PgtemuError('EINVAL', `${op}: options must be an object, not ${o === null ? 'null' : Array.isArray(o) ? 'an array' : typeof o}`);
+  }
+  for (const [k, v] of Object.entries(o)) {
+    if (!Object.hasOwn(spec, k)) throw new PgtemuError('EINVAL', `${op}: unknown option '${k}' (options: ${Object.keys(spec).join(', ')})`);
+    if (v === undefined) continue;
+    const t = spec[k];
+    const ok = t === 'integer' ? Number.isInteger(v)
+      : t === 'number' ? typeof v === 'number' && !Number.isNaN(v)
+        : t === 'bigint|number' ? typeof v === 'bigint' || typeof v === 'number'
+          : typeof v === t && v !== null;
+    if (!ok) throw new PgtemuError('EINVAL', `${op}: option '${k}' is ${describe(v)}, not ${t === 'bigint|number' ? 'a bigint or number' : `a${/^[aeiou]/.test(t) ? 'n' : ''} ${t}`}`);
+  }
+  return o;
+}
+
+/** A value, for messages. */
+export function describe(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'bigint') return `${v}n`;
+  if (v === null || typeof v !== 'object') return String(v);
+  return Array.isArray(v) ? 'an array' : `an object (${Object.prototype.toString.call(v).slice(8, -1)})`;
+}
+
 /** A user address of this variant: [0, 1 << userVaBits). */
 export function checkUser(d: Descriptor, v: bigint, what: string, op: string): bigint {
   const top = 1n << BigInt(d.userVaBits);
@@ -64,21 +102,37 @@ export function mmapArgs(d: Descriptor, leafOrders: readonly number[], o: MmapAr
   return { kind, order, read: o.read ?? true, write: o.write ?? true, shared: o.shared ?? kind === 'pfnmap', pfn };
 }
 
-/** MAP_POPULATE after an mmap: fault it all in, or, if that cannot complete, unmap the whole new VMA and rethrow (nothing half-applied). */
+/**
+ * MAP_POPULATE after an mmap: fault it all in, or, if that cannot complete,
+ * unmap the whole new VMA (its pages, and its tables but those a neighbouring
+ * VMA's span still shares and that the populate did not build) and rethrow
+ * (nothing half-applied).
+ */
 export function populateOrUnmap(
-  mm: { populate(s: bigint, len: bigint, o: { write?: boolean }): unknown; munmap(s: bigint, len: bigint): void },
-  s: bigint, len: bigint, write: boolean,
+  mm: { populate(s: bigint, len: bigint, o: { write?: boolean }): unknown; unmap(s: bigint, len: bigint, gen: number): void },
+  lastOp: () => number, s: bigint, len: bigint, write: boolean,
 ): void {
   try {
     mm.populate(s, len, { write });
   } catch (e) {
-    mm.munmap(s, len);
-    throw e;
+    if (!(e instanceof PgtemuError)) throw e;
+    mm.unmap(s, len, lastOp());
+    const why = e.message.replace(/^populate: /, '').replace(' (the pages before stay populated)', '');
+    throw new PgtemuError(e.code, `mmap: populating [${hex(s)}, ${hex(s + len)}) failed, so the mapping was removed again (none of it stays populated): ${why}`,
+      { op: 'mmap', address: e.address, cause: e });
   }
 }
 
+/** Keys a raw release list may carry: { pfns, nr, pin }, and the rest of a GupResult copied with it. */
+const RELEASE_KEYS = { pfns: 'object', nr: 'integer', pin: 'boolean', ret: 'integer', errno: 'string', fast: 'integer', flags: 'integer' } as const;
+
 /** unpin / put: `n` pages of `pfns`, and whether they are pins (unpin, default) or references (put). */
 export function releaseArgs(pages: { pfns: ArrayLike<bigint>; nr?: number; pin?: boolean }, put: boolean): { n: number; pin: boolean; op: string } {
+  const op0 = put ? 'put' : 'unpin';
+  const { pfns } = options(pages, op0, RELEASE_KEYS, true);
+  if (!(Array.isArray(pfns) || pfns instanceof BigUint64Array || pfns instanceof BigInt64Array)) {
+    throw new PgtemuError('EINVAL', `${op0}: pfns is ${describe(pfns)}, not an array or BigUint64Array of pfns`);
+  }
   const pin = !put && (pages.pin ?? true);
   const n = pages.nr ?? pages.pfns.length;
   const op = pin ? 'unpin' : 'put';

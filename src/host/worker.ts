@@ -17,7 +17,9 @@ const a0 = layout.off.Ctx.a0, r0 = layout.off.Ctx.r0;
 parentPort!.on('message', (job: LoopJob) => {
   const dv = new DataView(init.shared.memory.buffer);
   const arg = (i: number, v: bigint | number) => dv.setBigUint64(ctx + a0 + i * 8, BigInt(v), true);
+  const res = (i: number) => Number(dv.getBigUint64(ctx + r0 + i * 8, true));
   arg(0, job.mm); arg(1, job.start); arg(2, job.nr); arg(3, job.flags); arg(4, job.rounds);
+  for (let i = 0; i < 3; i++) dv.setBigUint64(ctx + r0 + i * 8, 0n, true);
   Atomics.add(control, 1, 1);                      // ready
   Atomics.notify(control, 1);
   while (Atomics.load(control, 0) !== job.go) Atomics.wait(control, 0, Atomics.load(control, 0));
@@ -27,13 +29,15 @@ parentPort!.on('message', (job: LoopJob) => {
   try {
     status = exports.gupUnpinLoop(ctx);
   } catch (e) {
-    error = String(e);
+    // as Machine.run names a trap: the operation and where
+    error = e instanceof WebAssembly.RuntimeError
+      ? `core trapped in gupUnpinLoop at 0x${job.start.toString(16)}: ${e.message}`
+      : `gupUnpinLoop at 0x${job.start.toString(16)}: ${String(e)}`;
   }
   const ms = performance.now() - t0;
-  const res: LoopResult = {
-    status, error, ms,
-    pages: Number(dv.getBigUint64(ctx + r0, true)),
-    short: Number(dv.getBigUint64(ctx + r0 + 8, true)),
+  const rounds = res(2);
+  const out: LoopResult = {
+    status, error, ms, pages: res(0), short: res(1), rounds, stopped: error === undefined && status === 0 && rounds < job.rounds,
   };
-  parentPort!.postMessage(res);
+  parentPort!.postMessage(out);
 });

@@ -2,21 +2,39 @@
 // context (1..threads-1; the main thread has 0) and runs its loop inside the
 // core, so a measurement has no per-page JS and no per-call messages.
 import { Worker } from 'node:worker_threads';
-import type { Machine } from './machine.js';
-import { PgtemuError } from './errors.js';
+import { Machine } from './machine.js';
+import { PgtemuError, hex } from './errors.js';
+import { options } from './validate.js';
 
 /** `rounds` times: gup `nr` pages from `start` with `flags`, then release them. */
-export interface LoopJob { mm: number; start: bigint; nr: number; flags: number; rounds: number; go: number }
-export interface LoopResult { status: number; error?: string; ms: number; pages: number; short: number }
+export interface LoopJob { mm: number; start: bigint; nr: number; flags: number; rounds: number; go: number; ctx: number }
+export interface LoopResult {
+  status: number;
+  /** a trap or error in the worker, naming the operation (run() rejects with it as a PgtemuError) */
+  error?: string;
+  ms: number;
+  pages: number;
+  short: number;
+  /** rounds done: fewer than asked when close() stopped the loop */
+  rounds: number;
+  /** close() stopped the loop at a round boundary */
+  stopped: boolean;
+}
 export interface GupLoop { mm: { ptr: number }; start: bigint; nr: number; pin?: boolean; write?: boolean; rounds: number }
+
+const LOOP_OPTIONS = { mm: 'object', start: 'bigint|number', nr: 'number', pin: 'boolean', write: 'boolean', rounds: 'number' } as const;
 
 export class WorkerPool {
   private readonly control = new SharedArrayBuffer(8);
   private readonly ctl = new Int32Array(this.control);
   private round = 0;
+  private running?: Promise<unknown>;
+  private closing = false;
+  private exited = 0;
   private constructor(private readonly machine: Machine, private readonly workers: Worker[]) {}
 
   static async start(machine: Machine, n: number): Promise<WorkerPool> {
+    if (!(machine instanceof Machine)) throw new PgtemuError('EINVAL', 'WorkerPool: the first argument is not a Machine');
     if (!Number.isInteger(n) || n < 1 || n > machine.threads - 1) {
       throw new PgtemuError('EINVAL', `WorkerPool: ${n} workers, but the machine has contexts for ${machine.threads - 1} (Machine.create threads option)`);
     }
@@ -24,6 +42,7 @@ export class WorkerPool {
     const url = new URL('./worker.js', import.meta.url.replace(/\/src\/host\//, '/dist/host/'));
     for (let i = 0; i < n; i++) {
       const w = new Worker(url, { workerData: { shared: machine.shared(), ctxIndex: i + 1, control: pool.control }, execArgv: [] });
+      w.once('exit', () => { pool.exited++; });
       await settle<void>(w, 'online');
       pool.workers.push(w);
     }
@@ -32,35 +51,109 @@ export class WorkerPool {
 
   get size(): number { return this.workers.length; }
 
+  /** The worker's context address (context i + 1). */
+  private ctxOf(i: number): number {
+    const s = this.machine.shared();
+    return s.ctxBase + (i + 1) * s.ctxSize;
+  }
+
+  /** Every loop checked before any worker is told anything. */
+  private jobs(loops: GupLoop[], go: number): LoopJob[] {
+    const op = 'WorkerPool.run';
+    if (this.closing || this.workers.length === 0) throw new PgtemuError('EINVAL', `${op}: the pool is closed`);
+    if (this.running) throw new PgtemuError('EINVAL', `${op}: a run is already in flight on this pool`);
+    if (!Array.isArray(loops)) throw new PgtemuError('EINVAL', `${op}: loops must be an array, one loop per worker`);
+    if (loops.length !== this.workers.length) throw new PgtemuError('EINVAL', `${op}: ${loops.length} loops for ${this.workers.length} workers`);
+    const m = this.machine;
+    const L = m.layout;
+    return loops.map((l, i) => {
+      const what = `${op}: loop ${i}`;
+      options(l, what, LOOP_OPTIONS, true);
+      const mm = m.own(l.mm, what);
+      mm.live(what);
+      if (!Number.isInteger(l.nr) || l.nr < 1 || l.nr > m.maxPagesPerCall) throw new PgtemuError('EINVAL', `${what}: nr ${l.nr} is not an integer in 1..${m.maxPagesPerCall}`);
+      if (!Number.isInteger(l.rounds) || l.rounds < 0 || l.rounds > 0xffff_ffff) throw new PgtemuError('EINVAL', `${what}: rounds ${l.rounds} is not an integer in 0..${0xffff_ffff}`);
+      if (typeof l.start !== 'bigint' && !Number.isSafeInteger(l.start)) throw new PgtemuError('EINVAL', `${what}: start ${String(l.start)} is not an integer`);
+      const start = BigInt(l.start);
+      m.checkUser(start, 'start', what);
+      const ps = BigInt(m.desc.pageShift);
+      if ((start & ((1n << ps) - 1n)) !== 0n) throw new PgtemuError('EINVAL', `${what}: start ${hex(start)} is not page aligned`);
+      m.checkUser(start + (BigInt(l.nr) << ps) - 1n, 'end', what);
+      let flags = l.pin ? L.k('FOLL_PIN') : L.k('FOLL_GET');
+      if (l.write) flags |= L.k('FOLL_WRITE');
+      return { mm: mm.ptr, start, nr: l.nr, flags, rounds: l.rounds, go, ctx: this.ctxOf(i) };
+    });
+  }
+
   /**
    * Run one loop per worker, released together by a start barrier; resolves
    * with each worker's result and the wall time from release to the last finish.
    * `during` runs on the main thread while they run (a racing zap, say).
+   * Every loop is checked first (a live Mm of this machine, a user range,
+   * nr in 1..maxPagesPerCall, rounds in 0..2^32-1); a loop that traps in a
+   * worker rejects the run with a PgtemuError 'ETRAP' naming the worker and
+   * the operation, once every worker has finished. close() during a run
+   * stops the loops at their next round boundary: the run resolves with what
+   * was done (`stopped`, `rounds` in each result), every reference given back.
    */
   async run(loops: GupLoop[], during?: () => void): Promise<{ results: LoopResult[]; wallMs: number }> {
-    if (loops.length !== this.workers.length) throw new PgtemuError('EINVAL', `WorkerPool.run: ${loops.length} loops for ${this.workers.length} workers`);
-    const L = this.machine.layout;
+    const jobs = this.jobs(loops, this.round + 1);
     const go = ++this.round;
+    const p = this.start(jobs, go, during);
+    this.running = p.catch(() => undefined);
+    try {
+      return await p;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async start(jobs: LoopJob[], go: number, during?: () => void): Promise<{ results: LoopResult[]; wallMs: number }> {
+    const words = new Int32Array(this.machine.memory.buffer);
+    const a5 = this.machine.layout.off.Ctx.a0 + 5 * 8;
     Atomics.store(this.ctl, 1, 0);
     const done = this.workers.map((w, i) => {
       const result = settle<LoopResult>(w, 'message');
-      const l = loops[i];
-      let flags = l.pin ? L.k('FOLL_PIN') : L.k('FOLL_GET');
-      if (l.write) flags |= L.k('FOLL_WRITE');
-      const job: LoopJob = { mm: l.mm.ptr, start: l.start, nr: l.nr, flags, rounds: l.rounds, go };
-      w.postMessage(job);
+      Atomics.store(words, (jobs[i].ctx + a5) >> 2, 0);   // no stop request yet
+      w.postMessage(jobs[i]);
       return result;
     });
-    while (Atomics.load(this.ctl, 1) < this.workers.length) await new Promise((r) => setTimeout(r, 1));
+    while (Atomics.load(this.ctl, 1) < this.workers.length) {
+      if (this.exited > 0) break;                          // a worker died: its settle() rejects below
+      await new Promise((r) => setTimeout(r, 1));
+    }
     const t0 = performance.now();
     Atomics.store(this.ctl, 0, go);
     Atomics.notify(this.ctl, 0);
     if (during) during();
-    const results = await Promise.all(done);
-    return { results, wallMs: performance.now() - t0 };
+    const settled = await Promise.allSettled(done);
+    const wallMs = performance.now() - t0;
+    const results: LoopResult[] = [];
+    settled.forEach((s, i) => {
+      if (s.status === 'rejected') {
+        throw new PgtemuError('ETRAP', `WorkerPool.run: worker ${i} failed: ${(s.reason as Error)?.message ?? String(s.reason)}`, { op: 'gupUnpinLoop', cause: s.reason });
+      }
+      results.push(s.value);
+    });
+    const bad = results.findIndex((r) => r.error !== undefined);
+    if (bad >= 0) throw new PgtemuError('ETRAP', `WorkerPool.run: worker ${bad}: ${results[bad].error}`, { op: 'gupUnpinLoop', address: jobs[bad].start });
+    return { results, wallMs };
   }
 
+  /**
+   * Stop the workers and end them. A run in flight is asked to stop at the
+   * next round boundary (through each loop's stop word in its context) and
+   * settles first, so no worker is ended holding references.
+   */
   async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.running) {
+      const words = new Int32Array(this.machine.memory.buffer);
+      const a5 = this.machine.layout.off.Ctx.a0 + 5 * 8;
+      this.workers.forEach((_, i) => Atomics.store(words, (this.ctxOf(i) + a5) >> 2, 1));
+      await this.running;
+    }
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
   }

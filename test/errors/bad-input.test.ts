@@ -1,44 +1,10 @@
 // Bad input gets an Error naming the input, and the machine is left exactly
 // as it was. One test per case; each compares a full snapshot before/after.
 import { describe, expect, it } from 'vitest';
-import { Machine, Mm, PgtemuError, archs, buildVariant, compileVariant } from '../../src/index.js';
+import { Machine, Mm, archs, buildVariant, compileVariant } from '../../src/index.js';
 import type { ArchData } from '../../src/index.js';
 
-const MiB = 1n << 20n;
-const BASE = 0x4000_0000n;
-
-function setup(o: { ramMiB?: number; tablePoolMiB?: number } = {}) {
-  const m = Machine.createSync({ arch: 'x86_64', ramMiB: o.ramMiB ?? 64, tablePoolMiB: o.tablePoolMiB ?? 4 });
-  const mm = m.createMm();
-  mm.mmap({ start: BASE, length: 4n * MiB, populate: true });
-  mm.mmap({ start: BASE + 8n * MiB, length: 4n * MiB, hugeOrder: 9, populate: true });
-  const pins = mm.gupFast(BASE, 16, { pin: true });
-  return { m, mm, pins };
-}
-
-/** Everything observable about a machine and one address space. */
-function snapshot(m: Machine, mm: Mm) {
-  const s = m.stats();
-  const walks: string[] = [];
-  for (let a = BASE - 2n * MiB; a < BASE + 16n * MiB; a += 64n * 1024n) {
-    const w = m.walk(mm, a);
-    walks.push(`${w.level}:${w.status}:${w.entry}`);
-  }
-  return {
-    free: s.freePages, pool: s.poolFreeBytes, out: s.gupOutstanding, pins: s.pinOutstanding,
-    vmas: mm.vmas(), counters: mm.counters(), walks, violations: m.checkInvariants(),
-  };
-}
-
-function expectError(fn: () => unknown, code: string, text: RegExp): PgtemuError {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(err).toBeInstanceOf(PgtemuError);
-  const e = err as PgtemuError;
-  expect(e.code).toBe(code);
-  expect(e.message).toMatch(text);
-  return e;
-}
+import { BASE, MiB, expectError, setup, snapshot } from '../helpers/snapshot.js';
 
 describe('bad input leaves the machine as it was', () => {
   it('a non-canonical address', () => {

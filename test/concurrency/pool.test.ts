@@ -1,0 +1,96 @@
+// WorkerPool checks every loop before any worker starts, reports a worker's
+// trap as a PgtemuError naming the operation, and close() during a run stops
+// the loops at a round boundary with every count balanced.
+import { afterEach, describe, expect, it } from 'vitest';
+import { Machine, Mm, PgtemuError, WorkerPool } from '../../src/index.js';
+
+const A = 0x1000_0000n;
+const MiB = 1n << 20n;
+let pool: WorkerPool | undefined;
+afterEach(async () => { await pool?.close(); pool = undefined; });
+
+function machine() {
+  const m = Machine.createSync({ arch: 'x86_64', ramMiB: 32, tablePoolMiB: 2, threads: 3 });
+  const mm = m.createMm();
+  mm.mmap({ start: A, length: 2n * MiB, populate: true });
+  return { m, mm };
+}
+
+async function refused(p: Promise<unknown>, code: string, text: RegExp): Promise<void> {
+  const e = await p.then(() => undefined, (x: unknown) => x);
+  expect(e).toBeInstanceOf(PgtemuError);
+  expect((e as PgtemuError).code).toBe(code);
+  expect((e as PgtemuError).message).toMatch(text);
+}
+
+describe('WorkerPool', () => {
+  it('refuses bad loops before any worker starts', async () => {
+    const { m, mm } = machine();
+    const other = machine();
+    const dead = m.createMm();
+    dead.destroy();
+    pool = await WorkerPool.start(m, 2);
+    const ok = { mm, start: A, nr: 512, pin: true, rounds: 5 };
+    const stats = m.stats();
+    const cases: [unknown, RegExp][] = [
+      [{ ...ok, rounds: 1.5 }, /loop 1: rounds 1.5 is not an integer in 0\.\.4294967295/],
+      [{ ...ok, rounds: -1 }, /loop 1: rounds -1 is not an integer/],
+      [{ ...ok, rounds: 2 ** 32 }, /loop 1: rounds 4294967296 is not an integer/],
+      [{ ...ok, nr: 0 }, /loop 1: nr 0 is not an integer in 1\.\.262144/],
+      [{ ...ok, nr: 1e9 }, /loop 1: nr 1000000000 is not an integer in 1\.\./],
+      [{ ...ok, nr: Number.NaN }, /loop 1: option 'nr' is NaN, not a number/],
+      [{ ...ok, start: 1n << 47n }, /loop 1: start 0x800000000000 is not a canonical user address/],
+      [{ ...ok, start: A + 1n }, /loop 1: start 0x10000001 is not page aligned/],
+      [{ ...ok, start: (1n << 47n) - 4096n }, /loop 1: end 0x8000001fefff is not a canonical user address/],
+      [{ ...ok, mm: other.mm }, /loop 1: this address space belongs to another machine/],
+      [{ ...ok, mm: { ptr: mm.ptr } }, /loop 1: an object \(Object\) is not an address space \(Mm\)/],
+      [{ ...ok, mm: dead }, /loop 1: this address space was destroyed/],
+      [{ ...ok, turbo: true }, /loop 1: unknown option 'turbo' \(options: mm, start, nr, pin, write, rounds\)/],
+      [null, /loop 1: options must be an object, not null/],
+    ];
+    for (const [bad, text] of cases) await refused(pool.run([ok, bad as never]), 'EINVAL', text);
+    await refused(pool.run([ok]), 'EINVAL', /1 loops for 2 workers/);
+    await refused(pool.run(null as never), 'EINVAL', /loops must be an array/);
+    expect(m.stats()).toEqual(stats);                                 // no worker ran anything
+    const { results } = await pool.run([ok, ok]);                     // and the pool still works
+    expect(results.map((r) => [r.pages, r.rounds, r.stopped])).toEqual([[2560, 5, false], [2560, 5, false]]);
+    expect(m.checkInvariants()).toEqual([]);
+  });
+
+  it("a worker's trap comes back as a PgtemuError naming the operation", async () => {
+    const { m, mm } = machine();
+    pool = await WorkerPool.start(m, 2);
+    const bogus = new Mm(m, 0x7fff_fff0, 0n);                        // a corrupted handle: the core reads outside memory
+    const ok = { mm, start: A, nr: 16, rounds: 3 };
+    await refused(pool.run([ok, { ...ok, mm: bogus }]), 'ETRAP', /WorkerPool\.run: worker 1: core trapped in gupUnpinLoop at 0x10000000: memory access out of bounds/);
+    expect(m.stats().gupOutstanding).toBe(0n);
+    expect(m.checkInvariants()).toEqual([]);
+    const { results } = await pool.run([ok, ok]);                     // the workers live on
+    expect(results.map((r) => r.pages)).toEqual([48, 48]);
+  });
+
+  it('close() during a run stops the loops at a round boundary, counts balanced', async () => {
+    const { m, mm } = machine();
+    const free0 = m.stats().freePages;
+    pool = await WorkerPool.start(m, 2);
+    const loop = { mm, start: A, nr: 512, pin: true, write: true, rounds: 2 ** 32 - 1 };   // hours, if not stopped
+    const running = pool.run([loop, { ...loop, pin: false }]);
+    await new Promise((r) => setTimeout(r, 150));
+    await pool.close();
+    const { results } = await running;
+    for (const r of results) {
+      expect(r.stopped).toBe(true);
+      expect(r.error).toBeUndefined();
+      expect(r.rounds).toBeGreaterThan(0);
+      expect(r.rounds).toBeLessThan(loop.rounds);
+      expect(r.pages).toBe(r.rounds * 512);
+    }
+    expect(m.stats().gupOutstanding).toBe(0n);
+    expect(m.stats().pinOutstanding).toBe(0n);
+    expect(m.checkInvariants()).toEqual([]);
+    expect(pool.size).toBe(0);
+    await refused(pool.run([loop, loop]), 'EINVAL', /the pool is closed/);
+    mm.munmap(A, 2n * MiB);
+    expect(m.stats().freePages).toBe(free0 + 512n);
+  });
+});
