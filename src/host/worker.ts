@@ -29,9 +29,16 @@ parentPort!.on('message', (job: LoopJob) => {
   try {
     status = exports.gupUnpinLoop(ctx);
   } catch (e) {
-    // as Machine.run names a trap: the operation and where
+    // as Machine.run names a trap: the operation and where; and, as there, the
+    // locks this worker's instance held are released and its lockless section
+    // left, so no other thread waits on it forever
+    let released = 0;
+    if (e instanceof WebAssembly.RuntimeError) {
+      exports.recover(ctx);
+      released = res(0);
+    }
     error = e instanceof WebAssembly.RuntimeError
-      ? `core trapped in gupUnpinLoop at 0x${job.start.toString(16)}: ${e.message}`
+      ? `core trapped in gupUnpinLoop at 0x${job.start.toString(16)}: ${e.message}${released ? ` (${released} lock${released > 1 ? 's' : ''} it held released)` : ''}`
       : `gupUnpinLoop at 0x${job.start.toString(16)}: ${String(e)}`;
   }
   const ms = performance.now() - t0;
