@@ -34,8 +34,10 @@ parentPort!.on('message', (job: LoopJob) => {
     // left, so no other thread waits on it forever
     let released = 0;
     if (e instanceof WebAssembly.RuntimeError) {
-      exports.recover(ctx);
+      const pages = res(0);
+      exports.recover(ctx);                          // answers in r0: put the loop's count back
       released = res(0);
+      dv.setBigUint64(ctx + r0, BigInt(pages), true);
     }
     error = e instanceof WebAssembly.RuntimeError
       ? `core trapped in gupUnpinLoop at 0x${job.start.toString(16)}: ${e.message}${released ? ` (${released} lock${released > 1 ? 's' : ''} it held released)` : ''}`
