@@ -337,6 +337,42 @@ export function gupUnpinLoop(ctx: usize): i32 {
   return OK;
 }
 
+// gup_test's sweep (mm/gup_test.c __gup_test_ioctl): `a4` calls, each gup (flags a3) of up
+// to `a2` pages then their release, walking [a1, a1 + a5 pages) call by call and starting
+// over at its end; the last call of a sweep takes what is left (min(nr, remaining)).
+// Unlike gup_test, each call's pages are released before the next call (one output
+// array per context), so get and put are not timed apart. r0, r1 as gupUnpinLoop.
+export function gupSweepLoop(ctx: usize): i32 {
+  const c = ctxOf(ctx);
+  const calls = <u32>c.a4;
+  const nr = c.a2, span = c.a5, start = c.a1;
+  let total: u64 = 0, short: u64 = 0, off: u64 = 0;
+  for (let i: u32 = 0; i < calls; i++) {
+    const n = span - off < nr ? span - off : nr;
+    c.a1 = start + (off << pageShift());
+    c.a2 = n;
+    const op = beginOp(ctx, OP_GUP, <u32>c.a0, c.a1, n << pageShift());
+    const got = gupImpl(ctx, op);
+    off += n;
+    if (off >= span) off = 0;
+    if (got <= 0) { short++; continue; }
+    total += <u64>got;
+    if (<u64>got < n) short++;
+    const saveA0 = c.a0;
+    c.a0 = <u64>got;
+    c.a1 = c.a3;
+    beginOp(ctx, OP_UNPIN, 0, 0, <u64>got);
+    const r = unpinImpl(ctx);
+    c.a0 = saveA0;
+    if (r < 0) { c.a1 = start; c.a2 = nr; return r; }
+  }
+  c.a1 = start;
+  c.a2 = nr;
+  c.r0 = total;
+  c.r1 = short;
+  return OK;
+}
+
 // ---------------------------------------------------------------- walks and inspection
 // a0 mm, a1 va -> r0 level, r1 entry, r2 pa (leaf: of va; table: next table), r3 code, r4 entry pa
 function walkResult(ctx: usize, va: u64): void {

@@ -17,7 +17,7 @@ const a0 = layout.off.Ctx.a0, r0 = layout.off.Ctx.r0;
 parentPort!.on('message', (job: LoopJob) => {
   const dv = new DataView(init.shared.memory.buffer);
   const arg = (i: number, v: bigint | number) => dv.setBigUint64(ctx + a0 + i * 8, BigInt(v), true);
-  arg(0, job.mm); arg(1, job.start); arg(2, job.nr); arg(3, job.flags); arg(4, job.rounds);
+  arg(0, job.mm); arg(1, job.start); arg(2, job.nr); arg(3, job.flags); arg(4, job.rounds); arg(5, job.span ?? 0);
   Atomics.add(control, 1, 1);                      // ready
   Atomics.notify(control, 1);
   while (Atomics.load(control, 0) !== job.go) Atomics.wait(control, 0, Atomics.load(control, 0));
@@ -25,7 +25,7 @@ parentPort!.on('message', (job: LoopJob) => {
   let status = 0;
   let error: string | undefined;
   try {
-    status = exports.gupUnpinLoop(ctx);
+    status = job.span ? exports.gupSweepLoop(ctx) : exports.gupUnpinLoop(ctx);
   } catch (e) {
     error = String(e);
   }

@@ -5,10 +5,13 @@ import { Worker } from 'node:worker_threads';
 import type { Machine } from './machine.js';
 import { PgtemuError } from './errors.js';
 
-/** `rounds` times: gup `nr` pages from `start` with `flags`, then release them. */
-export interface LoopJob { mm: number; start: bigint; nr: number; flags: number; rounds: number; go: number }
+/**
+ * `rounds` times: gup `nr` pages from `start` with `flags`, then release them; with
+ * `span`, each call moves on by `nr` pages through [start, start + span pages) (gup_test's sweep).
+ */
+export interface LoopJob { mm: number; start: bigint; nr: number; flags: number; rounds: number; go: number; span?: number }
 export interface LoopResult { status: number; error?: string; ms: number; pages: number; short: number }
-export interface GupLoop { mm: { ptr: number }; start: bigint; nr: number; pin?: boolean; write?: boolean; rounds: number }
+export interface GupLoop { mm: { ptr: number }; start: bigint; nr: number; pin?: boolean; write?: boolean; longterm?: boolean; rounds: number; span?: number }
 
 export class WorkerPool {
   private readonly control = new SharedArrayBuffer(8);
@@ -47,7 +50,8 @@ export class WorkerPool {
       const l = loops[i];
       let flags = l.pin ? L.k('FOLL_PIN') : L.k('FOLL_GET');
       if (l.write) flags |= L.k('FOLL_WRITE');
-      const job: LoopJob = { mm: l.mm.ptr, start: l.start, nr: l.nr, flags, rounds: l.rounds, go };
+      if (l.longterm) flags |= L.k('FOLL_LONGTERM');
+      const job: LoopJob = { mm: l.mm.ptr, start: l.start, nr: l.nr, flags, rounds: l.rounds, go, span: l.span };
       w.postMessage(job);
       return result;
     });
