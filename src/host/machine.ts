@@ -7,6 +7,7 @@ import {
   PRED_NAMES, TEMPLATE_NAMES, decodeEntry, type Descriptor, type LevelDescriptor,
 } from './archdesc.js';
 import { resolve, type MachineChoice, type Model } from './presets.js';
+import { explainPage, type PageConstants, type PageExplained } from './pageinfo.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, type ErrorCode } from './errors.js';
 import { checkUser, mmapArgs, populateOrUnmap, releaseArgs, toBig, userRange, type VmaKind } from './validate.js';
 
@@ -98,7 +99,8 @@ export interface Violation {
   lastOp?: OpRecord;
 }
 
-export interface PageInfo {
+/** A struct page; the fields of PageExplained say what the kernel would report of it. */
+export interface PageInfo extends PageExplained {
   pfn: bigint;
   flags: bigint;
   refcount: number;
@@ -160,6 +162,9 @@ export interface SharedMachine {
   ctxSize: number;
   threads: number;
 }
+
+/** The PG_* bits the core sets (assembly/layout.ts), for PageInfo.flagNames. */
+const PG_NAMES = ['PG_referenced', 'PG_uptodate', 'PG_head', 'PG_large_rmappable', 'PG_anon_exclusive', 'PG_reserved', 'PG_swapbacked'];
 
 export class Machine {
   readonly desc: Descriptor;
@@ -419,7 +424,15 @@ export class Machine {
     }
   }
 
-  /** A snapshot of one struct page (and its folio fields when it heads one). */
+  private pageConsts?: PageConstants;
+  private pageConstants(): PageConstants {
+    return this.pageConsts ??= {
+      pg: Object.fromEntries(PG_NAMES.map((n) => [n, this.L.k(n)])),
+      pgty: { buddy: this.L.k('PGTY_buddy'), table: this.L.k('PGTY_table'), hugetlb: this.L.k('PGTY_hugetlb') },
+    };
+  }
+
+  /** A snapshot of one struct page (and its folio fields when it heads one), with what the kernel would report of it. */
   page(pfn: bigint | number): PageInfo {
     const p = big(pfn, 'page: pfn');
     this.a(0, p);
@@ -439,6 +452,7 @@ export class Machine {
     if (tail) {
       headPfn = p - BigInt((ptr - Number(ch - 1n)) / this.L.size.Page);
     }
+    const large = isHead ? f1('FOLIO_LARGE_MAPCOUNT') : tail ? this.page(headPfn).largeMapcount : undefined;
     return {
       pfn: p,
       flags: flags & 0xffff_ffffn,
@@ -454,6 +468,7 @@ export class Machine {
       largeMapcount: isHead ? f1('FOLIO_LARGE_MAPCOUNT') : -1,
       mapping: rd('mapping') as bigint,
       lastOp: Number(rd('last_op') as bigint),
+      ...explainPage(flags, mapcountRaw, large, this.pageConstants()),
     };
   }
 
@@ -599,9 +614,9 @@ export class Machine {
   }
 
   /** What each helper (pte_write, pte_special, ...) says of an entry at a level. */
-  decode(entry: bigint, level: number = this.desc.levels.length - 1): EntryFlags {
-    const l: LevelDescriptor | undefined = this.desc.levels[level];
-    if (!l) throw new PgtemuError('EINVAL', `decode: level ${level} does not exist (0..${this.desc.levels.length - 1})`);
+  decode(entry: bigint, level: number | string = this.desc.levels.length - 1): EntryFlags {
+    const l: LevelDescriptor | undefined = typeof level === 'string' ? this.desc.levels.find((x) => x.name === level) : this.desc.levels[level];
+    if (!l) throw new PgtemuError('EINVAL', `decode: level ${String(level)} does not exist (0..${this.desc.levels.length - 1}: ${this.desc.levels.map((x) => x.name).join(', ')})`);
     return decodeEntry(l, entry);
   }
 
