@@ -49,7 +49,7 @@ export interface GupTestRun {
 
 export interface GupTestReport {
   arch: string; variant: string; kernel: string; cmd: GupCmd; case: BenchCase; mapping: 'anon';
-  pageSize: number; folioPages: number; mibPerThread: number; pagesPerThread: number; nrPerCall: number; repeats: number; write: boolean;
+  pageSize: number; folioPages: number; mibPerRange: number; pagesPerRange: number; nrPerCall: number; repeats: number; write: boolean;
   units: { time: 'us'; wall: 'ms'; nsPerPage: 'ns/page'; pagesPerSec: 'pages/s' };
   note: string;
   runs: GupTestRun[];
@@ -103,7 +103,7 @@ export async function gupTest(o: GupTestOptions, counts: number[], log?: (s: str
   if (v.length) throw new PgtemuError('EFAULT', `bench: ${v.length} invariant violations after the run (first: pfn ${v[0].pfn} ${v[0].invariant})`);
   return {
     arch: o.arch, variant: m.desc.variant, kernel: m.kernel, cmd: o.cmd, case: o.case, mapping: 'anon',
-    pageSize: 1 << ps, folioPages: 1 << order, mibPerThread: o.mib, pagesPerThread: pages, nrPerCall: nr, repeats: o.repeats, write: o.write,
+    pageSize: 1 << ps, folioPages: 1 << order, mibPerRange: o.mib, pagesPerRange: pages, nrPerCall: nr, repeats: o.repeats, write: o.write,
     units: { time: 'us', wall: 'ms', nsPerPage: 'ns/page', pagesPerSec: 'pages/s' },
     note: TIMING_NOTE,
     runs,
