@@ -20,7 +20,9 @@ parentPort!.on('message', (job: LoopJob) => {
   arg(0, job.mm); arg(1, job.start); arg(2, job.nr); arg(3, job.flags); arg(4, job.rounds); arg(5, job.span ?? 0);
   Atomics.add(control, 1, 1);                      // ready
   Atomics.notify(control, 1);
-  while (Atomics.load(control, 0) !== job.go) Atomics.wait(control, 0, Atomics.load(control, 0));
+  // wait on the value just seen: a release between a load and the wait then returns at once
+  // (waiting on a second load could sleep on the released value, with no notify to come)
+  for (let v = Atomics.load(control, 0); v !== job.go; v = Atomics.load(control, 0)) Atomics.wait(control, 0, v);
   const t0 = performance.now();
   let status = 0;
   let error: string | undefined;
