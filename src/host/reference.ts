@@ -1446,7 +1446,8 @@ export class RefMm {
   private dead = false;
   readonly rootPa: bigint;
 
-  constructor(readonly machine: RefMachine, /** @internal */ readonly slot: number, /** @internal */ readonly id: number, /** @internal */ readonly root: number) {
+  /** @internal */
+  constructor(readonly machine: RefMachine, readonly slot: number, readonly id: number, readonly root: number) {
     this.rootPa = BigInt(root);
     this.pgtablesBytes = machine.L[0].tableBytes;
   }
