@@ -337,8 +337,8 @@ export function unpin(ctx: usize): i32 {
 // A worker's loop: `a4` rounds of gup (flags a3) over [a1, a1 + a2 pages) then unpin,
 // all inside the core. r0 = pages taken in all, r1 = rounds that came up short
 // (or took nothing: the range may be unmapped by a racing thread), r2 = rounds
-// done. a5 is a stop request: any other thread may set its low word non-zero,
-// and the loop ends at the next round boundary (holding nothing).
+// done. Ctx.stop is a stop request: any other thread may set it non-zero, and
+// the loop ends at the next round boundary (holding nothing).
 export function gupUnpinLoop(ctx: usize): i32 {
   const c = ctxOf(ctx);
   const rounds = <u32>c.a4;
@@ -347,7 +347,7 @@ export function gupUnpinLoop(ctx: usize): i32 {
   if (nr == 0 || nr > c.outCap) return E_INVAL;
   let i: u32 = 0;
   for (; i < rounds; i++) {
-    if (atomic.load<u32>(ctx + offsetof<Ctx>("a5")) != 0) break;
+    if (atomic.load<u32>(ctx + offsetof<Ctx>("stop")) != 0) break;
     const op = beginOp(ctx, OP_GUP, <u32>c.a0, c.a1, c.a2 << pageShift());
     const got = gupImpl(ctx, op);
     if (got <= 0) { short++; continue; }      // nothing mapped there right now (-EFAULT)
@@ -362,6 +362,47 @@ export function gupUnpinLoop(ctx: usize): i32 {
     c.a1 = saveA1;
     if (r < 0) { c.r0 = total; c.r1 = short; c.r2 = i; return r; }
   }
+  c.r0 = total;
+  c.r1 = short;
+  c.r2 = i;
+  return OK;
+}
+
+// gup_test's sweep (mm/gup_test.c __gup_test_ioctl): `a4` calls, each gup (flags a3) of up
+// to `a2` pages then their release, walking [a1, a1 + a6 pages) call by call and starting
+// over at its end; the last call of a sweep takes what is left (min(nr, remaining)).
+// Unlike gup_test, each call's pages are released before the next call (one output
+// array per context), so get and put are not timed apart. r0, r1, r2 and the stop
+// request as gupUnpinLoop.
+export function gupSweepLoop(ctx: usize): i32 {
+  const c = ctxOf(ctx);
+  const calls = <u32>c.a4;
+  const nr = c.a2, span = c.a6, start = c.a1;
+  if (nr == 0 || nr > <u64>c.outCap || span == 0) return E_INVAL;
+  let total: u64 = 0, short: u64 = 0, off: u64 = 0;
+  let i: u32 = 0;
+  for (; i < calls; i++) {
+    if (atomic.load<u32>(ctx + offsetof<Ctx>("stop")) != 0) break;
+    const n = span - off < nr ? span - off : nr;
+    c.a1 = start + (off << pageShift());
+    c.a2 = n;
+    const op = beginOp(ctx, OP_GUP, <u32>c.a0, c.a1, n << pageShift());
+    const got = gupImpl(ctx, op);
+    off += n;
+    if (off >= span) off = 0;
+    if (got <= 0) { short++; continue; }
+    total += <u64>got;
+    if (<u64>got < n) short++;
+    const saveA0 = c.a0;
+    c.a0 = <u64>got;
+    c.a1 = c.a3;
+    beginOp(ctx, OP_UNPIN, 0, 0, <u64>got);
+    const r = unpinImpl(ctx);
+    c.a0 = saveA0;
+    if (r < 0) { c.a1 = start; c.a2 = nr; c.r0 = total; c.r1 = short; c.r2 = i; return r; }
+  }
+  c.a1 = start;
+  c.a2 = nr;
   c.r0 = total;
   c.r1 = short;
   c.r2 = i;

@@ -227,7 +227,7 @@ export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
   outCap: u32;           // entries in the output array
   out: u32;              // -> u64[outCap] (pfns out of gup, pfns into unpin)
   scratch: u32;          // -> u8[CTX_SCRATCH] for mmu_gather batches
-  _pad: u32;
+  stop: u32;             // atomic: another thread asks this context's loop to end at its next round
   _pad1: u32;
   a0: u64; a1: u64; a2: u64; a3: u64; a4: u64; a5: u64; a6: u64; a7: u64;
   r0: u64; r1: u64; r2: u64; r3: u64; r4: u64; r5: u64; r6: u64; r7: u64;

@@ -33,6 +33,7 @@ export interface CoreExports {
   gup(ctx: number): number;
   unpin(ctx: number): number;
   gupUnpinLoop(ctx: number): number;
+  gupSweepLoop(ctx: number): number;
   walk(ctx: number): number;
   walkRaw(ctx: number): number;
   check(ctx: number): number;

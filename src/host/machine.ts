@@ -20,6 +20,7 @@ const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined =>
   try { return decodeTablePa(l, e); } catch { return undefined; }
 };
 import { resolve, type MachineChoice, type Model } from './presets.js';
+import { explainPage, type PageConstants, type PageExplained } from './pageinfo.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, type ErrorCode } from './errors.js';
 import {
   checkUser, describe, mmapArgs, options, populateOrUnmap, releaseArgs, toBig, u64Arg, userRange, type VmaKind,
@@ -172,7 +173,8 @@ export interface Violation {
   lastOp?: OpRecord;
 }
 
-export interface PageInfo {
+/** A struct page; the fields of PageExplained say what the kernel would report of it. */
+export interface PageInfo extends PageExplained {
   pfn: bigint;
   flags: bigint;
   refcount: number;
@@ -257,6 +259,9 @@ export interface SharedMachine {
   ctxSize: number;
   threads: number;
 }
+
+/** The PG_* bits the core sets (assembly/layout.ts), for PageInfo.flagNames. */
+const PG_NAMES = ['PG_referenced', 'PG_uptodate', 'PG_head', 'PG_large_rmappable', 'PG_anon_exclusive', 'PG_reserved', 'PG_swapbacked'];
 
 export class Machine {
   readonly desc: Descriptor;
@@ -638,7 +643,15 @@ export class Machine {
       : `${h.refcount} references, ${h.mapcount + 1} of them its mappings'`;
   }
 
-  /** A snapshot of one struct page (and its folio fields when it heads one). */
+  private pageConsts?: PageConstants;
+  private pageConstants(): PageConstants {
+    return this.pageConsts ??= {
+      pg: Object.fromEntries(PG_NAMES.map((n) => [n, this.L.k(n)])),
+      pgty: { buddy: this.L.k('PGTY_buddy'), table: this.L.k('PGTY_table'), hugetlb: this.L.k('PGTY_hugetlb') },
+    };
+  }
+
+  /** A snapshot of one struct page (and its folio fields when it heads one), with what the kernel would report of it. */
   page(pfn: bigint | number): PageInfo {
     const p = u64Arg(pfn, 'page: pfn');
     this.a(0, p);
@@ -658,6 +671,7 @@ export class Machine {
     if (tail) {
       headPfn = p - BigInt((ptr - Number(ch - 1n)) / this.L.size.Page);
     }
+    const large = isHead ? f1('FOLIO_LARGE_MAPCOUNT') : tail ? this.page(headPfn).largeMapcount : undefined;
     return {
       pfn: p,
       flags: flags & 0xffff_ffffn,
@@ -673,6 +687,7 @@ export class Machine {
       largeMapcount: isHead ? f1('FOLIO_LARGE_MAPCOUNT') : -1,
       mapping: rd('mapping') as bigint,
       lastOp: Number(rd('last_op') as bigint),
+      ...explainPage(flags, mapcountRaw, large, this.pageConstants()),
     };
   }
 
@@ -869,15 +884,17 @@ export class Machine {
   }
 
   /** What each helper (pte_write, pte_special, ...) says of an entry at a level, or (view 'hardware') what the MMU makes of it. */
-  decode(entry: bigint, level?: number, opts?: { view?: 'linux' }): EntryFlags;
-  decode(entry: bigint, level: number | undefined, opts: { view: 'hardware' }): HwEntryFlags;
-  decode(entry: bigint, level: number | undefined, opts: DecodeOptions): EntryFlags | HwEntryFlags;
-  decode(entry: bigint, level: number = this.desc.levels.length - 1, opts: DecodeOptions = {}): EntryFlags | HwEntryFlags {
+  decode(entry: bigint, level?: number | string, opts?: { view?: 'linux' }): EntryFlags;
+  decode(entry: bigint, level: number | string | undefined, opts: { view: 'hardware' }): HwEntryFlags;
+  decode(entry: bigint, level: number | string | undefined, opts: DecodeOptions): EntryFlags | HwEntryFlags;
+  decode(entry: bigint, level: number | string = this.desc.levels.length - 1, opts: DecodeOptions = {}): EntryFlags | HwEntryFlags {
     if (typeof entry !== 'bigint') throw new PgtemuError('EINVAL', `decode: entry ${describe(entry)} is not a bigint`);
-    const l: LevelDescriptor | undefined = Number.isInteger(level) ? this.desc.levels[level] : undefined;
-    if (!l) throw new PgtemuError('EINVAL', `decode: level ${level} does not exist (0..${this.desc.levels.length - 1})`);
+    // a level by its index (0 = top) or by the kernel's name for it ('pte', 'pmd', ...)
+    const li = typeof level === 'string' ? this.desc.levels.findIndex((x) => x.name === level) : Number.isInteger(level) ? level : -1;
+    const l: LevelDescriptor | undefined = this.desc.levels[li];
+    if (!l) throw new PgtemuError('EINVAL', `decode: level ${typeof level === 'string' ? level : describe(level)} does not exist (0..${this.desc.levels.length - 1}: ${this.desc.levels.map((x) => x.name).join(', ')})`);
     const view = walkViewOf(opts, 'decode');
-    return view === 'hardware' ? decodeHardware(this.desc.hardware.levels[level], entry) : decodeEntry(l, entry);
+    return view === 'hardware' ? decodeHardware(this.desc.hardware.levels[li], entry) : decodeEntry(l, entry);
   }
 
   /** The names of the bits set in an entry at a level, as that level and the entry's state name them. */

@@ -16,6 +16,7 @@
 // (writePhys / walkRaw); no ZONE_DEVICE pgmaps (as in the core: a devmap
 // entry cannot be followed). RefMachine.of() wants a fresh Machine.
 
+import { explainPage, type PageConstants } from './pageinfo.js';
 import { decodeEntry, decodeLeafPa, decodeTablePa, encodeLeafEntry, encodeTableEntry, matchPred, type Descriptor, type LevelDescriptor, type PredName, type RawPred, type TemplateName } from './archdesc.js';
 import type { Model } from './presets.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, type ErrorCode } from './errors.js';
@@ -51,7 +52,12 @@ const PG_anon_exclusive = 11;
 const PG_reserved = 13;
 const PG_swapbacked = 17;
 const PGTY_buddy = 0xf0;
+const PGTY_table = 0xf2;
 const PGTY_hugetlb = 0xf4;
+const PAGE_CONSTANTS: PageConstants = {
+  pg: { PG_referenced, PG_uptodate, PG_head, PG_large_rmappable, PG_anon_exclusive, PG_reserved, PG_swapbacked },
+  pgty: { buddy: PGTY_buddy, table: PGTY_table, hugetlb: PGTY_hugetlb },
+};
 const PAGE_MAPPING_ANON = 0x1;
 const ENTIRELY_MAPPED = 0x800000;
 const MAX_ORDERS = 32;
@@ -1472,6 +1478,7 @@ export class RefMachine {
       largeMapcount: isHead ? p.largeMapcount : -1,
       mapping,
       lastOp: p.lastOp,
+      ...explainPage(BigInt(p.flags >>> 0), p.mapcount, isHead ? p.largeMapcount : tail ? this.peek(p.ch).largeMapcount : undefined, PAGE_CONSTANTS),
     };
   }
 
@@ -1569,7 +1576,8 @@ export class RefMm {
   private dead = false;
   readonly rootPa: bigint;
 
-  constructor(readonly machine: RefMachine, /** @internal */ readonly slot: number, /** @internal */ readonly id: number, /** @internal */ readonly root: number) {
+  /** @internal */
+  constructor(readonly machine: RefMachine, readonly slot: number, readonly id: number, readonly root: number) {
     this.rootPa = BigInt(root);
     this.pgtablesBytes = machine.L[0].tableBytes;
   }

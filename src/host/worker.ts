@@ -18,16 +18,18 @@ parentPort!.on('message', (job: LoopJob) => {
   const dv = new DataView(init.shared.memory.buffer);
   const arg = (i: number, v: bigint | number) => dv.setBigUint64(ctx + a0 + i * 8, BigInt(v), true);
   const res = (i: number) => Number(dv.getBigUint64(ctx + r0 + i * 8, true));
-  arg(0, job.mm); arg(1, job.start); arg(2, job.nr); arg(3, job.flags); arg(4, job.rounds);
+  arg(0, job.mm); arg(1, job.start); arg(2, job.nr); arg(3, job.flags); arg(4, job.rounds); arg(6, job.span ?? 0);
   for (let i = 0; i < 3; i++) dv.setBigUint64(ctx + r0 + i * 8, 0n, true);
   Atomics.add(control, 1, 1);                      // ready
   Atomics.notify(control, 1);
-  while (Atomics.load(control, 0) !== job.go) Atomics.wait(control, 0, Atomics.load(control, 0));
+  // wait on the value just seen: a release between a load and the wait then returns at once
+  // (waiting on a second load could sleep on the released value, with no notify to come)
+  for (let v = Atomics.load(control, 0); v !== job.go; v = Atomics.load(control, 0)) Atomics.wait(control, 0, v);
   const t0 = performance.now();
   let status = 0;
   let error: string | undefined;
   try {
-    status = exports.gupUnpinLoop(ctx);
+    status = job.span ? exports.gupSweepLoop(ctx) : exports.gupUnpinLoop(ctx);
   } catch (e) {
     // as Machine.run names a trap: the operation and where; and, as there, the
     // locks this worker's instance held are released and its lockless section

@@ -6,8 +6,11 @@ import { Machine } from './machine.js';
 import { PgtemuError, hex } from './errors.js';
 import { options } from './validate.js';
 
-/** `rounds` times: gup `nr` pages from `start` with `flags`, then release them. */
-export interface LoopJob { mm: number; start: bigint; nr: number; flags: number; rounds: number; go: number; ctx: number }
+/**
+ * `rounds` times: gup `nr` pages from `start` with `flags`, then release them; with
+ * `span`, each call moves on by `nr` pages through [start, start + span pages) (gup_test's sweep).
+ */
+export interface LoopJob { mm: number; start: bigint; nr: number; flags: number; rounds: number; go: number; ctx: number; span?: number }
 export interface LoopResult {
   status: number;
   /** a trap or error in the worker, naming the operation (run() rejects with it as a PgtemuError) */
@@ -20,9 +23,13 @@ export interface LoopResult {
   /** close() stopped the loop at a round boundary */
   stopped: boolean;
 }
-export interface GupLoop { mm: { ptr: number }; start: bigint; nr: number; pin?: boolean; write?: boolean; rounds: number }
+export interface GupLoop {
+  mm: { ptr: number }; start: bigint; nr: number; pin?: boolean; write?: boolean; longterm?: boolean; rounds: number;
+  /** gup_test's sweep: each call moves on by nr pages through [start, start + span pages), then starts over */
+  span?: number;
+}
 
-const LOOP_OPTIONS = { mm: 'object', start: 'bigint|number', nr: 'number', pin: 'boolean', write: 'boolean', rounds: 'number' } as const;
+const LOOP_OPTIONS = { mm: 'object', start: 'bigint|number', nr: 'number', pin: 'boolean', write: 'boolean', longterm: 'boolean', rounds: 'number', span: 'number' } as const;
 
 export class WorkerPool {
   private readonly control = new SharedArrayBuffer(8);
@@ -78,10 +85,12 @@ export class WorkerPool {
       m.checkUser(start, 'start', what);
       const ps = BigInt(m.desc.pageShift);
       if ((start & ((1n << ps) - 1n)) !== 0n) throw new PgtemuError('EINVAL', `${what}: start ${hex(start)} is not page aligned`);
-      m.checkUser(start + (BigInt(l.nr) << ps) - 1n, 'end', what);
+      if (l.span !== undefined && (!Number.isInteger(l.span) || l.span < 1 || l.span > 2 ** 40)) throw new PgtemuError('EINVAL', `${what}: span ${l.span} is not an integer in 1..2^40 pages`);
+      m.checkUser(start + (BigInt(Math.max(l.nr, l.span ?? 0)) << ps) - 1n, 'end', what);
       let flags = l.pin ? L.k('FOLL_PIN') : L.k('FOLL_GET');
       if (l.write) flags |= L.k('FOLL_WRITE');
-      return { mm: mm.ptr, start, nr: l.nr, flags, rounds: l.rounds, go, ctx: this.ctxOf(i) };
+      if (l.longterm) flags |= L.k('FOLL_LONGTERM');
+      return { mm: mm.ptr, start, nr: l.nr, flags, rounds: l.rounds, go, ctx: this.ctxOf(i), span: l.span };
     });
   }
 
@@ -110,11 +119,11 @@ export class WorkerPool {
 
   private async start(jobs: LoopJob[], go: number, during?: () => void): Promise<{ results: LoopResult[]; wallMs: number }> {
     const words = new Int32Array(this.machine.memory.buffer);
-    const a5 = this.machine.layout.off.Ctx.a0 + 5 * 8;
+    const stop = this.machine.layout.off.Ctx.stop;
     Atomics.store(this.ctl, 1, 0);
     const done = this.workers.map((w, i) => {
       const result = settle<LoopResult>(w, 'message');
-      Atomics.store(words, (jobs[i].ctx + a5) >> 2, 0);   // no stop request yet
+      Atomics.store(words, (jobs[i].ctx + stop) >> 2, 0);   // no stop request yet
       w.postMessage(jobs[i]);
       return result;
     });
@@ -150,8 +159,8 @@ export class WorkerPool {
     this.closing = true;
     if (this.running) {
       const words = new Int32Array(this.machine.memory.buffer);
-      const a5 = this.machine.layout.off.Ctx.a0 + 5 * 8;
-      this.workers.forEach((_, i) => Atomics.store(words, (this.ctxOf(i) + a5) >> 2, 1));
+      const stop = this.machine.layout.off.Ctx.stop;
+      this.workers.forEach((_, i) => Atomics.store(words, (this.ctxOf(i) + stop) >> 2, 1));
       await this.running;
     }
     await Promise.all(this.workers.map((w) => w.terminate()));

@@ -45,7 +45,7 @@ describe('WorkerPool', () => {
       [{ ...ok, mm: other.mm }, /loop 1: this address space belongs to another machine/],
       [{ ...ok, mm: { ptr: mm.ptr } }, /loop 1: an object \(Object\) is not an address space \(Mm\)/],
       [{ ...ok, mm: dead }, /loop 1: this address space was destroyed/],
-      [{ ...ok, turbo: true }, /loop 1: unknown option 'turbo' \(options: mm, start, nr, pin, write, rounds\)/],
+      [{ ...ok, turbo: true }, /loop 1: unknown option 'turbo' \(options: mm, start, nr, pin, write, longterm, rounds, span\)/],
       [null, /loop 1: options must be an object, not null/],
     ];
     for (const [bad, text] of cases) await refused(pool.run([ok, bad as never]), 'EINVAL', text);

@@ -1,0 +1,60 @@
+// pgtemu archs: every variant with its geometry, its bits per level and its
+// special/devmap switches per kernel preset.
+import { Command } from 'commander';
+import { archs } from '../arch/index.js';
+import { KERNELS, resolve } from '../host/presets.js';
+import { archOption, jsonOption, printTable, selectVariants, variantOption, type Io } from './common.js';
+import { kernelPrefixes } from './helpers.js';
+import { levelBits } from './pte.js';
+
+export function archRows(arch?: string, variant?: string) {
+  return selectVariants(arch, variant).map(({ arch: an, variant: v }) => {
+    const a = archs[an];
+    const g = a.variants[v];
+    const presets = Object.keys(KERNELS).map((k) => {
+      const { desc, model } = resolve({ arch: an, variant: v, kernel: k });
+      return { kernel: k, model, special: desc.hasSpecial, devmap: desc.hasDevmap, devmapBit: desc.hasDevmap ? desc.bits.DEVMAP : undefined };
+    });
+    const { desc } = resolve({ arch: an, variant: v });
+    const prefixes = kernelPrefixes(desc);
+    return {
+      arch: an, variant: v, default: v === a.defaultVariant, description: g.description,
+      pageShift: g.pageShift, vaBits: g.vaBits, userVaBits: g.userVaBits, bigEndian: a.bigEndian,
+      levels: desc.levels.map((l, i) => ({
+        name: l.name, kernelLevel: prefixes[i], shift: l.shift, indexBits: l.indexBits, tableBytes: l.tableBytes, leaf: l.leafOk,
+        bits: levelBits(desc, l),
+      })),
+      presets,
+    };
+  });
+}
+
+export function archsCommand(io: Io): Command {
+  return new Command('archs')
+    .summary('list architecture variants')
+    .description('Every architecture variant: page size, virtual address bits, levels (shift/index bits, * = may hold '
+      + 'a leaf), whether it has a special bit, and its devmap bit under each kernel preset. '
+      + 'With --json, also each level\'s bit names and the kernel level whose helpers read it.')
+    .addOption(archOption('only this architecture'))
+    .addOption(variantOption())
+    .addOption(jsonOption())
+    .addHelpText('after', `
+Examples:
+  $ pgtemu archs
+  $ pgtemu archs --arch riscv --json`)
+    .action((o: { arch?: string; variant?: string; json?: boolean }) => {
+      const rows = archRows(o.arch, o.variant);
+      if (o.json) { io.out(JSON.stringify(rows, null, 2)); return; }
+      const table: string[][] = [['arch', 'variant', 'page', 'VA', 'levels (shift/idx, * = leaf)', 'special', `devmap (${Object.keys(KERNELS).join(' ')})`]];
+      for (const r of rows) {
+        table.push([
+          r.arch, r.variant + (r.default ? ' *' : ''), `${1 << (r.pageShift - 10)}K`, `${r.vaBits}`,
+          r.levels.map((l) => `${l.name}(${l.shift}/${l.indexBits})${l.leaf ? '*' : ''}`).join(' '),
+          r.presets.some((p) => p.special) ? 'yes' : 'no',
+          r.presets.map((p) => (p.devmap ? `bit ${p.devmapBit}` : '-')).join(' '),
+        ]);
+      }
+      printTable(table, io.out);
+      io.out('\n(* after a variant: the arch\'s default)');
+    });
+}

@@ -1,0 +1,193 @@
+// pgtemu pte: decode an entry (bits by kernel name, pfn, helpers, what gup-fast
+// does with it) or build one from bit names; list a level's bit names.
+import { Command } from 'commander';
+import {
+  decodeEntry, decodeLeafPa, decodeTablePa, encodeLeafEntry, gupFastAccepts, maskOf, matchPred, type Descriptor, type LevelDescriptor,
+} from '../host/archdesc.js';
+import { resolve } from '../host/presets.js';
+import { PgtemuError } from '../host/errors.js';
+import { archOption, checkVariant, hex, jsonOption, kernelOption, parseValue, variantOption, type Io } from './common.js';
+import { kernelHelpers, kernelPrefixes } from './helpers.js';
+
+export function pickLevel(d: Descriptor, level: string | undefined): number {
+  if (level === undefined) return d.levels.length - 1;
+  const byName = d.levels.findIndex((l) => l.name === level);
+  if (byName >= 0) return byName;
+  if (/^\d+$/.test(level) && Number(level) < d.levels.length) return Number(level);
+  throw new PgtemuError('EINVAL', `--level '${level}' is not a level of ${d.arch}/${d.variant} (${d.levels.map((l) => l.name).join(', ')})`);
+}
+
+/** The bit names a level's helpers read, with their bit numbers (lowest first). */
+export function levelBits(d: Descriptor, l: LevelDescriptor): { name: string; bit: number }[] {
+  const names = new Set([...l.bitNames, ...l.tableBitNames]);
+  return Object.entries(d.bits).filter(([n, b]) => names.has(n) && b >= 0)
+    .map(([name, bit]) => ({ name, bit })).sort((a, b) => a.bit - b.bit || a.name.localeCompare(b.name));
+}
+
+/** Bit names set in an entry, outside its address field. */
+function setBits(d: Descriptor, l: LevelDescriptor, e: bigint, leaf: boolean, table: boolean): string[] {
+  if (table) {
+    // a table entry: the address, the level's table bits by name, and any fixed value
+    // the level ORs in (ppc64 NLS, loongarch's direct-map window) as a number
+    const named = l.tableBitNames.map((n) => [n, d.bits[n]] as const).filter(([, b]) => ((e >> BigInt(b)) & 1n) === 1n);
+    const namedMask = named.reduce((m, [, b]) => m | (1n << BigInt(b)), 0n);
+    const rest = e & l.tableTemplate & ~namedMask & ~l.tableAddr.mask;
+    return [...named.map(([n]) => n), ...(rest ? [`0x${rest.toString(16)}`] : [])];
+  }
+  const field = leaf || l.isLast ? l.leafAddr.mask : l.tableAddr.mask;
+  const byBit = new Map<number, string[]>();
+  // names this level's helpers use first (s390 names its segment bits apart from its pte bits)
+  const own = new Set(l.bitNames);
+  const names = Object.entries(d.bits).filter(([n]) => own.has(n));
+  const ownBits = new Set(names.map(([, b]) => b));
+  for (const [name, bit] of [...names, ...Object.entries(d.bits).filter(([n, b]) => !own.has(n) && !ownBits.has(b))]) {
+    if (bit < 0 || ((1n << BigInt(bit)) & field) !== 0n) continue;
+    if (((e >> BigInt(bit)) & 1n) === 1n) byBit.set(bit, [...(byBit.get(bit) ?? []), name]);
+  }
+  return [...byBit.entries()].sort((a, b) => a[0] - b[0]).map(([, n]) => n.join('/'));
+}
+
+/** What gup-fast (mm/gup.c) does with this entry at this level. */
+export function gupVerdict(d: Descriptor, l: LevelDescriptor, e: bigint, write: boolean): string {
+  const f = decodeEntry(l, e);
+  if ((e & l.noneMask) === l.empty) return 'none: gup-fast stops; the slow path faults';
+  if (!f.present) return 'not present: gup-fast stops; the slow path faults (swap, migration)';
+  if (f.table) return 'table: the walk continues at the next level';
+  if (!f.leaf) return 'bad: neither table nor leaf; gup-fast stops';
+  if (f.protnone) return 'protnone: gup-fast stops (NUMA hinting fault in the slow path)';
+  const p = (n: 'access' | 'write') => matchPred(l.preds[n], e);
+  if (!p('access')) return 'not user-accessible: pXd_access_permitted fails, gup-fast stops';
+  if (write && !p('write')) return 'read-only: FOLL_WRITE stops gup-fast (the slow path breaks COW)';
+  if (d.hasDevmap && f.devmap) return 'devmap: gup-fast takes a pgmap reference (get_dev_pagemap) before the page; FOLL_LONGTERM bails';
+  if (f.special) return 'special: gup-fast bails (vm_normal_page has no page: pfnmap or zero page)';
+  if (!gupFastAccepts(l, e, write)) return 'gup-fast stops';
+  return l.isLast ? 'grab: try_grab_folio_fast on the page' : `grab: one try_grab_folio_fast for the subpages of this ${l.name} leaf`;
+}
+
+export function describeEntry(d: Descriptor, li: number, e: bigint, write: boolean) {
+  const l = d.levels[li];
+  const f = decodeEntry(l, e);
+  const leaf = f.leaf;
+  const pa = leaf ? decodeLeafPa(l, e) : f.table ? decodeTablePa(l, e) : undefined;
+  // x86 stores the pfn of a non-present entry inverted (L1TF: pte_pfn undoes it,
+  // arch/x86/include/asm/pgtable-invert.h); the entry's raw address bits are not the pfn
+  const inverted = e !== 0n && matchPred(l.preds.invert, e);
+  const prefix = kernelPrefixes(d)[li];
+  return {
+    arch: d.arch, variant: d.variant, kernel: d.kernel, level: l.name, kernelLevel: prefix, value: hex(e),
+    kind: (e & l.noneMask) === l.empty ? 'none' : !f.present ? 'not-present' : leaf ? 'leaf' : f.table ? 'table' : 'bad',
+    bits: setBits(d, l, e, leaf, f.table),
+    pa: pa === undefined ? undefined : hex(pa),
+    pfn: leaf && pa !== undefined ? hex(pa >> BigInt(d.pageShift)) : undefined,
+    pfnInverted: inverted,
+    size: leaf ? hex(1n << BigInt(l.shift)) : undefined,
+    flags: f,
+    helpers: kernelHelpers(d, li, f),
+    gupFast: gupVerdict(d, l, e, write),
+    /** the hardware's reading of the entry (filled in where the machine has a hardware view) */
+    hardware: undefined as undefined | Record<string, unknown>,
+  };
+}
+
+/** pfn_pte(pfn, prot) at level `li`, refusing a pfn the entry cannot hold as given. */
+function encode(d: Descriptor, li: number, names: string[], pa: bigint, what: string): bigint {
+  const l = d.levels[li];
+  if (!l.leafOk) throw new PgtemuError('EINVAL', `--encode: ${l.name} entries of ${d.arch}/${d.variant} are never leaves (leaf levels: ${d.levels.filter((x) => x.leafOk).map((x) => x.name).join(', ')})`);
+  const size = 1n << BigInt(l.shift);
+  if (pa & (size - 1n)) {
+    const pages = size >> BigInt(d.pageShift);
+    throw new PgtemuError('EINVAL', `${what} is not aligned to a ${l.name} leaf (${size >> 10n} KiB: the pfn must be a multiple of ${hex(pages)})`);
+  }
+  const bits = maskOf(d.bits, names, 'pte --encode');
+  const e = encodeLeafEntry(l, pa, bits);
+  if (decodeLeafPa(l, e) !== pa) {
+    const maxPa = ((l.leafAddr.mask >> BigInt(l.leafAddr.shift)) << BigInt(l.leafAddr.paShift)) | (size - 1n);
+    throw new PgtemuError('EINVAL', `${what} does not fit the ${l.name} pfn field (largest pfn ${hex(maxPa >> BigInt(d.pageShift))})`);
+  }
+  return e;
+}
+
+interface PteOpts {
+  arch?: string; variant?: string; kernel?: string; level?: string; encode?: string; pfn?: string; pa?: string;
+  write?: boolean; json?: boolean; bits?: boolean;
+}
+
+export function pteCommand(io: Io): Command {
+  return new Command('pte')
+    .summary('decode or build a page-table entry')
+    .description('Decode an entry: its bits by kernel name, pfn and physical address, leaf or table, the kernel helpers '
+      + 'that say true of it, and what gup-fast does with it. With --encode, build an entry from bit names. '
+      + 'With --bits, list the bit names of a level.')
+    .argument('[value]', 'the entry, decimal or 0x hex')
+    .addOption(archOption().makeOptionMandatory())
+    .addOption(variantOption())
+    .addOption(kernelOption())
+    .option('--level <level>', 'level name or index (default: the last, pte)')
+    .option('--write', 'ask what a FOLL_WRITE gup-fast does')
+    .option('--encode <names>', 'build an entry from bit names (comma separated)')
+    .option('--pfn <pfn>', 'with --encode: the page frame number')
+    .option('--pa <pa>', 'with --encode: the physical address (instead of --pfn)')
+    .option('--bits', 'list the bit names of the level')
+    .addOption(jsonOption())
+    .addHelpText('after', `
+Examples:
+  $ pgtemu pte --arch x86_64 0x8000000001c63067
+  $ pgtemu pte --arch x86_64 --level pmd --encode PRESENT,RW,USER,ACCESSED,DIRTY,PSE --pfn 0x200
+  $ pgtemu pte --arch arm64 --variant 4k-48 --bits --level pmd`)
+    .action((value: string | undefined, o: PteOpts) => pte(value, o, io));
+}
+
+function pte(value: string | undefined, o: PteOpts, io: Io): void {
+  checkVariant(o.arch, o.variant);
+  const { desc: d } = resolve({ arch: o.arch!, variant: o.variant, kernel: o.kernel });
+  const li = pickLevel(d, o.level);
+  const l = d.levels[li];
+  if (o.bits) {
+    if (value !== undefined || o.encode !== undefined || o.pfn !== undefined || o.pa !== undefined) {
+      throw new PgtemuError('EINVAL', 'pte --bits lists names; it takes no VALUE, --encode, --pfn or --pa');
+    }
+    const bits = levelBits(d, l);
+    if (o.json) { io.out(JSON.stringify({ arch: d.arch, variant: d.variant, kernel: d.kernel, level: l.name, bits }, null, 2)); return; }
+    io.out(`${d.arch}/${d.variant} ${d.kernel}, ${l.name} entry bits:`);
+    for (const b of bits) io.out(`  ${String(b.bit).padStart(2)}  ${b.name}`);
+    return;
+  }
+  let e: bigint;
+  if (o.encode !== undefined) {
+    if (value !== undefined) throw new PgtemuError('EINVAL', `pte: give either a VALUE to decode or --encode NAMES, not both (stray '${value}')`);
+    if (o.pa !== undefined && o.pfn !== undefined) throw new PgtemuError('EINVAL', 'pte --encode: give --pfn or --pa, not both');
+    const names = o.encode.split(/[,|]/).map((s) => s.trim()).filter(Boolean);
+    let pa = 0n, what = 'pfn 0x0';
+    if (o.pa !== undefined) {
+      pa = parseValue(o.pa, '--pa');
+      what = `--pa ${o.pa}`;
+      if (pa & ((1n << BigInt(d.pageShift)) - 1n)) throw new PgtemuError('EINVAL', `--pa ${o.pa} is not page aligned (${1 << (d.pageShift - 10)} KiB pages)`);
+    } else if (o.pfn !== undefined) {
+      pa = parseValue(o.pfn, '--pfn') << BigInt(d.pageShift);
+      what = `--pfn ${o.pfn}`;
+    }
+    e = encode(d, li, names, pa, what);
+  } else {
+    if (o.pa !== undefined || o.pfn !== undefined) throw new PgtemuError('EINVAL', 'pte: --pfn and --pa go with --encode');
+    if (value === undefined) throw new PgtemuError('EINVAL', 'pte: give one entry VALUE (or --encode NAMES, or --bits)');
+    e = parseValue(value, 'entry');
+    if (e >= 1n << 64n) throw new PgtemuError('EINVAL', `entry ${value} does not fit in 64 bits`);
+  }
+  const r = describeEntry(d, li, e, !!o.write);
+  if (o.json) { io.out(JSON.stringify(r, null, 2)); return; }
+  // the crash utility's `pte` layout, then pgtemu's verdict
+  const out = io.out;
+  out(`${d.arch}/${d.variant} ${d.kernel}, ${l.name} entry${r.kernelLevel !== l.name ? ` (the kernel's ${r.kernelLevel}_* helpers read it)` : ''}`);
+  out(`${'PTE'.padEnd(18)}  ${'PHYSICAL'.padEnd(14)}  FLAGS`);
+  out(`${e.toString(16).padStart(16, '0').padEnd(18)}  ${(r.pa ?? '-').replace(/^0x/, '').padEnd(14)}  (${r.bits.join('|')})`);
+  out('');
+  out(`  kind:     ${r.kind}${r.size ? ` (${BigInt(r.size) >> 10n} KiB)` : ''}`);
+  if (r.pfn) out(`  pfn:      ${r.pfn}${r.pfnInverted ? ' (stored inverted: x86 L1TF mitigation for non-present entries; pte_pfn undoes it)' : ''}`);
+  const on = r.helpers.filter((h) => h.value).map((h) => h.name);
+  const off = r.helpers.filter((h) => !h.value).map((h) => h.name);
+  out(`  helpers:  ${on.length ? on.join(' ') : '(none true)'}`);
+  if (off.length) out(`  false:    ${off.join(' ')}`);
+  out(`  gup-fast: ${r.gupFast}`);
+  // hardware view: the MMU's reading of the entry goes here
+  if (r.hardware) for (const [k, v] of Object.entries(r.hardware)) out(`  hw ${k}: ${String(v)}`);
+}

@@ -1,0 +1,182 @@
+// Every command and flag of the CLI: help, version, the bad inputs a new user
+// types (each an error with exit 2, the valid values and no stack trace), pte's
+// refusals, bench's gup_test shape, check's preset table. In-process, except a
+// batch through the real binary for exit codes.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { run as runCli } from '../../src/cli/main.js';
+import { presetDifferences } from '../../src/cli/check.js';
+import { Machine } from '../../src/index.js';
+
+async function run(...argv: string[]) {
+  const out: string[] = [], err: string[] = [];
+  const code = await runCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+async function fails(...argv: string[]): Promise<string> {
+  const r = await run(...argv);
+  expect(r.code, `${argv.join(' ')}: exit 2 (${r.err})`).toBe(2);
+  expect(r.err).toMatch(/^pgtemu: /);
+  expect(r.err).not.toMatch(/\n\s+at /);
+  return r.err;
+}
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+describe('help and version', () => {
+  it.each(['check', 'main', 'archs', 'pte', 'conformance', 'bench'])('%s --help shows usage and an example, runs nothing', async (cmd) => {
+    const r = await run(cmd, '--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`^Usage: pgtemu ${cmd === 'main' ? 'check\\|main' : cmd}`));
+    expect(r.out).toMatch(/Examples:\n {2}\$ (pgtemu|npm) /);
+  });
+
+  it('pgtemu alone and --help list the commands; --version prints the package version', async () => {
+    for (const argv of [[], ['--help'], ['help']]) {
+      const r = await run(...argv);
+      expect(r.code).toBe(0);
+      for (const c of ['check', 'archs', 'pte', 'conformance', 'bench']) expect(r.out).toContain(`  ${c}`);
+    }
+    expect((await run('--version')).out).toBe(version);
+    expect((await run('-V')).out).toBe(version);
+  });
+});
+
+describe('bad input is an error with the valid values', () => {
+  it('unknown commands, options and values', async () => {
+    expect(await fails('frobnicate')).toMatch(/unknown command 'frobnicate'/);
+    expect(await fails('archs', '--bogus')).toMatch(/unknown option '--bogus'/);
+    expect(await fails('conformance', '--kernel', 'v9')).toMatch(/'v9' is invalid\. Allowed choices are v6\.1, v6\.12, v6\.15, v6\.17/);
+    expect(await fails('conformance', '--variant', 'nope')).toMatch(/--variant 'nope' is not a variant of any arch \(x86_64: 4level, la57; arm64/);
+    expect(await fails('conformance', '--arch', 'x86_64', '--variant', 'sv39')).toMatch(/'sv39' is not a variant of x86_64 \(4level, la57\)/);
+    expect(await fails('bench', '--arch', 'mips')).toMatch(/'mips' is invalid\. Allowed choices are x86_64, arm64, ppc64, s390, riscv, loongarch/);
+    expect(await fails('bench', '--mapping', 'fsdax')).toMatch(/Allowed choices are anon\b/);
+    expect(await fails('bench', '--case', 'nope')).toMatch(/Allowed choices are disjoint, same, zap/);
+    expect(await fails('bench', '-j', '0')).toMatch(/-j '0' is not an integer in 1\.\.64/);
+    expect(await fails('bench', '-m', 'lots')).toMatch(/-m 'lots' is not an integer/);
+    expect(await fails('bench', '-a', '-L')).toMatch(/cannot be used with/);
+    expect(await fails('bench', '--micro', '-j', '2')).toMatch(/--micro takes .*not -j/);
+    expect(await fails('bench', '--quick')).toMatch(/--quick goes with --micro/);
+    expect(await fails('archs', '--arch', 'x86_64', '--variant', 'nope')).toMatch(/not a variant of x86_64/);
+    expect(await fails('archs', 'extra')).toMatch(/too many arguments/);
+  });
+
+  it('pte: a missing value, a stray positional, a pfn that does not fit', async () => {
+    expect(await fails('pte', '--arch')).toMatch(/option '--arch <arch>' argument missing/);
+    expect(await fails('pte', '--arch', 'x86_64')).toMatch(/give one entry VALUE/);
+    expect(await fails('pte', '--arch', 'x86_64', '1', '2')).toMatch(/too many arguments/);
+    expect(await fails('pte', '--arch', 'x86_64', '--encode', 'PRESENT', '0x1000')).toMatch(/not both \(stray '0x1000'\)/);
+    expect(await fails('pte', '--arch', 'x86_64', '--encode', 'PRESENT', '--pfn', '1', '--pa', '0x1000')).toMatch(/--pfn or --pa, not both/);
+    expect(await fails('pte', '--arch', 'x86_64', '--pfn', '1', '0x1')).toMatch(/--pfn and --pa go with --encode/);
+    expect(await fails('pte', '--arch', 'x86_64', '--level', 'pmd', '--encode', 'PRESENT,PSE', '--pfn', '0x201'))
+      .toMatch(/--pfn 0x201 is not aligned to a pmd leaf \(2048 KiB: the pfn must be a multiple of 0x200\)/);
+    expect(await fails('pte', '--arch', 'x86_64', '--encode', 'PRESENT', '--pfn', '0x10000000000')).toMatch(/does not fit the pte pfn field \(largest pfn 0xffffffffff\)/);
+    expect(await fails('pte', '--arch', 'x86_64', '--encode', 'PRESENT', '--pa', '0x1001')).toMatch(/--pa 0x1001 is not page aligned/);
+    expect(await fails('pte', '--arch', 'x86_64', '--level', 'pgd', '--encode', 'PRESENT')).toMatch(/pgd entries of x86_64\/4level are never leaves/);
+    expect(await fails('pte', '--arch', 'x86_64', '0x1_0000_0000_0000_0000')).toMatch(/does not fit in 64 bits/);
+    expect(await fails('pte', '--arch', 'x86_64', '--bits', '0x1')).toMatch(/--bits lists names/);
+  });
+});
+
+describe('pgtemu pte', () => {
+  it('lists a level\'s bit names, also in archs --json', async () => {
+    const r = JSON.parse((await run('pte', '--arch', 'x86_64', '--bits', '--level', 'pmd', '--json')).out);
+    expect(r.bits).toContainEqual({ name: 'PSE', bit: 7 });
+    expect(r.bits).toContainEqual({ name: 'DEVMAP', bit: 57 });
+    const text = (await run('pte', '--arch', 'riscv', '--bits')).out;
+    expect(text).toMatch(/^\s+8 {2}SPECIAL$/m);
+    const archs = JSON.parse((await run('archs', '--arch', 'x86_64', '--variant', '4level', '--json')).out);
+    expect(archs).toHaveLength(1);
+    expect(archs[0].levels.map((l: { kernelLevel: string }) => l.kernelLevel)).toEqual(['p4d', 'pud', 'pmd', 'pte']);
+    expect(archs[0].levels[2].bits).toEqual(r.bits);
+  });
+
+  it('says when the pfn is stored inverted, and names only helpers the kernel has', async () => {
+    const none = await run('pte', '--arch', 'x86_64', '--encode', 'ACCESSED,PROTNONE', '--pfn', '0x1c63');
+    expect(none.out).toMatch(/pfn: +0x1c63 \(stored inverted: x86 L1TF/);
+    expect(none.out).toMatch(/helpers: +pte_present pte_young pte_protnone$/m);
+    const plain = JSON.parse((await run('pte', '--arch', 'x86_64', '--json', '0x8000000001c63067')).out);
+    expect(plain.pfnInverted).toBe(false);
+    expect(plain.hardware).toBeUndefined();
+    // the top level of 4-level x86: pgd is folded into p4d, whose helpers read the entry; no p4d_write in the kernel
+    const top = await run('pte', '--arch', 'x86_64', '--level', 'pgd', '0x1234067');
+    expect(top.out).toMatch(/the kernel's p4d_\* helpers read it/);
+    expect(top.out).toMatch(/helpers: +p4d_present$/m);
+    expect(top.out).not.toMatch(/pgd_|p4d_write|p4d_young/);
+    // arm64 4K/39-bit: the 1 GiB block at the top is pud_leaf's; pud_write exists there
+    const arm = JSON.parse((await run('pte', '--arch', 'arm64', '--variant', '4k-39', '--level', 'pgd', '--encode', 'VALID,AF,WRITE,DIRTY', '--pfn', '0x40000', '--json')).out);
+    expect(arm.helpers.map((h: { name: string }) => h.name)).toEqual(expect.arrayContaining(['pud_present', 'pud_leaf', 'pud_write']));
+    expect(arm.helpers.every((h: { name: string }) => h.name.startsWith('pud_'))).toBe(true);
+    // x86 has no pud_protnone or pmd_user
+    const pmd = JSON.parse((await run('pte', '--arch', 'x86_64', '--level', 'pud', '--json', '0x80000000400000e7')).out);
+    expect(pmd.helpers.map((h: { name: string }) => h.name)).not.toContain('pud_protnone');
+  });
+
+  it('m.decode takes a level name as well as an index', () => {
+    const m = Machine.createSync({ arch: 'x86_64', ramMiB: 16, tablePoolMiB: 1 });
+    expect(m.decode(0x2000e7n, 'pmd')).toEqual(m.decode(0x2000e7n, 2));
+    expect(m.decode(0x2000e7n, 'pmd').leaf).toBe(true);
+    expect(() => m.decode(1n, 'pmx')).toThrow(/decode: level pmx does not exist \(0\.\.3: pgd, pud, pmd, pte\)/);
+  });
+});
+
+describe('pgtemu bench', () => {
+  it('runs gup_test\'s shape: per-thread Time lines, then ns/page and pages/s', async () => {
+    const r = await run('bench', '-a', '-j', '2', '-m', '2', '-n', '64', '-r', '2');
+    expect(r.code).toBe(0);
+    expect(r.out.match(/^PIN_FAST_BENCHMARK: Time: get\+put:\d+ us$/gm)).toHaveLength(4);   // 2 threads x 2 repeats
+    expect(r.out).toMatch(/get and put are timed together/);
+    expect(r.out).toMatch(/^2 +2048 +[\d.]+ +[\d.]+ +[\d.]+e\+\d+$/m);                      // 2 threads x 2 x 512 pages
+  });
+
+  it('--json has units, the preset and every thread; same range, THP, scaling and the zap race', async () => {
+    const j = JSON.parse((await run('bench', '-u', '-t', '-j', '2', '--scale', '--case', 'same', '-m', '4', '-n', '512', '--arch', 'riscv', '--json')).out);
+    expect(j).toMatchObject({ arch: 'riscv', variant: 'sv48', kernel: 'v6.12', cmd: 'GUP_FAST_BENCHMARK', case: 'same', folioPages: 512, pagesPerRange: 1024 });
+    expect(j.units).toEqual({ time: 'us', wall: 'ms', nsPerPage: 'ns/page', pagesPerSec: 'pages/s' });
+    expect(j.runs.map((x: { threads: number }) => x.threads)).toEqual([1, 2]);
+    expect(j.runs[1].perThread).toHaveLength(2);
+    expect(j.runs[1].pages).toBe(2048);
+    const z = JSON.parse((await run('bench', '-L', '-j', '1', '--case', 'zap', '-m', '2', '-n', '32', '--json')).out);
+    expect(z.runs[0].zaps).toBeGreaterThan(0);
+    expect(z.cmd).toBe('PIN_LONGTERM_BENCHMARK');
+  });
+
+  it('--micro keeps the in-core timings', async () => {
+    const j = JSON.parse((await run('bench', '--micro', '--quick', '--arch', 'x86_64', '--variant', 'la57', '--json')).out);
+    expect(j.units.gup4k).toBe('ns/page');
+    expect(j.rows).toHaveLength(1);
+    expect(j.rows[0].gup4k).toBeGreaterThan(0);
+  });
+});
+
+describe('pgtemu check', () => {
+  it('shows the devmap/special bits per arch and preset, and what gup-fast does with a devmap pte', () => {
+    const d = presetDifferences();
+    const x86 = d.find((r) => r.arch === 'x86_64')!;
+    expect(x86.presets.map((p) => p.devmapBit)).toEqual([58, 57, 57, null]);
+    expect(x86.presets.map((p) => p.gupFast)).toEqual(['devmap', 'devmap', 'devmap', 'grab']);
+    expect(d.find((r) => r.arch === 's390')!.presets.every((p) => p.devmapBit === null && p.specialBit === 6)).toBe(true);
+  });
+});
+
+describe('the binary', () => {
+  it('exits 0, 1 or 2 as it says, with no stack trace', async () => {
+    const bin = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+    const exec = promisify(execFile);
+    const go = (...a: string[]) => exec(process.execPath, [bin, ...a]).then((r) => ({ code: 0, ...r }), (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }));
+    const [v, help, kern, arch, ok] = await Promise.all([
+      go('--version'), go('pte', '--help'), go('conformance', '--kernel', 'v9'), go('pte', '--arch'), go('pte', '--arch', 's390', '0x400'),
+    ]);
+    expect(v).toMatchObject({ code: 0, stdout: `${version}\n` });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: pgtemu pte/);
+    for (const r of [kern, arch]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^pgtemu: /);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/kind: +none/);   // s390's empty pte is _PAGE_INVALID
+  });
+});
