@@ -2,7 +2,8 @@
 // does with it) or build one from bit names; list a level's bit names.
 import { Command } from 'commander';
 import {
-  decodeEntry, decodeLeafPa, decodeTablePa, encodeLeafEntry, gupFastAccepts, maskOf, matchPred, type Descriptor, type LevelDescriptor,
+  decodeEntry, decodeLeafPa, decodeTablePa, encodeLeafEntry, entryBitNames, gupFastAccepts, hardwareVerdict, maskOf, matchPred,
+  type Descriptor, type LevelDescriptor,
 } from '../host/archdesc.js';
 import { resolve } from '../host/presets.js';
 import { PgtemuError } from '../host/errors.js';
@@ -76,7 +77,9 @@ export function describeEntry(d: Descriptor, li: number, e: bigint, write: boole
   return {
     arch: d.arch, variant: d.variant, kernel: d.kernel, level: l.name, kernelLevel: prefix, value: hex(e),
     kind: (e & l.noneMask) === l.empty ? 'none' : !f.present ? 'not-present' : leaf ? 'leaf' : f.table ? 'table' : 'bad',
-    bits: setBits(d, l, e, leaf, f.table),
+    // a table entry: its table bits and any fixed value; otherwise each set bit by the name
+    // that applies at this level and in this state (arm64 NG, not PRESENT_INVALID, on a valid page)
+    bits: f.table ? setBits(d, l, e, leaf, f.table) : entryBitNames(d, li, e),
     pa: pa === undefined ? undefined : hex(pa),
     pfn: leaf && pa !== undefined ? hex(pa >> BigInt(d.pageShift)) : undefined,
     pfnInverted: inverted,
@@ -84,8 +87,35 @@ export function describeEntry(d: Descriptor, li: number, e: bigint, write: boole
     flags: f,
     helpers: kernelHelpers(d, li, f),
     gupFast: gupVerdict(d, l, e, write),
-    /** the hardware's reading of the entry (filled in where the machine has a hardware view) */
-    hardware: undefined as undefined | Record<string, unknown>,
+    ...hardwareView(d, li, e, f),
+  };
+}
+
+/**
+ * What the MMU makes of the entry (the variant's hardware description, never
+ * the kernel preset), and whether that differs from what the kernel's
+ * helpers say: PROT_NONE, for one, is present to Linux and a fault to the MMU.
+ */
+function hardwareView(d: Descriptor, li: number, e: bigint, f: ReturnType<typeof decodeEntry>) {
+  const l = d.levels[li];
+  const h = hardwareVerdict(d, li, e);
+  const linuxKind = (e & l.noneMask) === l.empty ? 'none' : !f.present ? 'invalid' : f.leaf ? 'leaf' : f.table ? 'table' : 'bad';
+  const linuxPa = f.leaf ? decodeLeafPa(l, e) : f.table ? decodeTablePa(l, e) : undefined;
+  const differs = linuxKind !== h.kind || (h.pa !== undefined && linuxPa !== undefined && h.pa !== linuxPa);
+  const say = (kind: string, pa?: bigint, size?: bigint): string => {
+    switch (kind) {
+      case 'leaf': return `leaf (${size !== undefined ? `${size >> 10n} KiB` : ''}) at ${hex(pa ?? 0n)}`;
+      case 'table': return `table at ${hex(pa ?? 0n)}`;
+      case 'invalid': return 'invalid — a translation fault';
+      case 'bad': return 'malformed — a reserved-bit / specification fault';
+      default: return 'empty';
+    }
+  };
+  return {
+    hardware: { kind: h.kind, pa: h.pa === undefined ? undefined : hex(h.pa), size: h.size === undefined ? undefined : hex(h.size), cite: h.cite, text: say(h.kind, h.pa, h.size) },
+    differs,
+    /** one line for a person when the views differ */
+    differsNote: differs ? `${linuxKind === 'invalid' ? 'not present' : linuxKind === 'leaf' ? 'a present leaf' : `${linuxKind}`} to Linux, ${h.kind === 'invalid' ? 'a fault' : say(h.kind, h.pa, h.size)} to the MMU` : undefined,
   };
 }
 
@@ -188,6 +218,7 @@ function pte(value: string | undefined, o: PteOpts, io: Io): void {
   out(`  helpers:  ${on.length ? on.join(' ') : '(none true)'}`);
   if (off.length) out(`  false:    ${off.join(' ')}`);
   out(`  gup-fast: ${r.gupFast}`);
-  // hardware view: the MMU's reading of the entry goes here
-  if (r.hardware) for (const [k, v] of Object.entries(r.hardware)) out(`  hw ${k}: ${String(v)}`);
+  // the MMU's reading of the same entry, with the manual section it follows
+  out(`  hardware: ${r.hardware.text}   (${r.hardware.cite})`);
+  if (r.differsNote) out(`            ${r.differsNote}`);
 }

@@ -98,7 +98,12 @@ describe('pgtemu pte', () => {
     expect(none.out).toMatch(/helpers: +pte_present pte_young pte_protnone$/m);
     const plain = JSON.parse((await run('pte', '--arch', 'x86_64', '--json', '0x8000000001c63067')).out);
     expect(plain.pfnInverted).toBe(false);
-    expect(plain.hardware).toBeUndefined();
+    // both views: the kernel's helpers and the MMU (Intel SDM §4.5.4) agree on a present page ...
+    expect(plain.hardware).toMatchObject({ kind: 'leaf', pa: '0x1c63000', size: '0x1000' });
+    expect(plain.differs).toBe(false);
+    // ... and not on PROT_NONE: present to Linux, not valid to the MMU
+    expect(none.out).toMatch(/hardware: invalid — a translation fault +\(Intel SDM vol\. 3A §4\.5\.4/);
+    expect(none.out).toMatch(/a present leaf to Linux, a fault to the MMU/);
     // the top level of 4-level x86: pgd is folded into p4d, whose helpers read the entry; no p4d_write in the kernel
     const top = await run('pte', '--arch', 'x86_64', '--level', 'pgd', '0x1234067');
     expect(top.out).toMatch(/the kernel's p4d_\* helpers read it/);
