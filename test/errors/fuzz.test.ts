@@ -132,7 +132,14 @@ function run(target: { arch: string; variant: string }, ops: Op[]): void {
           else if (A[2] === 'shifted') put ? m.put({ pfns: r.pfns.map((p) => p + 1n) }) : m.unpin({ pfns: r.pfns.map((p) => p + 1n), pin: r.pin });
           else put ? m.put(r) : m.unpin(r);
           held.splice(held.indexOf(r), 1);
-          if (A[2] === 'twice') put ? m.put(r) : m.unpin(r);
+          if (A[2] === 'twice') {
+            // the first release was good; the second must be refused and change nothing
+            const mid = pokes.length === 0 ? observe(m, mms) : undefined;
+            let err: unknown;
+            try { put ? m.put(r) : m.unpin(r); } catch (e) { err = e; }
+            expect(err, 'a second release of one result').toBeInstanceOf(PgtemuError);
+            if (mid) expect(observe(m, mms), 'a refused second release changed the machine').toEqual(mid);
+          }
           break;
         }
         case 'page': m.page(A[0]); break;
