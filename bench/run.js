@@ -1,4 +1,4 @@
-// pgtemu benchmarks: `npm run bench [-- --quick] [-- --arch A] [-- --variant V]`.
+// pgtemu benchmarks: `npm run bench [-- --quick] [-- --arch A] [-- --variant V] [-- --write]`.
 //
 // benchmark.js times, per architecture variant, in the same run:
 //   - gup-fast pin + unpin of 512 base pages, of one pmd-level leaf, of one
@@ -8,7 +8,8 @@
 // then, with worker threads (a start barrier, the loop inside the core):
 //   - 1 worker, 2 workers on disjoint ranges, 2 workers on the same pages;
 // and the shared-memory footprint per GiB of modelled RAM.
-// Results: printed, and written to bench/results/latest.{json,md}.
+// Results: printed; with --write (a full run only) also written to bench/results/latest.{json,md}
+// and the README's benchmark section. A quick or filtered run never rewrites tracked files.
 
 import Benchmark from 'benchmark';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { RefMachine } from '../dist/host/reference.js';
 import { prepareGup, gupRounds, walkRounds, median, warmUp } from '../dist/host/bench.js';
 
 const { values: opt } = parseArgs({
-  options: { quick: { type: 'boolean' }, arch: { type: 'string' }, variant: { type: 'string' }, 'no-ref': { type: 'boolean' } },
+  options: { quick: { type: 'boolean' }, arch: { type: 'string' }, variant: { type: 'string' }, 'no-ref': { type: 'boolean' }, write: { type: 'boolean' } },
 });
 const maxTime = opt.quick ? 0.25 : 1;
 const GiB = 1n << 30n;
@@ -188,15 +189,22 @@ const md = [
   `### Footprint\n\nstruct page: ${fp.structPageBytesPerGiB / 2 ** 20} MiB per GiB of modelled RAM (${fp.structPageBytes} bytes per 4 KiB frame, as in the kernel); the shared memory grows by ${(fp.sharedBytesPerGiB / 2 ** 20).toFixed(1)} MiB per GiB (${fp.perFrameBytes.toFixed(1)} bytes per frame: the struct page plus the checker's counters); only the table pool is backed.`,
   '',
 ].join('\n');
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-// The README's benchmark section is this run's report (between its markers), so it cannot drift.
-const readmeUrl = new URL('../README.md', import.meta.url);
-try {
-  const readme = readFileSync(readmeUrl, 'utf8');
-  const body = md.split('\n').slice(2).join('\n').trim();
-  const next = readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${body}\n<!-- bench:end -->`);
-  if (next !== readme && !opt.arch && !opt.variant) writeFileSync(readmeUrl, next);
-} catch { /* no README next to an installed package */ }
-writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(report, (k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
-writeFileSync(new URL('./results/latest.md', import.meta.url), md);
-console.log('\nwritten: bench/results/latest.json, bench/results/latest.md');
+if (!opt.write) {
+  console.log('\nnot written (npm run bench -- --write records a full run in bench/results/ and the README)');
+} else if (opt.quick || opt.arch || opt.variant) {
+  console.error('\n--write records full runs only: drop --quick, --arch and --variant');
+  process.exitCode = 2;
+} else {
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  // The README's benchmark section is this run's report (between its markers), so it cannot drift.
+  const readmeUrl = new URL('../README.md', import.meta.url);
+  try {
+    const readme = readFileSync(readmeUrl, 'utf8');
+    const body = md.split('\n').slice(2).join('\n').trim();
+    const next = readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${body}\n<!-- bench:end -->`);
+    if (next !== readme) writeFileSync(readmeUrl, next);
+  } catch { /* no README next to an installed package */ }
+  writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(report, (k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+  writeFileSync(new URL('./results/latest.md', import.meta.url), md);
+  console.log('\nwritten: bench/results/latest.json, bench/results/latest.md, README.md');
+}
