@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { Machine, WorkerPool, archs } from '../dist/index.js';
 import { RefMachine } from '../dist/host/reference.js';
 import { prepareGup, gupRounds, walkRounds, median, warmUp } from '../dist/host/bench.js';
+import { plotMicro, svg } from '../dist/cli/bench.js';
 
 const { values: opt } = parseArgs({
   options: { quick: { type: 'boolean' }, arch: { type: 'string' }, variant: { type: 'string' }, 'no-ref': { type: 'boolean' }, write: { type: 'boolean' } },
@@ -206,5 +207,25 @@ if (!opt.write) {
   } catch { /* no README next to an installed package */ }
   writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(report, (k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
   writeFileSync(new URL('./results/latest.md', import.meta.url), md);
-  console.log('\nwritten: bench/results/latest.json, bench/results/latest.md, README.md');
+  // the plots the README shows: per-arch cost, and what a second worker adds
+  const dir = new URL('./results/', import.meta.url).pathname;
+  const quiet = { out: () => {}, err: (x) => console.error(x) };
+  await plotMicro(perVariant.map(({ arch, variant, rows }) => {
+    const get = (c) => rows.find((r) => r.case === c);
+    return { arch, variant, kernel: 'v6.12', gup4k: get('pin+unpin 512 x base page')?.coreNsPerPage, gupPmd: get('pin+unpin one pmd leaf')?.coreNsPerPage ?? null, walk: get('random walk')?.coreNsPerPage };
+  }), dir, quiet);
+  if (threads.length) {
+    writeFileSync(new URL('./results/threads.svg', import.meta.url), await svg({
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      title: 'x86_64 gup-fast pin+unpin, 512 pages per call, loop in the core',
+      data: { values: threads.map((t) => ({ case: t.case, mode: t.mode, ns: t.aggregateNsPerPage })) },
+      mark: 'bar',
+      encoding: {
+        y: { field: 'mode', type: 'nominal', title: null },
+        x: { field: 'ns', type: 'quantitative', title: 'aggregate ns/page (lower is better)' },
+        row: { field: 'case', type: 'nominal', title: null },
+      },
+    }));
+  }
+  console.log('\nwritten: bench/results/latest.{json,md}, per-arch-cost.svg, threads.svg, README.md');
 }

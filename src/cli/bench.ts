@@ -274,7 +274,8 @@ Examples:
 
 // ---------------------------------------------------------------- plots
 
-async function svg(spec: object): Promise<string> {
+/** A vega-lite spec rendered to SVG in Node (no browser). */
+export async function svg(spec: object): Promise<string> {
   const vega = await import('vega');
   const vl = await import('vega-lite');
   const view = new vega.View(vega.parse(vl.compile(spec as never).spec), { renderer: 'none' });
