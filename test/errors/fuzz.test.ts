@@ -11,7 +11,7 @@
 // runs a long one.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Machine, PgtemuError, encodeTableEntry, decodeTablePa } from '../../src/index.js';
+import { Machine, PgtemuError, encodeTableEntry, decodeTablePa, decodeEntry } from '../../src/index.js';
 import type { GupResult, Mm } from '../../src/index.js';
 
 const LONG = Number(process.env.PGTEMU_FUZZ ?? 0);
@@ -162,6 +162,11 @@ function run(target: { arch: string; variant: string }, ops: Op[]): void {
           const target = { end: BigInt(m.poolBytes), far: 1n << 40n, header: (1n << 32n) + 0x1000n, own: at & ~0xfffn, root: mm.rootPa, raw: 0x1000n, misaligned: decodeTablePa(lv[level], rd(at)) + 8n }[A[1] as string]!;
           const crafted = encodeTableEntry(lv[level], target);
           if (crafted === rd(at)) break;                      // not representable here: nothing poked
+          // only an entry Linux reads as a present table: a non-present one is
+          // zapped (cleared) as the kernel clears a bad or swap-like entry, and
+          // the subtree the poke hid would then be lost for good
+          const f = decodeEntry(lv[level], crafted);
+          if (!f.present || f.leaf || !f.table) break;
           pokes.push({ pa: at, orig: rd(at), crafted });
           wr(at, crafted);
           break;
