@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 const { values: opt } = parseArgs({
   options: {
@@ -90,14 +91,15 @@ for (const [arch, variant] of variants) {
   }
 }
 
+const commitOf = (dir) => { try { return execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };
 if (opt.write) {
   const dir = new URL('./results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const md = [
-    `Interleaved A/B in one process, ${rounds} rounds per case: ratio = this build / base build per round (median [25th..75th percentile]); below 1 is faster.`,
+    `Interleaved A/B in one process, ${rounds} rounds per case: this build (${commitOf(path.dirname(path.dirname(new URL(import.meta.url).pathname)))}) against base ${commitOf(opt.base)}; ratio = this / base per round (median [25th..75th percentile]); below 1 is faster.`,
     '', '| arch/variant | case | base | this | unit | ratio |', '|---|---|---:|---:|---|---|',
     ...rows.map((r) => `| ${r.arch}/${r.variant} | ${r.case} | ${r.base.toFixed(1)} | ${r.here.toFixed(1)} | ${r.unit} | ${r.ratio.toFixed(3)} [${r.ratioP25.toFixed(3)}..${r.ratioP75.toFixed(3)}] |`),
   ].join('\n');
   writeFileSync(new URL('compare.md', dir), md + '\n');
-  writeFileSync(new URL('compare.json', dir), JSON.stringify({ base: path.resolve(opt.base), rounds, rows }, null, 2) + '\n');
+  writeFileSync(new URL('compare.json', dir), JSON.stringify({ base: commitOf(opt.base), rounds, rows }, null, 2) + '\n');
 }
