@@ -522,19 +522,20 @@ export function unpin(ctx: usize): i32 {
     const pages = <i32>(j - i);
     if (what != R_NOTHING) {
       // the references that stay: the zero page's own; a large folio's mappings' and its other pins'
-      let pinsLeft: i32 = 0;
       if (what == R_PINCOUNT) {
-        pinsLeft = atomic.sub<i32>(folio + FOLIO_PINCOUNT, pages) - pages;
-        if (pinsLeft < 0) {
+        if (atomic.sub<i32>(folio + FOLIO_PINCOUNT, pages) - pages < 0) {   // more pins given back than it holds
           atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);
           refused = i;
           break;
         }
-      } else if (large_) {
-        pinsLeft = atomic.load<i32>(folio + FOLIO_PINCOUNT);
       }
       const after = atomic.sub<i32>(refcountPtr(folio), pages) - pages;
-      const keep = large_ ? load<i32>(folio + FOLIO_LARGE_MAPCOUNT) + 1 + pinsLeft : 1;
+      // What must stay, read after our own release: the mappings' references and
+      // one per pin still counted. Every other thread changes these in an order
+      // that can only make them look smaller here, never larger: an unpin drops
+      // _pincount before the refcount, a zap the mapcount before the reference,
+      // and a pin adds the reference before _pincount.
+      const keep = large_ ? load<i32>(folio + FOLIO_LARGE_MAPCOUNT) + 1 + atomic.load<i32>(folio + FOLIO_PINCOUNT) : 1;
       if (after < keep || after < 0) {
         atomic.add<i32>(refcountPtr(folio), pages);
         if (what == R_PINCOUNT) atomic.add<i32>(folio + FOLIO_PINCOUNT, pages);

@@ -37,7 +37,7 @@ describe('fuzz with racing workers', () => {
     let rounds = 0, errors = 0;
     await fc.assert(fc.asyncProperty(steps, loops, loops, async (plan, l0, l1) => {
       const mk = (l: typeof l0) => ({
-        mm, start: A, nr: l.nr, pin: l.pin, write: l.write, rounds: 40, ...(l.sweep ? { span: 1024 } : {}),
+        mm, start: A, nr: l.nr, pin: l.pin, write: l.write, rounds: 3000, ...(l.sweep ? { span: 1024 } : {}),
       });
       const hogs: Mm[] = [];
       const { results } = await pool!.run([mk(l0), mk(l1)], () => {
@@ -81,6 +81,7 @@ describe('fuzz with racing workers', () => {
       });
       for (const r of results) {
         expect(r.error).toBeUndefined();
+        expect(r.status, `a worker's loop ended with status ${r.status} (${JSON.stringify({ l0, l1, plan })})`).toBe(0);
         rounds += r.rounds;
       }
       for (const h of hogs) h.destroy();
