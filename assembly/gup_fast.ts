@@ -15,7 +15,7 @@ import { lv, L, nLevels, pageShift, pred, tablePa, leafPa, levelIndex, entryKind
 import { pfnToPage, pageFolio, poolVa, setFlag, testFlag, refcountPtr, tableLinked, rootBad } from './mem';
 import { gupFastFolioAllowed, gupMustUnshare, zeroPageOf, mappingAllowed } from './folio';
 import {
-  tryGrabFolioFast, gupPutFolio, tallyAdd, folioPutRefs, folioRefTryAddQuick,
+  tryGrabFolioFast, gupPutFolio, tallyAdd, folioPutRefs, folioRefCmpxchgAdd, folioRefTryAdd,
 } from './refcount';
 import { isDevmap, gupFastDevmap, longtermPinnable, DEV_GRAB } from './model';
 import { mmOf } from './mm';
@@ -167,7 +167,11 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
       const page = (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : pageOrZeroSlow(pfn);
       if (page != zeroPageOf() && ((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | 1)) == 0) {
         // folio_ref_try_add on what looks like an order-0 folio
-        if (!folioRefTryAddQuick(page, load<i32>(refcountPtr(page)), add)) break;   // 0: being freed
+        const c = load<i32>(refcountPtr(page));
+        if (c <= 0) break;                         // being freed
+        if (folioRefCmpxchgAdd(page, c, add) != c) {
+          if (!folioRefTryAdd(page, add)) break;     // lost a race: the loop of folio_ref_try_add
+        }
         const fl = load<u64>(page);              // the flags, read once with the reference held
         if ((fl & large) == 0 && (load<u64>(page, PAGE_COMPOUND_HEAD) & 1) == 0 &&
             ((flags & FOLL_LONGTERM) == 0 || longtermPinnable(page))) {

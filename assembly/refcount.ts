@@ -16,7 +16,7 @@ import { freeAtZero, longtermPinnable } from './model';
 import { isZeroFolio } from './folio';
 import {
   Header, Page, Folio, PAGE_SIZE_BYTES, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, ENTIRELY_MAPPED,
-  INJECT_REFCOUNT, INJECT_MAPCOUNT, PGTY_hugetlb,
+  INJECT_REFCOUNT, INJECT_MAPCOUNT, PGTY_hugetlb, FOLIO_LARGE_MAPCOUNT,
 } from './layout';
 
 // Assertions that compile away in release builds (asconfig: noAssert).
@@ -134,12 +134,12 @@ export function folioRefTryAdd(folio: usize, n: i32): bool {
   }
 }
 
-// folio_ref_try_add for gup-fast's quick loop: the first compare-and-swap
-// inline, a lost race out of the loop's way. `c` is the count the caller read.
-@inline export function folioRefTryAddQuick(page: usize, c: i32, n: i32): bool {
-  if (c <= 0) return false;                         // being freed
-  if (atomic.cmpxchg<i32>(refcountPtr(page), c, c + n) == c) return true;
-  return folioRefTryAdd(page, n);
+// The compare-and-swap at the heart of folio_ref_try_add (atomic_add_unless
+// -> atomic_try_cmpxchg on _refcount): returns the count found, the add done
+// when that is `c`. gup-fast's quick loop spells folio_ref_try_add out with
+// it (the test of `c` and the retry, folioRefTryAdd, in the loop's own shape).
+@inline export function folioRefCmpxchgAdd(page: usize, c: i32, n: i32): i32 {
+  return atomic.cmpxchg<i32>(refcountPtr(page), c, c + n);
 }
 
 // folio_put_refs: at zero the folio goes where the model says (__folio_put).
@@ -162,6 +162,21 @@ export function folioRefTryAdd(folio: usize, n: i32): bool {
 @inline export function folioPinsSub(folio: usize, n: i32): void {
   notNegative(folioPinsSubReturn(folio, n));
 }
+
+// ---------------------------------------------------------------- unpin's unit
+// What unpin releases per page of an order-0 folio in the current call:
+// GUP_PIN_COUNTING_BIAS references for a pin, one for a get. A per-call
+// global, read in the loop (as a local, V8 would recompute it per page).
+export let releaseUnit: i32 = 0;
+@inline export function setReleaseUnit(pin: bool): void { releaseUnit = pin ? GUP_PIN_COUNTING_BIAS : 1; }
+// folio_ref_sub_return of one unit, and its take-back (folio_ref_add)
+@inline export function folioRefSubUnit(page: usize): i32 {
+  return atomic.sub<i32>(refcountPtr(page), releaseUnit) - releaseUnit;
+}
+@inline export function folioRefAddUnit(page: usize): void { atomic.add<i32>(refcountPtr(page), releaseUnit); }
+
+// _large_mapcount (read with the folio's other fields at its head's offset)
+@inline export function folioLargeMapcount(folio: usize): i32 { return load<i32>(folio, FOLIO_LARGE_MAPCOUNT); }
 
 // ---------------------------------------------------------------- gup's grabs
 // try_get_folio (mm/gup.c): folio_ref_try_add on the folio, then make sure

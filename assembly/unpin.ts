@@ -4,15 +4,18 @@
 import { ctxOf } from './base';
 import { folioOrder } from './mem';
 import { zeroPageOf } from './folio';
-import { folioRefAdd, folioRefSubReturn, folioPinsAdd, folioPinsSubReturn, pincountPtr, folioOf, tallyAdd, tallyCommit } from './refcount';
+import {
+  folioRefAdd, folioRefSubReturn, folioPinsAdd, folioPinsSubReturn, pincountPtr, folioLargeMapcount, tallyAdd, tallyCommit,
+  releaseUnit, setReleaseUnit, folioRefSubUnit, folioRefAddUnit,
+} from './refcount';
 import { freeAtZero } from './model';
 import { pageOfPfn, pfnCacheReset } from './gup_fast';
 import {
   Page, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD, PG_head, PG_reserved, FOLL_GET, FOLL_PIN, GUP_PIN_COUNTING_BIAS, E_INVAL,
 } from './layout';
 
-// Set once per call and read in the loop: as locals, V8 would recompute them per page.
-let gBias: i32 = 0;          // a small folio's refcount units per page
+// Set once per call and read in the loop: as a local, V8 would recompute it per page.
+// (A small folio's refcount units per page is refcount.ts's releaseUnit.)
 let gSmallRec: u64 = 0;      // a small page's record, less its folio (one page; R_BIAS for a pin)
 
 // unpin_user_pages / put_page over the pfns in the output array, in one
@@ -59,7 +62,7 @@ export function unpin(ctx: usize): i32 {
   const flags = <u32>c.a1;
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0) || n > c.outCap) return E_INVAL;
   const pin = (flags & FOLL_PIN) != 0;
-  gBias = pin ? GUP_PIN_COUNTING_BIAS : 1;
+  setReleaseUnit(pin);
   gSmallRec = pin ? R_BIAS | ((<u64>1) << 32) : (<u64>1) << 32;
   const out = c.out;
   const large: u64 = (<u64>1) << PG_head;
@@ -81,19 +84,19 @@ export function unpin(ctx: usize): i32 {
       // a page of an order-0 folio: GUP_PIN_COUNTING_BIAS references for a pin, one for a get
       if (pfn != prev) { prev = pfn; runStart = i; }
       let rec = <u64>page | gSmallRec;
-      const after = folioRefSubReturn(page, gBias);
+      const after = folioRefSubUnit(page);
       // what its mappings hold stays: after > _mapcount, or after >= 0 when
       // unmapped (_mapcount -1, or a negative page type on a free page)
       const mapped = load<i32>(page, offsetof<Page>("_mapcount"));
       if (after <= max<i32>(mapped, 0)) {          // one test for the refusals and the last reference
-        if (after != 0 || mapped >= 0) { folioRefAdd(page, gBias); refused = runStart; break; }
+        if (after != 0 || mapped >= 0) { folioRefAddUnit(page); refused = runStart; break; }
         rec |= R_FREE;                             // the last reference: freed once the list is settled
         toFree++;
       }
       store<u64>(out + (k << 3), rec);
       k++;
       store<u64>(page, op, offsetof<Page>("last_op"));
-      refs += gBias;
+      refs += releaseUnit;
       i++;
       continue;
     }
@@ -134,7 +137,7 @@ export function unpin(ctx: usize): i32 {
         pinsLeft = atomic.load<i32>(pincountPtr(folio));
       }
       const after = folioRefSubReturn(folio, pages);
-      const keep = large_ ? folioOf(folio)._large_mapcount + 1 + pinsLeft : 1;
+      const keep = large_ ? folioLargeMapcount(folio) + 1 + pinsLeft : 1;
       if (after < keep || after < 0) {
         folioRefAdd(folio, pages);
         if (what == R_PINCOUNT) folioPinsAdd(folio, pages);
