@@ -10,7 +10,7 @@
 // the same predicates as every other walk (test/arch/gup-fast-kinds.test.ts
 // holds the two to the same answers).
 
-import { H, hdr, arch, readEntry, SEC_MASK, BE } from './base';
+import { arch, readEntry, SEC_MASK, BE } from './base';
 import { lv, L, nLevels, pageShift, pred, tablePa, leafPa, levelIndex, entryKind, addrEnd, K_TABLE, K_LEAF } from './arch';
 import { pfnToPage, pageFolio, poolVa, setFlag, testFlag, refcountPtr, tableLinked, rootBad } from './mem';
 import { gupFastFolioAllowed, gupMustUnshare, zeroPageOf, mappingAllowed } from './folio';

@@ -2,7 +2,7 @@
 // allocator for RAM frames and the buddy allocator of the table pool.
 
 import { H, hdr, lock, unlock, zoneFreeHead, writeEntry, SEC_ROOTS, NR_ROOTS, ROOT_SHIFT, SEC_SHIFT, POOL_BASE, POOL_BYTES, POOL_UNITS, POOL_SHIFT, POOL_LINK_MASK } from './base';
-import { L, lv } from './arch';
+import { L } from './arch';
 import {
   setPageRefcounted, pageCountsReset, prepCompoundTailCounts, prepCompoundHeadCounts, setPageType, clearPageType,
 } from './refcount';

@@ -6,7 +6,7 @@
 
 import { H, hdr, readEntry, writeEntry, xchgEntry, ctxOf, noteBadTable, futexWait } from './base';
 import { lv, L, nLevels, pageShift, leafPa, isPresent } from './arch';
-import { pfnToPage, pageFolio, folioTestLarge, allocTable, freeTable, unitOf, rootBad, pageType } from './mem';
+import { pfnToPage, pageFolio, allocTable, freeTable, unitOf, rootBad, pageType } from './mem';
 import { isHugeZeroPfn } from './folio';
 import { folioPutRefs, folioRemoveRmapPte, folioRemoveRmapPmd, hugetlbRemoveRmap } from './refcount';
 import { mappingHoldsRef } from './model';
