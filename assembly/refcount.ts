@@ -16,7 +16,7 @@ import { freeAtZero, longtermPinnable } from './model';
 import { isZeroFolio } from './folio';
 import {
   Header, Page, Folio, PAGE_SIZE_BYTES, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, ENTIRELY_MAPPED,
-  INJECT_REFCOUNT, INJECT_MAPCOUNT, PGTY_hugetlb, FOLIO_LARGE_MAPCOUNT,
+  INJECT_REFCOUNT, INJECT_MAPCOUNT, PGTY_hugetlb,
 } from './layout';
 
 // Assertions that compile away in release builds (asconfig: noAssert).
@@ -176,7 +176,7 @@ export let releaseUnit: i32 = 0;
 @inline export function folioRefAddUnit(page: usize): void { atomic.add<i32>(refcountPtr(page), releaseUnit); }
 
 // _large_mapcount (read with the folio's other fields at its head's offset)
-@inline export function folioLargeMapcount(folio: usize): i32 { return load<i32>(folio, FOLIO_LARGE_MAPCOUNT); }
+@inline export function folioLargeMapcount(folio: usize): i32 { return load<i32>(folio, PAGE_SIZE_BYTES + offsetof<Folio>("_large_mapcount")); }
 
 // ---------------------------------------------------------------- gup's grabs
 // try_get_folio (mm/gup.c): folio_ref_try_add on the folio, then make sure
