@@ -2,8 +2,8 @@
 
 import { H, hdr, readEntry, writeEntry, xchgEntry } from './base';
 import {
-  lv, L, nLevels, pageShift, isNone, isPresent, isLeaf, leafPa, mkTable, mkLeaf, levelIndex, pred, entriesOf,
-  entryKind, K_TABLE,
+  lv, L, nLevels, pageShift, leafPa, mkTable, mkLeaf, levelIndex, pred, entriesOf,
+  entryKind, K_TABLE, K_NONE, K_LEAF,
 } from './arch';
 import { pfnToPage, pageToPfn, allocPages, allocTable, poolVa, prepCompound, setFlag } from './mem';
 import { getHugeZeroFolio, isHugeZeroPfn } from './folio';
@@ -156,9 +156,10 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32, unshare:
   if (p == 0) return allocStatus == E_NOTABLE || allocStatus == E_BADTABLE ? allocStatus : E_FAULT;
   const d = lv(<u32>l);
   const e = readEntry(p);
-  if (!isNone(d, e)) {
-    if (!isPresent(d, e) || pred(d, P_PROTNONE, e)) return E_FAULT;
-    if (!isLeaf(d, e)) return E_FAULT;             // a table where a hugetlb leaf belongs
+  const k = entryKind(d, e, false);
+  if (k != K_NONE) {
+    // not present, a table where a hugetlb leaf belongs, pXd_bad, or PROT_NONE
+    if (k != K_LEAF || pred(d, P_PROTNONE, e)) return E_FAULT;
     // spurious, or huge_pmd_set_accessed: already mapped as needed
     if ((!write && !unshare) || pred(d, P_WRITE, e)) return OK;
     const pfn = leafPa(d, e) >> ps;
