@@ -61,3 +61,45 @@ import {
   return <u32>((va >> d.shift) & ((<u64>1 << d.indexBits) - 1));
 }
 @inline export function entriesOf(l: u32): u32 { return 1 << L(l).indexBits; }
+
+// ---------------------------------------------------------------- what an entry is
+// The kinds of entry a walker meets. K_LEAF .. K_BAD equal the walk codes
+// W_OK .. W_BAD (layout.ts), so the walk reports a kind as it is.
+export const K_LEAF: u32 = 0;          // maps memory here (pXd_leaf; any present pte)
+export const K_NONE: u32 = 1;          // pXd_none
+export const K_NOT_PRESENT: u32 = 2;   // non-empty, !pXd_present (swap-like, protnone-less invalid)
+export const K_BAD: u32 = 3;           // present, neither a leaf nor a table here (pXd_bad)
+export const K_TABLE: u32 = 6;         // present, points to the next-level table
+
+// What the entry e at the level lvp is, in the kernel's order: pXd_none,
+// then pXd_present, then pXd_leaf (a leaf), then a table, else pXd_bad. The
+// level's quick pairs (LevelDesc.fastTable*, fastLeaf*) answer first: an
+// entry equal to the table template (or to a present leaf template) on
+// every bit those predicates read answers them all as the template does.
+// `last`: the pte level as the kernel's pte walkers see it (zap_pte_range,
+// the checker's count): pte_present is all they ask, so every present entry
+// is a leaf there. A walk that must tell a malformed pte (the hardware view)
+// passes false and takes a last-level K_TABLE or K_BAD as pXd_bad.
+@inline export function entryKind(lvp: usize, e: u64, last: bool): u32 {
+  const d = changetype<LevelDesc>(lvp);
+  if ((e & d.fastTableMask) == d.fastTableValue) return K_TABLE;
+  if ((e & d.fastLeafMask) == d.fastLeafValue) return K_LEAF;
+  return entryKindSlow(lvp, e, last);
+}
+
+// entryKind's predicates, for an entry no quick pair matched.
+@inline export function entryKindSlow(lvp: usize, e: u64, last: bool): u32 {
+  if (isNone(lvp, e)) return K_NONE;
+  if (!pred(lvp, P_PRESENT, e)) return K_NOT_PRESENT;
+  if (last || isLeaf(lvp, e)) return K_LEAF;
+  if (isTable(lvp, e)) return K_TABLE;
+  return K_BAD;
+}
+
+// pXd_addr_end (include/linux/pgtable.h): the end of the level-entry of
+// `size` bytes that holds addr, or `end` if that comes first. As in the
+// kernel, end 0 stands for the top of the 64-bit space (both sides less one).
+@inline export function addrEnd(addr: u64, end: u64, size: u64): u64 {
+  const boundary = (addr + size) & ~(size - 1);
+  return boundary - 1 < end - 1 ? boundary : end;
+}

@@ -53,22 +53,6 @@ export function useArch(desc: usize): void { A = desc; }
 @inline export function ctxOf(c: usize): Ctx { return changetype<Ctx>(c); }
 
 // ---------------------------------------------------------------- atomics
-// folio_ref_add_unless_zero / page_ref_add_unless_zero: add n unless the count is 0.
-@inline export function addUnlessZero(p: usize, n: i32): bool {
-  let c = atomic.load<i32>(p);
-  while (true) {
-    if (c == 0) return false;
-    const old = atomic.cmpxchg<i32>(p, c, c + n);
-    if (old == c) return true;
-    c = old;
-  }
-}
-
-// Returns the new value (atomic_sub_return).
-@inline export function subReturn(p: usize, n: i32): i32 {
-  return atomic.sub<i32>(p, n) - n;
-}
-
 @inline export function add64(p: usize, n: i64): void {
   atomic.add<i64>(p, n);
 }

@@ -1,27 +1,16 @@
-// Folio reference helpers (include/linux/mm.h, mm/gup.c, mm/swap.c):
-// grabbing and putting references and pins, and freeing at zero.
+// Folios beyond their counts (refcount.ts changes those): the zero page and
+// the huge zero folio, freeing a folio, and what gup may take of one
+// (include/linux/mm.h, mm/gup.c, mm/huge_memory.c, mm/swap.c).
 
-import { H, hdr, addUnlessZero, subReturn, lock, unlock } from './base';
+import { H, hdr, lock, unlock } from './base';
 import {
-  pfnToPage, pageToPfn, pageFolio, folioTestLarge, folioOrder, refcountPtr, unprepFolio, freePages, pageType,
+  pfnToPage, pageToPfn, pageFolio, folioTestLarge, folioOrder, unprepFolio, freePages, pageType,
   allocPages, prepCompound,
 } from './mem';
 import {
-  Header, Page, Vma, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, FOLL_WRITE, GUP_PIN_COUNTING_BIAS,
-  FOLIO_PINCOUNT, PG_anon_exclusive, PG_reserved, PGTY_hugetlb, PAGE_MAPPING_ANON, VM_SHARED,
+  Header, Page, Vma, FOLL_PIN, FOLL_LONGTERM, FOLL_WRITE,
+  PG_anon_exclusive, PG_reserved, PGTY_hugetlb, PAGE_MAPPING_ANON, VM_SHARED,
 } from './layout';
-
-// Per-thread tallies of what the current gup / unpin call added, folded into
-// the machine-wide counters once per call (never per page).
-export let tallyRefs: i64 = 0;   // refcount units (pins on small folios count GUP_PIN_COUNTING_BIAS)
-export let tallyPins: i64 = 0;   // _pincount units on large folios
-export function tallyReset(): void { tallyRefs = 0; tallyPins = 0; }
-export function tallyCommit(): void {
-  if (tallyRefs != 0) atomic.add<i64>(H + offsetof<Header>("gupOutstanding"), tallyRefs);
-  if (tallyPins != 0) atomic.add<i64>(H + offsetof<Header>("pinOutstanding"), tallyPins);
-  tallyRefs = 0;
-  tallyPins = 0;
-}
 
 // The zero page's struct page; set once the machine is initialised (refreshZeroPage).
 let zeroPage: usize = 0;
@@ -30,7 +19,6 @@ export function refreshZeroPage(): void { zeroPage = pfnToPage(hdr().zeroPfn); }
   return folio == zeroPage;
 }
 @inline export function zeroPageOf(): usize { return zeroPage; }
-@inline export function tallyAdd(refs: i64, pins: i64): void { tallyRefs += refs; tallyPins += pins; }
 
 // The huge zero folio (mm/huge_memory.c v6.12): a PMD-order folio allocated on
 // first use and kept by the machine (the shrinker that may free it once no mm
@@ -69,123 +57,6 @@ export function freeFolio(folio: usize): void {
   const order = folioOrder(folio);
   unprepFolio(folio, order);
   freePages(folio, order);
-}
-
-// folio_put_refs
-@inline export function folioPutRefs(folio: usize, refs: i32): void {
-  if (subReturn(refcountPtr(folio), refs) == 0) freeFolio(folio);
-}
-
-// try_get_folio (mm/gup.c): add-unless-zero on the folio, then make sure the
-// page still belongs to it (a racing split or free would have changed it).
-export function tryGetFolio(page: usize, refs: i32): usize {
-  while (true) {
-    const folio = pageFolio(page);
-    if (atomic.load<i32>(refcountPtr(folio)) < 0) return 0;
-    if (!addUnlessZero(refcountPtr(folio), refs)) return 0;
-    if (pageFolio(page) == folio) return folio;
-    folioPutRefs(folio, refs);
-  }
-}
-
-// folio_is_longterm_pinnable: RAM outside ZONE_MOVABLE/CMA is pinnable.
-// (Device folios, when modelled, answer from their pgmap type.)
-@inline export function longtermPinnable(folio: usize): bool {
-  return true;
-}
-
-// Account what a successful grab added (after FOLL_PIN bias / pincount).
-@inline function tallyGrab(folio: usize, refs: i32, flags: u32): void {
-  if ((flags & FOLL_PIN) != 0) {
-    if (folioTestLarge(folio)) { tallyRefs += refs; tallyPins += refs; }
-    else tallyRefs += <i64>refs * GUP_PIN_COUNTING_BIAS;
-  } else tallyRefs += refs;
-}
-
-// folio_ref_try_add, with try_get_folio's refusal of a negative count folded in.
-@inline export function addUnlessNonPositive(p: usize, n: i32): bool {
-  let c = atomic.load<i32>(p);
-  while (true) {
-    if (c <= 0) return false;
-    const old = atomic.cmpxchg<i32>(p, c, c + n);
-    if (old == c) return true;
-    c = old;
-  }
-}
-
-// try_grab_folio_fast: add-unless-zero (the folio may be freed under us).
-@inline export function tryGrabFolioFast(page: usize, refs: i32, flags: u32): usize {
-  if ((flags & FOLL_GET) != 0) {
-    const f = tryGetFolio(page, refs);
-    if (f != 0) tallyRefs += refs;
-    return f;
-  }
-  if ((flags & FOLL_PIN) == 0) return 0;
-  // The kernel adds refs with folio_ref_try_add and then, for a small folio,
-  // refs * (GUP_PIN_COUNTING_BIAS - 1) more. pgtemu adds the whole
-  // refs * GUP_PIN_COUNTING_BIAS in the one add-unless-zero: the same counts
-  // before and after, one locked operation less. Whether the folio is small
-  // is read before the reference is held, so it is checked again after.
-  let folio: usize = 0;
-  let add: i32 = 0;
-  let large = false;
-  while (true) {
-    folio = pageFolio(page);
-    if (isZeroFolio(folio)) return folio;      // the zero page is never pinned or counted
-    large = folioTestLarge(folio);
-    add = large ? refs : refs * GUP_PIN_COUNTING_BIAS;
-    if (!addUnlessNonPositive(refcountPtr(folio), add)) return 0;
-    if (pageFolio(page) == folio && folioTestLarge(folio) == large) break;
-    folioPutRefs(folio, add);                 // raced with a free or a split: retry
-  }
-  if ((flags & FOLL_LONGTERM) != 0 && !longtermPinnable(folio)) {
-    folioPutRefs(folio, add);
-    return 0;
-  }
-  if (large) {
-    atomic.add<i32>(folio + FOLIO_PINCOUNT, refs);
-    tallyRefs += refs;
-    tallyPins += refs;
-  } else {
-    tallyRefs += add;
-  }
-  return folio;
-}
-
-// try_grab_folio (slow path): the caller holds the table lock, so a plain add.
-// Returns false (the kernel's -ENOMEM) if the folio has no reference at all.
-export function tryGrabFolio(folio: usize, refs: i32, flags: u32): bool {
-  if (atomic.load<i32>(refcountPtr(folio)) <= 0) return false;
-  if ((flags & FOLL_GET) != 0) {
-    atomic.add<i32>(refcountPtr(folio), refs);
-    tallyRefs += refs;
-    return true;
-  }
-  if (isZeroFolio(folio)) return true;
-  if (folioTestLarge(folio)) {
-    atomic.add<i32>(refcountPtr(folio), refs);
-    atomic.add<i32>(folio + FOLIO_PINCOUNT, refs);
-  } else {
-    atomic.add<i32>(refcountPtr(folio), refs * GUP_PIN_COUNTING_BIAS);
-  }
-  tallyGrab(folio, refs, flags);
-  return true;
-}
-
-// gup_put_folio
-@inline export function gupPutFolio(folio: usize, refs: i32, flags: u32): void {
-  if ((flags & FOLL_PIN) != 0) {
-    if (isZeroFolio(folio)) return;
-    if (folioTestLarge(folio)) {
-      atomic.sub<i32>(folio + FOLIO_PINCOUNT, refs);
-      tallyRefs -= refs;
-      tallyPins -= refs;
-    } else {
-      tallyRefs -= <i64>refs * GUP_PIN_COUNTING_BIAS;
-      refs *= GUP_PIN_COUNTING_BIAS;
-    }
-  } else tallyRefs -= refs;
-  folioPutRefs(folio, refs);
 }
 
 // gup_fast_folio_allowed (mm/gup.c): may gup-fast hand out this folio?

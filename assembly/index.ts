@@ -4,21 +4,22 @@
 export * from './layout';
 
 import { H, attachTo, hdr, arch, ctxOf, beginOp, lock, unlock, recoverAfterTrap, useCtx, useArch } from './base';
-import { L, nLevels, pageShift, lv, isLeaf, leafPa, tablePa, isTable, mkTable } from './arch';
+import { L, nLevels, pageShift, lv, isLeaf, leafPa, tablePa, isTable, mkTable, addrEnd } from './arch';
 import {
-  pfnToPage, pageToPfn, pageFolio, folioTestLarge, zoneInit, poolInit, markReserved, allocTable, freeTable, setFlag, refcountPtr, AUX_SIZE,
-  FLAGS_SECTION_SHIFT, poolVa, poolClaimRaw, claimBusyPa, rootBad,
+  pfnToPage, pageFolio, folioTestLarge, zoneInit, poolInit, markReserved, allocTable, freeTable, AUX_SIZE,
+  FLAGS_SECTION_SHIFT, poolClaimRaw, claimBusyPa, rootBad,
 } from './mem';
-import {
-  mmOf, findVma, vmaInsert, vmaRemoveRange, leafLevelFor, walkFrom, walkChecked, faultLocked, remapPfnRange,
-  wLevel, wEntry, wCode, wPtr, wWhy, vmaAt,
-} from './mm';
-import { gup as gupImpl, unpin as unpinImpl } from './gup';
+import { mmOf, vmaInsert, vmaRemoveRange, leafLevelFor, faultLocked, remapPfnRange, vmaAt } from './mm';
+import { walkFrom, walkChecked, wLevel, wEntry, wCode, wPtr, wWhy } from './walk';
+import { gup as gupImpl } from './gup';
+import { unpin as unpinImpl } from './unpin';
 import { zapRange, partialHugeLeaf } from './zap';
 import { checkInvariants } from './inv';
 import { refreshZeroPage } from './folio';
+import { setPageRefcounted, pageMapcountReset, injectCount } from './refcount';
+import { modelAttach } from './model';
 import {
-  Header, Ctx, Mm, Vma, Page, MM_SIZE, PAGE_SIZE_BYTES, PG_reserved, W_OK, W_BADVA, FOLIO_PINCOUNT, OP_RAW,
+  Header, Ctx, Mm, Vma, Page, MM_SIZE, PAGE_SIZE_BYTES, W_OK, W_BADVA, OP_RAW,
   INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
   OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT, E_RANGE, E_BADTABLE, W_BADTABLE, PARENT_ROOT, PARENT_SHARED,
   OP_FAULT, OP_GUP, OP_UNPIN, OP_ZAP, OP_MUNMAP, OP_MMAP, OP_POPULATE, OP_INIT,
@@ -27,6 +28,7 @@ import {
 
 export function attach(header: usize): void {
   attachTo(header);
+  modelAttach();
   if (hdr().zeroPfn != 0) refreshZeroPage();
 }
 
@@ -80,7 +82,7 @@ function sectionsAdd(startPfn: u64, endPfn: u64): i32 {
     const p = memmap + <usize>i * PAGE_SIZE_BYTES;
     memory.fill(p, 0, PAGE_SIZE_BYTES);
     store<u64>(p, (s0 + (i >> h.sectionShift)) << FLAGS_SECTION_SHIFT);
-    store<i32>(p, -1, 48);
+    pageMapcountReset(p);
   }
   unlock(H + offsetof<Header>("memmapLock"));
   return OK;
@@ -95,7 +97,7 @@ export function machineInit(ctx: usize): i32 {
   const r = sectionsAdd(0, h.ramPfns);
   if (r < 0) return r;
   markReserved(0, poolPfns + 1);
-  for (let pfn: u64 = 0; pfn <= poolPfns; pfn++) store<i32>(refcountPtr(pfnToPage(pfn)), 1);
+  for (let pfn: u64 = 0; pfn <= poolPfns; pfn++) setPageRefcounted(pfnToPage(pfn));
   h.zeroPfn = poolPfns;                    // the shared zero page: reserved, refcount 1
   refreshZeroPage();
   h.zoneStartPfn = poolPfns + 1;
@@ -311,8 +313,8 @@ export function populate(ctx: usize): i32 {
     r = faultOne(ctx, mm, va, c.a3 != 0, op);
     if (r < 0) break;
     walkFrom(mmOf(mm).root, va, 255, mm);
-    const size = (<u64>1) << L(wCode == W_OK ? wLevel : nLevels() - 1).shift;
-    va = (va + size) & ~(size - 1);
+    // on to the next leaf's start (pXd_addr_end with no end: 0 is the top)
+    va = addrEnd(va, 0, (<u64>1) << L(wCode == W_OK ? wLevel : nLevels() - 1).shift);
   }
   c.r0 = (va < end ? va : end) - start;
   c.r1 = va;                                   // where it stopped (the failing fault's address)
@@ -509,10 +511,7 @@ export function inject(ctx: usize): i32 {
   const folio = pageFolio(page);
   if (field == INJECT_PINCOUNT && !folioTestLarge(folio)) return E_INVAL;
   store<u64>(folio, op, offsetof<Page>("last_op"));
-  const v = <i32>c.a2;
-  if (field == INJECT_REFCOUNT) atomic.store<i32>(folio, v, offsetof<Page>("_refcount"));
-  else if (field == INJECT_MAPCOUNT) atomic.store<i32>(page, v, offsetof<Page>("_mapcount"));
-  else atomic.store<i32>(folio + FOLIO_PINCOUNT, v);
+  injectCount(folio, page, field, <i32>c.a2);
   return OK;
 }
 

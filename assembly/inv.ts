@@ -3,17 +3,20 @@
 // with what those mappings and the outstanding gup references require.
 // Violations are appended to the report buffer; nothing is repaired.
 
-import { H, hdr, readEntry } from './base';
-import { lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, entriesOf } from './arch';
+import { H, hdr } from './base';
+import { lv, L, nLevels, pageShift, tablePa, leafPa } from './arch';
+import { walkRange, tableSpan, WALK_NEXT } from './walk';
+import { mappingHoldsRef } from './model';
+import { folioOf, pincountPtr } from './refcount';
 import {
-  pfnToPage, pfnToAux, pageToPfn, pageFolio, folioTestLarge, folioOrder, poolVa, isBuddy, pageType, tableLinked, rootBad,
+  pfnToPage, pfnToAux, pageToPfn, pageFolio, folioTestLarge, folioOrder, isBuddy, pageType, rootBad,
   refcountPtr, mapcountPtr, AUX_SIZE, lruNext, lruPrev,
 } from './mem';
 import { isZeroFolio, isHugeZeroPfn } from './folio';
 import { mmOf, isZeroPfn } from './mm';
 import {
-  Header, H_ZONE_FREE, H_ZONE_COUNT, Mm, Page, Violation, VIOLATION_SIZE, MM_SIZE, P_SPECIAL, P_DEVMAP, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD,
-  FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_PINCOUNT, PG_reserved, PGTY_hugetlb,
+  Header, H_ZONE_FREE, H_ZONE_COUNT, Mm, Page, Violation, VIOLATION_SIZE, MM_SIZE, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD,
+  PG_reserved, PGTY_hugetlb,
   INV_REF_ZERO_MAPPED, INV_REF_NEGATIVE, INV_REF_BALANCE, INV_MAPCOUNT, INV_PIN_BALANCE, INV_FREE_STATE,
   INV_OUTSTANDING, INV_FOLIO_LINK, INV_FOLIO_TAIL_REF, INV_MAP_UNALIGNED, INV_TABLE_LINK, PARENT_ROOT,
 } from './layout';
@@ -39,7 +42,7 @@ function report(pfn: u64, inv: u32, page: usize, expected: i64, actual: i64): vo
 // Count one mapping of the leaf at level l into the aux counters.
 function countLeaf(l: u32, e: u64): void {
   const d = lv(l);
-  if (pred(d, P_SPECIAL, e) || pred(d, P_DEVMAP, e)) return;   // no reference held
+  if (!mappingHoldsRef(d, e)) return;                          // no reference held (special, legacy devmap)
   const ps = pageShift();
   const pfn = leafPa(d, e) >> ps;
   // neither does the zero pfn without a special bit, nor a huge zero PMD (recognised by pfn)
@@ -60,26 +63,26 @@ function countLeaf(l: u32, e: u64): void {
 }
 
 // Count every mapping under one table. A link the table's entry did not make
-// (tableLinkBad) is reported and not followed: the violation's pfn is the
-// pool frame holding the entry, expected the entry's pa, actual the address
-// it names.
-function countTable(l: u32, tpa: u64): void {
-  const d = lv(l);
-  const va = poolVa(tpa);
-  const n = entriesOf(l);
-  for (let i: u32 = 0; i < n; i++) {
-    const p = va + (i << 3);
-    const e = readEntry(p);
-    if (isNone(d, e) || !isPresent(d, e)) continue;
-    if (l == nLevels() - 1 || isLeaf(d, e)) countLeaf(l, e);
-    else {
-      const child = tablePa(d, e);
-      const epa = <u64>(p - hdr().poolBase);
-      // a pXd_bad entry, or a link its entry did not make
-      if (!isTable(d, e) || !tableLinked(child, p)) report(epa >> pageShift(), INV_TABLE_LINK, 0, <i64>epa, <i64>child);
-      else countTable(l + 1, child);
-    }
-  }
+// (tableLinked refuses it), or a pXd_bad entry, is reported and not followed:
+// the violation's pfn is the pool frame holding the entry, expected the
+// entry's pa, actual the address it names.
+@unmanaged class Count {
+  leaf(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { countLeaf(l, e); return WALK_NEXT; }
+  nonPresent(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { return WALK_NEXT; }
+  bad(l: u32, p: usize, e: u64, addr: u64): i32 { reportLink(p, tablePa(lv(l), e)); return WALK_NEXT; }
+  badLink(l: u32, p: usize, e: u64, addr: u64, why: u32): i32 { reportLink(p, tablePa(lv(l), e)); return WALK_NEXT; }
+  table(l: u32, p: usize, e: u64, addr: u64): i32 { return WALK_NEXT; }
+  afterTable(l: u32, p: usize, child: u64, addr: u64): i32 { return WALK_NEXT; }
+}
+
+function reportLink(p: usize, child: u64): void {
+  const epa = <u64>(p - hdr().poolBase);
+  report(epa >> pageShift(), INV_TABLE_LINK, 0, <i64>epa, <i64>child);
+}
+
+// Every mapping of an address space: its whole root table.
+function countTables(root: u64): void {
+  walkRange<Count>(changetype<Count>(0), 0, root, 0, tableSpan(0));
 }
 
 // Check one allocated folio whose head is at pfn; `held` references are
@@ -109,11 +112,11 @@ function checkFolio(pfn: u64, folio: usize, strict: bool, held: i64): i64 {
   if (order > 0) {
     const huge = <i64>load<u32>(pfnToAux(pfn), 4);
     mapRefs += huge;
-    const em = ld32s(folio + FOLIO_ENTIRE_MAPCOUNT) + 1;
+    const em = <i64>folioOf(folio)._entire_mapcount + 1;
     if (em != huge) report(pfn, INV_MAPCOUNT, folio, huge, em);
-    const lm = ld32s(folio + FOLIO_LARGE_MAPCOUNT) + 1;
+    const lm = <i64>folioOf(folio)._large_mapcount + 1;
     if (lm != huge + pteMaps) report(pfn, INV_MAPCOUNT, folio, huge + pteMaps, lm);
-    const pc = atomic.load<i32>(folio + FOLIO_PINCOUNT);
+    const pc = atomic.load<i32>(pincountPtr(folio));
     if (pc < 0) report(pfn, INV_REF_NEGATIVE, folio, 0, pc);
     if (strict && pc != 0) report(pfn, INV_PIN_BALANCE, folio, 0, pc);
   }
@@ -164,7 +167,7 @@ export function checkInvariants(): u32 {
     if (mmOf(mm).inUse == 0) continue;
     const root = mmOf(mm).root;
     if (rootBad(root, mmOf(mm).id) != 0) report(0, INV_TABLE_LINK, 0, <i64>PARENT_ROOT, <i64>root);
-    else countTable(0, root);
+    else countTables(root);
   }
   // 3. every struct page against its mappings
   const outstanding = atomic.load<i64>(H + offsetof<Header>("gupOutstanding"));
@@ -188,7 +191,7 @@ export function checkInvariants(): u32 {
       pfn += nr;
       continue;
     }
-    if ((load<u64>(page) & ((<u64>1) << 13)) != 0) {          // PG_reserved: pool frames, the zero page
+    if ((load<u64>(page) & ((<u64>1) << PG_reserved)) != 0) {  // PG_reserved: pool frames, the zero page
       if (isZeroFolio(page)) extra += ld32s(refcountPtr(page)) - 1;
       pfn++;
       continue;
@@ -199,7 +202,7 @@ export function checkInvariants(): u32 {
       continue;
     }
     extra += checkFolio(pfn, page, strict, isHugeZeroPfn(pfn) ? 1 : 0);
-    if (folioTestLarge(page)) pins += atomic.load<i32>(page + FOLIO_PINCOUNT);
+    if (folioTestLarge(page)) pins += atomic.load<i32>(pincountPtr(page));
     pfn += (<u64>1) << folioOrder(page);
   }
   checkFreeLists();

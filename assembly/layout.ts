@@ -338,13 +338,26 @@ export const GUP_PIN_COUNTING_BIAS: i32 = 1 << 10;   // include/linux/mm.h
 }
 export const PAGE_SIZE_BYTES: u32 = offsetof<Page>();
 export const PAGE_COMPOUND_HEAD: u32 = offsetof<Page>("lru_next");
-export const FOLIO_FLAGS_1: u32 = 64;
-export const FOLIO_HEAD_1: u32 = 72;
-export const FOLIO_LARGE_MAPCOUNT: u32 = 80;
-export const FOLIO_ENTIRE_MAPCOUNT: u32 = 84;
-export const FOLIO_NR_PAGES_MAPPED: u32 = 88;
-export const FOLIO_PINCOUNT: u32 = 92;
-export const FOLIO_NR_PAGES: u32 = 96;
+
+// struct folio's fields in its second page (page[1]), as an overlay on it:
+// changetype<Folio>(folio + PAGE_SIZE_BYTES), or folioOf(folio) (refcount.ts).
+@unmanaged export class Folio {
+  _flags_1: u64;         // low byte: order (folio_set_order)
+  _head_1: u64;          // compound_head of page[1]
+  _large_mapcount: i32;
+  _entire_mapcount: i32;
+  _nr_pages_mapped: i32;
+  _pincount: i32;
+  _folio_nr_pages: u32;
+}
+// The same fields as offsets from the head struct page (the host reads these).
+export const FOLIO_FLAGS_1: u32 = PAGE_SIZE_BYTES + offsetof<Folio>("_flags_1");
+export const FOLIO_HEAD_1: u32 = PAGE_SIZE_BYTES + offsetof<Folio>("_head_1");
+export const FOLIO_LARGE_MAPCOUNT: u32 = PAGE_SIZE_BYTES + offsetof<Folio>("_large_mapcount");
+export const FOLIO_ENTIRE_MAPCOUNT: u32 = PAGE_SIZE_BYTES + offsetof<Folio>("_entire_mapcount");
+export const FOLIO_NR_PAGES_MAPPED: u32 = PAGE_SIZE_BYTES + offsetof<Folio>("_nr_pages_mapped");
+export const FOLIO_PINCOUNT: u32 = PAGE_SIZE_BYTES + offsetof<Folio>("_pincount");
+export const FOLIO_NR_PAGES: u32 = PAGE_SIZE_BYTES + offsetof<Folio>("_folio_nr_pages");
 
 // enum pageflags (include/linux/page-flags.h, v6.12)
 export const PG_locked: u32 = 0;

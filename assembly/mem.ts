@@ -2,11 +2,13 @@
 // allocator for RAM frames and the buddy allocator of the table pool.
 
 import { H, hdr, lock, unlock, zoneFreeHead, writeEntry, SEC_ROOTS, NR_ROOTS, ROOT_SHIFT, SEC_SHIFT, POOL_BASE, POOL_BYTES, POOL_UNITS, POOL_SHIFT, POOL_LINK_MASK } from './base';
-import { L, lv } from './arch';
+import { L } from './arch';
+import {
+  setPageRefcounted, pageCountsReset, prepCompoundTailCounts, prepCompoundHeadCounts, setPageType, clearPageType,
+} from './refcount';
 import {
   Header, Page, PAGE_SIZE_BYTES, H_POOL_FREE, H_ZONE_COUNT, PG_head, PGTY_buddy,
-  FOLIO_FLAGS_1, FOLIO_HEAD_1, FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT,
-  FOLIO_NR_PAGES_MAPPED, FOLIO_PINCOUNT, FOLIO_NR_PAGES, PAGE_COMPOUND_HEAD, PG_reserved,
+  Folio, PAGE_COMPOUND_HEAD, PG_reserved,
   PoolUnit, POOL_UNIT_SIZE, UNIT_FREE, UNIT_USED, UNIT_RAW, UNIT_ORDER, PARENT_NONE, PARENT_ROOT,
   BAD_OUTSIDE, BAD_MISALIGNED, BAD_UNLINKED, OK, E_BUSY,
 } from './layout';
@@ -71,7 +73,7 @@ export function pageToPfn(page: usize): u64 {
 
 @inline export function folioTestLarge(folio: usize): bool { return testFlag(folio, PG_head); }
 @inline export function folioOrder(folio: usize): u32 {
-  return folioTestLarge(folio) ? <u32>load<u8>(folio + FOLIO_FLAGS_1) : 0;
+  return folioTestLarge(folio) ? <u32>load<u8>(folio + PAGE_SIZE_BYTES, offsetof<Folio>("_flags_1")) : 0;
 }
 
 @inline export function pageType(page: usize): u32 { return load<u32>(mapcountPtr(page)) >> 24; }
@@ -87,27 +89,24 @@ export function prepCompound(head: usize, order: u32): void {
   for (let i: u32 = 1; i < n; i++) {
     const t = head + i * PAGE_SIZE_BYTES;
     store<u64>(t + PAGE_COMPOUND_HEAD, <u64>head | 1);
-    store<i32>(mapcountPtr(t), -1);
-    store<i32>(refcountPtr(t), 0);
+    prepCompoundTailCounts(t);
   }
   setFlag(head, PG_head);
-  store<u64>(head + FOLIO_FLAGS_1, (load<u64>(head + FOLIO_FLAGS_1) & ~<u64>0xff) | order);
-  store<i32>(head + FOLIO_LARGE_MAPCOUNT, -1);
-  store<i32>(head + FOLIO_ENTIRE_MAPCOUNT, -1);
-  store<i32>(head + FOLIO_NR_PAGES_MAPPED, 0);
-  store<i32>(head + FOLIO_PINCOUNT, 0);
-  store<u32>(head + FOLIO_NR_PAGES, n);
+  const f = changetype<Folio>(head + PAGE_SIZE_BYTES);
+  f._flags_1 = (f._flags_1 & ~<u64>0xff) | order;
+  prepCompoundHeadCounts(head);
+  f._folio_nr_pages = n;
 }
 
 function clearPage(p: usize): void {
   store<u64>(p, load<u64>(p) & ~FLAGS_MASK);   // keep the section bits
-  store<u64>(p, 0, 8);
-  store<u64>(p, 0, 16);
-  store<u64>(p, 0, 24);
-  store<u64>(p, 0, 32);
-  store<u64>(p, 0, 40);
-  store<i32>(p, -1, 48);
-  store<i32>(p, 0, 52);
+  const pg = changetype<Page>(p);
+  pg.lru_next = 0;
+  pg.lru_prev = 0;
+  pg.mapping = 0;
+  pg.index = 0;
+  pg.private_ = 0;
+  pageCountsReset(p);
 }
 
 // Tear a folio back into free pages (free_pages_prepare / free_tail_page_prepare).
@@ -143,13 +142,13 @@ function listDel(order: u32, p: usize): void {
 }
 
 function setBuddy(p: usize, order: u32): void {
-  store<u32>(mapcountPtr(p), PGTY_buddy << 24);   // __SetPageBuddy
-  store<u64>(p, <u64>order, 40);                  // set_buddy_order: page->private
+  setPageType(p, PGTY_buddy);                     // __SetPageBuddy
+  changetype<Page>(p).private_ = order;           // set_buddy_order: page->private
 }
 
 function clearBuddy(p: usize): void {
-  store<i32>(mapcountPtr(p), -1);
-  store<u64>(p, 0, 40);
+  clearPageType(p);                               // __ClearPageBuddy
+  changetype<Page>(p).private_ = 0;
 }
 
 // Allocate 2^order contiguous frames; returns the head struct page or 0.
@@ -178,7 +177,7 @@ export function allocPages(order: u32): usize {
   }
   atomic.sub<u64>(H + offsetof<Header>("zoneFreePages"), (<u64>1) << order);
   unlock(H + offsetof<Header>("zoneLock"));
-  store<i32>(refcountPtr(p), 1);
+  setPageRefcounted(p);
   return p;
 }
 

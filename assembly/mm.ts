@@ -1,22 +1,19 @@
-// Address spaces: VMAs, the page-fault path, and walks.
+// Address spaces: VMAs and the page-fault path (the walks are in walk.ts).
 
-import { H, hdr, arch, readEntry, writeEntry, xchgEntry, lock, unlock, noteBadTable, POOL_BASE } from './base';
+import { H, hdr, readEntry, writeEntry, xchgEntry } from './base';
 import {
-  lv, L, nLevels, pageShift, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, mkTable, mkLeaf,
-  levelIndex, pred, entriesOf,
+  lv, L, nLevels, pageShift, leafPa, mkTable, mkLeaf, levelIndex, pred, entriesOf,
+  entryKind, K_TABLE, K_NONE, K_LEAF,
 } from './arch';
+import { pfnToPage, pageToPfn, allocPages, allocTable, poolVa, prepCompound, setFlag } from './mem';
+import { getHugeZeroFolio, isHugeZeroPfn } from './folio';
+import { folioPutRefs, folioAddNewAnonRmap } from './refcount';
+import { walkAlloc, allocStatus } from './walk';
 import {
-  pfnToPage, pageToPfn, allocPages, allocTable, poolVa, prepCompound, setFlag, mapcountPtr,
-  tableLinked, tableLinkBad, tableRawBad, rootBad,
-} from './mem';
-import { getHugeZeroFolio, isHugeZeroPfn, folioPutRefs } from './folio';
-import {
-  Header, Mm, Vma, LevelDesc, LEVEL_SIZE, VMA_SIZE, VM_WRITE, VM_READ, VM_PFNMAP, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP,
-  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, P_WRITE, P_SPECIAL, P_PROTNONE,
-  OK, E_FAULT, E_NOMEM, E_NOTABLE, E_INVAL, E_EXIST, E_NOSPC, E_BADTABLE, PARENT_ROOT, BAD_ENTRY,
-  W_OK, W_NONE, W_NOT_PRESENT, W_BAD, W_BADTABLE, Page,
-  PG_anon_exclusive, PG_swapbacked, PG_uptodate, PG_large_rmappable, PGTY_hugetlb,
-  FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED, PAGE_MAPPING_ANON,
+  Header, Mm, Vma, VMA_SIZE, VM_WRITE, VM_READ, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP,
+  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, P_WRITE, P_PROTNONE,
+  OK, E_FAULT, E_NOMEM, E_NOTABLE, E_INVAL, E_EXIST, E_NOSPC, E_BADTABLE, Page,
+  PG_anon_exclusive, PG_swapbacked, PG_uptodate, PG_large_rmappable, PAGE_MAPPING_ANON,
 } from './layout';
 
 @inline export function mmOf(p: usize): Mm { return changetype<Mm>(p); }
@@ -100,114 +97,6 @@ export function leafLevelFor(order: u32): i32 {
   return -1;
 }
 
-// ---------------------------------------------------------------- walks
-// Walk from a root table to the entry mapping va, stopping at a leaf, at a
-// non-present entry or at level `stop`. Results in the module globals below.
-// Every table address is checked before it is read: `mm` non-zero means the
-// tables are that address space's own (each must be the one its entry
-// linked: tableLinkBad), 0 a raw walk (inside the pool and aligned).
-export let wLevel: u32 = 0;
-export let wEntry: u64 = 0;
-export let wPtr: usize = 0;     // where the entry lives
-export let wParent: usize = 0;  // the entry above it (0 at the top)
-export let wCode: u32 = 0;
-export let wWhy: u32 = 0;       // W_BADTABLE: BAD_*
-
-export function walkFrom(rootPa: u64, va: u64, stop: u32, mm: usize): void {
-  const why = mm != 0 ? rootBad(rootPa, mmOf(mm).id) : tableRawBad(0, rootPa);
-  if (why != 0) { walkRefused(0, 0, rootPa, va, why); return; }
-  if (mm != 0) walkChecked(rootPa, va, stop, mm);
-  else walkRawChecked(rootPa, va, stop);
-}
-
-// A refused link: the walk stops above it (cold, out of the walk's way).
-function walkRefused(l: u32, parent: usize, pa: u64, va: u64, why: u32): void {
-  wLevel = l; wEntry = 0; wPtr = 0; wParent = parent; wCode = W_BADTABLE; wWhy = why;
-  if (parent != 0) noteBadTable(l - 1, readEntry(parent), <u64>(parent - POOL_BASE), va, why);
-  else noteBadTable(0, pa, PARENT_ROOT, va, why);
-}
-
-// walkFrom below a root the caller has checked: an address space's tables,
-// or (walkRawChecked) tables written by anyone. One walk, specialised twice.
-export function walkChecked(rootPa: u64, va: u64, stop: u32, mm: usize): void { walkBelow(rootPa, va, stop, true); }
-function walkRawChecked(rootPa: u64, va: u64, stop: u32): void { walkBelow(rootPa, va, stop, false); }
-
-@inline function walkBelow(rootPa: u64, va: u64, stop: u32, owned: bool): void {
-  let pa = rootPa;
-  let parent: usize = 0;
-  const n = nLevels();
-  let d = lv(0);
-  let l: u32 = 0;
-  let p: usize, e: u64;
-  let code = W_OK;
-  while (true) {
-    const ld = changetype<LevelDesc>(d);
-    p = POOL_BASE + <usize>pa + (<usize>((va >> ld.shift) & ((<u64>1 << ld.indexBits) - 1)) << 3);
-    e = readEntry(p);
-    if ((e & ld.fastTableMask) != ld.fastTableValue) {       // not a quick table entry: ask the helpers
-      if ((e & ld.fastLeafMask) == ld.fastLeafValue) break;   // quick: a leaf
-      if (isNone(d, e)) { code = W_NONE; break; }
-      if (!isPresent(d, e)) { code = W_NOT_PRESENT; break; }
-      if (l == n - 1 || isLeaf(d, e)) { if (!isLeaf(d, e)) code = W_BAD; break; }
-      if (!isTable(d, e)) { code = W_BAD; break; }
-    }
-    if (l == stop) break;
-    pa = tablePa(d, e);
-    if (owned ? !tableLinked(pa, p) : tableRawBad(l + 1, pa) != 0) {
-      walkRefused(l + 1, p, pa, va, owned ? tableLinkBad(pa, p) : tableRawBad(l + 1, pa));
-      return;
-    }
-    parent = p;
-    d += LEVEL_SIZE;
-    l++;
-  }
-  wLevel = l; wEntry = e; wPtr = p; wParent = parent; wCode = code;
-}
-
-// Walk down to level `target`, allocating missing tables. Returns the entry
-// pointer at `target`, or 0 with allocStatus set (E_NOTABLE; E_EXIST if a
-// leaf sits above `target`; E_BADTABLE if an entry names a table that is
-// not its own, described in the context).
-export let allocStatus: i32 = 0;
-export function walkAlloc(mm: usize, va: u64, target: u32, opId: u32): usize {
-  let pa = mmOf(mm).root;
-  const base = hdr().poolBase;
-  const id = mmOf(mm).id;
-  const rb = rootBad(pa, id);
-  if (rb != 0) {
-    noteBadTable(0, pa, PARENT_ROOT, va, rb);
-    allocStatus = E_BADTABLE;
-    return 0;
-  }
-  for (let l: u32 = 0; l < target; l++) {
-    const d = lv(l);
-    const p = poolVa(pa) + (levelIndex(l, va) << 3);
-    const e = readEntry(p);
-    if (isNone(d, e)) {
-      const t = allocTable(l + 1, opId, <u32>p, id);
-      if (t == 0) { allocStatus = E_NOTABLE; return 0; }
-      mmOf(mm).pgtablesBytes += L(l + 1).tableBytes;
-      writeEntry(p, mkTable(d, t));      // pmd_populate: the table is filled before it is published
-      pa = t;
-      continue;
-    }
-    if (!isPresent(d, e) || isLeaf(d, e)) { allocStatus = E_EXIST; return 0; }
-    if (!isTable(d, e)) {                  // pXd_bad: refused, never followed
-      noteBadTable(l, e, <u64>(p - base), va, BAD_ENTRY);
-      allocStatus = E_BADTABLE;
-      return 0;
-    }
-    pa = tablePa(d, e);
-    const why = tableLinkBad(pa, p);
-    if (why != 0) {
-      noteBadTable(l, e, <u64>(p - base), va, why);
-      allocStatus = E_BADTABLE;
-      return 0;
-    }
-  }
-  return poolVa(pa) + (levelIndex(target, va) << 3);
-}
-
 // ---------------------------------------------------------------- faults
 export function isZeroPfn(pfn: u64): bool { return pfn == hdr().zeroPfn; }
 
@@ -221,15 +110,8 @@ function initNewFolio(folio: usize, order: u32, mm: usize, va: u64, opId: u32, h
   setFlag(folio, PG_uptodate);
   setFlag(folio, PG_swapbacked);
   setFlag(folio, PG_anon_exclusive);
-  if (order > 0) {
-    if (hugetlb) store<u32>(mapcountPtr(folio), PGTY_hugetlb << 24);   // folio page_type
-    else setFlag(folio, PG_large_rmappable);
-    store<i32>(folio + FOLIO_ENTIRE_MAPCOUNT, 0);
-    store<i32>(folio + FOLIO_LARGE_MAPCOUNT, 0);
-    if (!hugetlb) store<i32>(folio + FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED);
-  } else {
-    store<i32>(mapcountPtr(folio), 0);
-  }
+  if (order > 0 && !hugetlb) setFlag(folio, PG_large_rmappable);
+  folioAddNewAnonRmap(folio, order, hugetlb);
   p.last_op = opId;
   // the allocation's reference (refcount 1) becomes the mapping's reference
 }
@@ -265,9 +147,7 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32, unshare:
   }
   if (p != 0 && order > 0 && v.kind == KIND_ANON) {
     // the pmd slot already holds a pte table: handle_pte_fault at pte level
-    const d0 = lv(<u32>l);
-    const e0 = readEntry(p);
-    if (!isNone(d0, e0) && isPresent(d0, e0) && !isLeaf(d0, e0) && isTable(d0, e0)) {
+    if (entryKind(lv(<u32>l), readEntry(p), false) == K_TABLE) {
       order = 0;
       l = last;
       p = walkAlloc(mm, va, <u32>l, opId);
@@ -276,9 +156,10 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32, unshare:
   if (p == 0) return allocStatus == E_NOTABLE || allocStatus == E_BADTABLE ? allocStatus : E_FAULT;
   const d = lv(<u32>l);
   const e = readEntry(p);
-  if (!isNone(d, e)) {
-    if (!isPresent(d, e) || pred(d, P_PROTNONE, e)) return E_FAULT;
-    if (!isLeaf(d, e)) return E_FAULT;             // a table where a hugetlb leaf belongs
+  const k = entryKind(d, e, false);
+  if (k != K_NONE) {
+    // not present, a table where a hugetlb leaf belongs, pXd_bad, or PROT_NONE
+    if (k != K_LEAF || pred(d, P_PROTNONE, e)) return E_FAULT;
     // spurious, or huge_pmd_set_accessed: already mapped as needed
     if ((!write && !unshare) || pred(d, P_WRITE, e)) return OK;
     const pfn = leafPa(d, e) >> ps;

@@ -5,16 +5,16 @@
 // still be reading them (tlb_remove_table_sync_one).
 
 import { H, hdr, readEntry, writeEntry, xchgEntry, ctxOf, noteBadTable, futexWait } from './base';
+import { lv, L, nLevels, pageShift, leafPa, isPresent } from './arch';
+import { pfnToPage, pageFolio, allocTable, freeTable, unitOf, rootBad, pageType } from './mem';
+import { isHugeZeroPfn } from './folio';
+import { folioPutRefs, folioRemoveRmapPte, folioRemoveRmapPmd, hugetlbRemoveRmap } from './refcount';
+import { mappingHoldsRef } from './model';
+import { mmOf, isZeroPfn, splitHugeZeroPmd } from './mm';
+import { walkFrom, walkRange, tableSpan, wCode, wLevel, wEntry, wPtr, WALK_NEXT, WALK_SKIP } from './walk';
 import {
-  lv, L, nLevels, pageShift, pred, isNone, isPresent, isTable, isLeaf, tablePa, leafPa, levelIndex,
-  entriesOf,
-} from './arch';
-import { pfnToPage, pageFolio, folioTestLarge, poolVa, allocTable, freeTable, unitOf, tableLinkBad, rootBad, mapcountPtr, pageType } from './mem';
-import { folioPutRefs, isHugeZeroPfn } from './folio';
-import { mmOf, walkFrom, wCode, wLevel, wEntry, wPtr, isZeroPfn, splitHugeZeroPmd } from './mm';
-import {
-  Header, Ctx, Mm, Page, GATHER_PAGES, GATHER_TABLES, P_SPECIAL, P_DEVMAP, W_OK, OK, E_SPLIT, E_NOTABLE, E_BADTABLE, PARENT_ROOT, BAD_ENTRY,
-  FOLIO_LARGE_MAPCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED, PGTY_hugetlb,
+  Header, Ctx, Page, GATHER_PAGES, GATHER_TABLES, W_OK, OK, E_SPLIT, E_NOTABLE, E_BADTABLE, PARENT_ROOT, BAD_ENTRY,
+  PGTY_hugetlb,
 } from './layout';
 
 // The gather lives in the thread's context scratch (layout.ts CTX_SCRATCH):
@@ -92,13 +92,14 @@ function tlbRemoveTable(l: u32, pa: u64): void {
   gTables++;
 }
 
-// Clear one present leaf at level l and queue its reference.
+// Clear one leaf at level l and, if it was a present one holding a
+// reference, drop its rmap and queue the reference.
 function zapLeaf(l: u32, p: usize): void {
   const d = lv(l);
   const e = xchgEntry(p, L(l).emptyValue);   // ptep_get_and_clear_full
   if (!isPresent(d, e)) return;              // a non-present (swap-like) entry: nothing held
   // vm_normal_page: special entries (zero page, pfnmap, legacy devmap) hold no reference
-  if (pred(d, P_SPECIAL, e) || pred(d, P_DEVMAP, e)) return;
+  if (!mappingHoldsRef(d, e)) return;
   const ps = pageShift();
   const pfn = leafPa(d, e) >> ps;
   const last = l == nLevels() - 1;
@@ -110,66 +111,56 @@ function zapLeaf(l: u32, p: usize): void {
   const folio = pageFolio(page);
   const m = mmOf(gMm);
   if (last) {
-    // folio_remove_rmap_pte
-    atomic.sub<i32>(mapcountPtr(page), 1);
-    if (folioTestLarge(folio)) {
-      atomic.sub<i32>(folio + FOLIO_LARGE_MAPCOUNT, 1);
-      atomic.sub<i32>(folio + FOLIO_NR_PAGES_MAPPED, 1);
-    }
+    folioRemoveRmapPte(folio, page);
     m.rssAnon -= 1;
   } else if (pageType(folio) == PGTY_hugetlb) {
     // __unmap_hugepage_range: hugetlb_remove_rmap, hugetlb_count_sub
-    atomic.sub<i32>(folio + FOLIO_ENTIRE_MAPCOUNT, 1);
-    atomic.sub<i32>(folio + FOLIO_LARGE_MAPCOUNT, 1);
+    hugetlbRemoveRmap(folio);
     m.hugetlbUsage -= (<i64>1) << (L(l).shift - ps);
   } else {
-    // folio_remove_rmap_pmd / _pud
-    atomic.sub<i32>(folio + FOLIO_ENTIRE_MAPCOUNT, 1);
-    atomic.sub<i32>(folio + FOLIO_LARGE_MAPCOUNT, 1);
-    atomic.sub<i32>(folio + FOLIO_NR_PAGES_MAPPED, ENTIRELY_MAPPED);
+    folioRemoveRmapPmd(folio);                 // folio_remove_rmap_pmd / _pud
     m.rssAnon -= (<i64>1) << (L(l).shift - ps);
   }
   store<u64>(folio, gOp, offsetof<Page>("last_op"));
   tlbRemoveFolio(folio);
 }
 
+// Is the level-l table at pa empty (every entry pXd_none)?
+@unmanaged class TableEmpty {
+  leaf(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { return NOT_EMPTY; }
+  nonPresent(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { return NOT_EMPTY; }
+  bad(l: u32, p: usize, e: u64, addr: u64): i32 { return NOT_EMPTY; }
+  badLink(l: u32, p: usize, e: u64, addr: u64, why: u32): i32 { return NOT_EMPTY; }
+  table(l: u32, p: usize, e: u64, addr: u64): i32 { return NOT_EMPTY; }
+  afterTable(l: u32, p: usize, child: u64, addr: u64): i32 { return WALK_NEXT; }
+}
+const NOT_EMPTY: i32 = 2;
 function tableEmpty(l: u32, pa: u64): bool {
-  const d = lv(l);
-  const va = poolVa(pa);
-  const n = entriesOf(l);
-  for (let i: u32 = 0; i < n; i++) if (!isNone(d, readEntry(va + (i << 3)))) return false;
-  return true;
+  return walkRange<TableEmpty>(changetype<TableEmpty>(0), l, pa, 0, tableSpan(l)) == WALK_NEXT;
 }
 
 // Before anything is cleared or freed: every table link under [addr, end)
-// must be the one its entry made (tableLinkBad), so a crafted entry, a loop
+// must be the one its entry made (tableLinked), so a crafted entry, a loop
 // or a table named twice is refused whole (E_BADTABLE, described in the
 // context). Reads the directory levels only, not the PTE tables.
-function checkLinks(l: u32, tpa: u64, addr: u64, end: u64): i32 {
-  const d = lv(l);
-  const n = nLevels();
-  if (l >= n - 1) return OK;
-  const size = (<u64>1) << L(l).shift;
-  const base = hdr().poolBase;
-  let p = poolVa(tpa) + (levelIndex(l, addr) << 3);
-  do {
-    let next = (addr + size) & ~(size - 1);
-    if (next == 0 || next > end) next = end;
-    const e = readEntry(p);
-    if (!isNone(d, e) && isPresent(d, e) && !isLeaf(d, e)) {
-      const child = tablePa(d, e);
-      const why = isTable(d, e) ? tableLinkBad(child, p) : BAD_ENTRY;
-      if (why != 0) {
-        noteBadTable(l, e, <u64>(p - base), addr, why);
-        return E_BADTABLE;
-      }
-      const r = checkLinks(l + 1, child, addr, next);
-      if (r != OK) return r;
-    }
-    p += 8;
-    addr = next;
-  } while (addr != end);
-  return OK;
+@unmanaged class LinkCheck {
+  leaf(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { return WALK_NEXT; }
+  nonPresent(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { return WALK_NEXT; }
+  bad(l: u32, p: usize, e: u64, addr: u64): i32 {
+    noteBadTable(l, e, <u64>(p - hdr().poolBase), addr, BAD_ENTRY);
+    return E_BADTABLE;
+  }
+  badLink(l: u32, p: usize, e: u64, addr: u64, why: u32): i32 {
+    noteBadTable(l, e, <u64>(p - hdr().poolBase), addr, why);
+    return E_BADTABLE;
+  }
+  // a PTE table's link is checked, its entries are not read
+  table(l: u32, p: usize, e: u64, addr: u64): i32 { return l + 2 < nLevels() ? WALK_NEXT : WALK_SKIP; }
+  afterTable(l: u32, p: usize, child: u64, addr: u64): i32 { return WALK_NEXT; }
+}
+function checkLinks(tpa: u64, addr: u64, end: u64): i32 {
+  if (nLevels() < 2) return OK;
+  return walkRange<LinkCheck>(changetype<LinkCheck>(0), 0, tpa, addr, end);
 }
 
 // free_pgd_range: the table under the level-l entry for addr may go only if
@@ -180,32 +171,25 @@ function checkLinks(l: u32, tpa: u64, addr: u64, end: u64): i32 {
   return base >= gFloor && (gCeiling == 0 || base + size <= gCeiling);
 }
 
-// zap_pXd_range for one table (its links checked by checkLinks); the caller decides on freeing.
-function zapLevel(l: u32, tpa: u64, addr: u64, end: u64): void {
-  const d = lv(l);
-  const size = (<u64>1) << L(l).shift;
-  let p = poolVa(tpa) + (levelIndex(l, addr) << 3);
-  do {
-    let next = (addr + size) & ~(size - 1);
-    if (next == 0 || next > end) next = end;
-    const e = readEntry(p);
-    if (!isNone(d, e)) {
-      if (l == nLevels() - 1 || isLeaf(d, e) || !isPresent(d, e)) {
-        if (gZapLeaves) zapLeaf(l, p);                 // whole huge leaves only: partial ones were refused up front
-      } else if (isTable(d, e)) {
-        const child = tablePa(d, e);
-        zapLevel(l + 1, child, addr, next);
-        if (gFreeTables && (gOnlyGen == 0 || unitOf(child).gen == gOnlyGen) &&
-            (spanFree(l, addr) || (gAlsoGen != 0 && unitOf(child).gen == gAlsoGen)) && tableEmpty(l + 1, child)) {
-          writeEntry(p, L(l).emptyValue);            // pmd_clear, then free after the flush
-          mmOf(gMm).pgtablesBytes -= L(l + 1).tableBytes;
-          tlbRemoveTable(l + 1, child);
-        }
-      }
+// zap_pXd_range (its links checked by checkLinks first), and free_pgtables'
+// unlinking of the tables it left empty.
+@unmanaged class Zap {
+  // whole huge leaves only: partial ones were refused (or split) up front
+  leaf(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { if (gZapLeaves) zapLeaf(l, p); return WALK_NEXT; }
+  nonPresent(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { if (gZapLeaves) zapLeaf(l, p); return WALK_NEXT; }
+  bad(l: u32, p: usize, e: u64, addr: u64): i32 { return WALK_NEXT; }
+  // (checkLinks refused the range before anything changed: not met here)
+  badLink(l: u32, p: usize, e: u64, addr: u64, why: u32): i32 { return WALK_NEXT; }
+  table(l: u32, p: usize, e: u64, addr: u64): i32 { return WALK_NEXT; }
+  afterTable(l: u32, p: usize, child: u64, addr: u64): i32 {
+    if (gFreeTables && (gOnlyGen == 0 || unitOf(child).gen == gOnlyGen) &&
+        (spanFree(l, addr) || (gAlsoGen != 0 && unitOf(child).gen == gAlsoGen)) && tableEmpty(l + 1, child)) {
+      writeEntry(p, L(l).emptyValue);            // pmd_clear, then free after the flush
+      mmOf(gMm).pgtablesBytes -= L(l + 1).tableBytes;
+      tlbRemoveTable(l + 1, child);
     }
-    p += 8;
-    addr = next;
-  } while (addr != end);
+    return WALK_NEXT;
+  }
 }
 
 // The huge leaf mapping va if [start, end) covers it only in part (`edge`,
@@ -266,7 +250,7 @@ export function zapRange(ctx: usize, mm: usize, start: u64, end: u64, freeTables
   const root = mmOf(mm).root;
   const rb = rootBad(root, mmOf(mm).id);
   if (rb != 0) { noteBadTable(0, root, <u64>PARENT_ROOT, start, rb); return E_BADTABLE; }
-  const links = checkLinks(0, root, start, end);
+  const links = checkLinks(root, start, end);
   if (links != OK) return links;
   if (zapLeaves && partialHugeLeaf(mm, start, end)) return E_SPLIT;
   if (zapLeaves) {
@@ -285,7 +269,7 @@ export function zapRange(ctx: usize, mm: usize, start: u64, end: u64, freeTables
   gFloor = floor;
   gCeiling = ceiling;
   gAlsoGen = alsoGen;
-  zapLevel(0, mmOf(mm).root, start, end);
+  walkRange<Zap>(changetype<Zap>(0), 0, mmOf(mm).root, start, end);
   tlbFlushMmu();   // tlb_finish_mmu
   return OK;
 }

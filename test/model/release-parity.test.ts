@@ -1,5 +1,5 @@
 // The reference model refuses the same plain release lists as the core
-// (assembly/gup.ts unpin) and frees the same tables on munmap (free_pgtables'
+// (assembly/unpin.ts unpin) and frees the same tables on munmap (free_pgtables'
 // floor and ceiling), so the differential runs stay comparable.
 import { describe, expect, it } from 'vitest';
 import { Machine, PgtemuError } from '../../src/index.js';

@@ -1,0 +1,305 @@
+// get_user_pages_fast / pin_user_pages_fast's lockless walk (gup_fast,
+// mm/gup.c), generic over the descriptor: it reads each entry once, grabs
+// with add-unless-zero, re-reads and undoes on change, and stops at the
+// first address it cannot handle; gup.ts then takes the slow path for the rest.
+//
+// This is the hot path, and the one walker that does not go through
+// walk.ts's walkRange: gupFastLevel tests the level's quick table pair
+// inline and gupFastPteRange takes the common pte (an order-0 anon folio)
+// with each field read once. Everything else goes through entryKind and
+// the same predicates as every other walk (test/arch/gup-fast-kinds.test.ts
+// holds the two to the same answers).
+
+import { arch, readEntry, SEC_MASK, BE } from './base';
+import { lv, L, nLevels, pageShift, pred, tablePa, leafPa, levelIndex, entryKind, addrEnd, K_TABLE, K_LEAF } from './arch';
+import { pfnToPage, pageFolio, poolVa, setFlag, testFlag, refcountPtr, tableLinked, rootBad } from './mem';
+import { gupFastFolioAllowed, gupMustUnshare, zeroPageOf, mappingAllowed } from './folio';
+import {
+  tryGrabFolioFast, gupPutFolio, tallyAdd, folioPutRefs, folioRefCmpxchgAdd, folioRefTryAdd,
+} from './refcount';
+import { isDevmap, gupFastDevmap, longtermPinnable, DEV_GRAB } from './model';
+import { mmOf } from './mm';
+import {
+  Ctx, Mm, Page, LevelDesc, PAGE_SIZE_BYTES, P_ACCESS, P_WRITE, P_SPECIAL, P_PROTNONE, PAGE_COMPOUND_HEAD, PG_head,
+  PAGE_MAPPING_ANON, FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, PG_referenced,
+} from './layout';
+
+// Per-thread state of the current gup or unpin call (wasm globals are per
+// instance), shared with gup.ts and unpin.ts.
+export let gOut: usize = 0;
+export let gNr: u32 = 0;
+export let gFlags: u32 = 0;
+export let gOp: u32 = 0;
+// Set once per call and read in the loop: as a local, V8 would recompute it per page.
+let gAnonSettles: u64 = 0;   // PAGE_MAPPING_ANON, or 0 for a read pin
+
+// Start a call: pages go to out[0..), flags FOLL_*, for operation opId.
+export function gupCallBegin(out: usize, flags: u32, opId: u32): void {
+  gOut = out;
+  gNr = 0;
+  secPfn = <u64>-1;
+  gFlags = flags;
+  gOp = opId;
+}
+@inline export function gupNrAdd(n: u32): void { gNr += n; }
+
+// The section of the last page looked up (pfn_to_page's memory, per call).
+export let secPfn: u64 = <u64>-1;
+let secBase: usize = 0;
+export function pfnCacheReset(): void { secPfn = <u64>-1; }
+
+// pfn_to_page for a section other than the cached one (out of the loop's way).
+function pageOfPfnSlow(pfn: u64): usize {
+  const page = pfnToPage(pfn);
+  if (page != 0) {
+    secPfn = pfn & ~SEC_MASK;
+    secBase = page - <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES;
+  }
+  return page;
+}
+
+// The quick path's miss: the zero page's struct page where there is none.
+function pageOrZeroSlow(pfn: u64): usize {
+  const page = pageOfPfnSlow(pfn);
+  return page != 0 ? page : zeroPageOf();
+}
+
+// pfn_to_page, remembering the last section (gup-fast, unpin).
+@inline export function pageOfPfn(pfn: u64): usize {
+  return (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : pageOfPfnSlow(pfn);
+}
+
+@inline export function folioSetReferenced(folio: usize): void {
+  if (!testFlag(folio, PG_referenced)) setFlag(folio, PG_referenced);
+}
+
+// gup_fast_undo_dev_pagemap: release every page grabbed since nrStart.
+export function undoSince(nrStart: u32): void {
+  while (gNr > nrStart) {
+    gNr--;
+    const page = pfnToPage(load<u64>(gOut + (gNr << 3)));
+    gupPutFolio(pageFolio(page), 1, gFlags);
+  }
+}
+
+@inline function accessPermitted(d: usize, e: u64, write: bool): bool {
+  return pred(d, P_ACCESS, e) && (!write || pred(d, P_WRITE, e));
+}
+
+// One entry of gup_fast_pte_range, every case, in the kernel's order. As in
+// the kernel, pte_access_permitted() is what rejects empty and non-present
+// entries (every layout's access predicate requires presence).
+// Returns 1 (taken, appended at gNr), 0 (stop before it), -1 (a devmap entry
+// without its pgmap: the caller undoes the whole range).
+function gupFastPteEntry(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i32 {
+  const flags = gFlags;
+  const write = (flags & FOLL_WRITE) != 0;
+  const writable = pred(d, P_WRITE, pte);
+  if (pred(d, P_PROTNONE, pte)) return 0;                            // pte_protnone
+  if (!pred(d, P_ACCESS, pte) || (write && !writable)) return 0;    // pte_access_permitted
+  const pfn = leafPa(d, pte) >> pageShift();
+  if (isDevmap(d, pte)) {
+    const g = gupFastDevmap(pfn, flags);             // the model's: legacy, get_dev_pagemap
+    if (g != DEV_GRAB) return g;                     // DEV_STOP 0, DEV_UNDO -1
+  } else if (pred(d, P_SPECIAL, pte)) {
+    return 0;                                                          // pte_special
+  }
+  const page = pageOfPfn(pfn);
+  if (page == 0) return 0;
+  const folio = tryGrabFolioFast(page, 1, flags);
+  if (folio == 0) return 0;
+  if (readEntry(pmdp) != pmd || readEntry(p) != pte ||                 // the tables moved under us
+      !gupFastFolioAllowed(folio, flags) || (!writable && gupMustUnshare(flags, page, 0))) {
+    gupPutFolio(folio, 1, flags);
+    return 0;
+  }
+  folioSetReferenced(folio);
+  store<u64>(page, gOp, offsetof<Page>("last_op"));
+  store<u64>(gOut + (gNr << 3), pfn);
+  gNr++;
+  return 1;
+}
+
+// The quick path's gup_fast_folio_allowed and gup_must_unshare where an
+// anon mapping or a write does not settle them.
+function quickAllowed(d: usize, pte: u64, page: usize, mapping: u64): bool {
+  const flags = gFlags;
+  if (!mappingAllowed(mapping, flags)) return false;
+  return (flags & FOLL_WRITE) != 0 || pred(d, P_WRITE, pte) || !gupMustUnshare(flags, page, 0);
+}
+
+// gup_fast_pte_range. Most entries are a present, accessible, normal entry of
+// an order-0 anonymous folio: the loop takes those itself, with each field
+// read once, and hands every other entry to gupFastPteEntry. The quick
+// path's checks are the same checks, specialised: an entry matching the
+// level's quick-accept pair (LevelDesc.fast*) passes every entry predicate
+// gupFastPteEntry asks; an order-0 folio gets refs * GUP_PIN_COUNTING_BIAS
+// (FOLL_PIN) or one reference (FOLL_GET) with add-unless-zero, is rechecked
+// after the grab (still order 0, still its own head), and needs
+// gup_fast_folio_allowed's check_secretmem reading of folio->mapping.
+// The loop keeps few values live (V8 has about a dozen registers for it)
+// and reads struct page fields with plain loads, the kernel's READ_ONCE.
+function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool {
+  const flags = gFlags;
+  const write = (flags & FOLL_WRITE) != 0;
+  // An anon mapping settles gup_fast_folio_allowed, and gup_must_unshare too
+  // unless this is a read pin (a per-call global: V8 would recompute a local per page)
+  gAnonSettles = (flags & (FOLL_PIN | FOLL_WRITE)) == FOLL_PIN ? 0 : PAGE_MAPPING_ANON;
+  const add: i32 = (flags & FOLL_PIN) != 0 ? GUP_PIN_COUNTING_BIAS : 1;   // a small folio's count gains per page
+  const ld = changetype<LevelDesc>(d);
+  const amask = ld.leafAddrMask, rsh = <u64>ld.leafPfnShiftR, lsh = <u64>ld.leafPfnShiftL;
+  const fm = write ? ld.fastWriteMask : ld.fastReadMask;
+  const fv = write ? ld.fastWriteValue : ld.fastReadValue;
+  const large: u64 = (<u64>1) << PG_head;
+  const pmdRaw = BE ? bswap<u64>(pmd) : pmd;       // the rechecks compare entries as stored
+  const out0 = gOut + (gNr << 3);
+  let p = poolVa(tpa) + (levelIndex(nLevels() - 1, addr) << 3);
+  let left = <u32>((end - addr) >> pageShift());   // entries still to look at
+  let out = out0;                                  // where the next pfn goes
+  let general: u32 = 0;                            // pages the per-entry path took
+  do {
+    const raw = load<u64>(p);                      // ptep_get_lockless: one read (READ_ONCE)
+    const pte = BE ? bswap<u64>(raw) : raw;
+    if ((pte & fm) == fv) {
+      const pfn = ((pte & amask) >> rsh) << lsh;
+      // pfn_to_page, with the zero page's struct page standing for "no struct page":
+      // both go the per-entry way
+      const page = (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : pageOrZeroSlow(pfn);
+      if (page != zeroPageOf() && ((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | 1)) == 0) {
+        // folio_ref_try_add on what looks like an order-0 folio
+        const c = load<i32>(refcountPtr(page));
+        if (c <= 0) break;                         // being freed
+        if (folioRefCmpxchgAdd(page, c, add) != c) {
+          if (!folioRefTryAdd(page, add)) break;     // lost a race: the loop of folio_ref_try_add
+        }
+        const fl = load<u64>(page);              // the flags, read once with the reference held
+        if ((fl & large) == 0 && (load<u64>(page, PAGE_COMPOUND_HEAD) & 1) == 0 &&
+            ((flags & FOLL_LONGTERM) == 0 || longtermPinnable(page))) {
+          // the tables moved under us; gup_fast_folio_allowed (an anon mapping passes); gup_must_unshare
+          if (load<u64>(pmdp) != pmdRaw || load<u64>(p) != raw) { folioPutRefs(page, add); break; }
+          const mapping = load<u64>(page, offsetof<Page>("mapping"));
+          if ((mapping & gAnonSettles) == 0 && !quickAllowed(d, pte, page, mapping)) {
+            folioPutRefs(page, add);
+            break;
+          }
+          if ((fl & ((<u64>1) << PG_referenced)) == 0) setFlag(page, PG_referenced);   // folio_set_referenced
+          store<u64>(page, <u64>gOp, offsetof<Page>("last_op"));
+          store<u64>(out, pfn);
+          out += 8;
+          p += 8;
+          continue;
+        }
+        folioPutRefs(page, add);                     // raced with a split or prep: take the long way
+      }
+    }
+    gNr = <u32>((out - gOut) >> 3);
+    const r = gupFastPteEntry(d, p, pte, pmdp, pmd);
+    if (r < 0) {                                 // gup_fast_undo_dev_pagemap
+      tallyAdd(<i64>(<u32>((out - out0) >> 3) - general) * add, 0);
+      undoSince(<u32>((out0 - gOut) >> 3));
+      return false;
+    }
+    if (r == 0) break;
+    general++;
+    out += 8;
+    p += 8;
+  } while (--left != 0);
+  gNr = <u32>((out - gOut) >> 3);
+  tallyAdd(<i64>(<u32>((out - out0) >> 3) - general) * add, 0);
+  return left == 0;
+}
+
+// gup_fast_pmd_leaf / gup_fast_pud_leaf: one grab of `refs` for every
+// subpage of the leaf inside [addr, end).
+function gupFastLeaf(d: usize, l: u32, p: usize, orig: u64, addr: u64, end: u64): bool {
+  const ps = pageShift();
+  const write = (gFlags & FOLL_WRITE) != 0;
+  if (!accessPermitted(d, orig, write)) return false;
+  if (pred(d, P_SPECIAL, orig)) return false;
+  const size = (<u64>1) << L(l).shift;
+  const pfn = (leafPa(d, orig) + (addr & (size - 1))) >> ps;
+  // gup_fast_devmap_leaf: the model says how a devmap leaf is taken (legacy:
+  // one pgmap lookup, then one reference per subpage)
+  if (isDevmap(d, orig) && gupFastDevmap(pfn, gFlags) != DEV_GRAB) return false;
+  const page = pfnToPage(pfn);
+  if (page == 0) return false;
+  const refs = <i32>((end - addr) >> ps);
+  // record_subpages
+  const out = gOut + (gNr << 3);
+  for (let i: i32 = 0; i < refs; i++) store<u64>(out + (<usize>i << 3), pfn + <u64>i);
+  const folio = tryGrabFolioFast(page, refs, gFlags);
+  if (folio == 0) return false;
+  if (readEntry(p) != orig) { gupPutFolio(folio, refs, gFlags); return false; }
+  if (!gupFastFolioAllowed(folio, gFlags)) { gupPutFolio(folio, refs, gFlags); return false; }
+  if (!pred(d, P_WRITE, orig) && gupMustUnshare(gFlags, folio, 0)) { gupPutFolio(folio, refs, gFlags); return false; }
+  gNr += <u32>refs;
+  folioSetReferenced(folio);
+  store<u64>(folio, gOp, offsetof<Page>("last_op"));
+  return true;
+}
+
+// gup_fast_pgd_range .. gup_fast_pmd_range, one function for every level.
+// Each table is checked before it is read (tableLinkBad: the one its entry
+// linked); a refused link ends the walk there, as a pXd_bad entry would.
+@inline function linked(l: u32, child: u64, p: usize): bool {
+  return tableLinked(child, p);
+}
+
+function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, parent: u64): bool {
+  const d = lv(l);
+  if (l == nLevels() - 1) {
+    // without CONFIG_ARCH_HAS_PTE_SPECIAL gup_fast_pte_range is the #else stub
+    // returning 0: a pte cannot be told special, so every pte goes the slow way
+    if (arch().hasSpecial == 0) return false;
+    return gupFastPteRange(d, tpa, addr, end, parentp, parent);
+  }
+  const size = (<u64>1) << L(l).shift;
+  const fm = L(l).fastTableMask, fv = L(l).fastTableValue;
+  let p = poolVa(tpa) + (levelIndex(l, addr) << 3);
+  do {
+    const e = readEntry(p);
+    const next = addrEnd(addr, end, size);        // pXd_addr_end
+    if ((e & fm) == fv) {                         // quick: a table entry
+      const child = tablePa(d, e);
+      if (!linked(l, child, p) || !gupFastLevel(l + 1, child, addr, next, p, e)) return false;
+      p += 8;
+      addr = next;
+      continue;
+    }
+    // the slow branch: what the entry is, as every walk asks (none or
+    // non-present: stop; a leaf; a table; else pXd_bad: stop)
+    const k = entryKind(d, e, false);
+    if (k == K_LEAF) {
+      if (pred(d, P_PROTNONE, e)) return false;
+      if (!gupFastLeaf(d, l, p, e, addr, next)) return false;
+    } else if (k == K_TABLE) {
+      const child = tablePa(d, e);
+      if (!linked(l, child, p) || !gupFastLevel(l + 1, child, addr, next, p, e)) return false;
+    } else {
+      return false;
+    }
+    p += 8;
+    addr = next;
+  } while (addr != end);
+  return true;
+}
+
+// gup_fast(): returns how many pages it took, in address order.
+export function gupFast(ctx: usize, mm: usize, start: u64, nr: u32): u32 {
+  const m = mmOf(mm);
+  const end = start + ((<u64>nr) << pageShift());
+  let seq: u32 = 0;
+  if ((gFlags & FOLL_PIN) != 0) {
+    seq = atomic.load<u32>(mm + offsetof<Mm>("writeProtectSeq"));
+    if ((seq & 1) != 0) return 0;                 // fork is write-protecting: slow path
+  }
+  const seqp = ctx + offsetof<Ctx>("seq");
+  atomic.add<u32>(seqp, 1);                       // local_irq_save: tables cannot be freed under us
+  if (rootBad(m.root, m.id) == 0) gupFastLevel(0, m.root, start, end, 0, 0);
+  atomic.add<u32>(seqp, 1);                       // local_irq_restore
+  if ((gFlags & FOLL_PIN) != 0 && atomic.load<u32>(mm + offsetof<Mm>("writeProtectSeq")) != seq) {
+    undoSince(0);                                 // gup_fast_unpin_user_pages
+    return 0;
+  }
+  return gNr;
+}

@@ -1,0 +1,186 @@
+// unpin_user_pages / put_page for what gup handed out: a checked, batched
+// release built from refcount.ts's folio_ref_* and pincount helpers.
+
+import { ctxOf } from './base';
+import { folioOrder } from './mem';
+import { zeroPageOf } from './folio';
+import {
+  folioRefAdd, folioRefSubReturn, folioPinsAdd, folioPinsSubReturn, pincountPtr, folioLargeMapcount, tallyAdd, tallyCommit,
+  releaseUnit, setReleaseUnit, folioRefSubUnit, folioRefAddUnit,
+} from './refcount';
+import { freeAtZero } from './model';
+import { pageOfPfn, pfnCacheReset } from './gup_fast';
+import {
+  Page, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD, PG_head, PG_reserved, FOLL_GET, FOLL_PIN, GUP_PIN_COUNTING_BIAS, E_INVAL,
+} from './layout';
+
+// Set once per call and read in the loop: as a local, V8 would recompute it per page.
+// (A small folio's refcount units per page is refcount.ts's releaseUnit.)
+let gSmallRec: u64 = 0;      // a small page's record, less its folio (one page; R_BIAS for a pin)
+
+// unpin_user_pages / put_page over the pfns in the output array, in one
+// pass: one gup_put_folio per run of pages of one large folio
+// (gup_folio_next), and a page of an order-0 folio on its own (a run of one
+// small page listed again goes page by page: the same counts).
+//
+// Every release is checked against what the folio's counts say gup holds:
+// a release may not take the refcount below what the folio's mappings hold
+// (_mapcount + 1 of an order-0 page, _large_mapcount + 1 of a large folio),
+// plus, on a large folio, one reference per pin still counted in _pincount;
+// an unpin may not take _pincount below zero; a PG_reserved page (a
+// table-pool frame) is never released, and the zero page keeps its own
+// reference. A refused release is added back, and so is everything released
+// before it in this call, and the list is refused (r0 = the index of the
+// refused run's first pfn; a pfn with no struct page is refused the same way).
+// On an order-0 folio a pin is GUP_PIN_COUNTING_BIAS references and nothing
+// else tells pins and gets apart (the kernel's folio_maybe_dma_pinned reads
+// the same count), so an unpin there is refused only when the page has fewer
+// than GUP_PIN_COUNTING_BIAS references beyond its mappings. Counts are read
+// in the order that makes a racing gup or zap look like more references to
+// give back, never fewer: _pincount before the refcount, mapcounts after. Folios the releases bring to zero
+// are freed only once the whole list has gone through. A refused list
+// changes no count; the folios it had released and took back keep this
+// operation as their last.
+//
+// What was released is recorded in the array in place (record k overwrites
+// pfn k or an earlier one), a u64 record each: bits 32..63 the pages, 6..31
+// the folio (struct pages are 64-byte aligned: every memmap block is whole
+// sections of them), and below it what was dropped per page: R_PINCOUNT
+// (one reference and one _pincount: a pin of a large folio), R_BIAS
+// (GUP_PIN_COUNTING_BIAS references: a pin of a small folio), R_NOTHING (a
+// pin of the zero page), else one reference (a get); R_FREE marks a folio
+// brought to zero.
+// a0 n, a1 flags -> r0 pages released.
+const R_PINCOUNT: u64 = 1;
+const R_BIAS: u64 = 2;
+const R_NOTHING: u64 = 4;
+const R_FREE: u64 = 8;
+
+export function unpin(ctx: usize): i32 {
+  const c = ctxOf(ctx);
+  const n = <u32>c.a0;
+  const flags = <u32>c.a1;
+  if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0) || n > c.outCap) return E_INVAL;
+  const pin = (flags & FOLL_PIN) != 0;
+  setReleaseUnit(pin);
+  gSmallRec = pin ? R_BIAS | ((<u64>1) << 32) : (<u64>1) << 32;
+  const out = c.out;
+  const large: u64 = (<u64>1) << PG_head;
+  const reserved: u64 = (<u64>1) << PG_reserved;
+  const op = <u64>c.opId;
+  pfnCacheReset();
+  let i: u32 = 0, k: u32 = 0;
+  let prev: u64 = <u64>-1;                         // the last small page released
+  let runStart: u32 = 0;                           // where its run began
+  let refused = n;                                 // < n: the index the list is refused at
+  let refs: i64 = 0, pinned: i64 = 0;
+  let toFree: u32 = 0;
+  while (i < n) {
+    const pfn = load<u64>(out + (i << 3));
+    const page = pageOfPfn(pfn);
+    if (page == 0) { refused = i; break; }
+    const head = load<u64>(page, PAGE_COMPOUND_HEAD);
+    if (((head | load<u64>(page)) & (large | reserved | 1)) == 0) {
+      // a page of an order-0 folio: GUP_PIN_COUNTING_BIAS references for a pin, one for a get
+      if (pfn != prev) { prev = pfn; runStart = i; }
+      let rec = <u64>page | gSmallRec;
+      const after = folioRefSubUnit(page);
+      // what its mappings hold stays: after > _mapcount, or after >= 0 when
+      // unmapped (_mapcount -1, or a negative page type on a free page)
+      const mapped = load<i32>(page, offsetof<Page>("_mapcount"));
+      if (after <= max<i32>(mapped, 0)) {          // one test for the refusals and the last reference
+        if (after != 0 || mapped >= 0) { folioRefAddUnit(page); refused = runStart; break; }
+        rec |= R_FREE;                             // the last reference: freed once the list is settled
+        toFree++;
+      }
+      store<u64>(out + (k << 3), rec);
+      k++;
+      store<u64>(page, op, offsetof<Page>("last_op"));
+      refs += releaseUnit;
+      i++;
+      continue;
+    }
+    prev = <u64>-1;
+    // a run of the zero page, or of pages of one large folio
+    let folio = page;
+    let what: u64 = 0;
+    let j = i + 1;
+    let large_ = true;
+    if ((head & 1) == 0 && (load<u64>(page) & large) == 0) {   // PG_reserved
+      if (page != zeroPageOf()) { refused = i; break; }        // a table-pool frame: gup never hands one out
+      while (j < n && load<u64>(out + (j << 3)) == pfn) j++;
+      if (pin) what = R_NOTHING;                   // its pins are not counted
+      large_ = false;
+    } else {
+      if ((head & 1) != 0) folio = <usize>(head - 1);
+      const first = pfn - <u64>((page - folio) / PAGE_SIZE_BYTES);
+      const last = first + ((<u64>1) << folioOrder(folio));
+      while (j < n) {
+        const q = load<u64>(out + (j << 3));
+        if (q < first || q >= last) break;
+        j++;
+      }
+      if (pin) what = R_PINCOUNT;
+    }
+    const pages = <i32>(j - i);
+    if (what != R_NOTHING) {
+      if (what == R_PINCOUNT && folioPinsSubReturn(folio, pages) < 0) {   // more pins given back than it holds
+        folioPinsAdd(folio, pages);
+        refused = i;
+        break;
+      }
+      const after = folioRefSubReturn(folio, pages);
+      // What must stay, read after our own release: the zero page's own reference;
+      // a large folio's mappings' and one per pin still counted. Every other
+      // thread changes these in an order that can only make them look smaller
+      // here, never larger: an unpin drops _pincount before the refcount, a zap
+      // the mapcount before the reference, and a pin adds the reference before
+      // _pincount.
+      const keep = large_ ? folioLargeMapcount(folio) + 1 + atomic.load<i32>(pincountPtr(folio)) : 1;
+      if (after < keep || after < 0) {
+        folioRefAdd(folio, pages);
+        if (what == R_PINCOUNT) folioPinsAdd(folio, pages);
+        refused = i;
+        break;
+      }
+      if (after == 0) {
+        what |= R_FREE;
+        toFree++;
+      }
+      refs += pages;
+      if (what & R_PINCOUNT) pinned += pages;
+    }
+    store<u64>(out + (k << 3), <u64>folio | what | (<u64>pages << 32));
+    k++;
+    store<u64>(folio, op, offsetof<Page>("last_op"));
+    i = j;
+  }
+  if (refused < n) {                               // take back what was released
+    unpinTakeBack(out, k);
+    c.r0 = refused;
+    return E_INVAL;
+  }
+  if (toFree != 0) {                               // __folio_put
+    for (let q: u32 = 0; q < k; q++) {
+      const rec = load<u64>(out + (q << 3));
+      if ((rec & R_FREE) != 0) freeAtZero(<usize>(<u32>rec & ~(PAGE_SIZE_BYTES - 1)));
+    }
+  }
+  tallyAdd(-refs, -pinned);
+  tallyCommit();
+  c.r0 = n;
+  return 0;
+}
+
+// Gives back what records [0, k) released.
+function unpinTakeBack(out: usize, k: u32): void {
+  for (let q: u32 = 0; q < k; q++) {
+    const rec = load<u64>(out + (q << 3));
+    if ((rec & R_NOTHING) != 0) continue;
+    const folio = <usize>(<u32>rec & ~(PAGE_SIZE_BYTES - 1));
+    const pages = <i32>(rec >> 32);
+    folioRefAdd(folio, (rec & R_BIAS) != 0 ? pages * GUP_PIN_COUNTING_BIAS : pages);
+    if ((rec & R_PINCOUNT) != 0) folioPinsAdd(folio, pages);
+  }
+}
+
