@@ -547,7 +547,7 @@ export class Machine {
    * unpin_user_pages, references with put_page), from the machine's own copy
    * of its pfns. A plain list, `{ pfns, nr?, pin? }` (pin defaults to true),
    * is still accepted: the machine cannot tell whose references it names, so
-   * the core checks it against the folios' counts (assembly/gup.ts unpin): it
+   * the core checks it against the folios' counts (assembly/unpin.ts): it
    * may not release references the mappings hold, pins a large folio does not
    * have (_pincount), table-pool frames or the zero page's own reference, and
    * on an order-0 folio a pin needs GUP_PIN_COUNTING_BIAS references beyond
