@@ -18,6 +18,7 @@ import {
   FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
   VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, PG_referenced, W_OK, E_FAULT, E_NOMEM, E_INVAL,
 } from './layout';
+import { GupIn, GupOut, UnpinIn, UnpinOut, argsIn, argsOut } from './abi';
 
 // Per-thread state of the current call (wasm globals are per instance).
 let gOut: usize = 0;
@@ -373,15 +374,17 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
 }
 
 // get_user_pages_fast / pin_user_pages_fast (gup_fast_fallback).
-// a0 mm, a1 start, a2 nr, a3 flags -> r0 pages (or status < 0), r1 fast pages.
+// GupIn -> GupOut: pages (or status < 0), fast pages.
 export function gup(ctx: usize, opId: u32): i32 {
   const c = ctxOf(ctx);
-  const mm = <usize>c.a0;
-  const start = c.a1;
-  const nr = <u32>c.a2;
-  const flags = <u32>c.a3;
-  c.r0 = <u64>E_INVAL;
-  c.r1 = 0;
+  const a = argsIn<GupIn>(ctx);
+  const o = argsOut<GupOut>(ctx);
+  const mm = <usize>a.mm;
+  const start = a.start;
+  const nr = a.nr;
+  const flags = a.flags;
+  o.ret = E_INVAL;
+  o.fast = 0;
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0)) return E_INVAL;
   // is_valid_gup_args: LONGTERM can only be specified when pinning (WARN, -EINVAL)
   if ((flags & (FOLL_LONGTERM | FOLL_PIN)) == FOLL_LONGTERM) return E_INVAL;
@@ -394,7 +397,7 @@ export function gup(ctx: usize, opId: u32): i32 {
   tallyReset();
   if ((flags & FOLL_PIN) != 0) atomic.or<u32>(mm + offsetof<Mm>("flags"), MMF_HAS_PINNED);
   const fast = gupFast(ctx, mm, start, nr);
-  c.r1 = fast;
+  o.fast = fast;
   atomic.add<u64>(H + offsetof<Header>("statGupFastPages"), fast);
   if (fast < nr) atomic.add<u64>(H + offsetof<Header>("statGupFastBails"), 1);
   let ret: i32 = <i32>fast;
@@ -411,7 +414,7 @@ export function gup(ctx: usize, opId: u32): i32 {
     }
   }
   tallyCommit();
-  c.r0 = <u64>ret;
+  o.ret = ret;
   return ret;
 }
 
@@ -427,8 +430,8 @@ export function gup(ctx: usize, opId: u32): i32 {
 // an unpin may not take _pincount below zero; a PG_reserved page (a
 // table-pool frame) is never released, and the zero page keeps its own
 // reference. A refused release is added back, and so is everything released
-// before it in this call, and the list is refused (r0 = the index of the
-// refused run's first pfn; a pfn with no struct page is refused the same way).
+// before it in this call, and the list is refused (the index of the
+// refused run's first pfn goes to UnpinOut.refused; a pfn with no struct page is refused the same way).
 // On an order-0 folio a pin is GUP_PIN_COUNTING_BIAS references and nothing
 // else tells pins and gets apart (the kernel's folio_maybe_dma_pinned reads
 // the same count), so an unpin there is refused only when the page has fewer
@@ -447,7 +450,7 @@ export function gup(ctx: usize, opId: u32): i32 {
 // (GUP_PIN_COUNTING_BIAS references: a pin of a small folio), R_NOTHING (a
 // pin of the zero page), else one reference (a get); R_FREE marks a folio
 // brought to zero.
-// a0 n, a1 flags -> r0 pages released.
+// UnpinIn -> UnpinOut: pages released, or the index refused at.
 const R_PINCOUNT: u64 = 1;
 const R_BIAS: u64 = 2;
 const R_NOTHING: u64 = 4;
@@ -455,8 +458,12 @@ const R_FREE: u64 = 8;
 
 export function unpin(ctx: usize): i32 {
   const c = ctxOf(ctx);
-  const n = <u32>c.a0;
-  const flags = <u32>c.a1;
+  const a = argsIn<UnpinIn>(ctx);
+  const o = argsOut<UnpinOut>(ctx);
+  const n = a.n;
+  const flags = a.flags;
+  o.released = 0;
+  o.refused = n;
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0) || n > c.outCap) return E_INVAL;
   const pin = (flags & FOLL_PIN) != 0;
   gBias = pin ? GUP_PIN_COUNTING_BIAS : 1;
@@ -555,7 +562,7 @@ export function unpin(ctx: usize): i32 {
   }
   if (refused < n) {                               // take back what was released
     unpinTakeBack(out, k);
-    c.r0 = refused;
+    o.refused = refused;
     return E_INVAL;
   }
   if (toFree != 0) {                               // __folio_put
@@ -566,7 +573,7 @@ export function unpin(ctx: usize): i32 {
   }
   tallyAdd(-refs, -pinned);
   tallyCommit();
-  c.r0 = n;
+  o.released = n;
   return 0;
 }
 
