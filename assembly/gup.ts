@@ -18,6 +18,7 @@ import {
   FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
   VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, W_OK, E_FAULT, E_NOMEM, E_INVAL,
 } from './layout';
+import { GupIn, GupOut, argsIn, argsOut } from './abi';
 
 // __get_user_pages for [start, start + nr pages), under the mm lock.
 // Returns pages taken (appended at gNr) or a negative error if none.
@@ -91,15 +92,17 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
 }
 
 // get_user_pages_fast / pin_user_pages_fast (gup_fast_fallback).
-// a0 mm, a1 start, a2 nr, a3 flags -> r0 pages (or status < 0), r1 fast pages.
+// GupIn -> GupOut: pages (or status < 0), fast pages.
 export function gup(ctx: usize, opId: u32): i32 {
   const c = ctxOf(ctx);
-  const mm = <usize>c.a0;
-  const start = c.a1;
-  const nr = <u32>c.a2;
-  const flags = <u32>c.a3;
-  c.r0 = <u64>E_INVAL;
-  c.r1 = 0;
+  const a = argsIn<GupIn>(ctx);
+  const o = argsOut<GupOut>(ctx);
+  const mm = <usize>a.mm;
+  const start = a.start;
+  const nr = a.nr;
+  const flags = a.flags;
+  o.ret = E_INVAL;
+  o.fast = 0;
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0)) return E_INVAL;
   // is_valid_gup_args: LONGTERM can only be specified when pinning (WARN, -EINVAL)
   if ((flags & (FOLL_LONGTERM | FOLL_PIN)) == FOLL_LONGTERM) return E_INVAL;
@@ -108,7 +111,7 @@ export function gup(ctx: usize, opId: u32): i32 {
   tallyReset();
   if ((flags & FOLL_PIN) != 0) atomic.or<u32>(mm + offsetof<Mm>("flags"), MMF_HAS_PINNED);
   const fast = gupFast(ctx, mm, start, nr);
-  c.r1 = fast;
+  o.fast = fast;
   atomic.add<u64>(H + offsetof<Header>("statGupFastPages"), fast);
   if (fast < nr) atomic.add<u64>(H + offsetof<Header>("statGupFastBails"), 1);
   let ret: i32 = <i32>fast;
@@ -125,6 +128,6 @@ export function gup(ctx: usize, opId: u32): i32 {
     }
   }
   tallyCommit();
-  c.r0 = <u64>ret;
+  o.ret = ret;
   return ret;
 }

@@ -1,5 +1,6 @@
 // The core's exported operations. Every operation takes the calling
-// thread's context: arguments in ctx.a*, results in ctx.r*, status returned.
+// thread's context: its input record at ctx + CTX_IN, its output record at
+// ctx + CTX_OUT (assembly/abi.ts), status returned.
 
 export * from './layout';
 
@@ -25,6 +26,11 @@ import {
   OP_FAULT, OP_GUP, OP_UNPIN, OP_ZAP, OP_MUNMAP, OP_MMAP, OP_POPULATE, OP_INIT,
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, VM_PFNMAP, VM_HUGETLB, VM_WRITE, FOLL_PIN,
 } from './layout';
+import {
+  MachineInitIn, MmCreateOut, MmDestroyIn, MmapIn, MunmapIn, ZapIn, FaultIn, PopulateIn, PopulateOut, GupIn, UnpinIn,
+  LoopIn, LoopOut, WalkIn, WalkRawIn, WalkOut, RecoverOut, ClaimRawIn, ClaimRawOut, CheckOut, PageIn, PageOut, InjectIn,
+  WalkManyIn, WalkManyOut, argsIn, argsOut,
+} from './abi';
 
 export function attach(header: usize): void {
   attachTo(header);
@@ -88,12 +94,11 @@ function sectionsAdd(startPfn: u64, endPfn: u64): i32 {
   return OK;
 }
 
-// a0 pool frames (pfn count of the table pool at the bottom of RAM).
 export function machineInit(ctx: usize): i32 {
   const h = hdr();
-  const c = ctxOf(ctx);
+  const a = argsIn<MachineInitIn>(ctx);
   beginOp(ctx, OP_INIT, 0, 0, 0);
-  const poolPfns = c.a0;
+  const poolPfns = a.poolPfns;
   const r = sectionsAdd(0, h.ramPfns);
   if (r < 0) return r;
   markReserved(0, poolPfns + 1);
@@ -119,10 +124,9 @@ export function machineInit(ctx: usize): i32 {
 }
 
 // ---------------------------------------------------------------- mm
-// -> r0 mm pointer, r1 root pa
 export function mmCreate(ctx: usize): i32 {
   const h = hdr();
-  const c = ctxOf(ctx);
+  const o = argsOut<MmCreateOut>(ctx);
   for (let i: u32 = 0; i < h.mmCount; i++) {
     const mm = h.mmBase + i * MM_SIZE;
     const m = mmOf(mm);
@@ -141,8 +145,8 @@ export function mmCreate(ctx: usize): i32 {
     m.rssFile = 0;
     m.hugetlbUsage = 0;
     m.pgtablesBytes = L(0).tableBytes;
-    c.r0 = mm;
-    c.r1 = root;
+    o.mm = <u32>mm;
+    o.root = root;
     return OK;
   }
   return E_NOSPC;
@@ -150,10 +154,9 @@ export function mmCreate(ctx: usize): i32 {
 
 @inline function userTop(): u64 { return (<u64>1) << arch().userVaBits; }
 
-// a0 mm: exit_mmap, everything unmapped and every table freed.
+// exit_mmap, everything unmapped and every table freed.
 export function mmDestroy(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  const mm = <usize>c.a0;
+  const mm = <usize>argsIn<MmDestroyIn>(ctx).mm;
   const m = mmOf(mm);
   if (m.inUse == 0) return E_INVAL;
   const op = beginOp(ctx, OP_MUNMAP, mm, 0, userTop());
@@ -170,13 +173,12 @@ export function mmDestroy(ctx: usize): i32 {
   return OK;
 }
 
-// a0 mm, a1 start, a2 len, a3 vm flags, a4 kind, a5 order, a6 pfn
 export function mmap(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  const mm = <usize>c.a0;
-  const start = c.a1, len = c.a2, end = start + len;
-  let flags = <u32>c.a3;
-  const kind = <u32>c.a4, order = <u32>c.a5;
+  const a = argsIn<MmapIn>(ctx);
+  const mm = <usize>a.mm;
+  const start = a.start, len = a.len, end = start + len;
+  let flags = a.flags;
+  const kind = a.kind, order = a.order, pfn = a.pfn;
   const ps = pageShift();
   if (len == 0 || end < start || end > userTop()) return E_INVAL;
   if (((start | len) & ((<u64>1 << ps) - 1)) != 0) return E_INVAL;
@@ -193,9 +195,9 @@ export function mmap(ctx: usize): i32 {
   }
   const op = beginOp(ctx, OP_MMAP, mm, start, len);
   lock(mm + offsetof<Mm>("lock"));
-  let r = vmaInsert(mm, start, end, flags, kind, order, c.a6);
+  let r = vmaInsert(mm, start, end, flags, kind, order, pfn);
   if (r == OK && kind == KIND_PFNMAP) {
-    r = remapPfnRange(mm, start, end, c.a6, (flags & VM_WRITE) != 0, op);
+    r = remapPfnRange(mm, start, end, pfn, (flags & VM_WRITE) != 0, op);
     if (r != OK) {
       zapRange(ctx, mm, start, end, true, op, true, op);   // nothing half-built
       vmaRemoveRange(mm, start, end);
@@ -234,14 +236,14 @@ function unmapCeiling(mm: usize, start: u64, end: u64): u64 {
   return ceiling;
 }
 
-// a0 mm, a1 start, a2 len, a3 a failed populate's operation (its empty tables
-// go too, 0: none): munmap (entries, tables and VMAs)
+// munmap (entries, tables and VMAs); MunmapIn.gen: a failed populate's
+// operation, whose empty tables go too (0: none)
 export function munmap(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  const mm = <usize>c.a0;
-  const start = c.a1, end = c.a1 + c.a2;
-  if (c.a2 == 0 || end < start || end > userTop() || ((start | c.a2) & ((<u64>1 << pageShift()) - 1)) != 0) return E_INVAL;
-  const op = beginOp(ctx, OP_MUNMAP, mm, start, c.a2);
+  const a = argsIn<MunmapIn>(ctx);
+  const mm = <usize>a.mm;
+  const start = a.start, len = a.len, end = start + len, gen = a.gen;
+  if (len == 0 || end < start || end > userTop() || ((start | len) & ((<u64>1 << pageShift()) - 1)) != 0) return E_INVAL;
+  const op = beginOp(ctx, OP_MUNMAP, mm, start, len);
   lock(mm + offsetof<Mm>("lock"));
   let r = checkUnmapRange(mm, start, end);
   if (r == OK) {
@@ -254,20 +256,20 @@ export function munmap(ctx: usize): i32 {
   }
   if (r == OK) {
     const ceiling = unmapCeiling(mm, start, end);
-    r = zapRange(ctx, mm, start, end, true, 0, true, op, gFloorOut, ceiling, <u32>c.a3);
+    r = zapRange(ctx, mm, start, end, true, 0, true, op, gFloorOut, ceiling, gen);
   }
   if (r == OK) r = vmaRemoveRange(mm, start, end);
   unlock(mm + offsetof<Mm>("lock"));
   return r;
 }
 
-// a0 mm, a1 start, a2 len: zap_page_range_single (MADV_DONTNEED): the VMAs and tables stay
+// zap_page_range_single (MADV_DONTNEED): the VMAs and tables stay
 export function zap(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  const mm = <usize>c.a0;
-  const start = c.a1, end = c.a1 + c.a2;
-  if (c.a2 == 0 || end < start || end > userTop() || ((start | c.a2) & ((<u64>1 << pageShift()) - 1)) != 0) return E_INVAL;
-  const op = beginOp(ctx, OP_ZAP, mm, start, c.a2);
+  const a = argsIn<ZapIn>(ctx);
+  const mm = <usize>a.mm;
+  const start = a.start, len = a.len, end = start + len;
+  if (len == 0 || end < start || end > userTop() || ((start | len) & ((<u64>1 << pageShift()) - 1)) != 0) return E_INVAL;
+  const op = beginOp(ctx, OP_ZAP, mm, start, len);
   lock(mm + offsetof<Mm>("lock"));
   let r = checkUnmapRange(mm, start, end);
   if (r == OK) r = zapRange(ctx, mm, start, end, false, 0, true, op);
@@ -286,254 +288,254 @@ function faultOne(ctx: usize, mm: usize, va: u64, write: bool, op: u32): i32 {
   return r;
 }
 
-// a0 mm, a1 addr, a2 write
 export function fault(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  const mm = <usize>c.a0;
-  if (c.a1 >= userTop()) return E_FAULT;
-  const op = beginOp(ctx, OP_FAULT, mm, c.a1, 1);
+  const a = argsIn<FaultIn>(ctx);
+  const mm = <usize>a.mm, addr = a.addr;
+  if (addr >= userTop()) return E_FAULT;
+  const op = beginOp(ctx, OP_FAULT, mm, addr, 1);
   lock(mm + offsetof<Mm>("lock"));
-  const r = faultOne(ctx, mm, c.a1, c.a2 != 0, op);
+  const r = faultOne(ctx, mm, addr, a.write != 0, op);
   unlock(mm + offsetof<Mm>("lock"));
   return r;
 }
 
-// a0 mm, a1 start, a2 len, a3 write: MADV_POPULATE_(READ|WRITE), a fault per
-// leaf. Each fault is whole; on failure r0 holds the bytes populated before it.
+// MADV_POPULATE_(READ|WRITE), a fault per leaf. Each fault is whole; on
+// failure PopulateOut.done holds the bytes populated before it.
 export function populate(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  const mm = <usize>c.a0;
-  const start = c.a1, end = c.a1 + c.a2;
-  if (c.a2 == 0 || end < start || end > userTop()) return E_INVAL;
-  const op = beginOp(ctx, OP_POPULATE, mm, start, c.a2);
+  const a = argsIn<PopulateIn>(ctx);
+  const o = argsOut<PopulateOut>(ctx);
+  const mm = <usize>a.mm;
+  const start = a.start, len = a.len, end = start + len, write = a.write != 0;
+  if (len == 0 || end < start || end > userTop()) return E_INVAL;
+  const op = beginOp(ctx, OP_POPULATE, mm, start, len);
   lock(mm + offsetof<Mm>("lock"));
   let va = start & ~(((<u64>1) << pageShift()) - 1);
   let r = OK;
   while (va < end) {
-    r = faultOne(ctx, mm, va, c.a3 != 0, op);
+    r = faultOne(ctx, mm, va, write, op);
     if (r < 0) break;
     walkFrom(mmOf(mm).root, va, 255, mm);
     // on to the next leaf's start (pXd_addr_end with no end: 0 is the top)
     va = addrEnd(va, 0, (<u64>1) << L(wCode == W_OK ? wLevel : nLevels() - 1).shift);
   }
-  c.r0 = (va < end ? va : end) - start;
-  c.r1 = va;                                   // where it stopped (the failing fault's address)
-  c.r2 = start;
+  o.done = (va < end ? va : end) - start;
+  o.at = va;                                   // where it stopped (the failing fault's address)
   unlock(mm + offsetof<Mm>("lock"));
   return r;
 }
 
 // ---------------------------------------------------------------- gup
 export function gup(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  const op = beginOp(ctx, OP_GUP, <u32>c.a0, c.a1, c.a2 << pageShift());
+  const a = argsIn<GupIn>(ctx);
+  const op = beginOp(ctx, OP_GUP, a.mm, a.start, (<u64>a.nr) << pageShift());
   return gupImpl(ctx, op);
 }
 
 export function unpin(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  beginOp(ctx, OP_UNPIN, 0, 0, c.a0);
+  beginOp(ctx, OP_UNPIN, 0, 0, argsIn<UnpinIn>(ctx).n);
   return unpinImpl(ctx);
 }
 
-// A worker's loop: `a4` rounds of gup (flags a3) over [a1, a1 + a2 pages) then unpin,
-// all inside the core. r0 = pages taken in all, r1 = rounds that came up short
-// (or took nothing: the range may be unmapped by a racing thread), r2 = rounds
-// done. Ctx.stop is a stop request: any other thread may set it non-zero, and
-// the loop ends at the next round boundary (holding nothing).
-export function gupUnpinLoop(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  const rounds = <u32>c.a4;
-  let total: u64 = 0, short: u64 = 0;
-  const nr = <u32>c.a2;
-  if (nr == 0 || nr > c.outCap) return E_INVAL;
-  let i: u32 = 0;
-  for (; i < rounds; i++) {
-    if (atomic.load<u32>(ctx + offsetof<Ctx>("stop")) != 0) break;
-    const op = beginOp(ctx, OP_GUP, <u32>c.a0, c.a1, c.a2 << pageShift());
-    const got = gupImpl(ctx, op);
-    if (got <= 0) { short++; continue; }      // nothing mapped there right now (-EFAULT)
-    total += <u64>got;
-    if (<u32>got < nr) short++;
-    const saveA0 = c.a0, saveA1 = c.a1;
-    c.a0 = <u64>got;
-    c.a1 = c.a3;
-    beginOp(ctx, OP_UNPIN, 0, 0, <u64>got);
-    const r = unpinImpl(ctx);
-    c.a0 = saveA0;
-    c.a1 = saveA1;
-    if (r < 0) { c.r0 = total; c.r1 = short; c.r2 = i; return r; }
-  }
-  c.r0 = total;
-  c.r1 = short;
-  c.r2 = i;
-  return OK;
+// One round of a loop: gup `nr` pages from `start`, then release what it took.
+// The loop hands gup and unpin their input records as the host would (its
+// own LoopIn is read before the first round). -> pages taken, or < 0: the
+// release failed (its status).
+function gupUnpinRound(ctx: usize, mm: u32, start: u64, nr: u32, flags: u32): i32 {
+  const g = argsIn<GupIn>(ctx);
+  g.mm = mm; g.start = start; g.nr = nr; g.flags = flags;
+  const op = beginOp(ctx, OP_GUP, mm, start, (<u64>nr) << pageShift());
+  const got = gupImpl(ctx, op);
+  if (got <= 0) return 0;                     // nothing mapped there right now (-EFAULT)
+  const u = argsIn<UnpinIn>(ctx);
+  u.n = <u32>got; u.flags = flags;
+  beginOp(ctx, OP_UNPIN, 0, 0, <u64>got);
+  const r = unpinImpl(ctx);
+  return r < 0 ? r : got;
 }
 
-// gup_test's sweep (mm/gup_test.c __gup_test_ioctl): `a4` calls, each gup (flags a3) of up
-// to `a2` pages then their release, walking [a1, a1 + a6 pages) call by call and starting
-// over at its end; the last call of a sweep takes what is left (min(nr, remaining)).
-// Unlike gup_test, each call's pages are released before the next call (one output
-// array per context), so get and put are not timed apart. r0, r1, r2 and the stop
-// request as gupUnpinLoop.
+// A worker's loop: LoopIn.rounds rounds of gup (LoopIn.flags) over
+// [start, start + nr pages) then its release, all inside the core. LoopOut:
+// pages taken in all, rounds that came up short (or took nothing: the range
+// may be unmapped by a racing thread), rounds done. Ctx.stop is a stop
+// request: any other thread may set it non-zero, and the loop ends at the
+// next round boundary (holding nothing).
+export function gupUnpinLoop(ctx: usize): i32 {
+  const a = argsIn<LoopIn>(ctx);
+  const o = argsOut<LoopOut>(ctx);
+  const mm = a.mm, start = a.start, nr = a.nr, flags = a.flags, rounds = a.rounds;
+  let total: u64 = 0, short: u64 = 0;
+  if (nr == 0 || nr > ctxOf(ctx).outCap) return E_INVAL;
+  let i: u32 = 0;
+  let r: i32 = OK;
+  for (; i < rounds; i++) {
+    if (atomic.load<u32>(ctx + offsetof<Ctx>("stop")) != 0) break;
+    const got = gupUnpinRound(ctx, mm, start, nr, flags);
+    if (got < 0) { r = got; break; }
+    total += <u64>got;
+    if (<u32>got < nr) short++;
+  }
+  o.pages = total;
+  o.short = short;
+  o.rounds = i;
+  return r;
+}
+
+// gup_test's sweep (mm/gup_test.c __gup_test_ioctl): LoopIn.rounds calls, each
+// gup (LoopIn.flags) of up to `nr` pages then their release, walking
+// [start, start + span pages) call by call and starting over at its end; the
+// last call of a sweep takes what is left (min(nr, remaining)). Unlike
+// gup_test, each call's pages are released before the next call (one output
+// array per context), so get and put are not timed apart. LoopOut and the
+// stop request as gupUnpinLoop.
 export function gupSweepLoop(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  const calls = <u32>c.a4;
-  const nr = c.a2, span = c.a6, start = c.a1;
-  if (nr == 0 || nr > <u64>c.outCap || span == 0) return E_INVAL;
+  const a = argsIn<LoopIn>(ctx);
+  const o = argsOut<LoopOut>(ctx);
+  const mm = a.mm, start = a.start, flags = a.flags, calls = a.rounds;
+  const nr = <u64>a.nr, span = a.span;
+  if (nr == 0 || nr > <u64>ctxOf(ctx).outCap || span == 0) return E_INVAL;
   let total: u64 = 0, short: u64 = 0, off: u64 = 0;
   let i: u32 = 0;
+  let r: i32 = OK;
   for (; i < calls; i++) {
     if (atomic.load<u32>(ctx + offsetof<Ctx>("stop")) != 0) break;
     const n = span - off < nr ? span - off : nr;
-    c.a1 = start + (off << pageShift());
-    c.a2 = n;
-    const op = beginOp(ctx, OP_GUP, <u32>c.a0, c.a1, n << pageShift());
-    const got = gupImpl(ctx, op);
+    const got = gupUnpinRound(ctx, mm, start + (off << pageShift()), <u32>n, flags);
     off += n;
     if (off >= span) off = 0;
-    if (got <= 0) { short++; continue; }
+    if (got < 0) { r = got; break; }
     total += <u64>got;
     if (<u64>got < n) short++;
-    const saveA0 = c.a0;
-    c.a0 = <u64>got;
-    c.a1 = c.a3;
-    beginOp(ctx, OP_UNPIN, 0, 0, <u64>got);
-    const r = unpinImpl(ctx);
-    c.a0 = saveA0;
-    if (r < 0) { c.a1 = start; c.a2 = nr; c.r0 = total; c.r1 = short; c.r2 = i; return r; }
   }
-  c.a1 = start;
-  c.a2 = nr;
-  c.r0 = total;
-  c.r1 = short;
-  c.r2 = i;
-  return OK;
+  o.pages = total;
+  o.short = short;
+  o.rounds = i;
+  return r;
 }
 
 // ---------------------------------------------------------------- walks and inspection
-// a0 mm, a1 va -> r0 level, r1 entry, r2 pa (leaf: of va; table: next table), r3 code, r4 entry pa
-function walkResult(ctx: usize, va: u64): void {
-  const c = ctxOf(ctx);
-  c.r0 = wLevel;
-  c.r1 = wEntry;
-  c.r3 = wCode;
-  c.r4 = wPtr != 0 ? <u64>(wPtr - hdr().poolBase) : 0;
-  c.r5 = wCode == W_BADTABLE ? wWhy : 0;
-  c.r2 = 0;
+// -> WalkOut: level, entry, pa (leaf: of va; table: next table), code, entry pa, why
+function walkResult(o: WalkOut, va: u64): void {
+  o.level = wLevel;
+  o.entry = wEntry;
+  o.code = wCode;
+  o.entryPa = wPtr != 0 ? <u64>(wPtr - hdr().poolBase) : 0;
+  o.why = wCode == W_BADTABLE ? wWhy : 0;
+  o.pa = 0;
   if (wCode == W_OK) {
     const d = lv(wLevel);
     if (wLevel == nLevels() - 1 || isLeaf(d, wEntry)) {
       const size = (<u64>1) << L(wLevel).shift;
-      c.r2 = leafPa(d, wEntry) + (va & (size - 1));
+      o.pa = leafPa(d, wEntry) + (va & (size - 1));
     } else if (isTable(d, wEntry)) {
-      c.r2 = tablePa(d, wEntry);
+      o.pa = tablePa(d, wEntry);
     }
   }
 }
 
-// a2 = 1: the hardware view. The same walker runs over the hardware image of
+// view 1: the hardware view. The same walker runs over the hardware image of
 // the descriptor (Header.archHw) for this one walk, after its VA-range rule.
-function walkView(ctx: usize, root: u64, mm: usize): void {
-  const c = ctxOf(ctx);
+function walkView(ctx: usize, root: u64, mm: usize, va: u64, view: u32): void {
+  const o = argsOut<WalkOut>(ctx);
   useCtx(ctx);
-  const va = c.a1;
-  const hw = c.a2 != 0;
+  const hw = view != 0;
   if (hw) useArch(hdr().archHw);
   const m = arch().vaCheckMask;
   const hi = va & m;
   if (hi != 0 && (arch().vaSignExtend == 0 || hi != m)) {
-    c.r0 = 0; c.r1 = 0; c.r2 = 0; c.r3 = W_BADVA; c.r4 = 0; c.r5 = 0;
+    o.level = 0; o.entry = 0; o.pa = 0; o.code = W_BADVA; o.entryPa = 0; o.why = 0;
   } else {
     walkFrom(root, va, 255, mm);
-    walkResult(ctx, va);
+    walkResult(o, va);
   }
   if (hw) useArch(hdr().arch);
 }
 
-// a0 mm, a1 va, a2 view
 export function walk(ctx: usize): i32 {
-  const mm = <usize>ctxOf(ctx).a0;
-  walkView(ctx, mmOf(mm).root, mm);
+  const a = argsIn<WalkIn>(ctx);
+  const mm = <usize>a.mm;
+  walkView(ctx, mmOf(mm).root, mm, a.va, a.view);
   return OK;
 }
 
-// a0 root pa, a1 va, a2 view: a walk over tables written by anyone (writePhys)
+// a walk over tables written by anyone (writePhys)
 export function walkRaw(ctx: usize): i32 {
-  walkView(ctx, ctxOf(ctx).a0, 0);
+  const a = argsIn<WalkRawIn>(ctx);
+  walkView(ctx, a.root, 0, a.va, a.view);
   return OK;
 }
 
 // After a trap in this instance (the host calls it): release the locks it
-// held and leave its lockless section. -> r0 locks released
+// held and leave its lockless section.
 export function recover(ctx: usize): i32 {
-  ctxOf(ctx).r0 = recoverAfterTrap(ctx);
+  argsOut<RecoverOut>(ctx).locks = recoverAfterTrap(ctx);
   return OK;
 }
 
-// a0 pa, a1 bytes: claim [pa, pa + bytes) of the pool as raw memory for
-// writePhys (the allocator never hands it out). E_BUSY, nothing claimed,
-// when it overlaps an allocated table: r0 = the first such pa.
+// Claim [pa, pa + bytes) of the pool as raw memory for writePhys (the
+// allocator never hands it out). E_BUSY, nothing claimed, when it overlaps
+// an allocated table: ClaimRawOut.busyPa = the first such pa.
 export function claimRaw(ctx: usize): i32 {
-  const c = ctxOf(ctx);
+  const a = argsIn<ClaimRawIn>(ctx);
   const h = hdr();
-  if (c.a1 == 0) return OK;
-  if (c.a0 >= <u64>h.poolBytes || c.a1 > <u64>h.poolBytes - c.a0) return E_RANGE;
-  const r = poolClaimRaw(c.a0, c.a1);
-  c.r0 = claimBusyPa;
+  const pa = a.pa, bytes = a.bytes;
+  if (bytes == 0) return OK;
+  if (pa >= <u64>h.poolBytes || bytes > <u64>h.poolBytes - pa) return E_RANGE;
+  const r = poolClaimRaw(pa, bytes);
+  argsOut<ClaimRawOut>(ctx).busyPa = claimBusyPa;
   return r;
 }
 
-// -> r0 violations found
 export function check(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  c.r0 = checkInvariants();
+  argsOut<CheckOut>(ctx).violations = checkInvariants();
   return OK;
 }
 
-// a0 pfn -> r0 struct page pointer (0: no struct page)
+// -> the struct page of a pfn (0: no struct page)
 export function pagePtr(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  c.r0 = pfnToPage(c.a0);
+  argsOut<PageOut>(ctx).page = <u32>pfnToPage(argsIn<PageIn>(ctx).pfn);
   return OK;
 }
 export * from './offsets.gen';
 
-// Fault injection, for showing what the checker reports: a0 pfn, a1 field
-// (INJECT_*), a2 value. Recorded in the op log as a raw write, so a
-// violation names it as the last operation.
+// Fault injection, for showing what the checker reports: one count
+// (InjectIn.field, INJECT_*) set to a value. Recorded in the op log as a raw
+// write, so a violation names it as the last operation.
 export function inject(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  const page = pfnToPage(c.a0);
-  const field = <u32>c.a1;
+  const a = argsIn<InjectIn>(ctx);
+  const pfn = a.pfn;
+  const page = pfnToPage(pfn);
+  const field = a.field;
   if (page == 0 || (field != INJECT_REFCOUNT && field != INJECT_MAPCOUNT && field != INJECT_PINCOUNT)) return E_INVAL;
-  const op = beginOp(ctx, OP_RAW, 0, c.a0 << pageShift(), 0);
+  const op = beginOp(ctx, OP_RAW, 0, pfn << pageShift(), 0);
   const folio = pageFolio(page);
   if (field == INJECT_PINCOUNT && !folioTestLarge(folio)) return E_INVAL;
   store<u64>(folio, op, offsetof<Page>("last_op"));
-  injectCount(folio, page, field, <i32>c.a2);
+  injectCount(folio, page, field, a.value);
   return OK;
 }
 
-// a3 random walks over [a1, a1 + a2) of mm a0 (xorshift64 from seed a4), for
-// measuring the walker. r0 = walks that ended on a leaf, r1 = xor of their pas.
+// `count` random walks over [start, start + len) of an mm (xorshift64 from
+// `seed`), for measuring the walker. WalkManyOut: walks that ended on a leaf,
+// xor of their entries.
 export function walkMany(ctx: usize): i32 {
-  const c = ctxOf(ctx);
-  const root = mmOf(<usize>c.a0).root;
-  const start = c.a1, len = c.a2;
+  const a = argsIn<WalkManyIn>(ctx);
+  const mm = <usize>a.mm;
+  const root = mmOf(mm).root;
+  const start = a.start, len = a.len, count = a.count;
   if (len == 0) return E_INVAL;
   useCtx(ctx);
-  if (rootBad(root, mmOf(<usize>c.a0).id) != 0) return E_BADTABLE;
-  let x = c.a4 | 1;
+  if (rootBad(root, mmOf(mm).id) != 0) return E_BADTABLE;
+  let x = a.seed | 1;
   let hits: u64 = 0, acc: u64 = 0;
   const ps = pageShift();
-  for (let i: u64 = 0; i < c.a3; i++) {
+  for (let i: u64 = 0; i < count; i++) {
     x ^= x << 13; x ^= x >> 7; x ^= x << 17;
     const va = start + (((x % len) >> ps) << ps);
-    walkChecked(root, va, 255, <usize>c.a0);
+    walkChecked(root, va, 255, mm);
     if (wCode == W_OK) { hits++; acc ^= wEntry; }
   }
-  c.r0 = hits;
-  c.r1 = acc;
+  const o = argsOut<WalkManyOut>(ctx);
+  o.hits = hits;
+  o.acc = acc;
   return OK;
 }

@@ -212,11 +212,16 @@ export const PARENT_NONE: u32 = 0;     // (pa 0 is never a table: frame 0 stays 
 export const PARENT_ROOT: u32 = 0xffffffff;     // an address space's top-level table
 export const PARENT_SHARED: u32 = 0xfffffffe;   // a shared invalid table (loongarch invalid_pte_table ...)
 
-// Why a table link was refused (Ctx.badWhy)
-export const BAD_OUTSIDE: u32 = 1;     // the address is not inside the table pool
-export const BAD_MISALIGNED: u32 = 2;  // not aligned to the level's table size
-export const BAD_UNLINKED: u32 = 3;    // not a table this entry linked: free, raw, another level or mm, a loop, shared
-export const BAD_ENTRY: u32 = 4;       // a present entry that is neither a table nor a leaf here (pXd_bad)
+// Why a table link was refused (Ctx.badWhy). The JSDoc is the host's wording
+// (scripts/gen-consts.mjs lifts it into src/host/consts.gen.ts).
+/** outside the table pool */
+export const BAD_OUTSIDE: u32 = 1;
+/** not aligned to its level's table size */
+export const BAD_MISALIGNED: u32 = 2;
+/** not the table that entry linked (free, raw, another level or address space, a loop, or a table another entry names) */
+export const BAD_UNLINKED: u32 = 3;
+/** pXd_bad */
+export const BAD_ENTRY: u32 = 4;       // a present entry that is neither a table nor a leaf here
 export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
 
 // ---------------------------------------------------------------- per-thread context
@@ -229,8 +234,6 @@ export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
   scratch: u32;          // -> u8[CTX_SCRATCH] for mmu_gather batches
   stop: u32;             // atomic: another thread asks this context's loop to end at its next round
   _pad1: u32;
-  a0: u64; a1: u64; a2: u64; a3: u64; a4: u64; a5: u64; a6: u64; a7: u64;
-  r0: u64; r1: u64; r2: u64; r3: u64; r4: u64; r5: u64; r6: u64; r7: u64;
   // The last table link the core refused to follow (E_BADTABLE): the entry,
   // where it lives, its level, the address being handled and why (BAD_*).
   badEntry: u64;
@@ -239,7 +242,12 @@ export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
   badLevel: u32;
   badWhy: u32;
 }
-export const CTX_HEAD: u32 = 256;
+// The operation's records (assembly/abi.ts) follow the fields: its input at
+// CTX_IN, its output at CTX_OUT, CTX_REC_SIZE bytes each.
+export const CTX_REC_SIZE: u32 = 64;
+export const CTX_IN: u32 = (offsetof<Ctx>() + 7) & ~7;
+export const CTX_OUT: u32 = CTX_IN + CTX_REC_SIZE;
+export const CTX_HEAD: u32 = 256;      // the fields and both records: CTX_OUT + CTX_REC_SIZE <= CTX_HEAD
 // mmu_gather batch sizes: the page batch (MAX_GATHER_BATCH-like) and the table batch
 export const GATHER_PAGES: u32 = 1024;
 export const GATHER_TABLES: u32 = 512;
@@ -415,36 +423,69 @@ export const INJECT_PINCOUNT: u32 = 2;   // the (large) folio's _pincount
 }
 export const VIOLATION_SIZE: u32 = offsetof<Violation>();
 
-// Invariant identifiers (DESIGN.md numbering, with a sub-code)
-export const INV_REF_ZERO_MAPPED: u32 = 11;     // 1: refcount 0 but reachable from a table
-export const INV_REF_NEGATIVE: u32 = 41;        // 4: refcount or pincount below zero
-export const INV_REF_BALANCE: u32 = 42;         // 4: refcount != mappings + outstanding gup refs
-export const INV_MAPCOUNT: u32 = 43;            // 4: mapcount != number of table entries mapping it
-export const INV_PIN_BALANCE: u32 = 44;         // 4: pincount / pin bias left behind
-export const INV_FREE_STATE: u32 = 45;          // 4: a free (buddy) page with a count or a mapping
-export const INV_OUTSTANDING: u32 = 46;         // 4: machine-wide gup refs do not add up
-export const INV_FOLIO_LINK: u32 = 51;          // 5: tail's compound_head does not name its head
-export const INV_FOLIO_TAIL_REF: u32 = 52;      // 5: a tail page holds a refcount
-export const INV_MAP_UNALIGNED: u32 = 53;       // 5: leaf maps a folio at the wrong offset
-export const INV_TABLE_LINK: u32 = 61;          // 6: a table entry names something that is not its own table
+// Invariant checks: id = 10 x DESIGN.md's invariant number + the check's
+// number under it (42: invariant 4, check 2). The host names each by its
+// constant (INV_REF_BALANCE: 'ref-balance') and says what broke in the words
+// of its JSDoc (scripts/gen-consts.mjs lifts both into src/host/consts.gen.ts).
+/** a page with refcount 0 is reachable from a page table */
+export const INV_REF_ZERO_MAPPED: u32 = 11;
+/** a refcount or pincount is below zero */
+export const INV_REF_NEGATIVE: u32 = 41;
+/** refcount differs from the mappings plus outstanding gup references */
+export const INV_REF_BALANCE: u32 = 42;
+/** mapcount differs from the number of entries mapping the page */
+export const INV_MAPCOUNT: u32 = 43;
+/** pins left behind (pincount) or pin totals do not add up */
+export const INV_PIN_BALANCE: u32 = 44;
+/** a page neither free nor referenced, or a free page with counts */
+export const INV_FREE_STATE: u32 = 45;
+/** references held by gup do not add up to what gup handed out */
+export const INV_OUTSTANDING: u32 = 46;
+/** a tail page's compound_head does not name its head */
+export const INV_FOLIO_LINK: u32 = 51;
+/** a tail page holds a refcount */
+export const INV_FOLIO_TAIL_REF: u32 = 52;
+/** a huge leaf maps a folio at the wrong offset or order */
+export const INV_MAP_UNALIGNED: u32 = 53;
+/** a table entry names something other than the table it linked (outside the pool, misaligned, free, raw, another level or address space, a loop, or a table named twice) */
+export const INV_TABLE_LINK: u32 = 61;
 
 // ---------------------------------------------------------------- status codes
+// The kernel's errno where there is one. The host's PgtemuError code is the
+// name without the underscore (E_FAULT: 'EFAULT'), its message the JSDoc
+// (scripts/gen-consts.mjs lifts both into src/host/consts.gen.ts).
 export const OK: i32 = 0;
-export const E_FAULT: i32 = -14;        // address not mapped / not permitted (EFAULT)
-export const E_NOMEM: i32 = -12;        // RAM exhausted (ENOMEM)
-export const E_NOTABLE: i32 = -1000;    // table pool exhausted
+/** address not mapped or access not permitted */
+export const E_FAULT: i32 = -14;
+/** simulated RAM exhausted */
+export const E_NOMEM: i32 = -12;
+/** table pool exhausted */
+export const E_NOTABLE: i32 = -1000;
+/** invalid argument */
 export const E_INVAL: i32 = -22;
-export const E_EXIST: i32 = -17;        // overlapping mapping
-export const E_NOSPC: i32 = -28;        // too many VMAs / mms
-export const E_BADTABLE: i32 = -1001;   // a table link the core refuses to follow (Ctx.bad* name it)
-export const E_RANGE: i32 = -34;        // a physical range outside the pool (raw access)
-export const E_SPLIT: i32 = -1002;      // a partial unmap of a huge leaf
+/** overlaps an existing mapping */
+export const E_EXIST: i32 = -17;
+/** no free slot (address spaces or VMAs) */
+export const E_NOSPC: i32 = -28;
+/** a table entry names something that is not its table */
+export const E_BADTABLE: i32 = -1001;   // Ctx.bad* name the link
+/** physical range outside the table pool */
+export const E_RANGE: i32 = -34;        // raw access
+/** range covers a huge leaf only in part (splitting huge leaves is not modelled) */
+export const E_SPLIT: i32 = -1002;
+/** in use by a live page table */
 export const E_BUSY: i32 = -16;
 
-// Walk results (r0 = level, r1 = entry, r2 = pa, r3 = fault code)
+// Where a walk stopped (WalkOut.code). `@name` is the host's WalkVerdict.status.
+/** @name ok a leaf */
 export const W_OK: u32 = 0;
-export const W_NONE: u32 = 1;           // an empty entry
-export const W_NOT_PRESENT: u32 = 2;    // non-empty, not present (swap / invalid)
-export const W_BAD: u32 = 3;            // present but neither table nor leaf at this level
-export const W_BADTABLE: u32 = 4;       // next-table address refused (Ctx.badWhy says why)
-export const W_BADVA: u32 = 5;          // the address is outside what the root translates (hardware view)
+/** @name none an empty entry */
+export const W_NONE: u32 = 1;
+/** @name not-present non-empty, not present (swap / invalid) */
+export const W_NOT_PRESENT: u32 = 2;
+/** @name bad present but neither table nor leaf at this level */
+export const W_BAD: u32 = 3;
+/** @name bad-table next-table address refused (Ctx.badWhy says why) */
+export const W_BADTABLE: u32 = 4;
+/** @name bad-va the address is outside what the root translates (hardware view) */
+export const W_BADVA: u32 = 5;

@@ -2,6 +2,7 @@
 // release built from refcount.ts's folio_ref_* and pincount helpers.
 
 import { ctxOf } from './base';
+import { UnpinIn, UnpinOut, argsIn, argsOut } from './abi';
 import { folioOrder } from './mem';
 import { zeroPageOf } from './folio';
 import {
@@ -30,7 +31,7 @@ let gSmallRec: u64 = 0;      // a small page's record, less its folio (one page;
 // an unpin may not take _pincount below zero; a PG_reserved page (a
 // table-pool frame) is never released, and the zero page keeps its own
 // reference. A refused release is added back, and so is everything released
-// before it in this call, and the list is refused (r0 = the index of the
+// before it in this call, and the list is refused (UnpinOut.refused = the index of the
 // refused run's first pfn; a pfn with no struct page is refused the same way).
 // On an order-0 folio a pin is GUP_PIN_COUNTING_BIAS references and nothing
 // else tells pins and gets apart (the kernel's folio_maybe_dma_pinned reads
@@ -56,10 +57,15 @@ const R_BIAS: u64 = 2;
 const R_NOTHING: u64 = 4;
 const R_FREE: u64 = 8;
 
+// UnpinIn -> UnpinOut: pages released, or the index refused at.
 export function unpin(ctx: usize): i32 {
   const c = ctxOf(ctx);
-  const n = <u32>c.a0;
-  const flags = <u32>c.a1;
+  const a = argsIn<UnpinIn>(ctx);
+  const o = argsOut<UnpinOut>(ctx);
+  const n = a.n;
+  const flags = a.flags;
+  o.released = 0;
+  o.refused = n;
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0) || n > c.outCap) return E_INVAL;
   const pin = (flags & FOLL_PIN) != 0;
   setReleaseUnit(pin);
@@ -157,7 +163,7 @@ export function unpin(ctx: usize): i32 {
   }
   if (refused < n) {                               // take back what was released
     unpinTakeBack(out, k);
-    c.r0 = refused;
+    o.refused = refused;
     return E_INVAL;
   }
   if (toFree != 0) {                               // __folio_put
@@ -168,7 +174,7 @@ export function unpin(ctx: usize): i32 {
   }
   tallyAdd(-refs, -pinned);
   tallyCommit();
-  c.r0 = n;
+  o.released = n;
   return 0;
 }
 

@@ -1,61 +1,94 @@
 // Generates, from the @unmanaged classes of assembly/layout.ts (the one
-// definition of every shared structure):
+// definition of every shared structure) and assembly/abi.ts (the one
+// definition of every operation's input and output record):
 //   assembly/offsets.gen.ts   `export const Class_field: u32 = offsetof<Class>("field")`
 //   src/host/fields.gen.ts    each field's type, so the host knows its width
+//   src/host/abi.gen.ts       per operation: its records as TypeScript
+//                             interfaces, a writer for its input and a view
+//                             of its output (src/host/core.ts Core.call)
 // The offsets themselves are computed by the AssemblyScript compiler and read
 // by the host from the instance's exports: no offset is written down twice.
 //
-// layout.ts is parsed with the TypeScript compiler, not matched line by line:
+// Both files are parsed with the TypeScript compiler, not matched line by line:
 // every member of an @unmanaged class must be a plain field of a fixed-width
 // type (u8 u16 u32 u64 i32 i64), several to a line if need be; anything else
 // (a method, an initialiser, an unknown type, a class without @unmanaged
 // among the exported structures) stops the build with the file and line.
 // Fields named `_pad*` keep their place but are not exported.
+// In abi.ts every class is a record named `<Something>In` or `<Something>Out`
+// whose JSDoc `@op name ...` lists the exports that read or write it; an
+// export has at most one of each.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const file = 'assembly/layout.ts';
-const text = readFileSync(root + file, 'utf8');
-const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
 const WIDTHS = new Set(['u8', 'u16', 'u32', 'u64', 'i32', 'i64']);
 
-const fail = (node, what) => {
-  const { line, character } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
-  throw new Error(`gen-layout: ${file}:${line + 1}:${character + 1}: ${what}`);
-};
-
-const classes = {};
-for (const st of sf.statements) {
-  if (!ts.isClassDeclaration(st)) continue;
-  const name = st.name?.text;
-  const decorators = ts.getDecorators?.(st) ?? [];
-  const unmanaged = decorators.some((d) => d.expression.getText(sf) === 'unmanaged');
-  const exported = st.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
-  if (!unmanaged || !exported) fail(st, `class ${name} must be '@unmanaged export class' to describe shared memory`);
-  if (classes[name]) fail(st, `class ${name} is defined twice`);
-  const fields = {};
-  for (const m of st.members) {
-    if (!ts.isPropertyDeclaration(m)) fail(m, `${name}: only plain fields may describe shared memory (found ${ts.SyntaxKind[m.kind]})`);
-    const f = m.name.getText(sf);
-    if (m.initializer) fail(m, `${name}.${f}: a shared-memory field has no initialiser`);
-    if (m.modifiers?.length) fail(m, `${name}.${f}: no modifiers on a shared-memory field`);
-    const t = m.type?.getText(sf);
-    if (!WIDTHS.has(t)) fail(m, `${name}.${f}: type '${t}' is not one of ${[...WIDTHS].join(' ')}`);
-    if (Object.hasOwn(fields, f)) fail(m, `${name}.${f} is declared twice`);
-    fields[f] = t;
+function parse(file) {
+  const text = readFileSync(root + file, 'utf8');
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const fail = (node, what) => {
+    const { line, character } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
+    throw new Error(`gen-layout: ${file}:${line + 1}:${character + 1}: ${what}`);
+  };
+  const classes = {};
+  const ops = {};
+  for (const st of sf.statements) {
+    if (!ts.isClassDeclaration(st)) continue;
+    const name = st.name?.text;
+    const decorators = ts.getDecorators?.(st) ?? [];
+    const unmanaged = decorators.some((d) => d.expression.getText(sf) === 'unmanaged');
+    const exported = st.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+    if (!unmanaged || !exported) fail(st, `class ${name} must be '@unmanaged export class' to describe shared memory`);
+    if (classes[name]) fail(st, `class ${name} is defined twice`);
+    const fields = {};
+    for (const m of st.members) {
+      if (!ts.isPropertyDeclaration(m)) fail(m, `${name}: only plain fields may describe shared memory (found ${ts.SyntaxKind[m.kind]})`);
+      const f = m.name.getText(sf);
+      if (m.initializer) fail(m, `${name}.${f}: a shared-memory field has no initialiser`);
+      if (m.modifiers?.length) fail(m, `${name}.${f}: no modifiers on a shared-memory field`);
+      const t = m.type?.getText(sf);
+      if (!WIDTHS.has(t)) fail(m, `${name}.${f}: type '${t}' is not one of ${[...WIDTHS].join(' ')}`);
+      if (Object.hasOwn(fields, f)) fail(m, `${name}.${f} is declared twice`);
+      if (f === 'status' && file.endsWith('abi.ts')) fail(m, `${name}.status: 'status' is the name of every operation's returned status`);
+      if (/^_(?!pad)/.test(f) && file.endsWith('abi.ts')) fail(m, `${name}.${f}: a record's field names do not start with '_' (but _pad*)`);
+      fields[f] = t;
+    }
+    if (Object.keys(fields).length === 0) fail(st, `class ${name} has no fields`);
+    classes[name] = fields;
+    const tags = ts.getJSDocTags(st).filter((t) => t.tagName.text === 'op');
+    if (file.endsWith('abi.ts')) {
+      const dir = name.endsWith('In') ? 'in' : name.endsWith('Out') ? 'out' : fail(st, `record ${name}: its name must end in In or Out`);
+      if (tags.length !== 1) fail(st, `record ${name}: one JSDoc '@op name ...' naming the exports that use it`);
+      const names = String(ts.getTextOfJSDocComment(tags[0].comment) ?? '').trim().split(/\s+/).filter(Boolean);
+      if (names.length === 0) fail(st, `record ${name}: '@op' names no export`);
+      for (const op of names) {
+        if (!/^[a-z][A-Za-z]*$/.test(op)) fail(st, `record ${name}: '${op}' is not an export name`);
+        ops[op] ??= {};
+        if (ops[op][dir]) fail(st, `${op} has two ${dir === 'in' ? 'input' : 'output'} records: ${ops[op][dir]} and ${name}`);
+        ops[op][dir] = name;
+      }
+    } else if (tags.length) fail(st, `class ${name}: '@op' belongs to records in assembly/abi.ts`);
   }
-  if (Object.keys(fields).length === 0) fail(st, `class ${name} has no fields`);
-  classes[name] = fields;
+  return { classes, ops };
 }
+
+const layout = parse('assembly/layout.ts');
+const abi = parse('assembly/abi.ts');
 for (const need of ['Header', 'ArchDesc', 'LevelDesc', 'Pred', 'Ctx', 'Mm', 'Vma', 'Page', 'PoolUnit', 'OpRec', 'Violation']) {
-  if (!classes[need]) throw new Error(`gen-layout: ${file} defines no class ${need}`);
+  if (!layout.classes[need]) throw new Error(`gen-layout: assembly/layout.ts defines no class ${need}`);
 }
+for (const c of Object.keys(abi.classes)) {
+  if (layout.classes[c]) throw new Error(`gen-layout: class ${c} is defined in both assembly/layout.ts and assembly/abi.ts`);
+}
+const classes = { ...layout.classes, ...abi.classes };
 
 const exportedFields = (fields) => Object.keys(fields).filter((f) => !f.startsWith('_pad'));
-let as = '// Generated by scripts/gen-layout.mjs from assembly/layout.ts. Do not edit.\n';
-as += `import { ${Object.keys(classes).join(', ')} } from './layout';\n`;
+const head = '// Generated by scripts/gen-layout.mjs from assembly/layout.ts and assembly/abi.ts. Do not edit.\n';
+let as = head;
+as += `import { ${Object.keys(layout.classes).join(', ')} } from './layout';\n`;
+as += `import { ${Object.keys(abi.classes).join(', ')} } from './abi';\n`;
 for (const [c, fields] of Object.entries(classes)) {
   for (const f of exportedFields(fields)) as += `export const ${c}_${f}: u32 = offsetof<${c}>("${f}");\n`;
   as += `export const ${c}__size: u32 = offsetof<${c}>();\n`;
@@ -63,6 +96,66 @@ for (const [c, fields] of Object.entries(classes)) {
 writeFileSync(root + 'assembly/offsets.gen.ts', as);
 const visible = Object.fromEntries(Object.entries(classes).map(([c, fields]) =>
   [c, Object.fromEntries(exportedFields(fields).map((f) => [f, fields[f]]))]));
-const out = '// Generated by scripts/gen-layout.mjs from assembly/layout.ts. Do not edit.\n' +
-  `export const FIELDS = ${JSON.stringify(visible, null, 2)} as const;\n`;
-writeFileSync(root + 'src/host/fields.gen.ts', out);
+writeFileSync(root + 'src/host/fields.gen.ts', head +
+  `export const FIELDS = ${JSON.stringify(visible, null, 2)} as const;\n` +
+  `/** The operation records (assembly/abi.ts): each must fit in Ctx's CTX_REC_SIZE bytes. */\n` +
+  `export const RECORDS = ${JSON.stringify(Object.keys(abi.classes))} as const;\n`);
+
+// ---------------------------------------------------------------- src/host/abi.gen.ts
+const big = (t) => t === 'u64' || t === 'i64';
+const set = { u8: 'setUint8', u16: 'setUint16', u32: 'setUint32', i32: 'setInt32', u64: 'setBigUint64', i64: 'setBigInt64' };
+const get = { u8: 'getUint8', u16: 'getUint16', u32: 'getUint32', i32: 'getInt32', u64: 'getBigUint64', i64: 'getBigInt64' };
+let h = head;
+h += '// The host side of the core\'s operations: src/host/core.ts Core.call() uses these.\n';
+h += 'type Off<C extends string> = { readonly [F in C]: number };\n';
+h += '/** A u64 input: a bigint, or a number that is a safe integer. */\n';
+h += 'const u64 = (v: bigint | number): bigint => (typeof v === \'bigint\' ? v : BigInt(v));\n\n';
+for (const [c, fields] of Object.entries(abi.classes)) {
+  const fs = exportedFields(fields);
+  const input = c.endsWith('In');
+  h += `/** assembly/abi.ts ${c} (${Object.entries(abi.ops).filter(([, r]) => r.in === c || r.out === c).map(([o]) => o).join(', ')}) */\n`;
+  if (input) {
+    h += `export interface ${c} {\n${fs.map((f) => `  ${f}: ${big(fields[f]) ? 'bigint | number' : 'number'};\n`).join('')}}\n`;
+    h += `function write${c}(dv: DataView, at: number, o: Off<${fs.map((f) => `'${f}'`).join(' | ')}>, v: ${c}): void {\n`;
+    for (const f of fs) {
+      const t = fields[f];
+      h += `  dv.${set[t]}(at + o.${f}, ${big(t) ? `u64(v.${f})` : `v.${f}`}${t === 'u8' ? '' : ', true'});\n`;
+    }
+    h += '}\n\n';
+  } else {
+    h += `export interface ${c} {\n  /** the operation's status: OK (0) or E_* */\n  readonly status: number;\n${fs.map((f) => `  readonly ${f}: ${big(fields[f]) ? 'bigint' : 'number'};\n`).join('')}}\n`;
+    h += `class ${c}View implements ${c} {\n  status = 0;\n`;
+    h += `  constructor(private readonly _dv: DataView, private readonly _at: number, private readonly _o: Off<${fs.map((f) => `'${f}'`).join(' | ')}>) {}\n`;
+    for (const f of fs) {
+      const t = fields[f];
+      h += `  get ${f}(): ${big(t) ? 'bigint' : 'number'} { return this._dv.${get[t]}(this._at + this._o.${f}${t === 'u8' ? '' : ', true'}); }\n`;
+    }
+    h += '}\n\n';
+  }
+}
+h += '/** An operation with no output record answers its status only. */\n';
+h += 'export interface StatusOut { readonly status: number }\nclass StatusOutView implements StatusOut { status = 0; }\n\n';
+const opNames = Object.keys(abi.ops).sort();
+h += '/** Each operation\'s input (void: none) and output record. */\n';
+h += 'export interface OpRecords {\n';
+for (const op of opNames) h += `  ${op}: { in: ${abi.ops[op].in ?? 'void'}; out: ${abi.ops[op].out ?? 'StatusOut'} };\n`;
+h += '}\nexport type OpName = keyof OpRecords;\n\n';
+h += '/** What Core.call needs per operation: a writer of its input, and its output view (one per context, reused). */\n';
+h += 'export interface OpPlan { write?: (dv: DataView, at: number, o: never, v: never) => void; inRec?: string; out: { status: number } }\n';
+h += 'export const OPS = {\n';
+for (const op of opNames) {
+  const r = abi.ops[op];
+  h += `  ${op}: { in: ${r.in ? `'${r.in}'` : 'undefined'}, out: ${r.out ? `'${r.out}'` : 'undefined'} },\n`;
+}
+h += '} as const;\n\n';
+h += '/** The plans of one context: inputs written at `inAt`, outputs read at `outAt`; offsets by record and field. */\n';
+h += 'export function opPlans(dv: DataView, inAt: number, outAt: number, off: Readonly<Record<string, Readonly<Record<string, number>>>>): { [K in OpName]: OpPlan } {\n';
+h += '  return {\n';
+for (const op of opNames) {
+  const r = abi.ops[op];
+  const w = r.in ? `write: write${r.in} as OpPlan['write'], inRec: '${r.in}', ` : '';
+  const out = r.out ? `new ${r.out}View(dv, outAt, off.${r.out} as never)` : 'new StatusOutView()';
+  h += `    ${op}: { ${w}out: ${out} },\n`;
+}
+h += '  };\n}\n';
+writeFileSync(root + 'src/host/abi.gen.ts', h);

@@ -2,7 +2,7 @@
 export { Machine, Mm } from './host/machine.js';
 export type {
   MachineOptions, MmapOptions, GupOptions, GupResult, WalkResult, EntryFlags, Violation, PageInfo, MachineStats,
-  OpRecord, SharedMachine, VmaKind, MmCounters, WalkView, WalkVerdict, WalkOptions, DecodeOptions,
+  OpRecord, SharedMachine, VmaKind, MmCounters, WalkView, WalkVerdict, WalkOptions, DecodeOptions, PageArrays,
 } from './host/machine.js';
 export { PgtemuError } from './host/errors.js';
 export type { ErrorCode } from './host/errors.js';

@@ -4,6 +4,7 @@
 
 import { Machine, type Mm } from './machine.js';
 import { PgtemuError } from './errors.js';
+import { FOLL_GET, FOLL_PIN, FOLL_WRITE } from './consts.gen.js';
 
 export interface GupCase { order: number; pages: number; pin: boolean; write: boolean }
 
@@ -20,22 +21,17 @@ export function prepareGup(m: Machine, c: { order: number; pages: number }): { m
 
 /** One batch: `rounds` x (gup `pages` pages + release them), in the core on the calling thread. */
 export function gupRounds(m: Machine, mm: Mm, start: bigint, c: GupCase, rounds: number): number {
-  const L = m.layout;
-  let flags = c.pin ? L.k('FOLL_PIN') : L.k('FOLL_GET');
-  if (c.write) flags |= L.k('FOLL_WRITE');
-  m.a(0, mm.ptr); m.a(1, start); m.a(2, c.pages); m.a(3, flags); m.a(4, rounds);
-  const st = m.run('gupUnpinLoop', m.exports.gupUnpinLoop);
-  if (st < 0) throw new PgtemuError('EFAULT', `bench: gup loop failed (${st})`);
-  const pages = Number(m.r(0));
+  const flags = (c.pin ? FOLL_PIN : FOLL_GET) | (c.write ? FOLL_WRITE : 0);
+  const o = m.call('gupUnpinLoop', { mm: mm.ptr, start, nr: c.pages, flags, rounds, span: 0 });
+  if (o.status < 0) throw new PgtemuError('EFAULT', `bench: gup loop failed (${o.status})`);
+  const pages = Number(o.pages);
   if (pages !== rounds * c.pages) throw new PgtemuError('EFAULT', `bench: took ${pages} of ${rounds * c.pages} pages`);
   return pages;
 }
 
 /** `count` random walks over [start, start + len). */
 export function walkRounds(m: Machine, mm: Mm, start: bigint, len: bigint, count: number, seed = 0x9e3779b97f4a7c15n): number {
-  m.a(0, mm.ptr); m.a(1, start); m.a(2, len); m.a(3, count); m.a(4, seed);
-  m.run('walkMany', m.exports.walkMany);
-  return Number(m.r(0));
+  return Number(m.call('walkMany', { mm: mm.ptr, start, len, count, seed }).hits);
 }
 
 /** ns per page of gup + release, median of `samples` timed batches. */

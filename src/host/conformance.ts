@@ -11,6 +11,7 @@ import {
 } from './archdesc.js';
 import { resolve } from './presets.js';
 import { Machine } from './machine.js';
+import { GUP_PIN_COUNTING_BIAS } from './consts.gen.js';
 
 export interface ConformanceResult {
   arch: string;
@@ -136,7 +137,7 @@ export function endToEndChecks(arch: string, variant: string, kernel: string, ma
     if (w.status !== 'ok' || w.size !== (order === 0 ? 1n << BigInt(ps) : size)) failures.push(`e2e order ${order}: walk ${w.levelName} ${w.status} size ${w.size}`);
     if (r.nr !== nr || r.fast !== nr) failures.push(`e2e order ${order}: gup took ${r.nr} (${r.fast} lockless) of ${nr}`);
     if (order > 0 && (head.refcount !== 1 + nr || head.pincount !== nr)) failures.push(`e2e order ${order}: head refcount ${head.refcount} pincount ${head.pincount}`);
-    if (order === 0 && head.refcount !== 1 + m.layout.k('GUP_PIN_COUNTING_BIAS')) failures.push(`e2e order 0: refcount ${head.refcount}, want 1 + GUP_PIN_COUNTING_BIAS`);
+    if (order === 0 && head.refcount !== 1 + GUP_PIN_COUNTING_BIAS) failures.push(`e2e order 0: refcount ${head.refcount}, want 1 + GUP_PIN_COUNTING_BIAS`);
     m.unpin(r);
     mm.munmap(start, len);
     const v = m.checkInvariants();

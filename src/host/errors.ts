@@ -1,4 +1,5 @@
 // Errors pgtemu raises. Each names the input or operation and what is wrong.
+import { NAMES } from './consts.gen.js';
 
 export type ErrorCode =
   | 'EINVAL'        // bad argument
@@ -15,6 +16,12 @@ export type ErrorCode =
   | 'EUNKNOWN'      // unknown arch, variant or kernel preset
   | 'ETRAP';        // the core trapped
 
+/** The codes of the core's statuses (assembly/layout.ts E_*): each must be an ErrorCode. */
+type CoreErrorCode = (typeof NAMES.E)[keyof typeof NAMES.E]['name'];
+// a compile-time check: a new E_* in the core needs its ErrorCode here
+const coreCodesAreErrorCodes: CoreErrorCode extends ErrorCode ? true : never = true;
+void coreCodesAreErrorCodes;
+
 export class PgtemuError extends Error {
   readonly code: ErrorCode;
   readonly op?: string;
@@ -30,24 +37,25 @@ export class PgtemuError extends Error {
 
 export const hex = (v: bigint | number): string => { const b = BigInt(v); return (b < 0n ? '-0x' : '0x') + (b < 0n ? -b : b).toString(16); };
 
-/** The core's status codes (assembly/layout.ts E_*, the kernel's errno where there is one). */
-export const STATUS: Readonly<Record<number, ErrorCode>> = {
-  [-14]: 'EFAULT', [-12]: 'ENOMEM', [-1000]: 'ENOTABLE', [-22]: 'EINVAL', [-17]: 'EEXIST',
-  [-28]: 'ENOSPC', [-1002]: 'ESPLIT', [-1001]: 'EBADTABLE', [-34]: 'ERANGE', [-16]: 'EBUSY',
-};
-/** What each code means, for messages. */
+/** The core's status codes (assembly/layout.ts E_*, the kernel's errno where there is one) and what each means. */
+const CORE_CODES: Readonly<Record<number, { readonly name: CoreErrorCode; readonly doc: string }>> = NAMES.E;
+/** The ErrorCode of each core status. */
+export const STATUS: Readonly<Record<number, ErrorCode>> =
+  Object.fromEntries(Object.entries(CORE_CODES).map(([v, c]) => [v, c.name]));
+/** What each code means, for messages: the core's from its JSDoc, then the host's own. */
 export const STATUS_TEXT: Readonly<Record<ErrorCode, string>> = {
-  EFAULT: 'address not mapped or access not permitted',
-  ENOMEM: 'simulated RAM exhausted',
-  ENOTABLE: 'table pool exhausted',
-  EINVAL: 'invalid argument',
-  EEXIST: 'overlaps an existing mapping',
-  ENOSPC: 'no free slot (address spaces or VMAs)',
-  ESPLIT: 'range covers a huge leaf only in part (splitting huge leaves is not modelled)',
-  EBADTABLE: 'a table entry names something that is not its table',
-  EBUSY: 'in use by a live page table',
-  ERANGE: 'physical range outside the table pool',
+  ...Object.fromEntries(Object.values(CORE_CODES).map((c) => [c.name, c.doc])) as Record<CoreErrorCode, string>,
   ELAYOUT: 'invalid layout',
   EUNKNOWN: 'unknown name',
   ETRAP: 'the core trapped',
 };
+
+/**
+ * An invariant check by its id (Violation.invariant, assembly/layout.ts
+ * INV_*): id = 10 x DESIGN.md's invariant number (`design`) + the check
+ * under it. Its name and meaning are the constant's and its JSDoc.
+ */
+export function invariantOf(id: number): { id: number; design: number; name: string; doc: string } {
+  const c = (NAMES.INV as Readonly<Record<number, { name: string; doc: string }>>)[id];
+  return { id, design: Math.floor(id / 10), name: c?.name ?? 'unknown', doc: c?.doc ?? 'unknown invariant' };
+}

@@ -2,26 +2,29 @@
 // variant and kernel preset, one core instance for the calling thread, and
 // the objects (address spaces, gup results, violations) built from it.
 
-import { coreModule, instantiate, type ClassName, type CoreExports, type Layout } from './core.js';
+import { Core, coreModule, instantiate, type ClassName, type CoreExports, type Layout, type OpIn, type OpName, type OpOut, type WalkOut } from './core.js';
+import {
+  NAMES, RESERVE, HEADER_SIZE, ARCH_SIZE, ARCH_LEVELS, LEVEL_SIZE, LEVEL_PREDS, LEVEL_TEMPLATES, CTX_HEAD, CTX_SCRATCH, MM_SIZE, VMA_SIZE,
+  MAGIC, MODEL_LEGACY, MODEL_UNIFIED, MAX_ORDERS, PARENT_ROOT, BAD_ENTRY, FOLL_PIN, FOLL_GET, FOLL_WRITE, FOLL_LONGTERM,
+  FOLL_FAST_ONLY, FOLL_NOFAULT, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved,
+  FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, E_BADTABLE, VM_READ, VM_WRITE, VM_SHARED,
+  KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
+  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, K,
+} from './consts.gen.js';
 import {
   PRED_NAMES, TEMPLATE_NAMES, decodeEntry, decodeTablePa, decodeHardware, entryBitNames, hardwareImage,
   type Descriptor, type HwEntryFlags, type LevelDescriptor,
 } from './archdesc.js';
 
-/** Ctx.badWhy in words (assembly/layout.ts BAD_*). */
-const BAD_WHY = (L: Layout): Record<number, string> => ({
-  [L.k('BAD_OUTSIDE')]: 'outside the table pool',
-  [L.k('BAD_MISALIGNED')]: 'not aligned to its level\'s table size',
-  [L.k('BAD_UNLINKED')]: 'not the table that entry linked (free, raw, another level or address space, a loop, or a table another entry names)',
-  [L.k('BAD_ENTRY')]: 'pXd_bad',
-});
+/** Ctx.badWhy in words (assembly/layout.ts BAD_*, their JSDoc). */
+const BAD_WHY: Readonly<Record<number, { doc: string }>> = NAMES.BAD;
 
 const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined => {
   try { return decodeTablePa(l, e); } catch { return undefined; }
 };
 import { resolve, type MachineChoice, type Model } from './presets.js';
 import { explainPage, type PageConstants, type PageExplained } from './pageinfo.js';
-import { PgtemuError, hex, STATUS, STATUS_TEXT, type ErrorCode } from './errors.js';
+import { PgtemuError, hex, STATUS, STATUS_TEXT, invariantOf, type ErrorCode } from './errors.js';
 import {
   checkUser, describe, mmapArgs, options, populateOrUnmap, releaseArgs, toBig, u64Arg, userRange, type VmaKind,
 } from './validate.js';
@@ -173,6 +176,29 @@ export interface Violation {
   lastOp?: OpRecord;
 }
 
+/**
+ * Machine.pages(): struct pages of a pfn range, a typed array per PageInfo
+ * field (entry i: pfn start + i). Booleans are 0 / 1; pfns are numbers.
+ */
+export interface PageArrays {
+  start: bigint;
+  length: number;
+  /** PageInfo.flags (the low 32 bits of page->flags) */
+  flags: Uint32Array;
+  refcount: Int32Array;
+  mapcount: Int32Array;
+  buddy: Uint8Array;
+  reserved: Uint8Array;
+  tail: Uint8Array;
+  head: Float64Array;
+  order: Uint8Array;
+  pincount: Int32Array;
+  entireMapcount: Int32Array;
+  largeMapcount: Int32Array;
+  mapping: BigUint64Array;
+  lastOp: Float64Array;
+}
+
 /** A struct page; the fields of PageExplained say what the kernel would report of it. */
 export interface PageInfo extends PageExplained {
   pfn: bigint;
@@ -213,20 +239,10 @@ export interface MachineStats {
   memmapBytesPerGiB: number;
 }
 
-const OP_KINDS = ['none', 'fault', 'gup', 'unpin', 'put', 'zap', 'munmap', 'mmap', 'populate', 'init', 'raw'];
-const INVARIANTS: Record<number, [string, string]> = {
-  11: ['ref-zero-mapped', 'a page with refcount 0 is reachable from a page table'],
-  61: ['table-link', 'a table entry names something other than the table it linked (outside the pool, misaligned, free, raw, another level or address space, a loop, or a table named twice)'],
-  41: ['ref-negative', 'a refcount or pincount is below zero'],
-  42: ['ref-balance', 'refcount differs from the mappings plus outstanding gup references'],
-  43: ['mapcount', 'mapcount differs from the number of entries mapping the page'],
-  44: ['pin-balance', 'pins left behind (pincount) or pin totals do not add up'],
-  45: ['free-state', 'a page neither free nor referenced, or a free page with counts'],
-  46: ['outstanding', 'references held by gup do not add up to what gup handed out'],
-  51: ['folio-link', "a tail page's compound_head does not name its head"],
-  52: ['folio-tail-ref', 'a tail page holds a refcount'],
-  53: ['map-unaligned', 'a huge leaf maps a folio at the wrong offset or order'],
-};
+/** OpRec.kind in words (assembly/layout.ts OP_*). */
+const OP_KINDS: Readonly<Record<number, { name: string }>> = NAMES.OP;
+/** WalkOut.code as WalkVerdict.status (assembly/layout.ts W_*, their @name). */
+const WALK_STATUS = NAMES.W as Readonly<Record<number, { name: WalkVerdict['status'] }>>;
 
 const big = toBig;
 
@@ -261,7 +277,11 @@ export interface SharedMachine {
 }
 
 /** The PG_* bits the core sets (assembly/layout.ts), for PageInfo.flagNames. */
-const PG_NAMES = ['PG_referenced', 'PG_uptodate', 'PG_head', 'PG_large_rmappable', 'PG_anon_exclusive', 'PG_reserved', 'PG_swapbacked'];
+const PG_NAMES = ['PG_referenced', 'PG_uptodate', 'PG_head', 'PG_large_rmappable', 'PG_anon_exclusive', 'PG_reserved', 'PG_swapbacked'] as const;
+const PAGE_CONSTANTS: PageConstants = {
+  pg: Object.fromEntries(PG_NAMES.map((n) => [n, K[n]])),
+  pgty: { buddy: PGTY_buddy, table: PGTY_table, hugetlb: PGTY_hugetlb },
+};
 
 export class Machine {
   readonly desc: Descriptor;
@@ -275,6 +295,7 @@ export class Machine {
   /** order of folios mapped at each level (-1: no leaves there) */
   readonly leafOrders: number[];
   private readonly ex: CoreExports;
+  private readonly core: Core;
   private readonly L: Layout;
   private readonly header: number;
   private readonly ctx: number;
@@ -295,6 +316,7 @@ export class Machine {
     this.memory = init.memory;
     this.module = init.module;
     this.ex = init.ex;
+    this.core = new Core(init.ex, init.L, init.memory, init.ctxBase);
     this.L = init.L;
     this.header = init.header;
     this.ctxBase = init.ctxBase;
@@ -337,7 +359,6 @@ export class Machine {
     const probeMem = new WebAssembly.Memory({ initial: 32, maximum: 32, shared: true });
     const probe = instantiate(module, probeMem);
     const L = probe.layout;
-    const RESERVE = L.k('RESERVE');
     if (probe.exports.heapBase() > RESERVE) throw new Error('pgtemu: the core\'s static data overlaps the reserved region');
 
     const ps = desc.pageShift;
@@ -357,12 +378,12 @@ export class Machine {
     const align = (v: number, a: number) => Math.ceil(v / a) * a;
     let at = RESERVE;
     const take = (bytes: number, a = 64) => { at = align(at, a); const p = at; at += bytes; return p; };
-    const header = take(L.k('HEADER_SIZE'), 4096);
-    const arch = take(L.k('ARCH_SIZE'), 64);
-    const archHw = take(L.k('ARCH_SIZE'), 64);
-    const ctxSize = align(L.k('CTX_HEAD') + L.k('CTX_SCRATCH') + outCap * 8, 4096);
+    const header = take(HEADER_SIZE, 4096);
+    const arch = take(ARCH_SIZE, 64);
+    const archHw = take(ARCH_SIZE, 64);
+    const ctxSize = align(CTX_HEAD + CTX_SCRATCH + outCap * 8, 4096);
     const ctxBase = take(ctxSize * threads, 4096);
-    const mmSize = L.k('MM_SIZE'), vmaSize = L.k('VMA_SIZE');
+    const mmSize = MM_SIZE, vmaSize = VMA_SIZE;
     const mmBase = take(mmSize * maxMms, 64);
     const vmaBase = take(vmaSize * vmasPerMm * maxMms, 64);
     const opLogSize = 4096;
@@ -390,9 +411,9 @@ export class Machine {
 
     const dv = new DataView(memory.buffer);
     const w = (base: number, c: ClassName, f: string, v: number | bigint) => writeField(dv, L, base, c, f, v);
-    w(header, 'Header', 'magic', L.k('MAGIC'));
+    w(header, 'Header', 'magic', MAGIC);
     w(header, 'Header', 'version', 1);
-    w(header, 'Header', 'model', model === 'legacy' ? L.k('MODEL_LEGACY') : L.k('MODEL_UNIFIED'));
+    w(header, 'Header', 'model', model === 'legacy' ? MODEL_LEGACY : MODEL_UNIFIED);
     w(header, 'Header', 'arch', arch);
     w(header, 'Header', 'archHw', archHw);
     w(header, 'Header', 'ctxBase', ctxBase);
@@ -417,27 +438,26 @@ export class Machine {
     w(header, 'Header', 'poolUnits', poolUnits);
     w(header, 'Header', 'poolMinShift', poolMinShift);
     w(header, 'Header', 'poolMaxShift', poolMaxShift);
-    w(header, 'Header', 'zoneMaxOrder', Math.min(maxLeafOrder, L.k('MAX_ORDERS') - 1));
+    w(header, 'Header', 'zoneMaxOrder', Math.min(maxLeafOrder, MAX_ORDERS - 1));
     w(header, 'Header', 'ramPfns', ramPfns);
     writeDescriptor(dv, L, arch, desc);
     writeDescriptor(dv, L, archHw, hardwareImage(desc));
     for (let i = 0; i < threads; i++) {
       const c = ctxBase + i * ctxSize;
       w(c, 'Ctx', 'outCap', outCap);
-      w(c, 'Ctx', 'scratch', c + L.k('CTX_HEAD'));
-      w(c, 'Ctx', 'out', c + L.k('CTX_HEAD') + L.k('CTX_SCRATCH'));
+      w(c, 'Ctx', 'scratch', c + CTX_HEAD);
+      w(c, 'Ctx', 'out', c + CTX_HEAD + CTX_SCRATCH);
     }
     for (let i = 0; i < maxMms; i++) w(mmBase + i * mmSize, 'Mm', 'vmas', vmaBase + i * vmasPerMm * vmaSize);
     ex.attach(header);
     const m = new Machine({
       desc, model, kernel, memory, module, ex, L, header, ctxBase, ctxSize, outCap, poolBase, poolBytes, ramPfns, threads,
     });
-    m.a(0, BigInt(poolBytes >> ps));
-    const st = m.run('machineInit', ex.machineInit);
+    const st = m.call('machineInit', { poolPfns: poolBytes >> ps }, 'Machine.create').status;
     if (st < 0) m.fail(st, 'Machine.create', 'initialising the memmap and table pool');
     // levels whose empty entries name a shared invalid table learn its address now
     desc.levels.forEach((l, i) => {
-      if (l.emptyTable) l.empty = m.rd(arch + L.k('ARCH_LEVELS') + i * L.k('LEVEL_SIZE'), 'LevelDesc', 'emptyValue') as bigint;
+      if (l.emptyTable) l.empty = m.rd(arch + ARCH_LEVELS + i * LEVEL_SIZE, 'LevelDesc', 'emptyValue') as bigint;
     });
     return m;
   }
@@ -448,28 +468,25 @@ export class Machine {
   private dv(): DataView { return (this.view ??= new DataView(this.memory.buffer)); }
   /** @internal */ rd(base: number, c: ClassName, f: string): number | bigint { return readField(this.dv(), this.L, base, c, f); }
   private hd(f: string): number | bigint { return this.rd(this.header, 'Header', f); }
-  /** @internal */ a(i: number, v: bigint | number): void {
-    this.dv().setBigUint64(this.ctx + this.L.off.Ctx.a0 + i * 8, BigInt.asUintN(64, BigInt(v)), true);
-  }
-  /** @internal */ r(i: number): bigint { return this.dv().getBigUint64(this.ctx + this.L.off.Ctx.r0 + i * 8, true); }
-
   /**
-   * Call the core; a trap becomes an Error naming the operation and address.
-   * A trap never leaves a lock held: the core releases every lock this
-   * context held and leaves its lockless section before the error is thrown,
-   * so the machine stays usable (what the trapped operation had done so far
-   * stays done: checkInvariants() shows it).
+   * Call a core operation on this thread's context (Core.call: the input
+   * record in, the output view back; read it before the next call of the
+   * same operation). A trap becomes an Error naming the operation (`name`,
+   * by default the core's) and address. A trap never leaves a lock held: the
+   * core releases every lock this context held and leaves its lockless
+   * section before the error is thrown, so the machine stays usable (what
+   * the trapped operation had done so far stays done: checkInvariants()
+   * shows it).
    */
-  /** @internal */ run(op: string, fn: (ctx: number) => number, address?: bigint): number {
+  /** @internal */ call<K extends OpName>(op: K, input: OpIn<K>, name: string = op, address?: bigint): OpOut<K> {
     try {
-      return fn(this.ctx);
+      return this.core.invoke(op, input);
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) {
-        this.ex.recover(this.ctx);
-        const freed = Number(this.r(0));
+        const freed = this.core.call('recover').locks;
         const where = address !== undefined ? ` at ${hex(address)}` : '';
         const locks = freed > 0 ? ` (${freed} lock${freed > 1 ? 's' : ''} it held released)` : '';
-        throw new PgtemuError('ETRAP', `core trapped in ${op}${where}: ${e.message}${locks}`, { op, address, cause: e });
+        throw new PgtemuError('ETRAP', `core trapped in ${name}${where}: ${e.message}${locks}`, { op: name, address, cause: e });
       }
       throw e;
     }
@@ -489,14 +506,14 @@ export class Machine {
     const c = (f: string) => this.rd(this.ctx, 'Ctx', f);
     const level = c('badLevel') as number, entry = c('badEntry') as bigint, entryPa = c('badEntryPa') as bigint;
     const va = c('badVa') as bigint, whyCode = c('badWhy') as number;
-    const why = BAD_WHY(this.L)[whyCode] ?? 'refused';
+    const why = BAD_WHY[whyCode]?.doc ?? 'refused';
     const lv = this.desc.levels;
-    if (entryPa === BigInt(this.L.k('PARENT_ROOT'))) {
+    if (entryPa === BigInt(PARENT_ROOT)) {
       return { level: 0, entry, entryPa, va, why, message: `the address space's top-level table ${hex(entry)} is ${why}` };
     }
     const named = lv[level + 1] ? decodeTablePaSafe(lv[level], entry) : undefined;
     const where = `the ${lv[level]?.name ?? `level-${level}`} entry ${hex(entry)} at pa ${hex(entryPa)} (for address ${hex(va)})`;
-    if (whyCode === this.L.k('BAD_ENTRY')) {
+    if (whyCode === BAD_ENTRY) {
       return { level, entry, entryPa, va, why, message: `${where} is present but neither a table nor a leaf (${lv[level]?.name ?? 'pXd'}_bad); nothing was changed` };
     }
     return {
@@ -511,7 +528,9 @@ export class Machine {
   /** @internal The id of the last operation this thread began. */
   lastOp(): number { return this.rd(this.ctx, 'Ctx', 'opId') as number; }
   /** @internal */ get layout(): Layout { return this.L; }
-  /** @internal */ get outPtr(): number { return this.ctxBase + this.L.k('CTX_HEAD') + this.L.k('CTX_SCRATCH'); }
+  /** @internal */ get outPtr(): number { return this.ctxBase + CTX_HEAD + CTX_SCRATCH; }
+  /** @internal This thread's calls into the core. */
+  get calls(): Core { return this.core; }
   get maxPagesPerCall(): number { return this.outCap; }
 
   /** What a worker needs to attach to this machine (context i is the worker's own, i >= 1). */
@@ -521,9 +540,9 @@ export class Machine {
 
   // ---------------------------------------------------------------- address spaces
   createMm(): Mm {
-    const st = this.run('createMm', this.ex.mmCreate);
-    if (st < 0) this.fail(st, 'createMm', 'a new address space');
-    const mm = new Mm(this, Number(this.r(0)), this.r(1));
+    const o = this.call('mmCreate', undefined, 'createMm');
+    if (o.status < 0) this.fail(o.status, 'createMm', 'a new address space');
+    const mm = new Mm(this, o.mm, o.root);
     this.mms.add(mm);
     return mm;
   }
@@ -609,15 +628,13 @@ export class Machine {
   }
 
   private release(pfns: BigUint64Array, n: number, pin: boolean, op: string): void {
-    const flags = pin ? this.L.k('FOLL_PIN') : this.L.k('FOLL_GET');
+    const flags = pin ? FOLL_PIN : FOLL_GET;
     for (let done = 0; done < n;) {
       const chunk = Math.min(n - done, this.outCap);
       new BigUint64Array(this.memory.buffer, this.outPtr, chunk).set(pfns.subarray(done, done + chunk));   // one copy, no per-page JS
-      this.a(0, chunk);
-      this.a(1, flags);
-      const st = this.run(op, this.ex.unpin);
-      if (st < 0) {
-        const bad = done + Number(this.r(0));
+      const o = this.call('unpin', { n: chunk, flags }, op);
+      if (o.status < 0) {
+        const bad = done + o.refused;
         throw new PgtemuError('EINVAL', `${op}: page ${bad} (pfn ${hex(pfns[bad])}) has no struct page or not the references to give back (${this.whyNot(pfns[bad], pin)}); nothing from that page on was released`, { op });
       }
       done += chunk;
@@ -626,9 +643,7 @@ export class Machine {
 
   /** Why the core refused to release pfn, from its counts now (for the message). */
   private whyNot(pfn: bigint, pin: boolean): string {
-    this.a(0, pfn);
-    this.run('page', this.ex.pagePtr);
-    if (Number(this.r(0)) === 0) return 'no struct page';
+    if (this.call('pagePtr', { pfn }, 'page').page === 0) return 'no struct page';
     const p = this.page(pfn);
     if (p.buddy) return 'a free page';
     if (p.reserved) return pfn === this.hd('zeroPfn') ? 'the zero page: only its own reference is left' : 'a table-pool frame (PG_reserved): gup never hands one out';
@@ -639,55 +654,45 @@ export class Machine {
         : `its folio holds ${h.refcount} references: ${mapped} for its mappings, ${h.pincount} pins, ${h.refcount - mapped - h.pincount} gets`;
     }
     const beyond = h.refcount - (h.mapcount + 1);
-    return pin ? `${beyond} references beyond its ${h.mapcount + 1} mappings, fewer than one pin (${this.L.k('GUP_PIN_COUNTING_BIAS')})`
+    return pin ? `${beyond} references beyond its ${h.mapcount + 1} mappings, fewer than one pin (${GUP_PIN_COUNTING_BIAS})`
       : `${h.refcount} references, ${h.mapcount + 1} of them its mappings'`;
-  }
-
-  private pageConsts?: PageConstants;
-  private pageConstants(): PageConstants {
-    return this.pageConsts ??= {
-      pg: Object.fromEntries(PG_NAMES.map((n) => [n, this.L.k(n)])),
-      pgty: { buddy: this.L.k('PGTY_buddy'), table: this.L.k('PGTY_table'), hugetlb: this.L.k('PGTY_hugetlb') },
-    };
   }
 
   /** A snapshot of one struct page (and its folio fields when it heads one), with what the kernel would report of it. */
   page(pfn: bigint | number): PageInfo {
     const p = u64Arg(pfn, 'page: pfn');
-    this.a(0, p);
-    this.run('page', this.ex.pagePtr);
-    const ptr = Number(this.r(0));
+    const ptr = this.call('pagePtr', { pfn: p }, 'page').page;
     if (ptr === 0) throw new PgtemuError('EINVAL', `page: pfn ${hex(p)} has no struct page`);
     const rd = (f: string) => this.rd(ptr, 'Page', f);
     const flags = rd('flags') as bigint;
     const mapcountRaw = rd('_mapcount') as number;
     const ch = rd('lru_next') as bigint;
     const tail = (ch & 1n) === 1n;
-    const buddy = (mapcountRaw >>> 24) === this.L.k('PGTY_buddy');
-    const isHead = ((flags >> BigInt(this.L.k('PG_head'))) & 1n) === 1n;
+    const buddy = (mapcountRaw >>> 24) === PGTY_buddy;
+    const isHead = ((flags >> BigInt(PG_head)) & 1n) === 1n;
     const dv = this.dv();
-    const f1 = (o: string) => dv.getInt32(ptr + this.L.k(o), true);
+    const f1 = (o: number) => dv.getInt32(ptr + o, true);
     let headPfn = p;
     if (tail) {
       headPfn = p - BigInt((ptr - Number(ch - 1n)) / this.L.size.Page);
     }
-    const large = isHead ? f1('FOLIO_LARGE_MAPCOUNT') : tail ? this.page(headPfn).largeMapcount : undefined;
+    const large = isHead ? f1(FOLIO_LARGE_MAPCOUNT) : tail ? this.page(headPfn).largeMapcount : undefined;
     return {
       pfn: p,
       flags: flags & 0xffff_ffffn,
       refcount: rd('_refcount') as number,
       mapcount: mapcountRaw,
       buddy,
-      reserved: ((flags >> BigInt(this.L.k('PG_reserved'))) & 1n) === 1n,
+      reserved: ((flags >> BigInt(PG_reserved)) & 1n) === 1n,
       tail,
       head: headPfn,
-      order: isHead ? dv.getUint8(ptr + this.L.k('FOLIO_FLAGS_1')) : 0,
-      pincount: isHead ? f1('FOLIO_PINCOUNT') : 0,
-      entireMapcount: isHead ? f1('FOLIO_ENTIRE_MAPCOUNT') : -1,
-      largeMapcount: isHead ? f1('FOLIO_LARGE_MAPCOUNT') : -1,
+      order: isHead ? dv.getUint8(ptr + FOLIO_FLAGS_1) : 0,
+      pincount: isHead ? f1(FOLIO_PINCOUNT) : 0,
+      entireMapcount: isHead ? f1(FOLIO_ENTIRE_MAPCOUNT) : -1,
+      largeMapcount: isHead ? f1(FOLIO_LARGE_MAPCOUNT) : -1,
       mapping: rd('mapping') as bigint,
       lastOp: Number(rd('last_op') as bigint),
-      ...explainPage(flags, mapcountRaw, large, this.pageConstants()),
+      ...explainPage(flags, mapcountRaw, large, PAGE_CONSTANTS),
     };
   }
 
@@ -697,38 +702,90 @@ export class Machine {
    */
   inject(pfn: bigint | number, field: 'refcount' | 'mapcount' | 'pincount', value: number): void {
     const p = u64Arg(pfn, 'inject: pfn');
-    const codes: Record<string, string> = { refcount: 'INJECT_REFCOUNT', mapcount: 'INJECT_MAPCOUNT', pincount: 'INJECT_PINCOUNT' };
+    const codes: Record<string, number> = { refcount: INJECT_REFCOUNT, mapcount: INJECT_MAPCOUNT, pincount: INJECT_PINCOUNT };
     if (!Object.hasOwn(codes, field)) throw new PgtemuError('EINVAL', `inject: unknown field '${String(field)}' (refcount, mapcount, pincount)`);
-    const f = this.L.k(codes[field]);
     if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31) throw new PgtemuError('EINVAL', `inject: value ${value} is not a 32-bit integer`);
-    this.a(0, p); this.a(1, f); this.a(2, BigInt.asUintN(64, BigInt(value)));
-    const st = this.run('inject', this.ex.inject);
+    const st = this.call('inject', { pfn: p, field: codes[field], value }).status;
     if (st < 0) throw new PgtemuError('EINVAL', `inject: pfn ${hex(p)} has no struct page${field === 'pincount' ? ' or heads no large folio' : ''}`);
+  }
+
+  /**
+   * The struct pages of pfns [start, start + n) as runs of contiguous memory:
+   * fn(i, count, ptr) for entries i .. i + count - 1 at ptr (one pagePtr call
+   * per section: a section's struct pages are contiguous, the next section's
+   * may live elsewhere).
+   */
+  private memmapRuns(op: string, start: bigint | number, n: number, fn: (i: number, count: number, ptr: number) => void): void {
+    const s = u64Arg(start, `${op}: start`);
+    if (!Number.isInteger(n) || n < 0 || n > 1 << 30) throw new PgtemuError('EINVAL', `${op}: n ${describe(n)} is not an integer in 0..${1 << 30}`);
+    const secPages = 1n << BigInt(this.desc.sectionSizeBits - this.desc.pageShift);
+    for (let i = 0; i < n;) {
+      const pfn = s + BigInt(i);
+      const ptr = this.call('pagePtr', { pfn }, op).page;
+      if (ptr === 0) throw new PgtemuError('EINVAL', `${op}: pfn ${hex(pfn)} has no struct page`);
+      const count = Math.min(n - i, Number(secPages - pfn % secPages));
+      fn(i, count, ptr);
+      i += count;
+    }
   }
 
   /** Refcounts of pfns [start, start + n) as one array (fast path for tests and reports). */
   refcounts(start: bigint, n: number): Int32Array {
-    start = u64Arg(start, 'refcounts: start');
-    if (!Number.isInteger(n) || n < 0 || n > 1 << 30) throw new PgtemuError('EINVAL', `refcounts: n ${describe(n)} is not an integer in 0..${1 << 30}`);
-    const out = new Int32Array(n);
-    this.a(0, start);
-    this.run('refcounts', this.ex.pagePtr);
-    let ptr = Number(this.r(0));
-    if (ptr === 0) throw new PgtemuError('EINVAL', `refcounts: pfn ${hex(start)} has no struct page`);
-    const dv = this.dv();
+    const out = new Int32Array(n >= 0 && Number.isInteger(n) ? n : 0);
+    const words = new Int32Array(this.memory.buffer);
     const off = this.L.off.Page._refcount, sz = this.L.size.Page;
-    const secPages = 1n << BigInt(this.desc.sectionSizeBits - this.desc.pageShift);
-    for (let i = 0; i < n; i++) {
-      const pfn = start + BigInt(i);
-      if (i > 0 && pfn % secPages === 0n) {      // a new section may live elsewhere
-        this.a(0, pfn);
-        this.run('refcounts', this.ex.pagePtr);
-        ptr = Number(this.r(0));
-        if (ptr === 0) throw new PgtemuError('EINVAL', `refcounts: pfn ${hex(pfn)} has no struct page`);
-      } else if (i > 0) ptr += sz;
-      out[i] = dv.getInt32(ptr + off, true);
-    }
+    this.memmapRuns('refcounts', start, n, (i0, count, ptr) => {
+      for (let i = 0; i < count; i++) out[i0 + i] = words[(ptr + i * sz + off) >> 2];
+    });
     return out;
+  }
+
+  /**
+   * The struct pages of pfns [start, start + n) in one pass over the memmap,
+   * as a struct of arrays: entry i of each array is what page(start + i)
+   * says in the field of that name (page() adds what the kernel would report
+   * of it). Pfns are numbers (exact below 2^53).
+   */
+  pages(start: bigint | number, n: number): PageArrays {
+    const len = Number.isInteger(n) && n >= 0 && n <= 1 << 30 ? n : 0;
+    const a: PageArrays = {
+      start: 0n, length: len,
+      flags: new Uint32Array(len), refcount: new Int32Array(len), mapcount: new Int32Array(len),
+      buddy: new Uint8Array(len), reserved: new Uint8Array(len), tail: new Uint8Array(len), head: new Float64Array(len),
+      order: new Uint8Array(len), pincount: new Int32Array(len), entireMapcount: new Int32Array(len), largeMapcount: new Int32Array(len),
+      mapping: new BigUint64Array(len), lastOp: new Float64Array(len),
+    };
+    const w = new Int32Array(this.memory.buffer);
+    const b = new Uint8Array(this.memory.buffer);
+    const off = this.L.off.Page, sz = this.L.size.Page;
+    const map = new Int32Array(a.mapping.buffer);
+    const HEAD = 1 << PG_head, RESERVED = 1 << PG_reserved;
+    a.start = u64Arg(start, 'pages: start');
+    const first = Number(a.start);
+    this.memmapRuns('pages', start, n, (i0, count, ptr0) => {
+      for (let k = 0; k < count; k++) {
+        const i = i0 + k, ptr = ptr0 + k * sz, pfn = first + i;
+        const flags = w[(ptr + off.flags) >> 2];
+        const mapcount = w[(ptr + off._mapcount) >> 2];
+        const ch = w[(ptr + off.lru_next) >> 2] >>> 0;
+        const head = (flags & HEAD) !== 0;
+        a.flags[i] = flags;
+        a.refcount[i] = w[(ptr + off._refcount) >> 2];
+        a.mapcount[i] = mapcount;
+        a.buddy[i] = mapcount >>> 24 === PGTY_buddy ? 1 : 0;
+        a.reserved[i] = (flags & RESERVED) !== 0 ? 1 : 0;
+        a.tail[i] = ch & 1;
+        a.head[i] = (ch & 1) === 1 ? pfn - (ptr - (ch - 1)) / sz : pfn;
+        a.order[i] = head ? b[ptr + FOLIO_FLAGS_1] : 0;
+        a.pincount[i] = head ? w[(ptr + FOLIO_PINCOUNT) >> 2] : 0;
+        a.entireMapcount[i] = head ? w[(ptr + FOLIO_ENTIRE_MAPCOUNT) >> 2] : -1;
+        a.largeMapcount[i] = head ? w[(ptr + FOLIO_LARGE_MAPCOUNT) >> 2] : -1;
+        map[2 * i] = w[(ptr + off.mapping) >> 2];
+        map[2 * i + 1] = w[(ptr + off.mapping + 4) >> 2];
+        a.lastOp[i] = (w[(ptr + off.last_op) >> 2] >>> 0) + (w[(ptr + off.last_op + 4) >> 2] >>> 0) * 2 ** 32;
+      }
+    });
+    return a;
   }
 
   stats(): MachineStats {
@@ -756,22 +813,21 @@ export class Machine {
   // ---------------------------------------------------------------- invariants
   /** Check DESIGN.md's invariants now; [] when all hold. */
   checkInvariants(): Violation[] {
-    this.run('checkInvariants', this.ex.check);
-    const n = Number(this.r(0));
+    const n = this.call('check', undefined, 'checkInvariants').violations;
     const cap = this.hd('violCap') as number;
     const base = this.hd('violBase') as number;
     const out: Violation[] = [];
     for (let i = 0; i < Math.min(n, cap); i++) {
       const v = base + i * this.L.size.Violation;
       const inv = this.rd(v, 'Violation', 'invariant') as number;
-      const [name, text] = INVARIANTS[inv] ?? ['unknown', 'unknown invariant'];
+      const { name, doc: text, design } = invariantOf(inv);
       const pfn = this.rd(v, 'Violation', 'pfn') as bigint;
       const lastOp = this.opRecord(this.rd(v, 'Violation', 'lastOp') as number);
       const expected = BigInt(this.rd(v, 'Violation', 'expected') as bigint);
       const actual = BigInt(this.rd(v, 'Violation', 'actual') as bigint);
       out.push({
         pfn, invariant: inv, name, expected, actual, lastOp,
-        message: `invariant ${Math.floor(inv / 10)} (${name}) broken at pfn ${hex(pfn)}: ${text} (expected ${expected}, found ${actual})` +
+        message: `invariant ${design} (${name}) broken at pfn ${hex(pfn)}: ${text} (expected ${expected}, found ${actual}; check ${inv})` +
           (lastOp ? `; last operation #${lastOp.id} ${lastOp.kind} at ${hex(lastOp.addr)}` : ''),
       });
     }
@@ -788,7 +844,7 @@ export class Machine {
     if ((this.rd(base, 'OpRec', 'id') as number) !== id) return undefined;
     return {
       id,
-      kind: OP_KINDS[this.rd(base, 'OpRec', 'kind') as number] ?? 'unknown',
+      kind: OP_KINDS[this.rd(base, 'OpRec', 'kind') as number]?.name ?? 'unknown',
       mm: this.rd(base, 'OpRec', 'mm') as number,
       ctx: this.rd(base, 'OpRec', 'ctx') as number,
       addr: this.rd(base, 'OpRec', 'addr') as bigint,
@@ -803,7 +859,7 @@ export class Machine {
     const va = u64Arg(addr, 'walk: address');
     const view = walkViewOf(opts, 'walk');
     mm.live('walk');
-    return this.walkBoth(view, va, (v) => { this.a(0, mm.ptr); this.a(1, va); this.a(2, v); this.walkRun('walk', this.ex.walk, va, v); });
+    return this.walkBoth(view, va, (v) => this.walkRun(v, () => this.call('walk', { mm: mm.ptr, va, view: v }, 'walk', va)));
   }
 
   /** Walk tables written with writePhys, from a root table at rootPa ('linux' or 'hardware' view). */
@@ -815,14 +871,14 @@ export class Machine {
     this.physRange(root, BigInt(top.tableBytes), 'walkRaw');
     if (root % BigInt(top.tableBytes) !== 0n) throw new PgtemuError('EINVAL', `walkRaw: root ${hex(root)} is not aligned to its ${top.tableBytes}-byte table`);
     if (va < 0n || va >= 1n << 64n) throw new PgtemuError('EINVAL', `walkRaw: address ${hex(va)} is not a 64-bit value`);
-    return this.walkBoth(view, va, (v) => { this.a(0, root); this.a(1, va); this.a(2, v); this.walkRun('walkRaw', this.ex.walkRaw, va, v); });
+    return this.walkBoth(view, va, (v) => this.walkRun(v, () => this.call('walkRaw', { root, va, view: v }, 'walkRaw', va)));
   }
 
   // One core walk under a view. A trap in a hardware walk would leave this
   // instance's descriptor on the hardware image: re-attach, which resets it.
-  private walkRun(op: string, fn: (ctx: number) => number, va: bigint, v: number): void {
+  private walkRun(v: number, go: () => WalkOut): WalkOut {
     try {
-      this.run(op, fn, va);
+      return go();
     } catch (e) {
       if (v !== 0) this.ex.attach(this.header);
       throw e;
@@ -830,11 +886,9 @@ export class Machine {
   }
 
   // Walk under both views; report the asked one, and the other where they differ.
-  private walkBoth(view: WalkView, va: bigint, go: (v: number) => void): WalkResult {
-    go(0);
-    const lx = this.walkVerdict('linux');
-    go(1);
-    const hw = this.walkVerdict('hardware');
+  private walkBoth(view: WalkView, va: bigint, go: (v: number) => WalkOut): WalkResult {
+    const lx = this.walkVerdict('linux', go(0));
+    const hw = this.walkVerdict('hardware', go(1));
     const mine = view === 'linux' ? lx : hw;
     const differs = lx.status !== hw.status || lx.level !== hw.level || lx.pa !== hw.pa || lx.size !== hw.size;
     const res: WalkResult = { ...mine, view, flags: this.decode(mine.entry, mine.level), differs };
@@ -845,18 +899,17 @@ export class Machine {
     return res;
   }
 
-  private walkVerdict(view: WalkView): WalkVerdict {
-    const level = Number(this.r(0));
-    const entry = this.r(1);
-    const code = Number(this.r(3));
-    const status = (['ok', 'none', 'not-present', 'bad', 'bad-table', 'bad-va'] as const)[code];
+  private walkVerdict(view: WalkView, o: WalkOut): WalkVerdict {
+    const level = o.level;
+    const entry = o.entry;
+    const status = WALK_STATUS[o.code].name;
     const l = this.desc.levels[level];
-    const res: WalkVerdict = { level, levelName: l.name, entry, entryPa: this.r(4), status };
+    const res: WalkVerdict = { level, levelName: l.name, entry, entryPa: o.entryPa, status };
     const leaf = view === 'linux'
       ? l.isLast || decodeEntry(l, entry).leaf
       : decodeHardware(this.desc.hardware.levels[level], entry).leaf;
     if (status === 'ok' && leaf) {
-      res.pa = this.r(2);
+      res.pa = o.pa;
       res.pfn = res.pa >> BigInt(this.desc.pageShift);
       res.size = 1n << BigInt(l.shift);
     }
@@ -919,10 +972,9 @@ export class Machine {
     const p = big(pa, 'writePhys: pa');
     if (!(bytes instanceof Uint8Array)) throw new PgtemuError('EINVAL', `writePhys: bytes is ${describe(bytes)}, not a Uint8Array`);
     this.physRange(p, BigInt(bytes.length), 'writePhys');
-    this.a(0, p); this.a(1, bytes.length);
-    const st = this.run('writePhys', this.ex.claimRaw, p);
-    if (st < 0) {
-      const busy = this.r(0);
+    const o = this.call('claimRaw', { pa: p, bytes: bytes.length }, 'writePhys', p);
+    if (o.status < 0) {
+      const busy = o.busyPa;
       throw new PgtemuError('EBUSY', `writePhys: [${hex(p)}, ${hex(p + BigInt(bytes.length))}) overlaps a live page table at ${hex(busy)}; raw tables go to pool memory no address space uses`, { op: 'writePhys', address: busy });
     }
     new Uint8Array(this.memory.buffer, this.poolBase + Number(p), bytes.length).set(bytes);
@@ -985,13 +1037,13 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
   w(at, 'ArchDesc', 'vaCheckMask', d.vaCheckMask ?? 0n);
   w(at, 'ArchDesc', 'vaSignExtend', d.vaSignExtend ?? false);
   const predIdx: Record<string, number> = {};
-  for (const p of PRED_NAMES) predIdx[p] = L.k(`P_${p.toUpperCase()}`);
+  for (const p of PRED_NAMES) predIdx[p] = K[`P_${p.toUpperCase()}` as keyof typeof K] as number;
   const tIdx: Record<string, number> = {
-    ro: L.k('T_RO'), rw: L.k('T_RW'), specialRo: L.k('T_SPECIAL_RO'), specialRw: L.k('T_SPECIAL_RW'),
-    devmapRo: L.k('T_DEVMAP_RO'), devmapRw: L.k('T_DEVMAP_RW'),
+    ro: T_RO, rw: T_RW, specialRo: T_SPECIAL_RO, specialRw: T_SPECIAL_RW,
+    devmapRo: T_DEVMAP_RO, devmapRw: T_DEVMAP_RW,
   };
   d.levels.forEach((l, i) => {
-    const b = at + L.k('ARCH_LEVELS') + i * L.k('LEVEL_SIZE');
+    const b = at + ARCH_LEVELS + i * LEVEL_SIZE;
     w(b, 'LevelDesc', 'shift', l.shift);
     w(b, 'LevelDesc', 'indexBits', l.indexBits);
     w(b, 'LevelDesc', 'tableBytes', l.tableBytes);
@@ -1018,11 +1070,11 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
     w(b, 'LevelDesc', 'fastLeafMask', l.fastLeaf.mask);
     w(b, 'LevelDesc', 'fastLeafValue', l.fastLeaf.value);
     for (const p of PRED_NAMES) {
-      const q = b + L.k('LEVEL_PREDS') + predIdx[p] * L.size.Pred;
+      const q = b + LEVEL_PREDS + predIdx[p] * L.size.Pred;
       const r = l.preds[p];
       w(q, 'Pred', 'm1', r.m1); w(q, 'Pred', 'v1', r.v1); w(q, 'Pred', 'm2', r.m2); w(q, 'Pred', 'v2', r.v2); w(q, 'Pred', 'any', r.any);
     }
-    for (const t of TEMPLATE_NAMES) dv.setBigUint64(b + L.k('LEVEL_TEMPLATES') + tIdx[t] * 8, l.templates[t], true);
+    for (const t of TEMPLATE_NAMES) dv.setBigUint64(b + LEVEL_TEMPLATES + tIdx[t] * 8, l.templates[t], true);
   });
 }
 
@@ -1047,11 +1099,9 @@ export class Mm {
     const m = this.machine;
     const [s, len] = this.range('mmap', o.start, o.length);
     const { kind, order, read, write, shared, pfn } = mmapArgs(m.desc, m.leafOrders, o, s, len);
-    const kinds: Record<VmaKind, string> = { anon: 'KIND_ANON', hugetlb: 'KIND_HUGETLB', pfnmap: 'KIND_PFNMAP' };
-    const L = m.layout;
-    const flags = (read ? L.k('VM_READ') : 0) | (write ? L.k('VM_WRITE') : 0) | (shared ? L.k('VM_SHARED') : 0);
-    m.a(0, this.ptr); m.a(1, s); m.a(2, len); m.a(3, flags); m.a(4, L.k(kinds[kind])); m.a(5, order); m.a(6, pfn);
-    const st = m.run('mmap', m.exports.mmap, s);
+    const kinds: Record<VmaKind, number> = { anon: KIND_ANON, hugetlb: KIND_HUGETLB, pfnmap: KIND_PFNMAP };
+    const flags = (read ? VM_READ : 0) | (write ? VM_WRITE : 0) | (shared ? VM_SHARED : 0);
+    const st = m.call('mmap', { mm: this.ptr, start: s, len, flags, kind: kinds[kind], order, pfn }, 'mmap', s).status;
     if (st < 0) m.fail(st, 'mmap', `[${hex(s)}, ${hex(s + len)})`, s);
     // __mm_populate skips VM_PFNMAP VMAs (remap_pfn_range built them at mmap time)
     if (o.populate && kind !== 'pfnmap') populateOrUnmap(this, () => m.lastOp(), s, len, o.write ?? true);
@@ -1070,8 +1120,7 @@ export class Mm {
   unmap(start: bigint | number, length: bigint | number, gen: number): void {
     const m = this.machine;
     const [s, len] = this.range('munmap', start, length);
-    m.a(0, this.ptr); m.a(1, s); m.a(2, len); m.a(3, gen);
-    const st = m.run('munmap', m.exports.munmap, s);
+    const st = m.call('munmap', { mm: this.ptr, start: s, len, gen }, 'munmap', s).status;
     if (st < 0) m.fail(st, 'munmap', `[${hex(s)}, ${hex(s + len)})`, s);
   }
 
@@ -1079,8 +1128,7 @@ export class Mm {
   zap(start: bigint | number, length: bigint | number): void {
     const m = this.machine;
     const [s, len] = this.range('zap', start, length);
-    m.a(0, this.ptr); m.a(1, s); m.a(2, len);
-    const st = m.run('zap', m.exports.zap, s);
+    const st = m.call('zap', { mm: this.ptr, start: s, len }, 'zap', s).status;
     if (st < 0) m.fail(st, 'zap', `[${hex(s)}, ${hex(s + len)})`, s);
   }
 
@@ -1090,8 +1138,7 @@ export class Mm {
     o = options(o, 'fault', FAULT_OPTIONS);
     const m = this.machine;
     const va = m.checkUser(big(addr, 'fault: address'), 'address', 'fault');
-    m.a(0, this.ptr); m.a(1, va); m.a(2, o.write ? 1 : 0);
-    const st = m.run('fault', m.exports.fault, va);
+    const st = m.call('fault', { mm: this.ptr, addr: va, write: o.write ? 1 : 0 }, 'fault', va).status;
     if (st < 0) m.fail(st, 'fault', `${o.write ? 'write' : 'read'} fault at ${hex(va)}`, va);
   }
 
@@ -1100,11 +1147,10 @@ export class Mm {
     o = options(o, 'populate', FAULT_OPTIONS);
     const m = this.machine;
     const [s, len] = this.range('populate', start, length);
-    m.a(0, this.ptr); m.a(1, s); m.a(2, len); m.a(3, o.write ? 1 : 0);
-    const st = m.run('populate', m.exports.populate, s);
-    const done = m.r(0);
+    const r = m.call('populate', { mm: this.ptr, start: s, len, write: o.write ? 1 : 0 }, 'populate', s);
+    const st = r.status, done = r.done;
     if (st < 0) {
-      const at = m.r(1);
+      const at = r.at;
       m.fail(st, 'populate', `the fault at ${hex(at)}, after ${hex(done)} bytes of [${hex(s)}, ${hex(s + len)}) (the pages before stay populated)`, at);
     }
     return done;
@@ -1118,7 +1164,6 @@ export class Mm {
     this.live('gupFast');
     o = options(o, 'gupFast', GUP_OPTIONS);
     const m = this.machine;
-    const L = m.layout;
     const va = big(addr, 'gupFast: address');
     m.checkUser(va, 'address', 'gupFast');
     if (!Number.isInteger(nr) || nr <= 0 || nr > m.maxPagesPerCall) {
@@ -1126,15 +1171,15 @@ export class Mm {
     }
     m.checkUser(va + (BigInt(nr) << BigInt(m.desc.pageShift)) - 1n, 'end', 'gupFast');
     const start = va & ~((1n << BigInt(m.desc.pageShift)) - 1n);
-    let flags = o.pin ? L.k('FOLL_PIN') : L.k('FOLL_GET');
-    if (o.write) flags |= L.k('FOLL_WRITE');
-    if (o.longterm) flags |= L.k('FOLL_LONGTERM');
-    if (o.fastOnly) flags |= L.k('FOLL_FAST_ONLY');
-    if (o.noFault) flags |= L.k('FOLL_NOFAULT');
-    m.a(0, this.ptr); m.a(1, start); m.a(2, nr); m.a(3, flags);
-    const ret = m.run('gupFast', m.exports.gup, va);
-    if (ret === L.k('E_BADTABLE')) m.fail(ret, 'gupFast', `${nr} pages from ${hex(va)}`, va);
-    const fast = Number(m.r(1));
+    let flags = o.pin ? FOLL_PIN : FOLL_GET;
+    if (o.write) flags |= FOLL_WRITE;
+    if (o.longterm) flags |= FOLL_LONGTERM;
+    if (o.fastOnly) flags |= FOLL_FAST_ONLY;
+    if (o.noFault) flags |= FOLL_NOFAULT;
+    const g = m.call('gup', { mm: this.ptr, start, nr, flags }, 'gupFast', va);
+    const ret = g.status;
+    if (ret === E_BADTABLE) m.fail(ret, 'gupFast', `${nr} pages from ${hex(va)}`, va);
+    const fast = g.fast;
     const got = Math.max(ret, 0);
     const pfns = new BigUint64Array(got);
     pfns.set(new BigUint64Array(m.memory.buffer, m.outPtr, got));
@@ -1169,7 +1214,7 @@ export class Mm {
       rssFile: m.rd(this.ptr, 'Mm', 'rssFile') as bigint,
       hugetlbPages: m.rd(this.ptr, 'Mm', 'hugetlbUsage') as bigint,
       pgtablesBytes: m.rd(this.ptr, 'Mm', 'pgtablesBytes') as bigint,
-      hasPinned: ((m.rd(this.ptr, 'Mm', 'flags') as number) & m.layout.k('MMF_HAS_PINNED')) !== 0,
+      hasPinned: ((m.rd(this.ptr, 'Mm', 'flags') as number) & MMF_HAS_PINNED) !== 0,
     };
   }
 
@@ -1177,8 +1222,7 @@ export class Mm {
   destroy(): void {
     this.live('destroy');
     const m = this.machine;
-    m.a(0, this.ptr);
-    const st = m.run('destroy', m.exports.mmDestroy);
+    const st = m.call('mmDestroy', { mm: this.ptr }, 'destroy').status;
     if (st < 0) m.fail(st, 'destroy', 'address space');
     this.dead = true;
     m.forget(this);

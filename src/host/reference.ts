@@ -20,70 +20,29 @@ import { explainPage, type PageConstants } from './pageinfo.js';
 import { decodeEntry, decodeLeafPa, decodeTablePa, encodeLeafEntry, encodeTableEntry, matchPred, type Descriptor, type LevelDescriptor, type PredName, type RawPred, type TemplateName } from './archdesc.js';
 import type { Model } from './presets.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, type ErrorCode } from './errors.js';
+import {
+  NAMES, VM_READ, VM_WRITE, VM_SHARED, VM_PFNMAP, VM_IO, VM_HUGETLB, FOLL_WRITE, FOLL_GET, FOLL_NOFAULT, FOLL_LONGTERM, FOLL_PIN,
+  FOLL_FAST_ONLY, GUP_PIN_COUNTING_BIAS, MMF_HAS_PINNED, PG_referenced, PG_uptodate, PG_head, PG_large_rmappable,
+  PG_anon_exclusive, PG_reserved, PG_swapbacked, PGTY_buddy, PGTY_table, PGTY_hugetlb, PAGE_MAPPING_ANON as PAGE_MAPPING_ANON_U64, ENTIRELY_MAPPED,
+  MAX_ORDERS, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, OK, E_FAULT, E_NOMEM, E_NOTABLE, E_INVAL, E_EXIST, E_NOSPC, E_SPLIT,
+  W_OK, W_NONE, W_NOT_PRESENT, W_BAD, W_BADTABLE,
+} from './consts.gen.js';
 import { checkUser, mmapArgs, populateOrUnmap, releaseArgs, toBig, userRange } from './validate.js';
 import type {
   EntryFlags, GupOptions, Machine, MachineStats, MmCounters, MmapOptions, PageInfo, VmaKind,
 } from './machine.js';
 
 // ---------------------------------------------------------------- kernel / core constants
-// include/linux/mm.h VM_*; mm_types.h / internal.h FOLL_* (v6.12); as assembly/layout.ts
-const VM_READ = 0x1;
-const VM_WRITE = 0x2;
-const VM_SHARED = 0x8;
-const VM_PFNMAP = 0x400;
-const VM_IO = 0x4000;
-const VM_HUGETLB = 0x400000;
-
-const FOLL_WRITE = 1 << 0;
-const FOLL_GET = 1 << 1;
-const FOLL_NOFAULT = 1 << 5;
-const FOLL_LONGTERM = 1 << 8;
-const FOLL_PIN = 1 << 19;
-const FOLL_FAST_ONLY = 1 << 20;
-const GUP_PIN_COUNTING_BIAS = 1 << 10;
-const MMF_HAS_PINNED = 1 << 0;
-
-// enum pageflags (v6.12)
-const PG_referenced = 2;
-const PG_uptodate = 3;
-const PG_head = 6;
-const PG_large_rmappable = 9;
-const PG_anon_exclusive = 11;
-const PG_reserved = 13;
-const PG_swapbacked = 17;
-const PGTY_buddy = 0xf0;
-const PGTY_table = 0xf2;
-const PGTY_hugetlb = 0xf4;
+// The core's (assembly/layout.ts), as built into build/core.wasm.
 const PAGE_CONSTANTS: PageConstants = {
   pg: { PG_referenced, PG_uptodate, PG_head, PG_large_rmappable, PG_anon_exclusive, PG_reserved, PG_swapbacked },
   pgty: { buddy: PGTY_buddy, table: PGTY_table, hugetlb: PGTY_hugetlb },
 };
-const PAGE_MAPPING_ANON = 0x1;
-const ENTIRELY_MAPPED = 0x800000;
-const MAX_ORDERS = 32;
-
-const KIND_ANON = 0;
-const KIND_HUGETLB = 1;
-const KIND_PFNMAP = 2;
+/** the model keeps page->mapping as a number */
+const PAGE_MAPPING_ANON = Number(PAGE_MAPPING_ANON_U64);
 const KINDS: Record<VmaKind, number> = { anon: KIND_ANON, hugetlb: KIND_HUGETLB, pfnmap: KIND_PFNMAP };
-const KIND_NAMES: VmaKind[] = ['anon', 'hugetlb', 'pfnmap'];
-
-// core status codes
-const OK = 0;
-const E_FAULT = -14;
-const E_NOMEM = -12;
-const E_NOTABLE = -1000;
-const E_INVAL = -22;
-const E_EXIST = -17;
-const E_NOSPC = -28;
-const E_SPLIT = -1002;
-
-const W_OK = 0;
-const W_NONE = 1;
-const W_NOT_PRESENT = 2;
-const W_BAD = 3;
-const W_BADTABLE = 4;
-const W_NAMES = ['ok', 'none', 'not-present', 'bad', 'bad-table'] as const;
+const KIND_NAMES = ([KIND_ANON, KIND_HUGETLB, KIND_PFNMAP] as const).map((k) => NAMES.KIND[k].name);
+const W_NAMES = ([W_OK, W_NONE, W_NOT_PRESENT, W_BAD, W_BADTABLE] as const).map((w) => NAMES.W[w].name);
 
 // mmu_gather batch sizes (assembly/layout.ts GATHER_*: the model keeps its own; the
 // mmu_gather test holds both to the exact flush counts these give)
@@ -1276,9 +1235,9 @@ export class RefMachine {
 
   /** splitPartialHugeZero: both tables first, then the splits. */
   private splitPartialHugeZero(mm: RefMm, start: bigint, end: bigint, op: number): number {
-    const a0 = this.partialLeafAt(mm, start, start);
+    const first = this.partialLeafAt(mm, start, start);
     const b0 = this.partialLeafAt(mm, end - 1n, end);
-    const a = this.isHugeZeroLeaf(a0) ? a0 : null;
+    const a = this.isHugeZeroLeaf(first) ? first : null;
     let b = this.isHugeZeroLeaf(b0) ? b0 : null;
     if (a && b && a.slot.pa === b.slot.pa && a.slot.i === b.slot.i) b = null;
     if (!a && !b) return OK;

@@ -5,12 +5,16 @@ import { Worker } from 'node:worker_threads';
 import { Machine } from './machine.js';
 import { PgtemuError, hex } from './errors.js';
 import { options } from './validate.js';
+import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE } from './consts.gen.js';
+import type { LoopIn } from './core.js';
 
 /**
- * `rounds` times: gup `nr` pages from `start` with `flags`, then release them; with
- * `span`, each call moves on by `nr` pages through [start, start + span pages) (gup_test's sweep).
+ * A worker's job: its loop's input record (assembly/abi.ts LoopIn: `rounds`
+ * times, gup `nr` pages from `start` with `flags`, then release them; with
+ * `span`, each call moves on by `nr` pages through [start, start + span pages),
+ * gup_test's sweep), the start barrier's round and the worker's context.
  */
-export interface LoopJob { mm: number; start: bigint; nr: number; flags: number; rounds: number; go: number; ctx: number; span?: number }
+export interface LoopJob { loop: LoopIn; go: number; ctx: number }
 export interface LoopResult {
   status: number;
   /** a trap or error in the worker, naming the operation (run() rejects with it as a PgtemuError) */
@@ -72,7 +76,6 @@ export class WorkerPool {
     if (!Array.isArray(loops)) throw new PgtemuError('EINVAL', `${op}: loops must be an array, one loop per worker`);
     if (loops.length !== this.workers.length) throw new PgtemuError('EINVAL', `${op}: ${loops.length} loops for ${this.workers.length} workers`);
     const m = this.machine;
-    const L = m.layout;
     return loops.map((l, i) => {
       const what = `${op}: loop ${i}`;
       options(l, what, LOOP_OPTIONS, true);
@@ -87,10 +90,8 @@ export class WorkerPool {
       if ((start & ((1n << ps) - 1n)) !== 0n) throw new PgtemuError('EINVAL', `${what}: start ${hex(start)} is not page aligned`);
       if (l.span !== undefined && (!Number.isInteger(l.span) || l.span < 1 || l.span > 2 ** 40)) throw new PgtemuError('EINVAL', `${what}: span ${l.span} is not an integer in 1..2^40 pages`);
       m.checkUser(start + (BigInt(Math.max(l.nr, l.span ?? 0)) << ps) - 1n, 'end', what);
-      let flags = l.pin ? L.k('FOLL_PIN') : L.k('FOLL_GET');
-      if (l.write) flags |= L.k('FOLL_WRITE');
-      if (l.longterm) flags |= L.k('FOLL_LONGTERM');
-      return { mm: mm.ptr, start, nr: l.nr, flags, rounds: l.rounds, go, ctx: this.ctxOf(i), span: l.span };
+      const flags = (l.pin ? FOLL_PIN : FOLL_GET) | (l.write ? FOLL_WRITE : 0) | (l.longterm ? FOLL_LONGTERM : 0);
+      return { loop: { mm: mm.ptr, start, nr: l.nr, flags, rounds: l.rounds, span: l.span ?? 0 }, go, ctx: this.ctxOf(i) };
     });
   }
 
@@ -145,7 +146,7 @@ export class WorkerPool {
       results.push(s.value);
     });
     const bad = results.findIndex((r) => r.error !== undefined);
-    if (bad >= 0) throw new PgtemuError('ETRAP', `WorkerPool.run: worker ${bad}: ${results[bad].error}`, { op: 'gupUnpinLoop', address: jobs[bad].start });
+    if (bad >= 0) throw new PgtemuError('ETRAP', `WorkerPool.run: worker ${bad}: ${results[bad].error}`, { op: 'gupUnpinLoop', address: BigInt(jobs[bad].loop.start) });
     return { results, wallMs };
   }
 

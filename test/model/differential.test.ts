@@ -200,55 +200,34 @@ function statsView(s: ReturnType<Machine['stats']> | ReturnType<RefMachine['stat
     s.tlbFlushes, s.tablesFreed, s.faults, s.gupFastPages, s.gupSlowPages, s.gupFastBails, s.hugeZeroPfn];
 }
 
-interface CoreInternals {
-  a(i: number, v: bigint | number): void;
-  r(i: number): bigint;
-  run(op: string, fn: (ctx: number) => number): number;
-  exports: { pagePtr(ctx: number): number };
-  layout: { off: { Page: Record<string, number> }; size: { Page: number }; k(n: string): number };
-}
-
 /**
  * Every RAM pfn's PageInfo as RefMachine.pageWords() lays it out, read in one
- * pass over the memmap (Machine.page() per pfn would dominate the run). The
- * memmap of RAM is one block (one sparse_add_section for all of it); if it
- * ever is not, Machine.page() is used instead.
+ * pass over the memmap with Machine.pages() (Machine.page() per pfn would
+ * dominate the run).
  */
 function machinePageWords(m: Machine, n: number): Int32Array {
   const out = new Int32Array(n * PAGE_WORDS);
-  const mi = m as unknown as CoreInternals;
-  const ptrOf = (pfn: number) => { mi.a(0, pfn); mi.run('page', mi.exports.pagePtr); return Number(mi.r(0)); };
-  const L = mi.layout, size = L.size.Page, off = L.off.Page;
-  const ptr0 = ptrOf(0);
   const words = (i: number, p: PageInfo) => {
     const at = i * PAGE_WORDS;
     out[at] = Number(p.flags) | 0; out[at + 1] = p.refcount; out[at + 2] = p.mapcount; out[at + 3] = p.tail ? Number(p.head) : -1;
     out[at + 4] = p.order; out[at + 5] = p.pincount; out[at + 6] = p.entireMapcount; out[at + 7] = p.largeMapcount;
     out[at + 8] = Number(BigInt.asUintN(32, p.mapping)) | 0; out[at + 9] = Number(p.mapping >> 32n) | 0; out[at + 10] = p.lastOp | 0;
   };
-  if (ptrOf(n - 1) !== ptr0 + (n - 1) * size) {
-    for (let i = 0; i < n; i++) words(i, m.page(i));
-    return out;
-  }
-  const dv = new DataView(m.memory.buffer);
-  const HEAD = 1 << L.k('PG_head');
-  const F1 = L.k('FOLIO_FLAGS_1'), FP = L.k('FOLIO_PINCOUNT'), FE = L.k('FOLIO_ENTIRE_MAPCOUNT'), FL = L.k('FOLIO_LARGE_MAPCOUNT');
+  const a = m.pages(0, n);
+  const mapping = new Int32Array(a.mapping.buffer);
   for (let i = 0; i < n; i++) {
-    const ptr = ptr0 + i * size, at = i * PAGE_WORDS;
-    const flags = dv.getInt32(ptr + off.flags, true);
-    const ch = dv.getUint32(ptr + off.lru_next, true);
-    const head = (flags & HEAD) !== 0;
-    out[at] = flags;
-    out[at + 1] = dv.getInt32(ptr + off._refcount, true);
-    out[at + 2] = dv.getInt32(ptr + off._mapcount, true);
-    out[at + 3] = (ch & 1) === 1 ? i - (ptr - (ch - 1)) / size : -1;
-    out[at + 4] = head ? dv.getUint8(ptr + F1) : 0;
-    out[at + 5] = head ? dv.getInt32(ptr + FP, true) : 0;
-    out[at + 6] = head ? dv.getInt32(ptr + FE, true) : -1;
-    out[at + 7] = head ? dv.getInt32(ptr + FL, true) : -1;
-    out[at + 8] = dv.getInt32(ptr + off.mapping, true);
-    out[at + 9] = dv.getInt32(ptr + off.mapping + 4, true);
-    out[at + 10] = dv.getInt32(ptr + off.last_op, true);
+    const at = i * PAGE_WORDS;
+    out[at] = a.flags[i] | 0;
+    out[at + 1] = a.refcount[i];
+    out[at + 2] = a.mapcount[i];
+    out[at + 3] = a.tail[i] ? a.head[i] : -1;
+    out[at + 4] = a.order[i];
+    out[at + 5] = a.pincount[i];
+    out[at + 6] = a.entireMapcount[i];
+    out[at + 7] = a.largeMapcount[i];
+    out[at + 8] = mapping[2 * i];
+    out[at + 9] = mapping[2 * i + 1];
+    out[at + 10] = a.lastOp[i] | 0;
   }
   // this bulk read must say what Machine.page() says: check it on a few pages, whatever they hold
   const first = (f: (at: number) => boolean) => { for (let i = 0; i < n; i++) if (f(i * PAGE_WORDS)) return i; return -1; };

@@ -1,0 +1,208 @@
+// The host <-> core interface: one input and one output record per exported
+// operation, overlaid on the calling thread's context (Ctx): the input at
+// ctx + CTX_IN, the output at ctx + CTX_OUT (assembly/layout.ts). Every
+// operation returns its status (OK or E_*) as well.
+//
+// `@op name ...` names the exports that read (…In) or write (…Out) a record;
+// scripts/gen-layout.mjs turns them into the core's offsets and the host's
+// typed `Core.call(op, input)` (src/host/core.ts), so a field is named here
+// and nowhere else. Records hold fixed-width fields only and fit in
+// CTX_REC_SIZE bytes (the generator and the host refuse anything else).
+// Address-space arguments (mm) are the core's pointers to Mm; pfns,
+// addresses and lengths are u64.
+
+import { CTX_IN, CTX_OUT } from './layout';
+
+// The calling thread's input and output records.
+@inline export function argsIn<T>(ctx: usize): T { return changetype<T>(ctx + CTX_IN); }
+@inline export function argsOut<T>(ctx: usize): T { return changetype<T>(ctx + CTX_OUT); }
+
+/** @op machineInit */
+@unmanaged export class MachineInitIn {
+  poolPfns: u64;         // frames of the table pool at the bottom of RAM
+}
+
+/** @op mmCreate */
+@unmanaged export class MmCreateOut {
+  mm: u32;               // -> Mm
+  _pad: u32;
+  root: u64;             // pa of its top-level table
+}
+
+/** @op mmDestroy */
+@unmanaged export class MmDestroyIn {
+  mm: u32;
+}
+
+/** @op mmap */
+@unmanaged export class MmapIn {
+  mm: u32;
+  flags: u32;            // VM_*
+  start: u64;
+  len: u64;
+  kind: u32;             // KIND_*
+  order: u32;            // folio order of its faults
+  pfn: u64;              // pfnmap: the first pfn mapped
+}
+
+/** @op munmap */
+@unmanaged export class MunmapIn {
+  mm: u32;
+  gen: u32;              // a failed populate's operation: its empty tables go too (0: none)
+  start: u64;
+  len: u64;
+}
+
+/** @op zap */
+@unmanaged export class ZapIn {
+  mm: u32;
+  _pad: u32;
+  start: u64;
+  len: u64;
+}
+
+/** @op fault */
+@unmanaged export class FaultIn {
+  mm: u32;
+  write: u32;
+  addr: u64;
+}
+
+/** @op populate */
+@unmanaged export class PopulateIn {
+  mm: u32;
+  write: u32;
+  start: u64;
+  len: u64;
+}
+
+/** @op populate */
+@unmanaged export class PopulateOut {
+  done: u64;             // bytes populated before the fault that failed (all of them: len)
+  at: u64;               // where it stopped (the failing fault's address)
+}
+
+/** @op gup */
+@unmanaged export class GupIn {
+  mm: u32;
+  nr: u32;               // pages
+  start: u64;            // page aligned
+  flags: u32;            // FOLL_*
+  _pad: u32;
+}
+
+/** @op gup */
+@unmanaged export class GupOut {
+  ret: i32;              // pages taken (pfns in Ctx.out), or a status < 0 when none
+  fast: u32;             // of those, taken by the lockless walk
+}
+
+/** @op unpin */
+@unmanaged export class UnpinIn {
+  n: u32;                // pfns in Ctx.out
+  flags: u32;            // FOLL_PIN (unpin_user_pages) or FOLL_GET (put_page)
+}
+
+/** @op unpin */
+@unmanaged export class UnpinOut {
+  released: u32;         // pages released: n, or 0 when refused
+  refused: u32;          // the index the list was refused at (n: none)
+}
+
+/** @op gupUnpinLoop gupSweepLoop */
+@unmanaged export class LoopIn {
+  mm: u32;
+  nr: u32;               // pages per call
+  start: u64;
+  flags: u32;            // FOLL_*
+  rounds: u32;           // calls
+  span: u64;             // gupSweepLoop: pages swept through from start
+}
+
+/** @op gupUnpinLoop gupSweepLoop */
+@unmanaged export class LoopOut {
+  pages: u64;            // pages taken in all
+  short: u64;            // calls that took fewer than asked (or nothing)
+  rounds: u32;           // calls made (fewer than asked after a stop request)
+  _pad: u32;
+}
+
+/** @op walk */
+@unmanaged export class WalkIn {
+  mm: u32;
+  view: u32;             // 0: the kernel's helpers, 1: the MMU's (Header.archHw)
+  va: u64;
+}
+
+/** @op walkRaw */
+@unmanaged export class WalkRawIn {
+  view: u32;
+  _pad: u32;
+  root: u64;             // pa of a top-level table written with writePhys
+  va: u64;
+}
+
+/** @op walk walkRaw */
+@unmanaged export class WalkOut {
+  level: u32;            // where the walk stopped
+  code: u32;             // W_*
+  entry: u64;
+  pa: u64;               // a leaf: the translation of va; a table: the next table
+  entryPa: u64;          // where the entry lives
+  why: u32;              // W_BADTABLE: BAD_*
+  _pad: u32;
+}
+
+/** @op recover */
+@unmanaged export class RecoverOut {
+  locks: u32;            // locks the trapped operation held, released
+}
+
+/** @op claimRaw */
+@unmanaged export class ClaimRawIn {
+  pa: u64;
+  bytes: u64;
+}
+
+/** @op claimRaw */
+@unmanaged export class ClaimRawOut {
+  busyPa: u64;           // E_BUSY: the first allocated table it overlaps
+}
+
+/** @op check */
+@unmanaged export class CheckOut {
+  violations: u32;       // found (those past Header.violCap are counted, not kept)
+}
+
+/** @op pagePtr */
+@unmanaged export class PageIn {
+  pfn: u64;
+}
+
+/** @op pagePtr */
+@unmanaged export class PageOut {
+  page: u32;             // -> struct page (0: no struct page)
+}
+
+/** @op inject */
+@unmanaged export class InjectIn {
+  pfn: u64;
+  field: u32;            // INJECT_*
+  value: i32;
+}
+
+/** @op walkMany */
+@unmanaged export class WalkManyIn {
+  mm: u32;
+  _pad: u32;
+  start: u64;
+  len: u64;
+  count: u64;            // walks
+  seed: u64;             // xorshift64
+}
+
+/** @op walkMany */
+@unmanaged export class WalkManyOut {
+  hits: u64;             // walks that ended on a leaf
+  acc: u64;              // xor of their entries
+}
