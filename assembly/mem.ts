@@ -9,7 +9,7 @@ import {
 import {
   Header, Page, PAGE_SIZE_BYTES, H_POOL_FREE, H_ZONE_COUNT, PG_head, PGTY_buddy,
   Folio, PAGE_COMPOUND_HEAD, PG_reserved,
-  PoolUnit, POOL_UNIT_SIZE, UNIT_FREE, UNIT_USED, UNIT_RAW, UNIT_ORDER, PARENT_NONE, PARENT_ROOT,
+  PoolUnit, POOL_UNIT_SIZE, UNIT_FREE, UNIT_USED, UNIT_RAW, UNIT_ORDER, PARENT_NONE, PARENT_ROOT, PARENT_SHARED,
   BAD_OUTSIDE, BAD_MISALIGNED, BAD_UNLINKED, OK, E_BUSY,
 } from './layout';
 
@@ -404,6 +404,14 @@ export function freeTable(l: u32, pa: u64): void {
 @inline export function tableLinked(pa: u64, entry: usize): bool {
   return (pa & POOL_LINK_MASK) == 0 &&
     load<u32>(POOL_UNITS + (<usize>(pa >> POOL_SHIFT) * POOL_UNIT_SIZE), offsetof<PoolUnit>("parent")) == <u32>entry;
+}
+
+// A shared invalid table (loongarch's invalid_pte_table ...): what every empty
+// entry of the level above points at. Never linked, never freed; a read-only
+// walk may enter it (the hardware view does, as the refill handler would).
+export function tableShared(pa: u64): bool {
+  return (pa & POOL_LINK_MASK) == 0 &&
+    load<u32>(POOL_UNITS + (<usize>(pa >> POOL_SHIFT) * POOL_UNIT_SIZE), offsetof<PoolUnit>("parent")) == PARENT_SHARED;
 }
 
 // Why tableLinked refused (BAD_*), for the report.

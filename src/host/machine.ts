@@ -890,7 +890,12 @@ export class Machine {
     const lx = this.walkVerdict('linux', go(0));
     const hw = this.walkVerdict('hardware', go(1));
     const mine = view === 'linux' ? lx : hw;
-    const differs = lx.status !== hw.status || lx.level !== hw.level || lx.pa !== hw.pa || lx.size !== hw.size;
+    // Two faults are one answer: an empty entry to Linux and an invalid one to the
+    // MMU (loongarch's refill follows an empty directory entry into the shared
+    // invalid table and faults on its pte) translate nothing either way.
+    const fault = (v: WalkVerdict) => v.status === 'none' || v.status === 'not-present';
+    const differs = !(fault(lx) && fault(hw)) &&
+      (lx.status !== hw.status || lx.level !== hw.level || lx.pa !== hw.pa || lx.size !== hw.size);
     const res: WalkResult = { ...mine, view, flags: this.decode(mine.entry, mine.level), differs };
     if (differs) {
       if (view === 'linux') res.hardware = hw; else res.linux = lx;

@@ -523,3 +523,24 @@ describe('bit names per level and state', () => {
     }
   });
 });
+
+describe('what counts as a difference', () => {
+  it.each(VARIANTS)('$arch/$variant: an unmapped address is a fault to both, never a difference', ({ arch, variant }) => {
+    // loongarch's refill follows an empty directory entry into the shared
+    // invalid table and faults at its pte; Linux stops at the empty entry:
+    // the same answer, a fault, at different levels
+    const m = Machine.createSync({ arch, variant, ramMiB: 64, tablePoolMiB: 4 });
+    const mm = m.createMm();
+    const a = 1n << 30n;
+    mm.mmap({ start: a, length: 1n << BigInt(m.desc.pageShift) });
+    for (const va of [a, a + (1n << 29n)]) {
+      const w = m.walk(mm, va);
+      expect(['none', 'not-present']).toContain(w.status);
+      expect(w.differs, `${arch}/${variant} ${va.toString(16)}: ${w.note}`).toBe(false);
+      expect(m.walk(mm, va, { view: 'hardware' }).differs).toBe(false);
+    }
+    // and a mapped page is a difference nowhere either
+    mm.fault(a, { write: true });
+    expect(m.walk(mm, a).differs).toBe(false);
+  });
+});
