@@ -19,6 +19,7 @@ import { Machine, WorkerPool, archs } from '../dist/index.js';
 import { RefMachine } from '../dist/host/reference.js';
 import { prepareGup, gupRounds, walkRounds, median, warmUp } from '../dist/host/bench.js';
 import { plotMicro, svg } from '../dist/cli/bench.js';
+import { progress } from '../dist/cli/common.js';
 
 const { values: opt } = parseArgs({
   options: { quick: { type: 'boolean' }, arch: { type: 'string' }, variant: { type: 'string' }, 'no-ref': { type: 'boolean' }, write: { type: 'boolean' } },
@@ -151,13 +152,17 @@ const started = new Date();
 const variants = Object.values(archs).flatMap((a) => Object.keys(a.variants).map((v) => ({ arch: a.arch, variant: v })))
   .filter((x) => (!opt.arch || x.arch === opt.arch) && (!opt.variant || x.variant === opt.variant));
 const perVariant = [];
+// a bar on a terminal (stderr), plain result lines either way
+const bar = progress({ out: console.log, err: console.error, isTTY: process.stdout.isTTY }, 'bench', variants.length, true);
 for (const { arch, variant } of variants) {
   const rows = benchVariant(arch, variant);
   perVariant.push({ arch, variant, rows });
+  bar.step(`${arch}/${variant}`);
   for (const r of rows) {
     console.log(`${arch}/${variant}  ${r.case.padEnd(28)} core ${fmt(r.coreNsPerPage, 2).padStart(8)} ns/page (best ${fmt(r.coreBestNsPerPage, 2)}, mean ${fmt(r.coreMeanNsPerPage, 2)} ±${fmt(r.coreRme)}%)   reference ${fmt(r.refNsPerPage, 1).padStart(8)} ns/page`);
   }
 }
+bar.stop();
 const threads = opt.arch && opt.arch !== 'x86_64' ? [] : await benchThreads();
 for (const t of threads) console.log(`threads  ${t.case}  ${t.mode.padEnd(22)} per worker ${fmt(t.perWorkerNsPerPage)} ns/page, aggregate ${fmt(t.aggregateNsPerPage)} ns/page`);
 const fp = footprint();
