@@ -230,13 +230,20 @@ class Parser {
     });
   }
 
+  /** One name of `valid`. */
+  private one(n: Node | null, what: string, valid: readonly string[]): string {
+    const s = this.str(n, what, 64);
+    if (!valid.includes(s)) this.fail(n, `${what}: '${s}' is not one of ${list(valid)}`);
+    return s;
+  }
+
   // ---------------------------------------------------------------- sections
   private machine(n: Node | null): MachineSection {
     const m = this.map(n, 'machine', ['ramMiB', 'tablePoolMiB', 'model', 'special', 'devmap']);
     const out: MachineSection = {};
     if (m.has('ramMiB')) out.ramMiB = this.smallInt(m.get('ramMiB')!.value, 'machine.ramMiB', 1, 1 << 20);
     if (m.has('tablePoolMiB')) out.tablePoolMiB = this.smallInt(m.get('tablePoolMiB')!.value, 'machine.tablePoolMiB', 1, 4096);
-    if (m.has('model')) out.model = this.names(m.get('model')!.value, 'machine.model', ['legacy', 'unified'])[0];
+    if (m.has('model')) out.model = this.one(m.get('model')!.value, 'machine.model', ['legacy', 'unified']);
     if (m.has('special')) out.special = this.bool(m.get('special')!.value, 'machine.special');
     if (m.has('devmap')) out.devmap = this.bool(m.get('devmap')!.value, 'machine.devmap');
     return out;
@@ -389,8 +396,8 @@ class Parser {
         return { kind: 'expr', expr, pos };
       }
       case 'bool': return { kind: 'lit', value: this.bool(n, what), pos };
-      case 'enum': return { kind: 'lit', value: this.names(n, what, t.values)[0], pos };
-      case 'level': return { kind: 'lit', value: this.names(n, what, [...levelNames()])[0], pos };
+      case 'enum': return { kind: 'lit', value: this.one(n, what, t.values), pos };
+      case 'level': return { kind: 'lit', value: this.one(n, what, [...levelNames()]), pos };
       case 'names': {
         this.plain(n);
         if (!isSeq(n)) this.fail(n, `${what}: a list of names ([DIRTY, WRITE])`);
@@ -398,7 +405,7 @@ class Parser {
       }
       case 'order': {
         this.plain(n);
-        if (isScalar(n) && typeof n.value === 'string') return { kind: 'level-order', level: this.names(n, what, LEVEL_KERNEL_NAMES)[0], pos };
+        if (isScalar(n) && typeof n.value === 'string' && /^[a-z]/.test(n.value)) return { kind: 'level-order', level: this.one(n, what, LEVEL_KERNEL_NAMES), pos };
         return { kind: 'expr', expr: this.expr(n, what, [0n, 63n]), pos };
       }
       case 'ref': {
@@ -434,9 +441,8 @@ class Parser {
 
   private expectValue(t: FieldType | 'error', n: Node | null, what: string): ExpectValue {
     if (t === 'error') {
-      const v = this.names(n, what, [...ERRNOS, 'none']);
-      if (v.length !== 1) this.fail(n, `${what}: one errno`);
-      return { t: 'error', errno: v[0] === 'none' ? null : v[0] };
+      const v = this.one(n, what, [...ERRNOS, 'none']);
+      return { t: 'error', errno: v === 'none' ? null : v };
     }
     if (t === 'int') {
       if (isMap(n)) {
@@ -446,7 +452,7 @@ class Parser {
       return { t: 'int', expr: this.expr(n, what), not: false };
     }
     if (t === 'bool') return { t: 'bool', v: this.bool(n, what) };
-    if (t === 'level') return { t: 'level', v: this.names(n, what, [...levelNames()])[0] };
+    if (t === 'level') return { t: 'level', v: this.one(n, what, [...levelNames()]) };
     if (t === 'names') {
       this.plain(n);
       if (!isSeq(n)) this.fail(n, `${what}: a list of names ([] for none)`);
@@ -458,8 +464,6 @@ class Parser {
       for (const [k, { value }] of m) v[k] = this.bool(value, `${what}.${k}`);
       return { t: 'flags', v };
     }
-    const s = this.names(n, what, t.enum);
-    if (s.length !== 1) this.fail(n, `${what}: one of ${list(t.enum)}`);
-    return { t: 'str', v: s[0] };
+    return { t: 'str', v: this.one(n, what, t.enum) };
   }
 }
