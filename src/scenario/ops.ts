@@ -82,14 +82,12 @@ export interface Units { count(n: Value | undefined): string; order(n: Value | u
 export const LEVEL_KERNEL_NAMES = ['pgd', 'p4d', 'pud', 'pmd', 'pte'] as const;
 export const ERRNOS = ['EINVAL', 'EFAULT', 'ENOMEM', 'ENOTABLE', 'EEXIST', 'ENOSPC', 'ESPLIT', 'ERANGE', 'EBADTABLE', 'EBUSY', 'ELAYOUT', 'EUNKNOWN', 'ETRAP'] as const;
 const WALK_STATUS = ['ok', 'none', 'not-present', 'bad', 'bad-table', 'bad-va'] as const;
-const FLAG_NAMES = ['present', 'table', 'leaf', 'write', 'user', 'young', 'dirty', 'special', 'devmap', 'protnone'] as const;
 /** What gup-fast's per-entry checks do with an entry (src/cli/pte.ts gupVerdict, in the kernel's order). */
 export const GUP_VERDICTS = ['none', 'not-present', 'table', 'bad', 'protnone', 'no-access', 'read-only', 'devmap', 'special', 'stops', 'grab'] as const;
 const TEMPLATES = ['ro', 'rw', 'specialRo', 'specialRw', 'devmapRo', 'devmapRw', 'protNone'] as const;
 
 const addr = (doc: string, required = true): ArgSpec => ({ type: { t: 'addr' }, doc, required });
 const bool = (doc: string): ArgSpec => ({ type: { t: 'bool' }, doc });
-const mmRef: ArgSpec = { type: { t: 'ref', kind: 'mm' }, doc: 'the address space (a createMm result; default: the first)' };
 
 const ok = (fields: Record<string, Value> = {}, handle?: unknown): Observation => ({ fields, handle });
 const big = (v: unknown) => v as bigint;

@@ -4,8 +4,8 @@
 import { Machine, PgtemuError, resolve, type Mm } from '../index.js';
 import { kernelPrefixes } from '../cli/helpers.js';
 import { hex } from '../host/errors.js';
-import { evalExpr, U64, type Expr } from './expr.js';
-import { DEFAULT_MM, type ArgValue, type Cond, type Expectation, type Pos, type Scenario, type Step } from './parse.js';
+import { evalExpr, U64 } from './expr.js';
+import { DEFAULT_MM, type ArgValue, type Cond, type Expectation, type Scenario, type Step } from './parse.js';
 import type { Args, Observation, OpContext, Units, Value } from './ops.js';
 
 export interface Cell { arch: string; variant: string; kernel: string }
@@ -229,7 +229,7 @@ export function runScenario(sc: Scenario, cell: Cell): CellResult {
     if (!obs.refused) {
       for (const [field, x] of eff) {
         if (field === 'error') continue;
-        r.expectations.push(compare(x, obs.fields, lookup, sc, r));
+        r.expectations.push(compare(x, obs.fields, lookup, r));
       }
     }
     res.failed += r.expectations.filter((x) => !x.held).length;
@@ -277,7 +277,7 @@ function resolveArgs(step: Step, lookup: (n: string, f?: string) => bigint, hand
   return out;
 }
 
-function compare(x: Expectation, f: Record<string, Value>, lookup: (n: string, f?: string) => bigint, sc: Scenario, r: StepResult): ExpectResult {
+function compare(x: Expectation, f: Record<string, Value>, lookup: (n: string, f?: string) => bigint, r: StepResult): ExpectResult {
   const base = { field: x.field, line: x.pos.line, col: x.pos.col };
   const v = x.value;
   const got = f[x.field];
@@ -308,7 +308,4 @@ function compare(x: Expectation, f: Record<string, Value>, lookup: (n: string, f
     }
     case 'error': return { ...base, expected: String(v.errno), observed: r.errno ?? 'success', held: (r.errno ?? null) === v.errno };
   }
-  void sc;
 }
-
-export type { Pos, Expr };
