@@ -14,6 +14,7 @@ import { archsCommand } from './archs.js';
 import { conformanceCommand } from './conformance.js';
 import { benchCommand } from './bench.js';
 import { checkCommand } from './check.js';
+import { scenarioCommand } from './scenario.js';
 
 export type { Io } from './common.js';
 
@@ -38,7 +39,7 @@ Examples:
   $ pgtemu pte --arch x86_64 0x8000000001c63067
   $ pgtemu conformance --arch riscv --kernel v6.12
   $ pgtemu bench -a -j 2 -m 64 -n 512`);
-  const cmds = [checkCommand(io, setCode), archsCommand(io), pteCommand(io), conformanceCommand(io, setCode), benchCommand(io)];
+  const cmds = [checkCommand(io, setCode), archsCommand(io), pteCommand(io), conformanceCommand(io, setCode), benchCommand(io), scenarioCommand(io, setCode)];
   for (const c of cmds) {
     // every command reports its errors as the program does, and refuses stray arguments
     c.exitOverride().configureOutput(p.configureOutput()).showSuggestionAfterError().allowExcessArguments(false)
