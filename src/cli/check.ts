@@ -8,6 +8,21 @@ import { jsonOption, printTable, type Io } from './common.js';
 import { conformanceMatrix, printFailures, summarize, summaryLine } from './conformance.js';
 import { benchMatrix, printMicro } from './bench.js';
 import { gupVerdict } from './pte.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { parseScenario } from '../scenario/parse.js';
+import { fileURLToPath } from 'node:url';
+import { failures } from './scenario.js';
+import { runMatrix, verdict } from '../scenario/matrix.js';
+import { differences } from '../scenario/diff.js';
+
+/** The scenarios pgtemu ships (scenarios/*.yaml beside the package), every arch's default variant x every preset. */
+export function shippedScenarios() {
+  const dir = fileURLToPath(new URL('../../scenarios/', import.meta.url));
+  let files: string[] = [];
+  try { files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort(); } catch { /* none shipped */ }
+  // named as in the package (scenarios/x.yaml), wherever it is installed
+  return files.map((f) => runMatrix(parseScenario(readFileSync(dir + f, 'utf8'), `scenarios/${f}`), { kernel: 'all' }));
+}
 
 /** Per arch (default variant) and preset: the special and devmap bits, and gup-fast on a DAX-style pte. */
 export function presetDifferences() {
@@ -62,11 +77,13 @@ Examples:
     .action((o: { bench: boolean; json?: boolean }) => {
       const results = conformanceMatrix({}, { ...io, err: o.json ? () => {} : io.err });
       const diffs = presetDifferences();
+      const scen = shippedScenarios();
       const bench = o.bench ? benchMatrix(undefined, undefined, 'quick') : [];
-      const failed = results.some((r) => r.failures.length);
+      const failed = results.some((r) => r.failures.length) || scen.some((r) => r.failed > 0);
       setCode(failed ? 1 : 0);
       if (o.json) {
         io.out(JSON.stringify({ conformance: summarize(results), failures: results.filter((r) => r.failures.length), presets: diffs,
+          scenarios: scen.map((r) => ({ file: r.file, verdict: verdict(r), differences: differences(r), failures: failures(r) })),
           bench: { units: { gup4k: 'ns/page', gupPmd: 'ns/page', walk: 'ns/walk' }, rows: bench } }, null, 2));
         return;
       }
@@ -74,6 +91,16 @@ Examples:
       printFailures(results, io.out);
       io.out('\nkernel presets and architectures: special and devmap bits, gup-fast on a devmap pte\n');
       printDifferences(diffs, io.out);
+      if (scen.length) {
+        io.out('\nkernel situations (scenarios/*.yaml, every arch x every preset): where the outcome differs\n');
+        for (const r of scen) {
+          io.out(`  ${verdict(r)}`);
+          for (const d of differences(r)) {
+            for (const g of d.groups) io.out(`      ${d.step ? `step ${d.step} ${d.op}` : d.op}: ${g.outcome}  on ${g.where}`);
+          }
+          for (const f of failures(r)) io.out(`      FAILED ${f.at}: ${f.what} (on ${f.where})`);
+        }
+      }
       if (o.bench) {
         io.out('\nshort benchmark (in-core, one thread; gup_test-style runs: pgtemu bench; full runs: npm run bench)\n');
         printMicro(bench, io.out);

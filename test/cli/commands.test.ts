@@ -163,6 +163,17 @@ describe('pgtemu check', () => {
     expect(x86.presets.map((p) => p.gupFast)).toEqual(['devmap', 'devmap', 'devmap', 'grab']);
     expect(d.find((r) => r.arch === 's390')!.presets.every((p) => p.devmapBit === null && p.specialBit === 6)).toBe(true);
   });
+
+  it('runs the shipped scenarios over every arch and preset and prints where their outcomes differ', async () => {
+    const r = await run('check', '--no-bench');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/kernel situations \(scenarios\/\*\.yaml, every arch x every preset\)/);
+    expect(r.out).toMatch(/scenarios\/devmap-bit\.yaml: PASS .*: \d+\/\d+ cells pass/);
+    expect(r.out).toMatch(/gup-fast: devmap +on x86_64 v6\.1, v6\.12, v6\.15/);
+    const j = JSON.parse((await run('check', '--no-bench', '--json')).out);
+    expect(j.scenarios.length).toBeGreaterThanOrEqual(6);
+    expect(j.scenarios.every((x: { failures: unknown[] }) => x.failures.length === 0)).toBe(true);
+  });
 });
 
 describe('the binary', () => {
