@@ -55,7 +55,7 @@ const json = (v: unknown) => JSON.stringify(v, (_, x) => (typeof x === 'bigint' 
 export function scenarioCommand(io: Io, setCode: (c: number) => void): Command {
   return new Command('scenario')
     .summary('run scenario files over the arch x variant x kernel-preset matrix')
-    .description('Run scenario files (YAML: machine, steps, expectations; see scenarios/ and the README's Scenarios section) on every selected '
+    .description('Run scenario files (YAML: machine, steps, expectations; see scenarios/ and the Scenarios section of README.md) on every selected '
       + 'arch, variant and kernel preset. Prints a verdict per file, the steps whose outcome differs between cells and which cells saw '
       + 'which outcome, then every failed expectation with file:line. Exit status 1 when an expectation fails, 2 for a malformed file.')
     .argument('<file...>', 'scenario files')
