@@ -4,13 +4,13 @@
 import { H, hdr, lock, unlock, zoneFreeHead, writeEntry, SEC_ROOTS, NR_ROOTS, ROOT_SHIFT, SEC_SHIFT, POOL_BASE, POOL_BYTES, POOL_UNITS, POOL_SHIFT, POOL_LINK_MASK } from './base';
 import { L } from './arch';
 import {
-  setPageRefcounted, pageCountsReset, prepCompoundTailCounts, prepCompoundHeadCounts, setPageType, clearPageType,
+  setPageRefcounted, pageCountsReset, pageMapcountReset, prepCompoundTailCounts, prepCompoundHeadCounts, setPageType, clearPageType,
 } from './refcount';
 import {
   Header, Page, PAGE_SIZE_BYTES, H_POOL_FREE, H_ZONE_COUNT, PG_head, PGTY_buddy,
   Folio, PAGE_COMPOUND_HEAD, PG_reserved,
   PoolUnit, POOL_UNIT_SIZE, UNIT_FREE, UNIT_USED, UNIT_RAW, UNIT_ORDER, PARENT_NONE, PARENT_ROOT,
-  BAD_OUTSIDE, BAD_MISALIGNED, BAD_UNLINKED, OK, E_BUSY,
+  BAD_OUTSIDE, BAD_MISALIGNED, BAD_UNLINKED, OK, E_BUSY, E_INVAL, E_NOSPC,
 } from './layout';
 
 // ---------------------------------------------------------------- sparse memmap
@@ -37,6 +37,79 @@ export const AUX_SIZE: u32 = 8;   // per page: u32 pte mappings, u32 huge mappin
   if (base == 0) return 0;
   return base + <usize>(pfn & ((<u64>1 << SEC_SHIFT) - 1)) * PAGE_SIZE_BYTES;
 }
+
+// sparse_add_section for [startPfn, endPfn): one contiguous memmap block and
+// one aux block for all its sections, so every folio's struct pages are
+// contiguous. Sections above RAM (ZONE_DEVICE) take theirs from the same
+// arena. E_INVAL beyond MAX_PHYSMEM_BITS, E_NOSPC when the arena cannot hold
+// them; on success sectionsMemmap / sectionsAux say where the blocks are.
+export let sectionsMemmap: usize = 0;
+export let sectionsAux: usize = 0;
+export function sectionsAdd(startPfn: u64, endPfn: u64): i32 {
+  const h = hdr();
+  const secPages: u64 = (<u64>1) << h.sectionShift;
+  const s0 = startPfn >> h.sectionShift;
+  const s1 = (endPfn + secPages - 1) >> h.sectionShift;
+  const nPages = (s1 - s0) * secPages;
+  lock(H + offsetof<Header>("memmapLock"));
+  // root blocks first
+  let need: u64 = 0;
+  for (let s = s0; s < s1; s += (<u64>1) << h.rootShift) {
+    const root = s >> h.rootShift;
+    if (root >= <u64>h.nrRoots) { unlock(H + offsetof<Header>("memmapLock")); return E_INVAL; }
+    if (load<u32>(h.sectionRoots + (<usize>root << 2)) == 0) need += (<u64>8) << h.rootShift;
+  }
+  const bytes = need + nPages * (<u64>PAGE_SIZE_BYTES + AUX_SIZE);
+  if (nPages > <u64>0xffffffff || <u64>h.memmapArenaNext + bytes > <u64>h.memmapArenaEnd) { unlock(H + offsetof<Header>("memmapLock")); return E_NOSPC; }
+  let next = h.memmapArenaNext;
+  for (let s = s0; s < s1; s++) {
+    const root = s >> h.rootShift;
+    const rp = h.sectionRoots + (<usize>root << 2);
+    if (load<u32>(rp) == 0) {
+      memory.fill(next, 0, 8 << h.rootShift);
+      store<u32>(rp, next);
+      next += 8 << h.rootShift;
+    }
+  }
+  const memmap = next;
+  const aux = memmap + <usize>nPages * PAGE_SIZE_BYTES;
+  next = aux + <usize>nPages * AUX_SIZE;
+  h.memmapArenaNext = next;
+  memory.fill(aux, 0, <usize>nPages * AUX_SIZE);
+  for (let s = s0; s < s1; s++) {
+    const se = load<u32>(h.sectionRoots + (<usize>(s >> h.rootShift) << 2)) + ((<usize>s & ((1 << h.rootShift) - 1)) << 3);
+    const off = <usize>((s - s0) * secPages);
+    store<u32>(se, memmap + off * PAGE_SIZE_BYTES);
+    store<u32>(se, aux + off * AUX_SIZE, 4);
+  }
+  // __init_single_page: section in flags, _mapcount -1, refcount 0
+  for (let i: u64 = 0; i < nPages; i++) {
+    const p = memmap + <usize>i * PAGE_SIZE_BYTES;
+    memory.fill(p, 0, PAGE_SIZE_BYTES);
+    store<u64>(p, (s0 + (i >> h.sectionShift)) << FLAGS_SECTION_SHIFT);
+    pageMapcountReset(p);
+  }
+  sectionsMemmap = memmap;
+  sectionsAux = aux;
+  unlock(H + offsetof<Header>("memmapLock"));
+  return OK;
+}
+
+// sparse_remove_section for [startPfn, endPfn) (section aligned): the
+// sections leave the lookup, so pfn_to_page finds no struct page there (as
+// pfn_valid fails). The arena is a bump allocator: the blocks stay where they
+// were (the caller poisons them), and their space is not reused.
+export function sectionsRemove(startPfn: u64, endPfn: u64): void {
+  const h = hdr();
+  lock(H + offsetof<Header>("memmapLock"));
+  for (let s = startPfn >> h.sectionShift; s < endPfn >> h.sectionShift; s++) {
+    const se = sectionEntry(s);
+    if (se == 0) continue;
+    store<u64>(se, 0);
+  }
+  unlock(H + offsetof<Header>("memmapLock"));
+}
+
 
 export function pfnToAux(pfn: u64): usize {
   const se = sectionEntry(pfn >> SEC_SHIFT);
