@@ -504,13 +504,13 @@ export const VIOLATION_SIZE: u32 = offsetof<Violation>();
 /** a page with refcount 0 is reachable from a page table */
 export const INV_REF_ZERO_MAPPED: u32 = 11;
 /** a device page holds a reference its pgmap does not cover: the pgmap is killed or gone and the page's reference does not keep it alive */
-export const INV_DEV_REF_DEAD_PGMAP: u32 = 12;
+export const INV_DEV_REF_DEAD_PGMAP: u32 = 22;
 /** a pgmap was destroyed (pageunmap_range) while one of its pages still held a reference */
 export const INV_PGMAP_DESTROYED_IN_USE: u32 = 21;
 /** a struct page of a destroyed pgmap was touched (it no longer holds the poison pattern) */
-export const INV_PGMAP_POISON_TOUCHED: u32 = 22;
+export const INV_PGMAP_POISON_TOUCHED: u32 = 13;
 /** a page table maps a pfn of a destroyed pgmap */
-export const INV_PGMAP_STALE_MAP: u32 = 23;
+export const INV_PGMAP_STALE_MAP: u32 = 12;
 /** a pgmap's reference count differs from its setup references, its live reference and its pages' references */
 export const INV_PGMAP_REF: u32 = 24;
 /** a device page's refcount is neither its idle count nor accounted for by mappings, gup and its driver */
