@@ -13,10 +13,10 @@ import type { Machine } from './machine.js';
 /** enum memory_type, by the names pgtemu uses for it. */
 export type PgmapType = 'fsdax' | 'devdax' | 'device-private' | 'device-coherent' | 'p2pdma';
 const TYPES: Readonly<Record<PgmapType, { code: number; kernel: string }>> = {
-  'device-private': { code: MEMORY_DEVICE_PRIVATE, kernel: 'MEMORY_DEVICE_PRIVATE' },
-  'device-coherent': { code: MEMORY_DEVICE_COHERENT, kernel: 'MEMORY_DEVICE_COHERENT' },
   fsdax: { code: MEMORY_DEVICE_FS_DAX, kernel: 'MEMORY_DEVICE_FS_DAX' },
   devdax: { code: MEMORY_DEVICE_GENERIC, kernel: 'MEMORY_DEVICE_GENERIC' },
+  'device-private': { code: MEMORY_DEVICE_PRIVATE, kernel: 'MEMORY_DEVICE_PRIVATE' },
+  'device-coherent': { code: MEMORY_DEVICE_COHERENT, kernel: 'MEMORY_DEVICE_COHERENT' },
   p2pdma: { code: MEMORY_DEVICE_PCI_P2PDMA, kernel: 'MEMORY_DEVICE_PCI_P2PDMA' },
 };
 export const PGMAP_TYPES = Object.keys(TYPES) as PgmapType[];
@@ -81,7 +81,7 @@ export function memremapPages(m: Machine, opts: MemremapOptions): Pgmap {
   const d = m.desc;
   const ps = BigInt(d.pageShift);
   const order = opts.folioOrder ?? 0;
-  const orders = [0, ...m.leafOrders.filter((o) => o > 0)];
+  const orders = [0, ...m.leafOrders.filter((o) => o > 0).sort((a, b) => a - b)];
   if (!Number.isInteger(order) || !orders.includes(order)) {
     throw new PgtemuError('EINVAL', `${op}: folioOrder ${describe(order)} is not a folio order device memory can have on ${d.arch}/${d.variant} (${orders.join(', ')}: a page, or a leaf of a page-table level)`, { op });
   }
