@@ -503,18 +503,16 @@ export const VIOLATION_SIZE: u32 = offsetof<Violation>();
 // of its JSDoc (scripts/gen-consts.mjs lifts both into src/host/consts.gen.ts).
 /** a page with refcount 0 is reachable from a page table */
 export const INV_REF_ZERO_MAPPED: u32 = 11;
-/** a device page holds a reference its pgmap does not cover: the pgmap is killed or gone and the page's reference does not keep it alive */
-export const INV_DEV_REF_DEAD_PGMAP: u32 = 22;
-/** a pgmap was destroyed (pageunmap_range) while one of its pages still held a reference */
-export const INV_PGMAP_DESTROYED_IN_USE: u32 = 21;
-/** a struct page of a destroyed pgmap was touched (it no longer holds the poison pattern) */
-export const INV_PGMAP_POISON_TOUCHED: u32 = 13;
 /** a page table maps a pfn of a destroyed pgmap */
 export const INV_PGMAP_STALE_MAP: u32 = 12;
+/** a struct page of a destroyed pgmap was touched (it no longer holds the poison pattern) */
+export const INV_PGMAP_POISON_TOUCHED: u32 = 13;
+/** a pgmap was destroyed (pageunmap_range) while one of its pages still held a reference */
+export const INV_PGMAP_DESTROYED_IN_USE: u32 = 21;
+/** a device page holds a reference its pgmap does not cover: the pgmap is killed or gone and the page's reference does not keep it alive */
+export const INV_DEV_REF_DEAD_PGMAP: u32 = 22;
 /** a pgmap's reference count differs from its setup references, its live reference and its pages' references */
 export const INV_PGMAP_REF: u32 = 24;
-/** a device page's refcount is neither its idle count nor accounted for by mappings, gup and its driver */
-export const INV_DEV_IDLE: u32 = 47;
 /** a refcount or pincount is below zero */
 export const INV_REF_NEGATIVE: u32 = 41;
 /** refcount differs from the mappings plus outstanding gup references */
@@ -527,6 +525,8 @@ export const INV_PIN_BALANCE: u32 = 44;
 export const INV_FREE_STATE: u32 = 45;
 /** references held by gup do not add up to what gup handed out */
 export const INV_OUTSTANDING: u32 = 46;
+/** a device page's refcount is neither its idle count nor accounted for by mappings, gup and its driver */
+export const INV_DEV_IDLE: u32 = 47;
 /** a tail page's compound_head does not name its head */
 export const INV_FOLIO_LINK: u32 = 51;
 /** a tail page holds a refcount */

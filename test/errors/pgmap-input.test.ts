@@ -204,3 +204,36 @@ describe('era switches in Machine.create', () => {
     expectError(() => m.memremapPages({ type: 'devdax', start: DEV, size: SEC }), 'ENOMEM', /and 0\.0 MiB of the machine's memmap is left/);
   });
 });
+
+describe('the core refuses on its own what the host checks (a caller that skips the host)', () => {
+  it('memremapPages below RAM, misaligned, past MAX_PHYSMEM_BITS or 2^64, of no type, overlapping; pgmap operations on no pgmap or a stale generation', () => {
+    const m = x86();
+    const E_INVAL = -22, E_EXIST = -17;
+    const ps = 12n;
+    const secPfns = SEC >> ps;
+    const call = (startPfn: bigint, nrPages: bigint, type = 4, order = 0) => m.calls.call('memremapPages', { startPfn, nrPages, type, order }).status;
+    const before = state(m);
+    expect(call(0n, secPfns)).toBe(E_INVAL);                                   // RAM
+    expect(call((DEV >> ps) + 1n, secPfns)).toBe(E_INVAL);                     // section
+    expect(call(DEV >> ps, secPfns, 4, 18)).toBe(E_INVAL);                     // folio
+    expect(call(DEV >> ps, secPfns, 1, 9)).toBe(E_INVAL);                      // compound private
+    expect(call(DEV >> ps, 0n)).toBe(E_INVAL);
+    expect(call(DEV >> ps, (1n << 64n) - (DEV >> ps))).toBe(E_INVAL);          // wraps
+    expect(call((1n << 64n) - secPfns, secPfns)).toBe(E_INVAL);
+    for (const type of [0, 6, 0xffffffff]) expect(call(DEV >> ps, secPfns, type)).toBe(E_INVAL);
+    expect(call(DEV >> ps, secPfns, 4, 40)).toBe(E_INVAL);
+    expect(state(m)).toEqual(before);
+    const ok = m.calls.call('memremapPages', { startPfn: DEV >> ps, nrPages: secPfns, type: 4, order: 0 });
+    expect(ok.status).toBe(0);
+    const { pgmap, gen } = ok;
+    expect(call(DEV >> ps, secPfns)).toBe(E_EXIST);
+    for (const [p, g] of [[0, gen], [pgmap + 1, gen], [pgmap, gen + 1], [0xfffffff0, gen], [pgmap + 64 * 1024, gen]]) {
+      expect(m.calls.call('memunmapBegin', { pgmap: p, gen: g }).status).toBe(E_INVAL);
+      expect(m.calls.call('pgmapRef', { pgmap: p, gen: g, op: 0, n: 1 }).status).toBe(E_INVAL);
+      expect(m.calls.call('devPageInit', { pgmap: p, gen: g, pfn: DEV >> ps }).status).toBe(E_INVAL);
+    }
+    expect(m.calls.call('pgmapRef', { pgmap, gen, op: 9, n: 1 }).status).toBe(E_INVAL);
+    expect(m.calls.call('memunmapFinish', { pgmap, gen }).status).toBe(E_INVAL); // not drained: never killed
+    expect(m.checkInvariants()).toEqual([]);
+  });
+});
