@@ -61,7 +61,7 @@ export interface UnmapResult {
 }
 
 /** Which machine made each handle, and whether it has been unmapped. */
-interface PgmapSlot { machine: Machine; ptr: number; gen: number; unmapping: boolean }
+interface PgmapSlot { machine: Machine; ptr: number; gen: number; unmapping: boolean; final?: PgmapStats }
 const slots = new WeakMap<Pgmap, PgmapSlot>();
 const byMachine = new WeakMap<Machine, Set<Pgmap>>();
 
@@ -185,11 +185,9 @@ export class Pgmap {
 
   stats(): PgmapStats {
     const s = this.slot('stats', true);
+    if (s.final) return { ...s.final };                                 // as memunmap_pages left it (the slot may be reused)
     const r = (f: string) => BigInt(s.machine.rd(s.ptr, 'Pgmap', f) as bigint);
     const state = this.stateOf(s);
-    if (state === 'destroyed' && (s.machine.rd(s.ptr, 'Pgmap', 'gen') as number) !== s.gen) {
-      throw new PgtemuError('EINVAL', 'stats: this pgmap\'s slot has been reused by a later memremapPages', { op: 'stats' });
-    }
     const word = r('ref');
     const dead = BigInt(PGMAP_REF_DEAD);
     return {
@@ -295,6 +293,7 @@ export class Pgmap {
           if (st !== PGMAP_DRAINED) { setTimeout(poll, 1); return; }
           const f = m.call('memunmapFinish', { pgmap: s.ptr, gen: s.gen }, op, pg.start);
           if (f.status < 0) m.fail(f.status, op, `the pgmap at ${hex(pg.start)}`, pg.start);
+          s.final = pg.stats();
           resolve(f.inUse > 0n ? { inUse: f.inUse, firstInUsePfn: f.firstPfn } : { inUse: 0n });
         } catch (e) {
           reject(e);

@@ -112,6 +112,8 @@ describe('memremapPages refuses bad ranges, naming them, and changes nothing', (
     expect(again.stats().state).toBe('live');
     // the reused slot's old handle knows it is gone
     expectError(() => pgs[5].get(), 'EINVAL', /was unmapped/);
+    expect(pgs[5].stats()).toMatchObject({ state: 'destroyed', ref: 0n, dead: true, pageFree: 0n });
+    expect(again.stats()).toMatchObject({ state: 'live', ref: 257n, dead: false });   // 1 + pfn_len: 16 MiB of 64 KiB pages
     expect(m.checkInvariants()).toEqual([]);
   });
 });
