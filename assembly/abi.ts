@@ -182,6 +182,7 @@ import { CTX_IN, CTX_OUT } from './layout';
 /** @op pagePtr */
 @unmanaged export class PageOut {
   page: u32;             // -> struct page (0: no struct page)
+  linear: u32;           // its section's struct pages are laid out by pfn (0: vmemmap-optimised, only pagePtr finds them)
 }
 
 /** @op inject */

@@ -7,7 +7,7 @@ export * from './layout';
 import { H, attachTo, hdr, arch, ctxOf, beginOp, lock, unlock, recoverAfterTrap, useCtx, useArch } from './base';
 import { L, nLevels, pageShift, lv, isLeaf, leafPa, tablePa, isTable, mkTable, addrEnd } from './arch';
 import {
-  sectionsAdd, pfnToPage, pageFolio, folioTestLarge, zoneInit, poolInit, markReserved, allocTable, freeTable, AUX_SIZE,
+  sectionsAdd, pfnLinear, pfnToPage, pageFolio, folioTestLarge, zoneInit, poolInit, markReserved, allocTable, freeTable, AUX_SIZE,
   FLAGS_SECTION_SHIFT, poolClaimRaw, claimBusyPa, rootBad,
 } from './mem';
 import { mmOf, vmaInsert, vmaRemoveRange, leafLevelFor, faultLocked, remapPfnRange, vmaAt } from './mm';
@@ -444,7 +444,10 @@ export function check(ctx: usize): i32 {
 
 // -> the struct page of a pfn (0: no struct page)
 export function pagePtr(ctx: usize): i32 {
-  argsOut<PageOut>(ctx).page = <u32>pfnToPage(argsIn<PageIn>(ctx).pfn);
+  const pfn = argsIn<PageIn>(ctx).pfn;
+  const o = argsOut<PageOut>(ctx);
+  o.page = <u32>pfnToPage(pfn);
+  o.linear = pfnLinear(pfn) ? 1 : 0;
   return OK;
 }
 export * from './offsets.gen';

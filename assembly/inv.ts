@@ -8,7 +8,7 @@ import { lv, L, nLevels, pageShift, tablePa, leafPa } from './arch';
 import { walkRange, tableSpan, WALK_NEXT } from './walk';
 import { mappingHoldsRef, isDevmap, deviceIdleRefcount, pagesHoldPgmapRef, RAM_PFNS } from './model';
 import {
-  pgmapOf, pgmapState, pgmapRefWord, pgmapDestroyedAt, poisonTouched, privateOrCoherent,
+  pgmapOf, pgmapState, pgmapRefWord, pgmapDestroyedAt, poisonTouched, privateOrCoherent, pgmapFolio,
 } from './pgmap';
 import { folioOf, pincountPtr } from './refcount';
 import {
@@ -23,7 +23,7 @@ import {
   INV_REF_ZERO_MAPPED, INV_REF_NEGATIVE, INV_REF_BALANCE, INV_MAPCOUNT, INV_PIN_BALANCE, INV_FREE_STATE,
   INV_OUTSTANDING, INV_FOLIO_LINK, INV_FOLIO_TAIL_REF, INV_MAP_UNALIGNED, INV_TABLE_LINK, PARENT_ROOT,
   INV_DEV_REF_DEAD_PGMAP, INV_PGMAP_DESTROYED_IN_USE, INV_PGMAP_POISON_TOUCHED, INV_PGMAP_STALE_MAP, INV_PGMAP_REF,
-  INV_DEV_IDLE, Pgmap, PGMAP_SIZE, PGMAP_FREE, PGMAP_LIVE, PGMAP_DESTROYED, PGMAP_REF_DEAD, PG_locked,
+  INV_DEV_IDLE, DEDUP_BLOCK, DEDUP_AUX, Pgmap, PGMAP_SIZE, PGMAP_FREE, PGMAP_LIVE, PGMAP_DESTROYED, PGMAP_REF_DEAD, PG_locked,
 } from './layout';
 import { AUX_SIZE as DEV_AUX_SIZE } from './mem';
 
@@ -182,7 +182,10 @@ export function checkInvariants(): u32 {
   for (let i: u32 = 0; i < h.pgmapCap; i++) {
     const g = changetype<Pgmap>(<usize>h.pgmapBase + <usize>i * PGMAP_SIZE);
     const st = pgmapState(changetype<usize>(g));
-    if (st != PGMAP_FREE && st != PGMAP_DESTROYED) memory.fill(<usize>g.aux, 0, <usize>(g.endPfn - g.startPfn) * DEV_AUX_SIZE);
+    if (st == PGMAP_FREE || st == PGMAP_DESTROYED) continue;
+    const nr = g.endPfn - g.startPfn;
+    if (g.dedup == 0) { memory.fill(<usize>g.aux, 0, <usize>nr * DEV_AUX_SIZE); continue; }
+    for (let f: u64 = 0; f < nr >> g.vmemmapShift; f++) store<u64>(<usize>g.memmap + <usize>f * DEDUP_BLOCK, 0, DEDUP_AUX);
   }
   for (let i: u32 = 0; i < h.mmCount; i++) {
     const mm = h.mmBase + i * MM_SIZE;
@@ -273,18 +276,17 @@ function checkPgmap(p: usize, strict: bool): i64 {
   const perPage = pagesHoldPgmapRef(type);
   const per: u64 = (<u64>1) << g.vmemmapShift;
   const nr = g.endPfn - g.startPfn;
-  const mm = <usize>g.memmap;
   let extra: i64 = 0;
   let held: i64 = 0;
   devPins = 0;
   for (let i: u64 = 0; i < nr; i += per) {
     const pfn = g.startPfn + i;
-    const folio = mm + <usize>i * PAGE_SIZE_BYTES;
+    const folio = pgmapFolio(p, i);
     const pg = load<u64>(folio, PAGE_COMPOUND_HEAD);
     if (pg != <u64>p) report(pfn, INV_FOLIO_LINK, folio, <i64>p, <i64>pg);        // page->pgmap (invariant 5)
     const locked = privateOrCoherent(type) && (load<u64>(folio) & ((<u64>1) << PG_locked)) != 0;
     const base: i64 = <i64>idle + (locked ? 1 : 0);
-    const mapRefs = folioMapRefs(pfn, folio, strict);
+    const mapRefs = g.dedup != 0 ? dedupFolioMapRefs(pfn, folio, strict) : folioMapRefs(pfn, folio, strict);
     if (per > 1) devPins += atomic.load<i32>(pincountPtr(folio));
     const rc = <i64>atomic.load<i32>(refcountPtr(folio));
     const diff = rc - base - mapRefs;
@@ -301,4 +303,33 @@ function checkPgmap(p: usize, strict: bool): i64 {
   const have = pgmapRefWord(p) & ~PGMAP_REF_DEAD;
   if (have != want) report(g.startPfn, INV_PGMAP_REF, 0, want, have);
   return extra;
+}
+
+// folioMapRefs for a vmemmap-optimised folio: its head, page[1] and the tail
+// every other tail shares, and one set of counters for the folio. Such a
+// folio is only ever mapped whole (device-DAX faults at its align): a PTE
+// mapping of any of its pages is reported, as it would write a mapcount
+// into struct pages all its tails share.
+function dedupFolioMapRefs(pfn: u64, folio: usize, strict: bool): i64 {
+  const pteMaps = <i64>load<u32>(folio, DEDUP_AUX);
+  const huge = <i64>load<u32>(folio, DEDUP_AUX + 4);
+  for (let j: u32 = 1; j < 3; j++) {
+    const t = folio + j * PAGE_SIZE_BYTES;
+    const pfnT = pfn + <u64>j;                          // page[2]'s struct page stands for every tail from 2 on
+    if (load<u64>(t, PAGE_COMPOUND_HEAD) != (<u64>folio | 1)) report(pfnT, INV_FOLIO_LINK, folio, <i64>folio, <i64>load<u64>(t, PAGE_COMPOUND_HEAD));
+    if (atomic.load<i32>(refcountPtr(t)) != 0) report(pfnT, INV_FOLIO_TAIL_REF, folio, 0, atomic.load<i32>(refcountPtr(t)));
+  }
+  if (pteMaps != 0) report(pfn, INV_MAPCOUNT, folio, 0, pteMaps);
+  for (let j: u32 = 0; j < 3; j += 2) {
+    const mc = ld32s(mapcountPtr(folio + j * PAGE_SIZE_BYTES)) + 1;
+    if (mc != 0) report(pfn + <u64>j, INV_MAPCOUNT, folio, 0, mc);
+  }
+  const em = <i64>folioOf(folio)._entire_mapcount + 1;
+  if (em != huge) report(pfn, INV_MAPCOUNT, folio, huge, em);
+  const lm = <i64>folioOf(folio)._large_mapcount + 1;
+  if (lm != huge) report(pfn, INV_MAPCOUNT, folio, huge, lm);
+  const pc = atomic.load<i32>(pincountPtr(folio));
+  if (pc < 0) report(pfn, INV_REF_NEGATIVE, folio, 0, pc);
+  if (strict && pc != 0) report(pfn, INV_PIN_BALANCE, folio, 0, pc);
+  return huge;
 }

@@ -89,6 +89,8 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   pgmapCap: u32;
   pgmapLock: u32;        // memremap/memunmap (mem_hotplug_lock and the pgmap_array's lock)
   pgmapSeq: u32;         // the last Pgmap.gen handed out
+  daxVmemmapOpt: u32;    // CONFIG_ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (x86_64, ppc64 radix, riscv)
+  _pgPad: u32;
 }
 export const HEADER_SIZE: u32 = 4096;
 // Arrays that follow the fixed fields inside the header page.
@@ -120,8 +122,8 @@ export const WHATIF_DEVMAP_LESS: u32 = 1;
   done: u32;             // struct completion: 1 once ref reached zero (a futex word)
   gen: u32;              // which memremap this slot holds (a handle names slot and gen)
   memmap: u32;           // -> its struct pages, one block for the whole range
-  aux: u32;              // -> their checker counters
-  _pad: u32;
+  aux: u32;              // -> their checker counters (0 when vmemmap-optimised: in each folio's block)
+  dedup: u32;            // vmemmap-optimised: one DEDUP_BLOCK per folio (mem.ts)
   bulkRefs: u64;         // the setup references (pfn_len) not yet put
   pageFree: u64;         // ops->page_free calls
   driverPages: i64;      // pages handed out by zone_device_page_init and not yet freed
@@ -154,6 +156,19 @@ export const PREF_TRYGET: u32 = 1;
 export const PREF_TRYGET_LIVE: u32 = 2;
 export const PREF_PUT: u32 = 3;
 export const PREF_READ: u32 = 4;
+
+// A vmemmap-optimised compound folio (vmemmap_can_optimize, v6.12
+// mm/sparse-vmemmap.c vmemmap_populate_compound_pages): the kernel keeps two
+// vmemmap pages per folio and maps every further one to the second, so all
+// tails past the first vmemmap page share struct pages. pgtemu keeps what
+// differs: the head, page[1] (the folio's fields), one tail every other tail
+// shares, and the folio's checker counters (mem.ts dedupPage).
+export const DEDUP_BLOCK: u32 = 256;
+export const DEDUP_AUX: u32 = 192;
+export const VMEMMAP_RESERVE_NR: u32 = 2;      // include/linux/mm.h
+// A section entry's memmap pointer with this bit set: the section's folios are
+// vmemmap-optimised, and the entry's second word holds their order.
+export const SEC_DEDUP: u32 = 1;
 
 // PAGE_POISON_PATTERN (include/linux/mm.h, -1l): what page_init_poison fills a
 // memmap with; pgtemu fills a removed pgmap's struct pages with it.

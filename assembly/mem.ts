@@ -10,7 +10,7 @@ import {
   Header, Page, PAGE_SIZE_BYTES, H_POOL_FREE, H_ZONE_COUNT, PG_head, PGTY_buddy,
   Folio, PAGE_COMPOUND_HEAD, PG_reserved,
   PoolUnit, POOL_UNIT_SIZE, UNIT_FREE, UNIT_USED, UNIT_RAW, UNIT_ORDER, PARENT_NONE, PARENT_ROOT,
-  BAD_OUTSIDE, BAD_MISALIGNED, BAD_UNLINKED, OK, E_BUSY, E_INVAL, E_NOSPC,
+  BAD_OUTSIDE, BAD_MISALIGNED, BAD_UNLINKED, OK, E_BUSY, E_INVAL, E_NOSPC, DEDUP_BLOCK, DEDUP_AUX, SEC_DEDUP,
 } from './layout';
 
 // ---------------------------------------------------------------- sparse memmap
@@ -35,7 +35,22 @@ export const AUX_SIZE: u32 = 8;   // per page: u32 pte mappings, u32 huge mappin
   if (se == 0) return 0;
   const base = <usize>load<u32>(se);
   if (base == 0) return 0;
+  if ((base & SEC_DEDUP) != 0) return dedupPage(se, base, pfn);
   return base + <usize>(pfn & ((<u64>1 << SEC_SHIFT) - 1)) * PAGE_SIZE_BYTES;
+}
+
+// A vmemmap-optimised section (SEC_DEDUP; layout.ts DEDUP_BLOCK): the block of
+// pfn's folio, then the head, page[1], or the tail all others share. Such
+// struct pages are not laid out by pfn: only pfnToPage finds them (pageToPfn
+// and pointer arithmetic across a folio do not apply).
+export function dedupBlock(se: usize, base: usize, pfn: u64): usize {
+  const order = <u64>load<u32>(se, 4);
+  const folio = order >= SEC_SHIFT ? 0 : (pfn & ((<u64>1 << SEC_SHIFT) - 1)) >> order;
+  return (base & ~(<usize>SEC_DEDUP)) + <usize>folio * DEDUP_BLOCK;
+}
+function dedupPage(se: usize, base: usize, pfn: u64): usize {
+  const off = pfn & (((<u64>1) << <u64>load<u32>(se, 4)) - 1);
+  return dedupBlock(se, base, pfn) + <usize>(off < 2 ? off : 2) * PAGE_SIZE_BYTES;
 }
 
 // sparse_add_section for [startPfn, endPfn): one contiguous memmap block and
@@ -95,6 +110,48 @@ export function sectionsAdd(startPfn: u64, endPfn: u64): i32 {
   return OK;
 }
 
+// The same for a vmemmap-optimised compound pgmap of folio order `order`:
+// one DEDUP_BLOCK per folio, each section's entry naming the block of the
+// folio its first pfn is in (with SEC_DEDUP) and the order. The blocks are
+// zeroed; the caller initialises them. sectionsMemmap: the first block.
+export function sectionsAddDedup(startPfn: u64, endPfn: u64, order: u32): i32 {
+  const h = hdr();
+  const s0 = startPfn >> h.sectionShift;
+  const s1 = endPfn >> h.sectionShift;                // the caller aligned both to sections
+  const nFolios = (endPfn - startPfn) >> order;
+  lock(H + offsetof<Header>("memmapLock"));
+  let need: u64 = 0;
+  for (let s = s0; s < s1; s += (<u64>1) << h.rootShift) {
+    const root = s >> h.rootShift;
+    if (root >= <u64>h.nrRoots) { unlock(H + offsetof<Header>("memmapLock")); return E_INVAL; }
+    if (load<u32>(h.sectionRoots + (<usize>root << 2)) == 0) need += (<u64>8) << h.rootShift;
+  }
+  const bytes = need + nFolios * <u64>DEDUP_BLOCK;
+  if (nFolios > <u64>0xffffff || <u64>h.memmapArenaNext + bytes > <u64>h.memmapArenaEnd) { unlock(H + offsetof<Header>("memmapLock")); return E_NOSPC; }
+  let next = h.memmapArenaNext;
+  for (let s = s0; s < s1; s++) {
+    const rp = h.sectionRoots + (<usize>(s >> h.rootShift) << 2);
+    if (load<u32>(rp) == 0) {
+      memory.fill(next, 0, 8 << h.rootShift);
+      store<u32>(rp, next);
+      next += 8 << h.rootShift;
+    }
+  }
+  const blocks = next;
+  h.memmapArenaNext = blocks + <usize>nFolios * DEDUP_BLOCK;
+  memory.fill(blocks, 0, <usize>nFolios * DEDUP_BLOCK);
+  for (let s = s0; s < s1; s++) {
+    const se = sectionEntry(s);
+    const folio = ((s << h.sectionShift) - startPfn) >> order;
+    store<u32>(se, <u32>(blocks + <usize>folio * DEDUP_BLOCK) | SEC_DEDUP);
+    store<u32>(se, order, 4);
+  }
+  sectionsMemmap = blocks;
+  sectionsAux = 0;
+  unlock(H + offsetof<Header>("memmapLock"));
+  return OK;
+}
+
 // sparse_remove_section for [startPfn, endPfn) (section aligned): the
 // sections leave the lookup, so pfn_to_page finds no struct page there (as
 // pfn_valid fails). The arena is a bump allocator: the blocks stay where they
@@ -111,9 +168,17 @@ export function sectionsRemove(startPfn: u64, endPfn: u64): void {
 }
 
 
+// Are the struct pages of pfn's section laid out by pfn (not vmemmap-optimised)?
+export function pfnLinear(pfn: u64): bool {
+  const se = sectionEntry(pfn >> SEC_SHIFT);
+  return se == 0 || (load<u32>(se) & SEC_DEDUP) == 0;
+}
+
 export function pfnToAux(pfn: u64): usize {
   const se = sectionEntry(pfn >> SEC_SHIFT);
   if (se == 0) return 0;
+  const mb = <usize>load<u32>(se);
+  if ((mb & SEC_DEDUP) != 0) return dedupBlock(se, mb, pfn) + DEDUP_AUX;   // one set of counters per folio
   const base = <usize>load<u32>(se, 4);
   if (base == 0) return 0;
   return base + <usize>(pfn & ((<u64>1 << SEC_SHIFT) - 1)) * AUX_SIZE;
@@ -157,9 +222,15 @@ export function pageToPfn(page: usize): u64 {
 
 // prep_compound_page + folio fields (mm/page_alloc.c, mm/internal.h folio_set_order)
 export function prepCompound(head: usize, order: u32): void {
+  prepCompoundPages(head, order, order == 0 ? 0 : 1 << order);
+}
+
+// The same over the first `pages` struct pages of the folio: all of them, or
+// a vmemmap-optimised folio's head, page[1] and shared tail.
+export function prepCompoundPages(head: usize, order: u32, pages: u32): void {
   if (order == 0) return;
   const n: u32 = 1 << order;
-  for (let i: u32 = 1; i < n; i++) {
+  for (let i: u32 = 1; i < pages; i++) {
     const t = head + i * PAGE_SIZE_BYTES;
     store<u64>(t + PAGE_COMPOUND_HEAD, <u64>head | 1);
     prepCompoundTailCounts(t);

@@ -13,10 +13,10 @@
 import { H, hdr, lock, unlock, beginOp } from './base';
 import { pageShift } from './arch';
 import {
-  pageFolio, folioOrder, setFlag, clearFlag, testFlag, prepCompound, sectionsAdd,
-  sectionsRemove, sectionsMemmap, sectionsAux, refcountPtr, mapcountPtr,
+  pageFolio, folioOrder, setFlag, clearFlag, testFlag, prepCompoundPages, sectionsAdd, sectionsAddDedup,
+  sectionsRemove, sectionsMemmap, sectionsAux, refcountPtr, mapcountPtr, FLAGS_SECTION_SHIFT,
 } from './mem';
-import { setPageCount, folioRefAdd, folioRefSubReturn, pincountPtr } from './refcount';
+import { setPageCount, folioRefAdd, folioRefSubReturn, pincountPtr, pageMapcountReset } from './refcount';
 import {
   ZONE_DEVICE, FS_DAX_LIMITED, RAM_PFNS, deviceIdleRefcount, pagesHoldPgmapRef, pgmapBulkRefs, deviceFreedAt, MODEL,
 } from './model';
@@ -27,6 +27,7 @@ import {
   PGMAP_FREE, PGMAP_LIVE, PGMAP_DYING, PGMAP_DRAINED, PGMAP_DESTROYED,
   PREF_GET, PREF_TRYGET, PREF_TRYGET_LIVE, PREF_PUT, PREF_READ, MODEL_UNIFIED,
   OP_MEMREMAP, OP_MEMUNMAP, OP_DEVPAGE, OK, E_INVAL, E_EXIST, E_NOSPC, E_BUSY,
+  DEDUP_BLOCK, VMEMMAP_RESERVE_NR,
 } from './layout';
 import {
   MemremapIn, MemremapOut, PgmapIn, MemunmapOut, MemunmapFinishOut, PgmapRefIn, PgmapRefOut, DevPageIn, DevPageOut,
@@ -47,6 +48,33 @@ export function pgmapChecked(p: u32, gen: u32): usize {
   if (p < base || p >= base + h.pgmapCap * PGMAP_SIZE || (p - base) % PGMAP_SIZE != 0) return 0;
   const pg = <usize>p;
   return pgmapOf(pg).gen == gen && pgmapState(pg) != PGMAP_FREE ? pg : 0;
+}
+
+// The struct page of the folio holding page `i` of pgmap p (i from its start).
+@inline export function pgmapFolio(p: usize, i: u64): usize {
+  const g = pgmapOf(p);
+  return g.dedup != 0 ? <usize>g.memmap + <usize>(i >> g.vmemmapShift) * DEDUP_BLOCK : <usize>g.memmap + <usize>i * PAGE_SIZE_BYTES;
+}
+// Distinct struct pages per folio: all, or head, page[1] and the shared tail.
+@inline export function folioStructPages(p: usize): u32 {
+  const g = pgmapOf(p);
+  const n: u32 = 1 << g.vmemmapShift;
+  return g.dedup != 0 && n > 3 ? 3 : n;
+}
+// Bytes of its memmap block.
+@inline function memmapBytes(p: usize): usize {
+  const g = pgmapOf(p);
+  const nr = g.endPfn - g.startPfn;
+  return g.dedup != 0 ? <usize>(nr >> g.vmemmapShift) * DEDUP_BLOCK : <usize>nr * PAGE_SIZE_BYTES;
+}
+
+// vmemmap_can_optimize (v6.12 include/linux/mm.h): the arch wants it
+// (ARCH_WANT_OPTIMIZE_DAX_VMEMMAP), a compound pgmap (only device-DAX sets
+// vmemmap_shift), no altmap (pgtemu has none), and its folios' struct pages
+// span more than VMEMMAP_RESERVE_NR vmemmap pages.
+export function vmemmapCanOptimize(type: u32, order: u32): bool {
+  if (hdr().daxVmemmapOpt == 0 || type != MEMORY_DEVICE_GENERIC || order == 0) return false;
+  return ((((<u64>1) << order) * <u64>PAGE_SIZE_BYTES) >> pageShift()) > <u64>VMEMMAP_RESERVE_NR;
 }
 
 @inline export function privateOrCoherent(type: u32): bool {
@@ -150,7 +178,7 @@ export function memremapPages(ctx: usize): i32 {
   const maxPfn: u64 = (<u64>h.nrRoots) << (h.rootShift + h.sectionShift);   // MAX_PHYSMEM_BITS
   if (!ZONE_DEVICE || !validType(type)) return E_INVAL;
   if (type == MEMORY_DEVICE_FS_DAX && FS_DAX_LIMITED) return E_INVAL;          // "File system DAX not supported"
-  if (privateOrCoherent(type) && order != 0) return E_INVAL;                 // no compound private/coherent folios in these eras
+  if (order != 0 && type != MEMORY_DEVICE_GENERIC) return E_INVAL;          // only device-DAX sets vmemmap_shift
   if (nr == 0 || order >= 32 || start < RAM_PFNS || start >= maxPfn || nr > maxPfn - start) return E_INVAL;
   if ((start | nr) & (secPages - 1) || (start | nr) & (((<u64>1) << order) - 1)) return E_INVAL;
   const end = start + nr;
@@ -171,9 +199,11 @@ export function memremapPages(ctx: usize): i32 {
   }
   const p = free != 0 ? free : spent;                                         // a destroyed pgmap's slot is reused last
   if (p == 0) { unlock(H + offsetof<Header>("pgmapLock")); return E_NOSPC; }
-  const r = sectionsAdd(start, end);
+  const dedup = vmemmapCanOptimize(type, order);
+  const r = dedup ? sectionsAddDedup(start, end, order) : sectionsAdd(start, end);
   if (r < 0) { unlock(H + offsetof<Header>("pgmapLock")); return r; }
   const g = pgmapOf(p);
+  g.dedup = dedup ? 1 : 0;
   g.startPfn = start;
   g.endPfn = end;
   g.type = type;
@@ -190,14 +220,22 @@ export function memremapPages(ctx: usize): i32 {
   // compound pgmaps, memmap_init_compound on its tails).
   const idle = deviceIdleRefcount(type);
   const per: u64 = (<u64>1) << order;
-  const mm = <usize>g.memmap;
+  const pages = folioStructPages(p);
+  const secShift = <u64>h.sectionShift;
   for (let i: u64 = 0; i < nr; i += per) {
-    const head = mm + <usize>i * PAGE_SIZE_BYTES;
-    for (let j: u64 = 0; j < per; j++) setFlag(head + <usize>j * PAGE_SIZE_BYTES, PG_reserved);   // __SetPageReserved
+    const head = pgmapFolio(p, i);
+    if (dedup) {                                                             // __init_single_page on the distinct ones
+      for (let j: u32 = 0; j < pages; j++) {
+        const q = head + j * PAGE_SIZE_BYTES;
+        store<u64>(q, ((start + i + j) >> secShift) << FLAGS_SECTION_SHIFT);
+        pageMapcountReset(q);
+      }
+    }
+    for (let j: u32 = 0; j < pages; j++) setFlag(head + j * PAGE_SIZE_BYTES, PG_reserved);   // __SetPageReserved
     store<u64>(head, <u64>p, PAGE_COMPOUND_HEAD);                            // page->pgmap
     store<u64>(head, op, offsetof<Page>("last_op"));
     setPageCount(head, idle);                                                // init_page_count, or 0 (model.ts)
-    if (order > 0) prepCompound(head, order);                                // tails: head | 1, refcount 0
+    if (order > 0) prepCompoundPages(head, order, pages);                    // tails: head | 1, refcount 0
   }
   // percpu_ref_init (1), then percpu_ref_get_many(pfn_len) where the era takes them
   const bulk: u64 = pgmapBulkRefs(type) ? nr >> order : 0;
@@ -238,10 +276,10 @@ export function memunmapBegin(ctx: usize): i32 {
 }
 
 // Is a device folio in use: referenced beyond its idle count, mapped, or pinned?
-export function deviceFolioInUse(folio: usize, type: u32): bool {
-  if (atomic.load<i32>(refcountPtr(folio)) != deviceIdleRefcount(type)) return true;
+export function deviceFolioInUse(p: usize, folio: usize): bool {
+  if (atomic.load<i32>(refcountPtr(folio)) != deviceIdleRefcount(pgmapOf(p).type)) return true;
   const order = folioOrder(folio);
-  const n: u32 = 1 << order;
+  const n = folioStructPages(p);
   for (let i: u32 = 0; i < n; i++) {
     if (i == 1) continue;                                                    // page[1]'s _mapcount word is the folio's
     if (atomic.load<i32>(mapcountPtr(folio + i * PAGE_SIZE_BYTES)) >= 0) return true;
@@ -266,18 +304,17 @@ export function memunmapFinish(ctx: usize): i32 {
   }
   const nr = g.endPfn - g.startPfn;
   const per: u64 = (<u64>1) << g.vmemmapShift;
-  const mm = <usize>g.memmap;
   let inUse: u64 = 0;
   let first: u64 = 0;
   for (let i: u64 = 0; i < nr; i += per) {
-    if (!deviceFolioInUse(mm + <usize>i * PAGE_SIZE_BYTES, g.type)) continue;
+    if (!deviceFolioInUse(p, pgmapFolio(p, i))) continue;
     if (inUse == 0) first = g.startPfn + i;
     inUse++;
   }
   g.destroyedInUse = inUse;
   g.destroyedInUsePfn = first;
   sectionsRemove(g.startPfn, g.endPfn);                                      // arch_remove_memory / __remove_pages
-  memory.fill(mm, PAGE_POISON_BYTE, <usize>nr * PAGE_SIZE_BYTES);            // page_init_poison
+  memory.fill(<usize>g.memmap, PAGE_POISON_BYTE, memmapBytes(p));           // page_init_poison
   atomic.store<u32>(statePtr(p), PGMAP_DESTROYED);                           // pgmap_array_delete
   unlock(H + offsetof<Header>("pgmapLock"));
   const o = argsOut<MemunmapFinishOut>(ctx);
@@ -290,11 +327,13 @@ export function memunmapFinish(ctx: usize): i32 {
 // does not, or u64.MAX_VALUE.
 export function poisonTouched(p: usize): u64 {
   const g = pgmapOf(p);
-  const nr = g.endPfn - g.startPfn;
   const mm = <usize>g.memmap;
-  const words = <usize>nr * (PAGE_SIZE_BYTES >> 3);
+  const words = memmapBytes(p) >> 3;
   for (let i: usize = 0; i < words; i++) {
-    if (load<u64>(mm + (i << 3)) != 0xffffffffffffffff) return g.startPfn + <u64>((i << 3) / PAGE_SIZE_BYTES);
+    if (load<u64>(mm + (i << 3)) == 0xffffffffffffffff) continue;
+    if (g.dedup == 0) return g.startPfn + <u64>((i << 3) / PAGE_SIZE_BYTES);
+    const b = (i << 3) % DEDUP_BLOCK;                                        // the folio, and which of its pages
+    return g.startPfn + (<u64>((i << 3) / DEDUP_BLOCK) << g.vmemmapShift) + <u64>(b < 3 * PAGE_SIZE_BYTES ? b / PAGE_SIZE_BYTES : 0);
   }
   return u64.MAX_VALUE;
 }

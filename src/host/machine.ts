@@ -23,7 +23,7 @@ const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined =>
   try { return decodeTablePa(l, e); } catch { return undefined; }
 };
 import { resolve, type Era, type MachineChoice, type Model } from './presets.js';
-import { memremapPages, Pgmap, type MemremapOptions, type UnmapResult } from './pgmap.js';
+import { memremapPages, Pgmap, OPTIMIZE_DAX_VMEMMAP, type MemremapOptions, type UnmapResult } from './pgmap.js';
 import { explainPage, type PageConstants, type PageExplained } from './pageinfo.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, invariantOf, type ErrorCode } from './errors.js';
 import {
@@ -464,6 +464,7 @@ export class Machine {
     w(header, 'Header', 'fsDaxLimited', era.fsDaxLimited ? 1 : 0);
     w(header, 'Header', 'whatIf', era.whatIf === 'devmap-less-zone-device' ? WHATIF_DEVMAP_LESS : WHATIF_NONE);
     w(header, 'Header', 'zoneDevice', era.zoneDevice ? 1 : 0);
+    w(header, 'Header', 'daxVmemmapOpt', OPTIMIZE_DAX_VMEMMAP.includes(desc.arch) ? 1 : 0);
     w(header, 'Header', 'pgmapBase', pgmaps);
     w(header, 'Header', 'pgmapCap', PGMAP_MAX);
     writeDescriptor(dv, L, arch, desc);
@@ -699,8 +700,8 @@ export class Machine {
     const dv = this.dv();
     const f1 = (o: number) => dv.getInt32(ptr + o, true);
     let headPfn = p;
-    if (tail) {
-      headPfn = p - BigInt((ptr - Number(ch - 1n)) / this.L.size.Page);
+    if (tail) {   // folios are naturally aligned (and a vmemmap-optimised tail's struct page is shared)
+      headPfn = p & ~((1n << BigInt(dv.getUint8(Number(ch - 1n) + FOLIO_FLAGS_1))) - 1n);
     }
     const large = isHead ? f1(FOLIO_LARGE_MAPCOUNT) : tail ? this.page(headPfn).largeMapcount : undefined;
     return {
@@ -747,9 +748,11 @@ export class Machine {
     const secPages = 1n << BigInt(this.desc.sectionSizeBits - this.desc.pageShift);
     for (let i = 0; i < n;) {
       const pfn = s + BigInt(i);
-      const ptr = this.call('pagePtr', { pfn }, op).page;
+      const o = this.call('pagePtr', { pfn }, op);
+      const ptr = o.page;
       if (ptr === 0) throw new PgtemuError('EINVAL', `${op}: pfn ${hex(pfn)} has no struct page`);
-      const count = Math.min(n - i, Number(secPages - pfn % secPages));
+      // a vmemmap-optimised section's struct pages are not laid out by pfn: one at a time
+      const count = o.linear ? Math.min(n - i, Number(secPages - pfn % secPages)) : 1;
       fn(i, count, ptr);
       i += count;
     }
@@ -801,7 +804,7 @@ export class Machine {
         a.buddy[i] = mapcount >>> 24 === PGTY_buddy ? 1 : 0;
         a.reserved[i] = (flags & RESERVED) !== 0 ? 1 : 0;
         a.tail[i] = ch & 1;
-        a.head[i] = (ch & 1) === 1 ? pfn - (ptr - (ch - 1)) / sz : pfn;
+        a.head[i] = (ch & 1) === 1 ? pfn - pfn % 2 ** b[ch - 1 + FOLIO_FLAGS_1] : pfn;   // folios are naturally aligned
         a.order[i] = head ? b[ptr + FOLIO_FLAGS_1] : 0;
         a.pincount[i] = head ? w[(ptr + FOLIO_PINCOUNT) >> 2] : 0;
         a.entireMapcount[i] = head ? w[(ptr + FOLIO_ENTIRE_MAPCOUNT) >> 2] : -1;

@@ -4,7 +4,7 @@
 import {
   MEMORY_DEVICE_PRIVATE, MEMORY_DEVICE_COHERENT, MEMORY_DEVICE_FS_DAX, MEMORY_DEVICE_GENERIC, MEMORY_DEVICE_PCI_P2PDMA,
   PGMAP_FREE, PGMAP_LIVE, PGMAP_DYING, PGMAP_DRAINED, PGMAP_DESTROYED, PGMAP_REF_DEAD,
-  PREF_GET, PREF_TRYGET, PREF_TRYGET_LIVE, PREF_PUT, PREF_READ,
+  PREF_GET, PREF_TRYGET, PREF_TRYGET_LIVE, PREF_PUT, PREF_READ, DEDUP_BLOCK,
 } from './consts.gen.js';
 import { PgtemuError, hex } from './errors.js';
 import { describe, options, u64Arg } from './validate.js';
@@ -65,6 +65,19 @@ interface PgmapSlot { machine: Machine; ptr: number; gen: number; unmapping: boo
 const slots = new WeakMap<Pgmap, PgmapSlot>();
 const byMachine = new WeakMap<Machine, Set<Pgmap>>();
 
+/**
+ * Architectures that select ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (v6.12
+ * arch/x86/Kconfig `if X86_64`, arch/powerpc/Kconfig `if PPC_RADIX_MMU`: every
+ * pgtemu ppc64 variant is radix, arch/riscv/Kconfig).
+ */
+export const OPTIMIZE_DAX_VMEMMAP: readonly string[] = ['x86_64', 'ppc64', 'riscv'];
+
+/** vmemmap_can_optimize as the core decides it (assembly/pgmap.ts), for the budget message. */
+function vmemmapOptimised(m: Machine, type: PgmapType, order: number): boolean {
+  return OPTIMIZE_DAX_VMEMMAP.includes(m.desc.arch) && type === 'devdax' && order > 0 &&
+    ((2 ** order * m.layout.size.Page) >> m.desc.pageShift) > 2;   // VMEMMAP_RESERVE_NR
+}
+
 const SECTION_NAME = 'memory section (SECTION_SIZE_BITS)';
 
 /** memremap_pages (mm/memremap.c): see Machine.memremapPages. */
@@ -91,8 +104,8 @@ export function memremapPages(m: Machine, opts: MemremapOptions): Pgmap {
   if (type === 'fsdax' && era.fsDaxLimited) {
     throw new PgtemuError('EINVAL', `${op}: File system DAX not supported: with CONFIG_FS_DAX_LIMITED (s390, until v6.14) memremap_pages refuses MEMORY_DEVICE_FS_DAX`, { op });
   }
-  if ((type === 'device-private' || type === 'device-coherent') && order !== 0) {
-    throw new PgtemuError('EINVAL', `${op}: ${type} pages are order 0 in these kernels (free_zone_device_folio: "we don't expect anonymous compound pages yet"); folioOrder ${order} refused`, { op });
+  if (type !== 'devdax' && order !== 0) {
+    throw new PgtemuError('EINVAL', `${op}: only device-DAX pgmaps have compound folios (drivers/dax/device.c sets vmemmap_shift; ${type === 'device-private' || type === 'device-coherent' ? `free_zone_device_folio: "we don't expect anonymous compound pages yet"` : 'its driver does not'}); folioOrder ${order} refused for ${type}`, { op });
   }
   if (size === 0n) throw new PgtemuError('EINVAL', `${op}: size 0: a pgmap covers at least one ${SECTION_NAME}`, { op });
   const secBytes = 1n << BigInt(d.sectionSizeBits);
@@ -117,10 +130,11 @@ export function memremapPages(m: Machine, opts: MemremapOptions): Pgmap {
   }
   // the memmap this range needs, against what is left of the arena
   const pages = size >> ps;
-  const bytes = pages * BigInt(m.layout.size.Page + 8);
+  const dedup = vmemmapOptimised(m, type, order);
+  const bytes = dedup ? (pages >> BigInt(order)) * BigInt(DEDUP_BLOCK) : pages * BigInt(m.layout.size.Page + 8);
   const left = BigInt(Number(m.rd(m.headerPtr, 'Header', 'memmapArenaEnd')) - Number(m.rd(m.headerPtr, 'Header', 'memmapArenaNext')));
   if (bytes > left) {
-    throw new PgtemuError('ENOMEM', `${op}: ${hex(size)} bytes of device memory need ${mib(bytes)} of struct pages and checker counters (${m.layout.size.Page + 8} bytes per ${1 << d.pageShift}-byte page), and ${mib(left)} of the machine's memmap is left (Machine.create option deviceMemmapMiB; the shared memory is at most 4 GiB in all). Sharing one page of tail struct pages per compound folio, as the kernel's vmemmap optimisation for device-DAX does, is not modelled`, { op });
+    throw new PgtemuError('ENOMEM', `${op}: ${hex(size)} bytes of device memory need ${mib(bytes)} of struct pages and checker counters (${dedup ? `${DEDUP_BLOCK} bytes per vmemmap-optimised folio` : `${m.layout.size.Page + 8} bytes per ${1 << d.pageShift}-byte page`}), and ${mib(left)} of the machine's memmap is left (Machine.create option deviceMemmapMiB; the shared memory is at most 4 GiB in all)${dedup ? '' : `. Only device-DAX folios whose struct pages span more than two pages are vmemmap-optimised (vmemmap_can_optimize, on x86_64, ppc64 and riscv)`}`, { op });
   }
   const o = m.call('memremapPages', { startPfn: start >> ps, nrPages: pages, type: t.code, order }, op, start);
   if (o.status < 0) {
@@ -128,7 +142,7 @@ export function memremapPages(m: Machine, opts: MemremapOptions): Pgmap {
     if (why) throw new PgtemuError('ENOSPC', `${op}: ${why}`, { op });
     m.fail(o.status, op, `[${hex(start)}, ${hex(start + size)}) as ${type}`, start);
   }
-  const pg = new Pgmap(type, start, size, order, ps);
+  const pg = new Pgmap(type, start, size, order, ps, m.rd(o.pgmap, 'Pgmap', 'dedup') === 1);
   slots.set(pg, { machine: m, ptr: o.pgmap, gen: o.gen, unmapping: false });
   let set = byMachine.get(m);
   if (!set) byMachine.set(m, (set = new Set()));
@@ -155,6 +169,12 @@ export class Pgmap {
     /** vmemmap_shift */
     readonly folioOrder: number,
     pageShift: bigint,
+    /**
+     * vmemmap-optimised (vmemmap_can_optimize): its folios keep a head, page[1]
+     * and one tail struct page all other tails share, as the kernel's shared
+     * vmemmap page makes them.
+     */
+    readonly vmemmapOptimized: boolean,
   ) {
     this.startPfn = start >> pageShift;
     this.endPfn = (start + size) >> pageShift;

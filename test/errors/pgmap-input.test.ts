@@ -59,7 +59,8 @@ describe('memremapPages refuses bad ranges, naming them, and changes nothing', (
       expectError(() => m.memremapPages({ type: 'devdax', start: DEV, size: SEC, folioOrder }), 'EINVAL', /folioOrder .* is not a folio order device memory can have on x86_64\/4level \(0, 9, 18:/);
     }
     expectError(() => m.memremapPages({ type: 'devdax', start: DEV, size: SEC, folioOrder: Number.NaN }), 'EINVAL', /option 'folioOrder' is NaN, not a number/);
-    expectError(() => m.memremapPages({ type: 'device-private', start: DEV, size: SEC, folioOrder: 9 }), 'EINVAL', /device-private pages are order 0/);
+    expectError(() => m.memremapPages({ type: 'device-private', start: DEV, size: SEC, folioOrder: 9 }), 'EINVAL', /only device-DAX pgmaps have compound folios .*"we don't expect anonymous compound pages yet"\); folioOrder 9 refused for device-private/);
+    expectError(() => m.memremapPages({ type: 'fsdax', start: DEV, size: SEC, folioOrder: 9 }), 'EINVAL', /only device-DAX pgmaps have compound folios \(drivers\/dax\/device.c sets vmemmap_shift; its driver does not\); folioOrder 9 refused for fsdax/);
     expect(state(m)).toEqual(before);
   });
 
@@ -88,12 +89,14 @@ describe('memremapPages refuses bad ranges, naming them, and changes nothing', (
     expect(state(m)).toEqual(before);
   });
 
-  it('a range whose struct pages do not fit: 1 TiB of 2 MiB folios needs 18 GiB of memmap, and the limit says so', () => {
+  it('a range whose struct pages do not fit: 1 TiB of 4 KiB pages needs 18 GiB of memmap, of vmemmap-optimised 2 MiB folios 128 MiB; the limit says which', () => {
     const m = x86();
     const before = state(m);
-    const e = expectError(() => m.memremapPages({ type: 'devdax', start: 1n << 40n, size: 1n << 40n, folioOrder: 9 }), 'ENOMEM',
+    const e = expectError(() => m.memremapPages({ type: 'fsdax', start: 1n << 40n, size: 1n << 40n }), 'ENOMEM',
       /0x10000000000 bytes of device memory need 18432 MiB of struct pages and checker counters \(72 bytes per 4096-byte page\), and 16\.\d MiB of the machine's memmap is left \(Machine.create option deviceMemmapMiB/);
-    expect(e.message).toMatch(/vmemmap optimisation for device-DAX does, is not modelled/);
+    expect(e.message).toMatch(/Only device-DAX folios whose struct pages span more than two pages are vmemmap-optimised \(vmemmap_can_optimize, on x86_64, ppc64 and riscv\)/);
+    expectError(() => m.memremapPages({ type: 'devdax', start: 1n << 40n, size: 1n << 40n, folioOrder: 9 }), 'ENOMEM',
+      /need 128\.0 MiB of struct pages and checker counters \(256 bytes per vmemmap-optimised folio\), and 16\.\d MiB/);
     expect(state(m)).toEqual(before);
     // what does fit is used to the end
     const pg = m.memremapPages({ type: 'devdax', start: DEV, size: SEC });
@@ -219,6 +222,7 @@ describe('the core refuses on its own what the host checks (a caller that skips 
     expect(call((DEV >> ps) + 1n, secPfns)).toBe(E_INVAL);                     // section
     expect(call(DEV >> ps, secPfns, 4, 18)).toBe(E_INVAL);                     // folio
     expect(call(DEV >> ps, secPfns, 1, 9)).toBe(E_INVAL);                      // compound private
+    expect(call(DEV >> ps, secPfns, 3, 9)).toBe(E_INVAL);                      // compound fsdax
     expect(call(DEV >> ps, 0n)).toBe(E_INVAL);
     expect(call(DEV >> ps, (1n << 64n) - (DEV >> ps))).toBe(E_INVAL);          // wraps
     expect(call((1n << 64n) - secPfns, secPfns)).toBe(E_INVAL);
