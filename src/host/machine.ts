@@ -688,7 +688,8 @@ export class Machine {
   /** A snapshot of one struct page (and its folio fields when it heads one), with what the kernel would report of it. */
   page(pfn: bigint | number): PageInfo {
     const p = u64Arg(pfn, 'page: pfn');
-    const ptr = this.call('pagePtr', { pfn: p }, 'page').page;
+    const po = this.call('pagePtr', { pfn: p }, 'page');
+    const ptr = po.page, linear = po.linear === 1;
     if (ptr === 0) throw new PgtemuError('EINVAL', `page: pfn ${hex(p)} has no struct page`);
     const rd = (f: string) => this.rd(ptr, 'Page', f);
     const flags = rd('flags') as bigint;
@@ -700,8 +701,10 @@ export class Machine {
     const dv = this.dv();
     const f1 = (o: number) => dv.getInt32(ptr + o, true);
     let headPfn = p;
-    if (tail) {   // folios are naturally aligned (and a vmemmap-optimised tail's struct page is shared)
-      headPfn = p & ~((1n << BigInt(dv.getUint8(Number(ch - 1n) + FOLIO_FLAGS_1))) - 1n);
+    if (tail) {
+      headPfn = linear ? p - BigInt((ptr - Number(ch - 1n)) / this.L.size.Page)
+        // a vmemmap-optimised tail's struct page is shared: the head by alignment (folios are naturally aligned)
+        : ch - 1n + BigInt(FOLIO_FLAGS_1) < BigInt(dv.byteLength) ? p & ~((1n << BigInt(dv.getUint8(Number(ch - 1n) + FOLIO_FLAGS_1))) - 1n) : p;
     }
     const large = isHead ? f1(FOLIO_LARGE_MAPCOUNT) : tail ? this.page(headPfn).largeMapcount : undefined;
     return {
@@ -742,7 +745,7 @@ export class Machine {
    * per section: a section's struct pages are contiguous, the next section's
    * may live elsewhere).
    */
-  private memmapRuns(op: string, start: bigint | number, n: number, fn: (i: number, count: number, ptr: number) => void): void {
+  private memmapRuns(op: string, start: bigint | number, n: number, fn: (i: number, count: number, ptr: number, linear: boolean) => void): void {
     const s = u64Arg(start, `${op}: start`);
     if (!Number.isInteger(n) || n < 0 || n > 1 << 30) throw new PgtemuError('EINVAL', `${op}: n ${describe(n)} is not an integer in 0..${1 << 30}`);
     const secPages = 1n << BigInt(this.desc.sectionSizeBits - this.desc.pageShift);
@@ -753,7 +756,7 @@ export class Machine {
       if (ptr === 0) throw new PgtemuError('EINVAL', `${op}: pfn ${hex(pfn)} has no struct page`);
       // a vmemmap-optimised section's struct pages are not laid out by pfn: one at a time
       const count = o.linear ? Math.min(n - i, Number(secPages - pfn % secPages)) : 1;
-      fn(i, count, ptr);
+      fn(i, count, ptr, o.linear === 1);
       i += count;
     }
   }
@@ -791,7 +794,7 @@ export class Machine {
     const HEAD = 1 << PG_head, RESERVED = 1 << PG_reserved;
     a.start = u64Arg(start, 'pages: start');
     const first = Number(a.start);
-    this.memmapRuns('pages', start, n, (i0, count, ptr0) => {
+    this.memmapRuns('pages', start, n, (i0, count, ptr0, linear) => {
       for (let k = 0; k < count; k++) {
         const i = i0 + k, ptr = ptr0 + k * sz, pfn = first + i;
         const flags = w[(ptr + off.flags) >> 2];
@@ -804,7 +807,8 @@ export class Machine {
         a.buddy[i] = mapcount >>> 24 === PGTY_buddy ? 1 : 0;
         a.reserved[i] = (flags & RESERVED) !== 0 ? 1 : 0;
         a.tail[i] = ch & 1;
-        a.head[i] = (ch & 1) === 1 ? pfn - pfn % 2 ** b[ch - 1 + FOLIO_FLAGS_1] : pfn;   // folios are naturally aligned
+        a.head[i] = (ch & 1) !== 1 ? pfn : linear ? pfn - (ptr - (ch - 1)) / sz
+          : pfn - pfn % 2 ** (b[ch - 1 + FOLIO_FLAGS_1] ?? 0);             // vmemmap-optimised: by alignment
         a.order[i] = head ? b[ptr + FOLIO_FLAGS_1] : 0;
         a.pincount[i] = head ? w[(ptr + FOLIO_PINCOUNT) >> 2] : 0;
         a.entireMapcount[i] = head ? w[(ptr + FOLIO_ENTIRE_MAPCOUNT) >> 2] : -1;
