@@ -182,6 +182,7 @@ import { CTX_IN, CTX_OUT } from './layout';
 /** @op pagePtr */
 @unmanaged export class PageOut {
   page: u32;             // -> struct page (0: no struct page)
+  linear: u32;           // its section's struct pages are laid out by pfn (0: vmemmap-optimised, only pagePtr finds them)
 }
 
 /** @op inject */
@@ -205,4 +206,66 @@ import { CTX_IN, CTX_OUT } from './layout';
 @unmanaged export class WalkManyOut {
   hits: u64;             // walks that ended on a leaf
   acc: u64;              // xor of their entries
+}
+
+/** @op memremapPages */
+@unmanaged export class MemremapIn {
+  startPfn: u64;
+  nrPages: u64;
+  type: u32;             // MEMORY_DEVICE_*
+  order: u32;            // vmemmap_shift: the folio order of its compound pages
+}
+
+/** @op memremapPages */
+@unmanaged export class MemremapOut {
+  pgmap: u32;            // -> Pgmap
+  gen: u32;              // Pgmap.gen: the handle's
+  ref: u64;              // the percpu_ref's count after setup
+}
+
+/** @op memunmapBegin memunmapFinish */
+@unmanaged export class PgmapIn {
+  pgmap: u32;
+  gen: u32;
+}
+
+/** @op memunmapBegin */
+@unmanaged export class MemunmapOut {
+  state: u32;            // PGMAP_DYING, or PGMAP_DRAINED when nothing held it
+  _pad: u32;
+  ref: u64;              // the count left after the kill and the bulk put
+}
+
+/** @op memunmapFinish */
+@unmanaged export class MemunmapFinishOut {
+  inUse: u64;            // pages still referenced when their struct pages were removed
+  firstPfn: u64;         // the first of those
+}
+
+/** @op pgmapRef */
+@unmanaged export class PgmapRefIn {
+  pgmap: u32;
+  gen: u32;
+  op: u32;               // PREF_*
+  n: u32;                // references (get_many / put_many); 1 for one
+}
+
+/** @op pgmapRef */
+@unmanaged export class PgmapRefOut {
+  ok: u32;               // a tryget that succeeded, or a get / put done
+  _pad: u32;
+  ref: i64;              // the word after the operation: count | PGMAP_REF_DEAD
+}
+
+/** @op devPageInit devPagePut */
+@unmanaged export class DevPageIn {
+  pgmap: u32;
+  gen: u32;
+  pfn: u64;
+}
+
+/** @op devPageInit devPagePut */
+@unmanaged export class DevPageOut {
+  refcount: i32;         // the page's count afterwards
+  freed: u32;            // devPagePut: the put freed the page (ops->page_free ran)
 }

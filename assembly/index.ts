@@ -7,7 +7,7 @@ export * from './layout';
 import { H, attachTo, hdr, arch, ctxOf, beginOp, lock, unlock, recoverAfterTrap, useCtx, useArch } from './base';
 import { L, nLevels, pageShift, lv, isLeaf, leafPa, tablePa, isTable, mkTable, addrEnd } from './arch';
 import {
-  pfnToPage, pageFolio, folioTestLarge, zoneInit, poolInit, markReserved, allocTable, freeTable, AUX_SIZE,
+  sectionsAdd, pfnLinear, pfnToPage, pageFolio, folioTestLarge, zoneInit, poolInit, markReserved, allocTable, freeTable, AUX_SIZE,
   FLAGS_SECTION_SHIFT, poolClaimRaw, claimBusyPa, rootBad,
 } from './mem';
 import { mmOf, vmaInsert, vmaRemoveRange, leafLevelFor, faultLocked, remapPfnRange, vmaAt } from './mm';
@@ -32,6 +32,8 @@ import {
   WalkManyIn, WalkManyOut, argsIn, argsOut,
 } from './abi';
 
+export { memremapPages, memunmapBegin, memunmapFinish, pgmapRef, devPageInit, devPagePut } from './pgmap';
+
 export function attach(header: usize): void {
   attachTo(header);
   modelAttach();
@@ -44,56 +46,6 @@ export function heapBase(): usize {
 }
 
 // ---------------------------------------------------------------- machine
-// sparse_add_section for [startPfn, endPfn): one contiguous memmap block and
-// one aux block for all its sections, so every folio's struct pages are contiguous.
-function sectionsAdd(startPfn: u64, endPfn: u64): i32 {
-  const h = hdr();
-  const secPages: u64 = (<u64>1) << h.sectionShift;
-  const s0 = startPfn >> h.sectionShift;
-  const s1 = (endPfn + secPages - 1) >> h.sectionShift;
-  const nPages = (s1 - s0) * secPages;
-  lock(H + offsetof<Header>("memmapLock"));
-  // root blocks first
-  let need: u64 = 0;
-  for (let s = s0; s < s1; s += (<u64>1) << h.rootShift) {
-    const root = s >> h.rootShift;
-    if (root >= <u64>h.nrRoots) { unlock(H + offsetof<Header>("memmapLock")); return E_INVAL; }
-    if (load<u32>(h.sectionRoots + (<usize>root << 2)) == 0) need += (<u64>8) << h.rootShift;
-  }
-  const bytes = need + nPages * (<u64>PAGE_SIZE_BYTES + AUX_SIZE);
-  if (<u64>h.memmapArenaNext + bytes > <u64>h.memmapArenaEnd) { unlock(H + offsetof<Header>("memmapLock")); return E_NOSPC; }
-  let next = h.memmapArenaNext;
-  for (let s = s0; s < s1; s++) {
-    const root = s >> h.rootShift;
-    const rp = h.sectionRoots + (<usize>root << 2);
-    if (load<u32>(rp) == 0) {
-      memory.fill(next, 0, 8 << h.rootShift);
-      store<u32>(rp, next);
-      next += 8 << h.rootShift;
-    }
-  }
-  const memmap = next;
-  const aux = memmap + <usize>nPages * PAGE_SIZE_BYTES;
-  next = aux + <usize>nPages * AUX_SIZE;
-  h.memmapArenaNext = next;
-  memory.fill(aux, 0, <usize>nPages * AUX_SIZE);
-  for (let s = s0; s < s1; s++) {
-    const se = load<u32>(h.sectionRoots + (<usize>(s >> h.rootShift) << 2)) + ((<usize>s & ((1 << h.rootShift) - 1)) << 3);
-    const off = <usize>((s - s0) * secPages);
-    store<u32>(se, memmap + off * PAGE_SIZE_BYTES);
-    store<u32>(se, aux + off * AUX_SIZE, 4);
-  }
-  // __init_single_page: section in flags, _mapcount -1, refcount 0
-  for (let i: u64 = 0; i < nPages; i++) {
-    const p = memmap + <usize>i * PAGE_SIZE_BYTES;
-    memory.fill(p, 0, PAGE_SIZE_BYTES);
-    store<u64>(p, (s0 + (i >> h.sectionShift)) << FLAGS_SECTION_SHIFT);
-    pageMapcountReset(p);
-  }
-  unlock(H + offsetof<Header>("memmapLock"));
-  return OK;
-}
-
 export function machineInit(ctx: usize): i32 {
   const h = hdr();
   const a = argsIn<MachineInitIn>(ctx);
@@ -492,7 +444,10 @@ export function check(ctx: usize): i32 {
 
 // -> the struct page of a pfn (0: no struct page)
 export function pagePtr(ctx: usize): i32 {
-  argsOut<PageOut>(ctx).page = <u32>pfnToPage(argsIn<PageIn>(ctx).pfn);
+  const pfn = argsIn<PageIn>(ctx).pfn;
+  const o = argsOut<PageOut>(ctx);
+  o.page = <u32>pfnToPage(pfn);
+  o.linear = pfnLinear(pfn) ? 1 : 0;
   return OK;
 }
 export * from './offsets.gen';

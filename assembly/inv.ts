@@ -6,7 +6,10 @@
 import { H, hdr } from './base';
 import { lv, L, nLevels, pageShift, tablePa, leafPa } from './arch';
 import { walkRange, tableSpan, WALK_NEXT } from './walk';
-import { mappingHoldsRef } from './model';
+import { mappingHoldsRef, isDevmap, deviceIdleRefcount, pagesHoldPgmapRef, RAM_PFNS } from './model';
+import {
+  pgmapOf, pgmapState, pgmapRefWord, pgmapDestroyedAt, poisonTouched, privateOrCoherent, pgmapFolio,
+} from './pgmap';
 import { folioOf, pincountPtr } from './refcount';
 import {
   pfnToPage, pfnToAux, pageToPfn, pageFolio, folioTestLarge, folioOrder, isBuddy, pageType, rootBad,
@@ -19,7 +22,10 @@ import {
   PG_reserved, PGTY_hugetlb,
   INV_REF_ZERO_MAPPED, INV_REF_NEGATIVE, INV_REF_BALANCE, INV_MAPCOUNT, INV_PIN_BALANCE, INV_FREE_STATE,
   INV_OUTSTANDING, INV_FOLIO_LINK, INV_FOLIO_TAIL_REF, INV_MAP_UNALIGNED, INV_TABLE_LINK, PARENT_ROOT,
+  INV_DEV_REF_DEAD_PGMAP, INV_PGMAP_DESTROYED_IN_USE, INV_PGMAP_POISON_TOUCHED, INV_PGMAP_STALE_MAP, INV_PGMAP_REF,
+  INV_DEV_IDLE, DEDUP_BLOCK, DEDUP_AUX, Pgmap, PGMAP_SIZE, PGMAP_FREE, PGMAP_LIVE, PGMAP_DESTROYED, PGMAP_REF_DEAD, PG_locked,
 } from './layout';
+import { AUX_SIZE as DEV_AUX_SIZE } from './mem';
 
 // Sign-extending 32-bit load (counts stored -1-based).
 @inline function ld32s(p: usize): i64 {
@@ -42,9 +48,13 @@ function report(pfn: u64, inv: u32, page: usize, expected: i64, actual: i64): vo
 // Count one mapping of the leaf at level l into the aux counters.
 function countLeaf(l: u32, e: u64): void {
   const d = lv(l);
-  if (!mappingHoldsRef(d, e)) return;                          // no reference held (special, legacy devmap)
+  const holds = mappingHoldsRef(d, e);
+  if (!holds && !isDevmap(d, e)) return;                       // no reference held, no struct page named (special)
   const ps = pageShift();
   const pfn = leafPa(d, e) >> ps;
+  // a mapping of a destroyed pgmap's range: nothing backs it any more (invariant 1)
+  if (pfn >= RAM_PFNS && pfnToPage(pfn) == 0 && pgmapDestroyedAt(pfn) != 0) report(pfn, INV_PGMAP_STALE_MAP, 0, 0, <i64>e);
+  if (!holds) return;                                          // legacy devmap: the pgmap holds the page
   // neither does the zero pfn without a special bit, nor a huge zero PMD (recognised by pfn)
   if (l == nLevels() - 1 ? isZeroPfn(pfn) : isHugeZeroPfn(pfn)) return;
   const page = pfnToPage(pfn);
@@ -85,12 +95,12 @@ function countTables(root: u64): void {
   walkRange<Count>(changetype<Count>(0), 0, root, 0, tableSpan(0));
 }
 
-// Check one allocated folio whose head is at pfn; `held` references are
-// neither mappings nor gup's (the machine's own on the huge zero folio).
-function checkFolio(pfn: u64, folio: usize, strict: bool, held: i64): i64 {
+// The references a folio's mappings hold (its entries counted into aux),
+// checking its tails' links and refcounts, its mapcounts and its pincount
+// on the way.
+function folioMapRefs(pfn: u64, folio: usize, strict: bool): i64 {
   const order = folioOrder(folio);
   const nr: u64 = (<u64>1) << order;
-  const rc = atomic.load<i32>(refcountPtr(folio));
   let pteMaps: i64 = 0;
   for (let i: u64 = 0; i < nr; i++) {
     const page = folio + <usize>i * PAGE_SIZE_BYTES;
@@ -120,7 +130,14 @@ function checkFolio(pfn: u64, folio: usize, strict: bool, held: i64): i64 {
     if (pc < 0) report(pfn, INV_REF_NEGATIVE, folio, 0, pc);
     if (strict && pc != 0) report(pfn, INV_PIN_BALANCE, folio, 0, pc);
   }
-  mapRefs += held;
+  return mapRefs;
+}
+
+// Check one allocated folio whose head is at pfn; `held` references are
+// neither mappings nor gup's (the machine's own on the huge zero folio).
+function checkFolio(pfn: u64, folio: usize, strict: bool, held: i64): i64 {
+  const rc = atomic.load<i32>(refcountPtr(folio));
+  const mapRefs = folioMapRefs(pfn, folio, strict) + held;
   if (rc < 0) report(pfn, INV_REF_NEGATIVE, folio, 0, rc);
   else if (rc == 0) report(pfn, INV_FREE_STATE, folio, mapRefs, 0);   // neither free nor referenced
   else if (<i64>rc < mapRefs) report(pfn, INV_REF_BALANCE, folio, mapRefs, rc);
@@ -157,10 +174,18 @@ export function checkInvariants(): u32 {
   const h = hdr();
   atomic.store<u32>(H + offsetof<Header>("violCount"), 0);
   const end = h.ramPfns;
-  // 1. clear the counters, 2. count every mapping of every mm
+  // 1. clear the counters (RAM's and every device range's), 2. count every mapping of every mm
   for (let pfn: u64 = 0; pfn < end; pfn++) {
     const aux = pfnToAux(pfn);
     if (aux != 0) store<u64>(aux, 0);
+  }
+  for (let i: u32 = 0; i < h.pgmapCap; i++) {
+    const g = changetype<Pgmap>(<usize>h.pgmapBase + <usize>i * PGMAP_SIZE);
+    const st = pgmapState(changetype<usize>(g));
+    if (st == PGMAP_FREE || st == PGMAP_DESTROYED) continue;
+    const nr = g.endPfn - g.startPfn;
+    if (g.dedup == 0) { memory.fill(<usize>g.aux, 0, <usize>nr * DEV_AUX_SIZE); continue; }
+    for (let f: u64 = 0; f < nr >> g.vmemmapShift; f++) store<u64>(<usize>g.memmap + <usize>f * DEDUP_BLOCK, 0, DEDUP_AUX);
   }
   for (let i: u32 = 0; i < h.mmCount; i++) {
     const mm = h.mmBase + i * MM_SIZE;
@@ -206,9 +231,105 @@ export function checkInvariants(): u32 {
     pfn += (<u64>1) << folioOrder(page);
   }
   checkFreeLists();
+  // 3b. device pages, pgmap by pgmap
+  for (let i: u32 = 0; i < h.pgmapCap; i++) {
+    const p = <usize>h.pgmapBase + <usize>i * PGMAP_SIZE;
+    const st = pgmapState(p);
+    if (st == PGMAP_FREE) continue;
+    if (st == PGMAP_DESTROYED) { checkDestroyed(p); continue; }
+    extra += checkPgmap(p, strict);
+    pins += devPins;
+  }
   // 4. what gup handed out must add up to what the pages hold beyond their mappings
   if (extra != outstanding) report(0, INV_OUTSTANDING, 0, outstanding, extra);
   if (pins != pinsOut) report(0, INV_PIN_BALANCE, 0, pinsOut, pins);
   return atomic.load<u32>(H + offsetof<Header>("violCount"));
 }
 
+
+// ---------------------------------------------------------------- device pages
+// A destroyed pgmap: the pages it still had in use when pageunmap_range ran
+// (invariant 2), and any touch of its poisoned struct pages since (invariant 1).
+function checkDestroyed(p: usize): void {
+  const g = pgmapOf(p);
+  if (g.destroyedInUse != 0) report(g.destroyedInUsePfn, INV_PGMAP_DESTROYED_IN_USE, 0, 0, <i64>g.destroyedInUse);
+  const t = poisonTouched(p);
+  if (t != u64.MAX_VALUE) report(t, INV_PGMAP_POISON_TOUCHED, 0, -1, 0);
+}
+
+// Pins of the large device folios checkPgmap saw.
+let devPins: i64 = 0;
+
+// A live (or killed, not yet destroyed) pgmap's pages against their era's
+// idle count (model.ts deviceIdleRefcount), their mappings and, for a
+// private/coherent page the driver holds (zone_device_page_init, locked),
+// its one reference; and the pgmap's percpu_ref against what should hold
+// it: the live reference until the kill, the setup references until
+// memunmap_pages puts them, and one per allocated private/coherent page from
+// v6.1. Returns the references beyond all that (gup's, for INV_OUTSTANDING).
+function checkPgmap(p: usize, strict: bool): i64 {
+  const g = pgmapOf(p);
+  const st = pgmapState(p);
+  const dead = st != PGMAP_LIVE;
+  const type = g.type;
+  const idle = deviceIdleRefcount(type);
+  const perPage = pagesHoldPgmapRef(type);
+  const per: u64 = (<u64>1) << g.vmemmapShift;
+  const nr = g.endPfn - g.startPfn;
+  let extra: i64 = 0;
+  let held: i64 = 0;
+  devPins = 0;
+  for (let i: u64 = 0; i < nr; i += per) {
+    const pfn = g.startPfn + i;
+    const folio = pgmapFolio(p, i);
+    const pg = load<u64>(folio, PAGE_COMPOUND_HEAD);
+    if (pg != <u64>p) report(pfn, INV_FOLIO_LINK, folio, <i64>p, <i64>pg);        // page->pgmap (invariant 5)
+    const locked = privateOrCoherent(type) && (load<u64>(folio) & ((<u64>1) << PG_locked)) != 0;
+    const base: i64 = <i64>idle + (locked ? 1 : 0);
+    const mapRefs = g.dedup != 0 ? dedupFolioMapRefs(pfn, folio, strict) : folioMapRefs(pfn, folio, strict);
+    if (per > 1) devPins += atomic.load<i32>(pincountPtr(folio));
+    const rc = <i64>atomic.load<i32>(refcountPtr(folio));
+    const diff = rc - base - mapRefs;
+    if (locked && perPage && rc > 0) held++;
+    if (rc < 0) { report(pfn, INV_REF_NEGATIVE, folio, 0, rc); continue; }
+    if (diff < 0 || (strict && diff != 0)) report(pfn, INV_DEV_IDLE, folio, base + mapRefs, rc);
+    if (diff > 0) {
+      // a reference beyond what the page may hold on a killed pgmap, and not one that keeps it alive
+      if (dead && !(locked && perPage)) report(pfn, INV_DEV_REF_DEAD_PGMAP, folio, base + mapRefs, rc);
+      extra += diff;
+    }
+  }
+  const want: i64 = (dead ? 0 : 1) + <i64>g.bulkRefs + held;
+  const have = pgmapRefWord(p) & ~PGMAP_REF_DEAD;
+  if (have != want) report(g.startPfn, INV_PGMAP_REF, 0, want, have);
+  return extra;
+}
+
+// folioMapRefs for a vmemmap-optimised folio: its head, page[1] and the tail
+// every other tail shares, and one set of counters for the folio. Such a
+// folio is only ever mapped whole (device-DAX faults at its align): a PTE
+// mapping of any of its pages is reported, as it would write a mapcount
+// into struct pages all its tails share.
+function dedupFolioMapRefs(pfn: u64, folio: usize, strict: bool): i64 {
+  const pteMaps = <i64>load<u32>(folio, DEDUP_AUX);
+  const huge = <i64>load<u32>(folio, DEDUP_AUX + 4);
+  for (let j: u32 = 1; j < 3; j++) {
+    const t = folio + j * PAGE_SIZE_BYTES;
+    const pfnT = pfn + <u64>j;                          // page[2]'s struct page stands for every tail from 2 on
+    if (load<u64>(t, PAGE_COMPOUND_HEAD) != (<u64>folio | 1)) report(pfnT, INV_FOLIO_LINK, folio, <i64>folio, <i64>load<u64>(t, PAGE_COMPOUND_HEAD));
+    if (atomic.load<i32>(refcountPtr(t)) != 0) report(pfnT, INV_FOLIO_TAIL_REF, folio, 0, atomic.load<i32>(refcountPtr(t)));
+  }
+  if (pteMaps != 0) report(pfn, INV_MAPCOUNT, folio, 0, pteMaps);
+  for (let j: u32 = 0; j < 3; j += 2) {
+    const mc = ld32s(mapcountPtr(folio + j * PAGE_SIZE_BYTES)) + 1;
+    if (mc != 0) report(pfn + <u64>j, INV_MAPCOUNT, folio, 0, mc);
+  }
+  const em = <i64>folioOf(folio)._entire_mapcount + 1;
+  if (em != huge) report(pfn, INV_MAPCOUNT, folio, huge, em);
+  const lm = <i64>folioOf(folio)._large_mapcount + 1;
+  if (lm != huge) report(pfn, INV_MAPCOUNT, folio, huge, lm);
+  const pc = atomic.load<i32>(pincountPtr(folio));
+  if (pc < 0) report(pfn, INV_REF_NEGATIVE, folio, 0, pc);
+  if (strict && pc != 0) report(pfn, INV_PIN_BALANCE, folio, 0, pc);
+  return huge;
+}

@@ -77,6 +77,20 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   statGupFastPages: u64;
   statGupSlowPages: u64;
   statGupFastBails: u64;
+  // The kernel preset's ZONE_DEVICE switches (src/host/presets.ts); model.ts
+  // reads them once at attach.
+  pgmapPageRefs: u32;    // device-private/coherent pages hold a pgmap reference each (v6.1 on)
+  devmapCode: u32;       // pXd_devmap code, and ZONE_DEVICE depends on ARCH_HAS_PTE_DEVMAP (until v6.16)
+  daxHugeSpecial: u32;   // DAX PMD/PUD entries are pXd_special (v6.15, v6.16)
+  fsDaxLimited: u32;     // CONFIG_FS_DAX_LIMITED (s390 until v6.14)
+  whatIf: u32;           // WHATIF_*: a named model that is no kernel release
+  zoneDevice: u32;       // CONFIG_ZONE_DEVICE: memremap_pages is possible at all
+  pgmapBase: u32;        // Pgmap[pgmapCap]: the pgmap_array (get_dev_pagemap looks up by pfn)
+  pgmapCap: u32;
+  pgmapLock: u32;        // memremap/memunmap (mem_hotplug_lock and the pgmap_array's lock)
+  pgmapSeq: u32;         // the last Pgmap.gen handed out
+  daxVmemmapOpt: u32;    // CONFIG_ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (x86_64, ppc64 radix, riscv)
+  _pgPad: u32;
 }
 export const HEADER_SIZE: u32 = 4096;
 // Arrays that follow the fixed fields inside the header page.
@@ -87,6 +101,78 @@ export const MAX_ORDERS: u32 = 32;
 
 export const MODEL_LEGACY: u32 = 0;
 export const MODEL_UNIFIED: u32 = 1;
+
+/** no what-if: the kernel release as it was */
+export const WHATIF_NONE: u32 = 0;
+/** the 2021 thread's model: ZONE_DEVICE without a devmap bit; pte_special sends gup-fast to the slow path, which finds the pgmap through the DAX VMA */
+export const WHATIF_DEVMAP_LESS: u32 = 1;
+
+// ---------------------------------------------------------------- dev_pagemap
+// struct dev_pagemap (include/linux/memremap.h, v6.12), one range. Its
+// percpu_ref is one shared atomic word, as the ref is in atomic mode after
+// percpu_ref_kill: the count, and PGMAP_REF_DEAD (__PERCPU_REF_DEAD) once
+// killed, so that a tryget_live racing the kill resolves exactly once.
+@unmanaged export class Pgmap {
+  ref: i64;              // percpu_ref: count | PGMAP_REF_DEAD
+  startPfn: u64;         // range.start >> PAGE_SHIFT
+  endPfn: u64;           // (range.end + 1) >> PAGE_SHIFT
+  type: u32;             // MEMORY_DEVICE_*
+  state: u32;            // PGMAP_*
+  vmemmapShift: u32;     // folio order of its compound pages
+  done: u32;             // struct completion: 1 once ref reached zero (a futex word)
+  gen: u32;              // which memremap this slot holds (a handle names slot and gen)
+  memmap: u32;           // -> its struct pages, one block for the whole range
+  aux: u32;              // -> their checker counters (0 when vmemmap-optimised: in each folio's block)
+  dedup: u32;            // vmemmap-optimised: one DEDUP_BLOCK per folio (mem.ts)
+  bulkRefs: u64;         // the setup references (pfn_len) not yet put
+  pageFree: u64;         // ops->page_free calls
+  driverPages: i64;      // pages handed out by zone_device_page_init and not yet freed
+  destroyedInUse: u64;   // pages still referenced when pageunmap_range removed them
+  destroyedInUsePfn: u64; // the first of those
+}
+export const PGMAP_SIZE: u32 = offsetof<Pgmap>();
+export const PGMAP_REF_DEAD: i64 = (<i64>1) << 62;
+export const PGMAP_MAX: u32 = 64;
+
+// enum memory_type (include/linux/memremap.h)
+export const MEMORY_DEVICE_PRIVATE: u32 = 1;
+export const MEMORY_DEVICE_COHERENT: u32 = 2;
+export const MEMORY_DEVICE_FS_DAX: u32 = 3;
+export const MEMORY_DEVICE_GENERIC: u32 = 4;
+export const MEMORY_DEVICE_PCI_P2PDMA: u32 = 5;
+
+// A pgmap's life: memremap_pages -> LIVE; memunmap_pages: percpu_ref_kill ->
+// DYING; the last put (dev_pagemap_percpu_release) -> DRAINED;
+// pageunmap_range -> DESTROYED (its struct pages poisoned and out of reach).
+export const PGMAP_FREE: u32 = 0;
+export const PGMAP_LIVE: u32 = 1;
+export const PGMAP_DYING: u32 = 2;
+export const PGMAP_DRAINED: u32 = 3;
+export const PGMAP_DESTROYED: u32 = 4;
+
+// pgmapRef()'s operation (percpu_ref_*), for the host's Pgmap handle.
+export const PREF_GET: u32 = 0;
+export const PREF_TRYGET: u32 = 1;
+export const PREF_TRYGET_LIVE: u32 = 2;
+export const PREF_PUT: u32 = 3;
+export const PREF_READ: u32 = 4;
+
+// A vmemmap-optimised compound folio (vmemmap_can_optimize, v6.12
+// mm/sparse-vmemmap.c vmemmap_populate_compound_pages): the kernel keeps two
+// vmemmap pages per folio and maps every further one to the second, so all
+// tails past the first vmemmap page share struct pages. pgtemu keeps what
+// differs: the head, page[1] (the folio's fields), one tail every other tail
+// shares, and the folio's checker counters (mem.ts dedupPage).
+export const DEDUP_BLOCK: u32 = 256;
+export const DEDUP_AUX: u32 = 192;
+export const VMEMMAP_RESERVE_NR: u32 = 2;      // include/linux/mm.h
+// A section entry's memmap pointer with this bit set: the section's folios are
+// vmemmap-optimised, and the entry's second word holds their order.
+export const SEC_DEDUP: u32 = 1;
+
+// PAGE_POISON_PATTERN (include/linux/mm.h, -1l): what page_init_poison fills a
+// memmap with; pgtemu fills a removed pgmap's struct pages with it.
+export const PAGE_POISON_BYTE: u8 = 0xff;
 
 // ---------------------------------------------------------------- arch descriptor
 // A predicate over an entry value: (e & m1) == v1 || (e & m2) == v2 || (e & any) != 0.
@@ -408,6 +494,9 @@ export const OP_MMAP: u32 = 7;
 export const OP_POPULATE: u32 = 8;
 export const OP_INIT: u32 = 9;
 export const OP_RAW: u32 = 10;
+export const OP_MEMREMAP: u32 = 11;
+export const OP_MEMUNMAP: u32 = 12;
+export const OP_DEVPAGE: u32 = 13;
 
 // inject()'s field argument (host and core read these, never a number)
 export const INJECT_REFCOUNT: u32 = 0;   // the folio's _refcount
@@ -429,6 +518,16 @@ export const VIOLATION_SIZE: u32 = offsetof<Violation>();
 // of its JSDoc (scripts/gen-consts.mjs lifts both into src/host/consts.gen.ts).
 /** a page with refcount 0 is reachable from a page table */
 export const INV_REF_ZERO_MAPPED: u32 = 11;
+/** a page table maps a pfn of a destroyed pgmap */
+export const INV_PGMAP_STALE_MAP: u32 = 12;
+/** a struct page of a destroyed pgmap was touched (it no longer holds the poison pattern) */
+export const INV_PGMAP_POISON_TOUCHED: u32 = 13;
+/** a pgmap was destroyed (pageunmap_range) while one of its pages still held a reference */
+export const INV_PGMAP_DESTROYED_IN_USE: u32 = 21;
+/** a device page holds a reference its pgmap does not cover: the pgmap is killed or gone and the page's reference does not keep it alive */
+export const INV_DEV_REF_DEAD_PGMAP: u32 = 22;
+/** a pgmap's reference count differs from its setup references, its live reference and its pages' references */
+export const INV_PGMAP_REF: u32 = 24;
 /** a refcount or pincount is below zero */
 export const INV_REF_NEGATIVE: u32 = 41;
 /** refcount differs from the mappings plus outstanding gup references */
@@ -441,6 +540,8 @@ export const INV_PIN_BALANCE: u32 = 44;
 export const INV_FREE_STATE: u32 = 45;
 /** references held by gup do not add up to what gup handed out */
 export const INV_OUTSTANDING: u32 = 46;
+/** a device page's refcount is neither its idle count nor accounted for by mappings, gup and its driver */
+export const INV_DEV_IDLE: u32 = 47;
 /** a tail page's compound_head does not name its head */
 export const INV_FOLIO_LINK: u32 = 51;
 /** a tail page holds a refcount */

@@ -4,13 +4,13 @@
 import { H, hdr, lock, unlock, zoneFreeHead, writeEntry, SEC_ROOTS, NR_ROOTS, ROOT_SHIFT, SEC_SHIFT, POOL_BASE, POOL_BYTES, POOL_UNITS, POOL_SHIFT, POOL_LINK_MASK } from './base';
 import { L } from './arch';
 import {
-  setPageRefcounted, pageCountsReset, prepCompoundTailCounts, prepCompoundHeadCounts, setPageType, clearPageType,
+  setPageRefcounted, pageCountsReset, pageMapcountReset, prepCompoundTailCounts, prepCompoundHeadCounts, setPageType, clearPageType,
 } from './refcount';
 import {
   Header, Page, PAGE_SIZE_BYTES, H_POOL_FREE, H_ZONE_COUNT, PG_head, PGTY_buddy,
   Folio, PAGE_COMPOUND_HEAD, PG_reserved,
   PoolUnit, POOL_UNIT_SIZE, UNIT_FREE, UNIT_USED, UNIT_RAW, UNIT_ORDER, PARENT_NONE, PARENT_ROOT, PARENT_SHARED,
-  BAD_OUTSIDE, BAD_MISALIGNED, BAD_UNLINKED, OK, E_BUSY,
+  BAD_OUTSIDE, BAD_MISALIGNED, BAD_UNLINKED, OK, E_BUSY, E_INVAL, E_NOSPC, DEDUP_BLOCK, DEDUP_AUX, SEC_DEDUP,
 } from './layout';
 
 // ---------------------------------------------------------------- sparse memmap
@@ -35,12 +35,150 @@ export const AUX_SIZE: u32 = 8;   // per page: u32 pte mappings, u32 huge mappin
   if (se == 0) return 0;
   const base = <usize>load<u32>(se);
   if (base == 0) return 0;
+  if ((base & SEC_DEDUP) != 0) return dedupPage(se, base, pfn);
   return base + <usize>(pfn & ((<u64>1 << SEC_SHIFT) - 1)) * PAGE_SIZE_BYTES;
+}
+
+// A vmemmap-optimised section (SEC_DEDUP; layout.ts DEDUP_BLOCK): the block of
+// pfn's folio, then the head, page[1], or the tail all others share. Such
+// struct pages are not laid out by pfn: only pfnToPage finds them (pageToPfn
+// and pointer arithmetic across a folio do not apply).
+export function dedupBlock(se: usize, base: usize, pfn: u64): usize {
+  const order = <u64>load<u32>(se, 4);
+  const folio = order >= SEC_SHIFT ? 0 : (pfn & ((<u64>1 << SEC_SHIFT) - 1)) >> order;
+  return (base & ~(<usize>SEC_DEDUP)) + <usize>folio * DEDUP_BLOCK;
+}
+function dedupPage(se: usize, base: usize, pfn: u64): usize {
+  const off = pfn & (((<u64>1) << <u64>load<u32>(se, 4)) - 1);
+  return dedupBlock(se, base, pfn) + <usize>(off < 2 ? off : 2) * PAGE_SIZE_BYTES;
+}
+
+// sparse_add_section for [startPfn, endPfn): one contiguous memmap block and
+// one aux block for all its sections, so every folio's struct pages are
+// contiguous. Sections above RAM (ZONE_DEVICE) take theirs from the same
+// arena. E_INVAL beyond MAX_PHYSMEM_BITS, E_NOSPC when the arena cannot hold
+// them; on success sectionsMemmap / sectionsAux say where the blocks are.
+export let sectionsMemmap: usize = 0;
+export let sectionsAux: usize = 0;
+export function sectionsAdd(startPfn: u64, endPfn: u64): i32 {
+  const h = hdr();
+  const secPages: u64 = (<u64>1) << h.sectionShift;
+  const s0 = startPfn >> h.sectionShift;
+  const s1 = (endPfn + secPages - 1) >> h.sectionShift;
+  const nPages = (s1 - s0) * secPages;
+  lock(H + offsetof<Header>("memmapLock"));
+  // root blocks first
+  let need: u64 = 0;
+  for (let s = s0; s < s1; s += (<u64>1) << h.rootShift) {
+    const root = s >> h.rootShift;
+    if (root >= <u64>h.nrRoots) { unlock(H + offsetof<Header>("memmapLock")); return E_INVAL; }
+    if (load<u32>(h.sectionRoots + (<usize>root << 2)) == 0) need += (<u64>8) << h.rootShift;
+  }
+  const bytes = need + nPages * (<u64>PAGE_SIZE_BYTES + AUX_SIZE);
+  if (nPages > <u64>0xffffffff || <u64>h.memmapArenaNext + bytes > <u64>h.memmapArenaEnd) { unlock(H + offsetof<Header>("memmapLock")); return E_NOSPC; }
+  let next = h.memmapArenaNext;
+  for (let s = s0; s < s1; s++) {
+    const root = s >> h.rootShift;
+    const rp = h.sectionRoots + (<usize>root << 2);
+    if (load<u32>(rp) == 0) {
+      memory.fill(next, 0, 8 << h.rootShift);
+      store<u32>(rp, next);
+      next += 8 << h.rootShift;
+    }
+  }
+  const memmap = next;
+  const aux = memmap + <usize>nPages * PAGE_SIZE_BYTES;
+  next = aux + <usize>nPages * AUX_SIZE;
+  h.memmapArenaNext = next;
+  memory.fill(aux, 0, <usize>nPages * AUX_SIZE);
+  for (let s = s0; s < s1; s++) {
+    const se = load<u32>(h.sectionRoots + (<usize>(s >> h.rootShift) << 2)) + ((<usize>s & ((1 << h.rootShift) - 1)) << 3);
+    const off = <usize>((s - s0) * secPages);
+    store<u32>(se, memmap + off * PAGE_SIZE_BYTES);
+    store<u32>(se, aux + off * AUX_SIZE, 4);
+  }
+  // __init_single_page: section in flags, _mapcount -1, refcount 0
+  for (let i: u64 = 0; i < nPages; i++) {
+    const p = memmap + <usize>i * PAGE_SIZE_BYTES;
+    memory.fill(p, 0, PAGE_SIZE_BYTES);
+    store<u64>(p, (s0 + (i >> h.sectionShift)) << FLAGS_SECTION_SHIFT);
+    pageMapcountReset(p);
+  }
+  sectionsMemmap = memmap;
+  sectionsAux = aux;
+  unlock(H + offsetof<Header>("memmapLock"));
+  return OK;
+}
+
+// The same for a vmemmap-optimised compound pgmap of folio order `order`:
+// one DEDUP_BLOCK per folio, each section's entry naming the block of the
+// folio its first pfn is in (with SEC_DEDUP) and the order. The blocks are
+// zeroed; the caller initialises them. sectionsMemmap: the first block.
+export function sectionsAddDedup(startPfn: u64, endPfn: u64, order: u32): i32 {
+  const h = hdr();
+  const s0 = startPfn >> h.sectionShift;
+  const s1 = endPfn >> h.sectionShift;                // the caller aligned both to sections
+  const nFolios = (endPfn - startPfn) >> order;
+  lock(H + offsetof<Header>("memmapLock"));
+  let need: u64 = 0;
+  for (let s = s0; s < s1; s += (<u64>1) << h.rootShift) {
+    const root = s >> h.rootShift;
+    if (root >= <u64>h.nrRoots) { unlock(H + offsetof<Header>("memmapLock")); return E_INVAL; }
+    if (load<u32>(h.sectionRoots + (<usize>root << 2)) == 0) need += (<u64>8) << h.rootShift;
+  }
+  const bytes = need + nFolios * <u64>DEDUP_BLOCK;
+  if (nFolios > <u64>0xffffff || <u64>h.memmapArenaNext + bytes > <u64>h.memmapArenaEnd) { unlock(H + offsetof<Header>("memmapLock")); return E_NOSPC; }
+  let next = h.memmapArenaNext;
+  for (let s = s0; s < s1; s++) {
+    const rp = h.sectionRoots + (<usize>(s >> h.rootShift) << 2);
+    if (load<u32>(rp) == 0) {
+      memory.fill(next, 0, 8 << h.rootShift);
+      store<u32>(rp, next);
+      next += 8 << h.rootShift;
+    }
+  }
+  const blocks = next;
+  h.memmapArenaNext = blocks + <usize>nFolios * DEDUP_BLOCK;
+  memory.fill(blocks, 0, <usize>nFolios * DEDUP_BLOCK);
+  for (let s = s0; s < s1; s++) {
+    const se = sectionEntry(s);
+    const folio = ((s << h.sectionShift) - startPfn) >> order;
+    store<u32>(se, <u32>(blocks + <usize>folio * DEDUP_BLOCK) | SEC_DEDUP);
+    store<u32>(se, order, 4);
+  }
+  sectionsMemmap = blocks;
+  sectionsAux = 0;
+  unlock(H + offsetof<Header>("memmapLock"));
+  return OK;
+}
+
+// sparse_remove_section for [startPfn, endPfn) (section aligned): the
+// sections leave the lookup, so pfn_to_page finds no struct page there (as
+// pfn_valid fails). The arena is a bump allocator: the blocks stay where they
+// were (the caller poisons them), and their space is not reused.
+export function sectionsRemove(startPfn: u64, endPfn: u64): void {
+  const h = hdr();
+  lock(H + offsetof<Header>("memmapLock"));
+  for (let s = startPfn >> h.sectionShift; s < endPfn >> h.sectionShift; s++) {
+    const se = sectionEntry(s);
+    if (se == 0) continue;
+    store<u64>(se, 0);
+  }
+  unlock(H + offsetof<Header>("memmapLock"));
+}
+
+
+// Are the struct pages of pfn's section laid out by pfn (not vmemmap-optimised)?
+export function pfnLinear(pfn: u64): bool {
+  const se = sectionEntry(pfn >> SEC_SHIFT);
+  return se == 0 || (load<u32>(se) & SEC_DEDUP) == 0;
 }
 
 export function pfnToAux(pfn: u64): usize {
   const se = sectionEntry(pfn >> SEC_SHIFT);
   if (se == 0) return 0;
+  const mb = <usize>load<u32>(se);
+  if ((mb & SEC_DEDUP) != 0) return dedupBlock(se, mb, pfn) + DEDUP_AUX;   // one set of counters per folio
   const base = <usize>load<u32>(se, 4);
   if (base == 0) return 0;
   return base + <usize>(pfn & ((<u64>1 << SEC_SHIFT) - 1)) * AUX_SIZE;
@@ -84,9 +222,15 @@ export function pageToPfn(page: usize): u64 {
 
 // prep_compound_page + folio fields (mm/page_alloc.c, mm/internal.h folio_set_order)
 export function prepCompound(head: usize, order: u32): void {
+  prepCompoundPages(head, order, order == 0 ? 0 : 1 << order);
+}
+
+// The same over the first `pages` struct pages of the folio: all of them, or
+// a vmemmap-optimised folio's head, page[1] and shared tail.
+export function prepCompoundPages(head: usize, order: u32, pages: u32): void {
   if (order == 0) return;
   const n: u32 = 1 << order;
-  for (let i: u32 = 1; i < n; i++) {
+  for (let i: u32 = 1; i < pages; i++) {
     const t = head + i * PAGE_SIZE_BYTES;
     store<u64>(t + PAGE_COMPOUND_HEAD, <u64>head | 1);
     prepCompoundTailCounts(t);

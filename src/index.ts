@@ -8,8 +8,10 @@ export { PgtemuError } from './host/errors.js';
 export type { ErrorCode } from './host/errors.js';
 export { archs } from './arch/index.js';
 export type * from './arch/types.js';
-export { KERNELS, DEFAULT_KERNEL, resolve } from './host/presets.js';
-export type { Model, KernelPreset, MachineChoice } from './host/presets.js';
+export { KERNELS, DEFAULT_KERNEL, WHAT_IFS, resolve } from './host/presets.js';
+export type { Model, KernelPreset, MachineChoice, EraSwitches, Era, WhatIf } from './host/presets.js';
+export { Pgmap, PGMAP_TYPES } from './host/pgmap.js';
+export type { PgmapType, MemremapOptions, PgmapState, PgmapStats, UnmapResult } from './host/pgmap.js';
 export {
   compileVariant, buildVariant, applyOp, matchPred, decodeEntry, encodeLeafEntry, decodeLeafPa, encodeTableEntry, decodeTablePa, gupFastAccepts,
   decodeHardware, hardwareVerdict, entryBitNames, hardwareImage, compileHardware, vaOutsideHardware,

@@ -9,7 +9,7 @@ import {
   FOLL_FAST_ONLY, FOLL_NOFAULT, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved,
   FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, E_BADTABLE, VM_READ, VM_WRITE, VM_SHARED,
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
-  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, K,
+  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, K, PGMAP_MAX, WHATIF_NONE, WHATIF_DEVMAP_LESS,
 } from './consts.gen.js';
 import {
   PRED_NAMES, TEMPLATE_NAMES, decodeEntry, decodeTablePa, decodeHardware, entryBitNames, hardwareImage,
@@ -22,7 +22,8 @@ const BAD_WHY: Readonly<Record<number, { doc: string }>> = NAMES.BAD;
 const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined => {
   try { return decodeTablePa(l, e); } catch { return undefined; }
 };
-import { resolve, type MachineChoice, type Model } from './presets.js';
+import { resolve, type Era, type MachineChoice, type Model } from './presets.js';
+import { memremapPages, Pgmap, OPTIMIZE_DAX_VMEMMAP, type MemremapOptions, type UnmapResult } from './pgmap.js';
 import { explainPage, type PageConstants, type PageExplained } from './pageinfo.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, invariantOf, type ErrorCode } from './errors.js';
 import {
@@ -40,6 +41,13 @@ export interface MachineOptions extends MachineChoice {
   maxMms?: number;
   /** VMAs per address space, default 64 */
   vmasPerMm?: number;
+  /**
+   * Shared memory for the struct pages (and the checker's counters) of
+   * ZONE_DEVICE ranges (memremapPages), MiB; default 32. A 4 KiB page costs
+   * 72 bytes: 18 MiB per GiB of device memory. Not reclaimed when a pgmap is
+   * unmapped (its struct pages stay, poisoned, for the checker).
+   */
+  deviceMemmapMiB?: number;
 }
 
 export type { VmaKind } from './validate.js';
@@ -249,6 +257,8 @@ const big = toBig;
 const MACHINE_OPTIONS = {
   arch: 'string', variant: 'string', kernel: 'string', model: 'string', special: 'boolean', devmap: 'boolean',
   ramMiB: 'number', tablePoolMiB: 'number', threads: 'number', maxMms: 'number', vmasPerMm: 'number',
+  pgmapPageRefs: 'boolean', devmapCode: 'boolean', daxHugeSpecial: 'boolean', fsDaxLimited: 'boolean', whatIf: 'string',
+  deviceMemmapMiB: 'number',
 } as const;
 const MMAP_OPTIONS = {
   start: 'bigint|number', length: 'bigint|number', kind: 'string', hugeOrder: 'number', read: 'boolean', write: 'boolean',
@@ -287,6 +297,8 @@ export class Machine {
   readonly desc: Descriptor;
   readonly model: Model;
   readonly kernel: string;
+  /** the kernel preset's ZONE_DEVICE switches (and any given in the options) */
+  readonly era: Readonly<Era>;
   readonly memory: WebAssembly.Memory;
   readonly module: WebAssembly.Module;
   readonly ramPfns: bigint;
@@ -306,13 +318,14 @@ export class Machine {
   private readonly mms = new Set<Mm>();
 
   private constructor(init: {
-    desc: Descriptor; model: Model; kernel: string; memory: WebAssembly.Memory; module: WebAssembly.Module;
+    desc: Descriptor; model: Model; kernel: string; era: Era; memory: WebAssembly.Memory; module: WebAssembly.Module;
     ex: CoreExports; L: Layout; header: number; ctxBase: number; ctxSize: number; outCap: number;
     poolBase: number; poolBytes: number; ramPfns: bigint; threads: number;
   }) {
     this.desc = init.desc;
     this.model = init.model;
     this.kernel = init.kernel;
+    this.era = Object.freeze({ ...init.era });
     this.memory = init.memory;
     this.module = init.module;
     this.ex = init.ex;
@@ -338,7 +351,7 @@ export class Machine {
   static createSync(opts: MachineOptions): Machine {
     options(opts, 'Machine.create', MACHINE_OPTIONS, true);
     if (typeof opts.arch !== 'string') throw new PgtemuError('EINVAL', "Machine.create: 'arch' is required");
-    const { model, kernel, desc } = resolve(opts);
+    const { model, kernel, desc, era } = resolve(opts);
     const ramMiB = opts.ramMiB ?? 64;
     const poolMiB = opts.tablePoolMiB ?? 8;
     const threads = opts.threads ?? 4;
@@ -352,6 +365,8 @@ export class Machine {
     intIn(threads, 1, 64, 'threads');
     intIn(maxMms, 1, 4096, 'maxMms');
     intIn(vmasPerMm, 1, 65536, 'vmasPerMm');
+    const deviceMiB = opts.deviceMemmapMiB ?? 32;
+    intIn(deviceMiB, 0, 3072, 'deviceMemmapMiB');
     if (poolMiB * 2 > ramMiB) throw new PgtemuError('EINVAL', `Machine.create: tablePoolMiB ${poolMiB} must be at most half of ramMiB ${ramMiB}`);
 
     const module = coreModule();
@@ -394,8 +409,11 @@ export class Machine {
     const secPages = 2 ** secShift;
     const ramSections = Math.ceil(Number(ramPfns) / secPages);
     const rootBlocks = Math.ceil(ramSections / 256) + 1;
-    const arenaBytes = rootBlocks * 8 * 256 + ramSections * secPages * (L.size.Page + 8) + 4096;
+    // device ranges: their struct pages and counters, and root blocks for sections far above RAM
+    const deviceBytes = deviceMiB > 0 ? deviceMiB * 2 ** 20 + 64 * 8 * 256 : 0;
+    const arenaBytes = rootBlocks * 8 * 256 + ramSections * secPages * (L.size.Page + 8) + 4096 + deviceBytes;
     const arena = take(arenaBytes, 4096);
+    const pgmaps = take(PGMAP_MAX * L.size.Pgmap, 64);
     // one PoolUnit per smallest table, over the pool rounded up to a power of
     // two (the core tests a link with one mask: the records past the end say "no table")
     const units = 2 ** Math.ceil(Math.log2(poolBytes)) >> poolMinShift;
@@ -440,6 +458,15 @@ export class Machine {
     w(header, 'Header', 'poolMaxShift', poolMaxShift);
     w(header, 'Header', 'zoneMaxOrder', Math.min(maxLeafOrder, MAX_ORDERS - 1));
     w(header, 'Header', 'ramPfns', ramPfns);
+    w(header, 'Header', 'pgmapPageRefs', era.pgmapPageRefs ? 1 : 0);
+    w(header, 'Header', 'devmapCode', era.devmapCode ? 1 : 0);
+    w(header, 'Header', 'daxHugeSpecial', era.daxHugeSpecial ? 1 : 0);
+    w(header, 'Header', 'fsDaxLimited', era.fsDaxLimited ? 1 : 0);
+    w(header, 'Header', 'whatIf', era.whatIf === 'devmap-less-zone-device' ? WHATIF_DEVMAP_LESS : WHATIF_NONE);
+    w(header, 'Header', 'zoneDevice', era.zoneDevice ? 1 : 0);
+    w(header, 'Header', 'daxVmemmapOpt', OPTIMIZE_DAX_VMEMMAP.includes(desc.arch) ? 1 : 0);
+    w(header, 'Header', 'pgmapBase', pgmaps);
+    w(header, 'Header', 'pgmapCap', PGMAP_MAX);
     writeDescriptor(dv, L, arch, desc);
     writeDescriptor(dv, L, archHw, hardwareImage(desc));
     for (let i = 0; i < threads; i++) {
@@ -451,7 +478,7 @@ export class Machine {
     for (let i = 0; i < maxMms; i++) w(mmBase + i * mmSize, 'Mm', 'vmas', vmaBase + i * vmasPerMm * vmaSize);
     ex.attach(header);
     const m = new Machine({
-      desc, model, kernel, memory, module, ex, L, header, ctxBase, ctxSize, outCap, poolBase, poolBytes, ramPfns, threads,
+      desc, model, kernel, era, memory, module, ex, L, header, ctxBase, ctxSize, outCap, poolBase, poolBytes, ramPfns, threads,
     });
     const st = m.call('machineInit', { poolPfns: poolBytes >> ps }, 'Machine.create').status;
     if (st < 0) m.fail(st, 'Machine.create', 'initialising the memmap and table pool');
@@ -661,7 +688,8 @@ export class Machine {
   /** A snapshot of one struct page (and its folio fields when it heads one), with what the kernel would report of it. */
   page(pfn: bigint | number): PageInfo {
     const p = u64Arg(pfn, 'page: pfn');
-    const ptr = this.call('pagePtr', { pfn: p }, 'page').page;
+    const po = this.call('pagePtr', { pfn: p }, 'page');
+    const ptr = po.page, linear = po.linear === 1;
     if (ptr === 0) throw new PgtemuError('EINVAL', `page: pfn ${hex(p)} has no struct page`);
     const rd = (f: string) => this.rd(ptr, 'Page', f);
     const flags = rd('flags') as bigint;
@@ -674,7 +702,9 @@ export class Machine {
     const f1 = (o: number) => dv.getInt32(ptr + o, true);
     let headPfn = p;
     if (tail) {
-      headPfn = p - BigInt((ptr - Number(ch - 1n)) / this.L.size.Page);
+      headPfn = linear ? p - BigInt((ptr - Number(ch - 1n)) / this.L.size.Page)
+        // a vmemmap-optimised tail's struct page is shared: the head by alignment (folios are naturally aligned)
+        : ch - 1n + BigInt(FOLIO_FLAGS_1) < BigInt(dv.byteLength) ? p & ~((1n << BigInt(dv.getUint8(Number(ch - 1n) + FOLIO_FLAGS_1))) - 1n) : p;
     }
     const large = isHead ? f1(FOLIO_LARGE_MAPCOUNT) : tail ? this.page(headPfn).largeMapcount : undefined;
     return {
@@ -715,16 +745,18 @@ export class Machine {
    * per section: a section's struct pages are contiguous, the next section's
    * may live elsewhere).
    */
-  private memmapRuns(op: string, start: bigint | number, n: number, fn: (i: number, count: number, ptr: number) => void): void {
+  private memmapRuns(op: string, start: bigint | number, n: number, fn: (i: number, count: number, ptr: number, linear: boolean) => void): void {
     const s = u64Arg(start, `${op}: start`);
     if (!Number.isInteger(n) || n < 0 || n > 1 << 30) throw new PgtemuError('EINVAL', `${op}: n ${describe(n)} is not an integer in 0..${1 << 30}`);
     const secPages = 1n << BigInt(this.desc.sectionSizeBits - this.desc.pageShift);
     for (let i = 0; i < n;) {
       const pfn = s + BigInt(i);
-      const ptr = this.call('pagePtr', { pfn }, op).page;
+      const o = this.call('pagePtr', { pfn }, op);
+      const ptr = o.page;
       if (ptr === 0) throw new PgtemuError('EINVAL', `${op}: pfn ${hex(pfn)} has no struct page`);
-      const count = Math.min(n - i, Number(secPages - pfn % secPages));
-      fn(i, count, ptr);
+      // a vmemmap-optimised section's struct pages are not laid out by pfn: one at a time
+      const count = o.linear ? Math.min(n - i, Number(secPages - pfn % secPages)) : 1;
+      fn(i, count, ptr, o.linear === 1);
       i += count;
     }
   }
@@ -762,7 +794,7 @@ export class Machine {
     const HEAD = 1 << PG_head, RESERVED = 1 << PG_reserved;
     a.start = u64Arg(start, 'pages: start');
     const first = Number(a.start);
-    this.memmapRuns('pages', start, n, (i0, count, ptr0) => {
+    this.memmapRuns('pages', start, n, (i0, count, ptr0, linear) => {
       for (let k = 0; k < count; k++) {
         const i = i0 + k, ptr = ptr0 + k * sz, pfn = first + i;
         const flags = w[(ptr + off.flags) >> 2];
@@ -775,7 +807,8 @@ export class Machine {
         a.buddy[i] = mapcount >>> 24 === PGTY_buddy ? 1 : 0;
         a.reserved[i] = (flags & RESERVED) !== 0 ? 1 : 0;
         a.tail[i] = ch & 1;
-        a.head[i] = (ch & 1) === 1 ? pfn - (ptr - (ch - 1)) / sz : pfn;
+        a.head[i] = (ch & 1) !== 1 ? pfn : linear ? pfn - (ptr - (ch - 1)) / sz
+          : pfn - pfn % 2 ** (b[ch - 1 + FOLIO_FLAGS_1] ?? 0);             // vmemmap-optimised: by alignment
         a.order[i] = head ? b[ptr + FOLIO_FLAGS_1] : 0;
         a.pincount[i] = head ? w[(ptr + FOLIO_PINCOUNT) >> 2] : 0;
         a.entireMapcount[i] = head ? w[(ptr + FOLIO_ENTIRE_MAPCOUNT) >> 2] : -1;
@@ -809,6 +842,19 @@ export class Machine {
       memmapBytesPerGiB: this.L.size.Page * (2 ** (30 - this.desc.pageShift)),
     };
   }
+
+  // ---------------------------------------------------------------- ZONE_DEVICE
+  /**
+   * memremap_pages: struct pages for a device range above RAM, registered
+   * for lookup by pfn (get_dev_pagemap). See src/host/pgmap.ts.
+   */
+  memremapPages(opts: MemremapOptions): Pgmap { return memremapPages(this, opts); }
+
+  /** memunmap_pages: the same as pgmap.unmap(), for a pgmap of this machine. */
+  memunmapPages(pgmap: Pgmap): Promise<UnmapResult> { return Pgmap.unmapOn(this, pgmap); }
+
+  /** @internal The machine header's address. */
+  get headerPtr(): number { return this.header; }
 
   // ---------------------------------------------------------------- invariants
   /** Check DESIGN.md's invariants now; [] when all hold. */

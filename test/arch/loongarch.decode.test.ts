@@ -169,6 +169,7 @@ describe.each(VARIANTS)('loongarch $variant', ({ variant, pageShift, levels }) =
       return { pte: m.decode(pte, n - 1).devmap, pmd: m.decode(pmd, n - 2).devmap, present: m.decode(pte, n - 1).present };
     });
     expect(got).toEqual([
+      { kernel: 'v6.0', bit: -1, pte: false, pmd: false, present: true },
       { kernel: 'v6.1', bit: -1, pte: false, pmd: false, present: true },
       { kernel: 'v6.12', bit: 59, pte: true, pmd: true, present: true },
       { kernel: 'v6.15', bit: 59, pte: true, pmd: true, present: true },

@@ -207,6 +207,7 @@ describe.each(VARIANTS)('ppc64 $variant', ({ variant, pageShift, pteIndexSize })
     });
     const ro = _PAGE_PTE | PAGE_READONLY;
     expect(got).toEqual([
+      { kernel: 'v6.0', bit: 11, pte: true, pmd: true, pud: true, special: true, devmapRo: ro | _PAGE_SPECIAL | _PAGE_DEVMAP },
       { kernel: 'v6.1', bit: 11, pte: true, pmd: true, pud: true, special: true, devmapRo: ro | _PAGE_SPECIAL | _PAGE_DEVMAP },
       { kernel: 'v6.12', bit: 11, pte: true, pmd: true, pud: true, special: true, devmapRo: ro | _PAGE_SPECIAL | _PAGE_DEVMAP },
       { kernel: 'v6.15', bit: 11, pte: true, pmd: true, pud: true, special: true, devmapRo: ro | _PAGE_SPECIAL | _PAGE_DEVMAP },

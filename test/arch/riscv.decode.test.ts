@@ -124,6 +124,7 @@ describe.each(VARIANTS)('riscv %s', (variant) => {
       return { pte: m.decode(pte, n - 1).devmap, pmd: m.decode(pmd, n - 2).devmap, special: m.decode(pte, n - 1).special };
     });
     expect(got).toEqual([
+      { kernel: 'v6.0', bit: -1, pte: false, pmd: false, special: false },
       { kernel: 'v6.1', bit: -1, pte: false, pmd: false, special: false },
       { kernel: 'v6.12', bit: 9, pte: true, pmd: true, special: false },
       { kernel: 'v6.15', bit: 9, pte: true, pmd: true, special: false },

@@ -74,8 +74,8 @@ describe('pgtemu archs and conformance', async () => {
       's390/3level', 's390/4level', 's390/5level', 'x86_64/4level', 'x86_64/la57',
     ]);
     const x = rows.find((r: { arch: string; variant: string }) => r.arch === 'x86_64' && r.variant === '4level');
-    expect(x.presets.map((p: { devmapBit?: number }) => p.devmapBit)).toEqual([58, 57, 57, undefined]);
-    expect(x.presets.map((p: { model: string }) => p.model)).toEqual(['legacy', 'legacy', 'unified', 'unified']);
+    expect(x.presets.map((p: { devmapBit?: number }) => p.devmapBit)).toEqual([58, 58, 57, 57, undefined]);
+    expect(x.presets.map((p: { model: string }) => p.model)).toEqual(['legacy', 'legacy', 'legacy', 'unified', 'unified']);
   });
 
   it('runs the conformance matrix for a variant and reports success', async () => {
