@@ -7,7 +7,7 @@ import { H, hdr } from './base';
 import { lv, L, nLevels, pageShift, tablePa, leafPa } from './arch';
 import { walkRange, tableSpan, WALK_NEXT } from './walk';
 import { mappingHoldsRef } from './model';
-import { folioOf, pincountPtr } from './refcount';
+import { folioOf, pincountPtr, gupOutstandingSum } from './refcount';
 import {
   pfnToPage, pfnToAux, pageToPfn, pageFolio, folioTestLarge, folioOrder, isBuddy, pageType, rootBad,
   refcountPtr, mapcountPtr, AUX_SIZE, lruNext, lruPrev,
@@ -170,8 +170,8 @@ export function checkInvariants(): u32 {
     else countTables(root);
   }
   // 3. every struct page against its mappings
-  const outstanding = atomic.load<i64>(H + offsetof<Header>("gupOutstanding"));
-  const pinsOut = atomic.load<i64>(H + offsetof<Header>("pinOutstanding"));
+  const outstanding = gupOutstandingSum(false);
+  const pinsOut = gupOutstandingSum(true);
   const strict = outstanding == 0 && pinsOut == 0;
   let extra: i64 = 0;
   let pins: i64 = 0;

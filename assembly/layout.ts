@@ -40,8 +40,8 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   mmCount: u32;
   vmaPerMm: u32;
   opLogBase: u32;
-  opLogSize: u32;        // entries, power of two
-  opSeq: u32;            // atomic: last operation id handed out
+  opLogSize: u32;        // entries per context, power of two
+  _padOp: u32;
   violBase: u32;
   violCap: u32;
   violCount: u32;        // atomic
@@ -69,14 +69,9 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   ramPfns: u64;          // RAM is pfn [0, ramPfns)
   zeroPfn: u64;          // the shared zero page
   hugeZeroPfn: u64;      // atomic: huge_zero_pfn, the huge zero folio (0 until first use; pfn 0 is never a folio)
-  gupOutstanding: i64;   // atomic: references handed out by gup and not yet returned
-  pinOutstanding: i64;   // atomic: of those, pins (FOLL_PIN), counted per page
   statTlbFlushes: u64;
   statTablesFreed: u64;
   statFaults: u64;
-  statGupFastPages: u64;
-  statGupSlowPages: u64;
-  statGupFastBails: u64;
 }
 export const HEADER_SIZE: u32 = 4096;
 // Arrays that follow the fixed fields inside the header page.
@@ -241,6 +236,17 @@ export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
   badVa: u64;
   badLevel: u32;
   badWhy: u32;
+  // Per-context counters (one writer, this context's thread; readers sum them
+  // over every context, as the kernel sums per-cpu counters): the op log, what
+  // gup handed out and not yet got back, and gup's statistics. Being per
+  // context, two threads never write one cache line for them.
+  index: u32;            // this context's number, 0 .. Header.ctxCount - 1
+  opSeq: u32;            // the last operation this context began (its id: opId)
+  gupOutstanding: i64;   // atomic: references handed out by gup and not yet returned
+  pinOutstanding: i64;   // atomic: of those, pins (FOLL_PIN), counted per page
+  statGupFastPages: u64; // atomic
+  statGupSlowPages: u64; // atomic
+  statGupFastBails: u64; // atomic
 }
 // The operation's records (assembly/abi.ts) follow the fields: its input at
 // CTX_IN, its output at CTX_OUT, CTX_REC_SIZE bytes each.
@@ -396,6 +402,13 @@ export const ENTIRELY_MAPPED: i32 = 0x800000;    // mm/internal.h
   len: u64;
 }
 export const OPREC_SIZE: u32 = offsetof<OpRec>();
+// Operation ids are unique machine-wide without a shared counter: each
+// context numbers its own operations 1, 2, ... (Ctx.opSeq, wrapping below
+// 2^OP_CTX_SHIFT and skipping 0) and the id carries the context's number
+// above them (id = index << OP_CTX_SHIFT | seq; at most 64 contexts). Each
+// context logs into its own ring of Header.opLogSize records.
+export const OP_CTX_SHIFT: u32 = 26;
+export const OP_SEQ_MASK: u32 = (1 << OP_CTX_SHIFT) - 1;
 
 export const OP_NONE: u32 = 0;
 export const OP_FAULT: u32 = 1;

@@ -173,7 +173,7 @@ export function unpin(ctx: usize): i32 {
     }
   }
   tallyAdd(-refs, -pinned);
-  tallyCommit();
+  tallyCommit(ctx);
   o.released = n;
   return 0;
 }

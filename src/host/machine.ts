@@ -9,7 +9,7 @@ import {
   FOLL_FAST_ONLY, FOLL_NOFAULT, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved,
   FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, E_BADTABLE, VM_READ, VM_WRITE, VM_SHARED,
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
-  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, K,
+  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, OP_CTX_SHIFT, K,
 } from './consts.gen.js';
 import {
   PRED_NAMES, TEMPLATE_NAMES, decodeEntry, decodeTablePa, decodeHardware, entryBitNames, hardwareImage,
@@ -386,8 +386,8 @@ export class Machine {
     const mmSize = MM_SIZE, vmaSize = VMA_SIZE;
     const mmBase = take(mmSize * maxMms, 64);
     const vmaBase = take(vmaSize * vmasPerMm * maxMms, 64);
-    const opLogSize = 4096;
-    const opLog = take(opLogSize * L.size.OpRec, 64);
+    const opLogSize = 4096;                          // per context (layout.ts OP_CTX_SHIFT)
+    const opLog = take(opLogSize * threads * L.size.OpRec, 64);
     const violCap = 4096;
     const viol = take(violCap * L.size.Violation, 64);
     const sectionRoots = take(nrRoots * 4, 64);
@@ -444,6 +444,7 @@ export class Machine {
     writeDescriptor(dv, L, archHw, hardwareImage(desc));
     for (let i = 0; i < threads; i++) {
       const c = ctxBase + i * ctxSize;
+      w(c, 'Ctx', 'index', i);
       w(c, 'Ctx', 'outCap', outCap);
       w(c, 'Ctx', 'scratch', c + CTX_HEAD);
       w(c, 'Ctx', 'out', c + CTX_HEAD + CTX_SCRATCH);
@@ -796,18 +797,25 @@ export class Machine {
       zoneStartPfn: start,
       poolFreeBytes: this.hd('poolFreeBytes') as number,
       poolBytes: this.poolBytes,
-      gupOutstanding: this.hd('gupOutstanding') as bigint,
-      pinOutstanding: this.hd('pinOutstanding') as bigint,
+      gupOutstanding: this.ctxSum('gupOutstanding'),
+      pinOutstanding: this.ctxSum('pinOutstanding'),
       tlbFlushes: this.hd('statTlbFlushes') as bigint,
       tablesFreed: this.hd('statTablesFreed') as bigint,
       faults: this.hd('statFaults') as bigint,
-      gupFastPages: this.hd('statGupFastPages') as bigint,
-      gupSlowPages: this.hd('statGupSlowPages') as bigint,
-      gupFastBails: this.hd('statGupFastBails') as bigint,
+      gupFastPages: this.ctxSum('statGupFastPages'),
+      gupSlowPages: this.ctxSum('statGupSlowPages'),
+      gupFastBails: this.ctxSum('statGupFastBails'),
       hugeZeroPfn: (this.hd('hugeZeroPfn') as bigint) || undefined,
       memoryBytes: this.memory.buffer.byteLength,
       memmapBytesPerGiB: this.L.size.Page * (2 ** (30 - this.desc.pageShift)),
     };
+  }
+
+  /** A per-context counter (Ctx: the gup tallies and statistics) summed over every context. */
+  private ctxSum(f: string): bigint {
+    let sum = 0n;
+    for (let i = 0; i < this.threads; i++) sum += BigInt(this.rd(this.ctxBase + i * this.ctxSize, 'Ctx', f));
+    return sum;
   }
 
   // ---------------------------------------------------------------- invariants
@@ -839,8 +847,11 @@ export class Machine {
   opRecord(id: number): OpRecord | undefined {
     if (!Number.isInteger(id) || id < 0 || id >= 2 ** 32) throw new PgtemuError('EINVAL', `opRecord: id ${describe(id)} is not a 32-bit operation id`);
     if (id === 0) return undefined;
+    // each context logs into its own ring; the id names the context (layout.ts OP_CTX_SHIFT)
     const size = this.hd('opLogSize') as number;
-    const base = (this.hd('opLogBase') as number) + (id & (size - 1)) * this.L.size.OpRec;
+    const ctx = Math.floor(id / 2 ** OP_CTX_SHIFT);
+    if (ctx >= this.threads) return undefined;
+    const base = (this.hd('opLogBase') as number) + (ctx * size + (id & (size - 1))) * this.L.size.OpRec;
     if ((this.rd(base, 'OpRec', 'id') as number) !== id) return undefined;
     return {
       id,
