@@ -11,7 +11,7 @@ import { tryGrabFolio, tallyReset, tallyCommit } from './refcount';
 import { isDevmap, followDevmap } from './model';
 import { findVma, faultLocked } from './mm';
 import { walkFrom, wCode, wLevel, wEntry } from './walk';
-import { gOut, gNr, gFlags, gOp, gupCallBegin, gupNrAdd, gupFast, folioSetReferenced } from './gup_fast';
+import { gNr, gSkew, gFlags, gOp, gupCallBegin, recordSubpages, recordDone, gupFast, folioSetReferenced } from './gup_fast';
 import { mmOf } from './mm';
 import {
   Header, Ctx, Mm, Vma, Page, P_WRITE, P_SPECIAL, P_PROTNONE,
@@ -74,8 +74,8 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
           if (!tryGrabFolio(folio, <i32>take, gFlags)) return gNr > n0 ? <i32>(gNr - n0) : E_NOMEM;
           folioSetReferenced(folio);
           store<u64>(folio, gOp, offsetof<Page>("last_op"));
-          for (let i: u32 = 0; i < take; i++) store<u64>(gOut + ((gNr + i) << 3), pfn + <u64>i);
-          gupNrAdd(take);
+          recordSubpages(pfn, take);
+          recordDone(take);
           left -= take;
           addr += (<u64>take) << ps;
           break;
@@ -103,6 +103,7 @@ export function gup(ctx: usize, opId: u32): i32 {
   const flags = a.flags;
   o.ret = E_INVAL;
   o.fast = 0;
+  o.entries = 0;
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0)) return E_INVAL;
   // is_valid_gup_args: LONGTERM can only be specified when pinning (WARN, -EINVAL)
   if ((flags & (FOLL_LONGTERM | FOLL_PIN)) == FOLL_LONGTERM) return E_INVAL;
@@ -133,5 +134,6 @@ export function gup(ctx: usize, opId: u32): i32 {
   }
   tallyCommit(ctx);
   o.ret = ret;
+  o.entries = gNr - gSkew;
   return ret;
 }

@@ -317,6 +317,19 @@ export const FOLL_TOUCH: u32 = 1 << 16;
 export const FOLL_PIN: u32 = 1 << 19;
 export const FOLL_FAST_ONLY: u32 = 1 << 20;
 export const GUP_PIN_COUNTING_BIAS: i32 = 1 << 10;   // include/linux/mm.h
+// pgtemu's own bits beside FOLL_* in GupIn.flags and UnpinIn.flags (no kernel
+// flag uses them). GUP_OUT_RUNS: the output array holds runs rather than one
+// pfn per page: a page on its own is its pfn; a run of n >= 2 pages of one
+// folio (a huge leaf's subpages, the slow path's page_increm) is two entries,
+// its first pfn | RUN_MARK, then n. unpin given GUP_OUT_RUNS reads that form
+// and gives each run back in one gup_put_folio.
+export const GUP_OUT_RUNS: u32 = 1 << 30;
+// GUP_RELEASE_OWN (unpin only): the list is what gup just handed this
+// context, untouched (the in-core loops): each release is still checked
+// against the counts, but a page's mappings need not be read to tell whose
+// references it names.
+export const GUP_RELEASE_OWN: u32 = 1 << 29;
+export const RUN_MARK: u64 = 1 << 63;
 
 // ---------------------------------------------------------------- struct page / folio
 // 64 bytes, as in the kernel (include/linux/mm_types.h, v6.12):
