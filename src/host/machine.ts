@@ -462,6 +462,8 @@ export class Machine {
     this.threads = init.threads;
     this.leafOrders = init.desc.levels.map((l) => (l.leafOk ? l.shift - init.desc.pageShift : -1));
     this.outAll = new BigUint64Array(init.memory.buffer, this.outPtr, init.outCap);
+    const ps = BigInt(init.desc.pageShift);
+    this.gupConsts = { userTop: 1n << BigInt(init.desc.userVaBits), pageShift: ps, pageMask: ~((1n << ps) - 1n), nr: 0, bytesLess1: 0n };
   }
 
   /** Build a machine. Async for symmetry with worker start-up; the work is synchronous. */
@@ -639,6 +641,9 @@ export class Machine {
     if (!t.saved || t.saved.length < t.entries) t.saved = new BigUint64Array(t.entries);
     t.saved.set(this.outAll.subarray(0, t.entries));
   }
+
+  /** @internal gupFast's arguments' BigInt constants, made once (the last nr's byte count cached). */
+  readonly gupConsts: { userTop: bigint; pageShift: bigint; pageMask: bigint; nr: number; bytesLess1: bigint };
 
   /** @internal The result whose entries the output array holds. */
   holder(): Taken | undefined { return this.outHolder; }
@@ -1377,12 +1382,15 @@ export class Mm {
     o = options(o, 'gupFast', GUP_OPTIONS, false, GUP_FORMS);
     const m = this.machine;
     const va = big(addr, 'gupFast: address');
-    m.checkUser(va, 'address', 'gupFast');
+    const g0 = m.gupConsts;
+    if (va < 0n || va >= g0.userTop) m.checkUser(va, 'address', 'gupFast');   // (throws, naming it)
     if (!Number.isInteger(nr) || nr <= 0 || nr > m.maxPagesPerCall) {
       throw new PgtemuError('EINVAL', `gupFast: nr ${nr} is not in 1..${m.maxPagesPerCall}`, { op: 'gupFast', address: va });
     }
-    m.checkUser(va + (BigInt(nr) << BigInt(m.desc.pageShift)) - 1n, 'end', 'gupFast');
-    const start = va & ~((1n << BigInt(m.desc.pageShift)) - 1n);
+    if (nr !== g0.nr) { g0.nr = nr; g0.bytesLess1 = (BigInt(nr) << g0.pageShift) - 1n; }
+    const end = va + g0.bytesLess1;
+    if (end >= g0.userTop) m.checkUser(end, 'end', 'gupFast');
+    const start = va & g0.pageMask;
     let flags = o.pin ? FOLL_PIN : FOLL_GET;
     if (o.write) flags |= FOLL_WRITE;
     if (o.longterm) flags |= FOLL_LONGTERM;

@@ -31,7 +31,6 @@ export function options<T extends object>(o: T | undefined | null, op: string, s
   }
   // for..in rather than Object.entries: nothing allocated per call (gupFast is a hot path)
   for (const k in o) {
-    if (!Object.hasOwn(o, k)) continue;
     const v = (o as Record<string, unknown>)[k];
     const t = Object.hasOwn(spec, k) ? spec[k] : more !== undefined && Object.hasOwn(more, k) ? more[k] : undefined;
     if (t === undefined) {
