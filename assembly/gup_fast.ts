@@ -172,7 +172,11 @@ function quickAllowed(d: usize, pte: u64, page: usize, mapping: u64): bool {
 // gup_fast_folio_allowed's check_secretmem reading of folio->mapping.
 // The loop keeps few values live (V8 has about a dozen registers for it)
 // and reads struct page fields with plain loads, the kernel's READ_ONCE.
-function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool {
+// The loop is specialised for the byte order the tables are stored in (be:
+// a compile-time constant in each of the two wrappers), so no entry tests it.
+function gupFastPteRangeLE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool { return gupFastPteRange(d, tpa, addr, end, pmdp, pmd, false); }
+function gupFastPteRangeBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool { return gupFastPteRange(d, tpa, addr, end, pmdp, pmd, true); }
+@inline function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64, be: bool): bool {
   const flags = gFlags;
   const write = (flags & FOLL_WRITE) != 0;
   // An anon mapping settles gup_fast_folio_allowed, and gup_must_unshare too
@@ -184,16 +188,15 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
   const fm = write ? ld.fastWriteMask : ld.fastReadMask;
   const fv = write ? ld.fastWriteValue : ld.fastReadValue;
   const large: u64 = (<u64>1) << PG_head;
-  const pmdRaw = BE ? bswap<u64>(pmd) : pmd;       // the rechecks compare entries as stored
-  const out0 = outNext();
-  const skew = gSkew;                              // a pte range records no runs
+  const pmdRaw = be ? bswap<u64>(pmd) : pmd;       // the rechecks compare entries as stored
+  const out0 = outNext();                          // (a pte range records no runs: gSkew stays)
   let p = poolVa(tpa) + (levelIndex(nLevels() - 1, addr) << 3);
   let left = <u32>((end - addr) >> pageShift());   // entries still to look at
   let out = out0;                                  // where the next pfn goes
   let general: u32 = 0;                            // pages the per-entry path took
   do {
     const raw = load<u64>(p);                      // ptep_get_lockless: one read (READ_ONCE)
-    const pte = BE ? bswap<u64>(raw) : raw;
+    const pte = be ? bswap<u64>(raw) : raw;
     if ((pte & fm) == fv) {
       const pfn = ((pte & amask) >> rsh) << lsh;
       // pfn_to_page, with the zero page's struct page standing for "no struct page":
@@ -226,11 +229,11 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
         folioPutRefs(page, add);                     // raced with a split or prep: take the long way
       }
     }
-    gNr = <u32>((out - gOut) >> 3) + skew;
+    gNr = <u32>((out - gOut) >> 3) + gSkew;
     const r = gupFastPteEntry(d, p, pte, pmdp, pmd);
     if (r < 0) {                                 // gup_fast_undo_dev_pagemap
       tallyAdd(<i64>(<u32>((out - out0) >> 3) - general) * add, 0);
-      undoSince(<u32>((out0 - gOut) >> 3) + skew, <u32>((out0 - gOut) >> 3));
+      undoSince(<u32>((out0 - gOut) >> 3) + gSkew, <u32>((out0 - gOut) >> 3));
       return false;
     }
     if (r == 0) break;
@@ -238,7 +241,7 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
     out += 8;
     p += 8;
   } while (--left != 0);
-  gNr = <u32>((out - gOut) >> 3) + skew;
+  gNr = <u32>((out - gOut) >> 3) + gSkew;
   tallyAdd(<i64>(<u32>((out - out0) >> 3) - general) * add, 0);
   return left == 0;
 }
@@ -283,7 +286,7 @@ function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, par
     // without CONFIG_ARCH_HAS_PTE_SPECIAL gup_fast_pte_range is the #else stub
     // returning 0: a pte cannot be told special, so every pte goes the slow way
     if (arch().hasSpecial == 0) return false;
-    return gupFastPteRange(d, tpa, addr, end, parentp, parent);
+    return BE ? gupFastPteRangeBE(d, tpa, addr, end, parentp, parent) : gupFastPteRangeLE(d, tpa, addr, end, parentp, parent);
   }
   const size = (<u64>1) << L(l).shift;
   const fm = L(l).fastTableMask, fv = L(l).fastTableValue;

@@ -96,18 +96,19 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
   while (i < n) {
     let pfn = load<u64>(out + (i << 3));
     let run: u64 = 0;                              // a run record's pages (GUP_OUT_RUNS)
-    if ((pfn & RUN_MARK) != 0) {                   // no pfn has bit 63: a run, or refused
-      if (!runs || i + 1 >= n) { refused = i; break; }
+    let page = pageOfPfn(pfn);
+    if (page == 0) {
+      // no struct page; or a run record (no pfn has bit 63), of a large folio
+      if (!runs || (pfn & RUN_MARK) == 0 || i + 1 >= n) { refused = i; break; }
       run = load<u64>(out + ((i + 1) << 3));
-      if (run < 2) { refused = i; break; }         // (its folio bounds it from above, below)
       pfn &= ~RUN_MARK;
+      page = pageOfPfn(pfn);
+      // (its folio bounds it from above, below)
+      if (run < 2 || page == 0 || ((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | 1)) == 0) { refused = i; break; }
     }
-    const page = pageOfPfn(pfn);
-    if (page == 0) { refused = i; break; }
     const head = load<u64>(page, PAGE_COMPOUND_HEAD);
     if (((head | load<u64>(page)) & (large | reserved | 1)) == 0) {
       // a page of an order-0 folio: GUP_PIN_COUNTING_BIAS references for a pin, one for a get
-      if (run != 0) { refused = i; break; }        // a run longer than its folio
       if (pfn != prev) { prev = pfn; runStart = i; }
       let rec = <u64>page | gSmallRec;
       const after = folioRefSubUnit(page);
@@ -142,7 +143,7 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
     let j = i + 1;
     let large_ = true;
     if ((head & 1) == 0 && (load<u64>(page) & large) == 0) {   // PG_reserved
-      if (page != zeroPageOf() || run != 0) { refused = i; break; }   // a table-pool frame: gup never hands one out
+      if (page != zeroPageOf()) { refused = i; break; }        // a table-pool frame: gup never hands one out
       while (j < n && load<u64>(out + (j << 3)) == pfn) j++;
       if (pin) what = R_NOTHING;                   // its pins are not counted
       large_ = false;

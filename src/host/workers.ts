@@ -35,7 +35,8 @@ export interface GupLoop {
   runs?: boolean;
 }
 
-const LOOP_OPTIONS = { mm: 'object', start: 'bigint|number', nr: 'number', pin: 'boolean', write: 'boolean', longterm: 'boolean', rounds: 'number', span: 'number', runs: 'boolean' } as const;
+const LOOP_OPTIONS = { mm: 'object', start: 'bigint|number', nr: 'number', pin: 'boolean', write: 'boolean', longterm: 'boolean', rounds: 'number', span: 'number' } as const;
+const LOOP_FORMS = { runs: 'boolean' } as const;
 
 export class WorkerPool {
   private readonly control = new SharedArrayBuffer(8);
@@ -80,7 +81,7 @@ export class WorkerPool {
     const m = this.machine;
     return loops.map((l, i) => {
       const what = `${op}: loop ${i}`;
-      options(l, what, LOOP_OPTIONS, true);
+      options(l, what, LOOP_OPTIONS, true, LOOP_FORMS);
       const mm = m.own(l.mm, what);
       mm.live(what);
       if (!Number.isInteger(l.nr) || l.nr < 1 || l.nr > m.maxPagesPerCall) throw new PgtemuError('EINVAL', `${what}: nr ${l.nr} is not an integer in 1..${m.maxPagesPerCall}`);
