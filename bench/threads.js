@@ -7,7 +7,9 @@
 // median and 25th..75th percentile of the per-round ratios (this machine's
 // speed flips every few tens of milliseconds: only ratios within a round
 // compare). With --base DIR (a built checkout) the same cases run on that
-// build too, interleaved round by round.
+// build too, interleaved round by round. The ceiling row runs the same 4 KiB
+// loop on two separate machines at once (one worker each, nothing shared):
+// what two workers can gain on this host at that moment.
 
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
@@ -38,13 +40,29 @@ async function side(dir, label) {
 }
 
 const sides = [await side('.', 'this')];
+{
+  // the ceiling: two machines that share nothing, one worker each
+  const lib = await import(pathToFileURL(resolve('.', 'dist/index.js')).href);
+  const bench = await import(pathToFileURL(resolve('.', 'dist/host/bench.js')).href);
+  const ms = [0, 1].map(() => lib.Machine.createSync({ arch: 'x86_64', ramMiB: 64, tablePoolMiB: 4, threads: 2 }));
+  const loops = ms.map((m) => { const x = bench.prepareGup(m, { order: 0, pages: 512 }); return [{ mm: x.mm, start: x.start, nr: 512, pin: true, write: true, rounds: CALLS }]; });
+  const pools = await Promise.all(ms.map((m) => lib.WorkerPool.start(m, 1)));
+  const one = async () => { const { results, wallMs } = await pools[0].run(loops[0]); return results[0].pages / wallMs; };
+  const two = async () => {
+    const t0 = performance.now();
+    const rs = await Promise.all(pools.map((p, i) => p.run(loops[i])));
+    return rs.reduce((s, r) => s + r.results[0].pages, 0) / (performance.now() - t0);
+  };
+  await one(); await two();
+  sides.push({ label: 'ceiling', cases: [{ name: '512 x 4 KiB, two machines' }], p1: null, p2: null, rate: async (p) => (p === null ? 0 : 0), one, two, pools });
+}
 if (opt.base) sides.push(await side(opt.base, 'base'));
 const res = new Map();
 for (let r = 0; r < ROUNDS; r++) {
   for (const s of sides) {
     for (const c of s.cases) {
-      const one = await s.rate(s.p1, c.one);
-      const two = await s.rate(s.p2, c.two);
+      const one = s.one ? await s.one() : await s.rate(s.p1, c.one);
+      const two = s.two ? await s.two() : await s.rate(s.p2, c.two);
       const k = `${s.label}: pin+unpin ${c.name}`;
       if (!res.has(k)) res.set(k, { ratio: [], one: [] });
       res.get(k).ratio.push(two / one);
@@ -56,6 +74,7 @@ for (const [k, v] of res) {
   console.log(`${k.padEnd(36)} 2 workers / 1 worker ${quantile(v.ratio, 0.5).toFixed(2)} [${quantile(v.ratio, 0.25).toFixed(2)}..${quantile(v.ratio, 0.75).toFixed(2)}]   1 worker ${quantile(v.one, 0.5).toFixed(2)} ns/page`);
 }
 for (const s of sides) {
+  if (s.pools) { for (const p of s.pools) await p.close(); continue; }
   await s.p1.close(); await s.p2.close();
   if (s.m.checkInvariants().length) throw new Error(`${s.label}: invariants broken after the runs`);
 }
