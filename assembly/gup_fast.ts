@@ -21,7 +21,7 @@ import { isDevmap, gupFastDevmap, longtermPinnable, DEV_GRAB } from './model';
 import { mmOf } from './mm';
 import {
   Ctx, Mm, Page, LevelDesc, PAGE_SIZE_BYTES, P_ACCESS, P_WRITE, P_SPECIAL, P_PROTNONE, PAGE_COMPOUND_HEAD, PG_head,
-  PAGE_MAPPING_ANON, FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, PG_referenced, GUP_OUT_RUNS, RUN_MARK,
+  PAGE_MAPPING_ANON, FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, PG_referenced, PG_reserved, GUP_OUT_RUNS, RUN_MARK,
 } from './layout';
 
 // Per-thread state of the current gup or unpin call (wasm globals are per
@@ -188,6 +188,7 @@ function gupFastPteRangeBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize,
   const fm = write ? ld.fastWriteMask : ld.fastReadMask;
   const fv = write ? ld.fastWriteValue : ld.fastReadValue;
   const large: u64 = (<u64>1) << PG_head;
+  const reserved: u64 = (<u64>1) << PG_reserved;
   const pmdRaw = be ? bswap<u64>(pmd) : pmd;       // the rechecks compare entries as stored
   const out0 = outNext();                          // (a pte range records no runs: gSkew stays)
   let p = poolVa(tpa) + (levelIndex(nLevels() - 1, addr) << 3);
@@ -200,9 +201,10 @@ function gupFastPteRangeBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize,
     if ((pte & fm) == fv) {
       const pfn = ((pte & amask) >> rsh) << lsh;
       // pfn_to_page, with the zero page's struct page standing for "no struct page":
-      // both go the per-entry way
+      // both go the per-entry way, as every PG_reserved page does (the zero page
+      // is one: one test of the flags sends them all there)
       const page = (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : pageOrZeroSlow(pfn);
-      if (page != zeroPageOf() && ((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | 1)) == 0) {
+      if (((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | reserved | 1)) == 0) {
         // folio_ref_try_add on what looks like an order-0 folio
         const c = load<i32>(refcountPtr(page));
         if (c <= 0) break;                         // being freed

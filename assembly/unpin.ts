@@ -92,6 +92,7 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
   let runStart: u32 = 0;                           // where its run began
   let refused = n;                                 // < n: the index the list is refused at
   let refs: i64 = 0, pinned: i64 = 0;
+  let small: u32 = 0;                              // pages of order-0 folios released (releaseUnit each)
   let toFree: u32 = 0;
   while (i < n) {
     let pfn = load<u64>(out + (i << 3));
@@ -109,13 +110,13 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
     const head = load<u64>(page, PAGE_COMPOUND_HEAD);
     if (((head | load<u64>(page)) & (large | reserved | 1)) == 0) {
       // a page of an order-0 folio: GUP_PIN_COUNTING_BIAS references for a pin, one for a get
-      if (pfn != prev) { prev = pfn; runStart = i; }
+      if (!own && pfn != prev) { prev = pfn; runStart = i; }   // (gup lists a small page once)
       let rec = <u64>page | gSmallRec;
       const after = folioRefSubUnit(page);
       if (own) {
         // this context's own references: only a count gone below zero is refused
         if (after <= 0) {
-          if (after != 0) { folioRefAddUnit(page); refused = runStart; break; }
+          if (after != 0) { folioRefAddUnit(page); refused = i; break; }
           rec |= R_FREE;
           toFree++;
         }
@@ -132,7 +133,7 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
       store<u64>(out + (k << 3), rec);
       k++;
       store<u64>(page, op, offsetof<Page>("last_op"));
-      refs += releaseUnit;
+      small++;
       i++;
       continue;
     }
@@ -207,7 +208,7 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
       if ((rec & R_FREE) != 0) freeAtZero(<usize>(<u32>rec & ~(PAGE_SIZE_BYTES - 1)));
     }
   }
-  tallyAdd(-refs, -pinned);
+  tallyAdd(-(refs + <i64>small * releaseUnit), -pinned);
   tallyCommit(ctx);
   o.released = n;
   return 0;
