@@ -95,18 +95,20 @@ import { CTX_IN, CTX_OUT } from './layout';
 @unmanaged export class GupOut {
   ret: i32;              // pages taken (pfns in Ctx.out), or a status < 0 when none
   fast: u32;             // of those, taken by the lockless walk
+  entries: u32;          // u64 entries written to Ctx.out: ret, or fewer with GUP_OUT_RUNS
+  _pad: u32;
 }
 
 /** @op unpin */
 @unmanaged export class UnpinIn {
-  n: u32;                // pfns in Ctx.out
-  flags: u32;            // FOLL_PIN (unpin_user_pages) or FOLL_GET (put_page)
+  n: u32;                // entries in Ctx.out (pfns, or runs with GUP_OUT_RUNS)
+  flags: u32;            // FOLL_PIN (unpin_user_pages) or FOLL_GET (put_page), | GUP_OUT_RUNS, GUP_RELEASE_OWN
 }
 
 /** @op unpin */
 @unmanaged export class UnpinOut {
-  released: u32;         // pages released: n, or 0 when refused
-  refused: u32;          // the index the list was refused at (n: none)
+  released: u32;         // entries released: n, or 0 when refused
+  refused: u32;          // the entry the list was refused at (n: none)
 }
 
 /** @op gupUnpinLoop gupSweepLoop */

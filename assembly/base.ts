@@ -5,7 +5,7 @@
 // memory, so nothing here needs to be seen by another instance.
 
 import {
-  Header, ArchDesc, Ctx, OpRec, OPREC_SIZE, H_ZONE_FREE,
+  Header, ArchDesc, Ctx, OpRec, OPREC_SIZE, H_ZONE_FREE, OP_CTX_SHIFT, OP_SEQ_MASK,
 } from './layout';
 
 export let H: usize = 0;      // machine header
@@ -144,17 +144,26 @@ export function noteBadTable(level: u32, entry: u64, entryPa: u64, va: u64, why:
 }
 
 // ---------------------------------------------------------------- op log
+// Every operation gets an id and a record in its context's ring of the op
+// log (layout.ts OP_CTX_SHIFT): nothing shared is written, so threads on
+// other contexts never contend here.
 export function beginOp(ctx: usize, kind: u32, mm: u32, addr: u64, len: u64): u32 {
   const h = hdr();
-  const id = atomic.add<u32>(H + offsetof<Header>("opSeq"), 1) + 1;
-  const rec = changetype<OpRec>(h.opLogBase + ((id & (h.opLogSize - 1)) * OPREC_SIZE));
+  const c = ctxOf(ctx);
+  let seq = (c.opSeq + 1) & OP_SEQ_MASK;
+  if (seq == 0) seq = 1;                           // id 0 is "no operation"
+  c.opSeq = seq;                                   // only this context's thread writes it
+  const index = c.index;
+  const id = (index << OP_CTX_SHIFT) | seq;
+  const size = h.opLogSize;
+  const rec = changetype<OpRec>(h.opLogBase + (index * size + (seq & (size - 1))) * OPREC_SIZE);
   rec.kind = kind;
   rec.mm = mm;
-  rec.ctx = <u32>((ctx - h.ctxBase) / h.ctxSize);
+  rec.ctx = index;
   rec.addr = addr;
   rec.len = len;
   atomic.store<u32>(changetype<usize>(rec), id);
-  ctxOf(ctx).opId = id;
+  c.opId = id;
   curCtx = ctx;
   return id;
 }

@@ -11,10 +11,10 @@ import { tryGrabFolio, tallyReset, tallyCommit } from './refcount';
 import { isDevmap, followDevmap } from './model';
 import { findVma, faultLocked } from './mm';
 import { walkFrom, wCode, wLevel, wEntry } from './walk';
-import { gOut, gNr, gFlags, gOp, gupCallBegin, gupNrAdd, gupFast, folioSetReferenced } from './gup_fast';
+import { gNr, gSkew, gFlags, gOp, gupCallBegin, recordSubpages, recordDone, gupFast, folioSetReferenced } from './gup_fast';
 import { mmOf } from './mm';
 import {
-  Header, Mm, Vma, Page, P_WRITE, P_SPECIAL, P_PROTNONE,
+  Header, Ctx, Mm, Vma, Page, P_WRITE, P_SPECIAL, P_PROTNONE,
   FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
   VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, W_OK, E_FAULT, E_NOMEM, E_INVAL,
 } from './layout';
@@ -74,8 +74,8 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
           if (!tryGrabFolio(folio, <i32>take, gFlags)) return gNr > n0 ? <i32>(gNr - n0) : E_NOMEM;
           folioSetReferenced(folio);
           store<u64>(folio, gOp, offsetof<Page>("last_op"));
-          for (let i: u32 = 0; i < take; i++) store<u64>(gOut + ((gNr + i) << 3), pfn + <u64>i);
-          gupNrAdd(take);
+          recordSubpages(pfn, take);
+          recordDone(take);
           left -= take;
           addr += (<u64>take) << ps;
           break;
@@ -103,17 +103,22 @@ export function gup(ctx: usize, opId: u32): i32 {
   const flags = a.flags;
   o.ret = E_INVAL;
   o.fast = 0;
+  o.entries = 0;
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0)) return E_INVAL;
   // is_valid_gup_args: LONGTERM can only be specified when pinning (WARN, -EINVAL)
   if ((flags & (FOLL_LONGTERM | FOLL_PIN)) == FOLL_LONGTERM) return E_INVAL;
   if (nr > c.outCap) return E_INVAL;
   gupCallBegin(c.out, flags, opId);
   tallyReset();
-  if ((flags & FOLL_PIN) != 0) atomic.or<u32>(mm + offsetof<Mm>("flags"), MMF_HAS_PINNED);
+  // mm_set_has_pinned_flag: test_bit before set_bit, so that pins of one mm
+  // on many threads do not all write its flags word
+  if ((flags & FOLL_PIN) != 0 && (atomic.load<u32>(mm + offsetof<Mm>("flags")) & MMF_HAS_PINNED) == 0) {
+    atomic.or<u32>(mm + offsetof<Mm>("flags"), MMF_HAS_PINNED);
+  }
   const fast = gupFast(ctx, mm, start, nr);
   o.fast = fast;
-  atomic.add<u64>(H + offsetof<Header>("statGupFastPages"), fast);
-  if (fast < nr) atomic.add<u64>(H + offsetof<Header>("statGupFastBails"), 1);
+  atomic.add<u64>(ctx + offsetof<Ctx>("statGupFastPages"), fast);   // per context: see Ctx
+  if (fast < nr) atomic.add<u64>(ctx + offsetof<Ctx>("statGupFastBails"), 1);
   let ret: i32 = <i32>fast;
   if (fast < nr && (flags & FOLL_FAST_ONLY) == 0) {
     const lk = mm + offsetof<Mm>("lock");
@@ -121,13 +126,14 @@ export function gup(ctx: usize, opId: u32): i32 {
     const slow = getUserPagesLocked(mm, start + ((<u64>fast) << pageShift()), nr - fast);
     unlock(lk);
     if (slow > 0) {
-      atomic.add<u64>(H + offsetof<Header>("statGupSlowPages"), <u64>slow);
+      atomic.add<u64>(ctx + offsetof<Ctx>("statGupSlowPages"), <u64>slow);
       ret += slow;
     } else if (fast == 0) {
       ret = slow;
     }
   }
-  tallyCommit();
+  tallyCommit(ctx);
   o.ret = ret;
+  o.entries = gNr - gSkew;
   return ret;
 }

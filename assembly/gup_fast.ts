@@ -21,7 +21,7 @@ import { isDevmap, gupFastDevmap, longtermPinnable, DEV_GRAB } from './model';
 import { mmOf } from './mm';
 import {
   Ctx, Mm, Page, LevelDesc, PAGE_SIZE_BYTES, P_ACCESS, P_WRITE, P_SPECIAL, P_PROTNONE, PAGE_COMPOUND_HEAD, PG_head,
-  PAGE_MAPPING_ANON, FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, PG_referenced,
+  PAGE_MAPPING_ANON, FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, PG_referenced, PG_reserved, GUP_OUT_RUNS, RUN_MARK,
 } from './layout';
 
 // Per-thread state of the current gup or unpin call (wasm globals are per
@@ -30,6 +30,27 @@ export let gOut: usize = 0;
 export let gNr: u32 = 0;
 export let gFlags: u32 = 0;
 export let gOp: u32 = 0;
+// GUP_OUT_RUNS: pages of a run share two entries, so the next entry is at
+// gNr - gSkew (gSkew: pages beyond entries so far; 0 without runs).
+export let gRuns: bool = false;
+export let gSkew: u32 = 0;
+// Where the next entry goes.
+@inline export function outNext(): usize { return gOut + ((gNr - gSkew) << 3); }
+// Records n pages from pfn (one folio's) at outNext(): a run, or n pfns.
+// The caller adds n to gNr once they are taken (recordDone).
+export function recordSubpages(pfn: u64, n: u32): void {
+  const out = outNext();
+  if (gRuns && n >= 2) {
+    store<u64>(out, pfn | RUN_MARK);
+    store<u64>(out, <u64>n, 8);
+    return;
+  }
+  for (let i: u32 = 0; i < n; i++) store<u64>(out + (<usize>i << 3), pfn + <u64>i);
+}
+@inline export function recordDone(n: u32): void {
+  gNr += n;
+  if (gRuns && n >= 2) gSkew += n - 2;
+}
 // Set once per call and read in the loop: as a local, V8 would recompute it per page.
 let gAnonSettles: u64 = 0;   // PAGE_MAPPING_ANON, or 0 for a read pin
 
@@ -40,8 +61,9 @@ export function gupCallBegin(out: usize, flags: u32, opId: u32): void {
   secPfn = <u64>-1;
   gFlags = flags;
   gOp = opId;
+  gRuns = (flags & GUP_OUT_RUNS) != 0;
+  gSkew = 0;
 }
-@inline export function gupNrAdd(n: u32): void { gNr += n; }
 
 // The section of the last page looked up (pfn_to_page's memory, per call).
 export let secPfn: u64 = <u64>-1;
@@ -73,13 +95,24 @@ function pageOrZeroSlow(pfn: u64): usize {
   if (!testFlag(folio, PG_referenced)) setFlag(folio, PG_referenced);
 }
 
-// gup_fast_undo_dev_pagemap: release every page grabbed since nrStart.
-export function undoSince(nrStart: u32): void {
-  while (gNr > nrStart) {
-    gNr--;
-    const page = pfnToPage(load<u64>(gOut + (gNr << 3)));
-    gupPutFolio(pageFolio(page), 1, gFlags);
+// gup_fast_undo_dev_pagemap / gup_fast_unpin_user_pages: release every page
+// grabbed since page nrStart, whose entry was entryStart.
+export function undoSince(nrStart: u32, entryStart: u32): void {
+  const end = gNr - gSkew;
+  let i = entryStart;
+  while (i < end) {
+    let pfn = load<u64>(gOut + (i << 3));
+    let pages: i32 = 1;
+    i++;
+    if (gRuns && (pfn & RUN_MARK) != 0) {
+      pfn &= ~RUN_MARK;
+      pages = <i32>load<u64>(gOut + (i << 3));
+      i++;
+    }
+    gupPutFolio(pageFolio(pfnToPage(pfn)), pages, gFlags);
   }
+  gSkew -= (gNr - nrStart) - (end - entryStart);
+  gNr = nrStart;
 }
 
 @inline function accessPermitted(d: usize, e: u64, write: bool): bool {
@@ -115,7 +148,7 @@ function gupFastPteEntry(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i
   }
   folioSetReferenced(folio);
   store<u64>(page, gOp, offsetof<Page>("last_op"));
-  store<u64>(gOut + (gNr << 3), pfn);
+  store<u64>(outNext(), pfn);
   gNr++;
   return 1;
 }
@@ -139,7 +172,11 @@ function quickAllowed(d: usize, pte: u64, page: usize, mapping: u64): bool {
 // gup_fast_folio_allowed's check_secretmem reading of folio->mapping.
 // The loop keeps few values live (V8 has about a dozen registers for it)
 // and reads struct page fields with plain loads, the kernel's READ_ONCE.
-function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool {
+// The loop is specialised for the byte order the tables are stored in (be:
+// a compile-time constant in each of the two wrappers), so no entry tests it.
+function gupFastPteRangeLE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool { return gupFastPteRange(d, tpa, addr, end, pmdp, pmd, false); }
+function gupFastPteRangeBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool { return gupFastPteRange(d, tpa, addr, end, pmdp, pmd, true); }
+@inline function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64, be: bool): bool {
   const flags = gFlags;
   const write = (flags & FOLL_WRITE) != 0;
   // An anon mapping settles gup_fast_folio_allowed, and gup_must_unshare too
@@ -151,21 +188,23 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
   const fm = write ? ld.fastWriteMask : ld.fastReadMask;
   const fv = write ? ld.fastWriteValue : ld.fastReadValue;
   const large: u64 = (<u64>1) << PG_head;
-  const pmdRaw = BE ? bswap<u64>(pmd) : pmd;       // the rechecks compare entries as stored
-  const out0 = gOut + (gNr << 3);
+  const reserved: u64 = (<u64>1) << PG_reserved;
+  const pmdRaw = be ? bswap<u64>(pmd) : pmd;       // the rechecks compare entries as stored
+  const out0 = outNext();                          // (a pte range records no runs: gSkew stays)
   let p = poolVa(tpa) + (levelIndex(nLevels() - 1, addr) << 3);
   let left = <u32>((end - addr) >> pageShift());   // entries still to look at
   let out = out0;                                  // where the next pfn goes
   let general: u32 = 0;                            // pages the per-entry path took
   do {
     const raw = load<u64>(p);                      // ptep_get_lockless: one read (READ_ONCE)
-    const pte = BE ? bswap<u64>(raw) : raw;
+    const pte = be ? bswap<u64>(raw) : raw;
     if ((pte & fm) == fv) {
       const pfn = ((pte & amask) >> rsh) << lsh;
       // pfn_to_page, with the zero page's struct page standing for "no struct page":
-      // both go the per-entry way
+      // both go the per-entry way, as every PG_reserved page does (the zero page
+      // is one: one test of the flags sends them all there)
       const page = (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : pageOrZeroSlow(pfn);
-      if (page != zeroPageOf() && ((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | 1)) == 0) {
+      if (((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | reserved | 1)) == 0) {
         // folio_ref_try_add on what looks like an order-0 folio
         const c = load<i32>(refcountPtr(page));
         if (c <= 0) break;                         // being freed
@@ -192,11 +231,11 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
         folioPutRefs(page, add);                     // raced with a split or prep: take the long way
       }
     }
-    gNr = <u32>((out - gOut) >> 3);
+    gNr = <u32>((out - gOut) >> 3) + gSkew;
     const r = gupFastPteEntry(d, p, pte, pmdp, pmd);
     if (r < 0) {                                 // gup_fast_undo_dev_pagemap
       tallyAdd(<i64>(<u32>((out - out0) >> 3) - general) * add, 0);
-      undoSince(<u32>((out0 - gOut) >> 3));
+      undoSince(<u32>((out0 - gOut) >> 3) + gSkew, <u32>((out0 - gOut) >> 3));
       return false;
     }
     if (r == 0) break;
@@ -204,7 +243,7 @@ function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, p
     out += 8;
     p += 8;
   } while (--left != 0);
-  gNr = <u32>((out - gOut) >> 3);
+  gNr = <u32>((out - gOut) >> 3) + gSkew;
   tallyAdd(<i64>(<u32>((out - out0) >> 3) - general) * add, 0);
   return left == 0;
 }
@@ -224,15 +263,13 @@ function gupFastLeaf(d: usize, l: u32, p: usize, orig: u64, addr: u64, end: u64)
   const page = pfnToPage(pfn);
   if (page == 0) return false;
   const refs = <i32>((end - addr) >> ps);
-  // record_subpages
-  const out = gOut + (gNr << 3);
-  for (let i: i32 = 0; i < refs; i++) store<u64>(out + (<usize>i << 3), pfn + <u64>i);
+  recordSubpages(pfn, <u32>refs);   // record_subpages (one run with GUP_OUT_RUNS)
   const folio = tryGrabFolioFast(page, refs, gFlags);
   if (folio == 0) return false;
   if (readEntry(p) != orig) { gupPutFolio(folio, refs, gFlags); return false; }
   if (!gupFastFolioAllowed(folio, gFlags)) { gupPutFolio(folio, refs, gFlags); return false; }
   if (!pred(d, P_WRITE, orig) && gupMustUnshare(gFlags, folio, 0)) { gupPutFolio(folio, refs, gFlags); return false; }
-  gNr += <u32>refs;
+  recordDone(<u32>refs);
   folioSetReferenced(folio);
   store<u64>(folio, gOp, offsetof<Page>("last_op"));
   return true;
@@ -251,7 +288,7 @@ function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, par
     // without CONFIG_ARCH_HAS_PTE_SPECIAL gup_fast_pte_range is the #else stub
     // returning 0: a pte cannot be told special, so every pte goes the slow way
     if (arch().hasSpecial == 0) return false;
-    return gupFastPteRange(d, tpa, addr, end, parentp, parent);
+    return BE ? gupFastPteRangeBE(d, tpa, addr, end, parentp, parent) : gupFastPteRangeLE(d, tpa, addr, end, parentp, parent);
   }
   const size = (<u64>1) << L(l).shift;
   const fm = L(l).fastTableMask, fv = L(l).fastTableValue;
@@ -298,7 +335,7 @@ export function gupFast(ctx: usize, mm: usize, start: u64, nr: u32): u32 {
   if (rootBad(m.root, m.id) == 0) gupFastLevel(0, m.root, start, end, 0, 0);
   atomic.add<u32>(seqp, 1);                       // local_irq_restore
   if ((gFlags & FOLL_PIN) != 0 && atomic.load<u32>(mm + offsetof<Mm>("writeProtectSeq")) != seq) {
-    undoSince(0);                                 // gup_fast_unpin_user_pages
+    undoSince(0, 0);                              // gup_fast_unpin_user_pages
     return 0;
   }
   return gNr;

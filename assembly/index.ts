@@ -24,10 +24,10 @@ import {
   INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
   OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT, E_RANGE, E_BADTABLE, W_BADTABLE, PARENT_ROOT, PARENT_SHARED,
   OP_FAULT, OP_GUP, OP_UNPIN, OP_ZAP, OP_MUNMAP, OP_MMAP, OP_POPULATE, OP_INIT,
-  KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, VM_PFNMAP, VM_HUGETLB, VM_WRITE, FOLL_PIN,
+  KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, VM_PFNMAP, VM_HUGETLB, VM_WRITE, FOLL_PIN, GUP_RELEASE_OWN,
 } from './layout';
 import {
-  MachineInitIn, MmCreateOut, MmDestroyIn, MmapIn, MunmapIn, ZapIn, FaultIn, PopulateIn, PopulateOut, GupIn, UnpinIn,
+  MachineInitIn, MmCreateOut, MmDestroyIn, MmapIn, MunmapIn, ZapIn, FaultIn, PopulateIn, PopulateOut, GupIn, GupOut, UnpinIn,
   LoopIn, LoopOut, WalkIn, WalkRawIn, WalkOut, RecoverOut, ClaimRawIn, ClaimRawOut, CheckOut, PageIn, PageOut, InjectIn,
   WalkManyIn, WalkManyOut, argsIn, argsOut,
 } from './abi';
@@ -298,9 +298,10 @@ function gupUnpinRound(ctx: usize, mm: u32, start: u64, nr: u32, flags: u32): i3
   const op = beginOp(ctx, OP_GUP, mm, start, (<u64>nr) << pageShift());
   const got = gupImpl(ctx, op);
   if (got <= 0) return 0;                     // nothing mapped there right now (-EFAULT)
+  const entries = argsOut<GupOut>(ctx).entries;
   const u = argsIn<UnpinIn>(ctx);
-  u.n = <u32>got; u.flags = flags;
-  beginOp(ctx, OP_UNPIN, 0, 0, <u64>got);
+  u.n = entries; u.flags = flags | GUP_RELEASE_OWN;   // what gup just handed this context
+  beginOp(ctx, OP_UNPIN, 0, 0, <u64>entries);
   const r = unpinImpl(ctx);
   return r < 0 ? r : got;
 }

@@ -10,7 +10,7 @@ import { mappingHoldsRef, isDevmap, deviceIdleRefcount, pagesHoldPgmapRef, RAM_P
 import {
   pgmapOf, pgmapState, pgmapRefWord, pgmapDestroyedAt, poisonTouched, privateOrCoherent, pgmapFolio,
 } from './pgmap';
-import { folioOf, pincountPtr } from './refcount';
+import { folioOf, pincountPtr, gupOutstandingSum } from './refcount';
 import {
   pfnToPage, pfnToAux, pageToPfn, pageFolio, folioTestLarge, folioOrder, isBuddy, pageType, rootBad,
   refcountPtr, mapcountPtr, AUX_SIZE, lruNext, lruPrev,
@@ -195,8 +195,8 @@ export function checkInvariants(): u32 {
     else countTables(root);
   }
   // 3. every struct page against its mappings
-  const outstanding = atomic.load<i64>(H + offsetof<Header>("gupOutstanding"));
-  const pinsOut = atomic.load<i64>(H + offsetof<Header>("pinOutstanding"));
+  const outstanding = gupOutstandingSum(false);
+  const pinsOut = gupOutstandingSum(true);
   const strict = outstanding == 0 && pinsOut == 0;
   let extra: i64 = 0;
   let pins: i64 = 0;

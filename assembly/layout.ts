@@ -40,8 +40,8 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   mmCount: u32;
   vmaPerMm: u32;
   opLogBase: u32;
-  opLogSize: u32;        // entries, power of two
-  opSeq: u32;            // atomic: last operation id handed out
+  opLogSize: u32;        // entries per context, power of two
+  _padOp: u32;
   violBase: u32;
   violCap: u32;
   violCount: u32;        // atomic
@@ -69,14 +69,9 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   ramPfns: u64;          // RAM is pfn [0, ramPfns)
   zeroPfn: u64;          // the shared zero page
   hugeZeroPfn: u64;      // atomic: huge_zero_pfn, the huge zero folio (0 until first use; pfn 0 is never a folio)
-  gupOutstanding: i64;   // atomic: references handed out by gup and not yet returned
-  pinOutstanding: i64;   // atomic: of those, pins (FOLL_PIN), counted per page
   statTlbFlushes: u64;
   statTablesFreed: u64;
   statFaults: u64;
-  statGupFastPages: u64;
-  statGupSlowPages: u64;
-  statGupFastBails: u64;
   // The kernel preset's ZONE_DEVICE switches (src/host/presets.ts); model.ts
   // reads them once at attach.
   pgmapPageRefs: u32;    // device-private/coherent pages hold a pgmap reference each (v6.1 on)
@@ -327,6 +322,17 @@ export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
   badVa: u64;
   badLevel: u32;
   badWhy: u32;
+  // Per-context counters (one writer, this context's thread; readers sum them
+  // over every context, as the kernel sums per-cpu counters): the op log, what
+  // gup handed out and not yet got back, and gup's statistics. Being per
+  // context, two threads never write one cache line for them.
+  index: u32;            // this context's number, 0 .. Header.ctxCount - 1
+  opSeq: u32;            // the last operation this context began (its id: opId)
+  gupOutstanding: i64;   // atomic: references handed out by gup and not yet returned
+  pinOutstanding: i64;   // atomic: of those, pins (FOLL_PIN), counted per page
+  statGupFastPages: u64; // atomic
+  statGupSlowPages: u64; // atomic
+  statGupFastBails: u64; // atomic
 }
 // The operation's records (assembly/abi.ts) follow the fields: its input at
 // CTX_IN, its output at CTX_OUT, CTX_REC_SIZE bytes each.
@@ -397,6 +403,19 @@ export const FOLL_TOUCH: u32 = 1 << 16;
 export const FOLL_PIN: u32 = 1 << 19;
 export const FOLL_FAST_ONLY: u32 = 1 << 20;
 export const GUP_PIN_COUNTING_BIAS: i32 = 1 << 10;   // include/linux/mm.h
+// pgtemu's own bits beside FOLL_* in GupIn.flags and UnpinIn.flags (no kernel
+// flag uses them). GUP_OUT_RUNS: the output array holds runs rather than one
+// pfn per page: a page on its own is its pfn; a run of n >= 2 pages of one
+// folio (a huge leaf's subpages, the slow path's page_increm) is two entries,
+// its first pfn | RUN_MARK, then n. unpin given GUP_OUT_RUNS reads that form
+// and gives each run back in one gup_put_folio.
+export const GUP_OUT_RUNS: u32 = 1 << 30;
+// GUP_RELEASE_OWN (unpin only): the list is what gup just handed this
+// context, untouched (the in-core loops): each release is still checked
+// against the counts, but a page's mappings need not be read to tell whose
+// references it names.
+export const GUP_RELEASE_OWN: u32 = 1 << 29;
+export const RUN_MARK: u64 = 1 << 63;
 
 // ---------------------------------------------------------------- struct page / folio
 // 64 bytes, as in the kernel (include/linux/mm_types.h, v6.12):
@@ -482,6 +501,13 @@ export const ENTIRELY_MAPPED: i32 = 0x800000;    // mm/internal.h
   len: u64;
 }
 export const OPREC_SIZE: u32 = offsetof<OpRec>();
+// Operation ids are unique machine-wide without a shared counter: each
+// context numbers its own operations 1, 2, ... (Ctx.opSeq, wrapping below
+// 2^OP_CTX_SHIFT and skipping 0) and the id carries the context's number
+// above them (id = index << OP_CTX_SHIFT | seq; at most 64 contexts). Each
+// context logs into its own ring of Header.opLogSize records.
+export const OP_CTX_SHIFT: u32 = 26;
+export const OP_SEQ_MASK: u32 = (1 << OP_CTX_SHIFT) - 1;
 
 export const OP_NONE: u32 = 0;
 export const OP_FAULT: u32 = 1;

@@ -15,7 +15,7 @@ import { pageFolio, folioTestLarge, refcountPtr, mapcountPtr } from './mem';
 import { freeAtZero, longtermPinnable } from './model';
 import { isZeroFolio } from './folio';
 import {
-  Header, Page, Folio, PAGE_SIZE_BYTES, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, ENTIRELY_MAPPED,
+  Header, Ctx, Page, Folio, PAGE_SIZE_BYTES, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, ENTIRELY_MAPPED,
   INJECT_REFCOUNT, INJECT_MAPCOUNT, PGTY_hugetlb,
 } from './layout';
 
@@ -34,15 +34,27 @@ export const DEBUG: bool = !ASC_NO_ASSERT;
 
 // ---------------------------------------------------------------- gup tallies
 // Per-thread tallies of what the current gup / unpin call added, folded into
-// the machine-wide counters once per call (never per page).
+// the calling context's counters once per call (never per page); the
+// machine's outstanding references are the sum over every context
+// (gupOutstandingSum), so threads never write one shared counter.
 export let tallyRefs: i64 = 0;   // refcount units (pins on small folios count GUP_PIN_COUNTING_BIAS)
 export let tallyPins: i64 = 0;   // _pincount units on large folios
 export function tallyReset(): void { tallyRefs = 0; tallyPins = 0; }
-export function tallyCommit(): void {
-  if (tallyRefs != 0) atomic.add<i64>(H + offsetof<Header>("gupOutstanding"), tallyRefs);
-  if (tallyPins != 0) atomic.add<i64>(H + offsetof<Header>("pinOutstanding"), tallyPins);
+export function tallyCommit(ctx: usize): void {
+  if (tallyRefs != 0) atomic.add<i64>(ctx + offsetof<Ctx>("gupOutstanding"), tallyRefs);
+  if (tallyPins != 0) atomic.add<i64>(ctx + offsetof<Ctx>("pinOutstanding"), tallyPins);
   tallyRefs = 0;
   tallyPins = 0;
+}
+// What gup has handed out and not got back, machine-wide: the sum of every
+// context's tally (pins: false, references; true, pins). Exact when no
+// gup or unpin is running.
+export function gupOutstandingSum(pins: bool): i64 {
+  const h = changetype<Header>(H);
+  const field = pins ? offsetof<Ctx>("pinOutstanding") : offsetof<Ctx>("gupOutstanding");
+  let sum: i64 = 0;
+  for (let i: u32 = 0; i < h.ctxCount; i++) sum += atomic.load<i64>(h.ctxBase + i * h.ctxSize + field);
+  return sum;
 }
 @inline export function tallyAdd(refs: i64, pins: i64): void { tallyRefs += refs; tallyPins += pins; }
 

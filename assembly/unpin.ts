@@ -13,6 +13,7 @@ import { freeAtZero } from './model';
 import { pageOfPfn, pfnCacheReset } from './gup_fast';
 import {
   Page, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD, PG_head, PG_reserved, FOLL_GET, FOLL_PIN, GUP_PIN_COUNTING_BIAS, E_INVAL,
+  GUP_OUT_RUNS, GUP_RELEASE_OWN, RUN_MARK,
 } from './layout';
 
 // Set once per call and read in the loop: as a local, V8 would recompute it per page.
@@ -57,8 +58,18 @@ const R_BIAS: u64 = 2;
 const R_NOTHING: u64 = 4;
 const R_FREE: u64 = 8;
 
-// UnpinIn -> UnpinOut: pages released, or the index refused at.
+// UnpinIn -> UnpinOut: entries released, or the entry refused at.
+// GUP_RELEASE_OWN takes the loop specialised for lists gup just handed this
+// context (the in-core loops): what they name is this context's own, so a
+// page's mappings need not be read to tell whose references it releases
+// (the counts are still checked: nothing goes below zero).
 export function unpin(ctx: usize): i32 {
+  return (argsIn<UnpinIn>(ctx).flags & GUP_RELEASE_OWN) != 0 ? unpinOwn(ctx) : unpinChecked(ctx);
+}
+function unpinChecked(ctx: usize): i32 { return unpinList(ctx, false); }
+function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
+
+@inline function unpinList(ctx: usize, own: bool): i32 {
   const c = ctxOf(ctx);
   const a = argsIn<UnpinIn>(ctx);
   const o = argsOut<UnpinOut>(ctx);
@@ -68,6 +79,7 @@ export function unpin(ctx: usize): i32 {
   o.refused = n;
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0) || n > c.outCap) return E_INVAL;
   const pin = (flags & FOLL_PIN) != 0;
+  const runs = (flags & GUP_OUT_RUNS) != 0;
   setReleaseUnit(pin);
   gSmallRec = pin ? R_BIAS | ((<u64>1) << 32) : (<u64>1) << 32;
   const out = c.out;
@@ -80,29 +92,48 @@ export function unpin(ctx: usize): i32 {
   let runStart: u32 = 0;                           // where its run began
   let refused = n;                                 // < n: the index the list is refused at
   let refs: i64 = 0, pinned: i64 = 0;
+  let small: u32 = 0;                              // pages of order-0 folios released (releaseUnit each)
   let toFree: u32 = 0;
   while (i < n) {
-    const pfn = load<u64>(out + (i << 3));
-    const page = pageOfPfn(pfn);
-    if (page == 0) { refused = i; break; }
+    let pfn = load<u64>(out + (i << 3));
+    let run: u64 = 0;                              // a run record's pages (GUP_OUT_RUNS)
+    let page = pageOfPfn(pfn);
+    if (page == 0) {
+      // no struct page; or a run record (no pfn has bit 63), of a large folio
+      if (!runs || (pfn & RUN_MARK) == 0 || i + 1 >= n) { refused = i; break; }
+      run = load<u64>(out + ((i + 1) << 3));
+      pfn &= ~RUN_MARK;
+      page = pageOfPfn(pfn);
+      // (its folio bounds it from above, below)
+      if (run < 2 || page == 0 || ((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | 1)) == 0) { refused = i; break; }
+    }
     const head = load<u64>(page, PAGE_COMPOUND_HEAD);
     if (((head | load<u64>(page)) & (large | reserved | 1)) == 0) {
       // a page of an order-0 folio: GUP_PIN_COUNTING_BIAS references for a pin, one for a get
-      if (pfn != prev) { prev = pfn; runStart = i; }
+      if (!own && pfn != prev) { prev = pfn; runStart = i; }   // (gup lists a small page once)
       let rec = <u64>page | gSmallRec;
       const after = folioRefSubUnit(page);
-      // what its mappings hold stays: after > _mapcount, or after >= 0 when
-      // unmapped (_mapcount -1, or a negative page type on a free page)
-      const mapped = load<i32>(page, offsetof<Page>("_mapcount"));
-      if (after <= max<i32>(mapped, 0)) {          // one test for the refusals and the last reference
-        if (after != 0 || mapped >= 0) { folioRefAddUnit(page); refused = runStart; break; }
-        rec |= R_FREE;                             // the last reference: freed once the list is settled
-        toFree++;
+      if (own) {
+        // this context's own references: only a count gone below zero is refused
+        if (after <= 0) {
+          if (after != 0) { folioRefAddUnit(page); refused = i; break; }
+          rec |= R_FREE;
+          toFree++;
+        }
+      } else {
+        // what its mappings hold stays: after > _mapcount, or after >= 0 when
+        // unmapped (_mapcount -1, or a negative page type on a free page)
+        const mapped = load<i32>(page, offsetof<Page>("_mapcount"));
+        if (after <= max<i32>(mapped, 0)) {          // one test for the refusals and the last reference
+          if (after != 0 || mapped >= 0) { folioRefAddUnit(page); refused = runStart; break; }
+          rec |= R_FREE;                             // the last reference: freed once the list is settled
+          toFree++;
+        }
       }
       store<u64>(out + (k << 3), rec);
       k++;
       store<u64>(page, op, offsetof<Page>("last_op"));
-      refs += releaseUnit;
+      small++;
       i++;
       continue;
     }
@@ -121,14 +152,19 @@ export function unpin(ctx: usize): i32 {
       if ((head & 1) != 0) folio = <usize>(head - 1);
       const first = pfn - <u64>((page - folio) / PAGE_SIZE_BYTES);
       const last = first + ((<u64>1) << folioOrder(folio));
-      while (j < n) {
-        const q = load<u64>(out + (j << 3));
-        if (q < first || q >= last) break;
-        j++;
+      if (run != 0) {                              // the run is one gup_put_folio, inside its folio
+        if (run > last - pfn) { refused = i; break; }
+        j = i + 2;
+      } else {
+        while (j < n) {
+          const q = load<u64>(out + (j << 3));
+          if (q < first || q >= last) break;
+          j++;
+        }
       }
       if (pin) what = R_PINCOUNT;
     }
-    const pages = <i32>(j - i);
+    const pages = run != 0 ? <i32>run : <i32>(j - i);
     if (what != R_NOTHING) {
       if (what == R_PINCOUNT && folioPinsSubReturn(folio, pages) < 0) {   // more pins given back than it holds
         folioPinsAdd(folio, pages);
@@ -172,8 +208,8 @@ export function unpin(ctx: usize): i32 {
       if ((rec & R_FREE) != 0) freeAtZero(<usize>(<u32>rec & ~(PAGE_SIZE_BYTES - 1)));
     }
   }
-  tallyAdd(-refs, -pinned);
-  tallyCommit();
+  tallyAdd(-(refs + <i64>small * releaseUnit), -pinned);
+  tallyCommit(ctx);
   o.released = n;
   return 0;
 }

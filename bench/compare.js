@@ -9,6 +9,10 @@
 // reported as the median and the spread (25th..75th percentile) over the
 // rounds. A ratio below 1 means this build is faster.
 //
+// The API cases time mm.gupFast + m.unpin; their "buffer" forms use this
+// build's GupBuffer and runs (GupOptions.into, .runs) where it has them and
+// the plain GupResult where it has not (a base before them).
+//
 // Options: --base DIR (required), --arch A, --variant V, --rounds N (default 41),
 // --write (also write bench/results/compare.{md,json}).
 
@@ -49,6 +53,22 @@ function setup(build, arch, variant, c) {
     return () => { const t0 = performance.now(); build.bench.walkRounds(m, mm, start, len, 4096); return ((performance.now() - t0) * 1e6) / 4096; };
   }
   const orders = m.leafOrders.filter((o) => o >= 0).sort((a, b) => a - b);
+  if (c.api) {
+    // through the public API: a GupResult per call, or (c.best, where the build has
+    // one) one GupBuffer filled by every call, with runs of one folio
+    const order = c.leaf ? orders[1] : 0;
+    if (order === undefined) return undefined;
+    const pages = c.leaf ? 1 << order : 512;
+    const { mm, start } = build.bench.prepareGup(m, { order, pages });
+    const n = Math.max(1, Math.round(100_000 / pages));
+    const buf = c.best && typeof m.gupBuffer === 'function' ? m.gupBuffer() : undefined;
+    const o = buf ? { pin: true, write: true, runs: true, into: buf } : { pin: true, write: true };
+    return () => {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) m.unpin(mm.gupFast(start, pages, o));
+      return ((performance.now() - t0) * 1e6) / (n * pages);
+    };
+  }
   const order = c.kind === 'base' ? 0 : orders[1];
   if (order === undefined) return undefined;
   const pages = c.kind === 'base' ? 512 : 1 << order;
@@ -62,6 +82,10 @@ const cases = [
   { name: 'pin+unpin 512 x 4K', kind: 'base', unit: 'ns/page' },
   { name: 'pin+unpin one pmd leaf', kind: 'leaf', unit: 'ns/page' },
   { name: 'random walk', kind: 'walk', unit: 'ns/walk' },
+  { name: 'API pin+unpin 512 x 4K', api: true, unit: 'ns/page' },
+  { name: 'API pin+unpin pmd leaf', api: true, leaf: true, unit: 'ns/page' },
+  { name: 'API 512 x 4K, buffer', api: true, best: true, unit: 'ns/page' },
+  { name: 'API pmd leaf, buffer+runs', api: true, leaf: true, best: true, unit: 'ns/page' },
 ];
 const variants = Object.values(here.api.archs)
   .filter((a) => !opt.arch || a.arch === opt.arch)

@@ -61,6 +61,17 @@ if (why) {
     for (let i = 0; i < N; i++) { const r = x.mm.gupFast(x.start, 512, { pin, write: true }); pin ? m.unpin(r) : m.put(r); }
     return ((performance.now() - t0) * 1e6) / (N * 512);
   };
+  // the allocation-free forms: one GupBuffer filled by every call, released in place
+  const buf = m.gupBuffer();
+  const apiBuf = (x, pin, runs) => {
+    const o = { pin, write: true, runs, into: buf };
+    return () => {
+      const t0 = performance.now();
+      for (let i = 0; i < N; i++) { mm(x).gupFast(x.start, 512, o); pin ? m.unpin(buf) : m.put(buf); }
+      return ((performance.now() - t0) * 1e6) / (N * 512);
+    };
+  };
+  const mm = (x) => x.mm;
   const core = (x, pin) => () => {
     const t0 = performance.now();
     const pages = gupRounds(m, x.mm, x.start, { order: 0, pages: 512, pin, write: true }, N);
@@ -70,7 +81,10 @@ if (why) {
     { name: 'get+put 512 x 4K, public API', unit: 'ns/page', ours: api(small, false), theirs: 'get' },
     { name: 'pin+unpin 512 x 4K, public API', unit: 'ns/page', ours: api(small, true), theirs: 'pin' },
     { name: 'pin+unpin 512 x 4K, loop in the core', unit: 'ns/page', ours: core(small, true), theirs: 'pin' },
+    { name: 'get+put 512 x 4K, API into a GupBuffer', unit: 'ns/page', ours: apiBuf(small, false, false), theirs: 'get' },
+    { name: 'pin+unpin 512 x 4K, API into a GupBuffer', unit: 'ns/page', ours: apiBuf(small, true, false), theirs: 'pin' },
     { name: 'pin+unpin a 2 MiB leaf, public API', unit: 'ns/4K subpage', ours: api(leaf, true), theirs: 'pinleaf' },
+    { name: 'pin+unpin a 2 MiB leaf, API, runs, GupBuffer', unit: 'ns/4K subpage', ours: apiBuf(leaf, true, true), theirs: 'pinleaf' },
     {
       name: 'random walk, loop in the core', unit: 'ns/walk', theirs: 'walk',
       ours: () => { const t0 = performance.now(); walkRounds(m, walks.mm, walks.start, walkLen, 4096 * 4); return ((performance.now() - t0) * 1e6) / (4096 * 4); },

@@ -1,7 +1,7 @@
 // pgtemu's public interface.
-export { Machine, Mm } from './host/machine.js';
+export { Machine, Mm, GupBuffer } from './host/machine.js';
 export type {
-  MachineOptions, MmapOptions, GupOptions, GupResult, WalkResult, EntryFlags, Violation, PageInfo, MachineStats,
+  MachineOptions, MmapOptions, GupOptions, GupResult, GupRuns, WalkResult, EntryFlags, Violation, PageInfo, MachineStats,
   OpRecord, SharedMachine, VmaKind, MmCounters, WalkView, WalkVerdict, WalkOptions, DecodeOptions, PageArrays,
 } from './host/machine.js';
 export { PgtemuError } from './host/errors.js';

@@ -9,7 +9,7 @@ import {
   FOLL_FAST_ONLY, FOLL_NOFAULT, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved,
   FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, E_BADTABLE, VM_READ, VM_WRITE, VM_SHARED,
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
-  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, K, PGMAP_MAX, WHATIF_NONE, WHATIF_DEVMAP_LESS,
+  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, OP_CTX_SHIFT, GUP_OUT_RUNS, GUP_RELEASE_OWN, K, PGMAP_MAX, WHATIF_NONE, WHATIF_DEVMAP_LESS,
 } from './consts.gen.js';
 import {
   PRED_NAMES, TEMPLATE_NAMES, decodeEntry, decodeTablePa, decodeHardware, entryBitNames, hardwareImage,
@@ -24,6 +24,8 @@ const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined =>
 };
 import { resolve, type Era, type MachineChoice, type Model } from './presets.js';
 import { memremapPages, Pgmap, OPTIMIZE_DAX_VMEMMAP, type MemremapOptions, type UnmapResult } from './pgmap.js';
+/** Operations that write the calling context's output array. */
+const OUT_OPS: ReadonlySet<string> = new Set(['gup', 'unpin', 'gupUnpinLoop', 'gupSweepLoop']);
 import { explainPage, type PageConstants, type PageExplained } from './pageinfo.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, invariantOf, type ErrorCode } from './errors.js';
 import {
@@ -89,6 +91,25 @@ export interface GupOptions {
   fastOnly?: boolean;
   /** FOLL_NOFAULT: the slow path never faults */
   noFault?: boolean;
+  /**
+   * Report pages as runs of one folio (GupResult.runs): a huge leaf's pages
+   * come back as one (first pfn, pages) record, and go back with one
+   * gup_put_folio per run. `pfns` is then built from the runs when read.
+   */
+  runs?: boolean;
+  /**
+   * Fill this GupBuffer (Machine.gupBuffer) and return it rather than a new
+   * GupResult: nothing is allocated or copied per call; its pfns view the
+   * core's output array in place.
+   */
+  into?: GupBuffer;
+}
+
+/** Pages taken as runs in address order: run i is `pages[i]` pages from pfn `pfn[i]`, all of one folio. */
+export interface GupRuns {
+  readonly count: number;
+  readonly pfn: BigUint64Array;
+  readonly pages: Uint32Array;
 }
 
 /**
@@ -107,6 +128,8 @@ export interface GupResult {
   readonly pfns: BigUint64Array;
   readonly flags: number;
   readonly pin: boolean;
+  /** with `runs: true`: the pages as runs of one folio */
+  readonly runs?: GupRuns;
 }
 
 export interface EntryFlags {
@@ -265,16 +288,122 @@ const MMAP_OPTIONS = {
   shared: 'boolean', pfn: 'bigint|number', populate: 'boolean',
 } as const;
 const GUP_OPTIONS = { pin: 'boolean', write: 'boolean', longterm: 'boolean', fastOnly: 'boolean', noFault: 'boolean' } as const;
+const GUP_FORMS = { runs: 'boolean', into: 'object' } as const;
 const FAULT_OPTIONS = { write: 'boolean' } as const;
 
 /**
  * The GupResults every machine handed out and their state: a result is
- * released at most once, and only by the machine that made it. Results are
- * frozen; the machine releases its own copy of the pfns, so changing the
- * result's array changes nothing.
+ * released at most once, and only by the machine that made it. What a
+ * result took stays in the core's output array of this thread's context
+ * until another call needs the array (Machine.outHolder); only then does
+ * the machine copy the entries aside (`saved`), so a result released before
+ * the next gup is given back in place, without a copy. Results are frozen,
+ * and a GupResult's pfns are a copy: changing them changes nothing. A
+ * GupBuffer's record is reused by every gupFast into it.
  */
-interface Taken { machine: Machine; pin: boolean; nr: number; pfns: BigUint64Array; released: boolean }
+interface Taken {
+  machine: Machine; pin: boolean; runs: boolean; nr: number;
+  /** u64 entries in the output array (nr, or fewer as runs) */
+  entries: number;
+  /** the entries, once the output array was needed for another call */
+  saved?: BigUint64Array;
+  released: boolean;
+  /** a GupBuffer's: its pfns view the output array, anyone may write them */
+  buffer: boolean;
+  /** released with the core's checks of a plain list (a GupBuffer's, or after a refusal) */
+  checked: boolean;
+  /** a GupResult's own object (its pfns rebuild the entries after a refused release) */
+  result?: GupResult;
+  /** a refused release wrote over a GupBuffer's entries in place: they are gone */
+  lost?: boolean;
+}
 const taken = new WeakMap<object, Taken>();
+const RUN_MARK = 1n << 63n;
+
+/** Decodes `entries` GUP_OUT_RUNS entries (layout.ts): a pfn, or pfn | RUN_MARK then its page count. */
+function decodeRuns(raw: BigUint64Array, entries: number): GupRuns {
+  let count = 0;
+  for (let i = 0; i < entries; i++, count++) if (raw[i] >= RUN_MARK) i++;
+  const pfn = new BigUint64Array(count), pages = new Uint32Array(count);
+  for (let i = 0, k = 0; i < entries; i++, k++) {
+    const e = raw[i];
+    if (e >= RUN_MARK) { pfn[k] = e - RUN_MARK; pages[k] = Number(raw[++i]); } else { pfn[k] = e; pages[k] = 1; }
+  }
+  return { count, pfn, pages };
+}
+
+/** GupRuns back into GUP_OUT_RUNS entries. */
+function encodeRuns(runs: GupRuns, entries: number): BigUint64Array {
+  const out = new BigUint64Array(entries);
+  for (let r = 0, at = 0; r < runs.count && at < entries; r++) {
+    if (runs.pages[r] >= 2) { out[at++] = runs.pfn[r] | RUN_MARK; out[at++] = BigInt(runs.pages[r]); } else out[at++] = runs.pfn[r];
+  }
+  return out;
+}
+
+/** The pfn of every page of `runs`, in order. */
+function expandRuns(runs: GupRuns, nr: number): BigUint64Array {
+  const out = new BigUint64Array(nr);
+  for (let r = 0, at = 0; r < runs.count; r++) for (let i = 0; i < runs.pages[r]; i++) out[at++] = runs.pfn[r] + BigInt(i);
+  return out;
+}
+
+/**
+ * A reusable GupResult (Machine.gupBuffer): `mm.gupFast(addr, nr, { into: buf })`
+ * fills it and returns it, with nothing allocated or copied per call. Its
+ * pfns view the core's output array in place, valid until it is released or
+ * filled again (another call that needs the array first copies them aside).
+ * It is a handle like any GupResult: released once per fill, by its machine,
+ * with unpin (either kind) or put (references only); filling it again while
+ * it holds pages is refused (EBUSY). Its entries can be written by anyone,
+ * so its release is checked against the counts as a plain list's is.
+ */
+export class GupBuffer implements GupResult {
+  /** @internal */ readonly t: Taken;
+  private _ret = 0;
+  private _fast = 0;
+  private _flags = 0;
+  private view?: BigUint64Array;
+  private viewLen = -1;
+  private viewOf?: BigUint64Array;
+  private decoded?: GupRuns;
+  /** @internal */ constructor(machine: Machine, private readonly out: BigUint64Array) {
+    this.t = { machine, pin: false, runs: false, nr: 0, entries: 0, released: true, buffer: true, checked: true };
+    taken.set(this, this.t);
+  }
+  /** @internal */ fill(ret: number, fast: number, flags: number, pin: boolean, runs: boolean, entries: number): void {
+    const t = this.t;
+    this._ret = ret; this._fast = fast; this._flags = flags;
+    t.pin = pin; t.runs = runs; t.nr = Math.max(ret, 0); t.entries = entries; t.released = false; t.lost = false;
+    this.decoded = undefined;
+  }
+  get nr(): number { return this.t.nr; }
+  get ret(): number { return this._ret; }
+  get errno(): ErrorCode | undefined { return this._ret < 0 ? STATUS[this._ret] ?? 'EINVAL' : undefined; }
+  get fast(): number { return this._fast; }
+  get flags(): number { return this._flags; }
+  get pin(): boolean { return this.t.pin; }
+  /** holds pages not yet released */
+  get held(): boolean { return !this.t.released; }
+  /** The entries as the core wrote them: in place, or where they were copied aside. */
+  private rawEntries(): BigUint64Array {
+    const t = this.t;
+    const src = t.released ? this.out : t.saved && t.machine.holder() !== t ? t.saved : this.out;
+    const n = t.released ? 0 : t.entries;
+    if (this.viewOf !== src || this.viewLen !== n) { this.view = src.subarray(0, n); this.viewOf = src; this.viewLen = n; }
+    return this.view!;
+  }
+  /** The pfns taken (empty once released). Without runs, a view of the core's array: no copy. */
+  get pfns(): BigUint64Array {
+    if (!this.t.runs) return this.rawEntries();
+    return expandRuns(this.runs!, this.t.released ? 0 : this.t.nr);
+  }
+  get runs(): GupRuns | undefined {
+    if (!this.t.runs) return undefined;
+    if (this.t.released) return decodeRuns(this.out, 0);
+    return (this.decoded ??= decodeRuns(this.rawEntries(), this.t.entries));
+  }
+}
 
 /** Everything a worker needs to attach to a machine. */
 export interface SharedMachine {
@@ -316,6 +445,10 @@ export class Machine {
   private readonly outCap: number;
   private readonly poolBase: number;
   private readonly mms = new Set<Mm>();
+  /** The result whose entries the output array holds, not yet released (Taken). */
+  private outHolder?: Taken;
+  /** This thread's output array, all of it. */
+  private readonly outAll: BigUint64Array;
 
   private constructor(init: {
     desc: Descriptor; model: Model; kernel: string; era: Era; memory: WebAssembly.Memory; module: WebAssembly.Module;
@@ -341,6 +474,9 @@ export class Machine {
     this.ramPfns = init.ramPfns;
     this.threads = init.threads;
     this.leafOrders = init.desc.levels.map((l) => (l.leafOk ? l.shift - init.desc.pageShift : -1));
+    this.outAll = new BigUint64Array(init.memory.buffer, this.outPtr, init.outCap);
+    const ps = BigInt(init.desc.pageShift);
+    this.gupConsts = { userTop: 1n << BigInt(init.desc.userVaBits), pageShift: ps, pageMask: ~((1n << ps) - 1n), nr: 0, bytesLess1: 0n };
   }
 
   /** Build a machine. Async for symmetry with worker start-up; the work is synchronous. */
@@ -401,8 +537,8 @@ export class Machine {
     const mmSize = MM_SIZE, vmaSize = VMA_SIZE;
     const mmBase = take(mmSize * maxMms, 64);
     const vmaBase = take(vmaSize * vmasPerMm * maxMms, 64);
-    const opLogSize = 4096;
-    const opLog = take(opLogSize * L.size.OpRec, 64);
+    const opLogSize = 4096;                          // per context (layout.ts OP_CTX_SHIFT)
+    const opLog = take(opLogSize * threads * L.size.OpRec, 64);
     const violCap = 4096;
     const viol = take(violCap * L.size.Violation, 64);
     const sectionRoots = take(nrRoots * 4, 64);
@@ -471,6 +607,7 @@ export class Machine {
     writeDescriptor(dv, L, archHw, hardwareImage(desc));
     for (let i = 0; i < threads; i++) {
       const c = ctxBase + i * ctxSize;
+      w(c, 'Ctx', 'index', i);
       w(c, 'Ctx', 'outCap', outCap);
       w(c, 'Ctx', 'scratch', c + CTX_HEAD);
       w(c, 'Ctx', 'out', c + CTX_HEAD + CTX_SCRATCH);
@@ -506,6 +643,7 @@ export class Machine {
    * shows it).
    */
   /** @internal */ call<K extends OpName>(op: K, input: OpIn<K>, name: string = op, address?: bigint): OpOut<K> {
+    if (this.outHolder !== undefined && OUT_OPS.has(op)) this.evict();
     try {
       return this.core.invoke(op, input);
     } catch (e) {
@@ -518,6 +656,36 @@ export class Machine {
       throw e;
     }
   }
+
+  /**
+   * The output array is about to be written: copy the entries of the result
+   * it holds aside (that result's release copies them back).
+   */
+  private evict(): void {
+    const t = this.outHolder!;
+    this.outHolder = undefined;
+    if (t.released) return;
+    if (!t.saved || t.saved.length < t.entries) t.saved = new BigUint64Array(t.entries);
+    t.saved.set(this.outAll.subarray(0, t.entries));
+  }
+
+  /** @internal gupFast's arguments' BigInt constants, made once (the last nr's byte count cached). */
+  readonly gupConsts: { userTop: bigint; pageShift: bigint; pageMask: bigint; nr: number; bytesLess1: bigint };
+
+  /** @internal The result whose entries the output array holds. */
+  holder(): Taken | undefined { return this.outHolder; }
+
+  /** @internal A result of this thread's last gup: its entries are in the output array now. */
+  hold(t: Taken): void { this.outHolder = t; }
+
+  /** @internal The output array, all of it (GupResult entries, release lists). */
+  get outArray(): BigUint64Array { return this.outAll; }
+
+  /**
+   * A reusable result for `mm.gupFast(addr, nr, { into })`: allocated once,
+   * filled by each call without allocating or copying (see GupBuffer).
+   */
+  gupBuffer(): GupBuffer { return new GupBuffer(this, this.outAll); }
 
   /** @internal */ fail(status: number, op: string, what: string, address?: bigint): never {
     const code = STATUS[status] ?? 'EINVAL';
@@ -629,14 +797,47 @@ export class Machine {
     if (!t) return undefined;
     if (t.machine !== this) throw new PgtemuError('EINVAL', `${op}: this GupResult was taken by another machine`, { op });
     if (t.released) {
-      const first = t.nr > 0 ? `page 0 (pfn ${hex(t.pfns[0])}) has no struct page or not the references to give back: ` : '';
+      if (t.buffer) throw new PgtemuError('EINVAL', `${op}: this GupBuffer holds nothing: it was released (or never filled) since its last gupFast`, { op });
+      const r = pages as GupResult;
+      const first = t.nr > 0 ? `page 0 (pfn ${hex(r.runs ? r.runs.pfn[0] : r.pfns[0])}) has no struct page or not the references to give back: ` : '';
       throw new PgtemuError('EINVAL', `${op}: ${first}this GupResult was already released`, { op });
     }
     return t;
   }
 
+  /**
+   * Gives back what a result took. Its entries are still in the output array
+   * when nothing has needed it since (the usual gup, then release): the core
+   * releases them there, without a copy. Otherwise they go back from where
+   * evict() copied them. A GupResult's entries are the machine's own (its
+   * pfns are a copy), so the core's release skips the reading of mappings
+   * (GUP_RELEASE_OWN); a GupBuffer's can be written by anyone and are checked
+   * as a plain list is.
+   */
   private releaseHandle(t: Taken, op: string): void {
-    this.release(t.pfns, t.nr, t.pin, op);
+    if (t.lost) throw new PgtemuError('EINVAL', `${op}: this GupBuffer's entries were overwritten by its refused release; its pages stay taken`, { op });
+    const inPlace = this.outHolder === t;
+    if (inPlace) this.outHolder = undefined;
+    else if (t.entries > 0) {
+      if (this.outHolder !== undefined) this.evict();
+      this.outAll.set(t.saved!.subarray(0, t.entries));
+    }
+    const flags = (t.pin ? FOLL_PIN : FOLL_GET) | (t.runs ? GUP_OUT_RUNS : 0) | (t.checked ? 0 : GUP_RELEASE_OWN);
+    if (t.entries > 0) {
+      const o = this.call('unpin', { n: t.entries, flags }, op);
+      if (o.status < 0) {
+        // the core wrote its records over the entries it had read; the counts are as before
+        const bad = o.refused;
+        if (t.result) {
+          t.saved = t.runs ? encodeRuns(t.result.runs!, t.entries) : t.result.pfns.slice(0, t.entries);
+          t.checked = true;                        // rebuilt from what the caller can change
+        } else if (inPlace) t.lost = true;
+        const e = t.saved?.[bad] ?? 0n;
+        const pfn = e >= RUN_MARK ? e - RUN_MARK : e;
+        const what = t.runs ? `the run at entry ${bad} (pfn ${hex(pfn)})` : `page ${bad} (pfn ${hex(pfn)})`;
+        throw new PgtemuError('EINVAL', `${op}: ${what} has no struct page or not the references to give back (${this.whyNot(pfn, t.pin)}); nothing was released`, { op });
+      }
+    }
     t.released = true;
   }
 
@@ -656,6 +857,7 @@ export class Machine {
 
   private release(pfns: BigUint64Array, n: number, pin: boolean, op: string): void {
     const flags = pin ? FOLL_PIN : FOLL_GET;
+    if (this.outHolder !== undefined) this.evict();   // before the list goes where its entries are
     for (let done = 0; done < n;) {
       const chunk = Math.min(n - done, this.outCap);
       new BigUint64Array(this.memory.buffer, this.outPtr, chunk).set(pfns.subarray(done, done + chunk));   // one copy, no per-page JS
@@ -829,14 +1031,14 @@ export class Machine {
       zoneStartPfn: start,
       poolFreeBytes: this.hd('poolFreeBytes') as number,
       poolBytes: this.poolBytes,
-      gupOutstanding: this.hd('gupOutstanding') as bigint,
-      pinOutstanding: this.hd('pinOutstanding') as bigint,
+      gupOutstanding: this.ctxSum('gupOutstanding'),
+      pinOutstanding: this.ctxSum('pinOutstanding'),
       tlbFlushes: this.hd('statTlbFlushes') as bigint,
       tablesFreed: this.hd('statTablesFreed') as bigint,
       faults: this.hd('statFaults') as bigint,
-      gupFastPages: this.hd('statGupFastPages') as bigint,
-      gupSlowPages: this.hd('statGupSlowPages') as bigint,
-      gupFastBails: this.hd('statGupFastBails') as bigint,
+      gupFastPages: this.ctxSum('statGupFastPages'),
+      gupSlowPages: this.ctxSum('statGupSlowPages'),
+      gupFastBails: this.ctxSum('statGupFastBails'),
       hugeZeroPfn: (this.hd('hugeZeroPfn') as bigint) || undefined,
       memoryBytes: this.memory.buffer.byteLength,
       memmapBytesPerGiB: this.L.size.Page * (2 ** (30 - this.desc.pageShift)),
@@ -855,6 +1057,13 @@ export class Machine {
 
   /** @internal The machine header's address. */
   get headerPtr(): number { return this.header; }
+
+  /** A per-context counter (Ctx: the gup tallies and statistics) summed over every context. */
+  private ctxSum(f: string): bigint {
+    let sum = 0n;
+    for (let i = 0; i < this.threads; i++) sum += BigInt(this.rd(this.ctxBase + i * this.ctxSize, 'Ctx', f));
+    return sum;
+  }
 
   // ---------------------------------------------------------------- invariants
   /** Check DESIGN.md's invariants now; [] when all hold. */
@@ -885,8 +1094,11 @@ export class Machine {
   opRecord(id: number): OpRecord | undefined {
     if (!Number.isInteger(id) || id < 0 || id >= 2 ** 32) throw new PgtemuError('EINVAL', `opRecord: id ${describe(id)} is not a 32-bit operation id`);
     if (id === 0) return undefined;
+    // each context logs into its own ring; the id names the context (layout.ts OP_CTX_SHIFT)
     const size = this.hd('opLogSize') as number;
-    const base = (this.hd('opLogBase') as number) + (id & (size - 1)) * this.L.size.OpRec;
+    const ctx = Math.floor(id / 2 ** OP_CTX_SHIFT);
+    if (ctx >= this.threads) return undefined;
+    const base = (this.hd('opLogBase') as number) + (ctx * size + (id & (size - 1))) * this.L.size.OpRec;
     if ((this.rd(base, 'OpRec', 'id') as number) !== id) return undefined;
     return {
       id,
@@ -1213,29 +1425,60 @@ export class Mm {
    */
   gupFast(addr: bigint | number, nr: number, o?: GupOptions): GupResult {
     this.live('gupFast');
-    o = options(o, 'gupFast', GUP_OPTIONS);
+    o = options(o, 'gupFast', GUP_OPTIONS, false, GUP_FORMS);
     const m = this.machine;
     const va = big(addr, 'gupFast: address');
-    m.checkUser(va, 'address', 'gupFast');
+    const g0 = m.gupConsts;
+    if (va < 0n || va >= g0.userTop) m.checkUser(va, 'address', 'gupFast');   // (throws, naming it)
     if (!Number.isInteger(nr) || nr <= 0 || nr > m.maxPagesPerCall) {
       throw new PgtemuError('EINVAL', `gupFast: nr ${nr} is not in 1..${m.maxPagesPerCall}`, { op: 'gupFast', address: va });
     }
-    m.checkUser(va + (BigInt(nr) << BigInt(m.desc.pageShift)) - 1n, 'end', 'gupFast');
-    const start = va & ~((1n << BigInt(m.desc.pageShift)) - 1n);
+    if (nr !== g0.nr) { g0.nr = nr; g0.bytesLess1 = (BigInt(nr) << g0.pageShift) - 1n; }
+    const end = va + g0.bytesLess1;
+    if (end >= g0.userTop) m.checkUser(end, 'end', 'gupFast');
+    const start = va & g0.pageMask;
     let flags = o.pin ? FOLL_PIN : FOLL_GET;
     if (o.write) flags |= FOLL_WRITE;
     if (o.longterm) flags |= FOLL_LONGTERM;
     if (o.fastOnly) flags |= FOLL_FAST_ONLY;
     if (o.noFault) flags |= FOLL_NOFAULT;
-    const g = m.call('gup', { mm: this.ptr, start, nr, flags }, 'gupFast', va);
+    const runs = !!o.runs;
+    const into = o.into;
+    if (into !== undefined) {
+      if (!(into instanceof GupBuffer)) throw new PgtemuError('EINVAL', `gupFast: into is ${describe(into)}, not a GupBuffer (Machine.gupBuffer())`, { op: 'gupFast', address: va });
+      if (into.t.machine !== m) throw new PgtemuError('EINVAL', 'gupFast: this GupBuffer belongs to another machine', { op: 'gupFast', address: va });
+      if (!into.t.released && into.t.nr > 0) {
+        throw new PgtemuError('EBUSY', `gupFast: this GupBuffer still holds the ${into.t.nr} pages of its last gupFast; release them (unpin or put) before filling it again`, { op: 'gupFast', address: va });
+      }
+    }
+    const g = m.call('gup', { mm: this.ptr, start, nr, flags: runs ? flags | GUP_OUT_RUNS : flags }, 'gupFast', va);
     const ret = g.status;
     if (ret === E_BADTABLE) m.fail(ret, 'gupFast', `${nr} pages from ${hex(va)}`, va);
     const fast = g.fast;
     const got = Math.max(ret, 0);
-    const pfns = new BigUint64Array(got);
-    pfns.set(new BigUint64Array(m.memory.buffer, m.outPtr, got));
-    const res: GupResult = Object.freeze({ nr: got, ret, errno: ret < 0 ? STATUS[ret] ?? 'EINVAL' : undefined, fast, pfns, flags, pin: !!o.pin });
-    taken.set(res, { machine: m, pin: !!o.pin, nr: got, pfns: pfns.slice(), released: false });
+    const entries = ret > 0 ? g.entries : 0;
+    const pin = !!o.pin;
+    if (into !== undefined) {
+      into.fill(ret, fast, flags, pin, runs, entries);
+      m.hold(into.t);
+      return into;
+    }
+    const t: Taken = { machine: m, pin, runs, nr: got, entries, released: false, buffer: false, checked: false };
+    const errno = ret < 0 ? STATUS[ret] ?? 'EINVAL' : undefined;
+    let res: GupResult;
+    if (runs) {
+      const r = decodeRuns(m.outArray, entries);
+      let pfns: BigUint64Array | undefined;
+      res = Object.freeze(Object.defineProperty({ nr: got, ret, errno, fast, flags, pin, runs: r } as Omit<GupResult, 'pfns'>, 'pfns', {
+        enumerable: true, get: () => (pfns ??= expandRuns(r, got)),
+      }) as GupResult);
+    } else {
+      const pfns = m.outArray.slice(0, got);
+      res = Object.freeze({ nr: got, ret, errno, fast, pfns, flags, pin });
+    }
+    t.result = res;
+    taken.set(res, t);
+    m.hold(t);
     return res;
   }
 

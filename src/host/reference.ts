@@ -300,7 +300,7 @@ export class RefMachine {
       maxMms: Number(hd('mmCount')),
       vmasPerMm: Number(hd('vmaPerMm')),
       maxPagesPerCall: m.maxPagesPerCall,
-      opSeq: Number(hd('opSeq')),
+      opSeq: m.lastOp(),                  // the main thread's context numbers its operations 1, 2, ...
     });
     if (r.poolFreeBytes !== st.poolFreeBytes) {
       throw new PgtemuError('EINVAL', `RefMachine.of: the machine's table pool has ${st.poolFreeBytes} bytes free, a fresh one ${r.poolFreeBytes}`);

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { Machine } from './machine.js';
 import { PgtemuError, hex } from './errors.js';
 import { options } from './validate.js';
-import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE } from './consts.gen.js';
+import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_OUT_RUNS } from './consts.gen.js';
 import type { LoopIn } from './core.js';
 
 /**
@@ -31,9 +31,12 @@ export interface GupLoop {
   mm: { ptr: number }; start: bigint; nr: number; pin?: boolean; write?: boolean; longterm?: boolean; rounds: number;
   /** gup_test's sweep: each call moves on by nr pages through [start, start + span pages), then starts over */
   span?: number;
+  /** gup reports runs of one folio (GupOptions.runs), released one gup_put_folio per run */
+  runs?: boolean;
 }
 
 const LOOP_OPTIONS = { mm: 'object', start: 'bigint|number', nr: 'number', pin: 'boolean', write: 'boolean', longterm: 'boolean', rounds: 'number', span: 'number' } as const;
+const LOOP_FORMS = { runs: 'boolean' } as const;
 
 export class WorkerPool {
   private readonly control = new SharedArrayBuffer(8);
@@ -78,7 +81,7 @@ export class WorkerPool {
     const m = this.machine;
     return loops.map((l, i) => {
       const what = `${op}: loop ${i}`;
-      options(l, what, LOOP_OPTIONS, true);
+      options(l, what, LOOP_OPTIONS, true, LOOP_FORMS);
       const mm = m.own(l.mm, what);
       mm.live(what);
       if (!Number.isInteger(l.nr) || l.nr < 1 || l.nr > m.maxPagesPerCall) throw new PgtemuError('EINVAL', `${what}: nr ${l.nr} is not an integer in 1..${m.maxPagesPerCall}`);
@@ -90,7 +93,7 @@ export class WorkerPool {
       if ((start & ((1n << ps) - 1n)) !== 0n) throw new PgtemuError('EINVAL', `${what}: start ${hex(start)} is not page aligned`);
       if (l.span !== undefined && (!Number.isInteger(l.span) || l.span < 1 || l.span > 2 ** 40)) throw new PgtemuError('EINVAL', `${what}: span ${l.span} is not an integer in 1..2^40 pages`);
       m.checkUser(start + (BigInt(Math.max(l.nr, l.span ?? 0)) << ps) - 1n, 'end', what);
-      const flags = (l.pin ? FOLL_PIN : FOLL_GET) | (l.write ? FOLL_WRITE : 0) | (l.longterm ? FOLL_LONGTERM : 0);
+      const flags = (l.pin ? FOLL_PIN : FOLL_GET) | (l.write ? FOLL_WRITE : 0) | (l.longterm ? FOLL_LONGTERM : 0) | (l.runs ? GUP_OUT_RUNS : 0);
       return { loop: { mm: mm.ptr, start, nr: l.nr, flags, rounds: l.rounds, span: l.span ?? 0 }, go, ctx: this.ctxOf(i) };
     });
   }

@@ -1,0 +1,80 @@
+// Does a second worker double the work done? `node bench/threads.js [--rounds N] [--base DIR]`.
+//
+// For each case (pin+unpin of 512 x 4 KiB pages, of a 2 MiB leaf, and of a
+// 2 MiB leaf as runs), each round times one worker alone and then two
+// workers on disjoint ranges (a start barrier, the loop inside the core),
+// and reports the scaling, two workers' pages per second over one's, as the
+// median and 25th..75th percentile of the per-round ratios (this machine's
+// speed flips every few tens of milliseconds: only ratios within a round
+// compare). With --base DIR (a built checkout) the same cases run on that
+// build too, interleaved round by round. The ceiling row runs the same 4 KiB
+// loop on two separate machines at once (one worker each, nothing shared):
+// what two workers can gain on this host at that moment.
+
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const { values: opt } = parseArgs({ options: { rounds: { type: 'string' }, base: { type: 'string' }, calls: { type: 'string' } } });
+const ROUNDS = Number(opt.rounds ?? 15);
+const CALLS = Number(opt.calls ?? 4000);
+const quantile = (v, q) => { const s = [...v].sort((a, b) => a - b); const i = (s.length - 1) * q; const lo = Math.floor(i); return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo); };
+
+async function side(dir, label) {
+  const lib = await import(pathToFileURL(resolve(dir, 'dist/index.js')).href);
+  const bench = await import(pathToFileURL(resolve(dir, 'dist/host/bench.js')).href);
+  const m = lib.Machine.createSync({ arch: 'x86_64', ramMiB: 256, tablePoolMiB: 8, threads: 3 });
+  const cases = [];
+  for (const { name, order, runs } of [{ name: '512 x 4 KiB', order: 0 }, { name: 'a 2 MiB leaf', order: 9 }, { name: 'a 2 MiB leaf, runs', order: 9, runs: true }]) {
+    if (runs && label === 'base') continue;
+    const a = bench.prepareGup(m, { order, pages: 512 });
+    const b = bench.prepareGup(m, { order, pages: 512 });
+    const loop = (x) => ({ mm: x.mm, start: x.start, nr: 512, pin: true, write: true, rounds: CALLS, ...(runs && { runs: true }) });
+    cases.push({ name, one: [loop(a)], two: [loop(a), loop(b)] });
+  }
+  const p1 = await lib.WorkerPool.start(m, 1);
+  const p2 = await lib.WorkerPool.start(m, 2);
+  const rate = async (pool, loops) => { const { results, wallMs } = await pool.run(loops); return results.reduce((s, r) => s + r.pages, 0) / wallMs; };
+  for (const c of cases) { await rate(p1, c.one); await rate(p2, c.two); }   // tier up
+  return { label, m, cases, p1, p2, rate };
+}
+
+const sides = [await side('.', 'this')];
+{
+  // the ceiling: two machines that share nothing, one worker each
+  const lib = await import(pathToFileURL(resolve('.', 'dist/index.js')).href);
+  const bench = await import(pathToFileURL(resolve('.', 'dist/host/bench.js')).href);
+  const ms = [0, 1].map(() => lib.Machine.createSync({ arch: 'x86_64', ramMiB: 64, tablePoolMiB: 4, threads: 2 }));
+  const loops = ms.map((m) => { const x = bench.prepareGup(m, { order: 0, pages: 512 }); return [{ mm: x.mm, start: x.start, nr: 512, pin: true, write: true, rounds: CALLS }]; });
+  const pools = await Promise.all(ms.map((m) => lib.WorkerPool.start(m, 1)));
+  const one = async () => { const { results, wallMs } = await pools[0].run(loops[0]); return results[0].pages / wallMs; };
+  const two = async () => {
+    const t0 = performance.now();
+    const rs = await Promise.all(pools.map((p, i) => p.run(loops[i])));
+    return rs.reduce((s, r) => s + r.results[0].pages, 0) / (performance.now() - t0);
+  };
+  await one(); await two();
+  sides.push({ label: 'ceiling', cases: [{ name: '512 x 4 KiB, two machines' }], p1: null, p2: null, rate: async (p) => (p === null ? 0 : 0), one, two, pools });
+}
+if (opt.base) sides.push(await side(opt.base, 'base'));
+const res = new Map();
+for (let r = 0; r < ROUNDS; r++) {
+  for (const s of sides) {
+    for (const c of s.cases) {
+      const one = s.one ? await s.one() : await s.rate(s.p1, c.one);
+      const two = s.two ? await s.two() : await s.rate(s.p2, c.two);
+      const k = `${s.label}: pin+unpin ${c.name}`;
+      if (!res.has(k)) res.set(k, { ratio: [], one: [] });
+      res.get(k).ratio.push(two / one);
+      res.get(k).one.push(1e6 / one);
+    }
+  }
+}
+for (const [k, v] of res) {
+  console.log(`${k.padEnd(36)} 2 workers / 1 worker ${quantile(v.ratio, 0.5).toFixed(2)} [${quantile(v.ratio, 0.25).toFixed(2)}..${quantile(v.ratio, 0.75).toFixed(2)}]   1 worker ${quantile(v.one, 0.5).toFixed(2)} ns/page`);
+}
+for (const s of sides) {
+  if (s.pools) { for (const p of s.pools) await p.close(); continue; }
+  await s.p1.close(); await s.p2.close();
+  if (s.m.checkInvariants().length) throw new Error(`${s.label}: invariants broken after the runs`);
+}
