@@ -311,26 +311,11 @@ function gupUnpinRound(ctx: usize, mm: u32, start: u64, nr: u32, flags: u32): i3
 // pages taken in all, rounds that came up short (or took nothing: the range
 // may be unmapped by a racing thread), rounds done. Ctx.stop is a stop
 // request: any other thread may set it non-zero, and the loop ends at the
-// next round boundary (holding nothing).
+// next round boundary (holding nothing). The sweep below over a span of
+// exactly nr pages.
 export function gupUnpinLoop(ctx: usize): i32 {
   const a = argsIn<LoopIn>(ctx);
-  const o = argsOut<LoopOut>(ctx);
-  const mm = a.mm, start = a.start, nr = a.nr, flags = a.flags, rounds = a.rounds;
-  let total: u64 = 0, short: u64 = 0;
-  if (nr == 0 || nr > ctxOf(ctx).outCap) return E_INVAL;
-  let i: u32 = 0;
-  let r: i32 = OK;
-  for (; i < rounds; i++) {
-    if (atomic.load<u32>(ctx + offsetof<Ctx>("stop")) != 0) break;
-    const got = gupUnpinRound(ctx, mm, start, nr, flags);
-    if (got < 0) { r = got; break; }
-    total += <u64>got;
-    if (<u32>got < nr) short++;
-  }
-  o.pages = total;
-  o.short = short;
-  o.rounds = i;
-  return r;
+  return gupLoop(ctx, <u64>a.nr);
 }
 
 // gup_test's sweep (mm/gup_test.c __gup_test_ioctl): LoopIn.rounds calls, each
@@ -342,10 +327,16 @@ export function gupUnpinLoop(ctx: usize): i32 {
 // stop request as gupUnpinLoop.
 export function gupSweepLoop(ctx: usize): i32 {
   const a = argsIn<LoopIn>(ctx);
+  if (a.span == 0) return E_INVAL;
+  return gupLoop(ctx, a.span);
+}
+
+function gupLoop(ctx: usize, span: u64): i32 {
+  const a = argsIn<LoopIn>(ctx);
   const o = argsOut<LoopOut>(ctx);
   const mm = a.mm, start = a.start, flags = a.flags, calls = a.rounds;
-  const nr = <u64>a.nr, span = a.span;
-  if (nr == 0 || nr > <u64>ctxOf(ctx).outCap || span == 0) return E_INVAL;
+  const nr = <u64>a.nr;
+  if (nr == 0 || nr > <u64>ctxOf(ctx).outCap) return E_INVAL;
   let total: u64 = 0, short: u64 = 0, off: u64 = 0;
   let i: u32 = 0;
   let r: i32 = OK;
