@@ -172,13 +172,17 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
         break;
       }
       const after = folioRefSubReturn(folio, pages);
-      // What must stay, read after our own release: the zero page's own reference;
-      // a large folio's mappings' and one per pin still counted. Every other
-      // thread changes these in an order that can only make them look smaller
-      // here, never larger: an unpin drops _pincount before the refcount, a zap
-      // the mapcount before the reference, and a pin adds the reference before
-      // _pincount.
-      const keep = large_ ? folioLargeMapcount(folio) + 1 + atomic.load<i32>(pincountPtr(folio)) : 1;
+      // What must stay: the zero page's own reference; for a list that is not
+      // this context's own, a large folio's mappings' and one per pin still
+      // counted, read after our release. The counts are separate words, so this
+      // reading is exact only without concurrent traffic on the folio: an unpin
+      // drops _pincount before the refcount and a zap the mapcount before the
+      // reference (both only loosen it), but a pin landing between our release
+      // and our _pincount read looks like a pin the refcount does not cover, so
+      // a plain list released while another thread pins the same folio can be
+      // refused and must be retried. A context's own list (the in-core loops,
+      // a GupResult) needs no such reading: only a count below zero is refused.
+      const keep = large_ ? (own ? 0 : folioLargeMapcount(folio) + 1 + atomic.load<i32>(pincountPtr(folio))) : 1;
       if (after < keep || after < 0) {
         folioRefAdd(folio, pages);
         if (what == R_PINCOUNT) folioPinsAdd(folio, pages);
