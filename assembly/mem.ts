@@ -58,6 +58,34 @@ function dedupPage(se: usize, base: usize, pfn: u64): usize {
 // contiguous. Sections above RAM (ZONE_DEVICE) take theirs from the same
 // arena. E_INVAL beyond MAX_PHYSMEM_BITS, E_NOSPC when the arena cannot hold
 // them; on success sectionsMemmap / sectionsAux say where the blocks are.
+// Bytes of root blocks sections [s0, s1) still need (SECTIONS_PER_ROOT
+// entries each), or -1 when a section lies beyond the last root.
+function rootBytesNeeded(s0: u64, s1: u64): i64 {
+  const h = hdr();
+  let need: i64 = 0;
+  for (let s = s0; s < s1; s += (<u64>1) << h.rootShift) {
+    const root = s >> h.rootShift;
+    if (root >= <u64>h.nrRoots) return -1;
+    if (load<u32>(h.sectionRoots + (<usize>root << 2)) == 0) need += (<i64>8) << h.rootShift;
+  }
+  return need;
+}
+
+// Give every root of sections [s0, s1) that has none a zeroed block from the
+// arena at `next`; returns where the arena continues.
+function rootsAlloc(s0: u64, s1: u64, next: usize): usize {
+  const h = hdr();
+  for (let s = s0; s < s1; s++) {
+    const rp = h.sectionRoots + (<usize>(s >> h.rootShift) << 2);
+    if (load<u32>(rp) == 0) {
+      memory.fill(next, 0, 8 << h.rootShift);
+      store<u32>(rp, next);
+      next += 8 << h.rootShift;
+    }
+  }
+  return next;
+}
+
 export let sectionsMemmap: usize = 0;
 export let sectionsAux: usize = 0;
 export function sectionsAdd(startPfn: u64, endPfn: u64): i32 {
@@ -67,29 +95,13 @@ export function sectionsAdd(startPfn: u64, endPfn: u64): i32 {
   const s1 = (endPfn + secPages - 1) >> h.sectionShift;
   const nPages = (s1 - s0) * secPages;
   lock(H + offsetof<Header>("memmapLock"));
-  // root blocks first
-  let need: u64 = 0;
-  for (let s = s0; s < s1; s += (<u64>1) << h.rootShift) {
-    const root = s >> h.rootShift;
-    if (root >= <u64>h.nrRoots) { unlock(H + offsetof<Header>("memmapLock")); return E_INVAL; }
-    if (load<u32>(h.sectionRoots + (<usize>root << 2)) == 0) need += (<u64>8) << h.rootShift;
-  }
-  const bytes = need + nPages * (<u64>PAGE_SIZE_BYTES + AUX_SIZE);
+  const need = rootBytesNeeded(s0, s1);            // root blocks first
+  if (need < 0) { unlock(H + offsetof<Header>("memmapLock")); return E_INVAL; }
+  const bytes = <u64>need + nPages * (<u64>PAGE_SIZE_BYTES + AUX_SIZE);
   if (nPages > <u64>0xffffffff || <u64>h.memmapArenaNext + bytes > <u64>h.memmapArenaEnd) { unlock(H + offsetof<Header>("memmapLock")); return E_NOSPC; }
-  let next = h.memmapArenaNext;
-  for (let s = s0; s < s1; s++) {
-    const root = s >> h.rootShift;
-    const rp = h.sectionRoots + (<usize>root << 2);
-    if (load<u32>(rp) == 0) {
-      memory.fill(next, 0, 8 << h.rootShift);
-      store<u32>(rp, next);
-      next += 8 << h.rootShift;
-    }
-  }
-  const memmap = next;
+  const memmap = rootsAlloc(s0, s1, h.memmapArenaNext);
   const aux = memmap + <usize>nPages * PAGE_SIZE_BYTES;
-  next = aux + <usize>nPages * AUX_SIZE;
-  h.memmapArenaNext = next;
+  h.memmapArenaNext = aux + <usize>nPages * AUX_SIZE;
   memory.fill(aux, 0, <usize>nPages * AUX_SIZE);
   for (let s = s0; s < s1; s++) {
     const se = load<u32>(h.sectionRoots + (<usize>(s >> h.rootShift) << 2)) + ((<usize>s & ((1 << h.rootShift) - 1)) << 3);
@@ -120,24 +132,11 @@ export function sectionsAddDedup(startPfn: u64, endPfn: u64, order: u32): i32 {
   const s1 = endPfn >> h.sectionShift;                // the caller aligned both to sections
   const nFolios = (endPfn - startPfn) >> order;
   lock(H + offsetof<Header>("memmapLock"));
-  let need: u64 = 0;
-  for (let s = s0; s < s1; s += (<u64>1) << h.rootShift) {
-    const root = s >> h.rootShift;
-    if (root >= <u64>h.nrRoots) { unlock(H + offsetof<Header>("memmapLock")); return E_INVAL; }
-    if (load<u32>(h.sectionRoots + (<usize>root << 2)) == 0) need += (<u64>8) << h.rootShift;
-  }
-  const bytes = need + nFolios * <u64>DEDUP_BLOCK;
+  const need = rootBytesNeeded(s0, s1);            // root blocks first
+  if (need < 0) { unlock(H + offsetof<Header>("memmapLock")); return E_INVAL; }
+  const bytes = <u64>need + nFolios * <u64>DEDUP_BLOCK;
   if (nFolios > <u64>0xffffff || <u64>h.memmapArenaNext + bytes > <u64>h.memmapArenaEnd) { unlock(H + offsetof<Header>("memmapLock")); return E_NOSPC; }
-  let next = h.memmapArenaNext;
-  for (let s = s0; s < s1; s++) {
-    const rp = h.sectionRoots + (<usize>(s >> h.rootShift) << 2);
-    if (load<u32>(rp) == 0) {
-      memory.fill(next, 0, 8 << h.rootShift);
-      store<u32>(rp, next);
-      next += 8 << h.rootShift;
-    }
-  }
-  const blocks = next;
+  const blocks = rootsAlloc(s0, s1, h.memmapArenaNext);
   h.memmapArenaNext = blocks + <usize>nFolios * DEDUP_BLOCK;
   memory.fill(blocks, 0, <usize>nFolios * DEDUP_BLOCK);
   for (let s = s0; s < s1; s++) {

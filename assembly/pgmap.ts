@@ -250,16 +250,25 @@ export function memremapPages(ctx: usize): i32 {
   return OK;
 }
 
+// Both halves of memunmap_pages: the pgmap the input names (0: none, or a
+// stale handle), logged as the operation, with the pgmap lock held.
+function memunmapLocked(ctx: usize): usize {
+  const a = argsIn<PgmapIn>(ctx);
+  const p = pgmapChecked(a.pgmap, a.gen);
+  if (p == 0) return 0;
+  const g = pgmapOf(p);
+  beginOp(ctx, OP_MEMUNMAP, 0, g.startPfn << pageShift(), (g.endPfn - g.startPfn) << pageShift());
+  lock(H + offsetof<Header>("pgmapLock"));
+  return p;
+}
+
 // memunmap_pages, first half: percpu_ref_kill, then put the setup references.
 // The host then waits for the count to reach zero (wait_for_completion) and
 // calls memunmapFinish.
 export function memunmapBegin(ctx: usize): i32 {
-  const a = argsIn<PgmapIn>(ctx);
-  const p = pgmapChecked(a.pgmap, a.gen);
+  const p = memunmapLocked(ctx);
   if (p == 0) return E_INVAL;
   const g = pgmapOf(p);
-  beginOp(ctx, OP_MEMUNMAP, 0, g.startPfn << pageShift(), (g.endPfn - g.startPfn) << pageShift());
-  lock(H + offsetof<Header>("pgmapLock"));
   if (atomic.cmpxchg<u32>(statePtr(p), PGMAP_LIVE, PGMAP_DYING) != PGMAP_LIVE) {
     unlock(H + offsetof<Header>("pgmapLock"));
     return E_INVAL;                                                          // killed already
@@ -292,12 +301,9 @@ export function deviceFolioInUse(p: usize, folio: usize): bool {
 // device-private) are counted for the checker's invariant 2; the struct
 // pages are poisoned and the sections removed.
 export function memunmapFinish(ctx: usize): i32 {
-  const a = argsIn<PgmapIn>(ctx);
-  const p = pgmapChecked(a.pgmap, a.gen);
+  const p = memunmapLocked(ctx);
   if (p == 0) return E_INVAL;
   const g = pgmapOf(p);
-  beginOp(ctx, OP_MEMUNMAP, 0, g.startPfn << pageShift(), (g.endPfn - g.startPfn) << pageShift());
-  lock(H + offsetof<Header>("pgmapLock"));
   if (pgmapState(p) != PGMAP_DRAINED) {
     unlock(H + offsetof<Header>("pgmapLock"));
     return pgmapState(p) == PGMAP_DYING ? E_BUSY : E_INVAL;

@@ -31,11 +31,10 @@ describe('table freeing waits for lockless walkers', () => {
       const left = new Promise<number>((res) => w.on('message', (v) => { if (typeof v === 'number') res(v); }));
       await new Promise((res) => w.once('message', res));
       const freed0 = m.stats().tablesFreed;
-      const t0 = performance.now();
       mm.munmap(A, 2n << 20n);
       const done = performance.now() + performance.timeOrigin;
-      expect(performance.now() - t0).toBeGreaterThan(hold * 0.8);
-      expect(done).toBeGreaterThanOrEqual(await left);            // it returned only after the walker left
+      // causality, not a duration: munmap returned only after the walker had left
+      expect(done).toBeGreaterThanOrEqual(await left);
       expect(m.stats().tablesFreed - freed0).toBe(3n);             // and then freed the pmd, pud and pte tables
       expect(m.walk(mm, A).status).toBe('none');
       expect(m.checkInvariants()).toEqual([]);

@@ -110,13 +110,11 @@ describe('malformed scenario files name file:line:column', () => {
   it('anchors and aliases (billion laughs) are refused, never expanded', () => {
     const lol = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
     for (let i = 1; i < 10; i++) lol.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
-    const t = performance.now();
     refused(`${HEAD}values:\n  ${lol.join('\n  ')}\nsteps: []\n`, /values must be a mapping|anchors \(&a\) are not supported|not a name|must be a number/);
     refused(`${HEAD}machine: &m { ramMiB: 64 }\nsteps: []\n`, /anchors \(&m\) are not supported/, [3, 13]);
     refused(`${HEAD}values: { base: 1G }\nx: &x 1\nsteps:\n  - fault: *x\n`, /unknown key 'x'|aliases/);
     refused(`${HEAD}steps:\n  - &s fault: 0\n  - *s\n`, /anchors|aliases/);
     refused(`${HEAD}steps: []\n<<: { name: u }\n`, /unknown key '<<'/);
-    expect(performance.now() - t).toBeLessThan(2000);
   });
 
   it('__proto__ and other inherited names are plain names or unknown keys; nothing is polluted', () => {
