@@ -318,7 +318,8 @@ interface Taken {
   lost?: boolean;
 }
 const taken = new WeakMap<object, Taken>();
-const RUN_MARK = 1n << 63n;
+/** layout.ts RUN_MARK, as the unsigned entry value the output array holds */
+const RUN_MARK = BigInt.asUintN(64, BigInt(K.RUN_MARK));
 
 /** Decodes `entries` GUP_OUT_RUNS entries (layout.ts): a pfn, or pfn | RUN_MARK then its page count. */
 function decodeRuns(raw: BigUint64Array, entries: number): GupRuns {
