@@ -42,7 +42,9 @@ import { CTX_IN, CTX_OUT } from './layout';
   len: u64;
   kind: u32;             // KIND_*
   order: u32;            // folio order of its faults
-  pfn: u64;              // pfnmap: the first pfn mapped
+  pfn: u64;              // pfnmap, devdax: the first pfn mapped
+  pgmap: u32;            // devdax: the pgmap handle (MemremapOut.pgmap, .gen)
+  gen: u32;
 }
 
 /** @op munmap */

@@ -8,7 +8,7 @@ import { lv, L, nLevels, pageShift, pred, leafPa } from './arch';
 import { pfnToPage, pageFolio } from './mem';
 import { gupMustUnshare } from './folio';
 import { tryGrabFolio, tallyReset, tallyCommit } from './refcount';
-import { isDevmap, followDevmap } from './model';
+import { isDevmap, followDevmap, putDevPagemap } from './model';
 import { findVma, faultLocked } from './mm';
 import { walkFrom, wCode, wLevel, wEntry } from './walk';
 import { gNr, gSkew, gFlags, gOp, gupCallBegin, recordSubpages, recordDone, gupFast, folioSetReferenced } from './gup_fast';
@@ -16,7 +16,7 @@ import { mmOf } from './mm';
 import {
   Header, Ctx, Mm, Vma, Page, P_WRITE, P_SPECIAL, P_PROTNONE,
   FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
-  VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, W_OK, E_FAULT, E_NOMEM, E_INVAL,
+  VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, W_OK, E_FAULT, E_NOMEM, E_INVAL, E_EXIST,
 } from './layout';
 import { GupIn, GupOut, argsIn, argsOut } from './abi';
 
@@ -47,27 +47,37 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
       if (ok) {
         const size = (<u64>1) << L(wLevel).shift;
         const pfn = (leafPa(d, e) + (addr & (size - 1))) >> ps;
+        const isLast = wLevel == nLevels() - 1;
         let page: usize = 0;
-        if (isDevmap(d, e)) {
-          // follow_page_pte / follow_devmap_pmd: needs a live pgmap
+        let devmap = false;
+        if (isLast && pred(d, P_SPECIAL, e)) {
+          // follow_page_pte: vm_normal_page() is NULL for a special pte; a
+          // devmap one is followed with its pgmap (get_dev_pagemap, held in
+          // the call's context), the zero page as it is, anything else has
+          // no struct page: follow_pfn_pte's -EFAULT (FOLL_GET) or -EEXIST
+          if (isDevmap(d, e)) {
+            if (!followDevmap(pfn)) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
+            devmap = true;
+          } else if (pfn != hdr().zeroPfn) {
+            return gNr > n0 ? <i32>(gNr - n0) : ((gFlags & FOLL_GET) != 0 ? E_FAULT : E_EXIST);
+          }
+        } else if (!isLast && isDevmap(d, e)) {
+          // follow_devmap_pmd / follow_huge_pud's devmap branch: the pgmap, or -EFAULT
           if (!followDevmap(pfn)) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
-          page = pfnToPage(pfn);
-        } else if (pred(d, P_SPECIAL, e)) {
-          // vm_normal_page() is NULL; only the zero page is followed
-          // (follow_page_pte: is_zero_pfn; without a special bit the zero pfn takes the branch below)
-          if (pfn != hdr().zeroPfn) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
-          page = pfnToPage(pfn);
-        } else {
-          page = pfnToPage(pfn);
+          devmap = true;
         }
+        // (a huge leaf is followed by its pfn, special or not: follow_huge_pmd / follow_huge_pud)
+        page = pfnToPage(pfn);
         if (page == 0) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
-        // a huge leaf hands out every remaining subpage at once (page_increm)
+        // a huge leaf hands out every remaining subpage at once (ctx->page_mask),
+        // except a legacy devmap PMD: follow_devmap_pmd sets no page_mask, one page a call
         let take = <u32>((size - (addr & (size - 1))) >> ps);
         if (take > left) take = left;
+        if (devmap && wLevel == nLevels() - 2) take = 1;
         const folio = pageFolio(page);
         // follow_huge_pmd / follow_huge_pud test the leaf's head page, follow_page_pte the page;
-        // -EMLINK -> faultin_page(unshare)
-        if (!pred(d, P_WRITE, e) && gupMustUnshare(gFlags, wLevel == nLevels() - 1 ? page : folio, vp)) {
+        // -EMLINK -> faultin_page(unshare). The devmap huge paths do not ask.
+        if (!(devmap && !isLast) && !pred(d, P_WRITE, e) && gupMustUnshare(gFlags, isLast ? page : folio, vp)) {
           ok = false;
           unshare = true;
         } else {
@@ -125,6 +135,7 @@ export function gup(ctx: usize, opId: u32): i32 {
     lock(lk);
     const slow = getUserPagesLocked(mm, start + ((<u64>fast) << pageShift()), nr - fast);
     unlock(lk);
+    putDevPagemap();                              // __get_user_pages: put the context's pgmap
     if (slow > 0) {
       atomic.add<u64>(ctx + offsetof<Ctx>("statGupSlowPages"), <u64>slow);
       ret += slow;

@@ -17,7 +17,7 @@ import { gupFastFolioAllowed, gupMustUnshare, zeroPageOf, mappingAllowed } from 
 import {
   tryGrabFolioFast, gupPutFolio, tallyAdd, folioPutRefs, folioRefCmpxchgAdd, folioRefTryAdd,
 } from './refcount';
-import { isDevmap, gupFastDevmap, longtermPinnable, DEV_GRAB } from './model';
+import { isDevmap, gupFastDevmap, longtermPinnable, getDevPagemap, putDevPagemap, gDevPgmap, DEV_GRAB } from './model';
 import { mmOf } from './mm';
 import {
   Ctx, Mm, Page, LevelDesc, PAGE_SIZE_BYTES, P_ACCESS, P_WRITE, P_SPECIAL, P_PROTNONE, PAGE_COMPOUND_HEAD, PG_head,
@@ -257,9 +257,10 @@ function gupFastLeaf(d: usize, l: u32, p: usize, orig: u64, addr: u64, end: u64)
   if (pred(d, P_SPECIAL, orig)) return false;
   const size = (<u64>1) << L(l).shift;
   const pfn = (leafPa(d, orig) + (addr & (size - 1))) >> ps;
-  // gup_fast_devmap_leaf: the model says how a devmap leaf is taken (legacy:
-  // one pgmap lookup, then one reference per subpage)
-  if (isDevmap(d, orig) && gupFastDevmap(pfn, gFlags) != DEV_GRAB) return false;
+  if (isDevmap(d, orig)) {                       // legacy: pXd_devmap before the folio
+    if ((gFlags & FOLL_LONGTERM) != 0) return false;
+    return gupFastDevmapLeaf(p, orig, pfn, addr, end);
+  }
   const page = pfnToPage(pfn);
   if (page == 0) return false;
   const refs = <i32>((end - addr) >> ps);
@@ -275,6 +276,35 @@ function gupFastLeaf(d: usize, l: u32, p: usize, orig: u64, addr: u64, end: u64)
   return true;
 }
 
+// gup_fast_devmap_leaf then the pXd recheck of gup_fast_devmap_pmd_leaf /
+// _pud_leaf (v6.12 mm/gup.c; the legacy era): each 4 KiB subpage is taken on
+// its own -- the pgmap looked up (cached across the leaf) and one
+// try_grab_folio_fast(page, 1) -- and recorded as its own page; a missing
+// pgmap, a failed grab or a changed entry undoes every page since the leaf's
+// first. No gup_fast_folio_allowed, no gup_must_unshare on this path.
+function gupFastDevmapLeaf(p: usize, orig: u64, pfn0: u64, addr: u64, end: u64): bool {
+  const ps = pageShift();
+  const nrStart = gNr;
+  const entryStart = gNr - gSkew;
+  const n = <u32>((end - addr) >> ps);
+  let ok = true;
+  for (let i: u32 = 0; i < n; i++) {
+    const pfn = pfn0 + <u64>i;
+    if (getDevPagemap(pfn) == 0) { ok = false; break; }
+    const page = pfnToPage(pfn);
+    const folio = page != 0 ? tryGrabFolioFast(page, 1, gFlags) : 0;
+    if (folio == 0) { ok = false; break; }
+    folioSetReferenced(folio);
+    store<u64>(page, gOp, offsetof<Page>("last_op"));
+    store<u64>(outNext(), pfn);
+    gNr++;
+  }
+  if (gDevPgmap != 0) putDevPagemap();
+  if (ok && readEntry(p) != orig) ok = false;
+  if (!ok) undoSince(nrStart, entryStart);        // gup_fast_undo_dev_pagemap
+  return ok;
+}
+
 // gup_fast_pgd_range .. gup_fast_pmd_range, one function for every level.
 // Each table is checked before it is read (tableLinkBad: the one its entry
 // linked); a refused link ends the walk there, as a pXd_bad entry would.
@@ -288,7 +318,9 @@ function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, par
     // without CONFIG_ARCH_HAS_PTE_SPECIAL gup_fast_pte_range is the #else stub
     // returning 0: a pte cannot be told special, so every pte goes the slow way
     if (arch().hasSpecial == 0) return false;
-    return BE ? gupFastPteRangeBE(d, tpa, addr, end, parentp, parent) : gupFastPteRangeLE(d, tpa, addr, end, parentp, parent);
+    const r = BE ? gupFastPteRangeBE(d, tpa, addr, end, parentp, parent) : gupFastPteRangeLE(d, tpa, addr, end, parentp, parent);
+    if (gDevPgmap != 0) putDevPagemap();          // gup_fast_pte_range's put_dev_pagemap at pte_unmap
+    return r;
   }
   const size = (<u64>1) << L(l).shift;
   const fm = L(l).fastTableMask, fv = L(l).fastTableValue;

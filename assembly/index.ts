@@ -24,8 +24,10 @@ import {
   INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
   OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT, E_RANGE, E_BADTABLE, W_BADTABLE, PARENT_ROOT, PARENT_SHARED,
   OP_FAULT, OP_GUP, OP_UNPIN, OP_ZAP, OP_MUNMAP, OP_MMAP, OP_POPULATE, OP_INIT,
-  KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, VM_PFNMAP, VM_HUGETLB, VM_WRITE, FOLL_PIN, GUP_RELEASE_OWN,
+  KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, VM_PFNMAP, VM_HUGETLB, VM_WRITE, VM_SHARED, FOLL_PIN, GUP_RELEASE_OWN,
+  PGMAP_LIVE, MEMORY_DEVICE_GENERIC,
 } from './layout';
+import { pgmapChecked, pgmapOf, pgmapState } from './pgmap';
 import {
   MachineInitIn, MmCreateOut, MmDestroyIn, MmapIn, MunmapIn, ZapIn, FaultIn, PopulateIn, PopulateOut, GupIn, GupOut, UnpinIn,
   LoopIn, LoopOut, WalkIn, WalkRawIn, WalkOut, RecoverOut, ClaimRawIn, ClaimRawOut, CheckOut, PageIn, PageOut, InjectIn,
@@ -130,7 +132,9 @@ export function mmap(ctx: usize): i32 {
   const mm = <usize>a.mm;
   const start = a.start, len = a.len, end = start + len;
   let flags = a.flags;
-  const kind = a.kind, order = a.order, pfn = a.pfn;
+  const kind = a.kind, pfn = a.pfn;
+  let order = a.order;
+  let pg: u32 = 0;
   const ps = pageShift();
   if (len == 0 || end < start || end > userTop()) return E_INVAL;
   if (((start | len) & ((<u64>1 << ps) - 1)) != 0) return E_INVAL;
@@ -142,12 +146,17 @@ export function mmap(ctx: usize): i32 {
   } else if (kind == KIND_PFNMAP) {
     if (order != 0) return E_INVAL;
     flags |= VM_PFNMAP;
+  } else if (kind == KIND_DEVDAX) {
+    const r = devdaxMmapCheck(a.pgmap, a.gen, flags, start, len, pfn);
+    if (r != OK) return r;
+    pg = <u32>pgmapChecked(a.pgmap, a.gen);
+    order = pgmapOf(<usize>pg).vmemmapShift;
   } else if (kind != KIND_ANON) {
     return E_INVAL;
   }
   const op = beginOp(ctx, OP_MMAP, mm, start, len);
   lock(mm + offsetof<Mm>("lock"));
-  let r = vmaInsert(mm, start, end, flags, kind, order, pfn);
+  let r = vmaInsert(mm, start, end, flags, kind, order, pfn, pg);
   if (r == OK && kind == KIND_PFNMAP) {
     r = remapPfnRange(mm, start, end, pfn, (flags & VM_WRITE) != 0, op);
     if (r != OK) {
@@ -159,12 +168,34 @@ export function mmap(ctx: usize): i32 {
   return r;
 }
 
-// Refuse ranges that would need a huge leaf or a hugetlb VMA split.
+// dax_mmap -> check_vma, and the device's align (dax_align_valid): a live
+// device-DAX pgmap; a shared mapping ("attempted private mapping"); start and
+// end aligned to the align ("unaligned vma"); an align of PAGE_SIZE, PMD_SIZE
+// or, with CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD, PUD_SIZE; and pgoff
+// (the first pfn) inside the device, at a folio boundary.
+function devdaxMmapCheck(pgmap: u32, gen: u32, flags: u32, start: u64, len: u64, pfn: u64): i32 {
+  const p = pgmapChecked(pgmap, gen);
+  if (p == 0 || pgmapState(p) != PGMAP_LIVE) return E_INVAL;
+  const g = pgmapOf(p);
+  if (g.type != MEMORY_DEVICE_GENERIC || (flags & VM_SHARED) == 0) return E_INVAL;
+  const ps = pageShift();
+  const o = g.vmemmapShift;
+  const l = leafLevelFor(o);
+  const last = <i32>nLevels() - 1;
+  if (l < 0 || l < last - 2 || (l == last - 2 && hdr().thpPud == 0)) return E_INVAL;
+  if (((start | len) & (((<u64>1) << (ps + o)) - 1)) != 0) return E_INVAL;
+  if (pfn < g.startPfn || pfn >= g.endPfn || (len >> ps) > g.endPfn - pfn) return E_INVAL;
+  if (((pfn - g.startPfn) & (((<u64>1) << o) - 1)) != 0) return E_INVAL;
+  return OK;
+}
+
+// Refuse ranges that would need a huge leaf or a hugetlb VMA split (or a
+// device-DAX VMA split off its align: dev_dax_may_split).
 function checkUnmapRange(mm: usize, start: u64, end: u64): i32 {
   const m = mmOf(mm);
   for (let i: u32 = 0; i < m.nrVmas; i++) {
     const v = changetype<Vma>(vmaAt(mm, i));
-    if (v.end <= start || v.start >= end || v.kind != KIND_HUGETLB) continue;
+    if (v.end <= start || v.start >= end || (v.kind != KIND_HUGETLB && v.kind != KIND_DEVDAX)) continue;
     const mask = ((<u64>1) << (pageShift() + v.order)) - 1;
     if ((start > v.start && (start & mask) != 0) || (end < v.end && (end & mask) != 0)) return E_INVAL;
   }

@@ -6,7 +6,7 @@
 import { H, hdr } from './base';
 import { lv, L, nLevels, pageShift, tablePa, leafPa } from './arch';
 import { walkRange, tableSpan, WALK_NEXT } from './walk';
-import { mappingHoldsRef, isDevmap, deviceIdleRefcount, pagesHoldPgmapRef, RAM_PFNS } from './model';
+import { leafHoldsRef, KIND_NONE, isDevmap, deviceIdleRefcount, pagesHoldPgmapRef, RAM_PFNS } from './model';
 import {
   pgmapOf, pgmapState, pgmapRefWord, pgmapDestroyedAt, poisonTouched, privateOrCoherent, pgmapFolio,
 } from './pgmap';
@@ -16,7 +16,7 @@ import {
   refcountPtr, mapcountPtr, AUX_SIZE, lruNext, lruPrev,
 } from './mem';
 import { isZeroFolio, isHugeZeroPfn } from './folio';
-import { mmOf, isZeroPfn } from './mm';
+import { mmOf, isZeroPfn, vmaKindAt, vmaCacheReset } from './mm';
 import {
   Header, H_ZONE_FREE, H_ZONE_COUNT, Mm, Page, Violation, VIOLATION_SIZE, MM_SIZE, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD,
   PG_reserved, PGTY_hugetlb,
@@ -46,9 +46,9 @@ function report(pfn: u64, inv: u32, page: usize, expected: i64, actual: i64): vo
 }
 
 // Count one mapping of the leaf at level l into the aux counters.
-function countLeaf(l: u32, e: u64): void {
+function countLeaf(l: u32, e: u64, addr: u64): void {
   const d = lv(l);
-  const holds = mappingHoldsRef(d, e);
+  const holds = leafHoldsRef(cMm != 0 ? vmaKindAt(cMm, addr) : KIND_NONE, d, e);
   if (!holds && !isDevmap(d, e)) return;                       // no reference held, no struct page named (special)
   const ps = pageShift();
   const pfn = leafPa(d, e) >> ps;
@@ -77,7 +77,7 @@ function countLeaf(l: u32, e: u64): void {
 // the violation's pfn is the pool frame holding the entry, expected the
 // entry's pa, actual the address it names.
 @unmanaged class Count {
-  leaf(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { countLeaf(l, e); return WALK_NEXT; }
+  leaf(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { countLeaf(l, e, addr); return WALK_NEXT; }
   nonPresent(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { return WALK_NEXT; }
   bad(l: u32, p: usize, e: u64, addr: u64): i32 { reportLink(p, tablePa(lv(l), e)); return WALK_NEXT; }
   badLink(l: u32, p: usize, e: u64, addr: u64, why: u32): i32 { reportLink(p, tablePa(lv(l), e)); return WALK_NEXT; }
@@ -91,7 +91,10 @@ function reportLink(p: usize, child: u64): void {
 }
 
 // Every mapping of an address space: its whole root table.
-function countTables(root: u64): void {
+let cMm: usize = 0;
+function countTables(mm: usize, root: u64): void {
+  cMm = mm;
+  vmaCacheReset();
   walkRange<Count>(changetype<Count>(0), 0, root, 0, tableSpan(0));
 }
 
@@ -192,7 +195,7 @@ export function checkInvariants(): u32 {
     if (mmOf(mm).inUse == 0) continue;
     const root = mmOf(mm).root;
     if (rootBad(root, mmOf(mm).id) != 0) report(0, INV_TABLE_LINK, 0, <i64>PARENT_ROOT, <i64>root);
-    else countTables(root);
+    else countTables(mm, root);
   }
   // 3. every struct page against its mappings
   const outstanding = gupOutstandingSum(false);

@@ -85,7 +85,8 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   pgmapLock: u32;        // memremap/memunmap (mem_hotplug_lock and the pgmap_array's lock)
   pgmapSeq: u32;         // the last Pgmap.gen handed out
   daxVmemmapOpt: u32;    // CONFIG_ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (x86_64, ppc64 radix, riscv)
-  _pgPad: u32;
+  thpPud: u32;           // CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD (x86_64, ppc64 radix): PUD-sized DAX faults
+  pfnmapLevels: u32;     // bit l: pXd_mkspecial exists at level l (ARCH_SUPPORTS_PMD_PFNMAP / _PUD_PFNMAP)
 }
 export const HEADER_SIZE: u32 = 4096;
 // Arrays that follow the fixed fields inside the header page.
@@ -372,7 +373,7 @@ export const MMF_HAS_PINNED: u32 = 1 << 0;   // sticky flag, set on the first FO
   flags: u32;            // VM_* (kernel values)
   kind: u32;             // KIND_*
   order: u32;            // folio order of faults (0, pmd order, pud order)
-  pgmap: u32;
+  pgmap: u32;            // devdax: the pgmap (Pgmap slot) whose pfns it maps
   _pad: u64;
 }
 export const VMA_SIZE: u32 = 48;
@@ -390,6 +391,7 @@ export const VM_MIXEDMAP: u32 = 0x10000000;
 export const KIND_ANON: u32 = 0;      // private anonymous (THP when order > 0)
 export const KIND_HUGETLB: u32 = 1;   // hugetlbfs-style, order = pmd or pud order
 export const KIND_PFNMAP: u32 = 2;    // remap_pfn_range: special entries, no struct page refs
+export const KIND_DEVDAX: u32 = 3;    // a device-DAX file (drivers/dax/device.c): pgmap, pfn at start, order = its align
 
 // ---------------------------------------------------------------- gup flags
 // include/linux/mm_types.h and mm/internal.h (v6.12)
@@ -602,6 +604,10 @@ export const E_RANGE: i32 = -34;        // raw access
 export const E_SPLIT: i32 = -1002;
 /** in use by a live page table */
 export const E_BUSY: i32 = -16;
+/** operation not supported on this mapping (FOLL_LONGTERM on FS-DAX) */
+export const E_OPNOTSUPP: i32 = -95;
+/** a fault the mapping cannot satisfy (VM_FAULT_SIGBUS) */
+export const E_SIGBUS: i32 = -1003;
 
 // Where a walk stopped (WalkOut.code). `@name` is the host's WalkVerdict.status.
 /** @name ok a leaf */

@@ -9,8 +9,10 @@ import { pfnToPage, pageToPfn, allocPages, allocTable, poolVa, prepCompound, set
 import { getHugeZeroFolio, isHugeZeroPfn } from './folio';
 import { folioPutRefs, folioAddNewAnonRmap } from './refcount';
 import { walkAlloc, allocStatus } from './walk';
+import { devdaxFault } from './dax';
+import { KIND_NONE } from './model';
 import {
-  Header, Mm, Vma, VMA_SIZE, VM_WRITE, VM_READ, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP,
+  Header, Mm, Vma, VMA_SIZE, VM_WRITE, VM_READ, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX,
   T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, P_WRITE, P_PROTNONE,
   OK, E_FAULT, E_NOMEM, E_NOTABLE, E_INVAL, E_EXIST, E_NOSPC, E_BADTABLE, Page,
   PG_anon_exclusive, PG_swapbacked, PG_uptodate, PG_large_rmappable, PAGE_MAPPING_ANON,
@@ -33,8 +35,28 @@ export function findVma(mm: usize, addr: u64): usize {
   return 0;
 }
 
+// findVma with a one-entry memory for walks over many leaves (zap, the
+// checker): the kind of the VMA holding addr, or KIND_NONE. Call
+// vmaCacheReset before a walk; the VMAs must not change during it.
+let cMm: usize = 0;
+let cStart: u64 = 0;
+let cEnd: u64 = 0;
+let cKind: u32 = 0;
+export function vmaCacheReset(): void { cMm = 0; }
+export function vmaKindAt(mm: usize, addr: u64): u32 {
+  if (mm == cMm && addr >= cStart && addr < cEnd) return cKind;
+  const vp = findVma(mm, addr);
+  if (vp == 0) return KIND_NONE;
+  const v = changetype<Vma>(vp);
+  cMm = mm;
+  cStart = v.start;
+  cEnd = v.end;
+  cKind = v.kind;
+  return cKind;
+}
+
 // Insert [start, end); the caller checked alignment. E_EXIST on overlap.
-export function vmaInsert(mm: usize, start: u64, end: u64, flags: u32, kind: u32, order: u32, pfn: u64): i32 {
+export function vmaInsert(mm: usize, start: u64, end: u64, flags: u32, kind: u32, order: u32, pfn: u64, pgmap: u32 = 0): i32 {
   const m = mmOf(mm);
   if (m.nrVmas >= hdr().vmaPerMm) return E_NOSPC;
   let i: u32 = 0;
@@ -48,7 +70,7 @@ export function vmaInsert(mm: usize, start: u64, end: u64, flags: u32, kind: u32
   v.kind = kind;
   v.order = order;
   v.pfn = pfn;
-  v.pgmap = 0;
+  v.pgmap = pgmap;
   m.nrVmas++;
   return OK;
 }
@@ -69,14 +91,14 @@ export function vmaRemoveRange(mm: usize, start: u64, end: u64): i32 {
       memory.copy(vmaAt(mm, i + 1), vmaAt(mm, i), (m.nrVmas - i) * VMA_SIZE);
       m.nrVmas++;
       const t = changetype<Vma>(vmaAt(mm, i + 1));
-      if (t.kind == KIND_PFNMAP) t.pfn += (end - v.start) >> pageShift();
+      if (t.kind == KIND_PFNMAP || t.kind == KIND_DEVDAX) t.pfn += (end - v.start) >> pageShift();
       t.start = end;
       v.end = start;
       return OK;
     }
     if (v.start < start) { v.end = start; i++; continue; }
     if (v.end > end) {
-      if (v.kind == KIND_PFNMAP) v.pfn += (end - v.start) >> pageShift();
+      if (v.kind == KIND_PFNMAP || v.kind == KIND_DEVDAX) v.pfn += (end - v.start) >> pageShift();
       v.start = end;
       i++;
       continue;
@@ -126,6 +148,7 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32, unshare:
   if (write && (v.flags & VM_WRITE) == 0) return E_FAULT;
   if (!write && (v.flags & VM_READ) == 0) return E_FAULT;
   if (v.kind == KIND_PFNMAP) return E_FAULT;   // populated at mmap time; nothing to fault in
+  if (v.kind == KIND_DEVDAX) return devdaxFault(mm, vp, va, write, opId);
   const ps = pageShift();
   const last = <i32>nLevels() - 1;
 

@@ -30,10 +30,11 @@
 import { hdr, arch } from './base';
 import { pred } from './arch';
 import { freeFolio } from './folio';
-import { freeZoneDeviceFolio } from './pgmap';
+import { freeZoneDeviceFolio, pgmapOf, pgmapLookup, pgmapRefTryget, pgmapRefPut, pagePgmap } from './pgmap';
 import {
   P_SPECIAL, P_DEVMAP, FOLL_LONGTERM, MODEL_LEGACY, MODEL_UNIFIED, PG_reserved,
-  MEMORY_DEVICE_PRIVATE, MEMORY_DEVICE_COHERENT, MEMORY_DEVICE_GENERIC,
+  MEMORY_DEVICE_PRIVATE, MEMORY_DEVICE_COHERENT, MEMORY_DEVICE_GENERIC, MEMORY_DEVICE_FS_DAX,
+  KIND_PFNMAP, KIND_DEVDAX, T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW,
 } from './layout';
 
 // Read once at attach (per instance): the model, CONFIG_ARCH_HAS_PTE_DEVMAP
@@ -81,6 +82,13 @@ export function deviceIdleRefcount(type: u32): i32 {
   return privateOrCoherent(type) ? 0 : 1;
 }
 
+// The idle count of the device folio whose head is page (0 for any other).
+export function devicePageIdle(page: usize): i32 {
+  if ((load<u64>(page) & ((<u64>1) << PG_reserved)) == 0) return 0;
+  const p = pagePgmap(page);
+  return p == 0 ? 0 : deviceIdleRefcount(pgmapOf(p).type);
+}
+
 // Does an allocated page of a pgmap of `type` hold a pgmap reference
 // (zone_device_page_init's percpu_ref_tryget_live, put by
 // free_zone_device_folio)? v6.1 on, private and coherent only.
@@ -114,17 +122,38 @@ export function deviceIdleRefcount(type: u32): i32 {
   return !isDevmap(d, e) || MODEL != MODEL_LEGACY;
 }
 
-// get_dev_pagemap(pfn) as gup's devmap paths would call it. Device pages
-// exist (pgmap.ts), but nothing maps them with devmap entries yet, and the
-// gup paths' per-call cached reference and its put_dev_pagemap are not
-// modelled: until they are, a devmap entry finds no pgmap here, so gup-fast
-// undoes and bails as the kernel does when get_dev_pagemap returns NULL.
+// get_dev_pagemap(pfn, pgmap) as gup's devmap paths call it: the pgmap
+// already held (the caller's cached reference, gDevPgmap, per thread) when
+// pfn is in its range; otherwise that one is put and the pgmap holding pfn
+// is looked up and taken with percpu_ref_tryget_live, which fails once
+// memunmap_pages has killed it (v6.12 mm/memremap.c get_dev_pagemap).
+// The caller puts the last one (putDevPagemap): gup_fast_pte_range at the
+// end of its table, gup_fast_devmap_leaf at the end of its leaf,
+// __get_user_pages at the end of the call (follow_page_context.pgmap).
+export let gDevPgmap: usize = 0;
 export function getDevPagemap(pfn: u64): usize {
-  return 0;
+  const c = gDevPgmap;
+  if (c != 0) {
+    const g = pgmapOf(c);
+    if (pfn >= g.startPfn && pfn < g.endPfn) return c;
+    gDevPgmap = 0;
+    pgmapRefPut(c, 1);
+  }
+  const p = pgmapLookup(pfn);
+  if (p == 0 || !pgmapRefTryget(p, 1, true)) return 0;
+  gDevPgmap = p;
+  return p;
+}
+// put_dev_pagemap of the cached reference, if any
+export function putDevPagemap(): void {
+  const c = gDevPgmap;
+  if (c == 0) return;
+  gDevPgmap = 0;
+  pgmapRefPut(c, 1);
 }
 
 // How gup-fast takes a devmap entry (gup_fast_pte_range, gup_fast_devmap_leaf):
-// legacy, a pgmap reference per page (get_dev_pagemap) before the folio's;
+// legacy, a pgmap reference (get_dev_pagemap) before the folio's;
 // never FOLL_LONGTERM.
 export const DEV_GRAB: i32 = 1;    // take the page as any other
 export const DEV_STOP: i32 = 0;    // stop before it (the slow path decides)
@@ -137,10 +166,68 @@ export function gupFastDevmap(pfn: u64, flags: u32): i32 {
 // The slow path's follow_page_pte / follow_devmap_pmd: needs a live pgmap.
 @inline export function followDevmap(pfn: u64): bool { return getDevPagemap(pfn) != 0; }
 
-// folio_is_longterm_pinnable: RAM outside ZONE_MOVABLE/CMA is pinnable.
-// (Device folios, when modelled, answer from their pgmap type.)
-@inline export function longtermPinnable(folio: usize): bool {
-  return true;
+// folio_is_longterm_pinnable (v6.12 include/linux/mm.h): RAM outside
+// ZONE_MOVABLE/CMA (pgtemu has neither) is pinnable; device-coherent memory
+// never ("must always allow eviction"); from v6.15 FS-DAX neither
+// (folio_is_fsdax: "mm/gup: don't allow FOLL_LONGTERM pinning of FS DAX pages").
+export function longtermPinnable(folio: usize): bool {
+  if ((load<u64>(folio) & ((<u64>1) << PG_reserved)) == 0) return true;
+  const p = pagePgmap(folio);
+  if (p == 0) return true;                    // the zero page
+  const t = pgmapOf(p).type;
+  if (t == MEMORY_DEVICE_COHERENT) return false;
+  return !(MODEL == MODEL_UNIFIED && t == MEMORY_DEVICE_FS_DAX);
+}
+
+// ---------------------------------------------------------------- which mappings hold a page
+// vma_is_dax: a mapping of a DAX file (device-DAX here; FS-DAX files too).
+@inline export function isDaxKind(kind: u32): bool { return kind == KIND_DEVDAX; }
+
+// Does the present leaf e at level l of a VMA of `kind` hold a reference on
+// (and a mapcount of) the page it maps, as the mapping's own fault path
+// took them? The checker's question. Legacy DAX mappings (vmf_insert_mixed /
+// vmf_insert_pfn_pmd / _pud with PFN_DEV) hold nothing; unified ones
+// (vmf_insert_page_mkwrite / vmf_insert_folio_pmd / _pud) hold one, also when
+// v6.15/v6.16 mark the huge entry special. A pfnmap holds nothing, whatever
+// its bits. kind KIND_NONE: an entry outside every VMA (written raw).
+export const KIND_NONE: u32 = 0xffffffff;
+export function leafHoldsRef(kind: u32, d: usize, e: u64): bool {
+  if (isDaxKind(kind)) return MODEL != MODEL_LEGACY;
+  if (kind == KIND_PFNMAP) return false;
+  return mappingHoldsRef(d, e);
+}
+
+// What zap decides from the entry and its VMA, which is not always what the
+// mapping took (the difference is a kernel bug pgtemu reproduces):
+//   pte: vm_normal_page (v6.12 mm/memory.c). With ARCH_HAS_PTE_SPECIAL only
+//        the special bit sends an entry to the "no page" branch, where
+//        pte_devmap is one of the answers; a devmap entry without the special
+//        bit is a normal page -- riscv and loongarch pte_mkdevmap (v6.11 to
+//        v6.14) set only the devmap bit, so zap drops a rmap and a reference
+//        the DAX fault never took. Without the special bit the VMA decides
+//        (VM_PFNMAP: no page).
+//   pmd/pud: zap_huge_pmd / zap_huge_pud: vma_is_special_huge (a DAX VMA) in
+//        the legacy era clears the entry and nothing else; unified DAX entries
+//        are the folio's, special or not.
+export function zapTakesPage(kind: u32, last: bool, d: usize, e: u64): bool {
+  if (kind == KIND_PFNMAP) return false;
+  if (last) {
+    if (arch().hasSpecial != 0) return !pred(d, P_SPECIAL, e);
+    return kind != KIND_NONE || mappingHoldsRef(d, e);
+  }
+  if (isDaxKind(kind)) return MODEL != MODEL_LEGACY;
+  return mappingHoldsRef(d, e);
+}
+
+// The template a DAX fault writes at level l (last: the pte level), per era:
+// legacy pte_mkdevmap / pmd_mkdevmap / pud_mkdevmap (the arch's own: x86,
+// arm64 and ppc64 set special with devmap in a pte); unified a normal entry,
+// except a huge one where DAX_HUGE_SPECIAL (v6.15, v6.16) and the arch can
+// mark it (pmd_mkspecial / pud_mkspecial: ARCH_SUPPORTS_PMD_PFNMAP / _PUD_PFNMAP).
+export function daxTemplate(l: u32, last: bool, writable: bool): u32 {
+  if (MODEL == MODEL_LEGACY) return writable ? T_DEVMAP_RW : T_DEVMAP_RO;
+  if (!last && DAX_HUGE_SPECIAL && (hdr().pfnmapLevels & (1 << l)) != 0) return writable ? T_SPECIAL_RW : T_SPECIAL_RO;
+  return writable ? T_RW : T_RO;
 }
 
 // What the last reference's release does (__folio_put): a RAM folio goes

@@ -439,8 +439,9 @@ function devicePageFree(p: usize, folio: usize): void {
 
 // free_zone_device_folio: a device folio's count reached zero. false when the
 // folio is no device page (the caller frees it as RAM).
-//   v6.1..v6.14: page_free; private/coherent put_dev_pagemap, the others
-//                folio_set_count(1) (handed out again).
+//   v6.1..v6.14: page_free; private/coherent put_dev_pagemap, p2pdma
+//                folio_set_count(1) (handed out again); device-DAX and FS-DAX
+//                have no page_free (WARN, the count stays 0).
 //   v6.15 on:    private/coherent and p2pdma page_free (private/coherent then
 //                put their pgmap references); device-DAX folio_set_count(1);
 //                FS-DAX only wakes its waiters (wake_up_var).
@@ -452,6 +453,10 @@ export function freeZoneDeviceFolio(folio: usize): bool {
   const nr: i64 = (<i64>1) << folioOrder(folio);
   if (MODEL == MODEL_UNIFIED && type == MEMORY_DEVICE_FS_DAX) return true;
   if (MODEL == MODEL_UNIFIED && type == MEMORY_DEVICE_GENERIC) { setPageCount(folio, 1); return true; }
+  // v6.12: WARN_ON_ONCE(!pgmap->ops || !pgmap->ops->page_free) and return:
+  // device-DAX sets no ops and pmem's fsdax_pagemap_ops no page_free, so the
+  // count stays at 0 (a put these pages should never see)
+  if (type == MEMORY_DEVICE_GENERIC || type == MEMORY_DEVICE_FS_DAX) return true;
   devicePageFree(p, folio);
   if (privateOrCoherent(type)) {
     if (pagesHoldPgmapRef(type)) pgmapRefPut(p, MODEL == MODEL_UNIFIED ? nr : 1);

@@ -302,20 +302,42 @@ export function folioAddNewAnonRmap(folio: usize, order: u32, hugetlb: bool): vo
   }
 }
 
-// folio_remove_rmap_pte (one pte of page in folio)
+// folio_remove_rmap_pte (one pte of page in folio); _nr_pages_mapped counts
+// the page only when its last pte mapping goes (__folio_remove_rmap)
 @inline export function folioRemoveRmapPte(folio: usize, page: usize): void {
-  notBelowUnmapped(atomic.sub<i32>(mapcountPtr(page), 1) - 1);
+  const mc = atomic.sub<i32>(mapcountPtr(page), 1) - 1;
+  notBelowUnmapped(mc);
   if (folioTestLarge(folio)) {
     notBelowUnmapped(atomic.sub<i32>(largeMapcountPtr(folio), 1) - 1);
-    atomic.sub<i32>(nrPagesMappedPtr(folio), 1);
+    if (mc == -1) atomic.sub<i32>(nrPagesMappedPtr(folio), 1);
   }
 }
 
-// folio_remove_rmap_pmd / _pud: an entire mapping
+// folio_remove_rmap_pmd / _pud: an entire mapping (ENTIRELY_MAPPED goes with the last)
 @inline export function folioRemoveRmapPmd(folio: usize): void {
-  notBelowUnmapped(atomic.sub<i32>(entireMapcountPtr(folio), 1) - 1);
+  const em = atomic.sub<i32>(entireMapcountPtr(folio), 1) - 1;
+  notBelowUnmapped(em);
   notBelowUnmapped(atomic.sub<i32>(largeMapcountPtr(folio), 1) - 1);
-  atomic.sub<i32>(nrPagesMappedPtr(folio), ENTIRELY_MAPPED);
+  if (em == -1) atomic.sub<i32>(nrPagesMappedPtr(folio), ENTIRELY_MAPPED);
+}
+
+// folio_add_file_rmap_pte (one pte of page in folio): the page's _mapcount,
+// and for a large folio _large_mapcount, _nr_pages_mapped on the page's first
+// mapping (__folio_add_rmap, RMAP_LEVEL_PTE)
+@inline export function folioAddFileRmapPte(folio: usize, page: usize): void {
+  const mc = atomic.add<i32>(mapcountPtr(page), 1) + 1;
+  if (folioTestLarge(folio)) {
+    atomic.add<i32>(largeMapcountPtr(folio), 1);
+    if (mc == 0) atomic.add<i32>(nrPagesMappedPtr(folio), 1);
+  }
+}
+
+// folio_add_file_rmap_pmd / _pud: _entire_mapcount and _large_mapcount, and
+// ENTIRELY_MAPPED with the first entire mapping (__folio_add_rmap, RMAP_LEVEL_PMD/PUD)
+@inline export function folioAddFileRmapPmd(folio: usize): void {
+  const em = atomic.add<i32>(entireMapcountPtr(folio), 1) + 1;
+  atomic.add<i32>(largeMapcountPtr(folio), 1);
+  if (em == 0) atomic.add<i32>(nrPagesMappedPtr(folio), ENTIRELY_MAPPED);
 }
 
 // hugetlb_remove_rmap

@@ -9,7 +9,8 @@ import {
   folioRefAdd, folioRefSubReturn, folioPinsAdd, folioPinsSubReturn, pincountPtr, folioLargeMapcount, tallyAdd, tallyCommit,
   releaseUnit, setReleaseUnit, folioRefSubUnit, folioRefAddUnit,
 } from './refcount';
-import { freeAtZero } from './model';
+import { freeAtZero, devicePageIdle } from './model';
+import { isDevicePfn } from './pgmap';
 import { pageOfPfn, pfnCacheReset } from './gup_fast';
 import {
   Page, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD, PG_head, PG_reserved, FOLL_GET, FOLL_PIN, GUP_PIN_COUNTING_BIAS, E_INVAL,
@@ -108,8 +109,10 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
       if (run < 2 || page == 0 || ((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | 1)) == 0) { refused = i; break; }
     }
     const head = load<u64>(page, PAGE_COMPOUND_HEAD);
-    if (((head | load<u64>(page)) & (large | reserved | 1)) == 0) {
-      // a page of an order-0 folio: GUP_PIN_COUNTING_BIAS references for a pin, one for a get
+    const pflags = load<u64>(page);
+    if (((head | pflags) & (large | 1)) == 0 && ((pflags & reserved) == 0 || isDevicePfn(pfn))) {
+      // a page of an order-0 folio (RAM, or ZONE_DEVICE: PG_reserved above RAM):
+      // GUP_PIN_COUNTING_BIAS references for a pin, one for a get
       if (!own && pfn != prev) { prev = pfn; runStart = i; }   // (gup lists a small page once)
       let rec = <u64>page | gSmallRec;
       const after = folioRefSubUnit(page);
@@ -121,13 +124,15 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
           toFree++;
         }
       } else {
-        // what its mappings hold stays: after > _mapcount, or after >= 0 when
-        // unmapped (_mapcount -1, or a negative page type on a free page)
-        const mapped = load<i32>(page, offsetof<Page>("_mapcount"));
-        if (after <= max<i32>(mapped, 0)) {          // one test for the refusals and the last reference
-          if (after != 0 || mapped >= 0) { folioRefAddUnit(page); refused = runStart; break; }
-          rec |= R_FREE;                             // the last reference: freed once the list is settled
-          toFree++;
+        // what its mappings hold stays (_mapcount + 1; none for a negative page
+        // type on a free page), and a device page's idle count (model.ts)
+        const keep = max<i32>(load<i32>(page, offsetof<Page>("_mapcount")) + 1, 0) + ((pflags & reserved) != 0 ? devicePageIdle(page) : 0);
+        if (after <= keep) {                         // one test for the refusals and the last reference
+          if (after != keep) { folioRefAddUnit(page); refused = runStart; break; }
+          if (after == 0) {
+            rec |= R_FREE;                           // the last reference: freed once the list is settled
+            toFree++;
+          }
         }
       }
       store<u64>(out + (k << 3), rec);
@@ -182,7 +187,7 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
       // a plain list released while another thread pins the same folio can be
       // refused and must be retried. A context's own list (the in-core loops,
       // a GupResult) needs no such reading: only a count below zero is refused.
-      const keep = large_ ? (own ? 0 : folioLargeMapcount(folio) + 1 + atomic.load<i32>(pincountPtr(folio))) : 1;
+      const keep = large_ ? (own ? 0 : folioLargeMapcount(folio) + 1 + atomic.load<i32>(pincountPtr(folio)) + devicePageIdle(folio)) : 1;
       if (after < keep || after < 0) {
         folioRefAdd(folio, pages);
         if (what == R_PINCOUNT) folioPinsAdd(folio, pages);

@@ -9,12 +9,12 @@ import { lv, L, nLevels, pageShift, leafPa, isPresent } from './arch';
 import { pfnToPage, pageFolio, allocTable, freeTable, unitOf, rootBad, pageType } from './mem';
 import { isHugeZeroPfn } from './folio';
 import { folioPutRefs, folioRemoveRmapPte, folioRemoveRmapPmd, hugetlbRemoveRmap } from './refcount';
-import { mappingHoldsRef } from './model';
-import { mmOf, isZeroPfn, splitHugeZeroPmd } from './mm';
+import { zapTakesPage } from './model';
+import { mmOf, isZeroPfn, splitHugeZeroPmd, vmaKindAt, vmaCacheReset } from './mm';
 import { walkFrom, walkRange, tableSpan, wCode, wLevel, wEntry, wPtr, WALK_NEXT, WALK_SKIP } from './walk';
 import {
   Header, Ctx, Page, GATHER_PAGES, GATHER_TABLES, W_OK, OK, E_SPLIT, E_NOTABLE, E_BADTABLE, PARENT_ROOT, BAD_ENTRY,
-  PGTY_hugetlb,
+  PGTY_hugetlb, PAGE_MAPPING_ANON,
 } from './layout';
 
 // The gather lives in the thread's context scratch (layout.ts CTX_SCRATCH):
@@ -92,17 +92,17 @@ function tlbRemoveTable(l: u32, pa: u64): void {
   gTables++;
 }
 
-// Clear one leaf at level l and, if it was a present one holding a
-// reference, drop its rmap and queue the reference.
-function zapLeaf(l: u32, p: usize): void {
+// Clear one leaf at level l (mapping addr) and, if its VMA and bits say it
+// maps a page it holds (model.ts zapTakesPage: vm_normal_page, zap_huge_pmd),
+// drop its rmap and rss and queue the reference.
+function zapLeaf(l: u32, p: usize, addr: u64): void {
   const d = lv(l);
   const e = xchgEntry(p, L(l).emptyValue);   // ptep_get_and_clear_full
   if (!isPresent(d, e)) return;              // a non-present (swap-like) entry: nothing held
-  // vm_normal_page: special entries (zero page, pfnmap, legacy devmap) hold no reference
-  if (!mappingHoldsRef(d, e)) return;
+  const last = l == nLevels() - 1;
+  if (!zapTakesPage(vmaKindAt(gMm, addr), last, d, e)) return;
   const ps = pageShift();
   const pfn = leafPa(d, e) >> ps;
-  const last = l == nLevels() - 1;
   // the zero pfn without a special bit (vm_normal_page: is_zero_pfn), and the
   // huge zero PMD (zap_huge_pmd: is_huge_zero_pmd): no rmap, no reference, no rss
   if (last ? isZeroPfn(pfn) : isHugeZeroPfn(pfn)) return;
@@ -110,16 +110,20 @@ function zapLeaf(l: u32, p: usize): void {
   if (page == 0) return;
   const folio = pageFolio(page);
   const m = mmOf(gMm);
+  // mm_counter: MM_ANONPAGES for an anon folio, MM_FILEPAGES otherwise (DAX)
+  const anon = (load<u64>(folio, offsetof<Page>("mapping")) & PAGE_MAPPING_ANON) != 0;
   if (last) {
     folioRemoveRmapPte(folio, page);
-    m.rssAnon -= 1;
+    if (anon) m.rssAnon -= 1;
+    else m.rssFile -= 1;
   } else if (pageType(folio) == PGTY_hugetlb) {
     // __unmap_hugepage_range: hugetlb_remove_rmap, hugetlb_count_sub
     hugetlbRemoveRmap(folio);
     m.hugetlbUsage -= (<i64>1) << (L(l).shift - ps);
   } else {
     folioRemoveRmapPmd(folio);                 // folio_remove_rmap_pmd / _pud
-    m.rssAnon -= (<i64>1) << (L(l).shift - ps);
+    if (anon) m.rssAnon -= (<i64>1) << (L(l).shift - ps);
+    else m.rssFile -= (<i64>1) << (L(l).shift - ps);
   }
   store<u64>(folio, gOp, offsetof<Page>("last_op"));
   tlbRemoveFolio(folio);
@@ -175,8 +179,8 @@ function checkLinks(tpa: u64, addr: u64, end: u64): i32 {
 // unlinking of the tables it left empty.
 @unmanaged class Zap {
   // whole huge leaves only: partial ones were refused (or split) up front
-  leaf(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { if (gZapLeaves) zapLeaf(l, p); return WALK_NEXT; }
-  nonPresent(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { if (gZapLeaves) zapLeaf(l, p); return WALK_NEXT; }
+  leaf(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { if (gZapLeaves) zapLeaf(l, p, addr); return WALK_NEXT; }
+  nonPresent(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { if (gZapLeaves) zapLeaf(l, p, addr); return WALK_NEXT; }
   bad(l: u32, p: usize, e: u64, addr: u64): i32 { return WALK_NEXT; }
   // (checkLinks refused the range before anything changed: not met here)
   badLink(l: u32, p: usize, e: u64, addr: u64, why: u32): i32 { return WALK_NEXT; }
@@ -269,6 +273,7 @@ export function zapRange(ctx: usize, mm: usize, start: u64, end: u64, freeTables
   gFloor = floor;
   gCeiling = ceiling;
   gAlsoGen = alsoGen;
+  vmaCacheReset();
   walkRange<Zap>(changetype<Zap>(0), 0, mmOf(mm).root, start, end);
   tlbFlushMmu();   // tlb_finish_mmu
   return OK;

@@ -11,7 +11,9 @@ export type ErrorCode =
   | 'ESPLIT'        // a partial unmap of a huge leaf (splitting is not modelled)
   | 'ERANGE'        // a physical range outside the table pool
   | 'EBADTABLE'     // a table link the core refuses to follow
-  | 'EBUSY'         // raw access to memory a live page table uses
+  | 'EBUSY'         // raw access to memory a live page table uses; a pgmap still draining
+  | 'EOPNOTSUPP'    // not supported on this mapping (FOLL_LONGTERM on FS-DAX)
+  | 'ESIGBUS'       // a fault the mapping cannot satisfy (VM_FAULT_SIGBUS)
   | 'ELAYOUT'       // an invalid architecture layout
   | 'EUNKNOWN'      // unknown arch, variant or kernel preset
   | 'ETRAP';        // the core trapped

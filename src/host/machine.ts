@@ -8,7 +8,7 @@ import {
   MAGIC, MODEL_LEGACY, MODEL_UNIFIED, MAX_ORDERS, PARENT_ROOT, BAD_ENTRY, FOLL_PIN, FOLL_GET, FOLL_WRITE, FOLL_LONGTERM,
   FOLL_FAST_ONLY, FOLL_NOFAULT, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved,
   FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, E_BADTABLE, VM_READ, VM_WRITE, VM_SHARED,
-  KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
+  KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
   T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, OP_CTX_SHIFT, GUP_OUT_RUNS, GUP_RELEASE_OWN, K, PGMAP_MAX, WHATIF_NONE, WHATIF_DEVMAP_LESS,
 } from './consts.gen.js';
 import {
@@ -23,7 +23,9 @@ const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined =>
   try { return decodeTablePa(l, e); } catch { return undefined; }
 };
 import { resolve, type Era, type MachineChoice, type Model } from './presets.js';
-import { memremapPages, Pgmap, OPTIMIZE_DAX_VMEMMAP, type MemremapOptions, type UnmapResult } from './pgmap.js';
+import {
+  memremapPages, devdaxMmapArgs, Pgmap, OPTIMIZE_DAX_VMEMMAP, THP_PUD_ARCHES, HUGE_PFNMAP_ARCHES, type MemremapOptions, type UnmapResult,
+} from './pgmap.js';
 /** Operations that write the calling context's output array. */
 const OUT_OPS: ReadonlySet<string> = new Set(['gup', 'unpin', 'gupUnpinLoop', 'gupSweepLoop']);
 import { explainPage, type PageConstants, type PageExplained } from './pageinfo.js';
@@ -64,6 +66,10 @@ export interface MmapOptions {
   shared?: boolean;
   /** pfnmap: first pfn mapped */
   pfn?: bigint | number;
+  /** devdax: the device-DAX pgmap (Machine.memremapPages, type 'devdax') the mapping maps; faults at its folioOrder */
+  pgmap?: Pgmap;
+  /** devdax: bytes into the device where the mapping starts (default 0), a multiple of its align */
+  offset?: bigint | number;
   /** fault everything in now (MAP_POPULATE) */
   populate?: boolean;
 }
@@ -285,7 +291,7 @@ const MACHINE_OPTIONS = {
 } as const;
 const MMAP_OPTIONS = {
   start: 'bigint|number', length: 'bigint|number', kind: 'string', hugeOrder: 'number', read: 'boolean', write: 'boolean',
-  shared: 'boolean', pfn: 'bigint|number', populate: 'boolean',
+  shared: 'boolean', pfn: 'bigint|number', populate: 'boolean', pgmap: 'object', offset: 'bigint|number',
 } as const;
 const GUP_OPTIONS = { pin: 'boolean', write: 'boolean', longterm: 'boolean', fastOnly: 'boolean', noFault: 'boolean' } as const;
 const GUP_FORMS = { runs: 'boolean', into: 'object' } as const;
@@ -602,6 +608,13 @@ export class Machine {
     w(header, 'Header', 'whatIf', era.whatIf === 'devmap-less-zone-device' ? WHATIF_DEVMAP_LESS : WHATIF_NONE);
     w(header, 'Header', 'zoneDevice', era.zoneDevice ? 1 : 0);
     w(header, 'Header', 'daxVmemmapOpt', OPTIMIZE_DAX_VMEMMAP.includes(desc.arch) ? 1 : 0);
+    w(header, 'Header', 'thpPud', THP_PUD_ARCHES.includes(desc.arch) ? 1 : 0);
+    {
+      // pmd_mkspecial / pud_mkspecial where the arch has them (the PUD only with THP-PUD)
+      const n = desc.levels.length;
+      const pfnmap = HUGE_PFNMAP_ARCHES.includes(desc.arch) ? (1 << (n - 2)) | (THP_PUD_ARCHES.includes(desc.arch) ? 1 << (n - 3) : 0) : 0;
+      w(header, 'Header', 'pfnmapLevels', pfnmap);
+    }
     w(header, 'Header', 'pgmapBase', pgmaps);
     w(header, 'Header', 'pgmapCap', PGMAP_MAX);
     writeDescriptor(dv, L, arch, desc);
@@ -1362,10 +1375,14 @@ export class Mm {
     options(o, 'mmap', MMAP_OPTIONS, true);
     const m = this.machine;
     const [s, len] = this.range('mmap', o.start, o.length);
-    const { kind, order, read, write, shared, pfn } = mmapArgs(m.desc, m.leafOrders, o, s, len);
-    const kinds: Record<VmaKind, number> = { anon: KIND_ANON, hugetlb: KIND_HUGETLB, pfnmap: KIND_PFNMAP };
+    const a = mmapArgs(m.desc, m.leafOrders, o, s, len);
+    const { kind, read, write, shared } = a;
+    let { order, pfn } = a;
+    let pgmap = 0, gen = 0;
+    if (kind === 'devdax') ({ ptr: pgmap, gen, pfn, order } = devdaxMmapArgs(m, o.pgmap, o.offset, o.shared, s, len));
+    const kinds: Record<VmaKind, number> = { anon: KIND_ANON, hugetlb: KIND_HUGETLB, pfnmap: KIND_PFNMAP, devdax: KIND_DEVDAX };
     const flags = (read ? VM_READ : 0) | (write ? VM_WRITE : 0) | (shared ? VM_SHARED : 0);
-    const st = m.call('mmap', { mm: this.ptr, start: s, len, flags, kind: kinds[kind], order, pfn }, 'mmap', s).status;
+    const st = m.call('mmap', { mm: this.ptr, start: s, len, flags, kind: kinds[kind], order, pfn, pgmap, gen }, 'mmap', s).status;
     if (st < 0) m.fail(st, 'mmap', `[${hex(s)}, ${hex(s + len)})`, s);
     // __mm_populate skips VM_PFNMAP VMAs (remap_pfn_range built them at mmap time)
     if (o.populate && kind !== 'pfnmap') populateOrUnmap(this, () => m.lastOp(), s, len, o.write ?? true);
@@ -1490,7 +1507,7 @@ export class Mm {
     const n = m.rd(this.ptr, 'Mm', 'nrVmas') as number;
     const base = m.rd(this.ptr, 'Mm', 'vmas') as number;
     const size = m.layout.size.Vma;
-    const kinds: VmaKind[] = ['anon', 'hugetlb', 'pfnmap'];
+    const kinds: VmaKind[] = ['anon', 'hugetlb', 'pfnmap', 'devdax'];
     return Array.from({ length: n }, (_, i) => ({
       start: m.rd(base + i * size, 'Vma', 'start') as bigint,
       end: m.rd(base + i * size, 'Vma', 'end') as bigint,

@@ -61,7 +61,7 @@ export interface UnmapResult {
 }
 
 /** Which machine made each handle, and whether it has been unmapped. */
-interface PgmapSlot { machine: Machine; ptr: number; gen: number; unmapping: boolean; final?: PgmapStats }
+interface PgmapSlot { machine: Machine; ptr: number; gen: number; unmapping: boolean; final?: PgmapStats; result?: UnmapResult }
 const slots = new WeakMap<Pgmap, PgmapSlot>();
 const byMachine = new WeakMap<Machine, Set<Pgmap>>();
 
@@ -71,6 +71,21 @@ const byMachine = new WeakMap<Machine, Set<Pgmap>>();
  * pgtemu ppc64 variant is radix, arch/riscv/Kconfig).
  */
 export const OPTIMIZE_DAX_VMEMMAP: readonly string[] = ['x86_64', 'ppc64', 'riscv'];
+
+/**
+ * Architectures with CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD (v6.12
+ * arch/x86/Kconfig `if X86_64`; arch/powerpc/platforms/Kconfig.cputype with
+ * PPC_RADIX_MMU, every pgtemu ppc64 variant): where a PUD-sized DAX fault can
+ * map (dax_align_valid accepts a 1 GiB align only there).
+ */
+export const THP_PUD_ARCHES: readonly string[] = ['x86_64', 'ppc64'];
+/**
+ * ARCH_SUPPORTS_HUGE_PFNMAP (v6.12 arch/x86/Kconfig, arch/arm64/Kconfig `if
+ * TRANSPARENT_HUGEPAGE`): pmd_mkspecial exists (ARCH_SUPPORTS_PMD_PFNMAP), and
+ * pud_mkspecial with THP-PUD too (ARCH_SUPPORTS_PUD_PFNMAP). Elsewhere
+ * pXd_mkspecial is a no-op and a v6.15/v6.16 DAX huge entry is a normal one.
+ */
+export const HUGE_PFNMAP_ARCHES: readonly string[] = ['x86_64', 'arm64'];
 
 /** vmemmap_can_optimize as the core decides it (assembly/pgmap.ts), for the budget message. */
 function vmemmapOptimised(m: Machine, type: PgmapType, order: number): boolean {
@@ -295,6 +310,30 @@ export class Pgmap {
 
   /** @internal Machine.memunmapPages's work. */
   static unmapOn(m: Machine, pg: unknown): Promise<UnmapResult> {
+    const s = Pgmap.begin(m, pg);
+    const p = pg as Pgmap;
+    return new Promise<UnmapResult>((resolve, reject) => {
+      const poll = () => {
+        try {
+          const r = Pgmap.finish(m, p, s);
+          if (r === undefined) { setTimeout(poll, 1); return; }
+          resolve(r);
+        } catch (e) {
+          reject(e);
+        }
+      };
+      poll();
+    });
+  }
+
+  /**
+   * memunmap_pages' first half, without waiting: percpu_ref_kill and the
+   * setup references put. settle() finishes it once the count has drained
+   * (unmap() does both, and waits).
+   */
+  kill(): void { Pgmap.begin(this.slot('kill', true).machine, this); }
+
+  private static begin(m: Machine, pg: unknown): PgmapSlot {
     const op = 'memunmapPages';
     if (!(pg instanceof Pgmap)) throw new PgtemuError('EINVAL', `${op}: ${describe(pg)} is not a Pgmap`, { op });
     const s = slots.get(pg);
@@ -306,20 +345,66 @@ export class Pgmap {
     const b = m.call('memunmapBegin', { pgmap: s.ptr, gen: s.gen }, op, pg.start);
     if (b.status < 0) m.fail(b.status, op, `the pgmap at ${hex(pg.start)}`, pg.start);
     s.unmapping = true;
-    return new Promise<UnmapResult>((resolve, reject) => {
-      const poll = () => {
-        try {
-          const st = m.rd(s.ptr, 'Pgmap', 'state') as number;
-          if (st !== PGMAP_DRAINED) { setTimeout(poll, 1); return; }
-          const f = m.call('memunmapFinish', { pgmap: s.ptr, gen: s.gen }, op, pg.start);
-          if (f.status < 0) m.fail(f.status, op, `the pgmap at ${hex(pg.start)}`, pg.start);
-          s.final = pg.stats();
-          resolve(f.inUse > 0n ? { inUse: f.inUse, firstInUsePfn: f.firstPfn } : { inUse: 0n });
-        } catch (e) {
-          reject(e);
-        }
-      };
-      poll();
-    });
+    return s;
   }
+
+  /** pageunmap_range once the count has drained; undefined while it has not. Once finished, the same result again. */
+  private static finish(m: Machine, pg: Pgmap, s: PgmapSlot): UnmapResult | undefined {
+    const op = 'memunmapPages';
+    if (s.result) return s.result;
+    const st = m.rd(s.ptr, 'Pgmap', 'state') as number;
+    if (st !== PGMAP_DRAINED) return undefined;
+    const f = m.call('memunmapFinish', { pgmap: s.ptr, gen: s.gen }, op, pg.start);
+    if (f.status < 0) m.fail(f.status, op, `the pgmap at ${hex(pg.start)}`, pg.start);
+    s.final = pg.stats();
+    s.result = f.inUse > 0n ? { inUse: f.inUse, firstInUsePfn: f.firstPfn } : { inUse: 0n };
+    return s.result;
+  }
+
+  /**
+   * Completes a memunmap_pages that unmap() began, now, if the pgmap's count
+   * has drained (what unmap()'s promise resolves to); undefined while it is
+   * still dying. For callers that cannot wait for the promise (the scenario
+   * runner); unmap() alone finishes the same way.
+   */
+  settle(): UnmapResult | undefined {
+    const s = this.slot('settle', true);
+    if (!s.unmapping) throw new PgtemuError('EINVAL', `settle: the ${this.type} pgmap at ${hex(this.start)} is not being unmapped (call kill() or unmap() first)`, { op: 'settle' });
+    return Pgmap.finish(s.machine, this, s);
+  }
+}
+
+/**
+ * A device-DAX mapping's arguments (dax_mmap -> check_vma, dax_align_valid),
+ * checked with the kernel's reasons: a live device-DAX pgmap of this machine,
+ * a shared mapping, start, length and offset aligned to the device's align
+ * (its folio order), an align the arch can fault, and the range inside the
+ * device. Returns the core's pgmap handle and the first pfn.
+ */
+export function devdaxMmapArgs(m: Machine, pg: unknown, offset: bigint | number | undefined, shared: boolean | undefined,
+  s: bigint, len: bigint): { ptr: number; gen: number; pfn: bigint; order: number } {
+  const op = 'mmap';
+  if (!(pg instanceof Pgmap) || !slots.has(pg)) throw new PgtemuError('EINVAL', `${op}: a devdax mapping needs pgmap: a Pgmap from Machine.memremapPages (got ${describe(pg)})`, { op });
+  const sl = slots.get(pg)!;
+  if (sl.machine !== m) throw new PgtemuError('EINVAL', `${op}: that pgmap belongs to another machine`, { op });
+  if (pg.type !== 'devdax') throw new PgtemuError('EINVAL', `${op}: a devdax mapping maps a device-DAX pgmap (type 'devdax'), not a ${pg.type} one`, { op });
+  const st = pg.state();
+  if (st !== 'live') throw new PgtemuError('EINVAL', `${op}: the device-DAX pgmap at ${hex(pg.start)} is ${st} (check_vma: dax_alive is false once memunmap_pages began)`, { op });
+  if (shared === false) throw new PgtemuError('EINVAL', `${op}: device-DAX refuses a private mapping (check_vma: "attempted private mapping"; pass shared: true or leave it out)`, { op });
+  const d = m.desc;
+  const align = 1n << BigInt(d.pageShift + pg.folioOrder);
+  const levels = d.levels.length;
+  const level = m.leafOrders.indexOf(pg.folioOrder);
+  if (level < levels - 3 || (level === levels - 3 && !THP_PUD_ARCHES.includes(d.arch))) {
+    throw new PgtemuError('EINVAL', `${op}: a device-DAX align of ${hex(align)} cannot be faulted on ${d.arch} (dax_align_valid: PAGE_SIZE, PMD_SIZE, or PUD_SIZE with CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD: ${THP_PUD_ARCHES.join(', ')})`, { op });
+  }
+  if (s % align !== 0n || len % align !== 0n) {
+    throw new PgtemuError('EINVAL', `${op}: start ${hex(s)} and length ${hex(len)} must be multiples of the device's align ${hex(align)} (check_vma: "unaligned vma")`, { op, address: s });
+  }
+  const off = offset === undefined ? 0n : u64Arg(offset, `${op}: offset`);
+  if (off % align !== 0n) throw new PgtemuError('EINVAL', `${op}: offset ${hex(off)} is not a multiple of the device's align ${hex(align)}`, { op });
+  if (off >= pg.size || len > pg.size - off) {
+    throw new PgtemuError('EINVAL', `${op}: offset ${hex(off)} + length ${hex(len)} runs past the device's ${hex(pg.size)} bytes (dax_pgoff_to_phys would fail: SIGBUS)`, { op });
+  }
+  return { ptr: sl.ptr, gen: sl.gen, pfn: pg.startPfn + (off >> BigInt(d.pageShift)), order: pg.folioOrder };
 }

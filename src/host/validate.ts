@@ -3,7 +3,7 @@
 import type { Descriptor } from './archdesc.js';
 import { PgtemuError, hex } from './errors.js';
 
-export type VmaKind = 'anon' | 'hugetlb' | 'pfnmap';
+export type VmaKind = 'anon' | 'hugetlb' | 'pfnmap' | 'devdax';
 
 export const toBig = (v: bigint | number, what: string): bigint => {
   if (typeof v === 'bigint') return v;
@@ -81,13 +81,17 @@ export function userRange(d: Descriptor, op: string, start: bigint | number, len
 
 export interface MmapArgs {
   start: bigint | number; length: bigint | number; kind?: VmaKind; hugeOrder?: number;
-  read?: boolean; write?: boolean; shared?: boolean; pfn?: bigint | number;
+  read?: boolean; write?: boolean; shared?: boolean; pfn?: bigint | number; pgmap?: unknown; offset?: bigint | number;
 }
 
 /** mmap's checks; returns what the core needs. */
 export function mmapArgs(d: Descriptor, leafOrders: readonly number[], o: MmapArgs, s: bigint, len: bigint) {
   const kind = o.kind ?? 'anon';
-  if (kind !== 'anon' && kind !== 'hugetlb' && kind !== 'pfnmap') throw new PgtemuError('EINVAL', `mmap: unknown kind '${String(kind)}' (anon, hugetlb, pfnmap)`);
+  if (kind !== 'anon' && kind !== 'hugetlb' && kind !== 'pfnmap' && kind !== 'devdax') throw new PgtemuError('EINVAL', `mmap: unknown kind '${String(kind)}' (anon, hugetlb, pfnmap, devdax)`);
+  if (kind === 'devdax' && o.hugeOrder !== undefined) throw new PgtemuError('EINVAL', 'mmap: a devdax mapping faults at its pgmap\'s folioOrder (the device\'s align); hugeOrder does not apply');
+  if (kind === 'devdax' && o.pfn !== undefined) throw new PgtemuError('EINVAL', 'mmap: a devdax mapping names its pfns by pgmap and offset, not pfn');
+  if (kind !== 'devdax' && o.pgmap !== undefined) throw new PgtemuError('EINVAL', `mmap: pgmap is for a devdax mapping, not ${kind}`);
+  if (kind !== 'devdax' && o.offset !== undefined) throw new PgtemuError('EINVAL', `mmap: offset is for a devdax mapping, not ${kind}`);
   const order = o.hugeOrder ?? 0;
   const orders = leafOrders.filter((x) => x >= 0).sort((a, b) => a - b);
   if (!orders.includes(order)) {
@@ -104,7 +108,7 @@ export function mmapArgs(d: Descriptor, leafOrders: readonly number[], o: MmapAr
   if (pfn < 0n || pfn + (len >> BigInt(d.pageShift)) > 1n << BigInt(d.maxPhysBits - d.pageShift)) {
     throw new PgtemuError('EINVAL', `mmap: pfn range starting at ${hex(pfn)} exceeds the ${d.maxPhysBits}-bit physical address space`);
   }
-  return { kind, order, read: o.read ?? true, write: o.write ?? true, shared: o.shared ?? kind === 'pfnmap', pfn };
+  return { kind, order, read: o.read ?? true, write: o.write ?? true, shared: o.shared ?? (kind === 'pfnmap' || kind === 'devdax'), pfn };
 }
 
 /**

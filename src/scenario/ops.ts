@@ -6,13 +6,15 @@
 // (memremap_pages, fsdax / devdax mappings, truncate, a pgmap kill ...) are new
 // entries here; the parser, the runner, the matrix and the diff take them as
 // they are.
-import { encodeLeafEntry, encodeTableEntry, PgtemuError, type Machine, type Mm, type GupResult, type WalkResult } from '../index.js';
+import {
+  encodeLeafEntry, encodeTableEntry, PgtemuError, PGMAP_TYPES, type Machine, type Mm, type GupResult, type WalkResult, type Pgmap, type PgmapType,
+} from '../index.js';
 import { kernelPrefixes } from '../cli/helpers.js';
 import { gupVerdict } from '../cli/pte.js';
 import { hex } from '../host/errors.js';
 
 /** What a named result (`as:`) holds, and what a ref argument accepts. */
-export type ResultKind = 'mm' | 'gup' | 'value';
+export type ResultKind = 'mm' | 'gup' | 'pgmap' | 'value';
 
 export type ArgType =
   | { t: 'addr' }                                   // an expression: a 64-bit value
@@ -80,11 +82,18 @@ export interface Units { count(n: Value | undefined): string; order(n: Value | u
 
 /** Kernel names of the levels, top first (pgd .. pte; fewer levels fold the upper ones). */
 export const LEVEL_KERNEL_NAMES = ['pgd', 'p4d', 'pud', 'pmd', 'pte'] as const;
-export const ERRNOS = ['EINVAL', 'EFAULT', 'ENOMEM', 'ENOTABLE', 'EEXIST', 'ENOSPC', 'ESPLIT', 'ERANGE', 'EBADTABLE', 'EBUSY', 'ELAYOUT', 'EUNKNOWN', 'ETRAP'] as const;
+export const ERRNOS = ['EINVAL', 'EFAULT', 'ENOMEM', 'ENOTABLE', 'EEXIST', 'ENOSPC', 'ESPLIT', 'ERANGE', 'EBADTABLE', 'EBUSY', 'EOPNOTSUPP', 'ESIGBUS', 'ELAYOUT', 'EUNKNOWN', 'ETRAP'] as const;
 const WALK_STATUS = ['ok', 'none', 'not-present', 'bad', 'bad-table', 'bad-va'] as const;
 /** What gup-fast's per-entry checks do with an entry (src/cli/pte.ts gupVerdict, in the kernel's order). */
 export const GUP_VERDICTS = ['none', 'not-present', 'table', 'bad', 'protnone', 'no-access', 'read-only', 'devmap', 'special', 'stops', 'grab'] as const;
 const TEMPLATES = ['ro', 'rw', 'specialRo', 'specialRw', 'devmapRo', 'devmapRw', 'protNone'] as const;
+
+const PGMAP_STATES = ['live', 'dying', 'drained', 'destroyed'] as const;
+const stateFields = (pg: Pgmap): Record<string, Value> => {
+  const st = pg.stats();
+  return { state: st.state, ref: st.ref };
+};
+const pgmapFields = (pg: Pgmap): Record<string, Value> => ({ startPfn: pg.startPfn, endPfn: pg.endPfn, ...stateFields(pg) });
 
 const addr = (doc: string, required = true): ArgSpec => ({ type: { t: 'addr' }, doc, required });
 const bool = (doc: string): ArgSpec => ({ type: { t: 'bool' }, doc });
@@ -142,19 +151,69 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     kernel: 'mmap / do_mmap (remap_pfn_range for a pfnmap)', mm: true, kind: 'value',
     args: {
       start: addr('first address'), length: addr('bytes'),
-      kind: { type: { t: 'enum', values: ['anon', 'hugetlb', 'pfnmap'] }, doc: 'the VMA kind (default anon)' },
+      kind: { type: { t: 'enum', values: ['anon', 'hugetlb', 'pfnmap', 'devdax'] }, doc: 'the VMA kind (default anon)' },
       hugeOrder: { type: { t: 'order' }, doc: 'folio order of faults: a number, or pmd / pud for that level\'s leaf' },
       read: bool('VM_READ (default true)'), write: bool('VM_WRITE (default true)'), shared: bool('VM_SHARED'),
       pfn: addr('pfnmap: the first pfn', false), populate: bool('MAP_POPULATE'),
+      pgmap: { type: { t: 'ref', kind: 'pgmap' }, doc: 'devdax: the device-DAX pgmap (a memremap result)' },
+      offset: addr('devdax: bytes into the device (default 0)', false),
     },
     fields: {},
     run(c, a) {
       const o: Record<string, unknown> = { start: a.start, length: a.length };
-      for (const k of ['kind', 'hugeOrder', 'read', 'write', 'shared', 'pfn', 'populate']) if (a[k] !== undefined) o[k] = a[k];
+      for (const k of ['kind', 'hugeOrder', 'read', 'write', 'shared', 'pfn', 'populate', 'pgmap', 'offset']) if (a[k] !== undefined) o[k] = a[k];
       c.mm(a).mmap(o as unknown as Parameters<Mm['mmap']>[0]);
       return ok();
     },
     summary: () => 'ok',
+  },
+  memremap: {
+    kernel: 'memremap_pages (mm/memremap.c): a dev_pagemap and its struct pages', kind: 'pgmap',
+    args: {
+      type: { type: { t: 'enum', values: PGMAP_TYPES }, doc: 'the pgmap type', required: true },
+      start: addr('physical address: above RAM, section aligned'), size: addr('bytes: whole sections'),
+      folioOrder: { type: { t: 'order' }, doc: 'vmemmap_shift (device-DAX): a number, or pmd / pud' },
+    },
+    fields: { startPfn: 'int', endPfn: 'int', ref: 'int', state: { enum: PGMAP_STATES } },
+    run(c, a) {
+      const pg = c.m.memremapPages({ type: a.type as PgmapType, start: big(a.start), size: big(a.size), folioOrder: a.folioOrder as number | undefined });
+      return ok(pgmapFields(pg), pg);
+    },
+    summary: (o) => `${o.fields.state}`,
+  },
+  memunmap: {
+    kernel: 'memunmap_pages: percpu_ref_kill, put the setup references, wait for the count to drain, remove the struct pages', kind: 'value', primary: 'pgmap',
+    args: { pgmap: { type: { t: 'ref', kind: 'pgmap' }, doc: 'a memremap result', required: true } },
+    fields: { state: { enum: PGMAP_STATES }, ref: 'int', inUse: 'int' },
+    run(c, a) {
+      const pg = a.pgmap as Pgmap;
+      pg.kill();
+      const r = pg.settle();                         // finished now if drained, else by the put that drains it
+      return ok({ ...stateFields(pg), inUse: r?.inUse ?? 0n });
+    },
+    summary: (o, u) => `${o.fields.state}${o.fields.inUse ? `, ${u.count(o.fields.inUse)} pages in use when removed` : ''}`,
+  },
+  pgmapRef: {
+    kernel: 'percpu_ref on pgmap->ref: get_dev_pagemap\'s tryget_live, a driver\'s get / put', kind: 'value', primary: 'pgmap',
+    args: {
+      pgmap: { type: { t: 'ref', kind: 'pgmap' }, doc: 'a memremap result', required: true },
+      op: { type: { t: 'enum', values: ['get', 'tryget', 'trygetLive', 'put'] }, doc: 'percpu_ref_get / _tryget / _tryget_live / _put', required: true },
+    },
+    fields: { ok: 'bool', state: { enum: PGMAP_STATES }, ref: 'int', inUse: 'int' },
+    run(c, a) {
+      const pg = a.pgmap as Pgmap;
+      let got = true;
+      switch (a.op) {
+        case 'get': pg.get(); break;
+        case 'tryget': got = pg.tryget(); break;
+        case 'trygetLive': got = pg.trygetLive(); break;
+        default: pg.put();
+      }
+      // a put that drains a dying pgmap lets memunmap_pages finish (its wait_for_completion returns)
+      const r = pg.state() === 'drained' ? pg.settle() : undefined;
+      return ok({ ok: got, ...stateFields(pg), inUse: r?.inUse ?? 0n });
+    },
+    summary: (o) => `${o.fields.ok ? 'ok' : 'failed'}, ${o.fields.state}`,
   },
   munmap: {
     kernel: 'munmap: zap, then free_pgtables', mm: true, kind: 'value', args: { start: addr('first address'), length: addr('bytes') }, fields: {},

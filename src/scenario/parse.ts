@@ -21,6 +21,10 @@ export interface Cond {
   /** the machine has (true) or lacks (false) the special / devmap bit */
   special?: boolean;
   devmap?: boolean;
+  /** the preset has ZONE_DEVICE on this arch (mm/Kconfig) */
+  zoneDevice?: boolean;
+  /** CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD: PUD-sized DAX faults (x86_64, ppc64) */
+  thpPud?: boolean;
   /** the variant has a leaf at each of these levels (kernel names: pmd, pud, ...) */
   leaf?: string[];
   not?: Cond;
@@ -58,7 +62,7 @@ export interface Step {
   uses: string[];
 }
 
-export interface MachineSection { ramMiB?: number; tablePoolMiB?: number; model?: string; special?: boolean; devmap?: boolean }
+export interface MachineSection { ramMiB?: number; tablePoolMiB?: number; deviceMemmapMiB?: number; model?: string; special?: boolean; devmap?: boolean }
 
 export interface Scenario {
   file: string;
@@ -77,7 +81,7 @@ const MAX_STEPS = 1000;
 const MAX_LIST = 256;
 
 /** Names every cell defines: PAGE_SIZE, PAGE_SHIFT, and per level (kernel name) X_SIZE, X_PAGES and X_ORDER. */
-export const BUILTINS = new Set(['PAGE_SIZE', 'PAGE_SHIFT', ...LEVEL_KERNEL_NAMES.flatMap((l) => ['SIZE', 'PAGES', 'ORDER'].map((x) => `${l.toUpperCase()}_${x}`))]);
+export const BUILTINS = new Set(['PAGE_SIZE', 'PAGE_SHIFT', 'SECTION_SIZE', ...LEVEL_KERNEL_NAMES.flatMap((l) => ['SIZE', 'PAGES', 'ORDER'].map((x) => `${l.toUpperCase()}_${x}`))]);
 /** The default address space's name. */
 export const DEFAULT_MM = 'mm';
 
@@ -239,10 +243,11 @@ class Parser {
 
   // ---------------------------------------------------------------- sections
   private machine(n: Node | null): MachineSection {
-    const m = this.map(n, 'machine', ['ramMiB', 'tablePoolMiB', 'model', 'special', 'devmap']);
+    const m = this.map(n, 'machine', ['ramMiB', 'tablePoolMiB', 'deviceMemmapMiB', 'model', 'special', 'devmap']);
     const out: MachineSection = {};
     if (m.has('ramMiB')) out.ramMiB = this.smallInt(m.get('ramMiB')!.value, 'machine.ramMiB', 1, 1 << 20);
     if (m.has('tablePoolMiB')) out.tablePoolMiB = this.smallInt(m.get('tablePoolMiB')!.value, 'machine.tablePoolMiB', 1, 4096);
+    if (m.has('deviceMemmapMiB')) out.deviceMemmapMiB = this.smallInt(m.get('deviceMemmapMiB')!.value, 'machine.deviceMemmapMiB', 0, 3072);
     if (m.has('model')) out.model = this.one(m.get('model')!.value, 'machine.model', ['legacy', 'unified']);
     if (m.has('special')) out.special = this.bool(m.get('special')!.value, 'machine.special');
     if (m.has('devmap')) out.devmap = this.bool(m.get('devmap')!.value, 'machine.devmap');
@@ -250,7 +255,7 @@ class Parser {
   }
 
   private cond(n: Node | null, what: string, nested = false): Cond {
-    const keys = ['arch', 'variant', 'kernel', 'model', 'special', 'devmap', 'leaf', ...(nested ? [] : ['not'])];
+    const keys = ['arch', 'variant', 'kernel', 'model', 'special', 'devmap', 'zoneDevice', 'thpPud', 'leaf', ...(nested ? [] : ['not'])];
     const m = this.map(n, what, keys);
     if (m.size === 0) this.fail(n, `${what}: an empty condition (keys: ${list(keys)})`);
     const c: Cond = { pos: this.pos(n) };
@@ -263,6 +268,8 @@ class Parser {
         case 'leaf': c.leaf = this.names(value, `${what}.leaf`, LEVEL_KERNEL_NAMES); break;
         case 'special': c.special = this.bool(value, `${what}.special`); break;
         case 'devmap': c.devmap = this.bool(value, `${what}.devmap`); break;
+        case 'zoneDevice': c.zoneDevice = this.bool(value, `${what}.zoneDevice`); break;
+        case 'thpPud': c.thpPud = this.bool(value, `${what}.thpPud`); break;
         case 'not': c.not = this.cond(value, `${what}.not`, true); break;
       }
     }

@@ -4,6 +4,7 @@
 import { Machine, PgtemuError, resolve, type Mm } from '../index.js';
 import { kernelPrefixes } from '../cli/helpers.js';
 import { hex } from '../host/errors.js';
+import { THP_PUD_ARCHES } from '../host/pgmap.js';
 import { evalExpr, U64 } from './expr.js';
 import { DEFAULT_MM, type ArgValue, type Cond, type Expectation, type Scenario, type Step } from './parse.js';
 import type { Args, Observation, OpContext, Units, Value } from './ops.js';
@@ -11,7 +12,7 @@ import type { Args, Observation, OpContext, Units, Value } from './ops.js';
 export interface Cell { arch: string; variant: string; kernel: string }
 
 /** What a cell's machine is, for `requires` and `when`. */
-export interface CellFacts extends Cell { model: string; special: boolean; devmap: boolean; leaves: Set<string> }
+export interface CellFacts extends Cell { model: string; special: boolean; devmap: boolean; leaves: Set<string>; zoneDevice: boolean; thpPud: boolean }
 
 export interface ExpectResult {
   field: string; line: number; col: number;
@@ -65,6 +66,7 @@ export function holds(c: Cond, f: CellFacts): boolean {
   const ok = (!c.arch || c.arch.includes(f.arch)) && (!c.variant || c.variant.includes(f.variant))
     && (!c.kernel || c.kernel.includes(f.kernel)) && (!c.model || c.model.includes(f.model))
     && (c.special === undefined || c.special === f.special) && (c.devmap === undefined || c.devmap === f.devmap)
+    && (c.zoneDevice === undefined || c.zoneDevice === f.zoneDevice) && (c.thpPud === undefined || c.thpPud === f.thpPud)
     && (!c.leaf || c.leaf.every((l) => f.leaves.has(l)));
   return ok && (!c.not || !holds(c.not, f));
 }
@@ -74,6 +76,8 @@ export function describeCond(c: Cond): string {
   const parts: string[] = [];
   for (const k of ['arch', 'variant', 'kernel', 'model', 'leaf'] as const) if (c[k]) parts.push(`${k} ${c[k]!.join('|')}`);
   for (const k of ['special', 'devmap'] as const) if (c[k] !== undefined) parts.push(`${c[k] ? '' : 'no '}${k} bit`);
+  if (c.zoneDevice !== undefined) parts.push(`${c.zoneDevice ? '' : 'no '}ZONE_DEVICE`);
+  if (c.thpPud !== undefined) parts.push(`${c.thpPud ? '' : 'no '}THP-PUD`);
   if (c.not) parts.push(`not (${describeCond(c.not)})`);
   return parts.join(', ');
 }
@@ -83,7 +87,10 @@ function factsOf(cell: Cell, sc: Scenario): CellFacts {
   let r;
   try { r = resolve(choice); } catch { r = resolve({ arch: cell.arch, variant: cell.variant, kernel: cell.kernel }); }
   const names = kernelPrefixes(r.desc);
-  return { ...cell, model: r.model, special: r.desc.hasSpecial, devmap: r.desc.hasDevmap, leaves: new Set(r.desc.levels.flatMap((l, i) => (l.leafOk ? [names[i]] : []))) };
+  return {
+    ...cell, model: r.model, special: r.desc.hasSpecial, devmap: r.desc.hasDevmap, leaves: new Set(r.desc.levels.flatMap((l, i) => (l.leafOk ? [names[i]] : []))),
+    zoneDevice: r.era.zoneDevice, thpPud: THP_PUD_ARCHES.includes(r.desc.arch),
+  };
 }
 
 class SkipStep extends Error {}
@@ -108,6 +115,7 @@ export function runScenario(sc: Scenario, cell: Cell): CellResult {
   try {
     m = Machine.createSync({
     arch: cell.arch, variant: cell.variant, kernel: cell.kernel, ramMiB: sc.machine.ramMiB ?? 64, tablePoolMiB: sc.machine.tablePoolMiB ?? 8,
+    ...(sc.machine.deviceMemmapMiB !== undefined ? { deviceMemmapMiB: sc.machine.deviceMemmapMiB } : {}),
     ...(sc.machine.model ? { model: sc.machine.model as 'legacy' } : {}),
     ...(sc.machine.special !== undefined ? { special: sc.machine.special } : {}),
     ...(sc.machine.devmap !== undefined ? { devmap: sc.machine.devmap } : {}),
@@ -119,7 +127,7 @@ export function runScenario(sc: Scenario, cell: Cell): CellResult {
   const d = m.desc;
   const names = kernelPrefixes(d);
   // builtins, then the file's values in order
-  const env = new Map<string, bigint>([['PAGE_SIZE', 1n << BigInt(d.pageShift)], ['PAGE_SHIFT', BigInt(d.pageShift)]]);
+  const env = new Map<string, bigint>([['PAGE_SIZE', 1n << BigInt(d.pageShift)], ['PAGE_SHIFT', BigInt(d.pageShift)], ['SECTION_SIZE', 1n << BigInt(d.sectionSizeBits)]]);
   d.levels.forEach((l, i) => {
     env.set(`${names[i].toUpperCase()}_SIZE`, 1n << BigInt(l.shift));
     env.set(`${names[i].toUpperCase()}_PAGES`, 1n << BigInt(l.shift - d.pageShift));
@@ -171,6 +179,7 @@ export function runScenario(sc: Scenario, cell: Cell): CellResult {
   let rawBase: bigint | undefined;
 
   let stopped: string | undefined;
+  const refusedResults = new Set<string>();
   for (const step of sc.steps) {
     const r: StepResult = { index: step.index, line: step.pos.line, col: step.pos.col, op: step.opName, outcome: 'ok', summary: '', expectations: [] };
     res.steps.push(r);
@@ -180,7 +189,7 @@ export function runScenario(sc: Scenario, cell: Cell): CellResult {
       continue;
     }
     const skipped = step.uses.find((u) => results.get(u) === null);
-    if (skipped) { skip(r, `reads ${skipped}, which was skipped`); continue; }
+    if (skipped) { skip(r, `reads ${skipped}, which was ${refusedResults.has(skipped) ? 'refused' : 'skipped'}`); continue; }
     let obs: Observation | undefined;
     try {
       const args = resolveArgs(step, lookup, handles, ctx);
@@ -210,7 +219,9 @@ export function runScenario(sc: Scenario, cell: Cell): CellResult {
       r.summary = step.op.summary(obs, units);
     }
     if (step.as) {
-      results.set(step.as, obs.refused && obs.handle === undefined ? {} : obs.fields);
+      // a refused step names nothing: the steps that read it are skipped
+      if (obs.refused && obs.handle === undefined) refusedResults.add(step.as);
+      results.set(step.as, obs.refused && obs.handle === undefined ? null : obs.fields);
       if (obs.handle !== undefined) handles.set(step.as, obs.handle);
     }
     // expectations: per field, the last entry whose `when` holds

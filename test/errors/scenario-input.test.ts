@@ -72,7 +72,11 @@ describe('malformed scenario files name file:line:column', () => {
 
   it('expressions: unknown names, operators that do not exist, never eval', () => {
     refused(steps('  - fault: base\n'), /fault at: unknown name 'base'/, [4, 12]);
-    refused(`${HEAD}values: { base: 1G }\nsteps:\n  - fault: base * 2\n`, /unexpected '\*': only \+ and - join terms/, [5, 17]);
+    refused(`${HEAD}values: { base: 1G }\nsteps:\n  - fault: base * 2\n`, /unexpected '\*': a factor is a literal integer before a term/, [5, 17]);
+    refused(`${HEAD}values: { base: 1G }\nsteps:\n  - fault: base * base\n`, /unexpected '\*'/, [5, 17]);
+    refused(`${HEAD}values: { base: 1G }\nsteps:\n  - fault: 2 * 3 * base\n`, /unexpected '\*'/, [5, 18]);
+    refused(`${HEAD}values: { base: 1G }\nsteps:\n  - fault: 2 *\n`, /expression ends where a number or name should be/, [5, 15]);
+    refused(`${HEAD}values: { base: 1G }\nsteps:\n  - fault: 0x1_0000_0000_0000_0000 * base\n`, /does not fit in 64 bits/, [5, 12]);
     refused(`${HEAD}values: { base: 1G }\nsteps:\n  - fault: "base +"\n`, /expression ends where a number or name should be/);
     refused(steps('  - fault: process.exit(1)\n'), /unexpected '\('/);
     refused(steps('  - fault: "${1+1}"\n'), /unexpected '\$'/);
