@@ -25,7 +25,7 @@ const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined =>
 import { resolve, type Era, type MachineChoice, type Model } from './presets.js';
 import { memremapPages, Pgmap, OPTIMIZE_DAX_VMEMMAP, type MemremapOptions, type UnmapResult } from './pgmap.js';
 /** Operations that write the calling context's output array. */
-const OUT_OPS: ReadonlySet<string> = new Set(['gup', 'unpin', 'gupUnpinLoop', 'gupSweepLoop']);
+const OUT_OPS: ReadonlySet<string> = new Set(['gup', 'unpin', 'gupUnpinLoop', 'gupSweepLoop', 'gupGetPhase']);
 import { explainPage, type PageConstants, type PageExplained } from './pageinfo.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, invariantOf, type ErrorCode } from './errors.js';
 import {
