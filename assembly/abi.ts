@@ -113,17 +113,17 @@ import { CTX_IN, CTX_OUT } from './layout';
   refused: u32;          // the entry the list was refused at (n: none)
 }
 
-/** @op gupUnpinLoop gupSweepLoop */
+/** @op gupUnpinLoop gupSweepLoop gupGetPhase */
 @unmanaged export class LoopIn {
   mm: u32;
   nr: u32;               // pages per call
   start: u64;
   flags: u32;            // FOLL_*
   rounds: u32;           // calls
-  span: u64;             // gupSweepLoop: pages swept through from start
+  span: u64;             // gupSweepLoop, gupGetPhase: pages swept through from start
 }
 
-/** @op gupUnpinLoop gupSweepLoop */
+/** @op gupUnpinLoop gupSweepLoop gupGetPhase */
 @unmanaged export class LoopOut {
   pages: u64;            // pages taken in all
   short: u64;            // calls that took fewer than asked (or nothing)

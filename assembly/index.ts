@@ -25,7 +25,7 @@ import {
   OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT, E_RANGE, E_BADTABLE, W_BADTABLE, PARENT_ROOT, PARENT_SHARED,
   OP_FAULT, OP_GUP, OP_UNPIN, OP_ZAP, OP_MUNMAP, OP_MMAP, OP_POPULATE, OP_INIT,
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, VM_PFNMAP, VM_HUGETLB, VM_WRITE, VM_SHARED, FOLL_PIN, GUP_RELEASE_OWN,
-  PGMAP_LIVE, MEMORY_DEVICE_GENERIC,
+  GUP_OUT_RUNS, PGMAP_LIVE, MEMORY_DEVICE_GENERIC,
 } from './layout';
 import { pgmapChecked, pgmapOf, pgmapState } from './pgmap';
 import {
@@ -349,13 +349,13 @@ export function gupUnpinLoop(ctx: usize): i32 {
   return gupLoop(ctx, <u64>a.nr);
 }
 
-// gup_test's sweep (mm/gup_test.c __gup_test_ioctl): LoopIn.rounds calls, each
-// gup (LoopIn.flags) of up to `nr` pages then their release, walking
-// [start, start + span pages) call by call and starting over at its end; the
-// last call of a sweep takes what is left (min(nr, remaining)). Unlike
-// gup_test, each call's pages are released before the next call (one output
-// array per context), so get and put are not timed apart. LoopOut and the
-// stop request as gupUnpinLoop.
+// A sweep in gup_test's calls (mm/gup_test.c __gup_test_ioctl): LoopIn.rounds
+// calls, each gup (LoopIn.flags) of up to `nr` pages then their release,
+// walking [start, start + span pages) call by call and starting over at its
+// end; the last call of a sweep takes what is left (min(nr, remaining)). Each
+// call's pages are released before the next call: gup_test's own two phases,
+// get then put, are gupGetPhase and unpin. LoopOut and the stop request as
+// gupUnpinLoop.
 export function gupSweepLoop(ctx: usize): i32 {
   const a = argsIn<LoopIn>(ctx);
   if (a.span == 0) return E_INVAL;
@@ -385,6 +385,64 @@ function gupLoop(ctx: usize, span: u64): i32 {
   o.short = short;
   o.rounds = i;
   return r;
+}
+
+// gup_test's get phase (v6.12 mm/gup_test.c __gup_test_ioctl, its timed gup
+// loop): gup (LoopIn.flags) calls of LoopIn.nr pages through [start, start +
+// span pages), the last call taking what is left, each call's pfns stored in
+// Ctx.out after the previous call's (gup_test's `pages + i`), so that the
+// references of the whole phase are held when it returns. As in gup_test,
+// the phase ends after a call that took fewer pages than it asked for (or
+// none). The put phase is the unpin export over the LoopOut.pages entries it
+// left (GUP_RELEASE_OWN): put_back_pages' unpin_user_pages, or a put per
+// page, of the whole array. span is at most Ctx.outCap (the host splits a
+// longer range into phases); GUP_OUT_RUNS is refused (one pfn per page, as
+// gup_test's pages[]); LoopIn.rounds is not read. LoopOut: pages held,
+// short (1: a call came up short), rounds = calls made. A stop request
+// (Ctx.stop) ends the phase at a call boundary, what it took still held.
+// During the phase Ctx.out and Ctx.outCap name the free part of the array
+// (gup writes at Ctx.out); recover() puts them back after a trap.
+let phaseOut: u32 = 0;       // this instance's Ctx.out, Ctx.outCap while a get phase runs
+let phaseCap: u32 = 0;
+
+export function gupGetPhase(ctx: usize): i32 {
+  const a = argsIn<LoopIn>(ctx);
+  const c = ctxOf(ctx);
+  const mm = a.mm, start = a.start, flags = a.flags, span = a.span;
+  const nr = <u64>a.nr;
+  const out = c.out, cap = c.outCap;
+  if (nr == 0 || nr > <u64>cap || span == 0 || span > <u64>cap || (flags & GUP_OUT_RUNS) != 0) {
+    const o = argsOut<LoopOut>(ctx);
+    o.pages = 0; o.short = 0; o.rounds = 0;
+    return E_INVAL;
+  }
+  phaseOut = out;
+  phaseCap = cap;
+  let held: u32 = 0, calls: u32 = 0, short: u64 = 0;
+  let off: u64 = 0;
+  while (off < span) {
+    if (atomic.load<u32>(ctx + offsetof<Ctx>("stop")) != 0) break;
+    const n = span - off < nr ? span - off : nr;
+    c.out = out + (held << 3);
+    c.outCap = cap - held;
+    // the loop's own LoopIn was read above: gup's GupIn overlays it
+    const g = argsIn<GupIn>(ctx);
+    const va = start + (off << pageShift());
+    g.mm = mm; g.start = va; g.nr = <u32>n; g.flags = flags;
+    const got = gupImpl(ctx, beginOp(ctx, OP_GUP, mm, va, n << pageShift()));
+    calls++;
+    off += n;
+    if (got > 0) held += <u32>got;
+    if (got <= 0 || <u64>got < n) { short = 1; break; }
+  }
+  c.out = out;
+  c.outCap = cap;
+  phaseOut = 0;
+  const o = argsOut<LoopOut>(ctx);            // (gup's GupOut overlays it: written last)
+  o.pages = <u64>held;
+  o.short = short;
+  o.rounds = calls;
+  return OK;
 }
 
 // ---------------------------------------------------------------- walks and inspection
@@ -440,8 +498,15 @@ export function walkRaw(ctx: usize): i32 {
 }
 
 // After a trap in this instance (the host calls it): release the locks it
-// held and leave its lockless section.
+// held and leave its lockless section; after a trap in a get phase, its
+// context's output array named whole again (the references it took stay).
 export function recover(ctx: usize): i32 {
+  if (phaseOut != 0) {                         // a get phase trapped: its context's array as it was
+    const c = ctxOf(ctx);
+    c.out = phaseOut;
+    c.outCap = phaseCap;
+    phaseOut = 0;
+  }
   argsOut<RecoverOut>(ctx).locks = recoverAfterTrap(ctx);
   return OK;
 }

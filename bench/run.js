@@ -5,7 +5,8 @@
 //     pud-level leaf (where the variant has one), and 512 random walks,
 //     each as one call into the core (the loop runs inside the Wasm module);
 //   - the same operations on the plain-TypeScript reference model;
-// then, with worker threads (a start barrier, the loop inside the core):
+// then, with worker threads in gup_test's shape (a start barrier; per repeat
+// a get phase over 128 MiB in the core, then the put phase, each timed apart):
 //   - 1 worker, 2 workers on disjoint ranges, 2 workers on the same pages;
 // and the shared-memory footprint per GiB of modelled RAM.
 // Results: printed; with --write (a full run only) also written to bench/results/latest.{json,md}
@@ -100,33 +101,40 @@ function benchVariant(arch, variant) {
   return rows;
 }
 
-/** Worker threads on one machine, the loop inside the core. */
+/**
+ * Worker threads on one machine, gup_test's shape (WorkerPool.runGupTest):
+ * per repeat a get phase over the worker's 128 MiB range (gup_test's default
+ * -m) in calls of 512 pages, every reference held, then the put phase; each
+ * phase timed on its worker around its call into the core.
+ */
 async function benchThreads() {
   const out = [];
   const pmdOrder = Machine.createSync({ arch: 'x86_64', ramMiB: 64, tablePoolMiB: 4 }).leafOrders.filter((o) => o > 0).sort((x, y) => x - y)[0];
-  for (const { name, order } of [{ name: '4 KiB pages', order: 0 }, { name: 'a 2 MiB leaf', order: pmdOrder }]) {
-    const m = Machine.createSync({ arch: 'x86_64', ramMiB: 256, tablePoolMiB: 8, threads: 3 });
-    const a = prepareGup(m, { order, pages: 512 });
-    const b = prepareGup(m, { order, pages: 512 });
+  const pages = 32768;                                     // 128 MiB of 4 KiB pages
+  for (const { name, order } of [{ name: '4 KiB pages', order: 0 }, { name: '2 MiB leaves', order: pmdOrder }]) {
+    const m = Machine.createSync({ arch: 'x86_64', ramMiB: 320, tablePoolMiB: 8, threads: 3 });
+    const a = prepareGup(m, { order, pages });
+    const b = prepareGup(m, { order, pages });
     const pool = await WorkerPool.start(m, 2);
-    const rounds = opt.quick ? 2000 : 10000;
-    const loop = (x) => ({ mm: x.mm, start: x.start, nr: 512, pin: true, write: true, rounds });
-    await pool.run([loop(a), loop(b)]);   // warm-up, tier-up
+    const repeats = opt.quick ? 20 : 100;
+    const test = (x) => ({ mm: x.mm, start: x.start, nr: 512, pin: true, write: true, pages, repeats });
+    await pool.runGupTest([test(a), test(b)]);           // warm-up, tier-up
     const runs = {
-      '1 worker': async () => { const p1 = await WorkerPool.start(m, 1); const r = await p1.run([loop(a)]); await p1.close(); return r; },
-      '2 workers, disjoint': () => pool.run([loop(a), loop(b)]),
-      '2 workers, same pages': () => pool.run([loop(a), loop(a)]),
+      '1 worker': async () => { const p1 = await WorkerPool.start(m, 1); const r = await p1.runGupTest([test(a)]); await p1.close(); return r; },
+      '2 workers, disjoint': () => pool.runGupTest([test(a), test(b)]),
+      '2 workers, same pages': () => pool.runGupTest([test(a), test(a)]),
     };
     for (const [mode, go] of Object.entries(runs)) {
       const samples = [];
       for (let i = 0; i < (opt.quick ? 3 : 7); i++) {
         const { results, wallMs } = await go();
-        const pages = results.reduce((s, r) => s + r.pages, 0);
-        samples.push({ perWorker: Math.max(...results.map((r) => (r.ms * 1e6) / r.pages)), aggregate: (wallMs * 1e6) / pages });
+        const phase = (k) => Math.max(...results.map((r) => (r.repeats.reduce((s, p) => s + p[k], 0) * 1e6) / r.repeats.reduce((s, p) => s + p.pages, 0)));
+        const all = results.reduce((s, r) => s + r.repeats.reduce((t, p) => t + p.pages, 0), 0);
+        samples.push({ get: phase('getMs'), put: phase('putMs'), aggregate: (wallMs * 1e6) / all });
       }
       samples.sort((x, y) => x.aggregate - y.aggregate);
       const med = samples[samples.length >> 1];
-      out.push({ case: `pin+unpin 512 x ${name}`, mode, perWorkerNsPerPage: med.perWorker, aggregateNsPerPage: med.aggregate });
+      out.push({ case: `pin 128 MiB of ${name}, 512 pages per call`, mode, getNsPerPage: med.get, putNsPerPage: med.put, aggregateNsPerPage: med.aggregate });
     }
     await pool.close();
     if (m.checkInvariants().length) throw new Error('bench: invariants broken after the threaded runs');
@@ -164,7 +172,7 @@ for (const { arch, variant } of variants) {
 }
 bar.stop();
 const threads = opt.arch && opt.arch !== 'x86_64' ? [] : await benchThreads();
-for (const t of threads) console.log(`threads  ${t.case}  ${t.mode.padEnd(22)} per worker ${fmt(t.perWorkerNsPerPage)} ns/page, aggregate ${fmt(t.aggregateNsPerPage)} ns/page`);
+for (const t of threads) console.log(`threads  ${t.case}  ${t.mode.padEnd(22)} per worker get ${fmt(t.getNsPerPage)} put ${fmt(t.putNsPerPage)} ns/page, aggregate ${fmt(t.aggregateNsPerPage)} ns/page`);
 const fp = footprint();
 console.log(`footprint: struct pages ${fp.structPageBytesPerGiB / 2 ** 20} MiB per GiB of RAM; shared memory grows ${(fp.sharedBytesPerGiB / 2 ** 20).toFixed(1)} MiB per GiB`);
 
@@ -189,8 +197,10 @@ const md = [
     return `| ${arch} | ${variant} | ${fmt(base?.coreNsPerPage)} (${fmt(base?.coreBestNsPerPage)}) | ${fmt(pmd?.coreNsPerPage, 2)} | ${fmt(pud?.coreNsPerPage, 3)} | ${fmt(walk?.coreNsPerPage)} | ${fmt(base?.refNsPerPage)} | ${fmt(walk?.refNsPerPage)} |`;
   }),
   '',
-  threads.length ? '### Worker threads (x86_64, 512 pages per call, loop inside the core, median of runs)\n\n| case | mode | ns/page per worker | aggregate ns/page |\n|---|---|---|---|\n' +
-    threads.map((t) => `| ${t.case} | ${t.mode} | ${fmt(t.perWorkerNsPerPage)} | ${fmt(t.aggregateNsPerPage)} |`).join('\n') : '',
+  threads.length ? '### Worker threads (x86_64, gup_test\'s shape: per repeat a get phase over the range, every reference held, then the put phase; median of runs)\n\n'
+    + 'get and put: ns per page of each phase on the slowest worker, timed on the worker around its call into the core; aggregate: wall time from the start barrier to the last finish over all pages, both phases.\n\n'
+    + '| case | mode | get ns/page per worker | put ns/page per worker | aggregate ns/page (get + put) |\n|---|---|---|---|---|\n' +
+    threads.map((t) => `| ${t.case} | ${t.mode} | ${fmt(t.getNsPerPage)} | ${fmt(t.putNsPerPage)} | ${fmt(t.aggregateNsPerPage)} |`).join('\n') : '',
   '',
   `### Footprint\n\nstruct page: ${fp.structPageBytesPerGiB / 2 ** 20} MiB per GiB of modelled RAM (${fp.structPageBytes} bytes per 4 KiB frame, as in the kernel); the shared memory grows by ${(fp.sharedBytesPerGiB / 2 ** 20).toFixed(1)} MiB per GiB (${fp.perFrameBytes.toFixed(1)} bytes per frame: the struct page plus the checker's counters); only the table pool is backed.`,
   '',
@@ -222,7 +232,7 @@ if (!opt.write) {
   if (threads.length) {
     writeFileSync(new URL('./results/threads.svg', import.meta.url), await svg({
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-      title: 'x86_64 gup-fast pin+unpin, 512 pages per call, loop in the core',
+      title: 'x86_64 gup_test pin, get + put phases, 512 pages per call, in the core',
       data: { values: threads.map((t) => ({ case: t.case, mode: t.mode, ns: t.aggregateNsPerPage })) },
       mark: 'bar',
       encoding: {

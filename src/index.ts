@@ -18,4 +18,4 @@ export {
 } from './host/archdesc.js';
 export type { Descriptor, LevelDescriptor, RawPred, HwLevel, HwEntryFlags, HardwareDescriptor, HardwareVerdict } from './host/archdesc.js';
 export { WorkerPool } from './host/workers.js';
-export type { GupLoop, LoopResult } from './host/workers.js';
+export type { GupLoop, LoopResult, GupTest, GupTestResult, PhaseTimes } from './host/workers.js';

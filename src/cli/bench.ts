@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { archs } from '../arch/index.js';
 import { Machine, type Mm } from '../host/machine.js';
-import { WorkerPool, type GupLoop, type LoopResult } from '../host/workers.js';
+import { WorkerPool, gupTestPhasePages, type GupTest, type GupTestResult } from '../host/workers.js';
 import { timeGup, timeWalk } from '../host/bench.js';
 import { PgtemuError } from '../host/errors.js';
 import { DEFAULT_KERNEL } from '../host/presets.js';
@@ -35,28 +35,56 @@ export interface GupTestOptions {
   thp: boolean; hugetlb: boolean; write: boolean; case: BenchCase;
 }
 
+/** One repeat on one thread: gup_test's `Time:` line. */
+export interface GupTestLine {
+  thread: number; repeat: number;
+  /** the get phase, µs, truncated as the kernel's ktime_us_delta */
+  getUs: number;
+  /** the put phase, µs */
+  putUs: number;
+  /** pages taken and given back */
+  pages: number;
+  /** gup_test's size after the run: bytes its calls covered (less than the range: the line says truncated) */
+  size: string;
+  /** ns per page of each phase, from the exact times */
+  getNsPerPage: number; putNsPerPage: number;
+  /** calls that took fewer pages than asked (0 or 1: the get phase ends there) */
+  shortCalls: number;
+}
+
 export interface GupTestRun {
   threads: number;
-  /** one entry per thread per repeat: gup_test's `Time:` line, get and put together */
-  perThread: { thread: number; repeat: number; getPutUs: number; pages: number; shortCalls: number }[];
-  /** wall time from the barrier's release to the last thread's finish, summed over repeats */
+  perThread: GupTestLine[];
+  /** wall time from the barrier's release to the last thread's finish (every repeat of every thread) */
   wallMs: number;
   pages: number;
-  nsPerPage: number;
-  pagesPerSec: number;
+  /** the mean over threads and repeats of each phase's ns per page */
+  getNsPerPage: number;
+  putNsPerPage: number;
+  /** pages per second in each phase, all threads: each thread's pages over its phase time, summed over threads */
+  getPagesPerSec: number;
+  putPagesPerSec: number;
   zaps?: number;
 }
 
 export interface GupTestReport {
   arch: string; variant: string; kernel: string; cmd: GupCmd; case: BenchCase; mapping: 'anon';
   pageSize: number; folioPages: number; mibPerRange: number; pagesPerRange: number; nrPerCall: number; repeats: number; write: boolean;
+  /** the pages one get phase holds (a context's output array: outputArrayPages pfns) and the phases per repeat */
+  phasePages: number; phasesPerRepeat: number; outputArrayPages: number;
   units: { time: 'us'; wall: 'ms'; nsPerPage: 'ns/page'; pagesPerSec: 'pages/s' };
   note: string;
   runs: GupTestRun[];
 }
 
-const TIMING_NOTE = 'get and put are timed together: each call\'s pages are released before the next call '
-  + '(one output array per thread), where gup_test gets the whole range then puts it back';
+const TIMING_NOTE = 'get and put are timed apart, as gup_test does: per repeat a get phase of gup calls over the whole range '
+  + '(every reference held), then a put phase giving them all back, each timed on its worker thread around its call into the core';
+
+/** How the phases were split, when the range is more than one get phase holds. */
+function splitNote(pages: number, phasePages: number, phases: number, cap: number): string {
+  return phases === 1 ? '' : `the range is ${pages} pages, more than a context's output array holds (${cap} pfns): `
+    + `each repeat runs ${phases} get + put phases of up to ${phasePages} pages (whole calls), and get:/put: are their sums`;
+}
 
 const BASE = 1n << 32n;
 
@@ -76,22 +104,27 @@ export async function gupTest(o: GupTestOptions, counts: number[], log?: (s: str
   const nr = Math.min(o.nrPerCall, pages);
   const maxThreads = Math.max(...counts);
   const ranges = o.case === 'disjoint' ? maxThreads : 1;
-  // the ranges, 1 GiB apart at least, and room for the zap case's refaults
+  // the ranges, 1 GiB apart at least; with zap, room for the refaults while
+  // every thread holds a whole range's references (of pages zapped meanwhile)
   const stride = bytes > 1n << 30n ? (bytes + folioBytes - 1n) & ~(folioBytes - 1n) : 1n << 30n;
-  const ramMiB = Math.ceil(ranges * o.mib * (o.case === 'zap' ? 2 : 1) + 64);
+  const ramMiB = Math.ceil(ranges * o.mib * (o.case === 'zap' ? maxThreads + 1 : 1) + 64);
   const m = Machine.createSync({ arch: o.arch, variant: o.variant, kernel: o.kernel, ramMiB, tablePoolMiB: Math.max(8, Math.ceil(ranges * o.mib / 256) + 4), threads: maxThreads + 1 });
   const mm = m.createMm();
   const kind = o.hugetlb ? 'hugetlb' : 'anon';
   for (let i = 0; i < ranges; i++) {
     mm.mmap({ start: BASE + BigInt(i) * stride, length: bytes, kind, hugeOrder: order, populate: true });
   }
-  const calls = Math.ceil(pages / nr);
+  const cap = m.maxPagesPerCall;
+  const phasePages = gupTestPhasePages(m, pages, nr);
+  const phases = Math.ceil(pages / phasePages);
+  const split = splitNote(pages, phasePages, phases, cap);
+  if (split) log?.(`(${split})`);
   const runs: GupTestRun[] = [];
   try {
     for (const j of counts) {
       const pool = await WorkerPool.start(m, j);
       try {
-        runs.push(await gupTestRun(o, pool, mm, { j, nr, pages, calls, stride, bytes }, log));
+        runs.push(await gupTestRun(o, pool, mm, { j, nr, pages, stride, bytes, pageShift: ps }, log));
       } finally {
         await pool.close();
       }
@@ -104,67 +137,87 @@ export async function gupTest(o: GupTestOptions, counts: number[], log?: (s: str
   return {
     arch: o.arch, variant: m.desc.variant, kernel: m.kernel, cmd: o.cmd, case: o.case, mapping: 'anon',
     pageSize: 1 << ps, folioPages: 1 << order, mibPerRange: o.mib, pagesPerRange: pages, nrPerCall: nr, repeats: o.repeats, write: o.write,
+    phasePages, phasesPerRepeat: phases, outputArrayPages: cap,
     units: { time: 'us', wall: 'ms', nsPerPage: 'ns/page', pagesPerSec: 'pages/s' },
-    note: TIMING_NOTE,
+    note: split ? `${TIMING_NOTE}; ${split}` : TIMING_NOTE,
     runs,
   };
 }
 
 async function gupTestRun(
   o: GupTestOptions, pool: WorkerPool, mm: Mm,
-  g: { j: number; nr: number; pages: number; calls: number; stride: bigint; bytes: bigint }, log?: (s: string) => void,
+  g: { j: number; nr: number; pages: number; stride: bigint; bytes: bigint; pageShift: number }, log?: (s: string) => void,
 ): Promise<GupTestRun> {
   const c = GUP_CMDS[o.cmd];
-  const { j, nr, pages, calls, stride, bytes } = g;
-  const loops = (rounds: number): GupLoop[] => Array.from({ length: j }, (_, t) => ({
-    mm, start: BASE + BigInt(o.case === 'disjoint' ? t : 0) * stride, nr, span: pages,
-    pin: c.pin, longterm: c.longterm, write: o.write, rounds,
+  const { j, nr, pages, stride, bytes } = g;
+  const tests = (range: number, repeats: number): GupTest[] => Array.from({ length: j }, (_, t) => ({
+    mm, start: BASE + BigInt(o.case === 'disjoint' ? t : 0) * stride, nr, pages: range,
+    pin: c.pin, longterm: c.longterm, write: o.write, repeats,
   }));
   // warm-up: V8 compiles a worker's core functions with its baseline compiler first and
-  // re-compiles the busy ones on a background thread; runs of a few calls until that settles
+  // re-compiles the busy ones on a background thread; short runs until that settles
   const warm = performance.now();
-  do await pool.run(loops(Math.max(1, Math.min(calls, Math.ceil(16384 / nr))))); while (performance.now() - warm < 150);
-  const run: GupTestRun = { threads: j, perThread: [], wallMs: 0, pages: 0, nsPerPage: 0, pagesPerSec: 0 };
-  let calibrate = 0;
+  do await pool.runGupTest(tests(Math.min(pages, Math.max(nr, 16384)), 1)); while (performance.now() - warm < 150);
+  const run: GupTestRun = { threads: j, perThread: [], wallMs: 0, pages: 0, getNsPerPage: 0, putNsPerPage: 0, getPagesPerSec: 0, putPagesPerSec: 0 };
+  let during: (() => void) | undefined;
   if (o.case === 'zap') {
-    calibrate = (await pool.run(loops(calls))).wallMs;
+    // zap_page_range_single and a refault, for as long as the gup threads took alone
+    const alone = (await pool.runGupTest(tests(pages, 1))).wallMs * o.repeats;
     run.zaps = 0;
-  }
-  for (let r = 0; r < o.repeats; r++) {
-    const during = o.case === 'zap' ? () => {
-      // zap_page_range_single and a refault, for as long as the gup threads took alone
-      const until = performance.now() + calibrate;
+    during = () => {
+      const until = performance.now() + alone;
       do { mm.zap(BASE, bytes); mm.populate(BASE, bytes, { write: true }); run.zaps!++; } while (performance.now() < until);
-    } : undefined;
-    const { results, wallMs } = await pool.run(loops(calls), during);
-    check(results, o.case);
-    run.wallMs += wallMs;
-    results.forEach((x, t) => {
-      run.perThread.push({ thread: t, repeat: r, getPutUs: Math.round(x.ms * 1000), pages: x.pages, shortCalls: x.short });
-      run.pages += x.pages;
-      log?.(`${o.cmd}: Time: get+put:${Math.round(x.ms * 1000)} us${x.pages !== pages ? `, truncated (pages: ${x.pages} of ${pages})` : ''}`);
-    });
+    };
   }
-  run.nsPerPage = run.perThread.reduce((s, x) => s + (x.pages ? (x.getPutUs * 1000) / x.pages : 0), 0) / run.perThread.length;
-  run.pagesPerSec = run.wallMs > 0 ? (run.pages * 1000) / run.wallMs : 0;
+  const { results, wallMs } = await pool.runGupTest(tests(pages, o.repeats), during);
+  check(results, o.case, o.repeats);
+  run.wallMs = wallMs;
+  const ns = (ms: number, n: number) => (n > 0 ? (ms * 1e6) / n : 0);
+  const rate = { get: 0, put: 0 };
+  results.forEach((x, t) => {
+    let pagesT = 0, getMs = 0, putMs = 0;
+    x.repeats.forEach((p, r) => {
+      // ktime_us_delta: whole microseconds, truncated
+      const line: GupTestLine = {
+        thread: t, repeat: r, getUs: Math.trunc(p.getMs * 1000), putUs: Math.trunc(p.putMs * 1000), pages: p.pages,
+        size: String(BigInt(p.swept) << BigInt(g.pageShift)), getNsPerPage: ns(p.getMs, p.pages), putNsPerPage: ns(p.putMs, p.pages),
+        shortCalls: p.short ? 1 : 0,
+      };
+      run.perThread.push(line);
+      pagesT += p.pages; getMs += p.getMs; putMs += p.putMs;
+      log?.(`${o.cmd}: Time: get:${line.getUs} put:${line.putUs} us${p.swept !== pages ? `, truncated (size: ${line.size})` : ''}`);
+    });
+    run.pages += pagesT;
+    if (getMs > 0) rate.get += (pagesT * 1000) / getMs;
+    if (putMs > 0) rate.put += (pagesT * 1000) / putMs;
+  });
+  const n = run.perThread.length;
+  run.getNsPerPage = run.perThread.reduce((s, x) => s + x.getNsPerPage, 0) / n;
+  run.putNsPerPage = run.perThread.reduce((s, x) => s + x.putNsPerPage, 0) / n;
+  run.getPagesPerSec = rate.get;
+  run.putPagesPerSec = rate.put;
   return run;
 }
 
-function check(results: LoopResult[], c: BenchCase): void {
+function check(results: GupTestResult[], c: BenchCase, repeats: number): void {
   for (const [i, r] of results.entries()) {
     if (r.error || r.status < 0) throw new PgtemuError('EFAULT', `bench: thread ${i} failed (${r.error ?? `status ${r.status}`})`);
-    if (c !== 'zap' && r.short) throw new PgtemuError('EFAULT', `bench: thread ${i} came up short in ${r.short} calls on a populated range`);
+    if (r.repeats.length !== repeats) throw new PgtemuError('EFAULT', `bench: thread ${i} did ${r.repeats.length} of ${repeats} repeats`);
+    const short = r.repeats.filter((p) => p.short).length;
+    if (c !== 'zap' && short) throw new PgtemuError('EFAULT', `bench: thread ${i} came up short in ${short} get phases on a populated range`);
   }
 }
 
 export function printGupTest(r: GupTestReport, out: (s: string) => void): void {
-  const t: string[][] = [['threads', 'pages', 'wall ms', 'ns/page (per thread)', 'pages/s (all threads)', ...(r.case === 'zap' ? ['zaps', 'short calls'] : [])]];
+  const t: string[][] = [['threads', 'pages', 'wall ms', 'get ns/page', 'put ns/page', 'get pages/s', 'put pages/s', ...(r.case === 'zap' ? ['zaps', 'short calls'] : [])]];
   for (const x of r.runs) {
-    t.push([String(x.threads), String(x.pages), x.wallMs.toFixed(1), x.nsPerPage.toFixed(1), x.pagesPerSec.toExponential(3),
+    t.push([String(x.threads), String(x.pages), x.wallMs.toFixed(1), x.getNsPerPage.toFixed(1), x.putNsPerPage.toFixed(1),
+      x.getPagesPerSec.toExponential(3), x.putPagesPerSec.toExponential(3),
       ...(r.case === 'zap' ? [String(x.zaps), String(x.perThread.reduce((s, p) => s + p.shortCalls, 0))] : [])]);
   }
   out('');
   printTable(t, out);
+  out('(ns/page: per thread, the mean over threads and repeats; pages/s: all threads, each thread\'s pages over its phase time, summed)');
 }
 
 // ---------------------------------------------------------------- --micro
@@ -208,8 +261,9 @@ export function benchCommand(io: Io): Command {
   return new Command('bench')
     .summary('gup_test against the emulated machine (or --micro in-core timings)')
     .description('The kernel\'s gup_test (tools/testing/selftests/mm/gup_test.c) on the emulated machine: every thread '
-      + 'starts on a barrier and runs its gup + release calls inside the core. Prints gup_test\'s per-thread '
-      + '`Time:` lines, then ns per page and pages per second. '
+      + 'starts on a barrier; per repeat it runs a get phase (gup calls of -n pages over its whole -m range, inside '
+      + 'the core, every reference held) and then a put phase (unpin or put of all of them). Prints gup_test\'s '
+      + 'per-thread lines, `PIN_FAST_BENCHMARK: Time: get:N put:N us`, then ns per page and pages per second of each phase. '
       + `Note: ${TIMING_NOTE}. `
       + 'With --micro: in-core single-thread timings of pin+unpin and of the walk, per variant.')
     .addOption(new Option('-u', 'GUP_FAST_BENCHMARK: get_user_pages_fast (the default)').conflicts(['a', 'L']))
@@ -311,9 +365,21 @@ export async function plotScaling(r: GupTestReport, dir: string, io: Io): Promis
   writeFileSync(file, await svg({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: `${r.cmd} ${r.arch}/${r.variant} ${r.kernel}, case ${r.case}, ${r.folioPages > 1 ? `${r.folioPages}-page folios` : 'base pages'}`,
-    data: { values: r.runs.map((x) => ({ threads: x.threads, pagesPerSec: x.pagesPerSec, nsPerPage: x.nsPerPage })) },
+    data: {
+      values: r.runs.flatMap((x) => [
+        { threads: x.threads, phase: 'get', pagesPerSec: x.getPagesPerSec, nsPerPage: x.getNsPerPage },
+        { threads: x.threads, phase: 'put', pagesPerSec: x.putPagesPerSec, nsPerPage: x.putNsPerPage },
+      ]),
+    },
     layer: [
-      { mark: { type: 'line', point: true }, encoding: { x: { field: 'threads', type: 'ordinal' }, y: { field: 'pagesPerSec', type: 'quantitative', title: 'pages/s, all threads' } } },
+      {
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'threads', type: 'ordinal' },
+          y: { field: 'pagesPerSec', type: 'quantitative', title: 'pages/s, all threads' },
+          color: { field: 'phase', type: 'nominal' },
+        },
+      },
     ],
   }));
   io.out(`plot: ${file}`);

@@ -39,6 +39,7 @@ export interface CoreExports {
   unpin(ctx: number): number;
   gupUnpinLoop(ctx: number): number;
   gupSweepLoop(ctx: number): number;
+  gupGetPhase(ctx: number): number;
   walk(ctx: number): number;
   walkRaw(ctx: number): number;
   check(ctx: number): number;

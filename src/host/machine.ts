@@ -27,7 +27,7 @@ import {
   memremapPages, devdaxMmapArgs, Pgmap, OPTIMIZE_DAX_VMEMMAP, THP_PUD_ARCHES, HUGE_PFNMAP_ARCHES, type MemremapOptions, type UnmapResult,
 } from './pgmap.js';
 /** Operations that write the calling context's output array. */
-const OUT_OPS: ReadonlySet<string> = new Set(['gup', 'unpin', 'gupUnpinLoop', 'gupSweepLoop']);
+const OUT_OPS: ReadonlySet<string> = new Set(['gup', 'unpin', 'gupUnpinLoop', 'gupSweepLoop', 'gupGetPhase']);
 import { explainPage, type PageConstants, type PageExplained } from './pageinfo.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, invariantOf, type ErrorCode } from './errors.js';
 import {

@@ -127,24 +127,103 @@ describe('pgtemu pte', () => {
 });
 
 describe('pgtemu bench', () => {
-  it('runs gup_test\'s shape: per-thread Time lines, then ns/page and pages/s', async () => {
-    const r = await run('bench', '-a', '-j', '2', '-m', '2', '-n', '64', '-r', '2');
+  // gup_test's line (tools/testing/selftests/mm/gup_test.c gup_thread): "%s: Time: get:%lld put:%lld us"
+  const TIME = /^([A-Z_]+): Time: get:(\d+) put:(\d+) us$/;
+  const lines = (out: string) => out.split('\n').filter((l) => / Time: /.test(l));
+  /** Each line is gup_test's, for `cmd`, with both phases timed in whole positive microseconds. */
+  function gupTestLines(out: string, cmd: string, n: number): void {
+    const ls = lines(out);
+    expect(ls, out).toHaveLength(n);
+    for (const l of ls) {
+      const m = TIME.exec(l);
+      expect(m, l).not.toBeNull();
+      expect(m![1]).toBe(cmd);
+      for (const us of [Number(m![2]), Number(m![3])]) {
+        expect(Number.isInteger(us) && us > 0, `${l}: get and put are positive integers`).toBe(true);
+      }
+    }
+  }
+
+  it.each([
+    ['-u', 'GUP_FAST_BENCHMARK'], ['-a', 'PIN_FAST_BENCHMARK'], ['-L', 'PIN_LONGTERM_BENCHMARK'], [undefined, 'GUP_FAST_BENCHMARK'],
+  ])('%s prints %s: Time: get:N put:N us per thread and repeat', async (flag, cmd) => {
+    const r = await run('bench', ...(flag ? [flag] : []), '-m', '16', '-n', '32', '-r', '2');
     expect(r.code).toBe(0);
-    expect(r.out.match(/^PIN_FAST_BENCHMARK: Time: get\+put:\d+ us$/gm)).toHaveLength(4);   // 2 threads x 2 repeats
-    expect(r.out).toMatch(/get and put are timed together/);
-    expect(r.out).toMatch(/^2 +2048 +[\d.]+ +[\d.]+ +[\d.]+e\+\d+$/m);                      // 2 threads x 2 x 512 pages
+    gupTestLines(r.out, cmd, 2);
+    expect(r.out).toMatch(/get and put are timed apart, as gup_test does/);
+    expect(r.out).not.toMatch(/get\+put|timed together|truncated/);
+    expect(r.out).not.toMatch(/output array holds/);                                      // one get phase holds the range
+    // the summary: ns/page of each phase and pages/s of each phase
+    expect(r.out).toMatch(/^threads +pages +wall ms +get ns\/page +put ns\/page +get pages\/s +put pages\/s$/m);
+    expect(r.out).toMatch(/^1 +8192 +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+e\+\d+ +[\d.]+e\+\d+$/m);   // 2 repeats x 4096 pages
   });
 
-  it('--json has units, the preset and every thread; same range, THP, scaling and the zap race', async () => {
+  it('-j 2: a line per thread and repeat, the summary over both threads', async () => {
+    const r = await run('bench', '-a', '-j', '2', '-m', '16', '-n', '64', '-r', '2');
+    expect(r.code).toBe(0);
+    gupTestLines(r.out, 'PIN_FAST_BENCHMARK', 4);                                         // 2 threads x 2 repeats
+    expect(r.out).toMatch(/^2 +16384 +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+e\+\d+ +[\d.]+e\+\d+$/m);  // 2 threads x 2 x 4096 pages
+  });
+
+  it('--json has both phases per thread and repeat, and per run', async () => {
+    const j = JSON.parse((await run('bench', '-a', '-j', '2', '-m', '16', '-n', '64', '-r', '2', '--json')).out);
+    expect(j).toMatchObject({
+      cmd: 'PIN_FAST_BENCHMARK', pagesPerRange: 4096, nrPerCall: 64, repeats: 2, phasePages: 4096, phasesPerRepeat: 1, outputArrayPages: 262144,
+    });
+    expect(j.units).toEqual({ time: 'us', wall: 'ms', nsPerPage: 'ns/page', pagesPerSec: 'pages/s' });
+    expect(j.note).toMatch(/timed apart/);
+    const [run0] = j.runs;
+    expect(run0.threads).toBe(2);
+    expect(run0.pages).toBe(16384);
+    for (const k of ['getNsPerPage', 'putNsPerPage', 'getPagesPerSec', 'putPagesPerSec', 'wallMs']) expect(run0[k], k).toBeGreaterThan(0);
+    expect(run0.perThread.map((x: { thread: number; repeat: number }) => [x.thread, x.repeat])).toEqual([[0, 0], [0, 1], [1, 0], [1, 1]]);
+    for (const x of run0.perThread) {
+      expect(Object.keys(x).sort()).toEqual(['getNsPerPage', 'getUs', 'pages', 'putNsPerPage', 'putUs', 'repeat', 'shortCalls', 'size', 'thread']);
+      for (const us of [x.getUs, x.putUs]) expect(Number.isInteger(us) && us > 0).toBe(true);
+      expect(x.getNsPerPage).toBeGreaterThan(0);
+      expect(x.putNsPerPage).toBeGreaterThan(0);
+      expect(x).toMatchObject({ pages: 4096, size: String(16 << 20), shortCalls: 0 });
+    }
+  });
+
+  it('says how a range longer than one get phase holds is split', async () => {
+    // 1025 MiB = 262400 base pages; a context's output array holds 262144 pfns
+    const r = await run('bench', '-u', '-m', '1025', '-n', '512');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/the range is 262400 pages, more than a context's output array holds \(262144 pfns\): each repeat runs 2 get \+ put phases of up to 262144 pages \(whole calls\), and get:\/put: are their sums/);
+    gupTestLines(r.out, 'GUP_FAST_BENCHMARK', 1);
+    const j = JSON.parse((await run('bench', '-u', '-m', '1025', '-n', '3', '--json')).out);
+    expect(j).toMatchObject({ pagesPerRange: 262400, phasePages: 262143, phasesPerRepeat: 2, outputArrayPages: 262144 });   // whole calls of 3
+    expect(j.note).toMatch(/2 get \+ put phases of up to 262143 pages/);
+    expect(j.runs[0].perThread[0]).toMatchObject({ pages: 262400, size: String(1025 * 2 ** 20) });
+  });
+
+  it('same range, THP, scaling and the zap race in --json', async () => {
     const j = JSON.parse((await run('bench', '-u', '-t', '-j', '2', '--scale', '--case', 'same', '-m', '4', '-n', '512', '--arch', 'riscv', '--json')).out);
     expect(j).toMatchObject({ arch: 'riscv', variant: 'sv48', kernel: 'v6.12', cmd: 'GUP_FAST_BENCHMARK', case: 'same', folioPages: 512, pagesPerRange: 1024 });
-    expect(j.units).toEqual({ time: 'us', wall: 'ms', nsPerPage: 'ns/page', pagesPerSec: 'pages/s' });
     expect(j.runs.map((x: { threads: number }) => x.threads)).toEqual([1, 2]);
     expect(j.runs[1].perThread).toHaveLength(2);
     expect(j.runs[1].pages).toBe(2048);
-    const z = JSON.parse((await run('bench', '-L', '-j', '1', '--case', 'zap', '-m', '2', '-n', '32', '--json')).out);
+    const z = JSON.parse((await run('bench', '-L', '-j', '2', '--case', 'zap', '-m', '2', '-n', '32', '--json')).out);
     expect(z.runs[0].zaps).toBeGreaterThan(0);
     expect(z.cmd).toBe('PIN_LONGTERM_BENCHMARK');
+    expect(z.runs[0].perThread).toHaveLength(2);
+    for (const x of z.runs[0].perThread) expect(Number.isInteger(x.getUs) && Number.isInteger(x.putUs)).toBe(true);
+  });
+
+  it('refuses bad values with exit 2 and the valid range', async () => {
+    expect(await fails('bench', '-r', '0')).toMatch(/-r '0' is not an integer in 1\.\.1000/);
+    expect(await fails('bench', '-r', '1001')).toMatch(/-r '1001' is not an integer in 1\.\.1000/);
+    expect(await fails('bench', '-n', '0')).toMatch(/-n '0' is not an integer in 1\.\.1048576/);
+    expect(await fails('bench', '-n', '-1')).toMatch(/-n '-1' is not an integer/);
+    expect(await fails('bench', '-n', '300000', '-m', '2')).toMatch(/-n 300000 is more than one call takes \(262144\)/);
+    expect(await fails('bench', '-m', '0')).toMatch(/-m '0' is not an integer in 1\.\.4096/);
+    expect(await fails('bench', '-m', '4097')).toMatch(/-m '4097' is not an integer in 1\.\.4096/);
+    expect(await fails('bench', '-m', '1.5')).toMatch(/-m '1\.5' is not an integer/);
+    expect(await fails('bench', '-j', '65')).toMatch(/-j '65' is not an integer in 1\.\.64/);
+    expect(await fails('bench', '-m', '3', '-t')).toMatch(/-m 3: THP on x86_64\/4level needs a multiple of 2 MiB/);
+    expect(await fails('bench', '-t', '-H')).toMatch(/cannot be used with/);
+    expect(await fails('bench', '-u', '-a')).toMatch(/cannot be used with/);
   });
 
   it('--micro keeps the in-core timings', async () => {

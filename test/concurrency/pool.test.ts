@@ -94,3 +94,91 @@ describe('WorkerPool', () => {
     expect(m.stats().freePages).toBe(free0 + 512n);
   });
 });
+
+describe('WorkerPool.runGupTest', () => {
+  it('gup_test on each worker: get then put per repeat, both timed, counts balanced', async () => {
+    const { m, mm } = machine();
+    pool = await WorkerPool.start(m, 2);
+    const t = { mm, start: A, nr: 24, pin: true, write: true, pages: 512, repeats: 3 };
+    const { results, phasePages } = await pool.runGupTest([t, { ...t, pin: false }]);
+    expect(phasePages).toEqual([512, 512]);
+    for (const r of results) {
+      expect([r.status, r.error, r.stopped]).toEqual([0, undefined, false]);
+      expect(r.repeats).toHaveLength(3);
+      for (const p of r.repeats) {
+        expect(p).toMatchObject({ pages: 512, calls: 22, swept: 512, short: false });   // 21 calls of 24, one of 8
+        expect(p.getMs).toBeGreaterThan(0);
+        expect(p.putMs).toBeGreaterThan(0);
+      }
+    }
+    expect(m.stats().gupOutstanding).toBe(0n);
+    expect(m.checkInvariants()).toEqual([]);
+  });
+
+  it('a get phase that comes up short ends there, and the size is gup_test\'s', async () => {
+    const { m, mm } = machine();
+    pool = await WorkerPool.start(m, 2);
+    // 2 MiB mapped: a call that finds nothing is not counted in the size (gup_test breaks on nr <= 0 before moving on) ...
+    const t = { mm, start: A, nr: 16, pin: true, pages: 520, repeats: 2 };
+    // ... a call that takes some of its pages is (it moves on by the whole call, then breaks)
+    const { results } = await pool.runGupTest([t, { ...t, start: A + 2n * MiB - (8n << 12n), nr: 16, pages: 32 }]);
+    expect(results[0].repeats).toEqual([0, 1].map(() => expect.objectContaining({ pages: 512, calls: 33, swept: 512, short: true })));
+    expect(results[1].repeats).toEqual([0, 1].map(() => expect.objectContaining({ pages: 8, calls: 1, swept: 16, short: true })));
+    expect(m.stats().gupOutstanding).toBe(0n);
+    expect(m.checkInvariants()).toEqual([]);
+  });
+
+  it('refuses bad tests before any worker starts', async () => {
+    const { m, mm } = machine();
+    pool = await WorkerPool.start(m, 2);
+    const ok = { mm, start: A, nr: 16, pages: 512, repeats: 1 };
+    const stats = m.stats();
+    const cases: [unknown, RegExp][] = [
+      [{ ...ok, pages: 0 }, /test 1: pages 0 is not an integer in 1\.\.2\^40/],
+      [{ ...ok, pages: 1.5 }, /test 1: pages 1\.5 is not an integer/],
+      [{ ...ok, pages: 2 ** 41 }, /test 1: pages 2199023255552 is not an integer/],
+      [{ ...ok, repeats: 0 }, /test 1: repeats 0 is not an integer in 1\.\.4294967295/],
+      [{ ...ok, repeats: 2 ** 32 }, /test 1: repeats 4294967296 is not an integer/],
+      [{ ...ok, nr: 0 }, /test 1: nr 0 is not an integer in 1\.\.262144/],
+      [{ ...ok, start: A + 1n }, /test 1: start 0x10000001 is not page aligned/],
+      [{ ...ok, start: (1n << 47n) - 4096n }, /test 1: end 0x8000001fefff is not a canonical user address/],
+      [{ ...ok, rounds: 5 }, /test 1: unknown option 'rounds' \(options: mm, start, nr, pin, write, longterm, pages, repeats\)/],
+      [{ ...ok, runs: true }, /test 1: unknown option 'runs'/],
+      [null, /test 1: options must be an object, not null/],
+    ];
+    for (const [bad, text] of cases) await refused(pool.runGupTest([ok, bad as never]), 'EINVAL', text);
+    await refused(pool.runGupTest([ok]), 'EINVAL', /WorkerPool\.runGupTest: 1 tests for 2 workers/);
+    expect(m.stats()).toEqual(stats);
+    const { results } = await pool.runGupTest([ok, ok]);
+    expect(results.map((r) => r.repeats[0].pages)).toEqual([512, 512]);
+  });
+
+  it("a worker's trap names the get phase; the workers live on", async () => {
+    const { m, mm } = machine();
+    pool = await WorkerPool.start(m, 2);
+    const bogus = new Mm(m, 0x7fff_fff0, 0n);
+    const ok = { mm, start: A, nr: 16, pages: 64, repeats: 1 };
+    await refused(pool.runGupTest([ok, { ...ok, mm: bogus }]), 'ETRAP', /WorkerPool\.runGupTest: worker 1: core trapped in gupGetPhase at 0x10000000: memory access out of bounds/);
+    expect(m.stats().gupOutstanding).toBe(0n);
+    const { results } = await pool.runGupTest([ok, ok]);
+    expect(results.map((r) => r.repeats[0].pages)).toEqual([64, 64]);
+    expect(m.checkInvariants()).toEqual([]);
+  });
+
+  it('close() during a run stops it at a call boundary, what it took given back', async () => {
+    const { m, mm } = machine();
+    pool = await WorkerPool.start(m, 2);
+    const t = { mm, start: A, nr: 1, pin: true, write: true, pages: 512, repeats: 2 ** 32 - 1 };   // hours, if not stopped
+    const running = pool.runGupTest([t, { ...t, pin: false }]);
+    await new Promise((r) => setTimeout(r, 150));
+    await pool.close();
+    const { results } = await running;
+    for (const r of results) {
+      expect([r.stopped, r.error, r.status]).toEqual([true, undefined, 0]);
+      expect(r.repeats.length).toBeGreaterThan(0);
+      expect(r.repeats.length).toBeLessThan(t.repeats);
+    }
+    expect(m.stats().gupOutstanding).toBe(0n);
+    expect(m.checkInvariants()).toEqual([]);
+  });
+});
