@@ -9,6 +9,14 @@ import fc from 'fast-check';
 import { Machine, KERNELS, decodeSwapEntry, encodeSwapEntry } from '../../src/index.js';
 import { SWP_DEVICE_READ, SWP_DEVICE_WRITE } from '../../src/host/consts.gen.js';
 import { VARIANTS } from '../helpers/machines.js';
+import { run as runCli } from '../../src/cli/main.js';
+
+async function cli(...argv: string[]): Promise<string> {
+  const out: string[] = [], err: string[] = [];
+  const code = await runCli(argv, { out: (x) => out.push(x), err: (x) => err.push(x), isTTY: false });
+  expect(code, err.join('\n')).toBe(0);
+  return out.join('\n');
+}
 
 const BASE = 1n << 30n;
 
@@ -139,6 +147,19 @@ describe('device-private entries by hand from the kernel headers', () => {
       expect(m.devicePrivateEntry(0x1234n, { writable }), `${arch}/${v.variant}`).toBe(value);
       expect(m.decode(value).swap?.devicePrivate).toEqual({ pfn: 0x1234n, writable });
     }
+  });
+
+  it.each(EXACT)('pgtemu pte builds and decodes it: $arch $variant $kernel, writable $writable', async ({ arch, variant, kernel, writable, value }) => {
+    const v = ['--arch', arch, ...(variant ? ['--variant', variant] : []), '--kernel', kernel];
+    const built = JSON.parse(await cli('pte', ...v, '--device-private', '0x1234', ...(writable ? ['--writable'] : []), '--json'));
+    expect(built.value).toBe(`0x${value.toString(16)}`);
+    const r = JSON.parse(await cli('pte', ...v, '--json', `0x${value.toString(16)}`));
+    expect(r).toMatchObject({ kind: 'not-present', hardware: { kind: 'invalid' } });
+    expect(r.swap).toMatchObject({ typeName: writable ? 'SWP_DEVICE_WRITE' : 'SWP_DEVICE_READ', offset: '0x1234', devicePrivate: { pfn: '0x1234', writable } });
+    expect(r.gupFast).toMatch(/^device-private: not present, gup-fast stops/);
+    const text = await cli('pte', ...v, `0x${value.toString(16)}`);
+    expect(text).toContain(`device-private (${writable ? 'writable' : 'read-only'}): pfn 0x1234`);
+    expect(text).toMatch(/swapops: {2}is_swap_pte is_pfn_swap_entry is_device_private_entry/);
   });
 
   it('the layout constants are v6.12\'s device types, and each preset\'s follow src/arch/swap.ts', () => {
