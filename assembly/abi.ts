@@ -273,3 +273,25 @@ import { CTX_IN, CTX_OUT } from './layout';
   refcount: i32;         // the page's count afterwards
   freed: u32;            // devPagePut: the put freed the page (ops->page_free ran)
 }
+
+/** @op swpEntry */
+@unmanaged export class SwpEntryIn {
+  type: u32;             // mkSwpEntry(type, offset) -> SwpEntryOut.made
+  level: u32;            // the level isSwapEntry and entryKind read `entry` at
+  offset: u64;
+  pfn: u64;              // mkDevicePrivateEntry(pfn, true / false) -> SwpEntryOut.devWrite / devRead
+  entry: u64;            // an entry to read back: swpType, swpOffset, isSwapEntry, ...
+}
+
+/** @op swpEntry */
+@unmanaged export class SwpEntryOut {
+  made: u64;
+  devWrite: u64;
+  devRead: u64;
+  offset: u64;           // swpOffset(entry)
+  pfn: u64;              // swpOffsetPfn(entry)
+  type: u32;             // swpType(entry)
+  isSwap: u32;           // isSwapEntry(level, entry)
+  kind: u32;             // entryKind(level, entry, last level): the walker's K_* for it
+  devPrivate: u32;       // isDevicePrivateEntry(entry) | isWritableDevicePrivateEntry(entry) << 1
+}

@@ -103,3 +103,58 @@ export const K_TABLE: u32 = 6;         // present, points to the next-level tabl
   const boundary = (addr + size) & ~(size - 1);
   return boundary - 1 < end - 1 ? boundary : end;
 }
+
+// ---------------------------------------------------------------- swap entries
+// Non-present ptes of the generic swap form (include/linux/swapops.h), from the
+// descriptor's swp* fields (layout.ts ArchDesc). Device-private pages are
+// mapped by such entries: swp_entry(SWP_DEVICE_WRITE or _READ, pfn).
+
+// swp_entry_to_pte(swp_entry(type, offset)): the arch's __swp_entry and
+// __swp_entry_to_pte. Bits of type or offset beyond their fields are dropped,
+// as the kernel's shifts drop them.
+@inline export function mkSwpEntry(type: u32, offset: u64): u64 {
+  const a = changetype<ArchDesc>(A);
+  return (((<u64>type) << a.swpTypeShift) & a.swpTypeMask)
+    | (((offset << a.swpOffsetShift) & a.swpOffsetMask) ^ a.swpOffsetXor) | a.swpSet;
+}
+
+// swp_type(pte_to_swp_entry(e)), for an entry isSwapEntry accepts.
+@inline export function swpType(e: u64): u32 {
+  const a = changetype<ArchDesc>(A);
+  return <u32>((e & a.swpTypeMask) >> a.swpTypeShift);
+}
+
+// swp_offset(pte_to_swp_entry(e)), for an entry isSwapEntry accepts.
+@inline export function swpOffset(e: u64): u64 {
+  const a = changetype<ArchDesc>(A);
+  return ((e ^ a.swpOffsetXor) & a.swpOffsetMask) >> a.swpOffsetShift;
+}
+
+// swp_offset_pfn: the pfn of a migration, device-private or hwpoison entry.
+@inline export function swpOffsetPfn(e: u64): u64 {
+  return swpOffset(e) & changetype<ArchDesc>(A).swpPfnMask;
+}
+
+// is_swap_pte: !pte_none(e) && !pte_present(e), at the level lvp (the last).
+@inline export function isSwapEntry(lvp: usize, e: u64): bool {
+  return !isNone(lvp, e) && !pred(lvp, P_PRESENT, e);
+}
+
+// make_writable_device_private_entry(pfn) / make_readable_device_private_entry(pfn)
+// made a pte; the machine's kernel's type numbers.
+@inline export function mkDevicePrivateEntry(pfn: u64, write: bool): u64 {
+  const a = changetype<ArchDesc>(A);
+  return mkSwpEntry(write ? a.swpDeviceWrite : a.swpDeviceRead, pfn);
+}
+
+// is_device_private_entry(pte_to_swp_entry(e)), for an entry isSwapEntry accepts.
+@inline export function isDevicePrivateEntry(e: u64): bool {
+  const a = changetype<ArchDesc>(A);
+  const t = swpType(e);
+  return t == a.swpDeviceWrite || t == a.swpDeviceRead;
+}
+
+// is_writable_device_private_entry(pte_to_swp_entry(e)), for an entry isSwapEntry accepts.
+@inline export function isWritableDevicePrivateEntry(e: u64): bool {
+  return swpType(e) == changetype<ArchDesc>(A).swpDeviceWrite;
+}

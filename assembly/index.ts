@@ -35,6 +35,7 @@ import {
 } from './abi';
 
 export { memremapPages, memunmapBegin, memunmapFinish, pgmapRef, devPageInit, devPagePut } from './pgmap';
+export { swpEntry } from './swp';
 
 export function attach(header: usize): void {
   attachTo(header);

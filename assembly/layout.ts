@@ -220,8 +220,32 @@ export const NTEMPLATE: u32 = 8;
   vaCheckMask: u64;
   vaSignExtend: u32;
   _vaPad: u32;
+  // Swap entries at the last level (swp_entry_to_pte: the arch's __swp_entry then
+  // __swp_entry_to_pte; src/arch/<arch> `swap`, compiled by src/host/archdesc.ts):
+  //   e = ((type << swpTypeShift) & swpTypeMask)
+  //     | (((offset << swpOffsetShift) & swpOffsetMask) ^ swpOffsetXor) | swpSet
+  swpTypeMask: u64;
+  swpOffsetMask: u64;
+  swpOffsetXor: u64;     // swpOffsetMask where the offset is stored inverted (x86 L1TF), else 0
+  swpSet: u64;           // bits every swap entry has set (ppc64 _PAGE_PTE, s390 _PAGE_INVALID | _PAGE_PROTECT)
+  swpPfnMask: u64;       // SWP_PFN_MASK = (1 << SWP_PFN_BITS) - 1, SWP_PFN_BITS = MAX_PHYSMEM_BITS - PAGE_SHIFT
+  swpTypeShift: u32;
+  swpOffsetShift: u32;
+  swpDeviceWrite: u32;   // this kernel's SWP_DEVICE_WRITE (v6.12: the constant below)
+  swpDeviceRead: u32;    // this kernel's SWP_DEVICE_READ
 }
 export const ARCH_LEVELS: u32 = offsetof<ArchDesc>();   // LevelDesc[0] (top) .. LevelDesc[nLevels-1] (pte)
+
+// Swap types of device-private entries in v6.12 (include/linux/swap.h; the
+// descriptor's swpDeviceWrite/Read carry the machine's kernel, src/arch/swap.ts):
+// SWP_DEVICE_WRITE = MAX_SWAPFILES + SWP_HWPOISON_NUM + SWP_MIGRATION_NUM with
+// MAX_SWAPFILES = (1 << MAX_SWAPFILES_SHIFT) - SWP_DEVICE_NUM - SWP_MIGRATION_NUM
+// - SWP_HWPOISON_NUM - SWP_PTE_MARKER_NUM, so 32 - SWP_DEVICE_NUM (4, with
+// CONFIG_DEVICE_PRIVATE) - SWP_PTE_MARKER_NUM (1) = 27 whether or not
+// CONFIG_MIGRATION and CONFIG_MEMORY_FAILURE are set; SWP_DEVICE_READ is the next.
+export const MAX_SWAPFILES_SHIFT: u32 = 5;
+export const SWP_DEVICE_WRITE: u32 = 27;
+export const SWP_DEVICE_READ: u32 = 28;
 
 @unmanaged export class LevelDesc {
   shift: u32;            // lowest VA bit indexed at this level

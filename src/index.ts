@@ -1,7 +1,7 @@
 // pgtemu's public interface.
 export { Machine, Mm, GupBuffer } from './host/machine.js';
 export type {
-  MachineOptions, MmapOptions, GupOptions, GupResult, GupRuns, WalkResult, EntryFlags, Violation, PageInfo, MachineStats,
+  MachineOptions, MmapOptions, GupOptions, GupResult, GupRuns, WalkResult, EntryFlags, CoreSwapReading, Violation, PageInfo, MachineStats,
   OpRecord, SharedMachine, VmaKind, MmCounters, WalkView, WalkVerdict, WalkOptions, DecodeOptions, PageArrays,
 } from './host/machine.js';
 export { PgtemuError } from './host/errors.js';
@@ -15,7 +15,10 @@ export type { PgmapType, MemremapOptions, PgmapState, PgmapStats, UnmapResult } 
 export {
   compileVariant, buildVariant, applyOp, matchPred, decodeEntry, encodeLeafEntry, decodeLeafPa, encodeTableEntry, decodeTablePa, gupFastAccepts,
   decodeHardware, hardwareVerdict, entryBitNames, hardwareImage, compileHardware, vaOutsideHardware,
+  encodeSwapEntry, decodeSwapEntry, encodeDevicePrivateEntry, isSwapEntry,
 } from './host/archdesc.js';
-export type { Descriptor, LevelDescriptor, RawPred, HwLevel, HwEntryFlags, HardwareDescriptor, HardwareVerdict } from './host/archdesc.js';
+export type {
+  Descriptor, LevelDescriptor, RawPred, HwLevel, HwEntryFlags, HardwareDescriptor, HardwareVerdict, SwapDescriptor, SwapEntryInfo,
+} from './host/archdesc.js';
 export { WorkerPool } from './host/workers.js';
 export type { GupLoop, LoopResult, GupTest, GupTestResult, PhaseTimes } from './host/workers.js';

@@ -93,6 +93,47 @@ export interface LevelSpec {
   readonly ops?: Partial<Ops>;
   /** which name a bit prints under at this level (see BitNameRule) */
   readonly names?: readonly BitNameRule[];
+  /** the level's non-present swap entries (the last level only: pte swap entries) */
+  readonly swap?: SwapSpec;
+}
+
+/**
+ * A field of a swap entry: entry bits `mask` (contiguous), whose lowest bit
+ * `shift` holds bit 0 of the value.
+ */
+export interface SwapFieldSpec {
+  readonly mask: bigint;
+  readonly shift: number;
+  /** the field holds the value's ones' complement (x86: __swp_entry stores ~offset, L1TF) */
+  readonly inverted?: boolean;
+}
+
+/**
+ * The arch's swap entry at one level: what swp_entry_to_pte() builds from a
+ * swap type and offset (the arch's __swp_entry(type, offset) and
+ * __swp_entry_to_pte), and pte_to_swp_entry() reads back (__swp_type,
+ * __swp_offset). Migration, device-private and hwpoison entries are swap
+ * entries of reserved types whose offset is a pfn (include/linux/swapops.h).
+ * A swap entry is !pte_none && !pte_present (is_swap_pte) and invalid to the
+ * MMU: src/host/archdesc.ts checks both for every type and offset.
+ */
+export interface SwapSpec {
+  /** __swp_type (MAX_SWAPFILES_SHIFT = 5 bits used; a wider field keeps its upper bits clear) */
+  readonly type: SwapFieldSpec;
+  /** __swp_offset */
+  readonly offset: SwapFieldSpec;
+  /** bits every swap entry has set (ppc64 _PAGE_PTE, s390 _PAGE_INVALID | _PAGE_PROTECT) */
+  readonly set: Bits;
+  /** bits the arch's comment says must be zero in a swap entry (present, protnone, ...) */
+  readonly clear: Bits;
+  /** pte_swp_exclusive's bit (__HAVE_ARCH_PTE_SWP_EXCLUSIVE), when the arch has one */
+  readonly exclusive?: string | number;
+  /** pte_swp_soft_dirty's bit (CONFIG_MEM_SOFT_DIRTY), when the arch has one */
+  readonly softDirty?: string | number;
+  /** pte_swp_uffd_wp's bit (CONFIG_HAVE_ARCH_USERFAULTFD_WP), when the arch has one */
+  readonly uffdWp?: string | number;
+  /** where the layout comes from */
+  readonly cite: string;
 }
 
 /**
@@ -185,6 +226,8 @@ export interface VariantSpec {
   /** provenance: where the bits and geometry come from */
   readonly source: string;
   readonly hardware: HardwareSpec;
+  /** this kernel selects HAVE_ARCH_USERFAULTFD_WP on the arch (history.uffdWp; default false) */
+  readonly uffdWp?: boolean;
 }
 
 /** What entries at one kind of level mean; geometry comes from the variant. */
@@ -224,6 +267,8 @@ export interface Era {
   readonly from?: string;
   readonly until?: string;
   readonly bits: Readonly<Record<string, number>>;
+  /** the swap entry layout of that range (replaces every kind's `swap`) */
+  readonly swap?: SwapSpec;
 }
 
 /** An architecture folder's export: data only. */
@@ -244,6 +289,13 @@ export interface ArchData {
   readonly history: {
     readonly special: { readonly from: string; readonly until?: string } | null;
     readonly devmap: { readonly from: string; readonly until?: string } | null;
+    /**
+     * kernels that select HAVE_ARCH_USERFAULTFD_WP (64-bit). Before v6.2 the PTE
+     * marker swap type existed only with CONFIG_PTE_MARKER, which
+     * PTE_MARKER_UFFD_WP (default y, depends on it) selects: it moves the
+     * device-private swap types (src/arch/swap.ts). Absent: never.
+     */
+    readonly uffdWp?: { readonly from: string; readonly until?: string } | null;
   };
   readonly kinds: Readonly<Record<string, LevelKind>>;
   readonly ops: Ops;

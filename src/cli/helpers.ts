@@ -41,6 +41,7 @@ export function kernelHelpers(d: Descriptor, li: number, f: EntryFlags): { name:
   const prefix = kernelPrefixes(d)[li];
   const have = EXISTS[ARCH_DIR[d.arch]] ?? new Set<string>();
   return (Object.keys(f) as (keyof EntryFlags)[])
+    .filter((k): k is Exclude<keyof EntryFlags, 'swap'> => typeof f[k] === 'boolean')
     .map((k) => ({ name: `${prefix}_${k}`, value: f[k] }))
     .filter((h) => have.has(h.name));
 }

@@ -2,8 +2,9 @@
 // does with it) or build one from bit names; list a level's bit names.
 import { Command } from 'commander';
 import {
-  decodeEntry, decodeLeafPa, decodeTablePa, encodeLeafEntry, entryBitNames, gupFastAccepts, hardwareVerdict, maskOf, matchPred,
-  type Descriptor, type LevelDescriptor,
+  decodeEntry, decodeLeafPa, decodeSwapEntry, decodeTablePa, encodeDevicePrivateEntry, encodeLeafEntry, encodeSwapEntryChecked,
+  entryBitNames, gupFastAccepts, hardwareVerdict, maskOf, matchPred,
+  type Descriptor, type LevelDescriptor, type SwapEntryInfo,
 } from '../host/archdesc.js';
 import { resolve } from '../host/presets.js';
 import { PgtemuError } from '../host/errors.js';
@@ -52,7 +53,11 @@ function setBits(d: Descriptor, l: LevelDescriptor, e: bigint, leaf: boolean, ta
 export function gupVerdict(d: Descriptor, l: LevelDescriptor, e: bigint, write: boolean): string {
   const f = decodeEntry(l, e);
   if ((e & l.noneMask) === l.empty) return 'none: gup-fast stops; the slow path faults';
-  if (!f.present) return 'not present: gup-fast stops; the slow path faults (swap, migration)';
+  if (!f.present) {
+    const sw = decodeSwapEntry(d, d.levels.indexOf(l), e);
+    if (sw?.devicePrivate) return 'device-private: not present, gup-fast stops; the slow path faults (do_swap_page: pgmap->ops->migrate_to_ram)';
+    return 'not present: gup-fast stops; the slow path faults (swap, migration)';
+  }
   if (f.table) return 'table: the walk continues at the next level';
   if (!f.leaf) return 'bad: neither table nor leaf; gup-fast stops';
   if (f.protnone) return 'protnone: gup-fast stops (NUMA hinting fault in the slow path)';
@@ -74,12 +79,15 @@ export function describeEntry(d: Descriptor, li: number, e: bigint, write: boole
   // arch/x86/include/asm/pgtable-invert.h); the entry's raw address bits are not the pfn
   const inverted = e !== 0n && matchPred(l.preds.invert, e);
   const prefix = kernelPrefixes(d)[li];
+  const swap = decodeSwapEntry(d, li, e);
   return {
     arch: d.arch, variant: d.variant, kernel: d.kernel, level: l.name, kernelLevel: prefix, value: hex(e),
     kind: (e & l.noneMask) === l.empty ? 'none' : !f.present ? 'not-present' : leaf ? 'leaf' : f.table ? 'table' : 'bad',
-    // a table entry: its table bits and any fixed value; otherwise each set bit by the name
-    // that applies at this level and in this state (arm64 NG, not PRESENT_INVALID, on a valid page)
-    bits: f.table ? setBits(d, l, e, leaf, f.table) : entryBitNames(d, li, e),
+    // a table entry: its table bits and any fixed value; a swap entry: the bits outside its
+    // type and offset fields; otherwise each set bit by the name that applies at this level
+    // and in this state (arm64 NG, not PRESENT_INVALID, on a valid page)
+    bits: f.table ? setBits(d, l, e, leaf, f.table) : swap ? swapBits(d, e, swap) : entryBitNames(d, li, e),
+    swap: swap && swapView(d, swap),
     pa: pa === undefined ? undefined : hex(pa),
     pfn: leaf && pa !== undefined ? hex(pa >> BigInt(d.pageShift)) : undefined,
     pfnInverted: inverted,
@@ -88,6 +96,37 @@ export function describeEntry(d: Descriptor, li: number, e: bigint, write: boole
     helpers: kernelHelpers(d, li, f),
     gupFast: gupVerdict(d, l, e, write),
     ...hardwareView(d, li, e, f),
+  };
+}
+
+/** A swap entry's bits outside its type and offset fields: the fixed bits by name, the swp flags, and anything else. */
+function swapBits(d: Descriptor, e: bigint, sw: SwapEntryInfo): string[] {
+  const s = d.swap;
+  const named = Object.entries(d.bits).filter(([, b]) => b >= 0 && ((s.set >> BigInt(b)) & 1n) === 1n && ((e >> BigInt(b)) & 1n) === 1n);
+  const seen = new Set<number>();
+  const out: string[] = [];
+  for (const [n, b] of named) if (!seen.has(b)) { seen.add(b); out.push(n); }
+  if (sw.exclusive) out.push('SWP_EXCLUSIVE');
+  if (sw.softDirty) out.push('SWP_SOFT_DIRTY');
+  if (sw.uffdWp) out.push('SWP_UFFD_WP');
+  if (sw.stray) out.push(hex(sw.stray));
+  return out;
+}
+
+/** The swap entry for printing (kernel names, hex numbers). */
+function swapView(d: Descriptor, sw: SwapEntryInfo) {
+  const s = d.swap;
+  const field = (f: { shift: number; bits: number; inverted: boolean }) => `bits ${f.shift}..${f.shift + f.bits - 1}${f.inverted ? ', stored inverted' : ''}`;
+  return {
+    type: sw.type,
+    typeName: sw.typeName ?? `swap area ${sw.type}`,
+    offset: hex(sw.offset),
+    devicePrivate: sw.devicePrivate && { pfn: hex(sw.devicePrivate.pfn), writable: sw.devicePrivate.writable },
+    exclusive: sw.exclusive, softDirty: sw.softDirty, uffdWp: sw.uffdWp,
+    offsetHigh: sw.offsetHigh ? hex(sw.offsetHigh) : undefined,
+    stray: sw.stray ? hex(sw.stray) : undefined,
+    helpers: sw.helpers,
+    layout: `type ${field(s.type)}, offset ${field(s.offset)} (${s.cite}); SWP_DEVICE_WRITE ${s.deviceWrite}, SWP_DEVICE_READ ${s.deviceRead} (${s.typesCite})`,
   };
 }
 
@@ -139,7 +178,26 @@ function encode(d: Descriptor, li: number, names: string[], pa: bigint, what: st
 
 interface PteOpts {
   arch?: string; variant?: string; kernel?: string; level?: string; encode?: string; pfn?: string; pa?: string;
-  write?: boolean; json?: boolean; bits?: boolean;
+  write?: boolean; json?: boolean; bits?: boolean; devicePrivate?: string; writable?: boolean; swap?: string;
+}
+
+/** --device-private PFN [--writable] or --swap TYPE:OFFSET: a last-level swap entry. */
+function encodeSwap(d: Descriptor, li: number, o: PteOpts): bigint {
+  const l = d.levels[li];
+  const opt = o.devicePrivate !== undefined ? '--device-private' : '--swap';
+  if (!l.isLast) {
+    throw new PgtemuError('EINVAL', `${opt}: swap entries are modelled at the last level only (${d.levels[d.levels.length - 1].name}), not ${l.name}`);
+  }
+  if (o.devicePrivate !== undefined) {
+    const pfn = parseValue(o.devicePrivate, '--device-private');
+    return encodeDevicePrivateEntry(d, pfn, !!o.writable, `--device-private ${o.devicePrivate}`);
+  }
+  const m = /^\s*([^:]+):([^:]+)\s*$/.exec(o.swap!);
+  if (!m) throw new PgtemuError('EINVAL', `--swap '${o.swap}' is not TYPE:OFFSET (for example 3:0x100)`);
+  const type = parseValue(m[1].trim(), '--swap type');
+  const offset = parseValue(m[2].trim(), '--swap offset');
+  if (type >= 1n << 32n) throw new PgtemuError('EINVAL', `--swap ${o.swap}: type ${m[1].trim()} is not a swap type (0..31, MAX_SWAPFILES_SHIFT 5)`);
+  return encodeSwapEntryChecked(d, Number(type), offset, `--swap ${o.swap}`);
 }
 
 export function pteCommand(io: Io): Command {
@@ -158,12 +216,17 @@ export function pteCommand(io: Io): Command {
     .option('--pfn <pfn>', 'with --encode: the page frame number')
     .option('--pa <pa>', 'with --encode: the physical address (instead of --pfn)')
     .option('--bits', 'list the bit names of the level')
+    .option('--device-private <pfn>', 'build a device-private swap entry for the pfn (make_readable_device_private_entry, swp_entry_to_pte)')
+    .option('--writable', 'with --device-private: make_writable_device_private_entry (SWP_DEVICE_WRITE)')
+    .option('--swap <type:offset>', 'build a swap entry of a swap type and offset (swp_entry_to_pte(swp_entry(type, offset)))')
     .addOption(jsonOption())
     .addHelpText('after', `
 Examples:
   $ pgtemu pte --arch x86_64 0x8000000001c63067
   $ pgtemu pte --arch x86_64 --level pmd --encode PRESENT,RW,USER,ACCESSED,DIRTY,PSE --pfn 0x200
-  $ pgtemu pte --arch arm64 --variant 4k-48 --bits --level pmd`)
+  $ pgtemu pte --arch arm64 --variant 4k-48 --bits --level pmd
+  $ pgtemu pte --arch x86_64 --device-private 0x1234 --writable
+  $ pgtemu pte --arch ppc64 0x400000001234001b`)
     .action((value: string | undefined, o: PteOpts) => pte(value, o, io));
 }
 
@@ -173,8 +236,9 @@ function pte(value: string | undefined, o: PteOpts, io: Io): void {
   const li = pickLevel(d, o.level);
   const l = d.levels[li];
   if (o.bits) {
-    if (value !== undefined || o.encode !== undefined || o.pfn !== undefined || o.pa !== undefined) {
-      throw new PgtemuError('EINVAL', 'pte --bits lists names; it takes no VALUE, --encode, --pfn or --pa');
+    if (value !== undefined || o.encode !== undefined || o.pfn !== undefined || o.pa !== undefined
+      || o.devicePrivate !== undefined || o.swap !== undefined || o.writable) {
+      throw new PgtemuError('EINVAL', 'pte --bits lists names; it takes no VALUE, --encode, --pfn, --pa, --device-private, --writable or --swap');
     }
     const bits = levelBits(d, l);
     if (o.json) { io.out(JSON.stringify({ arch: d.arch, variant: d.variant, kernel: d.kernel, level: l.name, bits }, null, 2)); return; }
@@ -183,7 +247,16 @@ function pte(value: string | undefined, o: PteOpts, io: Io): void {
     return;
   }
   let e: bigint;
-  if (o.encode !== undefined) {
+  if (o.writable && o.devicePrivate === undefined) throw new PgtemuError('EINVAL', 'pte: --writable goes with --device-private PFN');
+  if (o.devicePrivate !== undefined || o.swap !== undefined) {
+    if (o.devicePrivate !== undefined && o.swap !== undefined) throw new PgtemuError('EINVAL', 'pte: give --device-private PFN or --swap TYPE:OFFSET, not both');
+    const opt = o.devicePrivate !== undefined ? '--device-private' : '--swap';
+    if (value !== undefined) throw new PgtemuError('EINVAL', `pte: give either a VALUE to decode or ${opt}, not both (stray '${value}')`);
+    if (o.encode !== undefined || o.pfn !== undefined || o.pa !== undefined) {
+      throw new PgtemuError('EINVAL', `pte ${opt} builds a swap entry; it takes no --encode, --pfn or --pa`);
+    }
+    e = encodeSwap(d, li, o);
+  } else if (o.encode !== undefined) {
     if (value !== undefined) throw new PgtemuError('EINVAL', `pte: give either a VALUE to decode or --encode NAMES, not both (stray '${value}')`);
     if (o.pa !== undefined && o.pfn !== undefined) throw new PgtemuError('EINVAL', 'pte --encode: give --pfn or --pa, not both');
     const names = o.encode.split(/[,|]/).map((s) => s.trim()).filter(Boolean);
@@ -213,8 +286,23 @@ function pte(value: string | undefined, o: PteOpts, io: Io): void {
   out('');
   out(`  kind:     ${r.kind}${r.size ? ` (${BigInt(r.size) >> 10n} KiB)` : ''}`);
   if (r.pfn) out(`  pfn:      ${r.pfn}${r.pfnInverted ? ' (stored inverted: x86 L1TF mitigation for non-present entries; pte_pfn undoes it)' : ''}`);
-  const on = r.helpers.filter((h) => h.value).map((h) => h.name);
-  const off = r.helpers.filter((h) => !h.value).map((h) => h.name);
+  // a swap entry: the flag helpers read bits of present entries only (the type and
+  // offset fields overlap them); pte_present and pte_protnone are what the kernel asks
+  const asked = r.swap ? r.helpers.filter((h) => /_(present|protnone)$/.test(h.name)) : r.helpers;
+  const on = asked.filter((h) => h.value).map((h) => h.name);
+  const off = asked.filter((h) => !h.value).map((h) => h.name);
+  if (r.swap) {
+    const sw = r.swap;
+    out(`  swap:     type ${sw.type} (${sw.typeName}), offset ${sw.offset}`);
+    if (sw.devicePrivate) out(`  device-private (${sw.devicePrivate.writable ? 'writable' : 'read-only'}): pfn ${sw.devicePrivate.pfn}`);
+    const fl = [sw.exclusive && 'pte_swp_exclusive', sw.softDirty && 'pte_swp_soft_dirty', sw.uffdWp && 'pte_swp_uffd_wp'].filter(Boolean);
+    if (fl.length) out(`  swp bits: ${fl.join(' ')}`);
+    if (sw.offsetHigh) out(`  offset bits above SWP_PFN_BITS: ${sw.offsetHigh} (swp_offset_pfn drops them)`);
+    if (sw.stray) out(`  stray:    ${sw.stray} (outside every swap field: the kernel never builds this)`);
+    const son = sw.helpers.filter((h) => h.value).map((h) => h.name);
+    out(`  swapops:  ${son.join(' ')}`);
+    out(`  layout:   ${sw.layout}`);
+  }
   out(`  helpers:  ${on.length ? on.join(' ') : '(none true)'}`);
   if (off.length) out(`  false:    ${off.join(' ')}`);
   out(`  gup-fast: ${r.gupFast}`);

@@ -4,8 +4,10 @@
 // and validate the result. One place, every architecture.
 
 import type {
-  ArchData, Bits, FieldSpec, HardwareSpec, LevelSpec, OpSpec, Ops, PredSpec, Switches, VariantSpec,
+  ArchData, Bits, FieldSpec, HardwareSpec, LevelSpec, OpSpec, Ops, PredSpec, SwapFieldSpec, SwapSpec, Switches, VariantSpec,
 } from '../arch/types.js';
+import { SWAP_TYPE_ERAS } from '../arch/swap.js';
+import { MAX_SWAPFILES_SHIFT } from './consts.gen.js';
 import { PgtemuError, hex } from './errors.js';
 import type { EntryFlags } from './machine.js';
 
@@ -179,6 +181,8 @@ export interface Descriptor {
   /** the VA-range rule of this image (the kernel's own: none) */
   vaCheckMask?: bigint;
   vaSignExtend?: boolean;
+  /** the last level's swap entries (swp_entry_to_pte) and this kernel's swap types */
+  swap: SwapDescriptor;
 }
 
 const M64 = (1n << 64n) - 1n;
@@ -283,9 +287,11 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
       `unknown ${data.arch} variant '${name}' (variants: ${Object.keys(data.variants).join(', ')})`);
   }
   const bits: Record<string, number> = { ...data.bits };
+  let eraSwap: SwapSpec | undefined;
   for (const era of data.eras ?? []) {
     if ((era.from === undefined || kernelCmp(kernel, era.from) >= 0) && (era.until === undefined || kernelCmp(kernel, era.until) <= 0)) {
       Object.assign(bits, era.bits);
+      if (era.swap) eraSwap = era.swap;
     }
   }
   Object.assign(bits, g.bits ?? {});
@@ -313,6 +319,7 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
       devmap: sw.devmap ? kind.devmap : 'never',
       special: sw.special ? kind.special : 'never',
       ops: strip(kind.ops),
+      swap: kind.swap && (eraSwap ?? kind.swap),
     };
   });
   return {
@@ -332,6 +339,7 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
     switches: sw,
     source: data.source,
     hardware: g.hardware,
+    uffdWp: inRange(kernel, data.history.uffdWp ?? null),
   };
 }
 
@@ -435,13 +443,16 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
     checkLevel(d, v, w);
     return d;
   });
+  const swap = compileSwap(v, levels, kernel, at);
+  const hardware = compileHardware(v, levels, at);
+  checkSwapHardware(swap, hardware, levels.length - 1, at);
   return {
     arch: v.arch, variant: v.variant, kernel, description: v.description,
     pageShift: v.pageShift, vaBits: v.vaBits, userVaBits: v.userVaBits, bigEndian: v.bigEndian,
     hasSpecial: v.switches.special, hasDevmap: v.switches.devmap,
     sectionSizeBits: v.sectionSizeBits, maxPhysBits: v.maxPhysBits,
     bits: { ...v.bits }, levels, source: v.source,
-    hardware: compileHardware(v, levels, at),
+    hardware, swap,
   };
 }
 
@@ -507,6 +518,270 @@ export function decodeEntry(l: LevelDescriptor, entry: bigint, empty: bigint = l
     write: p('write'), user: p('user'), young: p('young'), dirty: p('dirty'),
     special: p('special'), devmap: p('devmap'), protnone: p('protnone'),
   };
+}
+
+// ---------------------------------------------------------------- swap entries
+// A non-present pte of the generic swap form (include/linux/swapops.h): the
+// arch's __swp_entry(type, offset) made a pte by __swp_entry_to_pte. The
+// device-private entries of ZONE_DEVICE (make_writable_device_private_entry,
+// make_readable_device_private_entry) are swap entries of two reserved types
+// whose offset is the device page's pfn.
+
+export interface SwapField {
+  mask: bigint;
+  shift: number;
+  /** width in bits */
+  bits: number;
+  /** the field holds the value's complement (x86 L1TF) */
+  inverted: boolean;
+}
+
+export interface SwapDescriptor {
+  type: SwapField;
+  offset: SwapField;
+  /** bits every swap entry has set (__swp_entry_to_pte) */
+  set: bigint;
+  /** bits the arch keeps clear in every swap entry */
+  clear: bigint;
+  /** pte_swp_exclusive / pte_swp_soft_dirty / pte_swp_uffd_wp bits (0n: the arch has none) */
+  exclusive: bigint;
+  softDirty: bigint;
+  uffdWp: bigint;
+  /** SWP_PFN_BITS = MAX_PHYSMEM_BITS - PAGE_SHIFT: what swp_offset_pfn keeps of an offset */
+  pfnBits: number;
+  /** this kernel's SWP_DEVICE_WRITE and SWP_DEVICE_READ */
+  deviceWrite: number;
+  deviceRead: number;
+  /** MAX_SWAPFILES: types below it are swap areas */
+  maxSwapfiles: number;
+  /** the kernel's name of each reserved type, by type number (0 .. 31) */
+  typeNames: (string | undefined)[];
+  cite: string;
+  typesCite: string;
+}
+
+/** This kernel's reserved swap types (src/arch/swap.ts), CONFIG_DEVICE_PRIVATE, MIGRATION and MEMORY_FAILURE on. */
+export function swapTypes(kernel: string, uffdWp: boolean): Pick<SwapDescriptor, 'deviceWrite' | 'deviceRead' | 'maxSwapfiles' | 'typeNames' | 'typesCite'> {
+  const era = SWAP_TYPE_ERAS.find((r) => inRange(kernel, { from: r.from ?? 'v0.0', until: r.until }));
+  if (!era) throw new PgtemuError('ELAYOUT', `swap types: no era of src/arch/swap.ts covers kernel ${kernel}`);
+  const pteMarker = era.pteMarker === 1 || uffdWp ? 1 : 0;
+  const reserved = [
+    'SWP_HWPOISON',                                                              // SWP_HWPOISON_NUM 1
+    'SWP_MIGRATION_READ', 'SWP_MIGRATION_READ_EXCLUSIVE', 'SWP_MIGRATION_WRITE',   // SWP_MIGRATION_NUM 3
+    'SWP_DEVICE_WRITE', 'SWP_DEVICE_READ', ...era.deviceExclusive,                 // SWP_DEVICE_NUM
+    ...(pteMarker ? ['SWP_PTE_MARKER'] : []),
+    ...(era.swapinError ? ['SWP_SWAPIN_ERROR'] : []),
+  ];
+  if (reserved.length !== 1 + 3 + era.deviceNum + pteMarker + era.swapinError) {
+    throw new PgtemuError('ELAYOUT', `swap types of ${kernel}: ${era.deviceExclusive.length + 2} device types listed, SWP_DEVICE_NUM is ${era.deviceNum}`);
+  }
+  const maxSwapfiles = (1 << MAX_SWAPFILES_SHIFT) - reserved.length;
+  const typeNames: (string | undefined)[] = Array.from({ length: 1 << MAX_SWAPFILES_SHIFT }, (_, t) => (t < maxSwapfiles ? undefined : reserved[t - maxSwapfiles]));
+  return {
+    deviceWrite: typeNames.indexOf('SWP_DEVICE_WRITE'), deviceRead: typeNames.indexOf('SWP_DEVICE_READ'),
+    maxSwapfiles, typeNames, typesCite: era.cite,
+  };
+}
+
+const swapField = (f: SwapFieldSpec | undefined, where: string): SwapField => {
+  if (!f || typeof f.mask !== 'bigint') throw new PgtemuError('ELAYOUT', `${where}: missing (a { mask, shift } field)`);
+  if (f.mask <= 0n || f.mask > M64) throw new PgtemuError('ELAYOUT', `${where}: mask ${hex(f.mask)} is not a non-zero 64-bit mask`);
+  const low = (f.mask & -f.mask).toString(2).length - 1;
+  if (f.shift !== low) throw new PgtemuError('ELAYOUT', `${where}: shift ${f.shift} is not the mask's lowest bit (${low})`);
+  const run = f.mask >> BigInt(low);
+  if ((run & (run + 1n)) !== 0n) throw new PgtemuError('ELAYOUT', `${where}: mask ${hex(f.mask)} is not one run of bits`);
+  return { mask: f.mask, shift: low, bits: run.toString(2).length, inverted: f.inverted === true };
+};
+
+function compileSwap(v: VariantSpec, levels: LevelDescriptor[], kernel: string, at: string): SwapDescriptor {
+  const n = v.levels.length;
+  v.levels.forEach((l, i) => {
+    if (i < n - 1 && l.swap) throw new PgtemuError('ELAYOUT', `${at}: ${l.name}.swap: only the last level's swap entries are modelled (no pmd migration or device-private pmd entries)`);
+  });
+  const last = v.levels[n - 1];
+  const w = `${at}: ${last.name}.swap`;
+  const s = last.swap;
+  if (!s) throw new PgtemuError('ELAYOUT', `${w}: missing (every arch describes its swap entries: __swp_entry, __swp_entry_to_pte)`);
+  const type = swapField(s.type, `${w}.type`);
+  const offset = swapField(s.offset, `${w}.offset`);
+  if (type.bits < MAX_SWAPFILES_SHIFT) {
+    throw new PgtemuError('ELAYOUT', `${w}.type: ${type.bits} bits cannot hold MAX_SWAPFILES_SHIFT = ${MAX_SWAPFILES_SHIFT} (MAX_SWAPFILES_CHECK)`);
+  }
+  const pfnBits = v.maxPhysBits - v.pageShift;
+  if (offset.bits < pfnBits) {
+    throw new PgtemuError('ELAYOUT', `${w}.offset: ${offset.bits} bits cannot hold a pfn of SWP_PFN_BITS = MAX_PHYSMEM_BITS - PAGE_SHIFT = ${pfnBits} (migration and device-private entries)`);
+  }
+  const one = (b: string | number | undefined, what: string): bigint => {
+    if (b === undefined) return 0n;
+    const m = maskOf(v.bits, [b], `${w}.${what}`);
+    if (m === 0n) throw new PgtemuError('ELAYOUT', `${w}.${what}: bit '${b}' does not exist in this kernel`);
+    return m;
+  };
+  const parts: [string, bigint][] = [
+    ['type', type.mask], ['offset', offset.mask],
+    ['set', maskOf(v.bits, s.set ?? [], `${w}.set`)], ['clear', maskOf(v.bits, s.clear ?? [], `${w}.clear`)],
+    ['exclusive', one(s.exclusive, 'exclusive')], ['softDirty', one(s.softDirty, 'softDirty')], ['uffdWp', one(s.uffdWp, 'uffdWp')],
+  ];
+  for (let i = 0; i < parts.length; i++) {
+    for (let j = i + 1; j < parts.length; j++) {
+      const c = parts[i][1] & parts[j][1];
+      if (c !== 0n) throw new PgtemuError('ELAYOUT', `${w}: ${parts[i][0]} and ${parts[j][0]} overlap (${hex(c)})`);
+    }
+  }
+  const m = Object.fromEntries(parts) as Record<string, bigint>;
+  const d: SwapDescriptor = {
+    type, offset, set: m.set, clear: m.clear, exclusive: m.exclusive, softDirty: m.softDirty, uffdWp: m.uffdWp,
+    pfnBits, cite: s.cite ?? '', ...swapTypes(kernel, v.uffdWp ?? false),
+  };
+  checkSwapEntries(d, levels[n - 1], w);
+  return d;
+}
+
+/** swp_entry_to_pte(swp_entry(type, offset)): the offset truncated to the field, as the kernel's shifts do. */
+export function encodeSwapEntry(s: SwapDescriptor, type: number, offset: bigint): bigint {
+  const t = (BigInt(type) << BigInt(s.type.shift)) & s.type.mask;
+  const o = ((offset << BigInt(s.offset.shift)) & s.offset.mask) ^ (s.offset.inverted ? s.offset.mask : 0n);
+  return t | o | s.set;
+}
+/** __swp_type(__pte_to_swp_entry(pte)) */
+export function swapEntryType(s: SwapDescriptor, e: bigint): number {
+  return Number((e & s.type.mask) >> BigInt(s.type.shift));
+}
+/** __swp_offset(__pte_to_swp_entry(pte)) */
+export function swapEntryOffset(s: SwapDescriptor, e: bigint): bigint {
+  return ((s.offset.inverted ? ~e & M64 : e) & s.offset.mask) >> BigInt(s.offset.shift);
+}
+
+// Can some entry with the bits `fixed` set, the bits `free` either way and
+// every other bit clear satisfy p? The predicates are linear: an alternative
+// (e & m) == v holds for some such entry iff v agrees with `fixed` on the
+// bits of m that are not free; an `any` iff one of its bits can be set.
+// Returns such an entry (a witness), or undefined.
+function predWitness(p: RawPred, fixed: bigint, free: bigint): bigint | undefined {
+  for (const [m, val] of [[p.m1, p.v1], [p.m2, p.v2]] as const) {
+    if ((val & ~m) !== 0n) continue;                       // an unused alternative
+    if (((val ^ fixed) & m & ~free) === 0n) return (fixed & ~(m & free)) | (val & m & free);
+  }
+  const a = p.any & (fixed | free);
+  if (a !== 0n) return fixed | (a & -a);
+  return undefined;
+}
+
+// Every swap entry the kernel can build, for every type of the 5-bit space,
+// every offset and any of the exclusive / soft-dirty / uffd-wp bits, is
+// !pte_present; and no entry of a reserved type is pte_none (is_swap_pte).
+// Type 0 may meet the empty value (x86: swp_entry(0, 2^50 - 1) is 0); the
+// kernel never builds it (max_swapfile_size bounds swap offsets).
+function checkSwapEntries(s: SwapDescriptor, l: LevelDescriptor, w: string): void {
+  const flags = s.exclusive | s.softDirty | s.uffdWp;
+  const types = ((1n << BigInt(MAX_SWAPFILES_SHIFT)) - 1n) << BigInt(s.type.shift);
+  const say = (e: bigint) => `swp_entry(${swapEntryType(s, e)}, ${hex(swapEntryOffset(s, e))})${(e & flags) !== 0n ? ' with swp flag bits' : ''} = ${hex(e)}`;
+  for (const [pred, name] of [[l.preds.present, 'present'], [l.preds.protnone, 'protnone']] as const) {
+    const x = predWitness(pred, s.set, types | s.offset.mask | flags);
+    if (x !== undefined) throw new PgtemuError('ELAYOUT', `${w}: ${say(x)} is ${l.name}_${name}(): a swap entry must not be present`);
+  }
+  const none: RawPred = { m1: l.noneMask, v1: l.empty, m2: 0n, v2: 1n, any: 0n };
+  for (let t = s.maxSwapfiles; t < 1 << MAX_SWAPFILES_SHIFT; t++) {
+    const fixed = encodeSwapEntry(s, t, 0n) & ~s.offset.mask;
+    const x = predWitness(none, fixed, s.offset.mask | flags);
+    if (x !== undefined) throw new PgtemuError('ELAYOUT', `${w}: ${say(x)} (${s.typeNames[t]}) is ${l.name}_none(): is_swap_pte would miss it`);
+  }
+}
+
+// The MMU never translates through a swap entry.
+function checkSwapHardware(s: SwapDescriptor, h: HardwareDescriptor, li: number, at: string): void {
+  const x = predWitness(h.levels[li].valid, s.set, (((1n << BigInt(MAX_SWAPFILES_SHIFT)) - 1n) << BigInt(s.type.shift)) | s.offset.mask | s.exclusive | s.softDirty | s.uffdWp);
+  if (x !== undefined) {
+    throw new PgtemuError('ELAYOUT', `${at}: ${h.levels[li].name}.swap: the swap entry ${hex(x)} (type ${swapEntryType(s, x)}, offset ${hex(swapEntryOffset(s, x))}) is valid to the MMU (${h.levels[li].cite})`);
+  }
+}
+
+/** What pte_to_swp_entry and the swapops.h helpers say of a swap entry. */
+export interface SwapEntryInfo {
+  /** swp_type */
+  type: number;
+  /** the kernel's name of a reserved type (SWP_DEVICE_WRITE, ...); undefined: a swap area */
+  typeName?: string;
+  /** swp_offset */
+  offset: bigint;
+  /** is_device_private_entry: the device page's pfn (swp_offset_pfn) and is_writable_device_private_entry */
+  devicePrivate?: { pfn: bigint; writable: boolean };
+  /** pte_swp_exclusive, pte_swp_soft_dirty, pte_swp_uffd_wp */
+  exclusive: boolean;
+  softDirty: boolean;
+  uffdWp: boolean;
+  /** offset bits above SWP_PFN_BITS in a pfn entry (the kernel's are zero, or migration A/D bits) */
+  offsetHigh: bigint;
+  /** bits outside every field (the kernel's swap entries have none) */
+  stray: bigint;
+  /** the swapops.h helpers and what they say */
+  helpers: { name: string; value: boolean }[];
+}
+
+/** is_swap_pte at the last level: !pte_none && !pte_present. */
+export function isSwapEntry(d: Descriptor, li: number, e: bigint): boolean {
+  const l = d.levels[li];
+  return l !== undefined && l.isLast && (e & l.noneMask) !== l.empty && !matchPred(l.preds.present, e);
+}
+
+/** The swap entry a last-level entry holds (undefined: none, present, or not the last level). */
+export function decodeSwapEntry(d: Descriptor, li: number, e: bigint): SwapEntryInfo | undefined {
+  if (!isSwapEntry(d, li, e)) return undefined;
+  const s = d.swap;
+  const type = swapEntryType(s, e);
+  const typeName = s.typeNames[type];
+  const offset = swapEntryOffset(s, e);
+  const pfnMask = (1n << BigInt(s.pfnBits)) - 1n;
+  const dp = type === s.deviceWrite || type === s.deviceRead;
+  const pfnEntry = typeName !== undefined && /^SWP_(MIGRATION|DEVICE|HWPOISON)/.test(typeName);
+  const known = s.type.mask | s.offset.mask | s.set | s.exclusive | s.softDirty | s.uffdWp;
+  return {
+    type, typeName, offset,
+    devicePrivate: dp ? { pfn: offset & pfnMask, writable: type === s.deviceWrite } : undefined,
+    exclusive: (e & s.exclusive) !== 0n, softDirty: (e & s.softDirty) !== 0n, uffdWp: (e & s.uffdWp) !== 0n,
+    offsetHigh: pfnEntry ? offset & ~pfnMask : 0n,
+    stray: e & ~known & M64,
+    helpers: [
+      { name: 'is_swap_pte', value: true },
+      { name: 'is_pfn_swap_entry', value: pfnEntry },
+      { name: 'is_device_private_entry', value: dp },
+      { name: 'is_writable_device_private_entry', value: type === s.deviceWrite },
+      { name: 'is_device_exclusive_entry', value: typeName?.startsWith('SWP_DEVICE_EXCLUSIVE') ?? false },
+      { name: 'is_migration_entry', value: typeName?.startsWith('SWP_MIGRATION') ?? false },
+      { name: 'is_hwpoison_entry', value: typeName === 'SWP_HWPOISON' },
+      { name: 'is_pte_marker_entry', value: typeName === 'SWP_PTE_MARKER' },
+    ],
+  };
+}
+
+/**
+ * make_writable_device_private_entry(pfn) / make_readable_device_private_entry(pfn)
+ * made a pte (swp_entry_to_pte), refusing a pfn the entry cannot carry: one
+ * beyond SWP_PFN_BITS (swp_offset_pfn would drop its high bits) or beyond the
+ * arch's offset field.
+ */
+export function encodeDevicePrivateEntry(d: Descriptor, pfn: bigint, writable: boolean, what = `pfn ${hex(pfn)}`): bigint {
+  const s = d.swap;
+  if (typeof pfn !== 'bigint' || pfn < 0n) throw new PgtemuError('EINVAL', `${what} is not a page frame number`);
+  if (pfn >> BigInt(s.offset.bits) !== 0n) {
+    throw new PgtemuError('EINVAL', `${what} does not fit the ${d.arch}/${d.variant} swap offset field (${s.offset.bits} bits, bits ${s.offset.shift}..${s.offset.shift + s.offset.bits - 1})`);
+  }
+  if (pfn >> BigInt(s.pfnBits) !== 0n) {
+    throw new PgtemuError('EINVAL', `${what} is beyond SWP_PFN_BITS = MAX_PHYSMEM_BITS - PAGE_SHIFT = ${s.pfnBits} (largest pfn ${hex((1n << BigInt(s.pfnBits)) - 1n)}): swp_offset_pfn would drop its high bits`);
+  }
+  return encodeSwapEntry(s, writable ? s.deviceWrite : s.deviceRead, pfn);
+}
+
+/** swp_entry_to_pte(swp_entry(type, offset)), refusing a type or offset the entry cannot carry. */
+export function encodeSwapEntryChecked(d: Descriptor, type: number, offset: bigint, what = 'swap entry'): bigint {
+  const s = d.swap;
+  if (!Number.isInteger(type) || type < 0 || type >= 1 << MAX_SWAPFILES_SHIFT) {
+    throw new PgtemuError('EINVAL', `${what}: type ${String(type)} is not a swap type (0..${(1 << MAX_SWAPFILES_SHIFT) - 1}, MAX_SWAPFILES_SHIFT ${MAX_SWAPFILES_SHIFT})`);
+  }
+  if (typeof offset !== 'bigint' || offset < 0n || offset >> BigInt(s.offset.bits) !== 0n) {
+    throw new PgtemuError('EINVAL', `${what}: offset ${typeof offset === 'bigint' ? hex(offset) : String(offset)} does not fit the ${d.arch}/${d.variant} swap offset field (${s.offset.bits} bits)`);
+  }
+  return encodeSwapEntry(s, type, offset);
 }
 
 // ---------------------------------------------------------------- the hardware view

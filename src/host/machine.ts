@@ -13,7 +13,8 @@ import {
 } from './consts.gen.js';
 import {
   PRED_NAMES, TEMPLATE_NAMES, decodeEntry, decodeTablePa, decodeHardware, entryBitNames, hardwareImage,
-  type Descriptor, type HwEntryFlags, type LevelDescriptor,
+  decodeSwapEntry, encodeDevicePrivateEntry, encodeSwapEntryChecked,
+  type Descriptor, type HwEntryFlags, type LevelDescriptor, type SwapEntryInfo,
 } from './archdesc.js';
 
 /** Ctx.badWhy in words (assembly/layout.ts BAD_*, their JSDoc). */
@@ -141,6 +142,24 @@ export interface GupResult {
 export interface EntryFlags {
   present: boolean; table: boolean; leaf: boolean; write: boolean; user: boolean; young: boolean;
   dirty: boolean; special: boolean; devmap: boolean; protnone: boolean;
+  /** a swap entry at the last level (is_swap_pte): its type, offset and what it is
+   *  (device-private: the pfn, writable); absent for any other entry */
+  swap?: SwapEntryInfo;
+}
+
+/** What the core's swap helpers (assembly/arch.ts) say of an entry; see Machine.coreSwapEntry. */
+export interface CoreSwapReading {
+  /** isSwapEntry (is_swap_pte) */
+  isSwap: boolean;
+  /** swpType, swpOffset, swpOffsetPfn */
+  type: number;
+  offset: bigint;
+  pfn: bigint;
+  /** isDevicePrivateEntry, isWritableDevicePrivateEntry */
+  devicePrivate: boolean;
+  writable: boolean;
+  /** the walker's verdict on the entry at that level (entryKind): 'leaf', 'none', 'not-present', 'bad', 'table' */
+  kind: string;
 }
 
 /**
@@ -1224,7 +1243,56 @@ export class Machine {
     const l: LevelDescriptor | undefined = this.desc.levels[li];
     if (!l) throw new PgtemuError('EINVAL', `decode: level ${typeof level === 'string' ? level : describe(level)} does not exist (0..${this.desc.levels.length - 1}: ${this.desc.levels.map((x) => x.name).join(', ')})`);
     const view = walkViewOf(opts, 'decode');
-    return view === 'hardware' ? decodeHardware(this.desc.hardware.levels[li], entry) : decodeEntry(l, entry);
+    if (view === 'hardware') return decodeHardware(this.desc.hardware.levels[li], entry);
+    const f = decodeEntry(l, entry);
+    const swap = decodeSwapEntry(this.desc, li, entry);
+    return swap ? { ...f, swap } : f;
+  }
+
+  // ---------------------------------------------------------------- swap entries
+  /**
+   * swp_entry_to_pte(swp_entry(type, offset)): the last level's swap entry, built
+   * by the core (assembly/arch.ts mkSwpEntry). A type outside 0..31 or an offset
+   * the arch's field cannot hold is refused.
+   */
+  swapEntry(type: number, offset: bigint | number): bigint {
+    const off = u64Arg(offset, 'swapEntry: offset');
+    const want = encodeSwapEntryChecked(this.desc, type, off, 'swapEntry');
+    const got = this.call('swpEntry', { type, level: this.desc.levels.length - 1, offset: off, pfn: 0n, entry: 0n }, 'swapEntry').made;
+    if (got !== want) throw new Error(`pgtemu core: mkSwpEntry(${type}, ${hex(off)}) = ${hex(got)}, the host's encoding ${hex(want)}`);
+    return got;
+  }
+
+  /**
+   * make_writable_device_private_entry(pfn) (writable: true) or
+   * make_readable_device_private_entry(pfn) as a pte (swp_entry_to_pte), with this
+   * machine's kernel's SWP_DEVICE_WRITE / SWP_DEVICE_READ, built by the core. A pfn
+   * beyond SWP_PFN_BITS or the arch's offset field is refused.
+   */
+  devicePrivateEntry(pfn: bigint | number, o?: { writable?: boolean }): bigint {
+    const p = u64Arg(pfn, 'devicePrivateEntry: pfn');
+    const { writable } = options(o, 'devicePrivateEntry', { writable: 'boolean' });
+    const want = encodeDevicePrivateEntry(this.desc, p, writable === true, `devicePrivateEntry: pfn ${hex(p)}`);
+    const r = this.call('swpEntry', { type: 0, level: this.desc.levels.length - 1, offset: 0n, pfn: p, entry: 0n }, 'devicePrivateEntry');
+    const got = writable ? r.devWrite : r.devRead;
+    if (got !== want) throw new Error(`pgtemu core: mkDevicePrivateEntry(${hex(p)}, ${writable === true}) = ${hex(got)}, the host's encoding ${hex(want)}`);
+    return got;
+  }
+
+  /** What the core's swap helpers and walker make of an entry at a level (default: the last). */
+  coreSwapEntry(entry: bigint, level: number = this.desc.levels.length - 1): CoreSwapReading {
+    if (typeof entry !== 'bigint' || entry < 0n || entry >= 1n << 64n) throw new PgtemuError('EINVAL', `coreSwapEntry: entry ${describe(entry)} is not a 64-bit bigint`);
+    if (!Number.isInteger(level) || level < 0 || level >= this.desc.levels.length) {
+      throw new PgtemuError('EINVAL', `coreSwapEntry: level ${describe(level)} does not exist (0..${this.desc.levels.length - 1})`);
+    }
+    const r = this.call('swpEntry', { type: 0, level, offset: 0n, pfn: 0n, entry }, 'coreSwapEntry');
+    // entryKind's K_LEAF .. K_BAD are the walk codes W_OK .. W_BAD (assembly/arch.ts); its one other kind is K_TABLE
+    const kinds: Record<number, string> = { [K.W_OK]: 'leaf', [K.W_NONE]: 'none', [K.W_NOT_PRESENT]: 'not-present', [K.W_BAD]: 'bad' };
+    return {
+      isSwap: r.isSwap !== 0, type: r.type, offset: r.offset, pfn: r.pfn,
+      devicePrivate: (r.devPrivate & 1) !== 0, writable: (r.devPrivate & 2) !== 0,
+      kind: kinds[r.kind] ?? 'table',
+    };
   }
 
   /** The names of the bits set in an entry at a level, as that level and the entry's state name them. */
@@ -1313,6 +1381,16 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
   w(at, 'ArchDesc', 'entryBytes', 8);
   w(at, 'ArchDesc', 'vaCheckMask', d.vaCheckMask ?? 0n);
   w(at, 'ArchDesc', 'vaSignExtend', d.vaSignExtend ?? false);
+  const sw = d.swap;
+  w(at, 'ArchDesc', 'swpTypeMask', sw.type.mask);
+  w(at, 'ArchDesc', 'swpTypeShift', sw.type.shift);
+  w(at, 'ArchDesc', 'swpOffsetMask', sw.offset.mask);
+  w(at, 'ArchDesc', 'swpOffsetShift', sw.offset.shift);
+  w(at, 'ArchDesc', 'swpOffsetXor', sw.offset.inverted ? sw.offset.mask : 0n);
+  w(at, 'ArchDesc', 'swpSet', sw.set);
+  w(at, 'ArchDesc', 'swpPfnMask', (1n << BigInt(sw.pfnBits)) - 1n);
+  w(at, 'ArchDesc', 'swpDeviceWrite', sw.deviceWrite);
+  w(at, 'ArchDesc', 'swpDeviceRead', sw.deviceRead);
   const predIdx: Record<string, number> = {};
   for (const p of PRED_NAMES) predIdx[p] = K[`P_${p.toUpperCase()}` as keyof typeof K] as number;
   const tIdx: Record<string, number> = {

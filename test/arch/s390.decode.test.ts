@@ -307,8 +307,15 @@ describe.each(VARIANTS)('s390/$variant', ({ variant, levels, shifts, vaBits, use
         dirty: pte_dirty(v), special: pte_special(v), devmap: false, protnone: pte_protnone(v),
       };
     };
-    const got = Object.fromEntries(cases.map(([name, v]) => [name, m.decode(v, PTE)]));
+    // (the swap entry's reading, EntryFlags.swap, is checked below and in swap-entries.test.ts)
+    const got = Object.fromEntries(cases.map(([name, v]) => {
+      const { swap: _swap, ...f } = m.decode(v, PTE);
+      return [name, f];
+    }));
     expect(got).toEqual(Object.fromEntries(cases.map(([name, v]) => [name, kernel(v)])));
+    // pte_swap's entry is is_swap_pte: __swp_type 0, __swp_offset 0x1234
+    expect(m.decode(mk_swap_pte(0n, 0x1234n), PTE).swap).toMatchObject({ type: 0, offset: 0x1234n, stray: 0n });
+    expect(cases.filter(([, v]) => m.decode(v, PTE).swap !== undefined).map(([n]) => n)).toEqual(['mk_swap_pte(0, 0x1234)']);
     // and spelled out, so a wrong helper above cannot hide a wrong answer
     expect(got).toEqual({
       'pte_none (_PAGE_INVALID)': flags(''),

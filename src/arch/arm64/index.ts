@@ -138,6 +138,23 @@ const pmd4k: LevelKind = {
   ops: { mkdevmap: [{ set: ['DEVMAP'] }] },       // pmd_mkdevmap: PTE_DEVMAP only
 };
 
+// Swap entries, v6.12 arch/arm64/include/asm/pgtable.h ("Encode and decode a swap entry"):
+//   bits 0-1 present (must be zero), bit 2 PG_anon_exclusive, bit 3 uffd-wp,
+//   bits 6-10 type (__SWP_TYPE_SHIFT 6, __SWP_TYPE_BITS 5), bit 11 PTE_PRESENT_INVALID
+//   (must be zero), bits 12-61 offset (__SWP_OFFSET_SHIFT 12, __SWP_OFFSET_BITS 50).
+//   __swp_entry(type, offset) = type << 6 | offset << 12; __swp_entry_to_pte is the identity.
+// v6.13..v6.17: the same layout assumed (UNVERIFIED from those trees). The layout
+// before v6.10 is in `eras` below.
+const swap = {
+  type: { mask: 0x7c0n, shift: 6 },
+  offset: { mask: 0x3fff_ffff_ffff_f000n, shift: 12 },
+  set: [],
+  clear: ['VALID', 1, 'PRESENT_INVALID'],
+  exclusive: 2,          // PTE_SWP_EXCLUSIVE = 1 << 2 (pgtable-prot.h, "only for swp ptes")
+  uffdWp: 3,             // PTE_SWP_UFFD_WP = 1 << 3 (CONFIG_HAVE_ARCH_USERFAULTFD_WP)
+  cite: 'v6.12 arch/arm64/include/asm/pgtable.h __swp_entry (__SWP_TYPE_SHIFT 6, __SWP_OFFSET_SHIFT 12), pgtable-prot.h',
+} as const;
+
 // pte at 4K: every present pte is a page (the type bits are not tested by
 // pte_present; valid user ptes carry PTE_TYPE_PAGE = 3).
 const pte4k: LevelKind = {
@@ -150,7 +167,7 @@ const pte4k: LevelKind = {
   protnone: pteLikeProtnone,                      // pte_protnone
   tableAddr: { mask: OA_4K, shift: 12, paShift: 12 },   // unused (no next level)
   leafAddr: { mask: OA_4K, shift: 12, paShift: 12 },    // pte_pfn: PTE_ADDR_LOW >> PAGE_SHIFT
-  names: sharedNames('PAGE'),
+  names: sharedNames('PAGE'),  swap,
 };
 
 // The top level of 4k-48: pgd entries are the p4d (pgtable-nop4d.h folds the
@@ -301,6 +318,19 @@ export const arm64: ArchData = {
   eras: [{
     until: 'v6.9',
     bits: { PRESENT_INVALID: 58, PMD_PRESENT_INVALID: 59, PROTNONE_USER: 58, PROTNONE_UXN: 58, UFFD_WP: -1 },
+    // v6.1 pgtable.h: bits 0-1 present (zero), bit 2 PG_anon_exclusive, bits 3-7 type
+    // (__SWP_TYPE_SHIFT 3), bits 8-57 offset (__SWP_OFFSET_SHIFT = __SWP_TYPE_BITS +
+    // __SWP_TYPE_SHIFT = 8, __SWP_OFFSET_BITS 50), bit 58 PTE_PROT_NONE (zero); no uffd-wp.
+    // Moved to bits 6-10 / 12-61 by the series that moved PTE_PRESENT_INVALID to bit 11
+    // (the same v6.10 boundary as above, UNVERIFIED tag). Its v6.0 form is assumed.
+    swap: {
+      type: { mask: 0xf8n, shift: 3 },
+      offset: { mask: 0x03ff_ffff_ffff_ff00n, shift: 8 },
+      set: [],
+      clear: ['VALID', 1, 'PRESENT_INVALID'],
+      exclusive: 2,
+      cite: 'v6.1 arch/arm64/include/asm/pgtable.h __swp_entry (__SWP_TYPE_SHIFT 3, __SWP_OFFSET_SHIFT 8)',
+    },
   }],
   history: {
     // `select ARCH_HAS_PTE_SPECIAL` (arch/arm64/Kconfig) since the symbol was
@@ -314,6 +344,9 @@ export const arm64: ArchData = {
     // v5.3 UNVERIFIED from a v5.3 tree); removed for v6.17 ("mm: remove devmap
     // related functions and page table bits").
     devmap: { from: 'v5.3', until: 'v6.16' },
+    // `select HAVE_ARCH_USERFAULTFD_WP if USERFAULTFD` (v6.12 arch/arm64/Kconfig; not
+    // in v6.1): the uffd-wp series of v6.10 (tag UNVERIFIED, as for UFFD_WP above)
+    uffdWp: { from: 'v6.10' },
   },
   kinds: { p4d, pud4k, pmd4k, pte4k, pud64k, pmd64k, pte64k },
   ops: {

@@ -81,6 +81,21 @@ const pmdKind = (ps: number): LevelKind => ({
   leafAddr: { mask: pfnMask(ps), shift: ps, paShift: ps },   // pmd_pfn = (val & _PFN_MASK) >> PFN_PTE_SHIFT
 });
 
+// Swap entries, v6.12 arch/loongarch/include/asm/pgtable.h ("Format of swap PTEs"):
+//   mk_swap_pte(type, offset) = (type & 0x7f) << 16 | offset << 24: type in bits 16..22,
+//   offset in bits 24..63 (40 bits), bit 23 the exclusive marker, bits 0..15 zero (they
+//   include _PAGE_PRESENT, bit 7, and _PAGE_PROTNONE, bit 10). __swp_entry_to_pte is the
+//   identity. The same for every page size. v6.13..v6.17: the same layout assumed
+//   (UNVERIFIED from those trees). Before v6.3: see `eras`.
+const swap = {
+  type: { mask: 0x7f_0000n, shift: 16 },
+  offset: { mask: 0xffff_ffff_ff00_0000n, shift: 24 },
+  set: [],
+  clear: ['VALID', 'DIRTY', 'PLV0', 'PLV1', 'CACHE_CC', 'CACHE_WUC', 'GLOBAL', 'PRESENT', 'WRITE', 'MODIFIED', 'PROTNONE', 'SPECIAL', 12, 13, 14, 15],
+  exclusive: 23,             // _PAGE_SWP_EXCLUSIVE = 1 << _PAGE_SWP_EXCLUSIVE_SHIFT (23), pgtable-bits.h
+  cite: 'v6.12 arch/loongarch/include/asm/pgtable.h mk_swap_pte, __swp_type, __swp_offset; pgtable-bits.h',
+} as const;
+
 const pteKind = (ps: number): LevelKind => ({
   ...leafFlags,
   leafOk: true,
@@ -97,6 +112,7 @@ const pteKind = (ps: number): LevelKind => ({
   tableBits: [],
   names: [{ name: 'GLOBAL' }],                 // bit 6: _PAGE_GLOBAL in a pte
   leafAddr: { mask: pfnMask(ps), shift: ps, paShift: ps },   // pte_pfn
+  swap,
 });
 
 // ---------------------------------------------------------------- the MMU's view
@@ -171,6 +187,15 @@ export const loongarch: ArchData = {
     NO_EXEC: 62,         // _PAGE_NO_EXEC_SHIFT (HW)
     RPLV: 63,            // _PAGE_RPLV_SHIFT (HW)
   },
+  // v6.1 pgtable.h: mk_swap_pte(type, offset) = type << 16 | offset << 24, __swp_type
+  // = (val >> 16) & 0xff: an 8-bit type field (bits 16..23), no exclusive marker. Made
+  // 7 bits with bit 23 the marker by "loongarch/mm: support __HAVE_ARCH_PTE_SWP_EXCLUSIVE"
+  // (merged for v6.3: the tag is UNVERIFIED from a v6.3 tree). Types below 32 encode alike.
+  eras: [{
+    until: 'v6.2',
+    bits: {},
+    swap: { ...swap, type: { mask: 0xff_0000n, shift: 16 }, exclusive: undefined, cite: 'v6.1 arch/loongarch/include/asm/pgtable.h mk_swap_pte' },
+  }],
   history: {
     // `select ARCH_HAS_PTE_SPECIAL` since the port (v6.12 Kconfig line 27;
     // present in v6.1); the port's release, v5.19, is UNVERIFIED.
@@ -179,6 +204,7 @@ export const loongarch: ArchData = {
     // v6.11"); removed for v6.17 by "mm: remove devmap related functions and
     // page table bits".
     devmap: { from: 'v6.11', until: 'v6.16' },
+    uffdWp: null,      // no HAVE_ARCH_USERFAULTFD_WP in v6.1 or v6.12 arch/loongarch/Kconfig
   },
   kinds: {
     p4d12: dirKind(12, false),

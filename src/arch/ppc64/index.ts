@@ -85,6 +85,23 @@ const protnone: PredSpec = {
 // pmd_mkspecial/pud_mkspecial are no-ops: insert_pfn_pmd/pud leave no mark.
 const hugeSpecial: PredSpec = 'never';
 
+// Swap entries, v6.12 book3s/64/pgtable.h ("Encode and de-code a swap entry"; the same
+// in v6.1): SWP_TYPE_BITS 5, __swp_type(x) = x & SWP_TYPE_MASK: type in bits 0..4;
+// __swp_entry(type, offset) = type | ((offset << PAGE_SHIFT) & PTE_RPN_MASK): offset in
+// bits PAGE_SHIFT..52 (37 bits with 64K pages, 41 with 4K); __swp_entry_to_pte ORs in
+// _PAGE_PTE (and __pte_to_swp_entry clears it). _PAGE_PRESENT and _PAGE_INVALID stay
+// clear, so pte_present fails. Big-endian storage is the core's (bigEndian).
+// v6.13..v6.17: the same layout assumed (UNVERIFIED from those trees).
+const swap = (rpn: bigint, shift: number) => ({
+  type: { mask: 0x1fn, shift: 0 },
+  offset: { mask: rpn, shift },
+  set: ['PTE'],
+  clear: ['PRESENT', 'INVALID'],
+  exclusive: 'NON_IDEMPOTENT',     // _PAGE_SWP_EXCLUSIVE = _PAGE_NON_IDEMPOTENT, bit 5
+  softDirty: 'SOFT_DIRTY',         // _PAGE_SWP_SOFT_DIRTY = _PAGE_SOFT_DIRTY (CONFIG_MEM_SOFT_DIRTY), bit 9
+  cite: 'v6.12 arch/powerpc/include/asm/book3s/64/pgtable.h __swp_entry, __swp_entry_to_pte (SWP_TYPE_BITS, PTE_RPN_MASK)',
+});
+
 // pte level, per page size (the pfn field differs)
 const pte = (rpn: bigint, shift: number): LevelKind => ({
   ...common,
@@ -100,6 +117,7 @@ const pte = (rpn: bigint, shift: number): LevelKind => ({
   leaf: 'always',
   protnone,
   leafAddr: { mask: rpn, shift, paShift: shift },
+  swap: swap(rpn, shift),
 });
 
 // ---------------------------------------------------------------- the MMU's view
@@ -190,6 +208,7 @@ export const ppc64: ArchData = {
     // v6.12 arch/powerpc/Kconfig: select ARCH_HAS_PTE_DEVMAP if PPC_BOOK3S_64;
     // removed by "mm: remove devmap related functions and page table bits" (v6.17).
     devmap: { from: 'v4.13', until: 'v6.16' },
+    uffdWp: null,      // no HAVE_ARCH_USERFAULTFD_WP in v6.1 or v6.12 arch/powerpc/Kconfig
   },
   kinds: {
     // pgd: PGTABLE_LEVELS 4 (arch/powerpc/Kconfig) with the p4d folded

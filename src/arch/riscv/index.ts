@@ -94,6 +94,22 @@ const hwSv = (shifts: number[]): HardwareSpec => ({
   va: { rule: 'sign-extend', lo: shifts[0] + 9 - 1, hi: 63, cite: 'RISC-V privileged spec §4.4.1, §4.5.1, §4.6.1 (VA bits above the top must equal its sign bit)' },
 });
 
+// Swap entries, v6.12 arch/riscv/include/asm/pgtable.h ("Format of swap PTE"):
+//   bit 0 _PAGE_PRESENT (zero), bits 1-3 _PAGE_LEAF (zero), bit 5 _PAGE_PROT_NONE (zero),
+//   bit 6 exclusive marker, bits 7-11 type (__SWP_TYPE_SHIFT 7, __SWP_TYPE_BITS 5),
+//   bits 12..63 offset (__SWP_OFFSET_SHIFT = 5 + 7 = 12; __swp_entry shifts the offset
+//   unmasked, so 52 bits on RV64). __swp_entry_to_pte is the identity.
+// v6.13..v6.17: the same layout assumed (UNVERIFIED from those trees; later kernels'
+// soft-dirty and uffd-wp support may add swap bits). Before v6.3: see `eras`.
+const swap = {
+  type: { mask: 0xf80n, shift: 7 },
+  offset: { mask: 0xffff_ffff_ffff_f000n, shift: 12 },
+  set: [],
+  clear: ['PRESENT', 'READ', 'WRITE', 'EXEC', 'PROT_NONE'],
+  exclusive: 'ACCESSED',     // _PAGE_SWP_EXCLUSIVE = _PAGE_ACCESSED, bit 6 (pgtable-bits.h)
+  cite: 'v6.12 arch/riscv/include/asm/pgtable.h __swp_entry (__SWP_TYPE_SHIFT 7, __SWP_OFFSET_SHIFT), pgtable-bits.h',
+} as const;
+
 export const riscv: ArchData = {
   arch: 'riscv',
   source: 'v6.12 arch/riscv/include/asm/pgtable-bits.h, pgtable-64.h, pgtable.h, pgalloc.h, sparsemem.h; arch/riscv/mm/init.c, hugetlbpage.c; arch/riscv/Kconfig',
@@ -115,6 +131,21 @@ export const riscv: ArchData = {
     IO_SVPBMT: 62,        // _PAGE_IO_SVPBMT
     NAPOT: 63,            // _PAGE_NAPOT (Svnapot; 64 KiB hugetlb groups, not modelled)
   },
+  // v6.1 pgtable.h: bits 6-10 type (__SWP_TYPE_SHIFT 6), bits 11..63 offset
+  // (__SWP_OFFSET_SHIFT 11; its comment says "10 to XLEN-1"), no exclusive marker.
+  // Changed by "riscv/mm: support __HAVE_ARCH_PTE_SWP_EXCLUSIVE" (David Hildenbrand's
+  // series for all arches, merged for v6.3: the tag is UNVERIFIED from a v6.3 tree).
+  eras: [{
+    until: 'v6.2',
+    bits: {},
+    swap: {
+      type: { mask: 0x7c0n, shift: 6 },
+      offset: { mask: 0xffff_ffff_ffff_f800n, shift: 11 },
+      set: [],
+      clear: ['PRESENT', 'READ', 'WRITE', 'EXEC', 'PROT_NONE'],
+      cite: 'v6.1 arch/riscv/include/asm/pgtable.h __swp_entry (__SWP_TYPE_SHIFT 6)',
+    },
+  }],
   history: {
     // pte_special from the port: the pre-v4.18 pgtable-bits.h defines
     // __HAVE_ARCH_PTE_SPECIAL ("Advertise support for _PAGE_SPECIAL"); v4.18's
@@ -126,6 +157,9 @@ export const riscv: ArchData = {
     // `select ARCH_HAS_PTE_DEVMAP if 64BIT && MMU`; removed for v6.17 by
     // "mm: remove devmap related functions and page table bits".
     devmap: { from: 'v6.11', until: 'v6.16' },
+    // no HAVE_ARCH_USERFAULTFD_WP in v6.1 or v6.12 arch/riscv/Kconfig (later kernels:
+    // UNVERIFIED; it matters here only before v6.2, see src/arch/swap.ts)
+    uffdWp: null,
   },
   kinds: {
     pgd: dir,     // Sv57 top level
@@ -171,6 +205,7 @@ export const riscv: ArchData = {
       leaf: 'always',
       protnone: { mask: ['PRESENT', 'PROT_NONE'], value: ['PROT_NONE'] },   // pte_protnone
       leafAddr: { mask: PFN, shift: 10, paShift: 12 },  // pte_pfn (no Svnapot entries)
+      swap,
     },
   },
   ops: {

@@ -259,6 +259,24 @@ const segment: LevelKind = {
   },
 };
 
+// Swap entries, v6.12 arch/s390/include/asm/pgtable.h ("64 bit swap entry format";
+// the same in v6.1; the comment numbers bits from the left, IBM style):
+//   mk_swap_pte(type, offset) = _PAGE_INVALID | _PAGE_PROTECT
+//     | (offset & ((1UL << 52) - 1)) << 12 | (type & 0x1f) << 2
+//   offset in bits 12..63 (__SWP_OFFSET_SHIFT 12, 52 bits), type in bits 2..6
+//   (__SWP_TYPE_SHIFT 2); a swap pte is (pte & 0x201) == 0x200 (pte_swap): PROTECT set,
+//   PRESENT clear. __swp_entry_to_pte is the identity.
+// v6.13..v6.17: the same layout assumed (UNVERIFIED from those trees).
+const swap = {
+  type: { mask: 0x7cn, shift: 2 },
+  offset: { mask: 0xffff_ffff_ffff_f000n, shift: 12 },
+  set: ['INVALID', 'PROTECT'],
+  clear: ['PRESENT'],
+  exclusive: 'LARGE',        // _PAGE_SWP_EXCLUSIVE = _PAGE_LARGE 0x800, bit 11
+  softDirty: 'SOFT_DIRTY',   // pte_swp_soft_dirty = pte_soft_dirty: _PAGE_SOFT_DIRTY 0x002 (CONFIG_MEM_SOFT_DIRTY)
+  cite: 'v6.12 arch/s390/include/asm/pgtable.h mk_swap_pte, __swp_type, __swp_offset, pte_swap',
+} as const;
+
 const pte: LevelKind = {
   ...none,
   empty: 0x400n,       // pte_none: val == _PAGE_INVALID (pte_clear; page_table_alloc memset64)
@@ -275,6 +293,7 @@ const pte: LevelKind = {
   tableAddr: { mask: PTE_ORIGIN, shift: 12, paShift: 12 },
   leafAddr: { mask: PTE_ORIGIN, shift: 12, paShift: 12 },            // pte_pfn
   tableBits: [],
+  swap,
 };
 
 // ---------------------------------------------------------------- the MMU's view
@@ -391,6 +410,7 @@ export const s390: ArchData = {
     special: { from: 'v2.6.26' },
     // s390 never selected ARCH_HAS_PTE_DEVMAP (arch/s390/Kconfig); there is no devmap bit
     devmap: null,
+    uffdWp: null,      // no HAVE_ARCH_USERFAULTFD_WP in v6.1 or v6.12 arch/s390/Kconfig
   },
   kinds: { region1, region2, region3, segment, pte },
   ops: {

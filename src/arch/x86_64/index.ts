@@ -96,6 +96,27 @@ const hwX86 = (levels: number): HardwareSpec => {
   };
 };
 
+// Swap entries, v6.12 arch/x86/include/asm/pgtable_64.h ("Encode and de-code a
+// swap entry"; the same text in v6.1):
+//   SWP_TYPE_BITS 5, __swp_type(x) = x >> (64 - SWP_TYPE_BITS): type in bits 59..63.
+//   SWP_OFFSET_FIRST_BIT = _PAGE_BIT_PROTNONE + 1 = 9, SWP_OFFSET_SHIFT = 9 + 5 = 14:
+//   __swp_entry stores (~offset << 14) >> 5, the offset's complement in bits 9..58
+//   (50 bits), so that the high physical bits of a non-present entry are set (L1TF;
+//   pgtable-invert.h inverts a pfn the same way). __swp_entry_to_pte is the identity.
+//   Clear: P (bit 0); bit 7, as pmd_present also tests PSE; G (8), PROTNONE when P is
+//   clear; A and D (5, 6) are kept zero for an erratum that sets them on non-present entries.
+// v6.13..v6.17: the same layout assumed (UNVERIFIED from those trees).
+const swap = {
+  type: { mask: 0xf800_0000_0000_0000n, shift: 59 },
+  offset: { mask: 0x07ff_ffff_ffff_fe00n, shift: 9, inverted: true },
+  set: [],
+  clear: ['PRESENT', 'PSE', 'PROTNONE', 'ACCESSED', 'DIRTY'],
+  exclusive: 'PWT',      // _PAGE_SWP_EXCLUSIVE = _PAGE_PWT (pgtable_64_types.h), bit 3
+  uffdWp: 'USER',        // _PAGE_SWP_UFFD_WP = _PAGE_USER (CONFIG_HAVE_ARCH_USERFAULTFD_WP), bit 2
+  softDirty: 'RW',       // _PAGE_SWP_SOFT_DIRTY = _PAGE_RW (CONFIG_MEM_SOFT_DIRTY), bit 1
+  cite: 'v6.12 arch/x86/include/asm/pgtable_64.h __swp_entry, __swp_type, __swp_offset (SWP_TYPE_BITS, SWP_OFFSET_FIRST_BIT)',
+} as const;
+
 export const x86_64: ArchData = {
   arch: 'x86_64',
   source: 'v6.12 arch/x86/include/asm/pgtable_types.h, pgtable.h, pgtable-invert.h, pgtable_64_types.h',
@@ -134,6 +155,9 @@ export const x86_64: ArchData = {
     // _PAGE_DEVMAP / ARCH_HAS_PTE_DEVMAP from v4.5 (UNVERIFIED here), removed for v6.17
     // ("mm: remove devmap related functions and page table bits"; v6.17 pgtable_types.h has no _PAGE_DEVMAP)
     devmap: { from: 'v4.5', until: 'v6.16' },
+    // `select HAVE_ARCH_USERFAULTFD_WP if X86_64 && USERFAULTFD` (v6.1 and v6.12
+    // arch/x86/Kconfig); since the uffd-wp series of v5.7 (UNVERIFIED from a v5.7 tree)
+    uffdWp: { from: 'v5.7' },
   },
   kinds: {
     pgd: dir,
@@ -167,6 +191,7 @@ export const x86_64: ArchData = {
       protnone: { mask: ['PRESENT', 'PROTNONE'], value: ['PROTNONE'] },  // pte_protnone
       leafAddr: { mask: PFN_4K, shift: 12, paShift: 12 },
       names: [...globalOrProtnone, { name: 'PAT' }],     // bit 7 of a 4K pte is _PAGE_BIT_PAT
+      swap,
     },
   },
   ops: {
