@@ -42,8 +42,8 @@ import { CTX_IN, CTX_OUT } from './layout';
   len: u64;
   kind: u32;             // KIND_*
   order: u32;            // folio order of its faults
-  pfn: u64;              // pfnmap, devdax: the first pfn mapped
-  pgmap: u32;            // devdax: the pgmap handle (MemremapOut.pgmap, .gen)
+  pfn: u64;              // pfnmap, devdax: the first pfn mapped; fsdax: vm_pgoff (the file page at start)
+  pgmap: u32;            // devdax: the pgmap handle (MemremapOut.pgmap, .gen); fsdax: the file (DaxFileOut.file, .gen)
   gen: u32;
 }
 
@@ -294,4 +294,38 @@ import { CTX_IN, CTX_OUT } from './layout';
   isSwap: u32;           // isSwapEntry(level, entry)
   kind: u32;             // entryKind(level, entry, last level): the walker's K_* for it
   devPrivate: u32;       // isDevicePrivateEntry(entry) | isWritableDevicePrivateEntry(entry) << 1
+}
+
+/** @op daxFileCreate */
+@unmanaged export class DaxFileIn {
+  pgmap: u32;            // the fsdax pgmap (MemremapOut.pgmap, .gen)
+  gen: u32;
+  nrPages: u32;          // i_size in pages
+  nrExtents: u32;        // extents in the context's output array: u64 index, pages, pfn | DAX_EXTENT_SHARED each
+}
+
+/** @op daxFileCreate */
+@unmanaged export class DaxFileOut {
+  file: u32;             // -> DaxFile
+  gen: u32;
+}
+
+/** @op daxBreak daxTruncate daxEvict */
+@unmanaged export class DaxFileRefIn {
+  file: u32;
+  gen: u32;
+  size: u64;             // daxTruncate: the new i_size in pages
+}
+
+/** @op daxBreak */
+@unmanaged export class DaxBreakOut {
+  busy: u32;             // 1: a page is busy (dax_layout_busy_page_range found one)
+  refcount: i32;         // its refcount then
+  pfn: u64;
+}
+
+/** @op daxTruncate daxEvict */
+@unmanaged export class DaxTruncateOut {
+  deleted: u32;          // entries deleted (disassociated and erased)
+  warned: u32;           // of them, disassociated while still referenced (WARN_ON_ONCE)
 }

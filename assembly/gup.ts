@@ -16,7 +16,7 @@ import { mmOf } from './mm';
 import {
   Header, Ctx, Mm, Vma, Page, P_WRITE, P_SPECIAL, P_PROTNONE,
   FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
-  VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, W_OK, E_FAULT, E_NOMEM, E_INVAL, E_EXIST,
+  VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, W_OK, E_FAULT, E_NOMEM, E_INVAL, E_EXIST, E_OPNOTSUPP, KIND_FSDAX,
 } from './layout';
 import { GupIn, GupOut, argsIn, argsOut } from './abi';
 
@@ -33,9 +33,10 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
     if (vp == 0) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
     const v = changetype<Vma>(vp);
     // check_vma_flags
-    if ((v.flags & (VM_IO | VM_PFNMAP)) != 0 || (write && (v.flags & VM_WRITE) == 0) || (!write && (v.flags & VM_READ) == 0)) {
-      return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
-    }
+    if ((v.flags & (VM_IO | VM_PFNMAP)) != 0) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
+    // FOLL_LONGTERM && vma_is_fsdax: -EOPNOTSUPP (every era)
+    if ((gFlags & FOLL_LONGTERM) != 0 && v.kind == KIND_FSDAX) return gNr > n0 ? <i32>(gNr - n0) : E_OPNOTSUPP;
+    if ((write && (v.flags & VM_WRITE) == 0) || (!write && (v.flags & VM_READ) == 0)) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
     let tries = 0;
     let unshare = false;
     while (true) {

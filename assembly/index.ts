@@ -25,7 +25,7 @@ import {
   OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT, E_RANGE, E_BADTABLE, W_BADTABLE, PARENT_ROOT, PARENT_SHARED,
   OP_FAULT, OP_GUP, OP_UNPIN, OP_ZAP, OP_MUNMAP, OP_MMAP, OP_POPULATE, OP_INIT,
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, VM_PFNMAP, VM_HUGETLB, VM_WRITE, VM_SHARED, FOLL_PIN, GUP_RELEASE_OWN,
-  GUP_OUT_RUNS, PGMAP_LIVE, MEMORY_DEVICE_GENERIC,
+  GUP_OUT_RUNS, PGMAP_LIVE, MEMORY_DEVICE_GENERIC, KIND_FSDAX,
 } from './layout';
 import { pgmapChecked, pgmapOf, pgmapState } from './pgmap';
 import {
@@ -35,6 +35,8 @@ import {
 } from './abi';
 
 export { memremapPages, memunmapBegin, memunmapFinish, pgmapRef, devPageInit, devPagePut } from './pgmap';
+export { daxFileCreate, daxBreak, daxTruncate, daxEvict } from './dax';
+import { daxFileChecked } from './dax';
 export { swpEntry } from './swp';
 
 export function attach(header: usize): void {
@@ -136,6 +138,7 @@ export function mmap(ctx: usize): i32 {
   const kind = a.kind, pfn = a.pfn;
   let order = a.order;
   let pg: u32 = 0;
+  let file: u32 = 0;
   const ps = pageShift();
   if (len == 0 || end < start || end > userTop()) return E_INVAL;
   if (((start | len) & ((<u64>1 << ps) - 1)) != 0) return E_INVAL;
@@ -152,12 +155,16 @@ export function mmap(ctx: usize): i32 {
     if (r != OK) return r;
     pg = <u32>pgmapChecked(a.pgmap, a.gen);
     order = pgmapOf(<usize>pg).vmemmapShift;
+  } else if (kind == KIND_FSDAX) {
+    // a DAX file: pfn is vm_pgoff; faults try the PMD order unless order 0 (VM_NOHUGEPAGE)
+    file = <u32>daxFileChecked(a.pgmap, a.gen);
+    if (file == 0 || (order != 0 && order != <u32>(L(nLevels() - 2).shift - ps))) return E_INVAL;
   } else if (kind != KIND_ANON) {
     return E_INVAL;
   }
   const op = beginOp(ctx, OP_MMAP, mm, start, len);
   lock(mm + offsetof<Mm>("lock"));
-  let r = vmaInsert(mm, start, end, flags, kind, order, pfn, pg);
+  let r = vmaInsert(mm, start, end, flags, kind, order, pfn, pg, file);
   if (r == OK && kind == KIND_PFNMAP) {
     r = remapPfnRange(mm, start, end, pfn, (flags & VM_WRITE) != 0, op);
     if (r != OK) {

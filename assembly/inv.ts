@@ -282,15 +282,19 @@ function checkPgmap(p: usize, strict: bool): i64 {
   let extra: i64 = 0;
   let held: i64 = 0;
   devPins = 0;
-  for (let i: u64 = 0; i < nr; i += per) {
+  let step: u64 = per;
+  for (let i: u64 = 0; i < nr; i += step) {
     const pfn = g.startPfn + i;
     const folio = pgmapFolio(p, i);
+    // an FS-DAX folio made compound on association (dax_folio_init) spans its order
+    step = g.dedup == 0 && folioTestLarge(folio) ? (<u64>1) << folioOrder(folio) : per;
+    if (step < per) step = per;
     const pg = load<u64>(folio, PAGE_COMPOUND_HEAD);
     if (pg != <u64>p) report(pfn, INV_FOLIO_LINK, folio, <i64>p, <i64>pg);        // page->pgmap (invariant 5)
     const locked = privateOrCoherent(type) && (load<u64>(folio) & ((<u64>1) << PG_locked)) != 0;
     const base: i64 = <i64>idle + (locked ? 1 : 0);
     const mapRefs = g.dedup != 0 ? dedupFolioMapRefs(pfn, folio, strict) : folioMapRefs(pfn, folio, strict);
-    if (per > 1) devPins += atomic.load<i32>(pincountPtr(folio));
+    if (step > 1) devPins += atomic.load<i32>(pincountPtr(folio));
     const rc = <i64>atomic.load<i32>(refcountPtr(folio));
     const diff = rc - base - mapRefs;
     if (locked && perPage && rc > 0) held++;

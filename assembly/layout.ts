@@ -87,6 +87,14 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   daxVmemmapOpt: u32;    // CONFIG_ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (x86_64, ppc64 radix, riscv)
   thpPud: u32;           // CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD (x86_64, ppc64 radix): PUD-sized DAX faults
   pfnmapLevels: u32;     // bit l: pXd_mkspecial exists at level l (ARCH_SUPPORTS_PMD_PFNMAP / _PUD_PFNMAP)
+  daxBase: u32;          // DaxFile[daxCap]: the FS-DAX files (inode and address_space in one)
+  daxCap: u32;
+  daxArena: u32;         // their DAX entries and extents, taken from daxArenaNext up to daxArenaEnd
+  daxArenaEnd: u32;
+  daxArenaNext: u32;
+  daxLock: u32;          // the files' i_pages lock (xa_lock_irq) and file creation; taken inside an mm lock
+  daxSeq: u32;           // the last DaxFile.gen handed out
+  _daxPad: u32;
 }
 export const HEADER_SIZE: u32 = 4096;
 // Arrays that follow the fixed fields inside the header page.
@@ -129,6 +137,7 @@ export const WHATIF_DEVMAP_LESS: u32 = 1;
 export const PGMAP_SIZE: u32 = offsetof<Pgmap>();
 export const PGMAP_REF_DEAD: i64 = (<i64>1) << 62;
 export const PGMAP_MAX: u32 = 64;
+export const DAX_FILES_MAX: u32 = 64;   // FS-DAX files a machine holds (Header.daxCap)
 
 // enum memory_type (include/linux/memremap.h)
 export const MEMORY_DEVICE_PRIVATE: u32 = 1;
@@ -398,7 +407,8 @@ export const MMF_HAS_PINNED: u32 = 1 << 0;   // sticky flag, set on the first FO
   kind: u32;             // KIND_*
   order: u32;            // folio order of faults (0, pmd order, pud order)
   pgmap: u32;            // devdax: the pgmap (Pgmap slot) whose pfns it maps
-  _pad: u64;
+  file: u32;             // fsdax: the DaxFile (vm_file)
+  _pad: u32;
 }
 export const VMA_SIZE: u32 = 48;
 
@@ -416,6 +426,7 @@ export const KIND_ANON: u32 = 0;      // private anonymous (THP when order > 0)
 export const KIND_HUGETLB: u32 = 1;   // hugetlbfs-style, order = pmd or pud order
 export const KIND_PFNMAP: u32 = 2;    // remap_pfn_range: special entries, no struct page refs
 export const KIND_DEVDAX: u32 = 3;    // a device-DAX file (drivers/dax/device.c): pgmap, pfn at start, order = its align
+export const KIND_FSDAX: u32 = 4;     // an FS-DAX file (fs/dax.c): file, pfn = pgoff at start, order = pmd order or 0 (VM_NOHUGEPAGE)
 
 // ---------------------------------------------------------------- gup flags
 // include/linux/mm_types.h and mm/internal.h (v6.12)
@@ -549,6 +560,50 @@ export const OP_RAW: u32 = 10;
 export const OP_MEMREMAP: u32 = 11;
 export const OP_MEMUNMAP: u32 = 12;
 export const OP_DEVPAGE: u32 = 13;
+export const OP_DAX: u32 = 14;
+
+// ---------------------------------------------------------------- FS-DAX files (fs/dax.c)
+// A file: an extent map from page index to pfns (of an FS_DAX pgmap), and
+// its DAX page-cache entries, one u64 per page index: 0 (no entry), or the
+// kernel's value entry, pfn << DAX_SHIFT | DAX_* flags; a PMD entry is
+// written in every slot it covers (what xas_load returns for a multi-order
+// entry).
+@unmanaged export class DaxFile {
+  state: u32;            // DAXF_*
+  gen: u32;
+  pgmap: u32;            // the fsdax pgmap its extents lie in
+  nrPages: u32;          // i_size, in pages
+  cap: u32;              // entry slots: the size it was created with
+  nrExtents: u32;
+  entries: u32;          // -> u64[cap]
+  extents: u32;          // -> DaxExtent[nrExtents], by index
+  warned: u32;           // dax_disassociate_entry's WARN_ON_ONCE(trunc && page_ref_count > 1), counted
+  breaks: u32;           // dax_layout_busy_page_range scans
+}
+export const DAXFILE_SIZE: u32 = offsetof<DaxFile>();
+export const DAXF_FREE: u32 = 0;
+export const DAXF_LIVE: u32 = 1;
+export const DAXF_EVICTED: u32 = 2;   // evict_inode ran: its entries are gone, its slot is not reused
+// One extent: file pages [index, index + pages) at pfn.. (IOMAP_MAPPED);
+// shared: a reflinked extent (IOMAP_F_SHARED)
+@unmanaged export class DaxExtent {
+  index: u64;
+  pages: u64;
+  pfn: u64;
+  shared: u64;
+}
+export const DAXEXTENT_SIZE: u32 = offsetof<DaxExtent>();
+// daxFileCreate's extent list: the pfn word's top bit marks a shared extent
+export const DAX_EXTENT_SHARED: u64 = (<u64>1) << 63;
+// fs/dax.c (both eras)
+export const DAX_SHIFT: u32 = 4;
+export const DAX_LOCKED: u64 = 1;
+export const DAX_PMD: u64 = 2;
+export const DAX_ZERO_PAGE: u64 = 4;
+export const DAX_EMPTY: u64 = 8;
+// include/linux/page-flags.h (v6.12): page->mapping of a page shared by
+// several extents; page->share (the word of page->index) counts them
+export const PAGE_MAPPING_DAX_SHARED: u64 = 1;
 
 // inject()'s field argument (host and core read these, never a number)
 export const INJECT_REFCOUNT: u32 = 0;   // the folio's _refcount

@@ -9,10 +9,10 @@ import { pfnToPage, pageToPfn, allocPages, allocTable, poolVa, prepCompound, set
 import { getHugeZeroFolio, isHugeZeroPfn } from './folio';
 import { folioPutRefs, folioAddNewAnonRmap } from './refcount';
 import { walkAlloc, allocStatus } from './walk';
-import { devdaxFault } from './dax';
+import { devdaxFault, fsdaxFault } from './dax';
 import { KIND_NONE } from './model';
 import {
-  Header, Mm, Vma, VMA_SIZE, VM_WRITE, VM_READ, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX,
+  Header, Mm, Vma, VMA_SIZE, VM_WRITE, VM_READ, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX,
   T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, P_WRITE, P_PROTNONE,
   OK, E_FAULT, E_NOMEM, E_NOTABLE, E_INVAL, E_EXIST, E_NOSPC, E_BADTABLE, Page,
   PG_anon_exclusive, PG_swapbacked, PG_uptodate, PG_large_rmappable, PAGE_MAPPING_ANON,
@@ -56,7 +56,7 @@ export function vmaKindAt(mm: usize, addr: u64): u32 {
 }
 
 // Insert [start, end); the caller checked alignment. E_EXIST on overlap.
-export function vmaInsert(mm: usize, start: u64, end: u64, flags: u32, kind: u32, order: u32, pfn: u64, pgmap: u32 = 0): i32 {
+export function vmaInsert(mm: usize, start: u64, end: u64, flags: u32, kind: u32, order: u32, pfn: u64, pgmap: u32 = 0, file: u32 = 0): i32 {
   const m = mmOf(mm);
   if (m.nrVmas >= hdr().vmaPerMm) return E_NOSPC;
   let i: u32 = 0;
@@ -71,6 +71,7 @@ export function vmaInsert(mm: usize, start: u64, end: u64, flags: u32, kind: u32
   v.order = order;
   v.pfn = pfn;
   v.pgmap = pgmap;
+  v.file = file;
   m.nrVmas++;
   return OK;
 }
@@ -91,14 +92,14 @@ export function vmaRemoveRange(mm: usize, start: u64, end: u64): i32 {
       memory.copy(vmaAt(mm, i + 1), vmaAt(mm, i), (m.nrVmas - i) * VMA_SIZE);
       m.nrVmas++;
       const t = changetype<Vma>(vmaAt(mm, i + 1));
-      if (t.kind == KIND_PFNMAP || t.kind == KIND_DEVDAX) t.pfn += (end - v.start) >> pageShift();
+      if (t.kind == KIND_PFNMAP || t.kind == KIND_DEVDAX || t.kind == KIND_FSDAX) t.pfn += (end - v.start) >> pageShift();
       t.start = end;
       v.end = start;
       return OK;
     }
     if (v.start < start) { v.end = start; i++; continue; }
     if (v.end > end) {
-      if (v.kind == KIND_PFNMAP || v.kind == KIND_DEVDAX) v.pfn += (end - v.start) >> pageShift();
+      if (v.kind == KIND_PFNMAP || v.kind == KIND_DEVDAX || v.kind == KIND_FSDAX) v.pfn += (end - v.start) >> pageShift();
       v.start = end;
       i++;
       continue;
@@ -124,7 +125,7 @@ export function isZeroPfn(pfn: u64): bool { return pfn == hdr().zeroPfn; }
 
 // Set up a freshly allocated anon / hugetlb folio mapped once by one entry at
 // `huge` level (folio_add_new_anon_rmap; hugetlb_add_new_anon_rmap).
-function initNewFolio(folio: usize, order: u32, mm: usize, va: u64, opId: u32, hugetlb: bool): void {
+export function initNewFolio(folio: usize, order: u32, mm: usize, va: u64, opId: u32, hugetlb: bool): void {
   const p = changetype<Page>(folio);
   prepCompound(folio, order);
   p.mapping = PAGE_MAPPING_ANON | (<u64>mmOf(mm).id << 4);
@@ -149,6 +150,7 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32, unshare:
   if (!write && (v.flags & VM_READ) == 0) return E_FAULT;
   if (v.kind == KIND_PFNMAP) return E_FAULT;   // populated at mmap time; nothing to fault in
   if (v.kind == KIND_DEVDAX) return devdaxFault(mm, vp, va, write, opId);
+  if (v.kind == KIND_FSDAX) return fsdaxFault(mm, vp, va, write, opId);
   const ps = pageShift();
   const last = <i32>nLevels() - 1;
 

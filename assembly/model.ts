@@ -34,7 +34,7 @@ import { freeZoneDeviceFolio, pgmapOf, pgmapLookup, pgmapRefTryget, pgmapRefPut,
 import {
   P_SPECIAL, P_DEVMAP, FOLL_LONGTERM, MODEL_LEGACY, MODEL_UNIFIED, PG_reserved,
   MEMORY_DEVICE_PRIVATE, MEMORY_DEVICE_COHERENT, MEMORY_DEVICE_GENERIC, MEMORY_DEVICE_FS_DAX,
-  KIND_PFNMAP, KIND_DEVDAX, T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW,
+  KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX, T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW,
 } from './layout';
 
 // Read once at attach (per instance): the model, CONFIG_ARCH_HAS_PTE_DEVMAP
@@ -181,7 +181,7 @@ export function longtermPinnable(folio: usize): bool {
 
 // ---------------------------------------------------------------- which mappings hold a page
 // vma_is_dax: a mapping of a DAX file (device-DAX here; FS-DAX files too).
-@inline export function isDaxKind(kind: u32): bool { return kind == KIND_DEVDAX; }
+@inline export function isDaxKind(kind: u32): bool { return kind == KIND_DEVDAX || kind == KIND_FSDAX; }
 
 // Does the present leaf e at level l of a VMA of `kind` hold a reference on
 // (and a mapcount of) the page it maps, as the mapping's own fault path

@@ -110,7 +110,8 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
     }
     const head = load<u64>(page, PAGE_COMPOUND_HEAD);
     const pflags = load<u64>(page);
-    if (((head | pflags) & (large | 1)) == 0 && ((pflags & reserved) == 0 || isDevicePfn(pfn))) {
+    // (a device page's compound_head word is its pgmap pointer, whose bits are no flags: test it apart)
+    if ((head & 1) == 0 && (pflags & large) == 0 && ((pflags & reserved) == 0 || isDevicePfn(pfn))) {
       // a page of an order-0 folio (RAM, or ZONE_DEVICE: PG_reserved above RAM):
       // GUP_PIN_COUNTING_BIAS references for a pin, one for a get
       if (!own && pfn != prev) { prev = pfn; runStart = i; }   // (gup lists a small page once)

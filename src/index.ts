@@ -11,6 +11,8 @@ export type * from './arch/types.js';
 export { KERNELS, DEFAULT_KERNEL, WHAT_IFS, resolve } from './host/presets.js';
 export type { Model, KernelPreset, MachineChoice, EraSwitches, Era, WhatIf } from './host/presets.js';
 export { Pgmap, PGMAP_TYPES } from './host/pgmap.js';
+export { DaxFile, DaxWait } from './host/daxfs.js';
+export type { DaxFileOptions, DaxExtentOptions, DaxBreakResult, DaxEntry } from './host/daxfs.js';
 export type { PgmapType, MemremapOptions, PgmapState, PgmapStats, UnmapResult } from './host/pgmap.js';
 export {
   compileVariant, buildVariant, applyOp, matchPred, decodeEntry, encodeLeafEntry, decodeLeafPa, encodeTableEntry, decodeTablePa, gupFastAccepts,

@@ -8,8 +8,8 @@ import {
   MAGIC, MODEL_LEGACY, MODEL_UNIFIED, MAX_ORDERS, PARENT_ROOT, BAD_ENTRY, FOLL_PIN, FOLL_GET, FOLL_WRITE, FOLL_LONGTERM,
   FOLL_FAST_ONLY, FOLL_NOFAULT, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved,
   FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, E_BADTABLE, VM_READ, VM_WRITE, VM_SHARED,
-  KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
-  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, OP_CTX_SHIFT, GUP_OUT_RUNS, GUP_RELEASE_OWN, K, PGMAP_MAX, WHATIF_NONE, WHATIF_DEVMAP_LESS,
+  KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
+  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, OP_CTX_SHIFT, GUP_OUT_RUNS, GUP_RELEASE_OWN, K, PGMAP_MAX, DAX_FILES_MAX, WHATIF_NONE, WHATIF_DEVMAP_LESS,
 } from './consts.gen.js';
 import {
   PRED_NAMES, TEMPLATE_NAMES, decodeEntry, decodeTablePa, decodeHardware, entryBitNames, hardwareImage,
@@ -24,6 +24,7 @@ const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined =>
   try { return decodeTablePa(l, e); } catch { return undefined; }
 };
 import { resolve, type Era, type MachineChoice, type Model } from './presets.js';
+import { createDaxFile, daxFileHandle, DaxFile, type DaxFileOptions } from './daxfs.js';
 import {
   memremapPages, devdaxMmapArgs, Pgmap, OPTIMIZE_DAX_VMEMMAP, THP_PUD_ARCHES, HUGE_PFNMAP_ARCHES, type MemremapOptions, type UnmapResult,
 } from './pgmap.js';
@@ -53,6 +54,12 @@ export interface MachineOptions extends MachineChoice {
    * unmapped (its struct pages stay, poisoned, for the checker).
    */
   deviceMemmapMiB?: number;
+  /**
+   * FS-DAX files' page-cache entries and extents (createDaxFile), MiB;
+   * default 1: 8 bytes a file page (1 MiB holds 128K pages, 512 MiB of a
+   * 4 KiB-page file).
+   */
+  daxFilesMiB?: number;
 }
 
 export type { VmaKind } from './validate.js';
@@ -69,8 +76,10 @@ export interface MmapOptions {
   pfn?: bigint | number;
   /** devdax: the device-DAX pgmap (Machine.memremapPages, type 'devdax') the mapping maps; faults at its folioOrder */
   pgmap?: Pgmap;
-  /** devdax: bytes into the device where the mapping starts (default 0), a multiple of its align */
+  /** devdax: bytes into the device where the mapping starts (default 0), a multiple of its align; fsdax: bytes into the file (vm_pgoff), page aligned */
   offset?: bigint | number;
+  /** fsdax: the file (Machine.createDaxFile); faults PMD-sized where they can, base pages with hugeOrder 0; shared unless shared: false (a private mapping copies on write) */
+  file?: DaxFile;
   /** fault everything in now (MAP_POPULATE) */
   populate?: boolean;
 }
@@ -306,11 +315,11 @@ const MACHINE_OPTIONS = {
   arch: 'string', variant: 'string', kernel: 'string', model: 'string', special: 'boolean', devmap: 'boolean',
   ramMiB: 'number', tablePoolMiB: 'number', threads: 'number', maxMms: 'number', vmasPerMm: 'number',
   pgmapPageRefs: 'boolean', devmapCode: 'boolean', daxHugeSpecial: 'boolean', fsDaxLimited: 'boolean', whatIf: 'string',
-  deviceMemmapMiB: 'number',
+  deviceMemmapMiB: 'number', daxFilesMiB: 'number',
 } as const;
 const MMAP_OPTIONS = {
   start: 'bigint|number', length: 'bigint|number', kind: 'string', hugeOrder: 'number', read: 'boolean', write: 'boolean',
-  shared: 'boolean', pfn: 'bigint|number', populate: 'boolean', pgmap: 'object', offset: 'bigint|number',
+  shared: 'boolean', pfn: 'bigint|number', populate: 'boolean', pgmap: 'object', offset: 'bigint|number', file: 'object',
 } as const;
 const GUP_OPTIONS = { pin: 'boolean', write: 'boolean', longterm: 'boolean', fastOnly: 'boolean', noFault: 'boolean' } as const;
 const GUP_FORMS = { runs: 'boolean', into: 'object' } as const;
@@ -529,6 +538,8 @@ export class Machine {
     intIn(vmasPerMm, 1, 65536, 'vmasPerMm');
     const deviceMiB = opts.deviceMemmapMiB ?? 32;
     intIn(deviceMiB, 0, 3072, 'deviceMemmapMiB');
+    const daxMiB = opts.daxFilesMiB ?? 1;
+    intIn(daxMiB, 0, 1024, 'daxFilesMiB');
     if (poolMiB * 2 > ramMiB) throw new PgtemuError('EINVAL', `Machine.create: tablePoolMiB ${poolMiB} must be at most half of ramMiB ${ramMiB}`);
 
     const module = coreModule();
@@ -576,6 +587,8 @@ export class Machine {
     const arenaBytes = rootBlocks * 8 * 256 + ramSections * secPages * (L.size.Page + 8) + 4096 + deviceBytes;
     const arena = take(arenaBytes, 4096);
     const pgmaps = take(PGMAP_MAX * L.size.Pgmap, 64);
+    const daxFiles = take(DAX_FILES_MAX * L.size.DaxFile, 64);
+    const daxArena = take(daxMiB * 2 ** 20, 64);
     // one PoolUnit per smallest table, over the pool rounded up to a power of
     // two (the core tests a link with one mask: the records past the end say "no table")
     const units = 2 ** Math.ceil(Math.log2(poolBytes)) >> poolMinShift;
@@ -635,6 +648,11 @@ export class Machine {
       w(header, 'Header', 'pfnmapLevels', pfnmap);
     }
     w(header, 'Header', 'pgmapBase', pgmaps);
+    w(header, 'Header', 'daxBase', daxFiles);
+    w(header, 'Header', 'daxCap', DAX_FILES_MAX);
+    w(header, 'Header', 'daxArena', daxArena);
+    w(header, 'Header', 'daxArenaEnd', daxArena + daxMiB * 2 ** 20);
+    w(header, 'Header', 'daxArenaNext', daxArena);
     w(header, 'Header', 'pgmapCap', PGMAP_MAX);
     writeDescriptor(dv, L, arch, desc);
     writeDescriptor(dv, L, archHw, hardwareImage(desc));
@@ -664,6 +682,8 @@ export class Machine {
   private view?: DataView;
   private dv(): DataView { return (this.view ??= new DataView(this.memory.buffer)); }
   /** @internal */ rd(base: number, c: ClassName, f: string): number | bigint { return readField(this.dv(), this.L, base, c, f); }
+  /** @internal A little-endian u64 of the shared memory (the core's own words, not table entries). */
+  readU64(addr: number): bigint { return this.dv().getBigUint64(addr, true); }
   private hd(f: string): number | bigint { return this.rd(this.header, 'Header', f); }
   /**
    * Call a core operation on this thread's context (Core.call: the input
@@ -888,6 +908,13 @@ export class Machine {
     return list;
   }
 
+  /** @internal Write a list into the output array for the next call (the results it held are copied aside first). */
+  putOutList(values: readonly bigint[]): void {
+    if (this.outHolder !== undefined) this.evict();
+    if (values.length > this.outCap) throw new PgtemuError('EINVAL', `a list of ${values.length} words is longer than the output array (${this.outCap})`);
+    this.outAll.set(values, 0);
+  }
+
   private release(pfns: BigUint64Array, n: number, pin: boolean, op: string): void {
     const flags = pin ? FOLL_PIN : FOLL_GET;
     if (this.outHolder !== undefined) this.evict();   // before the list goes where its entries are
@@ -1084,6 +1111,13 @@ export class Machine {
    * for lookup by pfn (get_dev_pagemap). See src/host/pgmap.ts.
    */
   memremapPages(opts: MemremapOptions): Pgmap { return memremapPages(this, opts); }
+
+  /**
+   * An FS-DAX file over an fsdax pgmap: its pages are pmem blocks (one extent
+   * at pgmapOffset, or an extent map), mapped with mm.mmap({ kind: 'fsdax',
+   * file }). Fully allocated: no holes.
+   */
+  createDaxFile(opts: DaxFileOptions): DaxFile { return createDaxFile(this, opts); }
 
   /** memunmap_pages: the same as pgmap.unmap(), for a pgmap of this machine. */
   memunmapPages(pgmap: Pgmap): Promise<UnmapResult> { return Pgmap.unmapOn(this, pgmap); }
@@ -1458,7 +1492,15 @@ export class Mm {
     let { order, pfn } = a;
     let pgmap = 0, gen = 0;
     if (kind === 'devdax') ({ ptr: pgmap, gen, pfn, order } = devdaxMmapArgs(m, o.pgmap, o.offset, o.shared, s, len));
-    const kinds: Record<VmaKind, number> = { anon: KIND_ANON, hugetlb: KIND_HUGETLB, pfnmap: KIND_PFNMAP, devdax: KIND_DEVDAX };
+    if (kind === 'fsdax') {
+      ({ ptr: pgmap, gen } = daxFileHandle(m, o.file, 'mmap'));
+      const off = o.offset === undefined ? 0n : u64Arg(o.offset, 'mmap: offset');
+      const page = 1n << BigInt(m.desc.pageShift);
+      if (off % page !== 0n) throw new PgtemuError('EINVAL', `mmap: offset ${hex(off)} is not a multiple of the page size`, { op: 'mmap' });
+      if (off >> BigInt(m.desc.pageShift) >= 1n << 32n) throw new PgtemuError('EINVAL', `mmap: offset ${hex(off)} is past any file pgtemu holds`, { op: 'mmap' });
+      pfn = off >> BigInt(m.desc.pageShift);               // vm_pgoff (a mapping past i_size faults SIGBUS, as in the kernel)
+    }
+    const kinds: Record<VmaKind, number> = { anon: KIND_ANON, hugetlb: KIND_HUGETLB, pfnmap: KIND_PFNMAP, devdax: KIND_DEVDAX, fsdax: KIND_FSDAX };
     const flags = (read ? VM_READ : 0) | (write ? VM_WRITE : 0) | (shared ? VM_SHARED : 0);
     const st = m.call('mmap', { mm: this.ptr, start: s, len, flags, kind: kinds[kind], order, pfn, pgmap, gen }, 'mmap', s).status;
     if (st < 0) m.fail(st, 'mmap', `[${hex(s)}, ${hex(s + len)})`, s);
@@ -1585,7 +1627,7 @@ export class Mm {
     const n = m.rd(this.ptr, 'Mm', 'nrVmas') as number;
     const base = m.rd(this.ptr, 'Mm', 'vmas') as number;
     const size = m.layout.size.Vma;
-    const kinds: VmaKind[] = ['anon', 'hugetlb', 'pfnmap', 'devdax'];
+    const kinds: VmaKind[] = ['anon', 'hugetlb', 'pfnmap', 'devdax', 'fsdax'];
     return Array.from({ length: n }, (_, i) => ({
       start: m.rd(base + i * size, 'Vma', 'start') as bigint,
       end: m.rd(base + i * size, 'Vma', 'end') as bigint,

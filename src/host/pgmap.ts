@@ -374,6 +374,13 @@ export class Pgmap {
   }
 }
 
+/** The core's handle of a pgmap: its slot and generation. @internal */
+export function pgmapHandle(pg: Pgmap): { ptr: number; gen: number } {
+  const s = slots.get(pg);
+  if (!s) throw new PgtemuError('EINVAL', 'not a pgmap made by Machine.memremapPages');
+  return { ptr: s.ptr, gen: s.gen };
+}
+
 /**
  * A device-DAX mapping's arguments (dax_mmap -> check_vma, dax_align_valid),
  * checked with the kernel's reasons: a live device-DAX pgmap of this machine,

@@ -40,7 +40,7 @@ const PAGE_CONSTANTS: PageConstants = {
 };
 /** the model keeps page->mapping as a number */
 const PAGE_MAPPING_ANON = Number(PAGE_MAPPING_ANON_U64);
-const KINDS: Record<Exclude<VmaKind, 'devdax'>, number> = { anon: KIND_ANON, hugetlb: KIND_HUGETLB, pfnmap: KIND_PFNMAP };
+const KINDS: Record<Exclude<VmaKind, 'devdax' | 'fsdax'>, number> = { anon: KIND_ANON, hugetlb: KIND_HUGETLB, pfnmap: KIND_PFNMAP };
 const KIND_NAMES = ([KIND_ANON, KIND_HUGETLB, KIND_PFNMAP] as const).map((k) => NAMES.KIND[k].name);
 const W_NAMES = ([W_OK, W_NONE, W_NOT_PRESENT, W_BAD, W_BADTABLE] as const).map((w) => NAMES.W[w].name);
 
@@ -1606,7 +1606,7 @@ export class RefMm {
     const { kind, order, read, write, shared, pfn } = mmapArgs(m.desc, m.leafOrders, o, s, len);
     let flags = (read ? VM_READ : 0) | (write ? VM_WRITE : 0) | (shared ? VM_SHARED : 0);
     // core mmap()
-    if (kind === 'devdax') throw new PgtemuError('EINVAL', 'reference model: device-DAX mappings are not modelled');
+    if (kind === 'devdax' || kind === 'fsdax') throw new PgtemuError('EINVAL', 'reference model: DAX mappings are not modelled');
     const kindN = KINDS[kind];
     if (kindN === KIND_HUGETLB) flags |= VM_HUGETLB;
     if (kindN === KIND_PFNMAP) flags |= VM_PFNMAP;

@@ -3,7 +3,7 @@
 import type { Descriptor } from './archdesc.js';
 import { PgtemuError, hex } from './errors.js';
 
-export type VmaKind = 'anon' | 'hugetlb' | 'pfnmap' | 'devdax';
+export type VmaKind = 'anon' | 'hugetlb' | 'pfnmap' | 'devdax' | 'fsdax';
 
 export const toBig = (v: bigint | number, what: string): bigint => {
   if (typeof v === 'bigint') return v;
@@ -81,18 +81,20 @@ export function userRange(d: Descriptor, op: string, start: bigint | number, len
 
 export interface MmapArgs {
   start: bigint | number; length: bigint | number; kind?: VmaKind; hugeOrder?: number;
-  read?: boolean; write?: boolean; shared?: boolean; pfn?: bigint | number; pgmap?: unknown; offset?: bigint | number;
+  read?: boolean; write?: boolean; shared?: boolean; pfn?: bigint | number; pgmap?: unknown; offset?: bigint | number; file?: unknown;
 }
 
 /** mmap's checks; returns what the core needs. */
 export function mmapArgs(d: Descriptor, leafOrders: readonly number[], o: MmapArgs, s: bigint, len: bigint) {
   const kind = o.kind ?? 'anon';
-  if (kind !== 'anon' && kind !== 'hugetlb' && kind !== 'pfnmap' && kind !== 'devdax') throw new PgtemuError('EINVAL', `mmap: unknown kind '${String(kind)}' (anon, hugetlb, pfnmap, devdax)`);
+  if (kind !== 'anon' && kind !== 'hugetlb' && kind !== 'pfnmap' && kind !== 'devdax' && kind !== 'fsdax') throw new PgtemuError('EINVAL', `mmap: unknown kind '${String(kind)}' (anon, hugetlb, pfnmap, devdax, fsdax)`);
   if (kind === 'devdax' && o.hugeOrder !== undefined) throw new PgtemuError('EINVAL', 'mmap: a devdax mapping faults at its pgmap\'s folioOrder (the device\'s align); hugeOrder does not apply');
   if (kind === 'devdax' && o.pfn !== undefined) throw new PgtemuError('EINVAL', 'mmap: a devdax mapping names its pfns by pgmap and offset, not pfn');
   if (kind !== 'devdax' && o.pgmap !== undefined) throw new PgtemuError('EINVAL', `mmap: pgmap is for a devdax mapping, not ${kind}`);
-  if (kind !== 'devdax' && o.offset !== undefined) throw new PgtemuError('EINVAL', `mmap: offset is for a devdax mapping, not ${kind}`);
-  const order = o.hugeOrder ?? 0;
+  if (kind !== 'devdax' && kind !== 'fsdax' && o.offset !== undefined) throw new PgtemuError('EINVAL', `mmap: offset is for a devdax or fsdax mapping, not ${kind}`);
+  if (kind !== 'fsdax' && o.file !== undefined) throw new PgtemuError('EINVAL', `mmap: file is for an fsdax mapping, not ${kind}`);
+  if (kind === 'fsdax' && o.pfn !== undefined) throw new PgtemuError('EINVAL', 'mmap: an fsdax mapping names its pages by file and offset, not pfn');
+  const order = o.hugeOrder ?? (kind === 'fsdax' ? Math.min(...leafOrders.filter((x) => x > 0)) : 0);
   const orders = leafOrders.filter((x) => x >= 0).sort((a, b) => a - b);
   if (!orders.includes(order)) {
     throw new PgtemuError('EINVAL', `mmap: hugeOrder ${order} has no leaf level on ${d.arch}/${d.variant} (orders: ${orders.join(', ')})`);
@@ -103,12 +105,15 @@ export function mmapArgs(d: Descriptor, leafOrders: readonly number[], o: MmapAr
     if (s % size !== 0n || len % size !== 0n) throw new PgtemuError('EINVAL', `mmap: hugetlb start ${hex(s)} and length ${hex(len)} must be multiples of ${hex(size)}`, { op: 'mmap', address: s });
   }
   if (kind === 'pfnmap' && order !== 0) throw new PgtemuError('EINVAL', 'mmap: pfnmap mappings are base pages (hugeOrder 0)');
+  if (kind === 'fsdax' && order !== 0 && order !== Math.min(...leafOrders.filter((x) => x > 0))) {
+    throw new PgtemuError('EINVAL', `mmap: an fsdax mapping faults PMD-sized (hugeOrder ${Math.min(...leafOrders.filter((x) => x > 0))}, the default) or base pages only (hugeOrder 0: VM_NOHUGEPAGE); dax_iomap_fault has no other size`);
+  }
   if (kind === 'pfnmap' && o.pfn === undefined) throw new PgtemuError('EINVAL', 'mmap: a pfnmap needs pfn');
   const pfn = o.pfn === undefined ? 0n : toBig(o.pfn, 'mmap: pfn');
   if (pfn < 0n || pfn + (len >> BigInt(d.pageShift)) > 1n << BigInt(d.maxPhysBits - d.pageShift)) {
     throw new PgtemuError('EINVAL', `mmap: pfn range starting at ${hex(pfn)} exceeds the ${d.maxPhysBits}-bit physical address space`);
   }
-  return { kind, order, read: o.read ?? true, write: o.write ?? true, shared: o.shared ?? (kind === 'pfnmap' || kind === 'devdax'), pfn };
+  return { kind, order, read: o.read ?? true, write: o.write ?? true, shared: o.shared ?? (kind === 'pfnmap' || kind === 'devdax' || kind === 'fsdax'), pfn };
 }
 
 /**

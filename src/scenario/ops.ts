@@ -8,13 +8,14 @@
 // they are.
 import {
   encodeLeafEntry, encodeTableEntry, PgtemuError, PGMAP_TYPES, type Machine, type Mm, type GupResult, type WalkResult, type Pgmap, type PgmapType,
+  type DaxFile, type DaxWait,
 } from '../index.js';
 import { kernelPrefixes } from '../cli/helpers.js';
 import { gupVerdict } from '../cli/pte.js';
 import { hex } from '../host/errors.js';
 
 /** What a named result (`as:`) holds, and what a ref argument accepts. */
-export type ResultKind = 'mm' | 'gup' | 'pgmap' | 'value';
+export type ResultKind = 'mm' | 'gup' | 'pgmap' | 'file' | 'wait' | 'value';
 
 export type ArgType =
   | { t: 'addr' }                                   // an expression: a 64-bit value
@@ -89,6 +90,16 @@ export const GUP_VERDICTS = ['none', 'not-present', 'table', 'bad', 'protnone', 
 const TEMPLATES = ['ro', 'rw', 'specialRo', 'specialRw', 'devmapRo', 'devmapRw', 'protNone'] as const;
 
 const PGMAP_STATES = ['live', 'dying', 'drained', 'destroyed'] as const;
+const WAIT_FIELDS = { state: { enum: ['waiting', 'done'] }, waits: 'int', deleted: 'int', warned: 'int', refcount: 'int' } as const satisfies Record<string, FieldType>;
+function waitFields(w: DaxWait): Record<string, Value> {
+  const f: Record<string, Value> = { state: w.state, waits: BigInt(w.waits) };
+  if (w.result) { f.deleted = BigInt(w.result.deleted); f.warned = BigInt(w.result.warned); }
+  if (w.pfn !== undefined) { f.pfn = w.pfn; f.refcount = BigInt(w.machineRefcount()); }
+  return f;
+}
+const waitSummary = (o: Observation, u: Units): string => o.fields.state === 'done'
+  ? `done${o.fields.warned ? `, ${u.count(o.fields.warned)} WARN (busy page disassociated)` : ''}`
+  : `waiting (refcount ${u.count(o.fields.refcount)})`;
 const stateFields = (pg: Pgmap): Record<string, Value> => {
   const st = pg.stats();
   return { state: st.state, ref: st.ref };
@@ -151,17 +162,18 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     kernel: 'mmap / do_mmap (remap_pfn_range for a pfnmap)', mm: true, kind: 'value',
     args: {
       start: addr('first address'), length: addr('bytes'),
-      kind: { type: { t: 'enum', values: ['anon', 'hugetlb', 'pfnmap', 'devdax'] }, doc: 'the VMA kind (default anon)' },
+      kind: { type: { t: 'enum', values: ['anon', 'hugetlb', 'pfnmap', 'devdax', 'fsdax'] }, doc: 'the VMA kind (default anon)' },
       hugeOrder: { type: { t: 'order' }, doc: 'folio order of faults: a number, or pmd / pud for that level\'s leaf' },
       read: bool('VM_READ (default true)'), write: bool('VM_WRITE (default true)'), shared: bool('VM_SHARED'),
       pfn: addr('pfnmap: the first pfn', false), populate: bool('MAP_POPULATE'),
       pgmap: { type: { t: 'ref', kind: 'pgmap' }, doc: 'devdax: the device-DAX pgmap (a memremap result)' },
-      offset: addr('devdax: bytes into the device (default 0)', false),
+      offset: addr('devdax: bytes into the device; fsdax: bytes into the file (default 0)', false),
+      file: { type: { t: 'ref', kind: 'file' }, doc: 'fsdax: the file (a daxFile result)' },
     },
     fields: {},
     run(c, a) {
       const o: Record<string, unknown> = { start: a.start, length: a.length };
-      for (const k of ['kind', 'hugeOrder', 'read', 'write', 'shared', 'pfn', 'populate', 'pgmap', 'offset']) if (a[k] !== undefined) o[k] = a[k];
+      for (const k of ['kind', 'hugeOrder', 'read', 'write', 'shared', 'pfn', 'populate', 'pgmap', 'offset', 'file']) if (a[k] !== undefined) o[k] = a[k];
       c.mm(a).mmap(o as unknown as Parameters<Mm['mmap']>[0]);
       return ok();
     },
@@ -214,6 +226,53 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
       return ok({ ok: got, ...stateFields(pg), inUse: r?.inUse ?? 0n });
     },
     summary: (o) => `${o.fields.ok ? 'ok' : 'failed'}, ${o.fields.state}`,
+  },
+  daxFile: {
+    kernel: 'an FS-DAX file on a pmem namespace (xfs / ext4 with -o dax): its blocks in an fsdax pgmap', kind: 'file',
+    args: {
+      pgmap: { type: { t: 'ref', kind: 'pgmap' }, doc: 'the fsdax pgmap (a memremap result)', required: true },
+      size: addr('bytes: i_size (page aligned)'), pgmapOffset: addr('bytes into the pgmap where it lies (default 0)', false),
+    },
+    fields: { size: 'int' },
+    run(c, a) {
+      const f = c.m.createDaxFile({ pgmap: a.pgmap as Pgmap, size: big(a.size), ...(a.pgmapOffset !== undefined ? { pgmapOffset: big(a.pgmapOffset) } : {}) });
+      return ok({ size: f.size }, f);
+    },
+    summary: () => 'ok',
+  },
+  truncate: {
+    kernel: 'truncate(2) of a DAX file: break the layouts (dax_layout_busy_page_range, wait for the busy page), then truncate_setsize',
+    kind: 'wait', primary: 'file',
+    args: { file: { type: { t: 'ref', kind: 'file' }, doc: 'a daxFile result', required: true }, size: addr('the new size in bytes (default 0)', false) },
+    fields: WAIT_FIELDS,
+    run(c, a) {
+      const w = (a.file as DaxFile).truncate(a.size === undefined ? 0n : big(a.size));
+      return ok(waitFields(w), w);
+    },
+    summary: waitSummary,
+  },
+  evict: {
+    kernel: 'evict_inode at unmount: dax_break_layout_final (v6.15 on: wait for every page to be idle) or truncate_inode_pages_final',
+    kind: 'wait', primary: 'file',
+    args: { file: { type: { t: 'ref', kind: 'file' }, doc: 'a daxFile result', required: true } },
+    fields: WAIT_FIELDS,
+    run(c, a) {
+      const w = (a.file as DaxFile).evict();
+      return ok(waitFields(w), w);
+    },
+    summary: waitSummary,
+  },
+  waiter: {
+    kernel: 'the filesystem\'s ___wait_var_event on a busy DAX page, checked again (the kernel re-checks on every wake)',
+    kind: 'value', primary: 'wait',
+    args: { wait: { type: { t: 'ref', kind: 'wait' }, doc: 'a truncate or evict result', required: true } },
+    fields: WAIT_FIELDS,
+    run(c, a) {
+      const w = a.wait as DaxWait;
+      w.poll();
+      return ok(waitFields(w));
+    },
+    summary: waitSummary,
   },
   munmap: {
     kernel: 'munmap: zap, then free_pgtables', mm: true, kind: 'value', args: { start: addr('first address'), length: addr('bytes') }, fields: {},

@@ -229,7 +229,8 @@ class Parser {
     if (isSeq(n) && (items.length === 0 || items.length > MAX_LIST)) this.fail(n, `${what}: a list of 1..${MAX_LIST} names`);
     return items.map((x) => {
       const s = this.str(x, what, 64);
-      if (valid ? !valid.includes(s) : !NAME_RE.test(s)) this.fail(x, `${what}: '${s}' is not ${valid ? `one of ${list(valid)}` : 'a name'}`);
+      // (a listed name may hold '-': invariant names such as dev-idle)
+      if (valid ? !valid.includes(s) : !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(s)) this.fail(x, `${what}: '${s}' is not ${valid ? `one of ${list(valid)}` : 'a name'}`);
       return s;
     });
   }

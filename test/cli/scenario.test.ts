@@ -86,7 +86,7 @@ steps:
     const r = await run('scenario', good, bad);
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
-    expect(r.err).toBe(`pgtemu: ${bad}:4:24: mmap arguments: unknown key 'lenght' (keys: start, length, kind, hugeOrder, read, write, shared, pfn, populate, pgmap, offset, mm)`);
+    expect(r.err).toBe(`pgtemu: ${bad}:4:24: mmap arguments: unknown key 'lenght' (keys: start, length, kind, hugeOrder, read, write, shared, pfn, populate, pgmap, offset, file, mm)`);
     const syn = write('syntax.yaml', 'name: b\ndescription: d\nsteps: [\n');
     expect((await run('scenario', syn)).err).toMatch(new RegExp(`^pgtemu: ${syn.replace(/[.]/g, '\\.')}:\\d+:\\d+: YAML: `));
   });

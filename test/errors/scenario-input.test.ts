@@ -40,7 +40,7 @@ describe('malformed scenario files name file:line:column', () => {
     refused(steps('  - mmap: { start: 0, length: 4K, constructor: 1 }\n'), /unknown key 'constructor'/);
     refused(steps('  - mmap: { start: true, length: 4K }\n'), /mmap start must be an integer or an expression, not true/, [4, 20]);
     refused(steps('  - mmap: { start: 0 }\n'), /mmap: 'length' is missing/);
-    refused(steps('  - mmap: { start: 0, length: 4K, kind: fsdax }\n'), /mmap kind: 'fsdax' is not one of anon, hugetlb, pfnmap/);
+    refused(steps('  - mmap: { start: 0, length: 4K, kind: nfs }\n'), /mmap kind: 'nfs' is not one of anon, hugetlb, pfnmap, devdax, fsdax/);
     refused(steps('  - mmap: { start: 0, length: 4K, kind: [anon, pfnmap] }\n'), /mmap kind must be a string/);
     refused(steps('  - mmap: { start: 0, length: 4K, hugeOrder: pmx }\n'), /'pmx' is not one of pgd, p4d, pud, pmd, pte/);
     refused(steps('  - gupFast: { at: 0, pin: yes }\n'), /gupFast pin must be true or false/);
