@@ -1,4 +1,4 @@
-// pgtemu benchmarks: `npm run bench [-- --quick] [-- --arch A] [-- --variant V] [-- --write]`.
+// pgtemu benchmarks: `npm run bench [-- --quick] [-- --arch A] [-- --variant V] [-- --json] [-- --write]`.
 //
 // benchmark.js times, per architecture variant, in the same run:
 //   - gup-fast pin + unpin of 512 base pages, of one pmd-level leaf, of one
@@ -8,9 +8,14 @@
 // then, with worker threads in gup_test's shape (a start barrier; per repeat
 // a get phase over 128 MiB in the core, then the put phase, each timed apart):
 //   - 1 worker, 2 workers on disjoint ranges, 2 workers on the same pages;
+// then, per arch (its default variant, or --variant) where both presets have ZONE_DEVICE:
+//   - device-DAX pin + unpin on v6.12 (devmap entries) against v6.17 (normal
+//     entries) over the same device memory, as base pages and as pmd-sized
+//     folios, the two machines interleaved in rounds (devmapVsUnified);
 // and the shared-memory footprint per GiB of modelled RAM.
-// Results: printed; with --write (a full run only) also written to bench/results/latest.{json,md}
-// and the README's benchmark section. A quick or filtered run never rewrites tracked files.
+// Results: printed (with --json: the report as JSON on stdout, the lines on stderr); with --write
+// (a full run only) also written to bench/results/latest.{json,md} and the README's benchmark
+// section. A quick or filtered run never rewrites tracked files.
 
 import Benchmark from 'benchmark';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,14 +23,16 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Machine, WorkerPool, archs } from '../dist/index.js';
 import { RefMachine } from '../dist/host/reference.js';
-import { prepareGup, gupRounds, walkRounds, median, warmUp } from '../dist/host/bench.js';
-import { plotMicro, svg } from '../dist/cli/bench.js';
+import { prepareGup, gupRounds, walkRounds, median, warmUp, devmapVsUnified } from '../dist/host/bench.js';
+import { plotMicro, svg, devmapLines, devmapMarkdown } from '../dist/cli/bench.js';
 import { progress } from '../dist/cli/common.js';
 
 const { values: opt } = parseArgs({
-  options: { quick: { type: 'boolean' }, arch: { type: 'string' }, variant: { type: 'string' }, 'no-ref': { type: 'boolean' }, write: { type: 'boolean' } },
+  options: { quick: { type: 'boolean' }, arch: { type: 'string' }, variant: { type: 'string' }, 'no-ref': { type: 'boolean' }, json: { type: 'boolean' }, write: { type: 'boolean' } },
 });
 const maxTime = opt.quick ? 0.25 : 1;
+// the lines a run prints; with --json stdout carries the report alone
+const log = opt.json ? (...a) => console.error(...a) : (...a) => console.log(...a);
 const GiB = 1n << 30n;
 
 // One benchmark.js case, after a warm-up long enough for the core's functions
@@ -142,6 +149,19 @@ async function benchThreads() {
   return out;
 }
 
+/**
+ * Device-DAX, the legacy devmap path against the unified one: per arch, its
+ * default variant (or --variant), where both presets have ZONE_DEVICE
+ * (devmapVsUnified says why not elsewhere). Rounds of one ~1 ms batch per
+ * kernel; a full run about 1 s per arch.
+ */
+function benchDevmap() {
+  return Object.values(archs)
+    .filter((a) => !opt.arch || a.arch === opt.arch)
+    .flatMap((a) => (opt.variant ? [opt.variant].filter((v) => Object.hasOwn(a.variants, v)) : [a.defaultVariant]).map((v) => [a.arch, v]))
+    .map(([arch, variant]) => devmapVsUnified(arch, variant, { rounds: opt.quick ? 15 : 41, warmUpMs: opt.quick ? 100 : 300 }));
+}
+
 function footprint() {
   const machines = [1024, 2048].map((ramMiB) => Machine.createSync({ arch: 'x86_64', ramMiB, tablePoolMiB: 8 }));
   const sizes = machines.map((m) => m.stats());
@@ -161,23 +181,25 @@ const variants = Object.values(archs).flatMap((a) => Object.keys(a.variants).map
   .filter((x) => (!opt.arch || x.arch === opt.arch) && (!opt.variant || x.variant === opt.variant));
 const perVariant = [];
 // a bar on a terminal (stderr), plain result lines either way
-const bar = progress({ out: console.log, err: console.error, isTTY: process.stdout.isTTY }, 'bench', variants.length, true);
+const bar = progress({ out: log, err: console.error, isTTY: process.stdout.isTTY }, 'bench', variants.length, true);
 for (const { arch, variant } of variants) {
   const rows = benchVariant(arch, variant);
   perVariant.push({ arch, variant, rows });
   bar.step(`${arch}/${variant}`);
   for (const r of rows) {
-    console.log(`${arch}/${variant}  ${r.case.padEnd(28)} core ${fmt(r.coreNsPerPage, 2).padStart(8)} ns/page (best ${fmt(r.coreBestNsPerPage, 2)}, mean ${fmt(r.coreMeanNsPerPage, 2)} ±${fmt(r.coreRme)}%)   reference ${fmt(r.refNsPerPage, 1).padStart(8)} ns/page`);
+    log(`${arch}/${variant}  ${r.case.padEnd(28)} core ${fmt(r.coreNsPerPage, 2).padStart(8)} ns/page (best ${fmt(r.coreBestNsPerPage, 2)}, mean ${fmt(r.coreMeanNsPerPage, 2)} ±${fmt(r.coreRme)}%)   reference ${fmt(r.refNsPerPage, 1).padStart(8)} ns/page`);
   }
 }
 bar.stop();
 const threads = opt.arch && opt.arch !== 'x86_64' ? [] : await benchThreads();
-for (const t of threads) console.log(`threads  ${t.case}  ${t.mode.padEnd(22)} per worker get ${fmt(t.getNsPerPage)} put ${fmt(t.putNsPerPage)} ns/page, aggregate ${fmt(t.aggregateNsPerPage)} ns/page`);
+for (const t of threads) log(`threads  ${t.case}  ${t.mode.padEnd(22)} per worker get ${fmt(t.getNsPerPage)} put ${fmt(t.putNsPerPage)} ns/page, aggregate ${fmt(t.aggregateNsPerPage)} ns/page`);
+const devmap = benchDevmap();
+for (const line of devmapLines(devmap)) log(line);
 const fp = footprint();
-console.log(`footprint: struct pages ${fp.structPageBytesPerGiB / 2 ** 20} MiB per GiB of RAM; shared memory grows ${(fp.sharedBytesPerGiB / 2 ** 20).toFixed(1)} MiB per GiB`);
+log(`footprint: struct pages ${fp.structPageBytesPerGiB / 2 ** 20} MiB per GiB of RAM; shared memory grows ${(fp.sharedBytesPerGiB / 2 ** 20).toFixed(1)} MiB per GiB`);
 
 const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}` };
-const report = { date: started.toISOString(), quick: !!opt.quick, machine, perVariant, threads, footprint: fp };
+const report = { date: started.toISOString(), quick: !!opt.quick, machine, perVariant, threads, devmap, footprint: fp };
 const md = [
   `# pgtemu benchmark results`,
   '',
@@ -202,11 +224,15 @@ const md = [
     + '| case | mode | get ns/page per worker | put ns/page per worker | aggregate ns/page (get + put) |\n|---|---|---|---|---|\n' +
     threads.map((t) => `| ${t.case} | ${t.mode} | ${fmt(t.getNsPerPage)} | ${fmt(t.putNsPerPage)} | ${fmt(t.aggregateNsPerPage)} |`).join('\n') : '',
   '',
+  devmap.length ? devmapMarkdown(devmap) : '',
+  '',
   `### Footprint\n\nstruct page: ${fp.structPageBytesPerGiB / 2 ** 20} MiB per GiB of modelled RAM (${fp.structPageBytes} bytes per 4 KiB frame, as in the kernel); the shared memory grows by ${(fp.sharedBytesPerGiB / 2 ** 20).toFixed(1)} MiB per GiB (${fp.perFrameBytes.toFixed(1)} bytes per frame: the struct page plus the checker's counters); only the table pool is backed.`,
   '',
 ].join('\n');
+const json = (v) => JSON.stringify(v, (k, x) => (typeof x === 'bigint' ? x.toString() : x), 2);
+if (opt.json) console.log(json(report));
 if (!opt.write) {
-  console.log('\nnot written (npm run bench -- --write records a full run in bench/results/ and the README)');
+  log('\nnot written (npm run bench -- --write records a full run in bench/results/ and the README)');
 } else if (opt.quick || opt.arch || opt.variant) {
   console.error('\n--write records full runs only: drop --quick, --arch and --variant');
   process.exitCode = 2;
@@ -220,7 +246,7 @@ if (!opt.write) {
     const next = readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${body}\n<!-- bench:end -->`);
     if (next !== readme) writeFileSync(readmeUrl, next);
   } catch { /* no README next to an installed package */ }
-  writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(report, (k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+  writeFileSync(new URL('./results/latest.json', import.meta.url), json(report));
   writeFileSync(new URL('./results/latest.md', import.meta.url), md);
   // the plots the README shows: per-arch cost, and what a second worker adds
   const dir = new URL('./results/', import.meta.url).pathname;
@@ -242,5 +268,5 @@ if (!opt.write) {
       },
     }));
   }
-  console.log('\nwritten: bench/results/latest.{json,md}, per-arch-cost.svg, threads.svg, README.md');
+  log('\nwritten: bench/results/latest.{json,md}, per-arch-cost.svg, threads.svg, README.md');
 }

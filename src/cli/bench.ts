@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { archs } from '../arch/index.js';
 import { Machine, type Mm } from '../host/machine.js';
 import { WorkerPool, gupTestPhasePages, type GupTest, type GupTestResult } from '../host/workers.js';
-import { timeGup, timeWalk } from '../host/bench.js';
+import { timeGup, timeWalk, DEVMAP_KERNELS, type DevmapResult, type DevmapRow } from '../host/bench.js';
 import { PgtemuError } from '../host/errors.js';
 import { DEFAULT_KERNEL } from '../host/presets.js';
 import { archOption, checkVariant, jsonOption, kernelOption, parseCount, printTable, selectVariants, variantOption, type Io } from './common.js';
@@ -247,6 +247,50 @@ export function printMicro(rows: MicroRow[], out: (s: string) => void): void {
     t.push([r.arch, r.variant, `${r.gup4k.toFixed(1)} ns/page`, r.gupPmd === null ? '-' : `${r.gupPmd.toFixed(2)} ns/page`, `${r.walk.toFixed(1)} ns/walk`]);
   }
   printTable(t, out);
+}
+
+// ---------------------------------------------------------------- device-DAX, devmap against unified
+
+const ratioText = (r: DevmapRow): string => `${r.ratio.toFixed(2)} [${r.ratioP25.toFixed(2)}..${r.ratioP75.toFixed(2)}]`;
+const sizeText = (shift: number): string => (shift >= 20 ? `${2 ** (shift - 20)} MiB` : `${2 ** (shift - 10)} KiB`);
+
+/** One line per arch and case of devmapVsUnified's results (and one per arch it did not run on). */
+export function devmapLines(results: DevmapResult[]): string[] {
+  const lines = results.flatMap((d) => (d.why ? [[`devdax  ${d.arch}/${d.variant}  not run: ${d.why}`, '']] : d.rows.map((r) => [
+    `devdax  ${d.arch}/${d.variant}  pin+unpin ${r.pages} pages in ${r.case === 'base' ? 'base-page folios' : `${sizeText(d.pageShift + r.order)} folios`}`,
+    `${d.legacy} ${r.legacyNsPerPage.toFixed(2)}  ${d.unified} ${r.unifiedNsPerPage.toFixed(2)} ns/page  ${d.legacy}/${d.unified} ${ratioText(r)}`])));
+  const w = Math.max(...lines.filter(([, b]) => b).map(([a]) => a.length));
+  return lines.map(([a, b]) => (b ? `${a.padEnd(w)}  ${b}` : a));
+}
+
+/** The benchmark report's device-DAX section (markdown): per arch, ns per page on each kernel and their ratio, for base pages and pmd folios. */
+export function devmapMarkdown(results: DevmapResult[]): string {
+  const L = DEVMAP_KERNELS.legacy, U = DEVMAP_KERNELS.unified;
+  const ran = results.filter((d) => !d.why);
+  const row = (d: DevmapResult, c: DevmapRow['case']): DevmapRow => {
+    const r = d.rows.find((x) => x.case === c);
+    if (!r) throw new PgtemuError('EINVAL', `devmap results of ${d.arch}/${d.variant} have no ${c} row`);
+    return r;
+  };
+  return [
+    `### Device-DAX: the devmap path (${L}) against the unified one (${U}) over the same device memory`,
+    '',
+    'Per arch (its default variant), one machine per kernel over the same device range (memremap_pages, MEMORY_DEVICE_GENERIC, mapped and faulted in),',
+    'in folios of one page, then of one pmd leaf; per call FOLL_PIN gup-fast of the same pages (512, or one pmd leaf where that is more) and their unpin, in the core.',
+    `${L} takes a devmap pte under a pgmap reference that get_dev_pagemap keeps for the rest of the pte table (gup_fast_pte_range) and a devmap pmd leaf`,
+    `one page at a time (gup_fast_devmap_leaf); ${U} takes a normal pte on its refcount alone and a pmd leaf with one add for all its pages (gup_fast_pmd_leaf).`,
+    `The two machines run in rounds of one ~1 ms batch each, the order alternating; ns per page (the arch's page): the median over ${ran[0]?.rounds ?? '-'} rounds;`,
+    `${L} / ${U}: the ratio of the two times in each round, median [25th..75th percentile]. Compare ratios: the host's speed changes within a run.`,
+    '',
+    `| arch | variant | page | pages per call | base pages: ${L} ns/page | ${U} ns/page | ${L} / ${U} | pmd folio | pmd folios: ${L} ns/page | ${U} ns/page | ${L} / ${U} |`,
+    '|---|---|---|---:|---:|---:|---|---|---:|---:|---|',
+    ...ran.map((d) => {
+      const b = row(d, 'base'), p = row(d, 'pmd');
+      return `| ${d.arch} | ${d.variant} | ${sizeText(d.pageShift)} | ${b.pages} | ${b.legacyNsPerPage.toFixed(1)} | ${b.unifiedNsPerPage.toFixed(1)} | ${ratioText(b)} `
+        + `| ${sizeText(d.pageShift + p.order)} | ${p.legacyNsPerPage.toFixed(1)} | ${p.unifiedNsPerPage.toFixed(2)} | ${ratioText(p)} |`;
+    }),
+    ...results.filter((d) => d.why).flatMap((d) => ['', `${d.arch}/${d.variant}: not run (${d.why}).`]),
+  ].join('\n');
 }
 
 // ---------------------------------------------------------------- the command
