@@ -315,6 +315,7 @@ import { CTX_IN, CTX_OUT } from './layout';
   file: u32;
   gen: u32;
   size: u64;             // daxTruncate: the new i_size in pages
+  evict: u32;            // daxBreak for evict_inode: refused (E_BUSY) while anything maps the file
 }
 
 /** @op daxBreak */

@@ -22,18 +22,18 @@ import {
   FLAGS_MASK,
 } from './mem';
 import {
-  folioRefAdd, folioAddFileRmapPte, folioAddFileRmapPmd, folioRemoveRmapPte, folioPutRefs, folioLargeMapcount, pageMapcountReset,
+  folioRefAdd, folioAddFileRmapPte, folioAddFileRmapPmd, folioRemoveRmapPte, folioRemoveRmapPmd, folioPutRefs, folioLargeMapcount, pageMapcountReset,
 } from './refcount';
 import { MODEL, daxTemplate, zapTakesPage } from './model';
 import { pgmapOf, pgmapState, pgmapChecked } from './pgmap';
 import { mmOf, vmaAt, leafLevelFor, initNewFolio } from './mm';
-import { walkAlloc, allocStatus } from './walk';
+import { walkAlloc, allocStatus, walkFrom, wCode, wLevel, wPtr } from './walk';
 import { zapRange } from './zap';
 import {
   Header, Mm, Vma, Page, DaxFile, DaxExtent, VM_WRITE, VM_SHARED, P_WRITE, PGMAP_LIVE, MODEL_LEGACY, MM_SIZE,
   DAXFILE_SIZE, DAXEXTENT_SIZE, DAXF_FREE, DAXF_LIVE, DAXF_EVICTED, DAX_SHIFT, DAX_PMD, DAX_EXTENT_SHARED,
   PAGE_MAPPING_DAX_SHARED, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD, PG_head, PG_reserved, KIND_FSDAX, T_RW,
-  MEMORY_DEVICE_FS_DAX, OP_DAX, OK, E_FAULT, E_SIGBUS, E_NOTABLE, E_BADTABLE, E_INVAL, E_NOSPC, E_NOMEM, E_EXIST, E_BUSY,
+  MEMORY_DEVICE_FS_DAX, OP_DAX, W_OK, OK, E_FAULT, E_SIGBUS, E_NOTABLE, E_BADTABLE, E_INVAL, E_NOSPC, E_NOMEM, E_EXIST, E_BUSY,
 } from './layout';
 import { DaxFileIn, DaxFileOut, DaxFileRefIn, DaxBreakOut, DaxTruncateOut, argsIn, argsOut } from './abi';
 
@@ -344,6 +344,20 @@ const E_FALLBACK: i32 = 1;                                     // VM_FAULT_FALLB
 // the file page into a new anon page and maps that (MM_ANONPAGES).
 function daxCowFault(mm: usize, v: Vma, va: u64, index: u64, opId: u32): i32 {
   const last = nLevels() - 1;
+  // a read-only DAX PMD in the way: wp_huge_pmd on a private mapping splits
+  // it (__split_huge_pmd: a DAX PMD is cleared whole) and falls back to PTEs
+  walkFrom(mmOf(mm).root, va, 255, mm);
+  if (wCode == W_OK && wLevel < last) {
+    const hd = lv(wLevel);
+    const he = xchgEntry(wPtr, L(wLevel).emptyValue);
+    if (zapTakesPage(KIND_FSDAX, false, hd, he)) {
+      const folio = pageFolio(pfnToPage(leafPa(hd, he) >> pageShift()));
+      folioRemoveRmapPmd(folio);
+      mmOf(mm).rssFile -= (<i64>1) << (L(wLevel).shift - pageShift());
+      folioPutRefs(folio, 1);
+    }
+    atomic.add<u64>(H + offsetof<Header>("statTlbFlushes"), 1);
+  }
   const p = walkAlloc(mm, va, last, opId);
   if (p == 0) return allocStatus == E_NOTABLE || allocStatus == E_BADTABLE ? allocStatus : E_FAULT;
   const d = lv(last);
@@ -541,6 +555,7 @@ export function daxBreak(ctx: usize): i32 {
   o.busy = 0;
   o.pfn = 0;
   o.refcount = 0;
+  if (a.evict != 0 && mappingMapped(f)) return E_BUSY;       // an inode is evicted once nothing maps it
   const op = beginOp(ctx, OP_DAX, 0, 0, <u64>df.nrPages << pageShift());
   df.breaks++;
   if (MODEL == MODEL_LEGACY && !mappingMapped(f)) return OK;   // v6.12: !mapping_mapped -> NULL

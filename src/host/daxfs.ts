@@ -223,7 +223,8 @@ export class DaxWait {
       }
       if (this.breaks) {
         for (;;) {
-          const b = m.call('daxBreak', { file: this.s.ptr, gen: this.s.gen, size: 0n }, this.what);
+          const b = m.call('daxBreak', { file: this.s.ptr, gen: this.s.gen, size: 0n, evict: this.what === 'evict' ? 1 : 0 }, this.what);
+          if (b.status === -16) throw new PgtemuError('EBUSY', `${this.what}: the file is still mapped (an inode is evicted once nothing maps it: munmap first)`, { op: this.what });
           if (b.status < 0) m.fail(b.status, this.what, 'breaking the file\'s layouts');
           if (!b.busy) break;
           this.pfn = b.pfn;
@@ -234,8 +235,8 @@ export class DaxWait {
         }
       }
       const r = this.what === 'truncate'
-        ? m.call('daxTruncate', { file: this.s.ptr, gen: this.s.gen, size: this.size }, 'truncate')
-        : m.call('daxEvict', { file: this.s.ptr, gen: this.s.gen, size: 0n }, 'evict');
+        ? m.call('daxTruncate', { file: this.s.ptr, gen: this.s.gen, size: this.size, evict: 0 }, 'truncate')
+        : m.call('daxEvict', { file: this.s.ptr, gen: this.s.gen, size: 0n, evict: 1 }, 'evict');
       if (r.status < 0) {
         if (r.status === -16) throw new PgtemuError('EBUSY', `${this.what}: the file is still mapped (an inode is evicted once nothing maps it: munmap first)`, { op: this.what });
         m.fail(r.status, this.what, 'the file');

@@ -279,6 +279,8 @@ export interface PageInfo extends PageExplained {
   entireMapcount: number;
   largeMapcount: number;
   mapping: bigint;
+  /** page->index (for a DAX page shared by several extents, page->share: how many) */
+  index: bigint;
   lastOp: number;
 }
 
@@ -983,6 +985,7 @@ export class Machine {
       entireMapcount: isHead ? f1(FOLIO_ENTIRE_MAPCOUNT) : -1,
       largeMapcount: isHead ? f1(FOLIO_LARGE_MAPCOUNT) : -1,
       mapping: rd('mapping') as bigint,
+      index: rd('index') as bigint,
       lastOp: Number(rd('last_op') as bigint),
       ...explainPage(flags, mapcountRaw, large, PAGE_CONSTANTS),
     };

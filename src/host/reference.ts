@@ -1424,6 +1424,7 @@ export class RefMachine {
     }
     return {
       pfn: pb,
+      index: p.index,
       flags: BigInt(p.flags >>> 0),
       refcount: p.refcount,
       mapcount: p.mapcount,
