@@ -227,6 +227,24 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     },
     summary: (o) => `${o.fields.ok ? 'ok' : 'failed'}, ${o.fields.state}`,
   },
+  devPage: {
+    kernel: 'a driver\'s device page: zone_device_page_init (init) / unlock_page + put_page (put)', kind: 'value', primary: 'pgmap',
+    args: {
+      pgmap: { type: { t: 'ref', kind: 'pgmap' }, doc: 'a device-private or device-coherent pgmap (a memremap result)', required: true },
+      pfn: addr('the page'), op: { type: { t: 'enum', values: ['init', 'put'] }, doc: 'init (default) or put' },
+    },
+    fields: { refcount: 'int', freed: 'bool', state: { enum: PGMAP_STATES }, ref: 'int', inUse: 'int' },
+    run(c, a) {
+      const pg = a.pgmap as Pgmap;
+      let refcount: number, freed = false;
+      if (a.op === 'put') { freed = pg.pagePut(big(a.pfn)); refcount = c.m.page(big(a.pfn)).refcount; }
+      else refcount = pg.pageInit(big(a.pfn));
+      // the put that drains a dying pgmap lets memunmap_pages finish
+      const r = pg.state() === 'drained' ? pg.settle() : undefined;
+      return ok({ refcount: BigInt(refcount), freed, ...stateFields(pg), inUse: r?.inUse ?? 0n });
+    },
+    summary: (o, u) => `ref ${u.count(o.fields.refcount)}${o.fields.freed ? ', freed' : ''}, pgmap ${o.fields.state}`,
+  },
   daxFile: {
     kernel: 'an FS-DAX file on a pmem namespace (xfs / ext4 with -o dax): its blocks in an fsdax pgmap', kind: 'file',
     args: {

@@ -81,7 +81,7 @@ const MAX_STEPS = 1000;
 const MAX_LIST = 256;
 
 /** Names every cell defines: PAGE_SIZE, PAGE_SHIFT, and per level (kernel name) X_SIZE, X_PAGES and X_ORDER. */
-export const BUILTINS = new Set(['PAGE_SIZE', 'PAGE_SHIFT', 'SECTION_SIZE', ...LEVEL_KERNEL_NAMES.flatMap((l) => ['SIZE', 'PAGES', 'ORDER'].map((x) => `${l.toUpperCase()}_${x}`))]);
+export const BUILTINS = new Set(['PAGE_SIZE', 'PAGE_SHIFT', 'SECTION_SIZE', 'SECTION_PAGES', ...LEVEL_KERNEL_NAMES.flatMap((l) => ['SIZE', 'PAGES', 'ORDER'].map((x) => `${l.toUpperCase()}_${x}`))]);
 /** The default address space's name. */
 export const DEFAULT_MM = 'mm';
 

@@ -127,7 +127,7 @@ export function runScenario(sc: Scenario, cell: Cell): CellResult {
   const d = m.desc;
   const names = kernelPrefixes(d);
   // builtins, then the file's values in order
-  const env = new Map<string, bigint>([['PAGE_SIZE', 1n << BigInt(d.pageShift)], ['PAGE_SHIFT', BigInt(d.pageShift)], ['SECTION_SIZE', 1n << BigInt(d.sectionSizeBits)]]);
+  const env = new Map<string, bigint>([['PAGE_SIZE', 1n << BigInt(d.pageShift)], ['PAGE_SHIFT', BigInt(d.pageShift)], ['SECTION_SIZE', 1n << BigInt(d.sectionSizeBits)], ['SECTION_PAGES', 1n << BigInt(d.sectionSizeBits - d.pageShift)]]);
   d.levels.forEach((l, i) => {
     env.set(`${names[i].toUpperCase()}_SIZE`, 1n << BigInt(l.shift));
     env.set(`${names[i].toUpperCase()}_PAGES`, 1n << BigInt(l.shift - d.pageShift));
