@@ -12,7 +12,7 @@
 
 import { arch, readEntry, SEC_MASK, BE } from './base';
 import { lv, L, nLevels, pageShift, pred, tablePa, leafPa, levelIndex, entryKind, addrEnd, K_TABLE, K_LEAF } from './arch';
-import { pfnToPage, pageFolio, poolVa, setFlag, testFlag, refcountPtr, tableLinked, rootBad } from './mem';
+import { pfnToPage, pageFolio, poolVa, setFlag, testFlag, refcountPtr, tableLinked, rootBad, pfnLinear } from './mem';
 import { gupFastFolioAllowed, gupMustUnshare, zeroPageOf, mappingAllowed } from './folio';
 import {
   tryGrabFolioFast, gupPutFolio, tallyAdd, folioPutRefs, folioRefCmpxchgAdd, folioRefTryAdd,
@@ -73,7 +73,8 @@ export function pfnCacheReset(): void { secPfn = <u64>-1; }
 // pfn_to_page for a section other than the cached one (out of the loop's way).
 function pageOfPfnSlow(pfn: u64): usize {
   const page = pfnToPage(pfn);
-  if (page != 0) {
+  // (a vmemmap-optimised section's struct pages are not laid out by pfn: never cached)
+  if (page != 0 && pfnLinear(pfn)) {
     secPfn = pfn & ~SEC_MASK;
     secBase = page - <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES;
   }

@@ -156,7 +156,9 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
       large_ = false;
     } else {
       if ((head & 1) != 0) folio = <usize>(head - 1);
-      const first = pfn - <u64>((page - folio) / PAGE_SIZE_BYTES);
+      // folios are naturally aligned (buddy blocks, device folios, DAX PMD entries): the first pfn by
+      // alignment, not by struct page distance (a vmemmap-optimised folio's tails share one struct page)
+      const first = pfn & ~(((<u64>1) << folioOrder(folio)) - 1);
       const last = first + ((<u64>1) << folioOrder(folio));
       if (run != 0) {                              // the run is one gup_put_folio, inside its folio
         if (run > last - pfn) { refused = i; break; }

@@ -204,3 +204,36 @@ describe.each([['x86_64', '4level'], ['ppc64', 'radix-64k']])('%s %s: a PUD devi
     });
   }
 });
+
+// A vmemmap-optimised device-DAX folio (x86_64 1 GiB: head, page[1] and one
+// tail struct page all other tails share) pinned from the middle and across
+// two folios: the release finds each folio's first pfn by alignment, not by
+// the distance between struct pages, and no pfn of such a section is looked
+// up through the linear per-section cache.
+describe('x86_64: pins across vmemmap-optimised 1 GiB device-DAX folios', () => {
+  for (const kernel of ['v6.12', 'v6.17']) {
+    it(`${kernel}: 300 pages from 100 before the end of one folio into the next, released as a plain list and as gup's own`, () => {
+      const m = Machine.createSync({ arch: 'x86_64', kernel, ramMiB: 16, tablePoolMiB: 4 });
+      const size = 1n << 30n;
+      const pg = m.memremapPages({ type: 'devdax', start: 1n << 40n, size: 2n * size, folioOrder: 18 });
+      expect(pg.vmemmapOptimized).toBe(true);
+      const mm = m.createMm();
+      const va = 1n << 40n;
+      mm.mmap({ start: va, length: 2n * size, kind: 'devdax', pgmap: pg });
+      mm.fault(va, { write: true });
+      mm.fault(va + size, { write: true });
+      const idle = LEGACY.has(kernel) ? 1 : 2;
+      for (const plain of [true, false]) {
+        const r = mm.gupFast(va + size - (100n << 12n), 300, { pin: true });
+        expect(r.nr).toBe(300);
+        expect(m.page(pg.startPfn).refcount).toBe(idle + 100);
+        expect(m.page(pg.startPfn + (1n << 18n)).refcount).toBe(idle + 200);
+        if (plain) m.unpin({ pfns: Array.from(r.pfns), pin: true });
+        else m.unpin(r);
+        expect(m.page(pg.startPfn).refcount).toBe(idle);
+        expect(m.page(pg.startPfn + (1n << 18n)).refcount).toBe(idle);
+        expect(m.checkInvariants()).toEqual([]);
+      }
+    });
+  }
+});
