@@ -330,3 +330,13 @@ import { CTX_IN, CTX_OUT } from './layout';
   deleted: u32;          // entries deleted (disassociated and erased)
   warned: u32;           // of them, disassociated while still referenced (WARN_ON_ONCE)
 }
+
+/** @op migrateToDevice */
+@unmanaged export class MigrateIn {
+  mm: u32;
+  pgmap: u32;            // a device-private or device-coherent pgmap (MemremapOut.pgmap, .gen)
+  gen: u32;
+  _pad: u32;
+  addr: u64;             // the anon page's address
+  pfn: u64;              // the free device page it moves to
+}

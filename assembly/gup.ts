@@ -8,9 +8,10 @@ import { lv, L, nLevels, pageShift, pred, leafPa } from './arch';
 import { pfnToPage, pageFolio } from './mem';
 import { gupMustUnshare } from './folio';
 import { tryGrabFolio, tallyReset, tallyCommit } from './refcount';
-import { isDevmap, followDevmap, putDevPagemap } from './model';
+import { isDevmap, followDevmap, putDevPagemap, longtermPinnable, isDeviceCoherent } from './model';
+import { migrateToRam } from './devmem';
 import { findVma, faultLocked } from './mm';
-import { walkFrom, wCode, wLevel, wEntry } from './walk';
+import { walkFrom, wCode, wLevel, wEntry, wPtr } from './walk';
 import { gNr, gSkew, gFlags, gOp, gupCallBegin, recordSubpages, recordDone, gupFast, folioSetReferenced } from './gup_fast';
 import { mmOf } from './mm';
 import {
@@ -76,6 +77,15 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
         if (take > left) take = left;
         if (devmap && wLevel == nLevels() - 2) take = 1;
         const folio = pageFolio(page);
+        // __gup_longterm_locked -> check_and_migrate_movable_folios: a device-coherent
+        // page may not be pinned long-term; it is migrated to RAM
+        // (migrate_device_coherent_folio) and the walk starts again
+        if ((gFlags & FOLL_LONGTERM) != 0 && isLast && !longtermPinnable(folio) && isDeviceCoherent(folio)) {
+          if (++tries > 3) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
+          const r = migrateToRam(mm, addr, wPtr, e, gOp);
+          if (r < 0) return gNr > n0 ? <i32>(gNr - n0) : r;
+          continue;
+        }
         // follow_huge_pmd / follow_huge_pud test the leaf's head page, follow_page_pte the page;
         // -EMLINK -> faultin_page(unshare). The devmap huge paths do not ask.
         if (!(devmap && !isLast) && !pred(d, P_WRITE, e) && gupMustUnshare(gFlags, isLast ? page : folio, vp)) {

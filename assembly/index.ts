@@ -36,6 +36,7 @@ import {
 
 export { memremapPages, memunmapBegin, memunmapFinish, pgmapRef, devPageInit, devPagePut } from './pgmap';
 export { daxFileCreate, daxBreak, daxTruncate, daxEvict } from './dax';
+export { migrateToDevice } from './devmem';
 import { daxFileChecked } from './dax';
 export { swpEntry } from './swp';
 

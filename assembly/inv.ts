@@ -17,6 +17,7 @@ import {
 } from './mem';
 import { isZeroFolio, isHugeZeroPfn } from './folio';
 import { mmOf, isZeroPfn, vmaKindAt, vmaCacheReset } from './mm';
+import { devicePrivatePfn } from './devmem';
 import {
   Header, H_ZONE_FREE, H_ZONE_COUNT, Mm, Page, Violation, VIOLATION_SIZE, MM_SIZE, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD,
   PG_reserved, PGTY_hugetlb,
@@ -78,7 +79,17 @@ function countLeaf(l: u32, e: u64, addr: u64): void {
 // entry's pa, actual the address it names.
 @unmanaged class Count {
   leaf(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { countLeaf(l, e, addr); return WALK_NEXT; }
-  nonPresent(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 { return WALK_NEXT; }
+  // a device-private entry maps its page (a reference and a mapcount, as a pte would)
+  nonPresent(l: u32, p: usize, e: u64, addr: u64, next: u64): i32 {
+    if (l == nLevels() - 1) {
+      const pfn = devicePrivatePfn(lv(l), e);
+      if (pfn != u64.MAX_VALUE && pfnToPage(pfn) != 0) {
+        const aux = pfnToAux(pfn);
+        store<u32>(aux, load<u32>(aux) + 1);
+      }
+    }
+    return WALK_NEXT;
+  }
   bad(l: u32, p: usize, e: u64, addr: u64): i32 { reportLink(p, tablePa(lv(l), e)); return WALK_NEXT; }
   badLink(l: u32, p: usize, e: u64, addr: u64, why: u32): i32 { reportLink(p, tablePa(lv(l), e)); return WALK_NEXT; }
   table(l: u32, p: usize, e: u64, addr: u64): i32 { return WALK_NEXT; }
@@ -297,12 +308,12 @@ function checkPgmap(p: usize, strict: bool): i64 {
     if (step > 1) devPins += atomic.load<i32>(pincountPtr(folio));
     const rc = <i64>atomic.load<i32>(refcountPtr(folio));
     const diff = rc - base - mapRefs;
-    if (locked && perPage && rc > 0) held++;
+    if (perPage && rc > 0) held++;                             // allocated (v6.1 on: free pages sit at 0)
     if (rc < 0) { report(pfn, INV_REF_NEGATIVE, folio, 0, rc); continue; }
     if (diff < 0 || (strict && diff != 0)) report(pfn, INV_DEV_IDLE, folio, base + mapRefs, rc);
     if (diff > 0) {
       // a reference beyond what the page may hold on a killed pgmap, and not one that keeps it alive
-      if (dead && !(locked && perPage)) report(pfn, INV_DEV_REF_DEAD_PGMAP, folio, base + mapRefs, rc);
+      if (dead && !perPage) report(pfn, INV_DEV_REF_DEAD_PGMAP, folio, base + mapRefs, rc);
       extra += diff;
     }
   }

@@ -3,13 +3,14 @@
 import { H, hdr, readEntry, writeEntry, xchgEntry } from './base';
 import {
   lv, L, nLevels, pageShift, leafPa, mkTable, mkLeaf, levelIndex, pred, entriesOf,
-  entryKind, K_TABLE, K_NONE, K_LEAF,
+  entryKind, K_TABLE, K_NONE, K_LEAF, K_NOT_PRESENT, isSwapEntry, isDevicePrivateEntry,
 } from './arch';
 import { pfnToPage, pageToPfn, allocPages, allocTable, poolVa, prepCompound, setFlag } from './mem';
 import { getHugeZeroFolio, isHugeZeroPfn } from './folio';
 import { folioPutRefs, folioAddNewAnonRmap } from './refcount';
 import { walkAlloc, allocStatus } from './walk';
 import { devdaxFault, fsdaxFault } from './dax';
+import { migrateToRam } from './devmem';
 import { KIND_NONE } from './model';
 import {
   Header, Mm, Vma, VMA_SIZE, VM_WRITE, VM_READ, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX,
@@ -182,6 +183,10 @@ export function faultLocked(mm: usize, va: u64, write: bool, opId: u32, unshare:
   const d = lv(<u32>l);
   const e = readEntry(p);
   const k = entryKind(d, e, false);
+  if (k == K_NOT_PRESENT && <i32>l == last && isSwapEntry(d, e) && isDevicePrivateEntry(e)) {
+    // do_swap_page: a device-private entry goes back to RAM (ops->migrate_to_ram)
+    return migrateToRam(mm, va, p, e, opId);
+  }
   if (k != K_NONE) {
     // not present, a table where a hugetlb leaf belongs, pXd_bad, or PROT_NONE
     if (k != K_LEAF || pred(d, P_PROTNONE, e)) return E_FAULT;

@@ -179,6 +179,13 @@ export function longtermPinnable(folio: usize): bool {
   return !(MODEL == MODEL_UNIFIED && t == MEMORY_DEVICE_FS_DAX);
 }
 
+// folio_is_device_coherent
+export function isDeviceCoherent(folio: usize): bool {
+  if ((load<u64>(folio) & ((<u64>1) << PG_reserved)) == 0) return false;
+  const p = pagePgmap(folio);
+  return p != 0 && pgmapOf(p).type == MEMORY_DEVICE_COHERENT;
+}
+
 // ---------------------------------------------------------------- which mappings hold a page
 // vma_is_dax: a mapping of a DAX file (device-DAX here; FS-DAX files too).
 @inline export function isDaxKind(kind: u32): bool { return kind == KIND_DEVDAX || kind == KIND_FSDAX; }

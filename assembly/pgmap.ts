@@ -368,7 +368,7 @@ export function pgmapRef(ctx: usize): i32 {
 
 // ---------------------------------------------------------------- the driver's pages
 // The page of pfn in pgmap p, when it is an order-0 private/coherent page.
-function driverPage(p: usize, pfn: u64): usize {
+export function driverPage(p: usize, pfn: u64): usize {
   const g = pgmapOf(p);
   if (!privateOrCoherent(g.type) || pfn < g.startPfn || pfn >= g.endPfn) return 0;
   return <usize>g.memmap + <usize>(pfn - g.startPfn) * PAGE_SIZE_BYTES;
@@ -419,16 +419,23 @@ export function devPagePut(ctx: usize): i32 {
   clearFlag(page, PG_locked);                                                // unlock_page
   store<u64>(page, op, offsetof<Page>("last_op"));
   atomic.sub<i64>(p + offsetof<Pgmap>("driverPages"), 1);
-  const v = folioRefSubReturn(page, 1);
-  let freed = false;
-  if (v == deviceFreedAt()) {
-    if (v == 0) freed = freeZoneDeviceFolio(page);
-    else { devicePageFree(p, page); freed = true; }                         // v6.0: free_devmap_managed_page
-  }
+  const freed = devicePagePut(p, page);
   const o = argsOut<DevPageOut>(ctx);
   o.refcount = atomic.load<i32>(refcountPtr(page));
   o.freed = freed ? 1 : 0;
   return OK;
+}
+
+// put_page of a private/coherent device page: the put that brings the count
+// to its free value frees it (free_zone_device_folio from v6.1 at 0: page_free,
+// then put_dev_pagemap; v6.0's put_devmap_managed_page at 1:
+// free_devmap_managed_page). Returns whether it was freed.
+export function devicePagePut(p: usize, page: usize): bool {
+  const v = folioRefSubReturn(page, 1);
+  if (v != deviceFreedAt()) return false;
+  if (v == 0) return freeZoneDeviceFolio(page);
+  devicePageFree(p, page);
+  return true;
 }
 
 // ops->page_free, counted; the stale mapping is cleared first.

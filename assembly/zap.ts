@@ -10,6 +10,7 @@ import { pfnToPage, pageFolio, allocTable, freeTable, unitOf, rootBad, pageType 
 import { isHugeZeroPfn } from './folio';
 import { folioPutRefs, folioRemoveRmapPte, folioRemoveRmapPmd, hugetlbRemoveRmap } from './refcount';
 import { zapTakesPage } from './model';
+import { zapDevicePrivate } from './devmem';
 import { mmOf, isZeroPfn, splitHugeZeroPmd, vmaKindAt, vmaCacheReset } from './mm';
 import { walkFrom, walkRange, tableSpan, wCode, wLevel, wEntry, wPtr, WALK_NEXT, WALK_SKIP } from './walk';
 import {
@@ -98,7 +99,10 @@ function tlbRemoveTable(l: u32, pa: u64): void {
 function zapLeaf(l: u32, p: usize, addr: u64): void {
   const d = lv(l);
   const e = xchgEntry(p, L(l).emptyValue);   // ptep_get_and_clear_full
-  if (!isPresent(d, e)) return;              // a non-present (swap-like) entry: nothing held
+  if (!isPresent(d, e)) {                    // non-present: a device-private entry holds its page; nothing else does
+    if (l == nLevels() - 1) zapDevicePrivate(gMm, d, e);
+    return;
+  }
   const last = l == nLevels() - 1;
   if (!zapTakesPage(vmaKindAt(gMm, addr), last, d, e)) return;
   const ps = pageShift();

@@ -26,7 +26,7 @@ const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined =>
 import { resolve, type Era, type MachineChoice, type Model } from './presets.js';
 import { createDaxFile, daxFileHandle, DaxFile, type DaxFileOptions } from './daxfs.js';
 import {
-  memremapPages, devdaxMmapArgs, Pgmap, OPTIMIZE_DAX_VMEMMAP, THP_PUD_ARCHES, HUGE_PFNMAP_ARCHES, type MemremapOptions, type UnmapResult,
+  memremapPages, devdaxMmapArgs, pgmapHandle, Pgmap, OPTIMIZE_DAX_VMEMMAP, THP_PUD_ARCHES, HUGE_PFNMAP_ARCHES, type MemremapOptions, type UnmapResult,
 } from './pgmap.js';
 /** Operations that write the calling context's output array. */
 const OUT_OPS: ReadonlySet<string> = new Set(['gup', 'unpin', 'gupUnpinLoop', 'gupSweepLoop', 'gupGetPhase']);
@@ -1122,6 +1122,16 @@ export class Machine {
    */
   createDaxFile(opts: DaxFileOptions): DaxFile { return createDaxFile(this, opts); }
 
+  /** @internal see Mm.migrateToDevice */
+  migrate(mm: number, pg: Pgmap, pfn: bigint, addr: bigint): void {
+    const op = 'migrateToDevice';
+    const h = pgmapHandle(pg);
+    const st = this.call('migrateToDevice', { mm, pgmap: h.ptr, gen: h.gen, addr, pfn }, op, addr).status;
+    if (st === -16) throw new PgtemuError('EBUSY', `${op}: ${hex(addr)} cannot move now: its page holds references beyond its mappings (a pin or a get: migrate_vma_check_page), or device pfn ${hex(pfn)} is not free`, { op, address: addr });
+    if (st === -14) throw new PgtemuError('EFAULT', `${op}: ${hex(addr)} maps no order-0 anonymous page (migrate_vma_collect takes only those)`, { op, address: addr });
+    if (st < 0) this.fail(st, op, `pfn ${hex(pfn)} of the ${pg.type} pgmap at ${hex(pg.start)}`, addr);
+  }
+
   /** memunmap_pages: the same as pgmap.unmap(), for a pgmap of this machine. */
   memunmapPages(pgmap: Pgmap): Promise<UnmapResult> { return Pgmap.unmapOn(this, pgmap); }
 
@@ -1621,6 +1631,30 @@ export class Mm {
     taken.set(res, t);
     m.hold(t);
     return res;
+  }
+
+  /**
+   * migrate_vma (mm/migrate_device.c) of the anon page at addr to the free
+   * page `pfn` of a device-private or device-coherent pgmap, as a driver
+   * (lib/test_hmm.c, nouveau) moves it: zone_device_page_init, the page takes
+   * the anon mapping, and the pte becomes a device-private entry (a
+   * swap-style, non-present pte) or, for coherent memory, a normal one. The
+   * source page is freed. A CPU fault (or the gup slow path) moves a
+   * device-private page back (ops->migrate_to_ram).
+   */
+  migrateToDevice(addr: bigint | number, o: { pgmap: Pgmap; pfn: bigint | number }): void {
+    this.live('migrateToDevice');
+    options(o, 'migrateToDevice', { pgmap: 'object', pfn: 'bigint|number' }, true);
+    const a = u64Arg(addr, 'migrateToDevice: addr');
+    if (o.pfn === undefined || o.pgmap === undefined) throw new PgtemuError('EINVAL', 'migrateToDevice: pgmap and pfn are required');
+    const pg = o.pgmap as unknown;
+    if (!(pg instanceof Pgmap)) throw new PgtemuError('EINVAL', `migrateToDevice: pgmap must be a Pgmap (got ${describe(pg)})`);
+    if (pg.machine !== this.machine) throw new PgtemuError('EINVAL', 'migrateToDevice: that pgmap belongs to another machine');
+    if (pg.type !== 'device-private' && pg.type !== 'device-coherent') throw new PgtemuError('EINVAL', `migrateToDevice: pages move to device-private or device-coherent memory, not ${pg.type}`);
+    const pfn = u64Arg(o.pfn, 'migrateToDevice: pfn');
+    if (pfn < pg.startPfn || pfn >= pg.endPfn) throw new PgtemuError('EINVAL', `migrateToDevice: pfn ${hex(pfn)} is outside the pgmap [${hex(pg.startPfn)}, ${hex(pg.endPfn)})`);
+    if (pg.state() !== 'live') throw new PgtemuError('EINVAL', `migrateToDevice: the pgmap is ${pg.state()} (zone_device_page_init's percpu_ref_tryget_live fails)`);
+    this.machine.migrate(this.ptr, pg, pfn, a);
   }
 
   /** The VMAs, in address order. */
