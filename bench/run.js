@@ -22,7 +22,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Machine, WorkerPool, archs } from '../dist/index.js';
-import { RefMachine } from '../dist/host/reference.js';
+import { RefMachine } from '../build/reference/test/reference/index.js';   // npm run build:reference (prebench)
 import { prepareGup, gupRounds, walkRounds, median, warmUp, devmapVsUnified } from '../dist/host/bench.js';
 import { plotMicro, svg, devmapLines, devmapMarkdown } from '../dist/cli/bench.js';
 import { progress } from '../dist/cli/common.js';

@@ -25,6 +25,11 @@ try {
   }
   for (const f of files) {
     if (/^(test|bench|assembly|scripts|node_modules)\//.test(f)) throw new Error(`the tarball ships ${f}`);
+    // the reference model (test/reference) checks the core; it is no part of the package
+    if (/(^|\/)reference(\/|\.)/.test(f)) throw new Error(`the tarball ships the reference model: ${f}`);
+  }
+  for (const f of files.filter((x) => /\.(js|d\.ts)$/.test(x))) {
+    if (/\bRefMachine\b/.test(readFileSync(join(root, f), 'utf8'))) throw new Error(`${f} names RefMachine: the reference model is no part of the package`);
   }
   // source maps point at sources the tarball ships
   for (const f of files.filter((x) => x.endsWith('.js.map'))) {

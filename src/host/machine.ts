@@ -7,7 +7,7 @@ import {
   NAMES, RESERVE, HEADER_SIZE, ARCH_SIZE, ARCH_LEVELS, LEVEL_SIZE, LEVEL_PREDS, LEVEL_TEMPLATES, CTX_HEAD, CTX_SCRATCH, MM_SIZE, VMA_SIZE,
   MAGIC, MODEL_LEGACY, MODEL_UNIFIED, MAX_ORDERS, PARENT_ROOT, BAD_ENTRY, FOLL_PIN, FOLL_GET, FOLL_WRITE, FOLL_LONGTERM,
   FOLL_FAST_ONLY, FOLL_NOFAULT, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved,
-  FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, E_BADTABLE, VM_READ, VM_WRITE, VM_SHARED,
+  FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, E_BADTABLE, VM_READ, VM_WRITE, VM_SHARED,
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
   T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, OP_CTX_SHIFT, GUP_OUT_RUNS, GUP_RELEASE_OWN, K, PGMAP_MAX, DAX_FILES_MAX, WHATIF_NONE, WHATIF_DEVMAP_LESS,
 } from './consts.gen.js';
@@ -260,6 +260,7 @@ export interface PageArrays {
   pincount: Int32Array;
   entireMapcount: Int32Array;
   largeMapcount: Int32Array;
+  nrPagesMapped: Int32Array;
   mapping: BigUint64Array;
   lastOp: Float64Array;
 }
@@ -278,6 +279,8 @@ export interface PageInfo extends PageExplained {
   pincount: number;
   entireMapcount: number;
   largeMapcount: number;
+  /** a large folio's _nr_pages_mapped (its head; 0 elsewhere): the raw count, ENTIRELY_MAPPED included (dump_page prints it masked, folio_nr_pages_mapped) */
+  nrPagesMapped: number;
   mapping: bigint;
   /** page->index (for a DAX page shared by several extents, page->share: how many) */
   index: bigint;
@@ -984,6 +987,7 @@ export class Machine {
       pincount: isHead ? f1(FOLIO_PINCOUNT) : 0,
       entireMapcount: isHead ? f1(FOLIO_ENTIRE_MAPCOUNT) : -1,
       largeMapcount: isHead ? f1(FOLIO_LARGE_MAPCOUNT) : -1,
+      nrPagesMapped: isHead ? f1(FOLIO_NR_PAGES_MAPPED) : 0,
       mapping: rd('mapping') as bigint,
       index: rd('index') as bigint,
       lastOp: Number(rd('last_op') as bigint),
@@ -1050,7 +1054,7 @@ export class Machine {
       flags: new Uint32Array(len), refcount: new Int32Array(len), mapcount: new Int32Array(len),
       buddy: new Uint8Array(len), reserved: new Uint8Array(len), tail: new Uint8Array(len), head: new Float64Array(len),
       order: new Uint8Array(len), pincount: new Int32Array(len), entireMapcount: new Int32Array(len), largeMapcount: new Int32Array(len),
-      mapping: new BigUint64Array(len), lastOp: new Float64Array(len),
+      nrPagesMapped: new Int32Array(len), mapping: new BigUint64Array(len), lastOp: new Float64Array(len),
     };
     const w = new Int32Array(this.memory.buffer);
     const b = new Uint8Array(this.memory.buffer);
@@ -1078,6 +1082,7 @@ export class Machine {
         a.pincount[i] = head ? w[(ptr + FOLIO_PINCOUNT) >> 2] : 0;
         a.entireMapcount[i] = head ? w[(ptr + FOLIO_ENTIRE_MAPCOUNT) >> 2] : -1;
         a.largeMapcount[i] = head ? w[(ptr + FOLIO_LARGE_MAPCOUNT) >> 2] : -1;
+        a.nrPagesMapped[i] = head ? w[(ptr + FOLIO_NR_PAGES_MAPPED) >> 2] : 0;
         map[2 * i] = w[(ptr + off.mapping) >> 2];
         map[2 * i + 1] = w[(ptr + off.mapping + 4) >> 2];
         a.lastOp[i] = (w[(ptr + off.last_op) >> 2] >>> 0) + (w[(ptr + off.last_op + 4) >> 2] >>> 0) * 2 ** 32;

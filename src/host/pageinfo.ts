@@ -1,6 +1,6 @@
 // What a struct page snapshot means, as the kernel reports it: flag names,
-// page_type, and the mapcounts of include/linux/mm.h (v6.12). Shared by
-// Machine.page() and the reference model's page(), each with its own constants.
+// page_type, and the mapcounts of include/linux/mm.h (v6.12), for
+// Machine.page().
 
 /** The PG_* and PGTY_* numbers the explanation needs. */
 export interface PageConstants { pg: Readonly<Record<string, number>>; pgty: Readonly<Record<'buddy' | 'table' | 'hugetlb', number>> }

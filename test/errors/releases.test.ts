@@ -13,7 +13,7 @@ describe('releases are checked against what was taken', () => {
     const { m, mm } = setup();
     const pfn = m.walk(mm, BASE + 3n * MiB).pfn!;                  // mapped, refcount 1, never gup'd
     const before = snapshot(m, mm, [pfn]);
-    expect(before.pages[0]).toMatchObject({ refcount: 1, mapcount: 0 });
+    expect(before.pages![0]).toMatchObject({ refcount: 1, mapcount: 0 });
     expectError(() => m.put({ pfns: [pfn] }), 'EINVAL',
       new RegExp(`put: page 0 \\(pfn 0x${pfn.toString(16)}\\) has no struct page or not the references to give back \\(1 references, 1 of them its mappings'\\)`));
     const head = m.walk(mm, THP).pfn!;                               // a THP: its one pmd mapping owns its reference

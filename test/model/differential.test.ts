@@ -1,7 +1,11 @@
 // Differential tests: random command sequences applied to the Wasm core
-// (Machine) and to the plain-TypeScript reference model (RefMachine), which
-// must agree on every result, every thrown error code, every statistic,
-// every struct page, every walk and every table entry.
+// (Machine) and to the plain-TypeScript reference model (RefMachine,
+// test/reference), which must agree on every result, every thrown error code,
+// every statistic, every struct page, every walk and every table entry. The
+// model's frames and table offsets are its own: pages are compared through a
+// pairing of the machine's pfns with the model's by the addresses that map
+// them (and the gup results that hold them), tables with their links and
+// frame numbers aside (test/helpers/ref-compare.ts).
 //
 // A (Machine, RefMachine) pair is reused from sequence to sequence (creating
 // machines would dominate the run): each sequence ends by releasing what it
@@ -17,9 +21,11 @@
 // PGTEMU_DIFF_SEED=n replays a run (fast-check prints the seed of a failure).
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Machine, PgtemuError, type GupResult, type Mm, type PageInfo, type WalkResult } from '../../src/index.js';
-import { PAGE_WORDS, RefMachine, type RefGupResult, type RefMm, type RefWalkResult } from '../../src/host/reference.js';
+import { Machine, PgtemuError, type GupResult, type Mm } from '../../src/index.js';
+import { GUP_PIN_COUNTING_BIAS } from '../../src/host/consts.gen.js';
+import { RefMachine, type RefGupResult, type RefMm } from '../reference/index.js';
 import { VARIANTS } from '../helpers/machines.js';
+import { Pairing, compareTables, comparePfns, compareWalk, gupView, same, show, statsView } from '../helpers/ref-compare.js';
 
 const SCALE = Number(process.env.PGTEMU_DIFF_RUNS ?? 1);
 const MAIN = { arch: 'x86_64', variant: '4level' };
@@ -163,8 +169,8 @@ function commandArb(g: Geo): fc.Arbitrary<Cmd> {
 }
 
 // ---------------------------------------------------------------- comparing
-const show = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x));
-
+// (test/helpers/ref-compare.ts: the model's pages are its own, paired with the
+// machine's by the addresses that map them)
 type Outcome = { ok: unknown } | { err: string };
 function outcome(f: () => unknown): Outcome {
   try {
@@ -175,129 +181,55 @@ function outcome(f: () => unknown): Outcome {
   }
 }
 
-function equal(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a), kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!equal((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  return true;
-}
-
-class Divergence extends Error {}
-function same(what: string | (() => string), a: unknown, b: unknown): void {
-  if (equal(a, b)) return;
-  throw new Divergence(`${typeof what === 'string' ? what : what()}:\n  machine:   ${show(a)}\n  reference: ${show(b)}`);
-}
-
-const gupView = (g: GupResult | RefGupResult) =>
-  ({ nr: g.nr, ret: g.ret, errno: g.errno, fast: g.fast, flags: g.flags, pin: g.pin, pfns: Array.from(g.pfns) });
-const walkView = (w: WalkResult | RefWalkResult) =>
-  ({ level: w.level, name: w.levelName, entry: w.entry, entryPa: w.entryPa, status: w.status, pa: w.pa, pfn: w.pfn, size: w.size, flags: w.flags });
-function statsView(s: ReturnType<Machine['stats']> | ReturnType<RefMachine['stats']>) {
-  return [s.freePages, s.totalPages, s.zoneStartPfn, s.poolFreeBytes, s.poolBytes, s.gupOutstanding, s.pinOutstanding,
-    s.tlbFlushes, s.tablesFreed, s.faults, s.gupFastPages, s.gupSlowPages, s.gupFastBails, s.hugeZeroPfn];
-}
-
 /**
- * Every RAM pfn's PageInfo as RefMachine.pageWords() lays it out, read in one
- * pass over the memmap with Machine.pages() (Machine.page() per pfn would
- * dominate the run).
+ * The machine's pages paired with the model's through every table of the
+ * address spaces (compared on the way) and every live gup result.
  */
-function machinePageWords(m: Machine, n: number): Int32Array {
-  const out = new Int32Array(n * PAGE_WORDS);
-  const words = (i: number, p: PageInfo) => {
-    const at = i * PAGE_WORDS;
-    out[at] = Number(p.flags) | 0; out[at + 1] = p.refcount; out[at + 2] = p.mapcount; out[at + 3] = p.tail ? Number(p.head) : -1;
-    out[at + 4] = p.order; out[at + 5] = p.pincount; out[at + 6] = p.entireMapcount; out[at + 7] = p.largeMapcount;
-    out[at + 8] = Number(BigInt.asUintN(32, p.mapping)) | 0; out[at + 9] = Number(p.mapping >> 32n) | 0; out[at + 10] = p.lastOp | 0;
-  };
-  const a = m.pages(0, n);
-  const mapping = new Int32Array(a.mapping.buffer);
-  for (let i = 0; i < n; i++) {
-    const at = i * PAGE_WORDS;
-    out[at] = a.flags[i] | 0;
-    out[at + 1] = a.refcount[i];
-    out[at + 2] = a.mapcount[i];
-    out[at + 3] = a.tail[i] ? a.head[i] : -1;
-    out[at + 4] = a.order[i];
-    out[at + 5] = a.pincount[i];
-    out[at + 6] = a.entireMapcount[i];
-    out[at + 7] = a.largeMapcount[i];
-    out[at + 8] = mapping[2 * i];
-    out[at + 9] = mapping[2 * i + 1];
-    out[at + 10] = a.lastOp[i] | 0;
+function pairAll(m: Machine, r: RefMachine, mms: readonly { m: Mm; r: RefMm }[], taken: readonly Taken[], when: string): Pairing {
+  const p = new Pairing(m, r);
+  for (const x of mms) compareTables(p, x.m.rootPa, x.r.rootPa, when);
+  for (const t of taken) {
+    for (let i = 0; i < t.m.nr; i++) p.pair(Number(t.m.pfns[i]), Number(t.r.pfns[i]), () => `${when}: page ${i} of a live gup result`);
   }
-  // this bulk read must say what Machine.page() says: check it on a few pages, whatever they hold
-  const first = (f: (at: number) => boolean) => { for (let i = 0; i < n; i++) if (f(i * PAGE_WORDS)) return i; return -1; };
-  const sample = [0, n >> 1, n - 1, first((at) => out[at + 1] > 0), first((at) => out[at + 4] > 0), first((at) => out[at + 3] >= 0)];
+  return p;
+}
+
+/** Every RAM page, machine against model (Machine.pages: one pass over the memmap). */
+function comparePages(m: Machine, r: RefMachine, mms: readonly { m: Mm; r: RefMm }[], taken: readonly Taken[], when: string): Pairing {
+  const p = pairAll(m, r, mms, taken, when);
+  // the bulk read must say what Machine.page() says: check it on a few pages, whatever they hold
+  const a = p.a, n = a.length;
+  const first = (f: (i: number) => boolean) => { for (let i = 0; i < n; i++) if (f(i)) return i; return -1; };
+  const sample = [0, n >> 1, n - 1, first((i) => a.refcount[i] > 0 && !a.reserved[i]), first((i) => a.order[i] > 0), first((i) => a.tail[i] === 1)];
   for (const i of new Set(sample)) {
     if (i < 0) continue;
-    const bulk = out.slice(i * PAGE_WORDS, (i + 1) * PAGE_WORDS);
-    words(i, m.page(i));
-    expect(out.slice(i * PAGE_WORDS, (i + 1) * PAGE_WORDS)).toEqual(bulk);
-  }
-  return out;
-}
-
-/** Every RAM pfn's struct page, machine against model. */
-function comparePages(m: Machine, r: RefMachine, when: string): void {
-  const n = Number(m.ramPfns);
-  const a = machinePageWords(m, n);
-  const b = new Int32Array(n * PAGE_WORDS);
-  for (let i = 0; i < n; i++) r.pageWords(i, b, i * PAGE_WORDS);
-  for (let k = 0; k < a.length; k++) {
-    if (a[k] !== b[k]) {
-      const pfn = Math.floor(k / PAGE_WORDS);
-      same(`${when}: struct page of pfn ${pfn}`, m.page(pfn), r.page(pfn));
-      throw new Divergence(`${when}: struct page of pfn ${pfn}, word ${k % PAGE_WORDS}: machine ${a[k]}, reference ${b[k]}`);
+    const q = m.page(i);
+    for (const f of BULK_FIELDS) {
+      const want = typeof q[f] === 'boolean' ? (q[f] ? 1 : 0) : f === 'head' || f === 'flags' ? Number(q[f]) : q[f];
+      expect({ pfn: i, f, v: a[f][i] }).toEqual({ pfn: i, f, v: want });
     }
   }
+  p.compareAll(when);
+  return p;
 }
+const BULK_FIELDS = ['flags', 'refcount', 'mapcount', 'buddy', 'reserved', 'tail', 'head', 'order', 'pincount', 'entireMapcount', 'largeMapcount', 'nrPagesMapped', 'mapping', 'lastOp'] as const;
 
 /**
- * Machine.walk against RefMachine.walk over [start, end): one walk per block
+ * Machine.walk against the model's walk over [start, end): one walk per block
  * where the machine's walk stops above the last level (every address in it
  * takes the same path), else one per page: all of a last-level table's first
  * 512 pages, then every 37th (64 KiB-page tables hold 8192).
  */
-function compareWalks(m: Machine, mm: Mm, r: RefMachine, rm: RefMm, start: bigint, end: bigint): void {
-  const levels = m.desc.levels, last = levels.length - 1;
-  const page = 1n << BigInt(m.desc.pageShift);
-  const block = 1n << BigInt(levels[last - 1]?.shift ?? m.desc.pageShift);
+function compareWalks(p: Pairing, mm: Mm, rm: RefMm, start: bigint, end: bigint): void {
+  const levels = p.m.desc.levels, last = levels.length - 1;
+  const page = 1n << BigInt(p.m.desc.pageShift);
+  const block = 1n << BigInt(levels[last - 1]?.shift ?? p.m.desc.pageShift);
   let va = start;
   while (va < end) {
-    const a = walkView(m.walk(mm, va)), b = walkView(r.walk(rm, va));
-    if (!equal(a, b)) same(`walk at ${va}`, a, b);
+    const a = compareWalk(p, mm, rm, va, () => `walk at ${va}`);
     if (a.level < last) va = (va | ((1n << BigInt(levels[a.level].shift)) - 1n)) + 1n;
     else va += (va & (block - 1n)) < 512n * page ? page : 37n * page;
   }
-}
-
-function compareTables(m: Machine, r: RefMachine, root: bigint, when: string): void {
-  const d = m.desc;
-  const visit = (l: number, pa: bigint) => {
-    const lv = d.levels[l];
-    const bytes = m.readPhys(pa, lv.tableBytes);
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const ref = r.tableEntries(pa);
-    if (!ref) throw new Divergence(`${when}: the reference has no table at ${pa} (level ${l})`);
-    // empty entries (most of them) compared as two 32-bit words, without a bigint
-    const le = !d.bigEndian, empty = lv.empty;
-    const e0 = Number(BigInt.asUintN(32, le ? empty : empty >> 32n)), e1 = Number(BigInt.asUintN(32, le ? empty >> 32n : empty));
-    for (let i = 0; i < ref.length; i++) {
-      if (ref[i] === empty && dv.getUint32(i * 8, le) === e0 && dv.getUint32(i * 8 + 4, le) === e1) continue;
-      const mine = dv.getBigUint64(i * 8, le);
-      if (mine !== ref[i]) same(`${when}: entry ${i} of the level-${l} table at pa ${pa}`, mine, ref[i]);
-    }
-    if (lv.isLast) return;
-    for (const e of ref) {
-      const f = r.decode(e, l);
-      if (f.table) visit(l + 1, BigInt(((e & lv.tableAddr.mask) >> BigInt(lv.tableAddr.shift)) << BigInt(lv.tableAddr.paShift)));
-    }
-  };
-  visit(0, root);
 }
 
 // ---------------------------------------------------------------- machine pairs
@@ -325,7 +257,7 @@ function makePair(v: V, slack: number): Pair {
       const start = (top / 2n / block) * block;
       const o = { start, length: BigInt(k) * block, kind: 'pfnmap' as const, pfn: g.highPfn };
       same('filler mmap', outcome(() => fm.mmap(o)), outcome(() => fr.mmap(o)));
-      compareTables(m, r, fm.rootPa, 'filler');
+      compareTables(new Pairing(m, r), fm.rootPa, fr.rootPa, 'filler');
     }
     same('filler stats', statsView(m.stats()), statsView(r.stats()));
   }
@@ -376,19 +308,19 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
   };
 
   const step = (kind: string, what: () => string, fm: () => unknown, fr: () => unknown, unchangedOnError = false) => {
-    const before = unchangedOnError ? statsView(m.stats()).slice(0, 7) : undefined;
+    const before = unchangedOnError ? statsView(m.stats()).slice(0, 6) : undefined;
     const a = outcome(fm);
     const b = outcome(fr);
     note(`${kind}:${'err' in a ? a.err : 'ok'}`);
     same(what, a, b);
     same(() => `${what()}: stats after`, statsView(m.stats()), statsView(r.stats()));
-    if (before && 'err' in a) same(() => `${what()}: failed, so nothing may change (free pages, pool, outstanding refs)`, statsView(m.stats()).slice(0, 7), before);
+    if (before && 'err' in a) same(() => `${what()}: failed, so nothing may change (free pages, pool, outstanding refs)`, statsView(m.stats()).slice(0, 6), before);
     return a;
   };
 
   const newMm = () => {
     let mm: Mm | undefined, rm: RefMm | undefined;
-    const a = step('newMm', () => 'newMm', () => { mm = m.createMm(); return mm.rootPa; }, () => { rm = r.createMm(); return rm.rootPa; });
+    const a = step('newMm', () => 'newMm', () => { mm = m.createMm(); }, () => { rm = r.createMm(); });
     if ('ok' in a) mms.push({ m: mm!, r: rm! });
   };
   newMm();
@@ -454,6 +386,7 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
         const { n: nr } = fit(c, c.nr), a = va(c, c.sub);
         let gm: GupResult | undefined, gr: RefGupResult | undefined;
         step('gup', () => `gup ${at()}`, () => gupView(gm = x.m.gupFast(a, nr, o)), () => gupView(gr = x.r.gupFast(a, nr, o)));
+        if (gm && gr) comparePfns(new Pairing(m, r), x.m, x.r, gm, gr, a & ~(g.page - 1n), () => `gup ${at()}`);
         if (gm && gr && gm.nr > 0) taken.push({ m: gm, r: gr, released: false });
         if (gm) note(`gup:${gm.nr === nr ? 'all' : gm.nr > 0 ? 'prefix' : gm.errno}${gm.fast === nr ? '-fast' : gm.fast > 0 ? '-mixed' : '-slow'}`);
         break;
@@ -469,10 +402,10 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
       case 'badUnpin': {
         const l = live();
         const t = l.length ? l[c.i % l.length] : undefined;
-        const pfns = t ? Array.from(t.m.pfns) : [];
-        if (c.front) pfns.unshift(g.bogusPfn); else pfns.push(g.bogusPfn);
+        // the same list on each side: a result's own pages, and a pfn with no struct page
+        const list = (pfns: ArrayLike<bigint>) => { const a = Array.from(pfns); if (c.front) a.unshift(g.bogusPfn); else a.push(g.bogusPfn); return a; };
         const pin = t ? t.m.pin : c.front;
-        step('badUnpin', () => `badUnpin ${at()}`, () => m.unpin({ pfns, pin }), () => r.unpin({ pfns, pin }), true);
+        step('badUnpin', () => `badUnpin ${at()}`, () => m.unpin({ pfns: list(t?.m.pfns ?? []), pin }), () => r.unpin({ pfns: list(t?.r.pfns ?? []), pin }), true);
         break;
       }
       case 'overUnpin': {
@@ -481,11 +414,11 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
         const l = live();
         if (!l.length) break;
         const t = l[c.i % l.length];
-        const pfn = t.m.pfns[c.k % t.m.nr];
-        const p = m.page(pfn), h = p.tail ? m.page(p.head) : p;
-        const count = !t.m.pin ? h.refcount + 1 : h.order > 0 ? h.pincount + 1 : Math.floor(h.refcount / 1024) + 1;
-        const pfns = [...Array.from(t.m.pfns), ...new Array<bigint>(count).fill(pfn)];
-        const o = step('overUnpin', () => `overUnpin ${at()}`, () => m.unpin({ pfns, pin: t.m.pin }), () => r.unpin({ pfns, pin: t.m.pin }), true);
+        const k = c.k % t.m.nr;
+        const p = m.page(t.m.pfns[k]), h = p.tail ? m.page(p.head) : p;
+        const count = !t.m.pin ? h.refcount + 1 : h.order > 0 ? h.pincount + 1 : Math.floor(h.refcount / GUP_PIN_COUNTING_BIAS) + 1;
+        const list = (pfns: ArrayLike<bigint>) => [...Array.from(pfns), ...new Array<bigint>(count).fill(pfns[k])];
+        const o = step('overUnpin', () => `overUnpin ${at()}`, () => m.unpin({ pfns: list(t.m.pfns), pin: t.m.pin }), () => r.unpin({ pfns: list(t.r.pfns), pin: t.m.pin }), true);
         if ('ok' in o) t.released = true;       // only the zero page pinned: nothing to refuse
         break;
       }
@@ -500,15 +433,16 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
         const t = l[c.i % l.length];
         const list = Array.from(t.m.pfns);
         const folioOf = (pfn: bigint) => { const p = m.page(pfn); return p.tail ? p.head : pfn; };
-        const pfn = list[c.k % t.m.nr];
-        const f = folioOf(pfn);
+        const k = c.k % t.m.nr;
+        const f = folioOf(list[k]);
         const h = m.page(f);
-        const sep = list.find((q) => folioOf(q) !== f);
-        if (h.reserved || sep === undefined) break;    // the zero page's pins are not counted; no second folio
-        const held = h.order > 0 ? h.pincount : Math.floor(h.refcount / 1024);
+        const sep = list.findIndex((q) => folioOf(q) !== f);
+        if (h.reserved || sep < 0) break;    // the zero page's pins are not counted; no second folio
+        const held = h.order > 0 ? h.pincount : Math.floor(h.refcount / GUP_PIN_COUNTING_BIAS);
         const mine = list.filter((q) => folioOf(q) === f).length;
-        const pfns = [...list, sep, ...new Array<bigint>(held - mine + 1).fill(pfn)];
-        step('overUnpinApart', () => `overUnpinApart ${at()}`, () => m.unpin({ pfns, pin: true }), () => r.unpin({ pfns, pin: true }), true);
+        // the same list on each side, by index into the result
+        const apart = (pfns: ArrayLike<bigint>) => [...Array.from(pfns), pfns[sep], ...new Array<bigint>(held - mine + 1).fill(pfns[k])];
+        step('overUnpinApart', () => `overUnpinApart ${at()}`, () => m.unpin({ pfns: apart(t.m.pfns), pin: true }), () => r.unpin({ pfns: apart(t.r.pfns), pin: true }), true);
         break;
       }
       case 'zap': {
@@ -543,7 +477,7 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
           thp = x.m.vmas().filter((v) => v.kind === 'anon' && v.order > 0 && blockOf(v));
         }
         if (!thp.length) break;
-        const v = thp[c.vma % thp.length];
+        const v = thp[c.vma! % thp.length];   // (hugeZero always draws a VMA number)
         const { block, size } = blockOf(v)!;
         const pages = Number((v.end - block) / g.page), i = c.off % Number(size / g.page);
         const a = block + BigInt(i) * g.page, nr = Math.min(c.nr, pages - i);
@@ -569,19 +503,35 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
         const x = pick(c);
         if (!x) break;
         const a = va(c);
-        step('walk', () => `walk ${at()}`, () => walkView(m.walk(x.m, a)), () => walkView(r.walk(x.r, a)));
+        // the tables on the way to a compared, the page they map paired
+        const p = new Pairing(m, r);
+        compareTables(p, x.m.rootPa, x.r.rootPa, `walk ${at()}`, a, a + 1n);
+        step('walk', () => `walk ${at()}`, () => { compareWalk(p, x.m, x.r, a, () => `walk ${at()}`); }, () => null);
         break;
       }
       case 'page': {
+        // a page of a live result (and the model's page at the same index), the zero page,
+        // a pfn with no struct page, or any RAM pfn (the model's through the pairing)
         const l = live();
-        let pfn: bigint;
+        let pfn: bigint, rpfn: bigint | undefined;
         if (c.which === 'result' && l.length) {
           const t = l[c.i % l.length];
           pfn = t.m.pfns[c.i % t.m.nr];
-        } else if (c.which === 'zero') pfn = BigInt(m.stats().zoneStartPfn) - 1n;
-        else if (c.which === 'bogus') pfn = g.bogusPfn;
+          rpfn = t.r.pfns[c.i % t.m.nr];
+        } else if (c.which === 'zero') {
+          pfn = BigInt(m.stats().zoneStartPfn) - 1n;
+          rpfn = BigInt(r.zeroPfn);
+        } else if (c.which === 'bogus') pfn = rpfn = g.bogusPfn;
         else pfn = BigInt(c.i % Number(m.ramPfns));
-        step('page', () => `page ${at()}`, () => m.page(pfn), () => r.page(pfn));
+        const chosen = rpfn !== undefined;
+        const p = chosen ? new Pairing(m, r) : pairAll(m, r, mms, l, `page ${at()}`);
+        if (!chosen) { const t = p.toModel(Number(pfn)); rpfn = t === undefined ? undefined : BigInt(t); }
+        // (a page nothing maps or holds has no model page to read: comparePage holds it to being free)
+        const o = step('page', () => `page ${at()}`, () => { m.page(pfn); }, () => { if (rpfn !== undefined) r.page(rpfn); });
+        if ('ok' in o) {
+          if (chosen) p.pair(Number(pfn), Number(rpfn), () => `page ${at()}`);
+          p.comparePage(`page ${at()}`, Number(pfn));
+        }
         break;
       }
     }
@@ -589,14 +539,12 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
 
   // everything, before tearing down
   same('end of sequence: stats', statsView(m.stats()), statsView(r.stats()));
-  comparePages(m, r, 'end of sequence');
+  const pairing = comparePages(m, r, mms, live(), 'end of sequence');
   same('end of sequence: checkInvariants()', m.checkInvariants().map((v) => v.message), []);
   for (const x of mms) {
-    same('end: root', x.m.rootPa, x.r.rootPa);
     same('end: vmas', x.m.vmas(), x.r.vmas());
     same('end: counters', x.m.counters(), x.r.counters());
-    compareTables(m, r, x.m.rootPa, 'end of sequence');
-    for (const [base, end] of g.window) compareWalks(m, x.m, r, x.r, base, end);
+    for (const [base, end] of g.window) compareWalks(pairing, x.m, x.r, base, end);
   }
   // tear down: every reference back, every address space gone
   for (const t of live()) {
@@ -605,7 +553,7 @@ function runSequence(p: Pair, cmds: Cmd[]): void {
   }
   for (const x of mms) step('teardown', () => 'teardown destroy', () => x.m.destroy(), () => x.r.destroy());
   same('after teardown: stats', statsView(m.stats()), statsView(r.stats()));
-  comparePages(m, r, 'after teardown');
+  comparePages(m, r, [], [], 'after teardown');
   const s = m.stats();
   // the machine keeps the huge zero folio once a THP read fault has allocated it (mm/huge_memory.c get_huge_zero_page)
   const kept = s.hugeZeroPfn !== undefined ? 1n << BigInt(m.page(s.hugeZeroPfn).order) : 0n;
@@ -676,8 +624,8 @@ describe('differential: the core against the reference model', () => {
     both('1025 base pages', (x) => x.mmap({ start: B, length: 1025n * page, populate: true }));
     both('pfnmap over 511 pte tables', (x) => x.mmap({ start: T, length: 511n * pmd, kind: 'pfnmap', pfn }));
     both('pfnmap over 512 pte tables', (x) => x.mmap({ start: U, length: 512n * pmd, kind: 'pfnmap', pfn }));
-    compareTables(m, r, mm.rootPa, 'before');
-    // and the counts themselves, not only core == model (the model copies the batch sizes):
+    compareTables(new Pairing(m, r), mm.rootPa, rm.rootPa, 'before');
+    // and the counts themselves, not only core == model (the model reads the batch sizes from the core's constants):
     // tlb_flush_mmu when a batch fills, tlb_finish_mmu flushes only what is left
     let last = m.stats();
     const delta = () => { const s = m.stats(); const d = [s.tlbFlushes - last.tlbFlushes, s.tablesFreed - last.tablesFreed]; last = s; return d; };
@@ -689,8 +637,7 @@ describe('differential: the core against the reference model', () => {
     expect(delta()).toEqual([1n, 512n]);               // 511 pte tables and the pmd table: one full table batch
     both('munmap 513 tables', (x) => x.munmap(U, 512n * pmd));
     expect(delta()).toEqual([2n, 513n]);
-    comparePages(m, r, 'after');
-    compareTables(m, r, mm.rootPa, 'after');
+    comparePages(m, r, [{ m: mm, r: rm }], [], 'after');
     expect(m.stats().freePages).toBe(m.stats().totalPages);
     expect(m.checkInvariants()).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { Machine, PgtemuError, archs } from '../../src/index.js';
 import { NAMES } from '../../src/host/consts.gen.js';
 import { VARIANTS } from '../helpers/machines.js';
 
-const FIELDS = ['flags', 'refcount', 'mapcount', 'buddy', 'reserved', 'tail', 'head', 'order', 'pincount', 'entireMapcount', 'largeMapcount', 'mapping', 'lastOp'] as const;
+const FIELDS = ['flags', 'refcount', 'mapcount', 'buddy', 'reserved', 'tail', 'head', 'order', 'pincount', 'entireMapcount', 'largeMapcount', 'nrPagesMapped', 'mapping', 'lastOp'] as const;
 
 describe('Machine.pages: one pass over the memmap, as page() reads each pfn', () => {
   it.each(VARIANTS)('$arch/$variant: across a section boundary, after THP faults and pins', ({ arch, variant }) => {
