@@ -24,7 +24,13 @@ export interface DaxExtentOptions {
 
 export interface DaxFileOptions {
   /** the fsdax pgmap (Machine.memremapPages, type 'fsdax') the file's blocks lie in */
-  pgmap: Pgmap;
+  pgmap?: Pgmap;
+  /**
+   * instead of a pgmap, with CONFIG_FS_DAX_LIMITED (s390's dcssblk, to
+   * v6.14): the physical address of a DAX device with no struct pages (above
+   * RAM, outside every pgmap); the file lies there from its start
+   */
+  start?: bigint | number;
   /** bytes (page aligned): i_size; every page is allocated (no holes) */
   size: bigint | number;
   /** where the file lies: one extent at this pgmap offset (default 0), or `extents` */
@@ -32,7 +38,7 @@ export interface DaxFileOptions {
   /** the extent map, covering [0, size) exactly once */
   extents?: DaxExtentOptions[];
 }
-const FILE_OPTIONS = { pgmap: 'object', size: 'bigint|number', pgmapOffset: 'bigint|number', extents: 'object' } as const;
+const FILE_OPTIONS = { pgmap: 'object', start: 'bigint|number', size: 'bigint|number', pgmapOffset: 'bigint|number', extents: 'object' } as const;
 const EXTENT_OPTIONS = { offset: 'bigint|number', length: 'bigint|number', pgmapOffset: 'bigint|number', shared: 'boolean' } as const;
 
 /** What a finished truncate or evict did. */
@@ -53,8 +59,10 @@ const files = new WeakMap<DaxFile, FileSlot>();
 export function createDaxFile(m: Machine, o: DaxFileOptions): DaxFile {
   const op = 'createDaxFile';
   options(o, op, FILE_OPTIONS, true);
+  if (o.pgmap === undefined) return createLimitedFile(m, o);
   const pg = o.pgmap as unknown;
   if (!pg || typeof pg !== 'object' || (pg as Pgmap).constructor?.name !== 'Pgmap') throw new PgtemuError('EINVAL', `${op}: pgmap must be a Pgmap from Machine.memremapPages (got ${describe(pg)})`, { op });
+  if (o.start !== undefined) throw new PgtemuError('EINVAL', `${op}: start is for a file without a pgmap (FS_DAX_LIMITED); with a pgmap, say where with pgmapOffset`, { op });
   const pgmap = pg as Pgmap;
   if (pgmap.machine !== m) throw new PgtemuError('EINVAL', `${op}: that pgmap belongs to another machine`, { op });
   if (pgmap.type !== 'fsdax') throw new PgtemuError('EINVAL', `${op}: an FS-DAX file lies in an fsdax pgmap (a pmem namespace in fsdax mode), not a ${pgmap.type} one`, { op });
@@ -99,6 +107,38 @@ export function createDaxFile(m: Machine, o: DaxFileOptions): DaxFile {
   files.set(f, { machine: m, ptr: r.file, gen: r.gen, pageShift: ps });
   return f;
 }
+/**
+ * CONFIG_FS_DAX_LIMITED (s390, to v6.14; fs/Kconfig): a DAX block device with
+ * no struct pages (dcssblk). Its file maps pfns by pte_mkspecial entries, is
+ * never associated with pages, and gup cannot take them (follow_pfn_pte:
+ * -EEXIST; FOLL_LONGTERM: -EOPNOTSUPP).
+ */
+function createLimitedFile(m: Machine, o: DaxFileOptions): DaxFile {
+  const op = 'createDaxFile';
+  if (!m.era.fsDaxLimited) {
+    const why = m.desc.arch === 's390' && m.era.devmapCode && m.model === 'unified'
+      ? 's390 has no FS-DAX provider in this kernel ("dcssblk: Mark DAX broken, remove FS_DAX_LIMITED support", v6.15), and no ZONE_DEVICE without a devmap bit'
+      : 'a file without a pgmap needs CONFIG_FS_DAX_LIMITED (s390\'s dcssblk, until v6.14); elsewhere give pgmap: an fsdax pgmap';
+    throw new PgtemuError('EINVAL', `${op}: ${why}`, { op });
+  }
+  if (o.start === undefined) throw new PgtemuError('EINVAL', `${op}: a FS_DAX_LIMITED file needs start: the physical address of its DAX device`, { op });
+  if (o.extents !== undefined || o.pgmapOffset !== undefined) throw new PgtemuError('EINVAL', `${op}: a FS_DAX_LIMITED file lies at start, one extent (no pgmapOffset or extents)`, { op });
+  const ps = BigInt(m.desc.pageShift);
+  const page = 1n << ps;
+  const start = u64Arg(o.start, `${op}: start`);
+  if (o.size === undefined) throw new PgtemuError('EINVAL', `${op}: 'size' is required`, { op });
+  const size = u64Arg(o.size, `${op}: size`);
+  if (start % page !== 0n || size % page !== 0n || size === 0n) throw new PgtemuError('EINVAL', `${op}: start ${hex(start)} and size ${hex(size)} must be whole pages, size not 0`, { op });
+  if (size >> ps >= 1n << 32n) throw new PgtemuError('EINVAL', `${op}: ${hex(size)} bytes is more pages than a file holds (2^32)`, { op });
+  m.putOutList([0n, size >> ps, start >> ps]);
+  const r = m.call('daxFileCreate', { pgmap: 0, gen: 0, nrPages: Number(size >> ps), nrExtents: 1 }, op);
+  if (r.status === -28) throw new PgtemuError('ENOSPC', `${op}: no room for a file of ${size >> ps} pages: ${DAX_FILES_NOTE}`, { op });
+  if (r.status < 0) throw new PgtemuError('EINVAL', `${op}: [${hex(start)}, ${hex(start + size)}) must lie above RAM, inside the physical address space, and where no pgmap has struct pages (a dcssblk segment has none)`, { op });
+  const f = new DaxFile(size);
+  files.set(f, { machine: m, ptr: r.file, gen: r.gen, pageShift: ps });
+  return f;
+}
+
 const DAX_FILES_NOTE = 'a machine holds 64 files, their entries in Machine.create option daxFilesMiB (8 bytes a page)';
 
 

@@ -248,12 +248,16 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
   daxFile: {
     kernel: 'an FS-DAX file on a pmem namespace (xfs / ext4 with -o dax): its blocks in an fsdax pgmap', kind: 'file',
     args: {
-      pgmap: { type: { t: 'ref', kind: 'pgmap' }, doc: 'the fsdax pgmap (a memremap result)', required: true },
+      pgmap: { type: { t: 'ref', kind: 'pgmap' }, doc: 'the fsdax pgmap (a memremap result)' },
+      start: addr('or, with FS_DAX_LIMITED (s390 dcssblk, to v6.14), the physical address of a DAX device with no struct pages', false),
       size: addr('bytes: i_size (page aligned)'), pgmapOffset: addr('bytes into the pgmap where it lies (default 0)', false),
     },
     fields: { size: 'int' },
     run(c, a) {
-      const f = c.m.createDaxFile({ pgmap: a.pgmap as Pgmap, size: big(a.size), ...(a.pgmapOffset !== undefined ? { pgmapOffset: big(a.pgmapOffset) } : {}) });
+      const f = c.m.createDaxFile({
+        ...(a.pgmap !== undefined ? { pgmap: a.pgmap as Pgmap } : {}), ...(a.start !== undefined ? { start: big(a.start) } : {}),
+        size: big(a.size), ...(a.pgmapOffset !== undefined ? { pgmapOffset: big(a.pgmapOffset) } : {}),
+      });
       return ok({ size: f.size }, f);
     },
     summary: () => 'ok',

@@ -7,6 +7,7 @@
 import { parseDocument, LineCounter, isAlias, isMap, isScalar, isSeq, isPair, type Node, type Pair } from 'yaml';
 import { archs, KERNELS, PgtemuError } from '../index.js';
 import { ExprError, NAME_RE, U64, evalExpr, exprNames, parseExpr, type Expr } from './expr.js';
+import { WHAT_IFS } from '../host/presets.js';
 import { ERRNOS, LEVEL_KERNEL_NAMES, OPS, type ArgType, type FieldType, type OpSpec, type ResultKind } from './ops.js';
 
 export interface Pos { line: number; col: number }
@@ -62,7 +63,7 @@ export interface Step {
   uses: string[];
 }
 
-export interface MachineSection { ramMiB?: number; tablePoolMiB?: number; deviceMemmapMiB?: number; model?: string; special?: boolean; devmap?: boolean }
+export interface MachineSection { ramMiB?: number; tablePoolMiB?: number; deviceMemmapMiB?: number; model?: string; special?: boolean; devmap?: boolean; whatIf?: string }
 
 export interface Scenario {
   file: string;
@@ -244,7 +245,7 @@ class Parser {
 
   // ---------------------------------------------------------------- sections
   private machine(n: Node | null): MachineSection {
-    const m = this.map(n, 'machine', ['ramMiB', 'tablePoolMiB', 'deviceMemmapMiB', 'model', 'special', 'devmap']);
+    const m = this.map(n, 'machine', ['ramMiB', 'tablePoolMiB', 'deviceMemmapMiB', 'model', 'special', 'devmap', 'whatIf']);
     const out: MachineSection = {};
     if (m.has('ramMiB')) out.ramMiB = this.smallInt(m.get('ramMiB')!.value, 'machine.ramMiB', 1, 1 << 20);
     if (m.has('tablePoolMiB')) out.tablePoolMiB = this.smallInt(m.get('tablePoolMiB')!.value, 'machine.tablePoolMiB', 1, 4096);
@@ -252,6 +253,7 @@ class Parser {
     if (m.has('model')) out.model = this.one(m.get('model')!.value, 'machine.model', ['legacy', 'unified']);
     if (m.has('special')) out.special = this.bool(m.get('special')!.value, 'machine.special');
     if (m.has('devmap')) out.devmap = this.bool(m.get('devmap')!.value, 'machine.devmap');
+    if (m.has('whatIf')) out.whatIf = this.one(m.get('whatIf')!.value, 'machine.whatIf', WHAT_IFS);
     return out;
   }
 

@@ -83,7 +83,10 @@ export function describeCond(c: Cond): string {
 }
 
 function factsOf(cell: Cell, sc: Scenario): CellFacts {
-  const choice = { arch: cell.arch, variant: cell.variant, kernel: cell.kernel, model: sc.machine.model as 'legacy' | undefined, special: sc.machine.special, devmap: sc.machine.devmap };
+  const choice = {
+    arch: cell.arch, variant: cell.variant, kernel: cell.kernel, model: sc.machine.model as 'legacy' | undefined, special: sc.machine.special, devmap: sc.machine.devmap,
+    whatIf: sc.machine.whatIf as 'devmap-less-zone-device' | undefined,
+  };
   let r;
   try { r = resolve(choice); } catch { r = resolve({ arch: cell.arch, variant: cell.variant, kernel: cell.kernel }); }
   const names = kernelPrefixes(r.desc);
@@ -119,6 +122,7 @@ export function runScenario(sc: Scenario, cell: Cell): CellResult {
     ...(sc.machine.model ? { model: sc.machine.model as 'legacy' } : {}),
     ...(sc.machine.special !== undefined ? { special: sc.machine.special } : {}),
     ...(sc.machine.devmap !== undefined ? { devmap: sc.machine.devmap } : {}),
+    ...(sc.machine.whatIf !== undefined ? { whatIf: sc.machine.whatIf as 'devmap-less-zone-device' } : {}),
     });
   } catch (e) {
     if (!(e instanceof PgtemuError)) throw e;
