@@ -169,7 +169,7 @@ describe('arguments are checked, never a raw TypeError or a silent acceptance', 
     expectError(() => Machine.createSync(undefined as never), 'EINVAL', /Machine.create: options must be an object, not undefined/);
     await expect(Machine.create(null as never)).rejects.toThrow(/Machine.create: options must be an object, not null/);
     expectError(() => Machine.createSync({ arch: 'x86_64', ramMB: 64 } as never), 'EINVAL',
-      /Machine.create: unknown option 'ramMB' \(options: arch, variant, kernel, model, special, devmap, ramMiB, tablePoolMiB, threads, maxMms, vmasPerMm, pgmapPageRefs, devmapCode, daxHugeSpecial, fsDaxLimited, whatIf, deviceMemmapMiB\)/);
+      /Machine.create: unknown option 'ramMB' \(options: arch, variant, kernel, model, special, devmap, ramMiB, tablePoolMiB, threads, maxMms, vmasPerMm, pgmapPageRefs, devmapCode, daxHugeSpecial, fsDaxLimited, whatIf, deviceMemmapMiB, daxFilesMiB\)/);
     expectError(() => Machine.createSync({ arch: 'x86_64', ramMiB: Number.NaN }), 'EINVAL', /option 'ramMiB' is NaN, not a number/);
     expectError(() => Machine.createSync({ arch: 'x86_64', special: 'no' as never }), 'EINVAL', /option 'special' is 'no', not a boolean/);
     expect(snapshot(m, mm)).toEqual(before);
