@@ -24,7 +24,7 @@ import {
 import {
   folioRefAdd, folioAddFileRmapPte, folioAddFileRmapPmd, folioRemoveRmapPte, folioRemoveRmapPmd, folioPutRefs, folioLargeMapcount, pageMapcountReset,
 } from './refcount';
-import { MODEL, daxTemplate, zapTakesPage } from './model';
+import { MODEL, FS_DAX_LIMITED, RAM_PFNS, daxTemplate, daxHugeOk, zapTakesPage } from './model';
 import { pgmapOf, pgmapState, pgmapChecked } from './pgmap';
 import { mmOf, vmaAt, leafLevelFor, initNewFolio } from './mm';
 import { walkAlloc, allocStatus, walkFrom, wCode, wLevel, wPtr } from './walk';
@@ -32,7 +32,7 @@ import { zapRange } from './zap';
 import {
   Header, Mm, Vma, Page, DaxFile, DaxExtent, VM_WRITE, VM_SHARED, P_WRITE, PGMAP_LIVE, MODEL_LEGACY, MM_SIZE,
   DAXFILE_SIZE, DAXEXTENT_SIZE, DAXF_FREE, DAXF_LIVE, DAXF_EVICTED, DAX_SHIFT, DAX_PMD, DAX_EXTENT_SHARED,
-  PAGE_MAPPING_DAX_SHARED, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD, PG_head, PG_reserved, KIND_FSDAX, T_RW,
+  PAGE_MAPPING_DAX_SHARED, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD, PG_head, PG_reserved, KIND_FSDAX, T_RW, T_SPECIAL_RW, T_SPECIAL_RO,
   MEMORY_DEVICE_FS_DAX, OP_DAX, W_OK, OK, E_FAULT, E_SIGBUS, E_NOTABLE, E_BADTABLE, E_INVAL, E_NOSPC, E_NOMEM, E_EXIST, E_BUSY,
 } from './layout';
 import { DaxFileIn, DaxFileOut, DaxFileRefIn, DaxBreakOut, DaxTruncateOut, argsIn, argsOut } from './abi';
@@ -53,6 +53,8 @@ export function devdaxFault(mm: usize, vp: usize, va: u64, write: bool, opId: u3
   const last = nLevels() - 1;
   const l = leafLevelFor(order);
   if (l < 0) return E_SIGBUS;                                  // mmap refused such an align already
+  // (the what-if without pmd_special: the PMD/PUD fault cannot map, the PTE fault refuses the align)
+  if (<u32>l != nLevels() - 1 && !daxHugeOk(<u32>l)) return E_SIGBUS;
   const size = (<u64>1) << (ps + order);
   const base = va & ~(size - 1);
   if (base < v.start || base + size > v.end) return E_SIGBUS;  // "if we are outside of the VMA"
@@ -155,9 +157,13 @@ function arenaTake(bytes: u32): usize {
 // below nrPages must be in exactly one extent inside the pgmap.
 export function daxFileCreate(ctx: usize): i32 {
   const a = argsIn<DaxFileIn>(ctx);
-  const p = pgmapChecked(a.pgmap, a.gen);
-  if (p == 0 || pgmapState(p) != PGMAP_LIVE || pgmapOf(p).type != MEMORY_DEVICE_FS_DAX) return E_INVAL;
-  const g = pgmapOf(p);
+  // CONFIG_FS_DAX_LIMITED (s390 dcssblk, to v6.14): a file over pfns with no
+  // struct pages and no pgmap (pgmap 0): every extent above RAM, outside memmap
+  const limited = a.pgmap == 0 && FS_DAX_LIMITED;
+  const p = limited ? 0 : pgmapChecked(a.pgmap, a.gen);
+  if (!limited && (p == 0 || pgmapState(p) != PGMAP_LIVE || pgmapOf(p).type != MEMORY_DEVICE_FS_DAX)) return E_INVAL;
+  const lo: u64 = limited ? RAM_PFNS : pgmapOf(p).startPfn;
+  const hi: u64 = limited ? (<u64>hdr().nrRoots) << (hdr().rootShift + hdr().sectionShift) : pgmapOf(p).endPfn;
   const n = a.nrExtents, nr = a.nrPages;
   const c = ctxOf(ctx);
   if (nr == 0 || n == 0 || n > c.outCap / 3) return E_INVAL;
@@ -166,7 +172,8 @@ export function daxFileCreate(ctx: usize): i32 {
     const q = c.out + i * 24;
     const idx = load<u64>(q), pages = load<u64>(q, 8), pfn = load<u64>(q, 16) & ~DAX_EXTENT_SHARED;
     if (pages == 0 || idx >= <u64>nr || pages > <u64>nr - idx) return E_INVAL;
-    if (pfn < g.startPfn || pfn >= g.endPfn || pages > g.endPfn - pfn) return E_INVAL;
+    if (pfn < lo || pfn >= hi || pages > hi - pfn) return E_INVAL;
+    if (limited) for (let q: u64 = 0; q < pages; q++) if (pfnToPage(pfn + q) != 0) return E_INVAL;   // no struct pages there
     for (let j: u32 = 0; j < i; j++) {                        // no two extents overlap in the file
       const r = c.out + j * 24;
       if (idx < load<u64>(r) + load<u64>(r, 8) && load<u64>(r) < idx + pages) return E_INVAL;
@@ -244,6 +251,7 @@ function daxFolioSplit(head: usize, order: u32, pgmap: usize): void {
 
 // dax_associate_entry for a new entry of 2^order pages at pfn, file index `index`.
 function daxAssociate(f: usize, pfn: u64, order: u32, index: u64, shared: bool): void {
+  if (FS_DAX_LIMITED) return;                                  // IS_ENABLED(CONFIG_FS_DAX_LIMITED): no struct pages
   const n: u64 = (<u64>1) << order;
   if (MODEL == MODEL_LEGACY) {
     for (let i: u64 = 0; i < n; i++) {
@@ -277,6 +285,7 @@ function daxAssociate(f: usize, pfn: u64, order: u32, index: u64, shared: bool):
 // Returns whether a referenced page was disassociated on truncation (the
 // kernel's WARN_ON_ONCE).
 function daxDisassociate(f: usize, e: u64, trunc: bool): bool {
+  if (FS_DAX_LIMITED) return false;
   const pfn = entryPfn(e);
   const order: u32 = (e & DAX_PMD) != 0 ? pmdOrder() : 0;
   const n: u64 = (<u64>1) << order;
@@ -331,7 +340,8 @@ export function fsdaxFault(mm: usize, vp: usize, va: u64, write: bool, opId: u32
   let r = E_FAULT;
   if (write && !shared) r = daxCowFault(mm, v, va, index, opId);  // dax_fault_cow_page: a private copy
   else {
-    r = v.order != 0 ? daxPmdFault(mm, f, v, va, index, write, opId) : E_FALLBACK;
+    // FS_DAX_PMD depends on ZONE_DEVICE: a FS_DAX_LIMITED file faults PTEs only
+    r = v.order != 0 && !FS_DAX_LIMITED ? daxPmdFault(mm, f, v, va, index, write, opId) : E_FALLBACK;
     if (r == E_FALLBACK) r = daxPteFault(mm, f, v, va, index, write, opId);
   }
   unlock(H + offsetof<Header>("daxLock"));
@@ -397,6 +407,7 @@ function daxPmdFault(mm: usize, f: usize, v: Vma, va: u64, index: u64, write: bo
   const order = pmdOrder();
   const n: u64 = (<u64>1) << order;
   const colour = n - 1;
+  if (!daxHugeOk(l)) return E_FALLBACK;                                   // the what-if without pmd_special
   if ((index & colour) != ((va >> ps) & colour)) return E_FALLBACK;       // PMD colour
   const size = (<u64>1) << (ps + order);
   const base = va & ~(size - 1);
@@ -465,6 +476,11 @@ function daxPteFault(mm: usize, f: usize, v: Vma, va: u64, index: u64, write: bo
     e = pfn << DAX_SHIFT;
     daxAssociate(f, pfn, 0, index, gExtShared);
     entrySet(f, index, e, 0);
+  }
+  if (FS_DAX_LIMITED) {
+    // dcssblk's pfns are PFN_DEV without PFN_MAP: vmf_insert_mixed -> insert_pfn -> pte_mkspecial
+    writeEntry(p, mkLeaf(d, pfn << ps, write ? T_SPECIAL_RW : T_SPECIAL_RO));
+    return OK;
   }
   const page = pfnToPage(pfn);
   if (MODEL != MODEL_LEGACY) {
@@ -558,6 +574,7 @@ export function daxBreak(ctx: usize): i32 {
   if (a.evict != 0 && mappingMapped(f)) return E_BUSY;       // an inode is evicted once nothing maps it
   const op = beginOp(ctx, OP_DAX, 0, 0, <u64>df.nrPages << pageShift());
   df.breaks++;
+  if (FS_DAX_LIMITED) return OK;                                // "In the 'limited' case get_user_pages() for dax is disabled"
   if (MODEL == MODEL_LEGACY && !mappingMapped(f)) return OK;   // v6.12: !mapping_mapped -> NULL
   const r = unmapMappingPages(ctx, f, 0, <u64>df.cap, op);
   if (r != OK) return r;

@@ -8,7 +8,7 @@ import { lv, L, nLevels, pageShift, pred, leafPa } from './arch';
 import { pfnToPage, pageFolio } from './mem';
 import { gupMustUnshare } from './folio';
 import { tryGrabFolio, tallyReset, tallyCommit } from './refcount';
-import { isDevmap, followDevmap, putDevPagemap, longtermPinnable, isDeviceCoherent } from './model';
+import { isDevmap, followDevmap, putDevPagemap, longtermPinnable, isDeviceCoherent, whatIfDaxSpecial } from './model';
 import { migrateToRam } from './devmem';
 import { findVma, faultLocked } from './mm';
 import { walkFrom, wCode, wLevel, wEntry, wPtr } from './walk';
@@ -57,7 +57,7 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
           // devmap one is followed with its pgmap (get_dev_pagemap, held in
           // the call's context), the zero page as it is, anything else has
           // no struct page: follow_pfn_pte's -EFAULT (FOLL_GET) or -EEXIST
-          if (isDevmap(d, e)) {
+          if (isDevmap(d, e) || (whatIfDaxSpecial(v.kind) && pfn != hdr().zeroPfn)) {
             if (!followDevmap(pfn)) return gNr > n0 ? <i32>(gNr - n0) : E_FAULT;
             devmap = true;
           } else if (pfn != hdr().zeroPfn) {

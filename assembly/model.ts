@@ -226,12 +226,26 @@ export function zapTakesPage(kind: u32, last: bool, d: usize, e: u64): bool {
   return mappingHoldsRef(d, e);
 }
 
+// Can a DAX fault map a huge leaf at level l? Not in the what-if on an arch
+// without a devmap bit unless it can mark the leaf special (pmd_mkspecial,
+// ARCH_SUPPORTS_PMD_PFNMAP): "DAX PMD faults fall back to PTEs" (zone-device.md §2.4).
+export function daxHugeOk(l: u32): bool {
+  return !(MODEL == MODEL_LEGACY && !devmapBit) || (hdr().pfnmapLevels & (1 << l)) != 0;
+}
+
+// The slow path's answer for a special pte in a VMA of `kind` in the
+// what-if: vm_normal_page is NULL, then "vma_is_dax(vma) && (FOLL_GET |
+// FOLL_PIN)" looks the pgmap up (get_dev_pagemap) and takes the page.
+@inline export function whatIfDaxSpecial(kind: u32): bool { return WHAT_IF != 0 && isDaxKind(kind); }
+
 // The template a DAX fault writes at level l (last: the pte level), per era:
 // legacy pte_mkdevmap / pmd_mkdevmap / pud_mkdevmap (the arch's own: x86,
 // arm64 and ppc64 set special with devmap in a pte); unified a normal entry,
 // except a huge one where DAX_HUGE_SPECIAL (v6.15, v6.16) and the arch can
 // mark it (pmd_mkspecial / pud_mkspecial: ARCH_SUPPORTS_PMD_PFNMAP / _PUD_PFNMAP).
 export function daxTemplate(l: u32, last: bool, writable: bool): u32 {
+  // the 2021 what-if on an arch without the bit: pte_mkspecial (and pmd_mkspecial where it exists)
+  if (MODEL == MODEL_LEGACY && !devmapBit) return writable ? T_SPECIAL_RW : T_SPECIAL_RO;
   if (MODEL == MODEL_LEGACY) return writable ? T_DEVMAP_RW : T_DEVMAP_RO;
   if (!last && DAX_HUGE_SPECIAL && (hdr().pfnmapLevels & (1 << l)) != 0) return writable ? T_SPECIAL_RW : T_SPECIAL_RO;
   return writable ? T_RW : T_RO;

@@ -323,7 +323,7 @@ export function benchCommand(io: Io): Command {
     .addOption(new Option('-W', 'no FOLL_WRITE'))
     .addOption(new Option('--case <case>', Object.entries(CASES).map(([k, v]) => `${k}: ${v}`).join('; ')).choices(Object.keys(CASES)).default('disjoint'))
     .addOption(new Option('--scale', 'run with 1, 2, ... -j threads'))
-    .addOption(new Option('--mapping <kind>', 'what the range maps (device mappings come later)').choices(['anon']).default('anon'))
+    .addOption(new Option('--mapping <kind>', 'what the range maps (anon; device memory is measured by npm run bench, legacy devmap vs unified)').choices(['anon']).default('anon'))
     .addOption(archOption().default('x86_64'))
     .addOption(variantOption())
     .addOption(kernelOption())

@@ -282,7 +282,7 @@ export interface PageInfo extends PageExplained {
   /** a large folio's _nr_pages_mapped (its head; 0 elsewhere): the raw count, ENTIRELY_MAPPED included (dump_page prints it masked, folio_nr_pages_mapped) */
   nrPagesMapped: number;
   mapping: bigint;
-  /** page->index (for a DAX page shared by several extents, page->share: how many) */
+  /** page->index (for a DAX page shared by several extents, page->share: how many); 0 for a tail */
   index: bigint;
   lastOp: number;
 }
@@ -940,7 +940,9 @@ export class Machine {
     if (this.call('pagePtr', { pfn }, 'page').page === 0) return 'no struct page';
     const p = this.page(pfn);
     if (p.buddy) return 'a free page';
-    if (p.reserved) return pfn === this.hd('zeroPfn') ? 'the zero page: only its own reference is left' : 'a table-pool frame (PG_reserved): gup never hands one out';
+    if (p.reserved && pfn === this.hd('zeroPfn')) return 'the zero page: only its own reference is left';
+    if (p.reserved && pfn >= (this.hd('ramPfns') as bigint)) return 'a device page (ZONE_DEVICE) without those references';
+    if (p.reserved) return 'a table-pool frame (PG_reserved): gup never hands one out';
     const h = p.tail ? this.page(p.head) : p;
     if (h.order > 0) {
       const mapped = h.largeMapcount + 1;
@@ -989,7 +991,7 @@ export class Machine {
       largeMapcount: isHead ? f1(FOLIO_LARGE_MAPCOUNT) : -1,
       nrPagesMapped: isHead ? f1(FOLIO_NR_PAGES_MAPPED) : 0,
       mapping: rd('mapping') as bigint,
-      index: rd('index') as bigint,
+      index: tail ? 0n : rd('index') as bigint,          // (a tail's word: page[1]'s are folio fields)
       lastOp: Number(rd('last_op') as bigint),
       ...explainPage(flags, mapcountRaw, large, PAGE_CONSTANTS),
     };
@@ -1126,6 +1128,9 @@ export class Machine {
    * file }). Fully allocated: no holes.
    */
   createDaxFile(opts: DaxFileOptions): DaxFile { return createDaxFile(this, opts); }
+
+  /** The shared zero page's pfn (ZERO_PAGE). */
+  get zeroPfn(): bigint { return this.hd('zeroPfn') as bigint; }
 
   /** @internal see Mm.migrateToDevice */
   migrate(mm: number, pg: Pgmap, pfn: bigint, addr: bigint): void {

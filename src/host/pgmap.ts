@@ -1,5 +1,5 @@
 // ZONE_DEVICE on the host: Machine.memremapPages and the Pgmap handle
-// (assembly/pgmap.ts does the work; see README-pgmap.md).
+// (assembly/pgmap.ts does the work; README.md's ZONE_DEVICE section).
 
 import {
   MEMORY_DEVICE_PRIVATE, MEMORY_DEVICE_COHERENT, MEMORY_DEVICE_FS_DAX, MEMORY_DEVICE_GENERIC, MEMORY_DEVICE_PCI_P2PDMA,
