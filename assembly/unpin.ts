@@ -106,12 +106,14 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
       pfn &= ~RUN_MARK;
       page = pageOfPfn(pfn);
       // (its folio bounds it from above, below)
-      if (run < 2 || page == 0 || ((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | 1)) == 0) { refused = i; break; }
+      if (run < 2 || page == 0 || ((load<u64>(page, PAGE_COMPOUND_HEAD) & 1) | (load<u64>(page) & large)) == 0) { refused = i; break; }
     }
+    // page_folio / folio_test_large: a tail by bit 0 of compound_head only (_compound_head,
+    // include/linux/page-flags.h), a head by PG_head. A ZONE_DEVICE page's compound_head
+    // word is page->pgmap, whose other bits say nothing.
     const head = load<u64>(page, PAGE_COMPOUND_HEAD);
     const pflags = load<u64>(page);
-    // (a device page's compound_head word is its pgmap pointer, whose bits are no flags: test it apart)
-    if ((head & 1) == 0 && (pflags & large) == 0 && ((pflags & reserved) == 0 || isDevicePfn(pfn))) {
+    if (((head & 1) | (pflags & large)) == 0 && ((pflags & reserved) == 0 || isDevicePfn(pfn))) {
       // a page of an order-0 folio (RAM, or ZONE_DEVICE: PG_reserved above RAM):
       // GUP_PIN_COUNTING_BIAS references for a pin, one for a get
       if (!own && pfn != prev) { prev = pfn; runStart = i; }   // (gup lists a small page once)

@@ -237,3 +237,34 @@ describe('x86_64: pins across vmemmap-optimised 1 GiB device-DAX folios', () => 
     });
   }
 });
+
+// unpin_user_pages finds each page's folio by page_folio (_compound_head reads
+// bit 0 of the compound_head word, include/linux/page-flags.h) and its size by
+// PG_head in the flags. A ZONE_DEVICE page keeps page->pgmap in that same word
+// (struct page's union), so whatever other bits the pgmap's address has, the
+// page is neither a tail nor a head: an order-0 folio of its own. Consecutive
+// pgmap slots sit PGMAP_SIZE (96) bytes apart, so among any four some have the
+// PG_head bit (6) set in their address.
+describe('order-0 device-DAX pages of pgmaps in any slot', () => {
+  for (const kernel of ['v6.12', 'v6.17']) {
+    it(`x86_64 ${kernel}: pinned, got, and released again, whatever their pgmap's address (only compound_head's bit 0 makes a tail)`, () => {
+      const m = machine('x86_64', '4level', kernel);
+      const sec = 1n << BigInt(m.desc.sectionSizeBits);
+      const mm = m.createMm();
+      const pgs = [0, 1, 2, 3].map((i) => m.memremapPages({ type: 'devdax', start: (1n << 36n) + BigInt(i) * sec, size: sec }));
+      pgs.forEach((pg, i) => mm.mmap({ start: VA + BigInt(i) * (1n << 21n), length: 1n << 12n, kind: 'devdax', pgmap: pg, populate: true }));
+      const idle = m.page(pgs[0].startPfn).refcount;
+      for (const [i, pg] of pgs.entries()) {
+        const va = VA + BigInt(i) * (1n << 21n);
+        const pin = mm.gupFast(va, 1, { pin: true });
+        const get = mm.gupFast(va, 1);
+        expect([pin.nr, get.nr]).toEqual([1, 1]);
+        expect(m.page(pg.startPfn).refcount).toBe(idle + 1024 + 1);
+        m.unpin(pin);
+        m.put(get);
+        expect(m.page(pg.startPfn).refcount).toBe(idle);
+      }
+      expect(m.checkInvariants()).toEqual([]);
+    });
+  }
+});
