@@ -225,6 +225,9 @@ export class WorkerPool {
   }
 
   private async start<J extends LoopJob | GupTestJob, R extends { error?: string }>(jobs: J[], go: number, opName: string, during?: () => void): Promise<{ results: R[]; wallMs: number }> {
+    // launch() records the run (this.running) when this first yields: yield now, so that a
+    // close() from `during` always finds the run in flight and waits for it
+    await Promise.resolve();
     const words = new Int32Array(this.machine.memory.buffer);
     const stop = this.machine.layout.off.Ctx.stop;
     Atomics.store(this.ctl, 1, 0);

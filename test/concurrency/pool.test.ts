@@ -181,4 +181,19 @@ describe('WorkerPool.runGupTest', () => {
     expect(m.stats().gupOutstanding).toBe(0n);
     expect(m.checkInvariants()).toEqual([]);
   });
+
+  it('close() called straight from `during` waits for the run it interrupts: nothing left outstanding, every time', async () => {
+    const { m, mm } = machine();
+    for (let i = 0; i < 20; i++) {
+      pool = await WorkerPool.start(m, 2);
+      const loops = [0, 1].map(() => ({ mm, start: A, nr: 512, pin: true, rounds: 1_000_000 }));
+      let closing: Promise<void> | undefined;
+      const p = pool.run(loops, () => { closing = pool!.close(); });
+      await p.then(() => undefined, () => undefined);
+      await closing;
+      pool = undefined;
+      expect(m.stats().gupOutstanding).toBe(0n);
+      expect(m.checkInvariants()).toEqual([]);
+    }
+  }, 30_000);
 });
