@@ -18,14 +18,15 @@ import {
   isWritableDevicePrivateEntry, swpOffsetPfn,
 } from './arch';
 import { pfnToPage, pageToPfn, pageFolio, allocPages, folioTestLarge, refcountPtr, mapcountPtr, setFlag, testFlag } from './mem';
-import { folioRefAdd, folioRefSubReturn, folioRemoveRmapPte, folioPutRefs, setPageCount } from './refcount';
-import { deviceIdleRefcount, pagesHoldPgmapRef } from './model';
-import { pgmapOf, pgmapState, pgmapChecked, pgmapRefTryget, driverPage, devicePagePut, pagePgmap, privateOrCoherent } from './pgmap';
+import { folioRefAdd, folioRefSubReturn, folioRemoveRmapPte, folioPutRefs, setPageCount, folioAddFileRmapPte } from './refcount';
+import { MODEL, deviceIdleRefcount, pagesHoldPgmapRef } from './model';
+import { pgmapOf, pgmapState, pgmapChecked, pgmapRefTryget, pgmapRefGet, pgmapRefPut, driverPage, devicePagePut, pagePgmap, privateOrCoherent } from './pgmap';
 import { mmOf, initNewFolio } from './mm';
-import { walkFrom, wCode, wLevel, wEntry, wPtr } from './walk';
+import { walkFrom, wCode, wLevel, wEntry, wPtr, walkAlloc, allocStatus } from './walk';
 import {
   Header, Mm, Page, P_WRITE, P_SPECIAL, PAGE_MAPPING_ANON, PG_anon_exclusive, PG_locked, PGMAP_LIVE,
-  MEMORY_DEVICE_PRIVATE, T_RO, T_RW, W_OK, OP_DEVPAGE, OK, E_INVAL, E_BUSY, E_FAULT, E_NOMEM,
+  MEMORY_DEVICE_PRIVATE, T_RO, T_RW, W_OK, OP_DEVPAGE, OK, E_INVAL, E_BUSY, E_FAULT, E_NOMEM, E_EXIST, E_NOTABLE, E_BADTABLE,
+  MODEL_LEGACY,
 } from './layout';
 import { MigrateIn, argsIn } from './abi';
 
@@ -130,4 +131,37 @@ export function zapDevicePrivate(mm: usize, d: usize, e: u64): bool {
 // The checker: the device page a device-private entry maps, or 0.
 export function devicePrivatePfn(d: usize, e: u64): u64 {
   return isSwapEntry(d, e) && isDevicePrivateEntry(e) ? swpOffsetPfn(e) : u64.MAX_VALUE;
+}
+
+// p2pmem_alloc_mmap (v6.12 drivers/pci/p2pdma.c) for [start, end) of mm,
+// from page pfn of a P2PDMA pgmap on: each page comes from the provider's
+// pool (a pgmap reference per page, put by p2pdma_page_free), is inserted
+// with vm_insert_page (folio_get, MM_FILEPAGES, the file rmap; VM_MIXEDMAP)
+// and put again: mapped, a page holds 1 in both eras (legacy: idle at 1, +1
+// -1; unified: idle at 0, the allocator's set_page_count(1), +1 -1).
+export function p2pmemMmap(mm: usize, p: usize, start: u64, end: u64, pfn: u64, writable: bool, opId: u32): i32 {
+  const ps = pageShift();
+  const last = nLevels() - 1;
+  const d = lv(last);
+  if (!pgmapRefTryget(p, 1, true)) return E_INVAL;           // percpu_ref_tryget_live_rcu: -ENODEV
+  let r = OK;
+  for (let va = start; va < end; va += (<u64>1) << ps) {
+    const q = pfn + ((va - start) >> ps);
+    const page = pfnToPage(q);
+    // gen_pool_alloc_owner: a page no mapping and no allocation holds
+    if (page == 0 || atomic.load<i32>(mapcountPtr(page)) != -1 || atomic.load<i32>(refcountPtr(page)) != deviceIdleRefcount(pgmapOf(p).type)) { r = E_BUSY; break; }
+    const ep = walkAlloc(mm, va, last, opId);
+    if (ep == 0) { r = allocStatus == E_NOTABLE || allocStatus == E_BADTABLE ? allocStatus : E_EXIST; break; }
+    if (readEntry(ep) != L(last).emptyValue) { r = E_EXIST; break; }
+    pgmapRefGet(p, 1);
+    if (MODEL != MODEL_LEGACY) setPageCount(page, 1);
+    folioRefAdd(page, 1);                                    // vm_insert_page -> insert_page_into_pte_locked
+    folioAddFileRmapPte(page, page);
+    mmOf(mm).rssFile += 1;
+    changetype<Page>(page).last_op = opId;
+    writeEntry(ep, mkLeaf(d, q << ps, writable ? T_RW : T_RO));
+    folioRefSubReturn(page, 1);                              // put_page
+  }
+  pgmapRefPut(p, 1);
+  return r;
 }

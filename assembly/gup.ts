@@ -8,7 +8,7 @@ import { lv, L, nLevels, pageShift, pred, leafPa } from './arch';
 import { pfnToPage, pageFolio } from './mem';
 import { gupMustUnshare } from './folio';
 import { tryGrabFolio, tallyReset, tallyCommit } from './refcount';
-import { isDevmap, followDevmap, putDevPagemap, longtermPinnable, isDeviceCoherent, whatIfDaxSpecial } from './model';
+import { isDevmap, followDevmap, putDevPagemap, longtermPinnable, isDeviceCoherent, whatIfDaxSpecial, isP2pdmaPage } from './model';
 import { migrateToRam } from './devmem';
 import { findVma, faultLocked } from './mm';
 import { walkFrom, wCode, wLevel, wEntry, wPtr } from './walk';
@@ -17,7 +17,7 @@ import { mmOf } from './mm';
 import {
   Header, Ctx, Mm, Vma, Page, P_WRITE, P_SPECIAL, P_PROTNONE,
   FOLL_WRITE, FOLL_PIN, FOLL_GET, FOLL_LONGTERM, FOLL_FAST_ONLY, FOLL_NOFAULT, MMF_HAS_PINNED,
-  VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, W_OK, E_FAULT, E_NOMEM, E_INVAL, E_EXIST, E_OPNOTSUPP, KIND_FSDAX,
+  VM_IO, VM_PFNMAP, VM_WRITE, VM_READ, W_OK, E_FAULT, E_NOMEM, E_INVAL, E_EXIST, E_OPNOTSUPP, E_REMOTEIO, KIND_FSDAX, FOLL_PCI_P2PDMA,
 } from './layout';
 import { GupIn, GupOut, argsIn, argsOut } from './abi';
 
@@ -92,6 +92,8 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
           ok = false;
           unshare = true;
         } else {
+          // try_grab_folio: !FOLL_PCI_P2PDMA && is_pci_p2pdma_page -> -EREMOTEIO
+          if ((gFlags & FOLL_PCI_P2PDMA) == 0 && isP2pdmaPage(folio)) return gNr > n0 ? <i32>(gNr - n0) : E_REMOTEIO;
           if (!tryGrabFolio(folio, <i32>take, gFlags)) return gNr > n0 ? <i32>(gNr - n0) : E_NOMEM;
           folioSetReferenced(folio);
           store<u64>(folio, gOp, offsetof<Page>("last_op"));
@@ -128,6 +130,8 @@ export function gup(ctx: usize, opId: u32): i32 {
   if (((flags & FOLL_GET) != 0) == ((flags & FOLL_PIN) != 0)) return E_INVAL;
   // is_valid_gup_args: LONGTERM can only be specified when pinning (WARN, -EINVAL)
   if ((flags & (FOLL_LONGTERM | FOLL_PIN)) == FOLL_LONGTERM) return E_INVAL;
+  // "We want to allow the pgmap to be hot-unplugged at all times": LONGTERM with PCI_P2PDMA
+  if ((flags & (FOLL_LONGTERM | FOLL_PCI_P2PDMA)) == (FOLL_LONGTERM | FOLL_PCI_P2PDMA)) return E_INVAL;
   if (nr > c.outCap) return E_INVAL;
   gupCallBegin(c.out, flags, opId);
   tallyReset();

@@ -25,7 +25,7 @@ import {
   OK, E_INVAL, E_NOSPC, E_NOTABLE, E_FAULT, E_EXIST, E_SPLIT, E_RANGE, E_BADTABLE, W_BADTABLE, PARENT_ROOT, PARENT_SHARED,
   OP_FAULT, OP_GUP, OP_UNPIN, OP_ZAP, OP_MUNMAP, OP_MMAP, OP_POPULATE, OP_INIT,
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, VM_PFNMAP, VM_HUGETLB, VM_WRITE, VM_SHARED, FOLL_PIN, GUP_RELEASE_OWN,
-  GUP_OUT_RUNS, PGMAP_LIVE, MEMORY_DEVICE_GENERIC, KIND_FSDAX,
+  GUP_OUT_RUNS, PGMAP_LIVE, MEMORY_DEVICE_GENERIC, KIND_FSDAX, KIND_P2PDMA, MEMORY_DEVICE_PCI_P2PDMA, VM_MIXEDMAP,
 } from './layout';
 import { pgmapChecked, pgmapOf, pgmapState } from './pgmap';
 import {
@@ -37,6 +37,7 @@ import {
 export { memremapPages, memunmapBegin, memunmapFinish, pgmapRef, devPageInit, devPagePut } from './pgmap';
 export { daxFileCreate, daxBreak, daxTruncate, daxEvict } from './dax';
 export { migrateToDevice } from './devmem';
+import { p2pmemMmap } from './devmem';
 import { daxFileChecked } from './dax';
 export { swpEntry } from './swp';
 
@@ -156,6 +157,14 @@ export function mmap(ctx: usize): i32 {
     if (r != OK) return r;
     pg = <u32>pgmapChecked(a.pgmap, a.gen);
     order = pgmapOf(<usize>pg).vmemmapShift;
+  } else if (kind == KIND_P2PDMA) {
+    // p2pmem_alloc_mmap: a shared mapping of a live P2PDMA pgmap's pages, inserted now (VM_MIXEDMAP)
+    const p = pgmapChecked(a.pgmap, a.gen);
+    if (p == 0 || pgmapState(p) != PGMAP_LIVE || pgmapOf(p).type != MEMORY_DEVICE_PCI_P2PDMA || (flags & VM_SHARED) == 0 || order != 0) return E_INVAL;
+    const g = pgmapOf(p);
+    if (pfn < g.startPfn || pfn >= g.endPfn || (len >> ps) > g.endPfn - pfn) return E_INVAL;
+    pg = <u32>p;
+    flags |= VM_MIXEDMAP;
   } else if (kind == KIND_FSDAX) {
     // a DAX file: pfn is vm_pgoff; faults try the PMD order unless order 0 (VM_NOHUGEPAGE)
     file = <u32>daxFileChecked(a.pgmap, a.gen);
@@ -166,8 +175,9 @@ export function mmap(ctx: usize): i32 {
   const op = beginOp(ctx, OP_MMAP, mm, start, len);
   lock(mm + offsetof<Mm>("lock"));
   let r = vmaInsert(mm, start, end, flags, kind, order, pfn, pg, file);
-  if (r == OK && kind == KIND_PFNMAP) {
-    r = remapPfnRange(mm, start, end, pfn, (flags & VM_WRITE) != 0, op);
+  if (r == OK && (kind == KIND_PFNMAP || kind == KIND_P2PDMA)) {
+    r = kind == KIND_PFNMAP ? remapPfnRange(mm, start, end, pfn, (flags & VM_WRITE) != 0, op)
+      : p2pmemMmap(mm, <usize>pg, start, end, pfn, (flags & VM_WRITE) != 0, op);
     if (r != OK) {
       zapRange(ctx, mm, start, end, true, op, true, op);   // nothing half-built
       vmaRemoveRange(mm, start, end);

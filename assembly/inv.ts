@@ -6,7 +6,7 @@
 import { H, hdr } from './base';
 import { lv, L, nLevels, pageShift, tablePa, leafPa } from './arch';
 import { walkRange, tableSpan, WALK_NEXT } from './walk';
-import { leafHoldsRef, KIND_NONE, isDevmap, deviceIdleRefcount, pagesHoldPgmapRef, RAM_PFNS } from './model';
+import { MODEL, leafHoldsRef, KIND_NONE, isDevmap, deviceIdleRefcount, pagesHoldPgmapRef, RAM_PFNS } from './model';
 import {
   pgmapOf, pgmapState, pgmapRefWord, pgmapDestroyedAt, poisonTouched, privateOrCoherent, pgmapFolio,
 } from './pgmap';
@@ -24,7 +24,7 @@ import {
   INV_REF_ZERO_MAPPED, INV_REF_NEGATIVE, INV_REF_BALANCE, INV_MAPCOUNT, INV_PIN_BALANCE, INV_FREE_STATE,
   INV_OUTSTANDING, INV_FOLIO_LINK, INV_FOLIO_TAIL_REF, INV_MAP_UNALIGNED, INV_TABLE_LINK, PARENT_ROOT,
   INV_DEV_REF_DEAD_PGMAP, INV_PGMAP_DESTROYED_IN_USE, INV_PGMAP_POISON_TOUCHED, INV_PGMAP_STALE_MAP, INV_PGMAP_REF,
-  INV_DEV_IDLE, DEDUP_BLOCK, DEDUP_AUX, Pgmap, PGMAP_SIZE, PGMAP_FREE, PGMAP_LIVE, PGMAP_DESTROYED, PGMAP_REF_DEAD, PG_locked,
+  INV_DEV_IDLE, MEMORY_DEVICE_PCI_P2PDMA, MODEL_LEGACY, DEDUP_BLOCK, DEDUP_AUX, Pgmap, PGMAP_SIZE, PGMAP_FREE, PGMAP_LIVE, PGMAP_DESTROYED, PGMAP_REF_DEAD, PG_locked,
 } from './layout';
 import { AUX_SIZE as DEV_AUX_SIZE } from './mem';
 
@@ -303,7 +303,11 @@ function checkPgmap(p: usize, strict: bool): i64 {
     const pg = load<u64>(folio, PAGE_COMPOUND_HEAD);
     if (pg != <u64>p) report(pfn, INV_FOLIO_LINK, folio, <i64>p, <i64>pg);        // page->pgmap (invariant 5)
     const locked = privateOrCoherent(type) && (load<u64>(folio) & ((<u64>1) << PG_locked)) != 0;
-    const base: i64 = <i64>idle + (locked ? 1 : 0);
+    // a P2PDMA page from the provider's pool (p2pmem_alloc_mmap) holds a pgmap reference while
+    // mapped; legacy kernels keep it at 1, the mapping's reference standing for the idle one
+    const p2pMapped = type == MEMORY_DEVICE_PCI_P2PDMA && atomic.load<i32>(mapcountPtr(folio)) >= 0;
+    if (p2pMapped) held++;
+    const base: i64 = <i64>idle + (locked ? 1 : 0) - (p2pMapped && MODEL == MODEL_LEGACY ? 1 : 0);
     const mapRefs = g.dedup != 0 ? dedupFolioMapRefs(pfn, folio, strict) : folioMapRefs(pfn, folio, strict);
     if (step > 1) devPins += atomic.load<i32>(pincountPtr(folio));
     const rc = <i64>atomic.load<i32>(refcountPtr(folio));

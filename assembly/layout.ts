@@ -426,6 +426,7 @@ export const KIND_ANON: u32 = 0;      // private anonymous (THP when order > 0)
 export const KIND_HUGETLB: u32 = 1;   // hugetlbfs-style, order = pmd or pud order
 export const KIND_PFNMAP: u32 = 2;    // remap_pfn_range: special entries, no struct page refs
 export const KIND_DEVDAX: u32 = 3;    // a device-DAX file (drivers/dax/device.c): pgmap, pfn at start, order = its align
+export const KIND_P2PDMA: u32 = 5;    // p2pmem_alloc_mmap (drivers/pci/p2pdma.c): pgmap, pfn at start; vm_insert_page at mmap time
 export const KIND_FSDAX: u32 = 4;     // an FS-DAX file (fs/dax.c): file, pfn = pgoff at start, order = pmd order or 0 (VM_NOHUGEPAGE)
 
 // ---------------------------------------------------------------- gup flags
@@ -435,7 +436,7 @@ export const FOLL_GET: u32 = 1 << 1;
 export const FOLL_FORCE: u32 = 1 << 3;
 export const FOLL_NOFAULT: u32 = 1 << 5;
 export const FOLL_LONGTERM: u32 = 1 << 8;
-export const FOLL_PCI_P2PDMA: u32 = 1 << 10;
+export const FOLL_PCI_P2PDMA: u32 = 1 << 10;   // the caller can take P2PDMA pages (include/linux/mm_types.h)
 export const FOLL_TOUCH: u32 = 1 << 16;
 export const FOLL_PIN: u32 = 1 << 19;
 export const FOLL_FAST_ONLY: u32 = 1 << 20;
@@ -685,6 +686,8 @@ export const E_SPLIT: i32 = -1002;
 export const E_BUSY: i32 = -16;
 /** operation not supported on this mapping (FOLL_LONGTERM on FS-DAX) */
 export const E_OPNOTSUPP: i32 = -95;
+/** a P2PDMA page asked for without FOLL_PCI_P2PDMA (try_grab_folio) */
+export const E_REMOTEIO: i32 = -121;
 /** a fault the mapping cannot satisfy (VM_FAULT_SIGBUS) */
 export const E_SIGBUS: i32 = -1003;
 

@@ -33,7 +33,7 @@ import { freeFolio } from './folio';
 import { freeZoneDeviceFolio, pgmapOf, pgmapLookup, pgmapRefTryget, pgmapRefPut, pagePgmap } from './pgmap';
 import {
   P_SPECIAL, P_DEVMAP, FOLL_LONGTERM, MODEL_LEGACY, MODEL_UNIFIED, PG_reserved,
-  MEMORY_DEVICE_PRIVATE, MEMORY_DEVICE_COHERENT, MEMORY_DEVICE_GENERIC, MEMORY_DEVICE_FS_DAX,
+  MEMORY_DEVICE_PRIVATE, MEMORY_DEVICE_COHERENT, MEMORY_DEVICE_GENERIC, MEMORY_DEVICE_FS_DAX, MEMORY_DEVICE_PCI_P2PDMA,
   KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX, T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW,
 } from './layout';
 
@@ -177,6 +177,13 @@ export function longtermPinnable(folio: usize): bool {
   const t = pgmapOf(p).type;
   if (t == MEMORY_DEVICE_COHERENT) return false;
   return !(MODEL == MODEL_UNIFIED && t == MEMORY_DEVICE_FS_DAX);
+}
+
+// is_pci_p2pdma_page
+export function isP2pdmaPage(folio: usize): bool {
+  if ((load<u64>(folio) & ((<u64>1) << PG_reserved)) == 0) return false;
+  const p = pagePgmap(folio);
+  return p != 0 && pgmapOf(p).type == MEMORY_DEVICE_PCI_P2PDMA;
 }
 
 // folio_is_device_coherent

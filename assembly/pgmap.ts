@@ -465,6 +465,7 @@ export function freeZoneDeviceFolio(folio: usize): bool {
   // count stays at 0 (a put these pages should never see)
   if (type == MEMORY_DEVICE_GENERIC || type == MEMORY_DEVICE_FS_DAX) return true;
   devicePageFree(p, folio);
+  if (type == MEMORY_DEVICE_PCI_P2PDMA) pgmapRefPut(p, 1);                   // p2pdma_page_free: the pool's reference
   if (privateOrCoherent(type)) {
     if (pagesHoldPgmapRef(type)) pgmapRefPut(p, MODEL == MODEL_UNIFIED ? nr : 1);
   } else if (MODEL != MODEL_UNIFIED) {

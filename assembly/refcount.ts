@@ -12,10 +12,10 @@
 
 import { H } from './base';
 import { pageFolio, folioTestLarge, refcountPtr, mapcountPtr } from './mem';
-import { freeAtZero, longtermPinnable } from './model';
+import { freeAtZero, longtermPinnable, isP2pdmaPage } from './model';
 import { isZeroFolio } from './folio';
 import {
-  Header, Ctx, Page, Folio, PAGE_SIZE_BYTES, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, ENTIRELY_MAPPED,
+  Header, Ctx, Page, Folio, PAGE_SIZE_BYTES, FOLL_GET, FOLL_PIN, FOLL_LONGTERM, FOLL_PCI_P2PDMA, PG_reserved, GUP_PIN_COUNTING_BIAS, ENTIRELY_MAPPED,
   INJECT_REFCOUNT, INJECT_MAPCOUNT, PGTY_hugetlb,
 } from './layout';
 
@@ -212,6 +212,8 @@ export function tryGetFolio(page: usize, refs: i32): usize {
 
 // try_grab_folio_fast: add-unless-zero (the folio may be freed under us).
 @inline export function tryGrabFolioFast(page: usize, refs: i32, flags: u32): usize {
+  // !FOLL_PCI_P2PDMA && is_pci_p2pdma_page, before any reference (a device page: PG_reserved first)
+  if ((flags & FOLL_PCI_P2PDMA) == 0 && (load<u64>(pageFolio(page)) & ((<u64>1) << PG_reserved)) != 0 && isP2pdmaPage(pageFolio(page))) return 0;
   if ((flags & FOLL_GET) != 0) {
     const f = tryGetFolio(page, refs);
     if (f != 0) tallyRefs += refs;
@@ -239,6 +241,7 @@ export function tryGetFolio(page: usize, refs: i32): usize {
     folioPutRefs(folio, add);
     return 0;
   }
+
   if (large) {
     folioPinsAdd(folio, refs);
     tallyRefs += refs;

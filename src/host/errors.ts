@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'EBUSY'         // raw access to memory a live page table uses; a pgmap still draining
   | 'EOPNOTSUPP'    // not supported on this mapping (FOLL_LONGTERM on FS-DAX)
   | 'ESIGBUS'       // a fault the mapping cannot satisfy (VM_FAULT_SIGBUS)
+  | 'EREMOTEIO'     // a P2PDMA page without FOLL_PCI_P2PDMA (try_grab_folio)
   | 'ELAYOUT'       // an invalid architecture layout
   | 'EUNKNOWN'      // unknown arch, variant or kernel preset
   | 'ETRAP';        // the core trapped

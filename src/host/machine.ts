@@ -6,9 +6,9 @@ import { Core, coreModule, instantiate, type ClassName, type CoreExports, type L
 import {
   NAMES, RESERVE, HEADER_SIZE, ARCH_SIZE, ARCH_LEVELS, LEVEL_SIZE, LEVEL_PREDS, LEVEL_TEMPLATES, CTX_HEAD, CTX_SCRATCH, MM_SIZE, VMA_SIZE,
   MAGIC, MODEL_LEGACY, MODEL_UNIFIED, MAX_ORDERS, PARENT_ROOT, BAD_ENTRY, FOLL_PIN, FOLL_GET, FOLL_WRITE, FOLL_LONGTERM,
-  FOLL_FAST_ONLY, FOLL_NOFAULT, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved,
+  FOLL_FAST_ONLY, FOLL_NOFAULT, FOLL_PCI_P2PDMA, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved,
   FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, E_BADTABLE, VM_READ, VM_WRITE, VM_SHARED,
-  KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
+  KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX, KIND_P2PDMA, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
   T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, OP_CTX_SHIFT, GUP_OUT_RUNS, GUP_RELEASE_OWN, K, PGMAP_MAX, DAX_FILES_MAX, WHATIF_NONE, WHATIF_DEVMAP_LESS,
 } from './consts.gen.js';
 import {
@@ -26,7 +26,7 @@ const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined =>
 import { resolve, type Era, type MachineChoice, type Model } from './presets.js';
 import { createDaxFile, daxFileHandle, DaxFile, type DaxFileOptions } from './daxfs.js';
 import {
-  memremapPages, devdaxMmapArgs, pgmapHandle, Pgmap, OPTIMIZE_DAX_VMEMMAP, THP_PUD_ARCHES, HUGE_PFNMAP_ARCHES, type MemremapOptions, type UnmapResult,
+  memremapPages, devdaxMmapArgs, p2pmemMmapArgs, pgmapHandle, Pgmap, OPTIMIZE_DAX_VMEMMAP, THP_PUD_ARCHES, HUGE_PFNMAP_ARCHES, type MemremapOptions, type UnmapResult,
 } from './pgmap.js';
 /** Operations that write the calling context's output array. */
 const OUT_OPS: ReadonlySet<string> = new Set(['gup', 'unpin', 'gupUnpinLoop', 'gupSweepLoop', 'gupGetPhase']);
@@ -107,6 +107,8 @@ export interface GupOptions {
   fastOnly?: boolean;
   /** FOLL_NOFAULT: the slow path never faults */
   noFault?: boolean;
+  /** FOLL_PCI_P2PDMA: the caller can take P2PDMA pages (without it gup refuses them: -EREMOTEIO); not with longterm */
+  pciP2pdma?: boolean;
   /**
    * Report pages as runs of one folio (GupResult.runs): a huge leaf's pages
    * come back as one (first pfn, pages) record, and go back with one
@@ -326,7 +328,7 @@ const MMAP_OPTIONS = {
   start: 'bigint|number', length: 'bigint|number', kind: 'string', hugeOrder: 'number', read: 'boolean', write: 'boolean',
   shared: 'boolean', pfn: 'bigint|number', populate: 'boolean', pgmap: 'object', offset: 'bigint|number', file: 'object',
 } as const;
-const GUP_OPTIONS = { pin: 'boolean', write: 'boolean', longterm: 'boolean', fastOnly: 'boolean', noFault: 'boolean' } as const;
+const GUP_OPTIONS = { pin: 'boolean', write: 'boolean', longterm: 'boolean', fastOnly: 'boolean', noFault: 'boolean', pciP2pdma: 'boolean' } as const;
 const GUP_FORMS = { runs: 'boolean', into: 'object' } as const;
 const FAULT_OPTIONS = { write: 'boolean' } as const;
 
@@ -1515,6 +1517,7 @@ export class Mm {
     let { order, pfn } = a;
     let pgmap = 0, gen = 0;
     if (kind === 'devdax') ({ ptr: pgmap, gen, pfn, order } = devdaxMmapArgs(m, o.pgmap, o.offset, o.shared, s, len));
+    if (kind === 'p2pdma') ({ ptr: pgmap, gen, pfn } = p2pmemMmapArgs(m, o.pgmap, o.offset, o.shared, s, len));
     if (kind === 'fsdax') {
       ({ ptr: pgmap, gen } = daxFileHandle(m, o.file, 'mmap'));
       const off = o.offset === undefined ? 0n : u64Arg(o.offset, 'mmap: offset');
@@ -1523,12 +1526,12 @@ export class Mm {
       if (off >> BigInt(m.desc.pageShift) >= 1n << 32n) throw new PgtemuError('EINVAL', `mmap: offset ${hex(off)} is past any file pgtemu holds`, { op: 'mmap' });
       pfn = off >> BigInt(m.desc.pageShift);               // vm_pgoff (a mapping past i_size faults SIGBUS, as in the kernel)
     }
-    const kinds: Record<VmaKind, number> = { anon: KIND_ANON, hugetlb: KIND_HUGETLB, pfnmap: KIND_PFNMAP, devdax: KIND_DEVDAX, fsdax: KIND_FSDAX };
+    const kinds: Record<VmaKind, number> = { anon: KIND_ANON, hugetlb: KIND_HUGETLB, pfnmap: KIND_PFNMAP, devdax: KIND_DEVDAX, fsdax: KIND_FSDAX, p2pdma: KIND_P2PDMA };
     const flags = (read ? VM_READ : 0) | (write ? VM_WRITE : 0) | (shared ? VM_SHARED : 0);
     const st = m.call('mmap', { mm: this.ptr, start: s, len, flags, kind: kinds[kind], order, pfn, pgmap, gen }, 'mmap', s).status;
     if (st < 0) m.fail(st, 'mmap', `[${hex(s)}, ${hex(s + len)})`, s);
-    // __mm_populate skips VM_PFNMAP VMAs (remap_pfn_range built them at mmap time)
-    if (o.populate && kind !== 'pfnmap') populateOrUnmap(this, () => m.lastOp(), s, len, o.write ?? true);
+    // __mm_populate skips VM_PFNMAP VMAs (remap_pfn_range built them at mmap time); p2pmem inserted its pages at mmap
+    if (o.populate && kind !== 'pfnmap' && kind !== 'p2pdma') populateOrUnmap(this, () => m.lastOp(), s, len, o.write ?? true);
   }
 
   /**
@@ -1603,6 +1606,7 @@ export class Mm {
     if (o.longterm) flags |= FOLL_LONGTERM;
     if (o.fastOnly) flags |= FOLL_FAST_ONLY;
     if (o.noFault) flags |= FOLL_NOFAULT;
+    if (o.pciP2pdma) flags |= FOLL_PCI_P2PDMA;
     const runs = !!o.runs;
     const into = o.into;
     if (into !== undefined) {
@@ -1674,7 +1678,7 @@ export class Mm {
     const n = m.rd(this.ptr, 'Mm', 'nrVmas') as number;
     const base = m.rd(this.ptr, 'Mm', 'vmas') as number;
     const size = m.layout.size.Vma;
-    const kinds: VmaKind[] = ['anon', 'hugetlb', 'pfnmap', 'devdax', 'fsdax'];
+    const kinds: VmaKind[] = ['anon', 'hugetlb', 'pfnmap', 'devdax', 'fsdax', 'p2pdma'];
     return Array.from({ length: n }, (_, i) => ({
       start: m.rd(base + i * size, 'Vma', 'start') as bigint,
       end: m.rd(base + i * size, 'Vma', 'end') as bigint,

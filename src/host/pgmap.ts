@@ -415,3 +415,25 @@ export function devdaxMmapArgs(m: Machine, pg: unknown, offset: bigint | number 
   }
   return { ptr: sl.ptr, gen: sl.gen, pfn: pg.startPfn + (off >> BigInt(d.pageShift)), order: pg.folioOrder };
 }
+
+/**
+ * A p2pmem mapping's arguments (p2pmem_alloc_mmap, drivers/pci/p2pdma.c): a
+ * live P2PDMA pgmap of this machine, a shared mapping ("attempted private
+ * mapping"), and the pages inside it (`offset`: where the provider's pool
+ * hands them out; the kernel's gen_pool chooses, pgtemu lets you).
+ */
+export function p2pmemMmapArgs(m: Machine, pg: unknown, offset: bigint | number | undefined, shared: boolean | undefined,
+  s: bigint, len: bigint): { ptr: number; gen: number; pfn: bigint } {
+  const op = 'mmap';
+  if (!(pg instanceof Pgmap) || !slots.has(pg)) throw new PgtemuError('EINVAL', `${op}: a p2pdma mapping needs pgmap: a Pgmap from Machine.memremapPages (got ${describe(pg)})`, { op });
+  const sl = slots.get(pg)!;
+  if (sl.machine !== m) throw new PgtemuError('EINVAL', `${op}: that pgmap belongs to another machine`, { op });
+  if (pg.type !== 'p2pdma') throw new PgtemuError('EINVAL', `${op}: a p2pdma mapping maps a P2PDMA pgmap (type 'p2pdma'), not a ${pg.type} one`, { op });
+  if (pg.state() !== 'live') throw new PgtemuError('EINVAL', `${op}: the P2PDMA pgmap at ${hex(pg.start)} is ${pg.state()} (percpu_ref_tryget_live fails: -ENODEV)`, { op });
+  if (shared === false) throw new PgtemuError('EINVAL', `${op}: p2pmem refuses a private mapping (p2pmem_alloc_mmap: "attempted private mapping")`, { op });
+  const ps = BigInt(m.desc.pageShift);
+  const off = offset === undefined ? 0n : u64Arg(offset, `${op}: offset`);
+  if (off % (1n << ps) !== 0n) throw new PgtemuError('EINVAL', `${op}: offset ${hex(off)} is not a multiple of the page size`, { op });
+  if (off >= pg.size || len > pg.size - off) throw new PgtemuError('EINVAL', `${op}: offset ${hex(off)} + length ${hex(len)} runs past the pgmap's ${hex(pg.size)} bytes (gen_pool_alloc_owner: -ENOMEM)`, { op });
+  return { ptr: sl.ptr, gen: sl.gen, pfn: pg.startPfn + (off >> ps) };
+}

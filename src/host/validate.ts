@@ -3,7 +3,7 @@
 import type { Descriptor } from './archdesc.js';
 import { PgtemuError, hex } from './errors.js';
 
-export type VmaKind = 'anon' | 'hugetlb' | 'pfnmap' | 'devdax' | 'fsdax';
+export type VmaKind = 'anon' | 'hugetlb' | 'pfnmap' | 'devdax' | 'fsdax' | 'p2pdma';
 
 export const toBig = (v: bigint | number, what: string): bigint => {
   if (typeof v === 'bigint') return v;
@@ -87,11 +87,13 @@ export interface MmapArgs {
 /** mmap's checks; returns what the core needs. */
 export function mmapArgs(d: Descriptor, leafOrders: readonly number[], o: MmapArgs, s: bigint, len: bigint) {
   const kind = o.kind ?? 'anon';
-  if (kind !== 'anon' && kind !== 'hugetlb' && kind !== 'pfnmap' && kind !== 'devdax' && kind !== 'fsdax') throw new PgtemuError('EINVAL', `mmap: unknown kind '${String(kind)}' (anon, hugetlb, pfnmap, devdax, fsdax)`);
+  if (kind !== 'anon' && kind !== 'hugetlb' && kind !== 'pfnmap' && kind !== 'devdax' && kind !== 'fsdax' && kind !== 'p2pdma') throw new PgtemuError('EINVAL', `mmap: unknown kind '${String(kind)}' (anon, hugetlb, pfnmap, devdax, fsdax, p2pdma)`);
   if (kind === 'devdax' && o.hugeOrder !== undefined) throw new PgtemuError('EINVAL', 'mmap: a devdax mapping faults at its pgmap\'s folioOrder (the device\'s align); hugeOrder does not apply');
+  if (kind === 'p2pdma' && (o.hugeOrder ?? 0) !== 0) throw new PgtemuError('EINVAL', 'mmap: p2pmem is mapped by base pages (vm_insert_page)');
+  if (kind === 'p2pdma' && o.pfn !== undefined) throw new PgtemuError('EINVAL', 'mmap: a p2pdma mapping names its pages by pgmap and offset, not pfn');
   if (kind === 'devdax' && o.pfn !== undefined) throw new PgtemuError('EINVAL', 'mmap: a devdax mapping names its pfns by pgmap and offset, not pfn');
-  if (kind !== 'devdax' && o.pgmap !== undefined) throw new PgtemuError('EINVAL', `mmap: pgmap is for a devdax mapping, not ${kind}`);
-  if (kind !== 'devdax' && kind !== 'fsdax' && o.offset !== undefined) throw new PgtemuError('EINVAL', `mmap: offset is for a devdax or fsdax mapping, not ${kind}`);
+  if (kind !== 'devdax' && kind !== 'p2pdma' && o.pgmap !== undefined) throw new PgtemuError('EINVAL', `mmap: pgmap is for a devdax or p2pdma mapping, not ${kind}`);
+  if (kind !== 'devdax' && kind !== 'fsdax' && kind !== 'p2pdma' && o.offset !== undefined) throw new PgtemuError('EINVAL', `mmap: offset is for a devdax, fsdax or p2pdma mapping, not ${kind}`);
   if (kind !== 'fsdax' && o.file !== undefined) throw new PgtemuError('EINVAL', `mmap: file is for an fsdax mapping, not ${kind}`);
   if (kind === 'fsdax' && o.pfn !== undefined) throw new PgtemuError('EINVAL', 'mmap: an fsdax mapping names its pages by file and offset, not pfn');
   const order = o.hugeOrder ?? (kind === 'fsdax' ? Math.min(...leafOrders.filter((x) => x > 0)) : 0);
@@ -113,7 +115,7 @@ export function mmapArgs(d: Descriptor, leafOrders: readonly number[], o: MmapAr
   if (pfn < 0n || pfn + (len >> BigInt(d.pageShift)) > 1n << BigInt(d.maxPhysBits - d.pageShift)) {
     throw new PgtemuError('EINVAL', `mmap: pfn range starting at ${hex(pfn)} exceeds the ${d.maxPhysBits}-bit physical address space`);
   }
-  return { kind, order, read: o.read ?? true, write: o.write ?? true, shared: o.shared ?? (kind === 'pfnmap' || kind === 'devdax' || kind === 'fsdax'), pfn };
+  return { kind, order, read: o.read ?? true, write: o.write ?? true, shared: o.shared ?? (kind === 'pfnmap' || kind === 'devdax' || kind === 'fsdax' || kind === 'p2pdma'), pfn };
 }
 
 /**

@@ -83,7 +83,7 @@ export interface Units { count(n: Value | undefined): string; order(n: Value | u
 
 /** Kernel names of the levels, top first (pgd .. pte; fewer levels fold the upper ones). */
 export const LEVEL_KERNEL_NAMES = ['pgd', 'p4d', 'pud', 'pmd', 'pte'] as const;
-export const ERRNOS = ['EINVAL', 'EFAULT', 'ENOMEM', 'ENOTABLE', 'EEXIST', 'ENOSPC', 'ESPLIT', 'ERANGE', 'EBADTABLE', 'EBUSY', 'EOPNOTSUPP', 'ESIGBUS', 'ELAYOUT', 'EUNKNOWN', 'ETRAP'] as const;
+export const ERRNOS = ['EINVAL', 'EFAULT', 'ENOMEM', 'ENOTABLE', 'EEXIST', 'ENOSPC', 'ESPLIT', 'ERANGE', 'EBADTABLE', 'EBUSY', 'EOPNOTSUPP', 'ESIGBUS', 'EREMOTEIO', 'ELAYOUT', 'EUNKNOWN', 'ETRAP'] as const;
 const WALK_STATUS = ['ok', 'none', 'not-present', 'bad', 'bad-table', 'bad-va'] as const;
 /** What gup-fast's per-entry checks do with an entry (src/cli/pte.ts gupVerdict, in the kernel's order). */
 export const GUP_VERDICTS = ['none', 'not-present', 'table', 'bad', 'protnone', 'no-access', 'read-only', 'devmap', 'special', 'stops', 'grab'] as const;
@@ -162,11 +162,11 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     kernel: 'mmap / do_mmap (remap_pfn_range for a pfnmap)', mm: true, kind: 'value',
     args: {
       start: addr('first address'), length: addr('bytes'),
-      kind: { type: { t: 'enum', values: ['anon', 'hugetlb', 'pfnmap', 'devdax', 'fsdax'] }, doc: 'the VMA kind (default anon)' },
+      kind: { type: { t: 'enum', values: ['anon', 'hugetlb', 'pfnmap', 'devdax', 'fsdax', 'p2pdma'] }, doc: 'the VMA kind (default anon)' },
       hugeOrder: { type: { t: 'order' }, doc: 'folio order of faults: a number, or pmd / pud for that level\'s leaf' },
       read: bool('VM_READ (default true)'), write: bool('VM_WRITE (default true)'), shared: bool('VM_SHARED'),
       pfn: addr('pfnmap: the first pfn', false), populate: bool('MAP_POPULATE'),
-      pgmap: { type: { t: 'ref', kind: 'pgmap' }, doc: 'devdax: the device-DAX pgmap (a memremap result)' },
+      pgmap: { type: { t: 'ref', kind: 'pgmap' }, doc: 'devdax, p2pdma: the pgmap (a memremap result)' },
       offset: addr('devdax: bytes into the device; fsdax: bytes into the file (default 0)', false),
       file: { type: { t: 'ref', kind: 'file' }, doc: 'fsdax: the file (a daxFile result)' },
     },
@@ -323,12 +323,12 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     args: {
       at: addr('first address'), nr: { type: { t: 'int', min: 1, max: 1 << 20 }, doc: 'pages (default 1)' },
       pin: bool('FOLL_PIN (else FOLL_GET)'), write: bool('FOLL_WRITE'), longterm: bool('FOLL_LONGTERM'),
-      fastOnly: bool('FOLL_FAST_ONLY'), noFault: bool('FOLL_NOFAULT'),
+      fastOnly: bool('FOLL_FAST_ONLY'), noFault: bool('FOLL_NOFAULT'), pciP2pdma: bool('FOLL_PCI_P2PDMA'),
     },
     fields: { nr: 'int', fast: 'int', slow: 'int', pfn: 'int' },
     run(c, a) {
       const o: Record<string, boolean> = {};
-      for (const k of ['pin', 'write', 'longterm', 'fastOnly', 'noFault']) if (a[k] !== undefined) o[k] = a[k] as boolean;
+      for (const k of ['pin', 'write', 'longterm', 'fastOnly', 'noFault', 'pciP2pdma']) if (a[k] !== undefined) o[k] = a[k] as boolean;
       const r: GupResult = c.mm(a).gupFast(big(a.at), (a.nr as number | undefined) ?? 1, o);
       const fields: Record<string, Value> = { nr: BigInt(r.nr), fast: BigInt(r.fast), slow: BigInt(r.nr - r.fast) };
       if (r.nr > 0) fields.pfn = r.pfns[0];

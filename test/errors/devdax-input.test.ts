@@ -52,7 +52,7 @@ describe('device-DAX mmap refusals', () => {
     const sec = 1n << BigInt(m.desc.sectionSizeBits);
     const fs = m.memremapPages({ type: 'fsdax', start: (1n << 36n) + sec, size: sec });
     refused(() => mm.mmap({ start: VA, length: 2n * MiB, kind: 'devdax', pgmap: fs }), /not a fsdax one/);
-    refused(() => mm.mmap({ start: VA, length: 2n * MiB, kind: 'anon', pgmap: pg }), /pgmap is for a devdax mapping/);
+    refused(() => mm.mmap({ start: VA, length: 2n * MiB, kind: 'anon', pgmap: pg }), /pgmap is for a devdax or p2pdma mapping/);
     refused(() => mm.mmap({ start: VA, length: 2n * MiB, kind: 'devdax', pgmap: pg, hugeOrder: 9 }), /hugeOrder does not apply/);
     refused(() => mm.mmap({ start: VA, length: 2n * MiB, kind: 'devdax', pgmap: pg, pfn: pg.startPfn }), /not pfn/);
     expect(mm.vmas()).toEqual([]);

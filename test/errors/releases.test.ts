@@ -160,7 +160,7 @@ describe('arguments are checked, never a raw TypeError or a silent acceptance', 
     const { m, mm } = setup();
     const before = snapshot(m, mm);
     expectError(() => mm.gupFast(BASE, 1, null as never), 'EINVAL', /gupFast: options must be an object, not null/);
-    expectError(() => mm.gupFast(BASE, 1, { pinned: true } as never), 'EINVAL', /gupFast: unknown option 'pinned' \(options: pin, write, longterm, fastOnly, noFault\)/);
+    expectError(() => mm.gupFast(BASE, 1, { pinned: true } as never), 'EINVAL', /gupFast: unknown option 'pinned' \(options: pin, write, longterm, fastOnly, noFault, pciP2pdma\)/);
     expectError(() => mm.mmap(undefined as never), 'EINVAL', /mmap: options must be an object, not undefined/);
     expectError(() => mm.mmap({ start: BASE + 64n * MiB, length: 4096, populated: true } as never), 'EINVAL', /mmap: unknown option 'populated' \(options: start, length, kind, hugeOrder/);
     expectError(() => mm.mmap({ start: BASE + 64n * MiB, length: 4096, hugeOrder: '9' } as never), 'EINVAL', /option 'hugeOrder' is '9', not a number/);

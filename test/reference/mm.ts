@@ -18,7 +18,7 @@ import { checkUnmapRange, zapRange } from './zap.js';
 export interface RefVma { start: bigint; end: bigint; pfn: bigint; flags: number; kind: number; order: number }
 
 // (the model has RAM only: DAX mappings are the core's alone, tested against the kernel's rules in test/model)
-const KINDS: Record<Exclude<VmaKind, 'devdax' | 'fsdax'>, number> = { anon: KIND_ANON, hugetlb: KIND_HUGETLB, pfnmap: KIND_PFNMAP };
+const KINDS: Record<Exclude<VmaKind, 'devdax' | 'fsdax' | 'p2pdma'>, number> = { anon: KIND_ANON, hugetlb: KIND_HUGETLB, pfnmap: KIND_PFNMAP };
 const KIND_NAMES = ([KIND_ANON, KIND_HUGETLB, KIND_PFNMAP] as const).map((k) => NAMES.KIND[k].name as VmaKind);
 
 export interface RefGupResult {
@@ -292,7 +292,7 @@ export class RefMm {
     const [s, len] = this.range('mmap', o.start, o.length);
     const { kind, order, read, write, shared, pfn } = mmapArgs(m.desc, m.leafOrders, o, s, len);
     let flags = (read ? VM_READ : 0) | (write ? VM_WRITE : 0) | (shared ? VM_SHARED : 0);
-    if (kind === 'devdax' || kind === 'fsdax') throw new PgtemuError('EINVAL', 'reference model: DAX mappings are not modelled');
+    if (kind === 'devdax' || kind === 'fsdax' || kind === 'p2pdma') throw new PgtemuError('EINVAL', 'reference model: DAX mappings are not modelled');
     const kindN = KINDS[kind];
     if (kindN === KIND_HUGETLB) flags |= VM_HUGETLB;
     if (kindN === KIND_PFNMAP) flags |= VM_PFNMAP;
