@@ -9,7 +9,7 @@ import { lv, L, nLevels, pageShift, leafPa, isPresent } from './arch';
 import { pfnToPage, pageFolio, allocTable, freeTable, unitOf, rootBad, pageType } from './mem';
 import { isHugeZeroPfn } from './folio';
 import { folioPutRefs, folioRemoveRmapPte, folioRemoveRmapPmd, hugetlbRemoveRmap } from './refcount';
-import { zapTakesPage } from './model';
+import { zapTakesPage, isDaxKind } from './model';
 import { zapDevicePrivate } from './devmem';
 import { mmOf, isZeroPfn, splitHugeZeroPmd, vmaKindAt, vmaCacheReset } from './mm';
 import { walkFrom, walkRange, tableSpan, wCode, wLevel, wEntry, wPtr, WALK_NEXT, WALK_SKIP } from './walk';
@@ -215,10 +215,14 @@ function partialLeafAt(mm: usize, va: u64, edge: u64): usize {
 }
 
 // A huge leaf that [start, end) covers only in part would need a split;
-// pgtemu splits only the huge zero PMD (below) and refuses the others.
+// pgtemu splits only the huge zero PMD (below) and refuses the others, but
+// for a DAX VMA's leaf: __split_huge_pmd of a non-anon VMA clears the PMD
+// whole (and drops what it held, as the zap then does; a legacy DAX VMA,
+// vma_is_special_huge, holds nothing), so the zap takes it whole.
 export function partialHugeLeaf(mm: usize, start: u64, end: u64): bool {
-  if (partialLeafAt(mm, start, start) != 0 && !isHugeZeroPfn(leafPa(lv(pLevel), pEntry) >> pageShift())) return true;
-  if (partialLeafAt(mm, end - 1, end) != 0 && !isHugeZeroPfn(leafPa(lv(pLevel), pEntry) >> pageShift())) return true;
+  vmaCacheReset();
+  if (partialLeafAt(mm, start, start) != 0 && !isHugeZeroPfn(leafPa(lv(pLevel), pEntry) >> pageShift()) && !isDaxKind(vmaKindAt(mm, start))) return true;
+  if (partialLeafAt(mm, end - 1, end) != 0 && !isHugeZeroPfn(leafPa(lv(pLevel), pEntry) >> pageShift()) && !isDaxKind(vmaKindAt(mm, end - 1))) return true;
   return false;
 }
 

@@ -120,6 +120,24 @@ describe.each(SOME)('$arch $variant', ({ arch, variant }) => {
       clean(m);
     });
 
+    it(`${kernel}: a munmap of one page under a DAX PMD clears the PMD whole (__split_huge_pmd of a DAX VMA)${legacy ? '' : ', dropping its reference, mapcount and MM_FILEPAGES'}; the rest refaults by PTEs`, () => {
+      const { m, pg, f, pmd, ps } = setup(arch, variant, kernel);
+      const mm = m.createMm();
+      mm.mmap({ start: VA, length: 2n * pmd, kind: 'fsdax', file: f });
+      mm.fault(VA, { write: true });
+      expect(m.walk(mm, VA).size).toBe(pmd);
+      mm.munmap(VA + (1n << ps), 1n << ps);
+      expect(m.walk(mm, VA).status).toBe('none');
+      expect(mm.vmas()).toHaveLength(2);
+      expect(m.page(pg.startPfn).refcount).toBe(legacy ? 1 : 0);
+      expect(mm.counters().rssFile).toBe(0n);
+      mm.fault(VA, { write: true });
+      expect(m.walk(mm, VA).size).toBe(1n << ps);               // the VMA no longer covers the PMD
+      mm.destroy();
+      expect(f.truncate(0n).state).toBe('done');
+      clean(m);
+    });
+
     it(`${kernel}: a write to a private mapping copies the page into an anon one (dax_fault_cow_page); the file page keeps its count`, () => {
       const { m, pg, f, pmd, ps } = setup(arch, variant, kernel);
       const mm = m.createMm();
