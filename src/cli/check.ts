@@ -95,8 +95,12 @@ Examples:
         io.out('\nkernel situations (scenarios/*.yaml, every arch x every preset): where the outcome differs\n');
         for (const r of scen) {
           io.out(`  ${verdict(r)}`);
+          // (here, a step that differs only in where it was skipped is left out: the step that
+          // refused, above it, says why; `pgtemu scenario FILE --arch all --kernel all` shows everything)
           for (const d of differences(r)) {
-            for (const g of d.groups) io.out(`      ${d.step ? `step ${d.step} ${d.op}` : d.op}: ${g.outcome}  on ${g.where}`);
+            const ran = d.groups.filter((g) => g.outcome !== 'skipped' && g.outcome !== 'not run');
+            if (d.step !== 0 && ran.length < 2) continue;
+            for (const g of d.step !== 0 ? ran : d.groups) io.out(`      ${d.step ? `step ${d.step} ${d.op}` : d.op}: ${g.outcome}  on ${g.where}`);
           }
           for (const f of failures(r)) io.out(`      FAILED ${f.at}: ${f.what} (on ${f.where})`);
         }
