@@ -163,3 +163,18 @@ describe('malformed scenario files name file:line:column', () => {
     expect(r.steps[1].outcome).toBe('not-run');
   });
 });
+
+describe('the device-memory steps refuse bad arguments where they stand', () => {
+  it('unknown or wrong-kind references, out-of-range sizes, unknown what-ifs and pgmap types, non-boolean flags', () => {
+    refused(steps('  - truncate: { file: nope }\n'), /truncate file: 'nope' is not a named result of an earlier step/, [4, 23]);
+    refused(steps('  - createMm:\n    as: a\n  - truncate: { file: a }\n'), /file/, [6, 23]);
+    refused(steps('  - memremap: { type: fsdax, start: 0x1000000000, size: SECTION_SIZE }\n    as: p\n  - daxFile: { pgmap: p, size: -1 }\n'), /daxFile size: -1 is outside 0\.\.18446744073709551615/, [6, 32]);
+    refused(steps('  - memremap: { type: hmm, start: 0x1000000000, size: SECTION_SIZE }\n'), /memremap type: 'hmm' is not one of/);
+    refused(`${HEAD}machine: { whatIf: nope }\nsteps:\n  - createMm:\n`, /machine\.whatIf: 'nope' is not one of devmap-less-zone-device/, [3, 20]);
+    refused(`${HEAD}machine: { deviceMemmapMiB: 4096 }\nsteps:\n  - createMm:\n`, /deviceMemmapMiB/);
+    refused(steps('  - gupFast: { at: 0, pciP2pdma: 3 }\n'), /gupFast pciP2pdma must be true or false/, [4, 34]);
+    refused(steps('  - devPage: { pfn: 1 }\n'), /pgmap/);
+    refused(steps('  - waiter: { wait: mm }\n'), /wait/);
+    refused(steps('  - mmap: { start: 0, length: 4K, kind: p2pdma, pgmap: mm }\n'), /pgmap/);
+  });
+});
