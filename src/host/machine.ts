@@ -1134,6 +1134,9 @@ export class Machine {
   /** The shared zero page's pfn (ZERO_PAGE). */
   get zeroPfn(): bigint { return this.hd('zeroPfn') as bigint; }
 
+  /** Is pfn above RAM (is_zone_device_page, for a pfn with a struct page)? */
+  isDevicePfn(pfn: bigint | number): boolean { return BigInt(pfn) >= (this.hd('ramPfns') as bigint); }
+
   /** @internal see Mm.migrateToDevice */
   migrate(mm: number, pg: Pgmap, pfn: bigint, addr: bigint): void {
     const op = 'migrateToDevice';

@@ -356,7 +356,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
   walk: {
     kernel: 'a page-table walk (pgd_offset .. pte_offset_map), as the kernel\'s helpers or the MMU read it', mm: true, kind: 'value', primary: 'at',
     args: { at: addr('the address'), view: { type: { t: 'enum', values: ['linux', 'hardware'] }, doc: 'whose reading (default linux)' } },
-    fields: { ...WALK_FIELDS, reserved: 'bool', zeroPage: 'bool', hugeZero: 'bool' },
+    fields: { ...WALK_FIELDS, reserved: 'bool', zeroPage: 'bool', device: 'bool', hugeZero: 'bool' },
     run(c, a) {
       const w = c.m.walk(c.mm(a), big(a.at), { view: (a.view as 'linux' | 'hardware' | undefined) ?? 'linux' });
       const f = walkFields(c, w);
@@ -367,12 +367,13 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
         const hz = c.m.stats().hugeZeroPfn;
         f.reserved = reserved;
         f.zeroPage = reserved && w.pfn === c.m.zeroPfn;
+        f.device = reserved && c.m.isDevicePfn(w.pfn);
         // the huge zero folio is PMD-order (huge_zero_pfn .. + HPAGE_PMD_NR)
         f.hugeZero = hz !== undefined && w.pfn >= hz && w.pfn - hz < 1n << BigInt(c.m.leafOrders[c.m.desc.levels.length - 2]);
       }
       return ok(f);
     },
-    summary: (o) => walkSummary(o) + (o.fields.hugeZero ? ' huge zero folio' : o.fields.zeroPage ? ' zero page' : o.fields.reserved ? ' PG_reserved' : ''),
+    summary: (o) => walkSummary(o) + (o.fields.hugeZero ? ' huge zero folio' : o.fields.zeroPage ? ' zero page' : o.fields.device ? ' device page' : o.fields.reserved ? ' PG_reserved' : ''),
   },
   page: {
     kernel: 'the struct page (folio_ref_count, page_mapcount, folio_maybe_dma_pinned\'s _pincount)', mm: true, kind: 'value',
