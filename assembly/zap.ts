@@ -53,8 +53,12 @@ function tableSync(): void {
 }
 
 // tlb_flush_mmu: flush the TLB, then free what the batch held.
+// tlb->end: a present entry was cleared (tlb_remove_tlb_entry), whether or not
+// it held a page (the zero page, a special or devmap entry still need the flush)
+let gCleared: bool = false;
 function tlbFlushMmu(): void {
-  if (gPages == 0 && gTables == 0) return;
+  if (gPages == 0 && gTables == 0 && !gCleared) return;
+  gCleared = false;
   atomic.add<u64>(H + offsetof<Header>("statTlbFlushes"), 1);   // tlb_flush_mmu_tlbonly
   for (let i: u32 = 0; i < gPages; i++) {                       // tlb_batch_pages_flush
     const q = gScratch + (i << 3);
@@ -103,6 +107,7 @@ function zapLeaf(l: u32, p: usize, addr: u64): void {
     if (l == nLevels() - 1) zapDevicePrivate(gMm, d, e);
     return;
   }
+  gCleared = true;
   const last = l == nLevels() - 1;
   if (!zapTakesPage(vmaKindAt(gMm, addr), last, d, e)) return;
   const ps = pageShift();
@@ -282,6 +287,7 @@ export function zapRange(ctx: usize, mm: usize, start: u64, end: u64, freeTables
   gCeiling = ceiling;
   gAlsoGen = alsoGen;
   vmaCacheReset();
+  gCleared = false;
   walkRange<Zap>(changetype<Zap>(0), 0, mmOf(mm).root, start, end);
   tlbFlushMmu();   // tlb_finish_mmu
   return OK;

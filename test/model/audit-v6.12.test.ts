@@ -250,4 +250,21 @@ describe('v6.12 audit fixes, on every arch variant', () => {
     }
     expect(got).toEqual(want);
   });
+
+  it('zapping entries that hold no page (the zero page) still flushes the TLB once (tlb_finish_mmu: tlb->end was set by tlb_remove_tlb_entry); nothing present, no flush', () => {
+    const got: unknown[] = [];
+    const want: unknown[] = [];
+    for (const v of VARIANTS) {
+      const { m, mm, page } = machine(v);
+      mm.mmap({ start: A, length: 4n * page });
+      for (let i = 0n; i < 4n; i++) mm.fault(A + i * page);      // read faults: zero-page entries
+      const f0 = m.stats().tlbFlushes;
+      mm.zap(A, 4n * page);
+      const f1 = m.stats().tlbFlushes;
+      mm.zap(A, 4n * page);
+      got.push({ v, first: f1 - f0, again: m.stats().tlbFlushes - f1, inv: m.checkInvariants() });
+      want.push({ v, first: 1n, again: 0n, inv: [] });
+    }
+    expect(got).toEqual(want);
+  });
 });

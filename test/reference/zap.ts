@@ -26,10 +26,12 @@ export interface ZapArgs {
 }
 
 /** The mmu_gather of one zap. */
-interface Gather extends ZapArgs { mm: RefMm; pages: { folio: number; refs: number }[]; tables: { l: number; pa: number }[] }
+interface Gather extends ZapArgs { mm: RefMm; pages: { folio: number; refs: number }[]; tables: { l: number; pa: number }[]; cleared?: boolean }
 
 function tlbFlushMmu(m: RefMachine, g: Gather): void {
-  if (g.pages.length === 0 && g.tables.length === 0) return;
+  // tlb->end: any present entry cleared needs the flush, a page held or not (tlb_remove_tlb_entry)
+  if (g.pages.length === 0 && g.tables.length === 0 && !g.cleared) return;
+  g.cleared = false;
   m.stat.tlbFlushes++;
   const pages = g.pages;
   g.pages = [];
@@ -57,6 +59,7 @@ function zapLeaf(m: RefMachine, g: Gather, l: number, s: Slot): void {
   const e = rd(m, s);
   wr(m, s, d.empty);                               // ptep_get_and_clear_full
   if (!d.isPresent(e)) return;
+  g.cleared = true;
   if (d.pred('special', e) || d.pred('devmap', e)) return;
   const pfn = d.leafPa(e) >> m.psB;
   // the zero pfn without a special bit; the huge zero PMD
