@@ -31,7 +31,7 @@ import { walkAlloc, allocStatus, walkFrom, wCode, wLevel, wPtr } from './walk';
 import { zapRange } from './zap';
 import {
   Header, Mm, Vma, Page, DaxFile, DaxExtent, VM_WRITE, VM_SHARED, P_WRITE, PGMAP_LIVE, MODEL_LEGACY, MM_SIZE,
-  DAXFILE_SIZE, DAXEXTENT_SIZE, DAXF_FREE, DAXF_LIVE, DAXF_EVICTED, DAX_SHIFT, DAX_PMD, DAX_EXTENT_SHARED,
+  DAXFILE_SIZE, DAXEXTENT_SIZE, DAXF_FREE, DAXF_LIVE, DAXF_EVICTED, DAX_SHIFT, DAX_PMD, DAX_EXTENT_SHARED, DAX_EXTENT_WORDS,
   PAGE_MAPPING_DAX_SHARED, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD, PG_head, PG_reserved, KIND_FSDAX, T_RW, T_SPECIAL_RW, T_SPECIAL_RO,
   MEMORY_DEVICE_FS_DAX, OP_DAX, W_OK, OK, E_FAULT, E_SIGBUS, E_NOTABLE, E_BADTABLE, E_INVAL, E_NOSPC, E_NOMEM, E_EXIST, E_BUSY,
 } from './layout';
@@ -166,16 +166,16 @@ export function daxFileCreate(ctx: usize): i32 {
   const hi: u64 = limited ? (<u64>hdr().nrRoots) << (hdr().rootShift + hdr().sectionShift) : pgmapOf(p).endPfn;
   const n = a.nrExtents, nr = a.nrPages;
   const c = ctxOf(ctx);
-  if (nr == 0 || n == 0 || n > c.outCap / 3) return E_INVAL;
+  if (nr == 0 || n == 0 || n > c.outCap / DAX_EXTENT_WORDS) return E_INVAL;
   let covered: u64 = 0;
   for (let i: u32 = 0; i < n; i++) {
-    const q = c.out + i * 24;
+    const q = c.out + i * (DAX_EXTENT_WORDS << 3);
     const idx = load<u64>(q), pages = load<u64>(q, 8), pfn = load<u64>(q, 16) & ~DAX_EXTENT_SHARED;
     if (pages == 0 || idx >= <u64>nr || pages > <u64>nr - idx) return E_INVAL;
     if (pfn < lo || pfn >= hi || pages > hi - pfn) return E_INVAL;
     if (limited) for (let q: u64 = 0; q < pages; q++) if (pfnToPage(pfn + q) != 0) return E_INVAL;   // no struct pages there
     for (let j: u32 = 0; j < i; j++) {                        // no two extents overlap in the file
-      const r = c.out + j * 24;
+      const r = c.out + j * (DAX_EXTENT_WORDS << 3);
       if (idx < load<u64>(r) + load<u64>(r, 8) && load<u64>(r) < idx + pages) return E_INVAL;
     }
     covered += pages;
@@ -199,7 +199,7 @@ export function daxFileCreate(ctx: usize): i32 {
   }
   memory.fill(entries, 0, <usize>nr << 3);
   for (let i: u32 = 0; i < n; i++) {
-    const q = c.out + i * 24;
+    const q = c.out + i * (DAX_EXTENT_WORDS << 3);
     const x = changetype<DaxExtent>(extents + i * DAXEXTENT_SIZE);
     x.index = load<u64>(q);
     x.pages = load<u64>(q, 8);

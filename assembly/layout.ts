@@ -594,7 +594,9 @@ export const DAXF_EVICTED: u32 = 2;   // evict_inode ran: its entries are gone, 
   shared: u64;
 }
 export const DAXEXTENT_SIZE: u32 = offsetof<DaxExtent>();
-// daxFileCreate's extent list: the pfn word's top bit marks a shared extent
+// daxFileCreate's extent list in the context's output array: DAX_EXTENT_WORDS u64 per extent
+// (file index, pages, pfn), the pfn word's top bit marking a shared extent
+export const DAX_EXTENT_WORDS: u32 = 3;
 export const DAX_EXTENT_SHARED: u64 = (<u64>1) << 63;
 // fs/dax.c (both eras)
 export const DAX_SHIFT: u32 = 4;

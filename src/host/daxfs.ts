@@ -5,7 +5,9 @@
 // rest).
 
 import { pgmapHandle, type Pgmap } from './pgmap.js';
-import { DAX_EXTENT_SHARED, DAXF_LIVE, DAXF_EVICTED, DAX_SHIFT, DAX_PMD } from './consts.gen.js';
+import {
+  DAX_EXTENT_SHARED, DAX_EXTENT_WORDS, DAX_FILES_MAX, DAXF_LIVE, DAXF_EVICTED, DAX_SHIFT, DAX_PMD, E_NOSPC, E_BUSY,
+} from './consts.gen.js';
 import { PgtemuError, hex } from './errors.js';
 import { describe, options, u64Arg } from './validate.js';
 import type { Machine } from './machine.js';
@@ -80,7 +82,7 @@ export function createDaxFile(m: Machine, o: DaxFileOptions): DaxFile {
   if (o.extents !== undefined && o.pgmapOffset !== undefined) throw new PgtemuError('EINVAL', `${op}: give pgmapOffset or extents, not both`, { op });
   const list = o.extents ?? [{ offset: 0n, length: size, pgmapOffset: o.pgmapOffset ?? 0n }];
   if (!Array.isArray(list) || list.length === 0) throw new PgtemuError('EINVAL', `${op}: extents must be a non-empty array`, { op });
-  if (list.length * 3 > m.outArray.length) throw new PgtemuError('EINVAL', `${op}: ${list.length} extents are more than the machine takes (${Math.floor(m.outArray.length / 3)})`, { op });
+  if (list.length * DAX_EXTENT_WORDS > m.outArray.length) throw new PgtemuError('EINVAL', `${op}: ${list.length} extents are more than the machine takes (${Math.floor(m.outArray.length / DAX_EXTENT_WORDS)})`, { op });
   const words: bigint[] = [];
   const spans: [bigint, bigint][] = [];
   list.forEach((x, i) => {
@@ -100,7 +102,7 @@ export function createDaxFile(m: Machine, o: DaxFileOptions): DaxFile {
   m.putOutList(words);
   const r = m.call('daxFileCreate', { pgmap: h.ptr, gen: h.gen, nrPages: Number(size >> ps), nrExtents: list.length }, op);
   if (r.status < 0) {
-    if (r.status === -28) throw new PgtemuError('ENOSPC', `${op}: no room for a file of ${size >> ps} pages: ${DAX_FILES_NOTE}`, { op });
+    if (r.status === E_NOSPC) throw new PgtemuError('ENOSPC', `${op}: no room for a file of ${size >> ps} pages: ${DAX_FILES_NOTE}`, { op });
     m.fail(r.status, op, `a file of ${hex(size)} bytes`);
   }
   const f = new DaxFile(size);
@@ -132,14 +134,14 @@ function createLimitedFile(m: Machine, o: DaxFileOptions): DaxFile {
   if (size >> ps >= 1n << 32n) throw new PgtemuError('EINVAL', `${op}: ${hex(size)} bytes is more pages than a file holds (2^32)`, { op });
   m.putOutList([0n, size >> ps, start >> ps]);
   const r = m.call('daxFileCreate', { pgmap: 0, gen: 0, nrPages: Number(size >> ps), nrExtents: 1 }, op);
-  if (r.status === -28) throw new PgtemuError('ENOSPC', `${op}: no room for a file of ${size >> ps} pages: ${DAX_FILES_NOTE}`, { op });
+  if (r.status === E_NOSPC) throw new PgtemuError('ENOSPC', `${op}: no room for a file of ${size >> ps} pages: ${DAX_FILES_NOTE}`, { op });
   if (r.status < 0) throw new PgtemuError('EINVAL', `${op}: [${hex(start)}, ${hex(start + size)}) must lie above RAM, inside the physical address space, and where no pgmap has struct pages (a dcssblk segment has none)`, { op });
   const f = new DaxFile(size);
   files.set(f, { machine: m, ptr: r.file, gen: r.gen, pageShift: ps });
   return f;
 }
 
-const DAX_FILES_NOTE = 'a machine holds 64 files, their entries in Machine.create option daxFilesMiB (8 bytes a page)';
+const DAX_FILES_NOTE = `a machine holds ${DAX_FILES_MAX} files, their entries in Machine.create option daxFilesMiB (8 bytes a page)`;
 
 
 /** A file's handle for the core (mmap). @internal */
@@ -220,6 +222,9 @@ export class DaxFile {
   }
 }
 
+const stillMapped = (op: string) =>
+  new PgtemuError('EBUSY', `${op}: the file is still mapped (an inode is evicted once nothing maps it: munmap first)`, { op });
+
 /**
  * A filesystem waiting for a busy DAX page (___wait_var_event on the page's
  * refcount): 'waiting' while the page at `pfn` is referenced beyond its
@@ -264,7 +269,7 @@ export class DaxWait {
       if (this.breaks) {
         for (;;) {
           const b = m.call('daxBreak', { file: this.s.ptr, gen: this.s.gen, size: 0n, evict: this.what === 'evict' ? 1 : 0 }, this.what);
-          if (b.status === -16) throw new PgtemuError('EBUSY', `${this.what}: the file is still mapped (an inode is evicted once nothing maps it: munmap first)`, { op: this.what });
+          if (b.status === E_BUSY) throw stillMapped(this.what);
           if (b.status < 0) m.fail(b.status, this.what, 'breaking the file\'s layouts');
           if (!b.busy) break;
           this.pfn = b.pfn;
@@ -278,7 +283,7 @@ export class DaxWait {
         ? m.call('daxTruncate', { file: this.s.ptr, gen: this.s.gen, size: this.size, evict: 0 }, 'truncate')
         : m.call('daxEvict', { file: this.s.ptr, gen: this.s.gen, size: 0n, evict: 1 }, 'evict');
       if (r.status < 0) {
-        if (r.status === -16) throw new PgtemuError('EBUSY', `${this.what}: the file is still mapped (an inode is evicted once nothing maps it: munmap first)`, { op: this.what });
+        if (r.status === E_BUSY) throw stillMapped(this.what);
         m.fail(r.status, this.what, 'the file');
       }
       this.result = { deleted: r.deleted, warned: r.warned };

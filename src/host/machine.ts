@@ -7,7 +7,7 @@ import {
   NAMES, RESERVE, HEADER_SIZE, ARCH_SIZE, ARCH_LEVELS, LEVEL_SIZE, LEVEL_PREDS, LEVEL_TEMPLATES, CTX_HEAD, CTX_SCRATCH, MM_SIZE, VMA_SIZE,
   MAGIC, MODEL_LEGACY, MODEL_UNIFIED, MAX_ORDERS, PARENT_ROOT, BAD_ENTRY, FOLL_PIN, FOLL_GET, FOLL_WRITE, FOLL_LONGTERM,
   FOLL_FAST_ONLY, FOLL_NOFAULT, FOLL_PCI_P2PDMA, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved,
-  FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, E_BADTABLE, VM_READ, VM_WRITE, VM_SHARED,
+  FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, E_BADTABLE, E_BUSY, E_FAULT, VM_READ, VM_WRITE, VM_SHARED,
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX, KIND_P2PDMA, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
   T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, OP_CTX_SHIFT, GUP_OUT_RUNS, GUP_RELEASE_OWN, K, PGMAP_MAX, DAX_FILES_MAX, WHATIF_NONE, WHATIF_DEVMAP_LESS,
 } from './consts.gen.js';
@@ -1142,8 +1142,8 @@ export class Machine {
     const op = 'migrateToDevice';
     const h = pgmapHandle(pg);
     const st = this.call('migrateToDevice', { mm, pgmap: h.ptr, gen: h.gen, addr, pfn }, op, addr).status;
-    if (st === -16) throw new PgtemuError('EBUSY', `${op}: ${hex(addr)} cannot move now: its page holds references beyond its mappings (a pin or a get: migrate_vma_check_page), or device pfn ${hex(pfn)} is not free`, { op, address: addr });
-    if (st === -14) throw new PgtemuError('EFAULT', `${op}: ${hex(addr)} maps no order-0 anonymous page (migrate_vma_collect takes only those)`, { op, address: addr });
+    if (st === E_BUSY) throw new PgtemuError('EBUSY', `${op}: ${hex(addr)} cannot move now: its page holds references beyond its mappings (a pin or a get: migrate_vma_check_page), or device pfn ${hex(pfn)} is not free`, { op, address: addr });
+    if (st === E_FAULT) throw new PgtemuError('EFAULT', `${op}: ${hex(addr)} maps no order-0 anonymous page (migrate_vma_collect takes only those)`, { op, address: addr });
     if (st < 0) this.fail(st, op, `pfn ${hex(pfn)} of the ${pg.type} pgmap at ${hex(pg.start)}`, addr);
   }
 

@@ -4,7 +4,7 @@
 import {
   MEMORY_DEVICE_PRIVATE, MEMORY_DEVICE_COHERENT, MEMORY_DEVICE_FS_DAX, MEMORY_DEVICE_GENERIC, MEMORY_DEVICE_PCI_P2PDMA,
   PGMAP_FREE, PGMAP_LIVE, PGMAP_DYING, PGMAP_DRAINED, PGMAP_DESTROYED, PGMAP_REF_DEAD,
-  PREF_GET, PREF_TRYGET, PREF_TRYGET_LIVE, PREF_PUT, PREF_READ, DEDUP_BLOCK,
+  PREF_GET, PREF_TRYGET, PREF_TRYGET_LIVE, PREF_PUT, PREF_READ, DEDUP_BLOCK, E_NOSPC, E_BUSY,
 } from './consts.gen.js';
 import { PgtemuError, hex } from './errors.js';
 import { describe, options, u64Arg } from './validate.js';
@@ -153,7 +153,7 @@ export function memremapPages(m: Machine, opts: MemremapOptions): Pgmap {
   }
   const o = m.call('memremapPages', { startPfn: start >> ps, nrPages: pages, type: t.code, order }, op, start);
   if (o.status < 0) {
-    const why = o.status === -28 ? `all ${m.rd(m.headerPtr, 'Header', 'pgmapCap')} pgmap slots are in use (unmap one)` : undefined;
+    const why = o.status === E_NOSPC ? `all ${m.rd(m.headerPtr, 'Header', 'pgmapCap')} pgmap slots are in use (unmap one)` : undefined;
     if (why) throw new PgtemuError('ENOSPC', `${op}: ${why}`, { op });
     m.fail(o.status, op, `[${hex(start)}, ${hex(start + size)}) as ${type}`, start);
   }
@@ -281,7 +281,7 @@ export class Pgmap {
       throw new PgtemuError('EINVAL', `${op}: the pgmap is ${this.stateOf(s)}: memunmap_pages has begun, and zone_device_page_init's percpu_ref_tryget_live fails ("Drivers shouldn't be allocating pages after calling memunmap_pages()")`, { op });
     }
     const o = s.machine.call('devPageInit', { pgmap: s.ptr, gen: s.gen, pfn: p }, op, p);
-    if (o.status < 0) throw new PgtemuError(o.status === -16 ? 'EBUSY' : 'EINVAL', `${op}: pfn ${hex(p)} is not a free page of this pgmap (the driver holds it, or something else references it)`, { op });
+    if (o.status < 0) throw new PgtemuError(o.status === E_BUSY ? 'EBUSY' : 'EINVAL', `${op}: pfn ${hex(p)} is not a free page of this pgmap (the driver holds it, or something else references it)`, { op });
     return o.refcount;
   }
 

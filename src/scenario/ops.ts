@@ -97,6 +97,19 @@ function waitFields(w: DaxWait): Record<string, Value> {
   if (w.pfn !== undefined) { f.pfn = w.pfn; f.refcount = BigInt(w.machineRefcount()); }
   return f;
 }
+/** A step that breaks a file's layouts and may wait (truncate, evict): its handle is the DaxWait. */
+function daxWaitOp(kernel: string, args: Record<string, ArgSpec>, start: (f: DaxFile, a: Args) => DaxWait): OpSpec {
+  return {
+    kernel, kind: 'wait', primary: 'file',
+    args: { file: { type: { t: 'ref', kind: 'file' }, doc: 'a daxFile result', required: true }, ...args },
+    fields: WAIT_FIELDS,
+    run(c, a) {
+      const w = start(a.file as DaxFile, a);
+      return ok(waitFields(w), w);
+    },
+    summary: waitSummary,
+  };
+}
 const waitSummary = (o: Observation, u: Units): string => o.fields.state === 'done'
   ? `done${o.fields.warned ? `, ${u.count(o.fields.warned)} WARN (busy page disassociated)` : ''}`
   : `waiting (refcount ${u.count(o.fields.refcount)})`;
@@ -262,28 +275,15 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     },
     summary: () => 'ok',
   },
-  truncate: {
-    kernel: 'truncate(2) of a DAX file: break the layouts (dax_layout_busy_page_range, wait for the busy page), then truncate_setsize',
-    kind: 'wait', primary: 'file',
-    args: { file: { type: { t: 'ref', kind: 'file' }, doc: 'a daxFile result', required: true }, size: addr('the new size in bytes (default 0)', false) },
-    fields: WAIT_FIELDS,
-    run(c, a) {
-      const w = (a.file as DaxFile).truncate(a.size === undefined ? 0n : big(a.size));
-      return ok(waitFields(w), w);
-    },
-    summary: waitSummary,
-  },
-  evict: {
-    kernel: 'evict_inode at unmount: dax_break_layout_final (v6.15 on: wait for every page to be idle) or truncate_inode_pages_final',
-    kind: 'wait', primary: 'file',
-    args: { file: { type: { t: 'ref', kind: 'file' }, doc: 'a daxFile result', required: true } },
-    fields: WAIT_FIELDS,
-    run(c, a) {
-      const w = (a.file as DaxFile).evict();
-      return ok(waitFields(w), w);
-    },
-    summary: waitSummary,
-  },
+  truncate: daxWaitOp(
+    'truncate(2) of a DAX file: break the layouts (dax_layout_busy_page_range, wait for the busy page), then truncate_setsize',
+    { size: addr('the new size in bytes (default 0)', false) },
+    (f, a) => f.truncate(a.size === undefined ? 0n : big(a.size)),
+  ),
+  evict: daxWaitOp(
+    'evict_inode at unmount: dax_break_layout_final (v6.15 on: wait for every page to be idle) or truncate_inode_pages_final',
+    {}, (f) => f.evict(),
+  ),
   waiter: {
     kernel: 'the filesystem\'s ___wait_var_event on a busy DAX page, checked again (the kernel re-checks on every wake)',
     kind: 'value', primary: 'wait',

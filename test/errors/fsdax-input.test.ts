@@ -97,3 +97,27 @@ describe('fsdax mmap, truncate and evict refusals', () => {
     expect(f.size).toBe(4n * MiB);
   });
 });
+
+describe('FS_DAX_LIMITED files (s390 to v6.14) refuse bad ranges', () => {
+  it('below RAM, over a pgmap\'s struct pages, off a page, empty, past the physical address space, or with extents; and where the kernel has no such thing', () => {
+    const m = Machine.createSync({ arch: 's390', kernel: 'v6.12', ramMiB: 16, tablePoolMiB: 2 });
+    const bad = (o: object, re: RegExp) => expect(() => m.createDaxFile(o as never)).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringMatching(re) }));
+    bad({ start: 0n, size: MiB }, /above RAM/);
+    bad({ start: 1n << 36n, size: 0n }, /whole pages, size not 0/);
+    bad({ start: (1n << 36n) + 1n, size: MiB }, /whole pages/);
+    bad({ start: -4096n, size: MiB }, /start/);
+    bad({ start: 1n << 63n, size: MiB }, /above RAM|physical address space/);
+    bad({ start: 1n << 36n, size: 1n << 60n }, /more pages than a file holds|above RAM/);
+    bad({ start: 1n << 36n }, /'size' is required/);
+    bad({ start: 1n << 36n, size: MiB, pgmapOffset: 0n }, /one extent/);
+    bad({ size: MiB }, /needs start/);
+    const f = m.createDaxFile({ start: 1n << 36n, size: MiB });
+    expect(f.size).toBe(MiB);
+    expect(m.checkInvariants()).toEqual([]);
+    // v6.15: dcssblk's DAX is marked broken; x86_64 never had FS_DAX_LIMITED
+    const m15 = Machine.createSync({ arch: 's390', kernel: 'v6.15', ramMiB: 16, tablePoolMiB: 2 });
+    expect(() => m15.createDaxFile({ start: 1n << 36n, size: MiB })).toThrow(/dcssblk/);
+    const x86 = Machine.createSync({ arch: 'x86_64', ramMiB: 16, tablePoolMiB: 2 });
+    expect(() => x86.createDaxFile({ start: 1n << 36n, size: MiB })).toThrow(/FS_DAX_LIMITED/);
+  });
+});

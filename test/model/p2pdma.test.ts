@@ -5,6 +5,7 @@
 // never long-term; the unmap frees them (p2pdma_page_free).
 import { describe, expect, it } from 'vitest';
 import { Machine, KERNELS } from '../../src/index.js';
+import { VM_MIXEDMAP } from '../../src/host/consts.gen.js';
 import { VARIANTS } from '../helpers/machines.js';
 
 const LEGACY = new Set(['v6.0', 'v6.1', 'v6.12']);
@@ -27,7 +28,7 @@ describe.each(VARIANTS)('$arch $variant', ({ arch, variant }) => {
       const w = m.walk(mm, VA);
       expect(w.pfn).toBe(pg.startPfn + 2n);
       expect(w.flags?.special).toBe(false);
-      expect(mm.vmas()[0].flags & 0x10000000).toBe(0x10000000);            // VM_MIXEDMAP
+      expect(mm.vmas()[0].flags & VM_MIXEDMAP).toBe(VM_MIXEDMAP);          // vm_insert_page sets it
       const p = m.page(pg.startPfn + 2n);
       expect(p.refcount).toBe(1);
       expect(p.pageMapcount).toBe(1);
