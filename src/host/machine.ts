@@ -1463,6 +1463,7 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
     const b = at + ARCH_LEVELS + i * LEVEL_SIZE;
     w(b, 'LevelDesc', 'shift', l.shift);
     w(b, 'LevelDesc', 'indexBits', l.indexBits);
+    w(b, 'LevelDesc', 'indexMask', (1n << BigInt(l.indexBits)) - 1n);
     w(b, 'LevelDesc', 'tableBytes', l.tableBytes);
     w(b, 'LevelDesc', 'leafOk', l.leafOk);
     w(b, 'LevelDesc', 'emptyValue', l.empty);
@@ -1470,6 +1471,8 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
     w(b, 'LevelDesc', 'tableAddrMask', l.tableAddr.mask);
     w(b, 'LevelDesc', 'tableAddrShift', l.tableAddr.shift);
     w(b, 'LevelDesc', 'tableAddrPaShift', l.tableAddr.paShift);
+    // exact because archdesc's field() puts the field at or above its shift and its address inside 64 bits
+    w(b, 'LevelDesc', 'tableAddrRot', (l.tableAddr.paShift - l.tableAddr.shift) & 63);
     w(b, 'LevelDesc', 'leafAddrMask', l.leafAddr.mask);
     w(b, 'LevelDesc', 'leafAddrShift', l.leafAddr.shift);
     w(b, 'LevelDesc', 'leafAddrPaShift', l.leafAddr.paShift);
