@@ -67,7 +67,7 @@ export function gupCallBegin(out: usize, flags: u32, opId: u32): void {
 
 // The section of the last page looked up (pfn_to_page's memory, per call).
 export let secPfn: u64 = <u64>-1;
-let secBase: usize = 0;
+export let secBase: usize = 0;
 export function pfnCacheReset(): void { secPfn = <u64>-1; }
 
 // pfn_to_page for a section other than the cached one (out of the loop's way).
@@ -90,10 +90,6 @@ function pageOrZeroSlow(pfn: u64): usize {
 // pfn_to_page, remembering the last section (gup-fast, unpin).
 @inline export function pageOfPfn(pfn: u64): usize {
   return (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : pageOfPfnSlow(pfn);
-}
-// The same when pfn is in the section looked up last; else 0 (nothing looked up).
-@inline export function pageInLastSection(pfn: u64): usize {
-  return (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : 0;
 }
 
 @inline export function folioSetReferenced(folio: usize): void {
@@ -189,22 +185,25 @@ function gupFastPteRangeBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize,
   gAnonSettles = (flags & (FOLL_PIN | FOLL_WRITE)) == FOLL_PIN ? 0 : PAGE_MAPPING_ANON;
   const add: i32 = (flags & FOLL_PIN) != 0 ? GUP_PIN_COUNTING_BIAS : 1;   // a small folio's count gains per page
   const ld = changetype<LevelDesc>(d);
-  const amask = ld.leafAddrMask, rsh = <u64>ld.leafPfnShiftR, lsh = <u64>ld.leafPfnShiftL;
+  const pmask = ld.leafPfnMask, prot = <u64>ld.leafPfnRot;
+  const longterm = (flags & FOLL_LONGTERM) != 0;
   const fm = write ? ld.fastWriteMask : ld.fastReadMask;
   const fv = write ? ld.fastWriteValue : ld.fastReadValue;
   const large: u64 = (<u64>1) << PG_head;
   const reserved: u64 = (<u64>1) << PG_reserved;
   const pmdRaw = be ? bswap<u64>(pmd) : pmd;       // the rechecks compare entries as stored
   const out0 = outNext();                          // (a pte range records no runs: gSkew stays)
-  let p = poolVa(tpa) + (levelIndex(nLevels() - 1, addr) << 3);
-  let left = <u32>((end - addr) >> pageShift());   // entries still to look at
-  let out = out0;                                  // where the next pfn goes
+  const p0 = poolVa(tpa) + (levelIndex(nLevels() - 1, addr) << 3);
+  const pEnd = p0 + (<usize>((end - addr) >> pageShift()) << 3);
+  // the pfn of the entry at p goes to p + toOut: one pointer moves in the loop
+  const toOut = out0 - p0;
+  let p = p0;
   let general: u32 = 0;                            // pages the per-entry path took
   do {
     const raw = load<u64>(p);                      // ptep_get_lockless: one read (READ_ONCE)
     const pte = be ? bswap<u64>(raw) : raw;
     if ((pte & fm) == fv) {
-      const pfn = ((pte & amask) >> rsh) << lsh;
+      const pfn = rotl<u64>(pte & pmask, prot);
       // pfn_to_page, with the zero page's struct page standing for "no struct page":
       // both go the per-entry way, as every PG_reserved page does (the zero page
       // is one: one test of the flags sends them all there)
@@ -217,40 +216,37 @@ function gupFastPteRangeBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize,
           if (!folioRefTryAdd(page, add)) break;     // lost a race: the loop of folio_ref_try_add
         }
         const fl = load<u64>(page);              // the flags, read once with the reference held
-        if ((fl & large) == 0 && (load<u64>(page, PAGE_COMPOUND_HEAD) & 1) == 0 &&
-            ((flags & FOLL_LONGTERM) == 0 || longtermPinnable(page))) {
+        // (conditions joined bitwise where both sides are cheap: one branch, no boolean made)
+        if (((fl & large) | (load<u64>(page, PAGE_COMPOUND_HEAD) & 1)) == 0 && (!longterm || longtermPinnable(page))) {
           // the tables moved under us; gup_fast_folio_allowed (an anon mapping passes); gup_must_unshare
-          if (load<u64>(pmdp) != pmdRaw || load<u64>(p) != raw) { folioPutRefs(page, add); break; }
+          if (((load<u64>(pmdp) ^ pmdRaw) | (load<u64>(p) ^ raw)) != 0) { folioPutRefs(page, add); break; }
           const mapping = load<u64>(page, offsetof<Page>("mapping"));
-          if ((mapping & gAnonSettles) == 0 && !quickAllowed(d, pte, page, mapping)) {
-            folioPutRefs(page, add);
-            break;
+          if ((mapping & gAnonSettles) == 0) {
+            if (!quickAllowed(d, pte, page, mapping)) { folioPutRefs(page, add); break; }
           }
           if ((fl & ((<u64>1) << PG_referenced)) == 0) setFlag(page, PG_referenced);   // folio_set_referenced
           store<u64>(page, <u64>gOp, offsetof<Page>("last_op"));
-          store<u64>(out, pfn);
-          out += 8;
+          store<u64>(p + toOut, pfn);
           p += 8;
           continue;
         }
         folioPutRefs(page, add);                     // raced with a split or prep: take the long way
       }
     }
-    gNr = <u32>((out - gOut) >> 3) + gSkew;
+    gNr = <u32>((p + toOut - gOut) >> 3) + gSkew;
     const r = gupFastPteEntry(d, p, pte, pmdp, pmd);
     if (r < 0) {                                 // gup_fast_undo_dev_pagemap
-      tallyAdd(<i64>(<u32>((out - out0) >> 3) - general) * add, 0);
+      tallyAdd(<i64>(<u32>((p - p0) >> 3) - general) * add, 0);
       undoSince(<u32>((out0 - gOut) >> 3) + gSkew, <u32>((out0 - gOut) >> 3));
       return false;
     }
     if (r == 0) break;
     general++;
-    out += 8;
     p += 8;
-  } while (--left != 0);
-  gNr = <u32>((out - gOut) >> 3) + gSkew;
-  tallyAdd(<i64>(<u32>((out - out0) >> 3) - general) * add, 0);
-  return left == 0;
+  } while (p != pEnd);
+  gNr = <u32>((p + toOut - gOut) >> 3) + gSkew;
+  tallyAdd(<i64>(<u32>((p - p0) >> 3) - general) * add, 0);
+  return p == pEnd;
 }
 
 // gup_fast_pmd_leaf / gup_fast_pud_leaf: one grab of `refs` for every

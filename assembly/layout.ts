@@ -271,14 +271,15 @@ export const SWP_DEVICE_READ: u32 = 28;
   leafAddrPaShift: u32;
   tableTemplate: u64;    // bits OR'd with the encoded table address (flags, ppc64 NLS, loongarch DMW base)
   emptyTable: u32;       // an empty entry points at a shared invalid table (loongarch invalid_pmd_table)
-  // A leaf's pfn in two shifts, derived by the host from the fields above:
-  // ((e & leafAddrMask) >> leafPfnShiftR) << leafPfnShiftL == leafPa(e) >> pageShift
-  leafPfnShiftR: u32;
-  leafPfnShiftL: u32;
-  // A next table's address in one rotate, derived by the host (which checks that
-  // the field lies at or above tableAddrShift and its address fits in 64 bits):
-  // rotl(e & tableAddrMask, tableAddrRot) == ((e & tableAddrMask) >> tableAddrShift) << tableAddrPaShift
+  // Addresses in one rotate each, derived by the host (archdesc's field() puts
+  // every address field at or above its shift, its addresses inside 64 bits):
+  //   rotl(e & tableAddrMask, tableAddrRot) == ((e & tableAddrMask) >> tableAddrShift) << tableAddrPaShift
+  //   rotl(e & leafPfnMask, leafPfnRot) == leafPa(e) >> pageShift (a present leaf's pfn;
+  //   leafPfnMask is leafAddrMask less the bits below the page)
+  leafPfnRot: u32;
   tableAddrRot: u32;
+  _pad: u32;
+  leafPfnMask: u64;
   indexMask: u64;        // (1 << indexBits) - 1
   // gup-fast's quick accept: an entry equal to a leaf template on every bit the
   // gup-fast predicates look at answers them all as the template does, so

@@ -1,7 +1,7 @@
 // unpin_user_pages / put_page for what gup handed out: a checked, batched
 // release built from refcount.ts's folio_ref_* and pincount helpers.
 
-import { ctxOf } from './base';
+import { ctxOf, SEC_MASK } from './base';
 import { UnpinIn, UnpinOut, argsIn, argsOut } from './abi';
 import { folioOrder } from './mem';
 import { zeroPageOf } from './folio';
@@ -11,7 +11,7 @@ import {
 } from './refcount';
 import { freeAtZero, devicePageIdle } from './model';
 import { isDevicePfn } from './pgmap';
-import { pageOfPfn, pageInLastSection, pfnCacheReset } from './gup_fast';
+import { pageOfPfn, pfnCacheReset, secPfn, secBase } from './gup_fast';
 import {
   Page, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD, PG_head, PG_reserved, FOLL_GET, FOLL_PIN, GUP_PIN_COUNTING_BIAS, E_INVAL,
   GUP_OUT_RUNS, GUP_RELEASE_OWN, RUN_MARK,
@@ -101,25 +101,34 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
     // a release that would reach what must stay, given back first) to the
     // general way below, which does the same for a small page and decides
     // refusals and last references.
-    while (i < n) {
-      const qpfn = load<u64>(out + (i << 3));
-      const qpage = pageInLastSection(qpfn);
-      if (qpage == 0) break;
-      const qflags = load<u64>(qpage);
-      if (((load<u64>(qpage, PAGE_COMPOUND_HEAD) & 1) | (qflags & (large | reserved))) != 0) break;
-      if (!own && qpfn != prev) { prev = qpfn; runStart = i; }
-      const after = folioRefSubUnit(qpage);
-      // (what its mappings hold may stay: only below it, or at zero, is for the general way)
-      const keep = own ? 0 : max<i32>(load<i32>(qpage, offsetof<Page>("_mapcount")) + 1, 0);
-      if (after == 0 || after < keep) {
-        folioRefAddUnit(qpage);
-        break;
+    {
+      // one pointer moves: entry i at q, its record (k <= i) at q + toRec
+      let q = out + (i << 3);
+      const qEnd = out + (n << 3);
+      const toRec = (k - i) << 3;
+      while (q != qEnd) {
+        const qpfn = load<u64>(q);
+        if ((qpfn & ~SEC_MASK) != secPfn) break;
+        const qpage = secBase + <usize>(qpfn & SEC_MASK) * PAGE_SIZE_BYTES;
+        if (((load<u64>(qpage, PAGE_COMPOUND_HEAD) & 1) | (load<u64>(qpage) & (large | reserved))) != 0) break;
+        if (!own && qpfn != prev) { prev = qpfn; runStart = (q - out) >> 3; }
+        const after = folioRefSubUnit(qpage);
+        // What its mappings hold may stay (none for a list of this context's own):
+        // below that, or at zero, is for the general way. (after < max(keep, 1):
+        // both tests in one, keep being at least 0.)
+        const floor = own ? 1 : max<i32>(load<i32>(qpage, offsetof<Page>("_mapcount")) + 1, 1);
+        if (after < floor) {
+          folioRefAddUnit(qpage);
+          break;
+        }
+        store<u64>(q + toRec, <u64>qpage | gSmallRec);
+        store<u64>(qpage, op, offsetof<Page>("last_op"));
+        q += 8;
       }
-      store<u64>(out + (k << 3), <u64>qpage | gSmallRec);
-      k++;
-      store<u64>(qpage, op, offsetof<Page>("last_op"));
-      small++;
-      i++;
+      const done = ((q - out) >> 3) - i;
+      i += done;
+      k += done;
+      small += done;
     }
     if (i >= n) break;
     let pfn = load<u64>(out + (i << 3));

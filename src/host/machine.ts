@@ -1476,9 +1476,13 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
     w(b, 'LevelDesc', 'leafAddrMask', l.leafAddr.mask);
     w(b, 'LevelDesc', 'leafAddrShift', l.leafAddr.shift);
     w(b, 'LevelDesc', 'leafAddrPaShift', l.leafAddr.paShift);
-    // (x >> shift << paShift) >> pageShift, with the address field's low bits at or above paShift
-    w(b, 'LevelDesc', 'leafPfnShiftR', l.leafAddr.shift + Math.max(0, d.pageShift - l.leafAddr.paShift));
-    w(b, 'LevelDesc', 'leafPfnShiftL', Math.max(0, l.leafAddr.paShift - d.pageShift));
+    {
+      // (x >> shift << paShift) >> pageShift: x >> r << sl, the bits below r dropped, is one rotate
+      const r = l.leafAddr.shift + Math.max(0, d.pageShift - l.leafAddr.paShift);
+      const sl = Math.max(0, l.leafAddr.paShift - d.pageShift);
+      w(b, 'LevelDesc', 'leafPfnMask', l.leafAddr.mask & ~((1n << BigInt(r)) - 1n));
+      w(b, 'LevelDesc', 'leafPfnRot', (sl - r) & 63);
+    }
     w(b, 'LevelDesc', 'tableTemplate', l.tableTemplate);
     w(b, 'LevelDesc', 'emptyTable', l.emptyTable);
     w(b, 'LevelDesc', 'fastReadMask', l.fastRead.mask);
