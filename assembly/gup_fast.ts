@@ -173,11 +173,14 @@ function quickAllowed(d: usize, pte: u64, page: usize, mapping: u64): bool {
 // gup_fast_folio_allowed's check_secretmem reading of folio->mapping.
 // The loop keeps few values live (V8 has about a dozen registers for it)
 // and reads struct page fields with plain loads, the kernel's READ_ONCE.
-// The loop is specialised for the byte order the tables are stored in (be:
-// a compile-time constant in each of the two wrappers), so no entry tests it.
-function gupFastPteRangeLE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool { return gupFastPteRange(d, tpa, addr, end, pmdp, pmd, false); }
-function gupFastPteRangeBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool { return gupFastPteRange(d, tpa, addr, end, pmdp, pmd, true); }
-@inline function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64, be: bool): bool {
+// The loop is specialised for the byte order the tables are stored in and
+// for FOLL_LONGTERM (be, longterm: compile-time constants in each of the
+// wrappers), so no entry tests them.
+function gupFastPteRangeLE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool { return gupFastPteRange(d, tpa, addr, end, pmdp, pmd, false, false); }
+function gupFastPteRangeBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool { return gupFastPteRange(d, tpa, addr, end, pmdp, pmd, true, false); }
+function gupFastPteRangeLongtermLE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool { return gupFastPteRange(d, tpa, addr, end, pmdp, pmd, false, true); }
+function gupFastPteRangeLongtermBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64): bool { return gupFastPteRange(d, tpa, addr, end, pmdp, pmd, true, true); }
+@inline function gupFastPteRange(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize, pmd: u64, be: bool, longterm: bool): bool {
   const flags = gFlags;
   const write = (flags & FOLL_WRITE) != 0;
   // An anon mapping settles gup_fast_folio_allowed, and gup_must_unshare too
@@ -186,7 +189,6 @@ function gupFastPteRangeBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize,
   const add: i32 = (flags & FOLL_PIN) != 0 ? GUP_PIN_COUNTING_BIAS : 1;   // a small folio's count gains per page
   const ld = changetype<LevelDesc>(d);
   const pmask = ld.leafPfnMask, prot = <u64>ld.leafPfnRot;
-  const longterm = (flags & FOLL_LONGTERM) != 0;
   const fm = write ? ld.fastWriteMask : ld.fastReadMask;
   const fv = write ? ld.fastWriteValue : ld.fastReadValue;
   const large: u64 = (<u64>1) << PG_head;
@@ -217,7 +219,7 @@ function gupFastPteRangeBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp: usize,
         }
         const fl = load<u64>(page);              // the flags, read once with the reference held
         // (conditions joined bitwise where both sides are cheap: one branch, no boolean made)
-        if (((fl & large) | (load<u64>(page, PAGE_COMPOUND_HEAD) & 1)) == 0 && (!longterm || longtermPinnable(page))) {
+        if (((fl & large) | (load<u64>(page, PAGE_COMPOUND_HEAD) & 1)) == 0 && (longterm ? longtermPinnable(page) : true)) {
           // the tables moved under us; gup_fast_folio_allowed (an anon mapping passes); gup_must_unshare
           if (((load<u64>(pmdp) ^ pmdRaw) | (load<u64>(p) ^ raw)) != 0) { folioPutRefs(page, add); break; }
           const mapping = load<u64>(page, offsetof<Page>("mapping"));
@@ -319,7 +321,9 @@ function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, par
     // without CONFIG_ARCH_HAS_PTE_SPECIAL gup_fast_pte_range is the #else stub
     // returning 0: a pte cannot be told special, so every pte goes the slow way
     if (arch().hasSpecial == 0) return false;
-    const r = BE ? gupFastPteRangeBE(d, tpa, addr, end, parentp, parent) : gupFastPteRangeLE(d, tpa, addr, end, parentp, parent);
+    const r = (gFlags & FOLL_LONGTERM) != 0
+      ? (BE ? gupFastPteRangeLongtermBE(d, tpa, addr, end, parentp, parent) : gupFastPteRangeLongtermLE(d, tpa, addr, end, parentp, parent))
+      : (BE ? gupFastPteRangeBE(d, tpa, addr, end, parentp, parent) : gupFastPteRangeLE(d, tpa, addr, end, parentp, parent));
     if (gDevPgmap != 0) putDevPagemap();          // gup_fast_pte_range's put_dev_pagemap at pte_unmap
     return r;
   }
