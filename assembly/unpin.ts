@@ -89,8 +89,6 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
   const op = <u64>c.opId;
   pfnCacheReset();
   let i: u32 = 0, k: u32 = 0;
-  let prev: u64 = <u64>-1;                         // the last small page released
-  let runStart: u32 = 0;                           // where its run began
   let refused = n;                                 // < n: the index the list is refused at
   let refs: i64 = 0, pinned: i64 = 0;
   let small: u32 = 0;                              // pages of order-0 folios released (releaseUnit each)
@@ -111,7 +109,6 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
         if ((qpfn & ~SEC_MASK) != secPfn) break;
         const qpage = secBase + <usize>(qpfn & SEC_MASK) * PAGE_SIZE_BYTES;
         if (((load<u64>(qpage, PAGE_COMPOUND_HEAD) & 1) | (load<u64>(qpage) & (large | reserved))) != 0) break;
-        if (!own && qpfn != prev) { prev = qpfn; runStart = (q - out) >> 3; }
         const after = folioRefSubUnit(qpage);
         // What its mappings hold may stay (none for a list of this context's own):
         // below that, or at zero, is for the general way. (after < max(keep, 1):
@@ -151,7 +148,6 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
     if (((head & 1) | (pflags & large)) == 0 && ((pflags & reserved) == 0 || isDevicePfn(pfn))) {
       // a page of an order-0 folio (RAM, or ZONE_DEVICE: PG_reserved above RAM):
       // GUP_PIN_COUNTING_BIAS references for a pin, one for a get
-      if (!own && pfn != prev) { prev = pfn; runStart = i; }   // (gup lists a small page once)
       let rec = <u64>page | gSmallRec;
       const after = folioRefSubUnit(page);
       if (own) {
@@ -166,7 +162,7 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
         // type on a free page), and a device page's idle count (model.ts)
         const keep = max<i32>(load<i32>(page, offsetof<Page>("_mapcount")) + 1, 0) + ((pflags & reserved) != 0 ? devicePageIdle(page) : 0);
         if (after <= keep) {                         // one test for the refusals and the last reference
-          if (after != keep) { folioRefAddUnit(page); refused = runStart; break; }
+          if (after != keep) { folioRefAddUnit(page); refused = smallRunStart(out, k, page, i); break; }
           if (after == 0) {
             rec |= R_FREE;                           // the last reference: freed once the list is settled
             toFree++;
@@ -180,7 +176,6 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
       i++;
       continue;
     }
-    prev = <u64>-1;
     // a run of the zero page, or of pages of one large folio
     let folio = page;
     let what: u64 = 0;
@@ -261,6 +256,20 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
   tallyCommit(ctx);
   o.released = n;
   return 0;
+}
+
+// A refused small page is refused from the first of the entries just before
+// it that name the same page (gup lists a small page once; a plain list may
+// repeat it): those entries' records are the last ones, one per entry, each
+// of one page of that folio.
+function smallRunStart(out: usize, k: u32, page: usize, i: u32): u32 {
+  let m: u32 = 0;
+  while (m < k) {
+    const rec = load<u64>(out + ((k - 1 - m) << 3));
+    if ((<usize>(<u32>rec) & ~(PAGE_SIZE_BYTES - 1)) != page || (rec >> 32) != 1) break;
+    m++;
+  }
+  return i - m;
 }
 
 // Gives back what records [0, k) released.
