@@ -11,6 +11,7 @@ import {
   KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX, KIND_P2PDMA, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
   T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, OP_CTX_SHIFT, GUP_OUT_RUNS, GUP_RELEASE_OWN, K, PGMAP_MAX, DAX_FILES_MAX, WHATIF_NONE, WHATIF_DEVMAP_LESS,
 } from './consts.gen.js';
+import { writeArchDescInit, writeCtxInit, writeHeaderInit, writeLevelDescInit, writeMmInit, writePredInit } from './records.gen.js';
 import {
   PRED_NAMES, TEMPLATE_NAMES, decodeEntry, decodeTablePa, decodeHardware, entryBitNames, hardwareImage,
   decodeSwapEntry, encodeDevicePrivateEntry, encodeSwapEntryChecked,
@@ -610,67 +611,32 @@ export class Machine {
     const { exports: ex } = instantiate(module, memory);
 
     const dv = new DataView(memory.buffer);
-    const w = (base: number, c: ClassName, f: string, v: number | bigint) => writeField(dv, L, base, c, f, v);
-    w(header, 'Header', 'magic', MAGIC);
-    w(header, 'Header', 'version', 1);
-    w(header, 'Header', 'model', model === 'legacy' ? MODEL_LEGACY : MODEL_UNIFIED);
-    w(header, 'Header', 'arch', arch);
-    w(header, 'Header', 'archHw', archHw);
-    w(header, 'Header', 'ctxBase', ctxBase);
-    w(header, 'Header', 'ctxCount', threads);
-    w(header, 'Header', 'ctxSize', ctxSize);
-    w(header, 'Header', 'mmBase', mmBase);
-    w(header, 'Header', 'mmCount', maxMms);
-    w(header, 'Header', 'vmaPerMm', vmasPerMm);
-    w(header, 'Header', 'opLogBase', opLog);
-    w(header, 'Header', 'opLogSize', opLogSize);
-    w(header, 'Header', 'violBase', viol);
-    w(header, 'Header', 'violCap', violCap);
-    w(header, 'Header', 'sectionRoots', sectionRoots);
-    w(header, 'Header', 'nrRoots', nrRoots);
-    w(header, 'Header', 'sectionShift', secShift);
-    w(header, 'Header', 'rootShift', rootShift);
-    w(header, 'Header', 'memmapArena', arena);
-    w(header, 'Header', 'memmapArenaEnd', arena + arenaBytes);
-    w(header, 'Header', 'memmapArenaNext', arena);
-    w(header, 'Header', 'poolBase', poolBase);
-    w(header, 'Header', 'poolBytes', poolBytes);
-    w(header, 'Header', 'poolUnits', poolUnits);
-    w(header, 'Header', 'poolMinShift', poolMinShift);
-    w(header, 'Header', 'poolMaxShift', poolMaxShift);
-    w(header, 'Header', 'zoneMaxOrder', Math.min(maxLeafOrder, MAX_ORDERS - 1));
-    w(header, 'Header', 'ramPfns', ramPfns);
-    w(header, 'Header', 'pgmapPageRefs', era.pgmapPageRefs ? 1 : 0);
-    w(header, 'Header', 'devmapCode', era.devmapCode ? 1 : 0);
-    w(header, 'Header', 'daxHugeSpecial', era.daxHugeSpecial ? 1 : 0);
-    w(header, 'Header', 'fsDaxLimited', era.fsDaxLimited ? 1 : 0);
-    w(header, 'Header', 'whatIf', era.whatIf === 'devmap-less-zone-device' ? WHATIF_DEVMAP_LESS : WHATIF_NONE);
-    w(header, 'Header', 'zoneDevice', era.zoneDevice ? 1 : 0);
-    w(header, 'Header', 'daxVmemmapOpt', OPTIMIZE_DAX_VMEMMAP.includes(desc.arch) ? 1 : 0);
-    w(header, 'Header', 'thpPud', THP_PUD_ARCHES.includes(desc.arch) ? 1 : 0);
-    {
-      // pmd_mkspecial / pud_mkspecial where the arch has them (the PUD only with THP-PUD)
-      const n = desc.levels.length;
-      const pfnmap = HUGE_PFNMAP_ARCHES.includes(desc.arch) ? (1 << (n - 2)) | (THP_PUD_ARCHES.includes(desc.arch) ? 1 << (n - 3) : 0) : 0;
-      w(header, 'Header', 'pfnmapLevels', pfnmap);
-    }
-    w(header, 'Header', 'pgmapBase', pgmaps);
-    w(header, 'Header', 'daxBase', daxFiles);
-    w(header, 'Header', 'daxCap', DAX_FILES_MAX);
-    w(header, 'Header', 'daxArena', daxArena);
-    w(header, 'Header', 'daxArenaEnd', daxArena + daxMiB * 2 ** 20);
-    w(header, 'Header', 'daxArenaNext', daxArena);
-    w(header, 'Header', 'pgmapCap', PGMAP_MAX);
+    const bit = (b: boolean | undefined): number => (b ? 1 : 0);
+    // pmd_mkspecial / pud_mkspecial where the arch has them (the PUD only with THP-PUD)
+    const n = desc.levels.length;
+    const pfnmapLevels = HUGE_PFNMAP_ARCHES.includes(desc.arch) ? (1 << (n - 2)) | (THP_PUD_ARCHES.includes(desc.arch) ? 1 << (n - 3) : 0) : 0;
+    writeHeaderInit(dv, header, L.off.Header, {
+      magic: MAGIC, version: 1, model: model === 'legacy' ? MODEL_LEGACY : MODEL_UNIFIED, arch, archHw,
+      ctxBase, ctxCount: threads, ctxSize, mmBase, mmCount: maxMms, vmaPerMm: vmasPerMm,
+      opLogBase: opLog, opLogSize, violBase: viol, violCap,
+      sectionRoots, nrRoots, sectionShift: secShift, rootShift,
+      memmapArena: arena, memmapArenaEnd: arena + arenaBytes, memmapArenaNext: arena,
+      poolBase, poolBytes, poolUnits, poolMinShift, poolMaxShift,
+      zoneMaxOrder: Math.min(maxLeafOrder, MAX_ORDERS - 1), ramPfns,
+      pgmapPageRefs: bit(era.pgmapPageRefs), devmapCode: bit(era.devmapCode), daxHugeSpecial: bit(era.daxHugeSpecial),
+      fsDaxLimited: bit(era.fsDaxLimited), whatIf: era.whatIf === 'devmap-less-zone-device' ? WHATIF_DEVMAP_LESS : WHATIF_NONE,
+      zoneDevice: bit(era.zoneDevice), daxVmemmapOpt: bit(OPTIMIZE_DAX_VMEMMAP.includes(desc.arch)),
+      thpPud: bit(THP_PUD_ARCHES.includes(desc.arch)), pfnmapLevels,
+      pgmapBase: pgmaps, pgmapCap: PGMAP_MAX,
+      daxBase: daxFiles, daxCap: DAX_FILES_MAX, daxArena, daxArenaEnd: daxArena + daxMiB * 2 ** 20, daxArenaNext: daxArena,
+    });
     writeDescriptor(dv, L, arch, desc);
     writeDescriptor(dv, L, archHw, hardwareImage(desc));
     for (let i = 0; i < threads; i++) {
       const c = ctxBase + i * ctxSize;
-      w(c, 'Ctx', 'index', i);
-      w(c, 'Ctx', 'outCap', outCap);
-      w(c, 'Ctx', 'scratch', c + CTX_HEAD);
-      w(c, 'Ctx', 'out', c + CTX_HEAD + CTX_SCRATCH);
+      writeCtxInit(dv, c, L.off.Ctx, { index: i, outCap, scratch: c + CTX_HEAD, out: c + CTX_HEAD + CTX_SCRATCH });
     }
-    for (let i = 0; i < maxMms; i++) w(mmBase + i * mmSize, 'Mm', 'vmas', vmaBase + i * vmasPerMm * vmaSize);
+    for (let i = 0; i < maxMms; i++) writeMmInit(dv, mmBase + i * mmSize, L.off.Mm, { vmas: vmaBase + i * vmasPerMm * vmaSize });
     ex.attach(header);
     const m = new Machine({
       desc, model, kernel, era, memory, module, ex, L, header, ctxBase, ctxSize, outCap, poolBase, poolBytes, ramPfns, threads,
@@ -1406,17 +1372,6 @@ export class Machine {
 }
 
 
-function writeField(dv: DataView, L: Layout, base: number, c: ClassName, f: string, v: number | bigint): void {
-  const off = base + (L.off[c] as Record<string, number>)[f];
-  const t = (L.type[c] as Record<string, string>)[f];
-  switch (t) {
-    case 'u8': dv.setUint8(off, Number(v)); break;
-    case 'u16': dv.setUint16(off, Number(v), true); break;
-    case 'u32': case 'i32': dv.setUint32(off, Number(BigInt.asUintN(32, BigInt(v))), true); break;
-    default: dv.setBigUint64(off, BigInt.asUintN(64, BigInt(v)), true);
-  }
-}
-
 function readField(dv: DataView, L: Layout, base: number, c: ClassName, f: string): number | bigint {
   const off = base + (L.off[c] as Record<string, number>)[f];
   switch ((L.type[c] as Record<string, string>)[f]) {
@@ -1429,30 +1384,19 @@ function readField(dv: DataView, L: Layout, base: number, c: ClassName, f: strin
   }
 }
 
-/** Write the compiled descriptor where the core expects it. */
+/** Write the compiled descriptor where the core expects it: the ArchDesc, then per level its LevelDesc, Pred[NPRED] and templates. */
 function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): void {
-  const w = (base: number, c: ClassName, f: string, v: number | bigint | boolean) =>
-    writeField(dv, L, base, c, f, typeof v === 'boolean' ? (v ? 1 : 0) : v);
-  w(at, 'ArchDesc', 'nLevels', d.levels.length);
-  w(at, 'ArchDesc', 'pageShift', d.pageShift);
-  w(at, 'ArchDesc', 'vaBits', d.vaBits);
-  w(at, 'ArchDesc', 'userVaBits', d.userVaBits);
-  w(at, 'ArchDesc', 'bigEndian', d.bigEndian);
-  w(at, 'ArchDesc', 'hasSpecial', d.hasSpecial);
-  w(at, 'ArchDesc', 'hasDevmap', d.hasDevmap);
-  w(at, 'ArchDesc', 'entryBytes', 8);
-  w(at, 'ArchDesc', 'vaCheckMask', d.vaCheckMask ?? 0n);
-  w(at, 'ArchDesc', 'vaSignExtend', d.vaSignExtend ?? false);
+  const bit = (b: boolean | undefined): number => (b ? 1 : 0);
   const sw = d.swap;
-  w(at, 'ArchDesc', 'swpTypeMask', sw.type.mask);
-  w(at, 'ArchDesc', 'swpTypeShift', sw.type.shift);
-  w(at, 'ArchDesc', 'swpOffsetMask', sw.offset.mask);
-  w(at, 'ArchDesc', 'swpOffsetShift', sw.offset.shift);
-  w(at, 'ArchDesc', 'swpOffsetXor', sw.offset.inverted ? sw.offset.mask : 0n);
-  w(at, 'ArchDesc', 'swpSet', sw.set);
-  w(at, 'ArchDesc', 'swpPfnMask', (1n << BigInt(sw.pfnBits)) - 1n);
-  w(at, 'ArchDesc', 'swpDeviceWrite', sw.deviceWrite);
-  w(at, 'ArchDesc', 'swpDeviceRead', sw.deviceRead);
+  writeArchDescInit(dv, at, L.off.ArchDesc, {
+    nLevels: d.levels.length, pageShift: d.pageShift, vaBits: d.vaBits, userVaBits: d.userVaBits,
+    bigEndian: bit(d.bigEndian), hasSpecial: bit(d.hasSpecial), hasDevmap: bit(d.hasDevmap), entryBytes: 8,
+    vaCheckMask: d.vaCheckMask ?? 0n, vaSignExtend: bit(d.vaSignExtend),
+    swpTypeMask: sw.type.mask, swpTypeShift: sw.type.shift,
+    swpOffsetMask: sw.offset.mask, swpOffsetShift: sw.offset.shift, swpOffsetXor: sw.offset.inverted ? sw.offset.mask : 0n,
+    swpSet: sw.set, swpPfnMask: (1n << BigInt(sw.pfnBits)) - 1n,
+    swpDeviceWrite: sw.deviceWrite, swpDeviceRead: sw.deviceRead,
+  });
   const predIdx: Record<string, number> = {};
   for (const p of PRED_NAMES) predIdx[p] = K[`P_${p.toUpperCase()}` as keyof typeof K] as number;
   const tIdx: Record<string, number> = {
@@ -1461,35 +1405,23 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
   };
   d.levels.forEach((l, i) => {
     const b = at + ARCH_LEVELS + i * LEVEL_SIZE;
-    w(b, 'LevelDesc', 'shift', l.shift);
-    w(b, 'LevelDesc', 'indexBits', l.indexBits);
-    w(b, 'LevelDesc', 'tableBytes', l.tableBytes);
-    w(b, 'LevelDesc', 'leafOk', l.leafOk);
-    w(b, 'LevelDesc', 'emptyValue', l.empty);
-    w(b, 'LevelDesc', 'noneMask', l.noneMask);
-    w(b, 'LevelDesc', 'tableAddrMask', l.tableAddr.mask);
-    w(b, 'LevelDesc', 'tableAddrShift', l.tableAddr.shift);
-    w(b, 'LevelDesc', 'tableAddrPaShift', l.tableAddr.paShift);
-    w(b, 'LevelDesc', 'leafAddrMask', l.leafAddr.mask);
-    w(b, 'LevelDesc', 'leafAddrShift', l.leafAddr.shift);
-    w(b, 'LevelDesc', 'leafAddrPaShift', l.leafAddr.paShift);
-    // (x >> shift << paShift) >> pageShift, with the address field's low bits at or above paShift
-    w(b, 'LevelDesc', 'leafPfnShiftR', l.leafAddr.shift + Math.max(0, d.pageShift - l.leafAddr.paShift));
-    w(b, 'LevelDesc', 'leafPfnShiftL', Math.max(0, l.leafAddr.paShift - d.pageShift));
-    w(b, 'LevelDesc', 'tableTemplate', l.tableTemplate);
-    w(b, 'LevelDesc', 'emptyTable', l.emptyTable);
-    w(b, 'LevelDesc', 'fastReadMask', l.fastRead.mask);
-    w(b, 'LevelDesc', 'fastReadValue', l.fastRead.value);
-    w(b, 'LevelDesc', 'fastWriteMask', l.fastWrite.mask);
-    w(b, 'LevelDesc', 'fastWriteValue', l.fastWrite.value);
-    w(b, 'LevelDesc', 'fastTableMask', l.fastTable.mask);
-    w(b, 'LevelDesc', 'fastTableValue', l.fastTable.value);
-    w(b, 'LevelDesc', 'fastLeafMask', l.fastLeaf.mask);
-    w(b, 'LevelDesc', 'fastLeafValue', l.fastLeaf.value);
+    writeLevelDescInit(dv, b, L.off.LevelDesc, {
+      shift: l.shift, indexBits: l.indexBits, tableBytes: l.tableBytes, leafOk: bit(l.leafOk),
+      emptyValue: l.empty, noneMask: l.noneMask,
+      tableAddrMask: l.tableAddr.mask, tableAddrShift: l.tableAddr.shift, tableAddrPaShift: l.tableAddr.paShift,
+      leafAddrMask: l.leafAddr.mask, leafAddrShift: l.leafAddr.shift, leafAddrPaShift: l.leafAddr.paShift,
+      // (x >> shift << paShift) >> pageShift, with the address field's low bits at or above paShift
+      leafPfnShiftR: l.leafAddr.shift + Math.max(0, d.pageShift - l.leafAddr.paShift),
+      leafPfnShiftL: Math.max(0, l.leafAddr.paShift - d.pageShift),
+      tableTemplate: l.tableTemplate, emptyTable: bit(l.emptyTable),
+      fastReadMask: l.fastRead.mask, fastReadValue: l.fastRead.value,
+      fastWriteMask: l.fastWrite.mask, fastWriteValue: l.fastWrite.value,
+      fastTableMask: l.fastTable.mask, fastTableValue: l.fastTable.value,
+      fastLeafMask: l.fastLeaf.mask, fastLeafValue: l.fastLeaf.value,
+    });
     for (const p of PRED_NAMES) {
-      const q = b + LEVEL_PREDS + predIdx[p] * L.size.Pred;
-      const r = l.preds[p];
-      w(q, 'Pred', 'm1', r.m1); w(q, 'Pred', 'v1', r.v1); w(q, 'Pred', 'm2', r.m2); w(q, 'Pred', 'v2', r.v2); w(q, 'Pred', 'any', r.any);
+      const { m1, v1, m2, v2, any } = l.preds[p];
+      writePredInit(dv, b + LEVEL_PREDS + predIdx[p] * L.size.Pred, L.off.Pred, { m1, v1, m2, v2, any });
     }
     for (const t of TEMPLATE_NAMES) dv.setBigUint64(b + LEVEL_TEMPLATES + tIdx[t] * 8, l.templates[t], true);
   });
