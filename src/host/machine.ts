@@ -4,17 +4,15 @@
 
 import { Core, coreModule, instantiate, type ClassName, type CoreExports, type Layout, type OpIn, type OpName, type OpOut, type WalkOut } from './core.js';
 import {
-  NAMES, RESERVE, HEADER_SIZE, ARCH_SIZE, ARCH_LEVELS, LEVEL_SIZE, LEVEL_PREDS, LEVEL_TEMPLATES, CTX_HEAD, CTX_SCRATCH, MM_SIZE, VMA_SIZE,
-  MAGIC, MODEL_LEGACY, MODEL_UNIFIED, MAX_ORDERS, PARENT_ROOT, BAD_ENTRY, FOLL_PIN, FOLL_GET, FOLL_WRITE, FOLL_LONGTERM,
-  FOLL_FAST_ONLY, FOLL_NOFAULT, FOLL_PCI_P2PDMA, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved,
-  FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, E_BADTABLE, E_BUSY, E_FAULT, VM_READ, VM_WRITE, VM_SHARED,
-  KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX, KIND_P2PDMA, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
-  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, OP_CTX_SHIFT, GUP_OUT_RUNS, GUP_RELEASE_OWN, K, PGMAP_MAX, DAX_FILES_MAX, WHATIF_NONE, WHATIF_DEVMAP_LESS,
+  NAMES, RESERVE, CTX_HEAD, CTX_SCRATCH, PARENT_ROOT, BAD_ENTRY, FOLL_PIN, FOLL_GET, FOLL_WRITE, FOLL_LONGTERM, FOLL_FAST_ONLY,
+  FOLL_NOFAULT, FOLL_PCI_P2PDMA, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved, FOLIO_FLAGS_1,
+  FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, E_BADTABLE, E_BUSY, E_FAULT, VM_READ, VM_WRITE,
+  VM_SHARED, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX, KIND_P2PDMA, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT,
+  INJECT_PINCOUNT, OP_CTX_SHIFT, GUP_OUT_RUNS, GUP_RELEASE_OWN, K,
 } from './consts.gen.js';
-import { writeArchDescInit, writeCtxInit, writeHeaderInit, writeLevelDescInit, writeMmInit, writePredInit } from './records.gen.js';
+import { levelAt, machineSizes, planMemory, writeInitialRecords, type MemoryPlan } from './plan.js';
 import {
-  PRED_NAMES, TEMPLATE_NAMES, decodeEntry, decodeTablePa, decodeHardware, entryBitNames, hardwareImage,
-  decodeSwapEntry, encodeDevicePrivateEntry, encodeSwapEntryChecked,
+  decodeEntry, decodeTablePa, decodeHardware, entryBitNames, decodeSwapEntry, encodeDevicePrivateEntry, encodeSwapEntryChecked,
   type Descriptor, type HwEntryFlags, type LevelDescriptor, type SwapEntryInfo,
 } from './archdesc.js';
 
@@ -26,16 +24,12 @@ const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined =>
 };
 import { resolve, type Era, type MachineChoice, type Model } from './presets.js';
 import { createDaxFile, daxFileHandle, DaxFile, type DaxFileOptions } from './daxfs.js';
-import {
-  memremapPages, devdaxMmapArgs, p2pmemMmapArgs, pgmapHandle, Pgmap, OPTIMIZE_DAX_VMEMMAP, THP_PUD_ARCHES, HUGE_PFNMAP_ARCHES, type MemremapOptions, type UnmapResult,
-} from './pgmap.js';
+import { memremapPages, devdaxMmapArgs, p2pmemMmapArgs, pgmapHandle, Pgmap, type MemremapOptions, type UnmapResult } from './pgmap.js';
 /** Operations that write the calling context's output array. */
 const OUT_OPS: ReadonlySet<string> = new Set(['gup', 'unpin', 'gupUnpinLoop', 'gupSweepLoop', 'gupGetPhase']);
 import { explainPage, type PageConstants, type PageExplained } from './pageinfo.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, invariantOf, type ErrorCode } from './errors.js';
-import {
-  checkUser, describe, mmapArgs, options, populateOrUnmap, releaseArgs, toBig, u64Arg, userRange, type VmaKind,
-} from './validate.js';
+import { checkUser, describe, mmapArgs, options, populateOrUnmap, releaseArgs, toBig, u64Arg, userRange, type VmaKind } from './validate.js';
 
 export interface MachineOptions extends MachineChoice {
   /** simulated RAM (struct pages only, except the table pool), MiB; default 64 */
@@ -495,9 +489,9 @@ export class Machine {
 
   private constructor(init: {
     desc: Descriptor; model: Model; kernel: string; era: Era; memory: WebAssembly.Memory; module: WebAssembly.Module;
-    ex: CoreExports; L: Layout; header: number; ctxBase: number; ctxSize: number; outCap: number;
-    poolBase: number; poolBytes: number; ramPfns: bigint; threads: number;
+    ex: CoreExports; L: Layout; plan: MemoryPlan;
   }) {
+    const p = init.plan;
     this.desc = init.desc;
     this.model = init.model;
     this.kernel = init.kernel;
@@ -505,19 +499,19 @@ export class Machine {
     this.memory = init.memory;
     this.module = init.module;
     this.ex = init.ex;
-    this.core = new Core(init.ex, init.L, init.memory, init.ctxBase);
+    this.core = new Core(init.ex, init.L, init.memory, p.ctxBase);
     this.L = init.L;
-    this.header = init.header;
-    this.ctxBase = init.ctxBase;
-    this.ctx = init.ctxBase;
-    this.ctxSize = init.ctxSize;
-    this.outCap = init.outCap;
-    this.poolBase = init.poolBase;
-    this.poolBytes = init.poolBytes;
-    this.ramPfns = init.ramPfns;
-    this.threads = init.threads;
+    this.header = p.header;
+    this.ctxBase = p.ctxBase;
+    this.ctx = p.ctxBase;
+    this.ctxSize = p.ctxSize;
+    this.outCap = p.outCap;
+    this.poolBase = p.poolBase;
+    this.poolBytes = p.poolBytes;
+    this.ramPfns = p.ramPfns;
+    this.threads = p.threads;
     this.leafOrders = init.desc.levels.map((l) => (l.leafOk ? l.shift - init.desc.pageShift : -1));
-    this.outAll = new BigUint64Array(init.memory.buffer, this.outPtr, init.outCap);
+    this.outAll = new BigUint64Array(init.memory.buffer, this.outPtr, p.outCap);
     const ps = BigInt(init.desc.pageShift);
     this.gupConsts = { userTop: 1n << BigInt(init.desc.userVaBits), pageShift: ps, pageMask: ~((1n << ps) - 1n), nr: 0, bytesLess1: 0n };
   }
@@ -531,121 +525,25 @@ export class Machine {
     options(opts, 'Machine.create', MACHINE_OPTIONS, true);
     if (typeof opts.arch !== 'string') throw new PgtemuError('EINVAL', "Machine.create: 'arch' is required");
     const { model, kernel, desc, era } = resolve(opts);
-    const ramMiB = opts.ramMiB ?? 64;
-    const poolMiB = opts.tablePoolMiB ?? 8;
-    const threads = opts.threads ?? 4;
-    const maxMms = opts.maxMms ?? 16;
-    const vmasPerMm = opts.vmasPerMm ?? 64;
-    const intIn = (v: number, lo: number, hi: number, name: string) => {
-      if (!Number.isInteger(v) || v < lo || v > hi) throw new PgtemuError('EINVAL', `Machine.create: ${name} ${v} is not an integer in ${lo}..${hi}`);
-    };
-    intIn(ramMiB, 4, 48 * 1024, 'ramMiB');
-    intIn(poolMiB, 1, 1024, 'tablePoolMiB');
-    intIn(threads, 1, 64, 'threads');
-    intIn(maxMms, 1, 4096, 'maxMms');
-    intIn(vmasPerMm, 1, 65536, 'vmasPerMm');
-    const deviceMiB = opts.deviceMemmapMiB ?? 32;
-    intIn(deviceMiB, 0, 3072, 'deviceMemmapMiB');
-    const daxMiB = opts.daxFilesMiB ?? 1;
-    intIn(daxMiB, 0, 1024, 'daxFilesMiB');
-    if (poolMiB * 2 > ramMiB) throw new PgtemuError('EINVAL', `Machine.create: tablePoolMiB ${poolMiB} must be at most half of ramMiB ${ramMiB}`);
-
+    const sizes = machineSizes(opts);
     const module = coreModule();
     // A throwaway instance on a small memory tells us the layout and the module's static size.
     const probeMem = new WebAssembly.Memory({ initial: 32, maximum: 32, shared: true });
     const probe = instantiate(module, probeMem);
     const L = probe.layout;
     if (probe.exports.heapBase() > RESERVE) throw new Error('pgtemu: the core\'s static data overlaps the reserved region');
-
-    const ps = desc.pageShift;
-    const ramBytes = BigInt(ramMiB) << 20n;
-    const ramPfns = ramBytes >> BigInt(ps);
-    const poolBytes = poolMiB << 20;
-    const tableSizes = desc.levels.map((l) => l.tableBytes);
-    const minT = Math.min(...tableSizes), maxT = Math.max(...tableSizes);
-    const poolMinShift = Math.log2(minT), poolMaxShift = Math.log2(maxT);
-    const secShift = desc.sectionSizeBits - ps;
-    const rootShift = 8;   // SECTIONS_PER_ROOT = PAGE_SIZE / sizeof(struct mem_section) = 256
-    const nrSections = 2 ** (desc.maxPhysBits - desc.sectionSizeBits);
-    const nrRoots = Math.max(1, Math.ceil(nrSections / 256));
-    const maxLeafOrder = Math.max(...desc.levels.filter((l) => l.leafOk).map((l) => l.shift - ps));
-    const outCap = Math.max(1 << 18, 2 ** maxLeafOrder);
-
-    const align = (v: number, a: number) => Math.ceil(v / a) * a;
-    let at = RESERVE;
-    const take = (bytes: number, a = 64) => { at = align(at, a); const p = at; at += bytes; return p; };
-    const header = take(HEADER_SIZE, 4096);
-    const arch = take(ARCH_SIZE, 64);
-    const archHw = take(ARCH_SIZE, 64);
-    const ctxSize = align(CTX_HEAD + CTX_SCRATCH + outCap * 8, 4096);
-    const ctxBase = take(ctxSize * threads, 4096);
-    const mmSize = MM_SIZE, vmaSize = VMA_SIZE;
-    const mmBase = take(mmSize * maxMms, 64);
-    const vmaBase = take(vmaSize * vmasPerMm * maxMms, 64);
-    const opLogSize = 4096;                          // per context (layout.ts OP_CTX_SHIFT)
-    const opLog = take(opLogSize * threads * L.size.OpRec, 64);
-    const violCap = 4096;
-    const viol = take(violCap * L.size.Violation, 64);
-    const sectionRoots = take(nrRoots * 4, 64);
-    const secPages = 2 ** secShift;
-    const ramSections = Math.ceil(Number(ramPfns) / secPages);
-    const rootBlocks = Math.ceil(ramSections / 256) + 1;
-    // device ranges: their struct pages and counters, and root blocks for sections far above RAM
-    const deviceBytes = deviceMiB > 0 ? deviceMiB * 2 ** 20 + 64 * 8 * 256 : 0;
-    const arenaBytes = rootBlocks * 8 * 256 + ramSections * secPages * (L.size.Page + 8) + 4096 + deviceBytes;
-    const arena = take(arenaBytes, 4096);
-    const pgmaps = take(PGMAP_MAX * L.size.Pgmap, 64);
-    const daxFiles = take(DAX_FILES_MAX * L.size.DaxFile, 64);
-    const daxArena = take(daxMiB * 2 ** 20, 64);
-    // one PoolUnit per smallest table, over the pool rounded up to a power of
-    // two (the core tests a link with one mask: the records past the end say "no table")
-    const units = 2 ** Math.ceil(Math.log2(poolBytes)) >> poolMinShift;
-    const poolUnits = take(units * L.size.PoolUnit, 64);
-    const poolBase = take(poolBytes, Math.max(maxT, 65536));
-    const total = align(at, 65536);
-    if (total > 65536 * 65536) {
-      throw new PgtemuError('EINVAL', `Machine.create: ${ramMiB} MiB of RAM and a ${poolMiB} MiB pool need ${total} bytes of shared memory, more than 4 GiB`);
-    }
-    const pages = total / 65536;
+    const plan = planMemory(sizes, desc, L.size);
+    const pages = plan.bytes / 65536;
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const { exports: ex } = instantiate(module, memory);
-
-    const dv = new DataView(memory.buffer);
-    const bit = (b: boolean | undefined): number => (b ? 1 : 0);
-    // pmd_mkspecial / pud_mkspecial where the arch has them (the PUD only with THP-PUD)
-    const n = desc.levels.length;
-    const pfnmapLevels = HUGE_PFNMAP_ARCHES.includes(desc.arch) ? (1 << (n - 2)) | (THP_PUD_ARCHES.includes(desc.arch) ? 1 << (n - 3) : 0) : 0;
-    writeHeaderInit(dv, header, L.off.Header, {
-      magic: MAGIC, version: 1, model: model === 'legacy' ? MODEL_LEGACY : MODEL_UNIFIED, arch, archHw,
-      ctxBase, ctxCount: threads, ctxSize, mmBase, mmCount: maxMms, vmaPerMm: vmasPerMm,
-      opLogBase: opLog, opLogSize, violBase: viol, violCap,
-      sectionRoots, nrRoots, sectionShift: secShift, rootShift,
-      memmapArena: arena, memmapArenaEnd: arena + arenaBytes, memmapArenaNext: arena,
-      poolBase, poolBytes, poolUnits, poolMinShift, poolMaxShift,
-      zoneMaxOrder: Math.min(maxLeafOrder, MAX_ORDERS - 1), ramPfns,
-      pgmapPageRefs: bit(era.pgmapPageRefs), devmapCode: bit(era.devmapCode), daxHugeSpecial: bit(era.daxHugeSpecial),
-      fsDaxLimited: bit(era.fsDaxLimited), whatIf: era.whatIf === 'devmap-less-zone-device' ? WHATIF_DEVMAP_LESS : WHATIF_NONE,
-      zoneDevice: bit(era.zoneDevice), daxVmemmapOpt: bit(OPTIMIZE_DAX_VMEMMAP.includes(desc.arch)),
-      thpPud: bit(THP_PUD_ARCHES.includes(desc.arch)), pfnmapLevels,
-      pgmapBase: pgmaps, pgmapCap: PGMAP_MAX,
-      daxBase: daxFiles, daxCap: DAX_FILES_MAX, daxArena, daxArenaEnd: daxArena + daxMiB * 2 ** 20, daxArenaNext: daxArena,
-    });
-    writeDescriptor(dv, L, arch, desc);
-    writeDescriptor(dv, L, archHw, hardwareImage(desc));
-    for (let i = 0; i < threads; i++) {
-      const c = ctxBase + i * ctxSize;
-      writeCtxInit(dv, c, L.off.Ctx, { index: i, outCap, scratch: c + CTX_HEAD, out: c + CTX_HEAD + CTX_SCRATCH });
-    }
-    for (let i = 0; i < maxMms; i++) writeMmInit(dv, mmBase + i * mmSize, L.off.Mm, { vmas: vmaBase + i * vmasPerMm * vmaSize });
-    ex.attach(header);
-    const m = new Machine({
-      desc, model, kernel, era, memory, module, ex, L, header, ctxBase, ctxSize, outCap, poolBase, poolBytes, ramPfns, threads,
-    });
-    const st = m.call('machineInit', { poolPfns: poolBytes >> ps }, 'Machine.create').status;
+    writeInitialRecords(new DataView(memory.buffer), L, plan, desc, model, era);
+    ex.attach(plan.header);
+    const m = new Machine({ desc, model, kernel, era, memory, module, ex, L, plan });
+    const st = m.call('machineInit', { poolPfns: plan.poolBytes >> desc.pageShift }, 'Machine.create').status;
     if (st < 0) m.fail(st, 'Machine.create', 'initialising the memmap and table pool');
     // levels whose empty entries name a shared invalid table learn its address now
     desc.levels.forEach((l, i) => {
-      if (l.emptyTable) l.empty = m.rd(arch + ARCH_LEVELS + i * LEVEL_SIZE, 'LevelDesc', 'emptyValue') as bigint;
+      if (l.emptyTable) l.empty = m.rd(levelAt(plan.arch, i), 'LevelDesc', 'emptyValue') as bigint;
     });
     return m;
   }
@@ -1371,7 +1269,6 @@ export class Machine {
   }
 }
 
-
 function readField(dv: DataView, L: Layout, base: number, c: ClassName, f: string): number | bigint {
   const off = base + (L.off[c] as Record<string, number>)[f];
   switch ((L.type[c] as Record<string, string>)[f]) {
@@ -1382,49 +1279,6 @@ function readField(dv: DataView, L: Layout, base: number, c: ClassName, f: strin
     case 'i64': return dv.getBigInt64(off, true);
     default: return dv.getBigUint64(off, true);
   }
-}
-
-/** Write the compiled descriptor where the core expects it: the ArchDesc, then per level its LevelDesc, Pred[NPRED] and templates. */
-function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): void {
-  const bit = (b: boolean | undefined): number => (b ? 1 : 0);
-  const sw = d.swap;
-  writeArchDescInit(dv, at, L.off.ArchDesc, {
-    nLevels: d.levels.length, pageShift: d.pageShift, vaBits: d.vaBits, userVaBits: d.userVaBits,
-    bigEndian: bit(d.bigEndian), hasSpecial: bit(d.hasSpecial), hasDevmap: bit(d.hasDevmap), entryBytes: 8,
-    vaCheckMask: d.vaCheckMask ?? 0n, vaSignExtend: bit(d.vaSignExtend),
-    swpTypeMask: sw.type.mask, swpTypeShift: sw.type.shift,
-    swpOffsetMask: sw.offset.mask, swpOffsetShift: sw.offset.shift, swpOffsetXor: sw.offset.inverted ? sw.offset.mask : 0n,
-    swpSet: sw.set, swpPfnMask: (1n << BigInt(sw.pfnBits)) - 1n,
-    swpDeviceWrite: sw.deviceWrite, swpDeviceRead: sw.deviceRead,
-  });
-  const predIdx: Record<string, number> = {};
-  for (const p of PRED_NAMES) predIdx[p] = K[`P_${p.toUpperCase()}` as keyof typeof K] as number;
-  const tIdx: Record<string, number> = {
-    ro: T_RO, rw: T_RW, specialRo: T_SPECIAL_RO, specialRw: T_SPECIAL_RW,
-    devmapRo: T_DEVMAP_RO, devmapRw: T_DEVMAP_RW,
-  };
-  d.levels.forEach((l, i) => {
-    const b = at + ARCH_LEVELS + i * LEVEL_SIZE;
-    writeLevelDescInit(dv, b, L.off.LevelDesc, {
-      shift: l.shift, indexBits: l.indexBits, tableBytes: l.tableBytes, leafOk: bit(l.leafOk),
-      emptyValue: l.empty, noneMask: l.noneMask,
-      tableAddrMask: l.tableAddr.mask, tableAddrShift: l.tableAddr.shift, tableAddrPaShift: l.tableAddr.paShift,
-      leafAddrMask: l.leafAddr.mask, leafAddrShift: l.leafAddr.shift, leafAddrPaShift: l.leafAddr.paShift,
-      // (x >> shift << paShift) >> pageShift, with the address field's low bits at or above paShift
-      leafPfnShiftR: l.leafAddr.shift + Math.max(0, d.pageShift - l.leafAddr.paShift),
-      leafPfnShiftL: Math.max(0, l.leafAddr.paShift - d.pageShift),
-      tableTemplate: l.tableTemplate, emptyTable: bit(l.emptyTable),
-      fastReadMask: l.fastRead.mask, fastReadValue: l.fastRead.value,
-      fastWriteMask: l.fastWrite.mask, fastWriteValue: l.fastWrite.value,
-      fastTableMask: l.fastTable.mask, fastTableValue: l.fastTable.value,
-      fastLeafMask: l.fastLeaf.mask, fastLeafValue: l.fastLeaf.value,
-    });
-    for (const p of PRED_NAMES) {
-      const { m1, v1, m2, v2, any } = l.preds[p];
-      writePredInit(dv, b + LEVEL_PREDS + predIdx[p] * L.size.Pred, L.off.Pred, { m1, v1, m2, v2, any });
-    }
-    for (const t of TEMPLATE_NAMES) dv.setBigUint64(b + LEVEL_TEMPLATES + tIdx[t] * 8, l.templates[t], true);
-  });
 }
 
 // ---------------------------------------------------------------- address space
