@@ -8,9 +8,10 @@ import {
   FOLL_NOFAULT, FOLL_PCI_P2PDMA, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved, FOLIO_FLAGS_1,
   FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, E_BADTABLE, E_BUSY, E_FAULT, VM_READ, VM_WRITE,
   VM_SHARED, KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX, KIND_P2PDMA, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT,
-  INJECT_PINCOUNT, OP_CTX_SHIFT, GUP_OUT_RUNS, GUP_RELEASE_OWN, K,
+  INJECT_PINCOUNT, OP_CTX_SHIFT, GUP_OUT_RUNS, K,
 } from './consts.gen.js';
 import { levelAt, machineSizes, planMemory, writeInitialRecords, type MemoryPlan } from './plan.js';
+import { GupBuffer, GupResults, type GupResult } from './gupresult.js';
 import {
   decodeEntry, decodeTablePa, decodeHardware, entryBitNames, decodeSwapEntry, encodeDevicePrivateEntry, encodeSwapEntryChecked,
   type Descriptor, type HwEntryFlags, type LevelDescriptor, type SwapEntryInfo,
@@ -28,7 +29,7 @@ import { memremapPages, devdaxMmapArgs, p2pmemMmapArgs, pgmapHandle, Pgmap, type
 /** Operations that write the calling context's output array. */
 const OUT_OPS: ReadonlySet<string> = new Set(['gup', 'unpin', 'gupUnpinLoop', 'gupSweepLoop', 'gupGetPhase']);
 import { explainPage, type PageConstants, type PageExplained } from './pageinfo.js';
-import { PgtemuError, hex, STATUS, STATUS_TEXT, invariantOf, type ErrorCode } from './errors.js';
+import { PgtemuError, hex, STATUS, STATUS_TEXT, invariantOf } from './errors.js';
 import { checkUser, describe, mmapArgs, options, populateOrUnmap, releaseArgs, toBig, u64Arg, userRange, type VmaKind } from './validate.js';
 
 export interface MachineOptions extends MachineChoice {
@@ -58,6 +59,8 @@ export interface MachineOptions extends MachineChoice {
 }
 
 export type { VmaKind } from './validate.js';
+export { GupBuffer } from './gupresult.js';
+export type { GupResult, GupRuns } from './gupresult.js';
 export interface MmapOptions {
   start: bigint | number;
   length: bigint | number;
@@ -116,33 +119,6 @@ export interface GupOptions {
    * core's output array in place.
    */
   into?: GupBuffer;
-}
-
-/** Pages taken as runs in address order: run i is `pages[i]` pages from pfn `pfn[i]`, all of one folio. */
-export interface GupRuns {
-  readonly count: number;
-  readonly pfn: BigUint64Array;
-  readonly pages: Uint32Array;
-}
-
-/**
- * What gupFast took: a handle the machine that made it recognises. Give it
- * back once, whole, with `unpin` (either kind) or `put` (FOLL_GET results
- * only); see Machine.unpin.
- */
-export interface GupResult {
-  /** pages taken (the prefix pfns[0..nr)) */
-  readonly nr: number;
-  /** the kernel's return: nr, or a negative errno when nothing was taken */
-  readonly ret: number;
-  readonly errno?: ErrorCode;
-  /** pages taken by the lockless walk */
-  readonly fast: number;
-  readonly pfns: BigUint64Array;
-  readonly flags: number;
-  readonly pin: boolean;
-  /** with `runs: true`: the pages as runs of one folio */
-  readonly runs?: GupRuns;
 }
 
 export interface EntryFlags {
@@ -327,121 +303,6 @@ const GUP_OPTIONS = { pin: 'boolean', write: 'boolean', longterm: 'boolean', fas
 const GUP_FORMS = { runs: 'boolean', into: 'object' } as const;
 const FAULT_OPTIONS = { write: 'boolean' } as const;
 
-/**
- * The GupResults every machine handed out and their state: a result is
- * released at most once, and only by the machine that made it. What a
- * result took stays in the core's output array of this thread's context
- * until another call needs the array (Machine.outHolder); only then does
- * the machine copy the entries aside (`saved`), so a result released before
- * the next gup is given back in place, without a copy. Results are frozen,
- * and a GupResult's pfns are a copy: changing them changes nothing. A
- * GupBuffer's record is reused by every gupFast into it.
- */
-interface Taken {
-  machine: Machine; pin: boolean; runs: boolean; nr: number;
-  /** u64 entries in the output array (nr, or fewer as runs) */
-  entries: number;
-  /** the entries, once the output array was needed for another call */
-  saved?: BigUint64Array;
-  released: boolean;
-  /** a GupBuffer's: its pfns view the output array, anyone may write them */
-  buffer: boolean;
-  /** released with the core's checks of a plain list (a GupBuffer's, or after a refusal) */
-  checked: boolean;
-  /** a GupResult's own object (its pfns rebuild the entries after a refused release) */
-  result?: GupResult;
-  /** a refused release wrote over a GupBuffer's entries in place: they are gone */
-  lost?: boolean;
-}
-const taken = new WeakMap<object, Taken>();
-/** layout.ts RUN_MARK, as the unsigned entry value the output array holds */
-const RUN_MARK = BigInt.asUintN(64, BigInt(K.RUN_MARK));
-
-/** Decodes `entries` GUP_OUT_RUNS entries (layout.ts): a pfn, or pfn | RUN_MARK then its page count. */
-function decodeRuns(raw: BigUint64Array, entries: number): GupRuns {
-  let count = 0;
-  for (let i = 0; i < entries; i++, count++) if (raw[i] >= RUN_MARK) i++;
-  const pfn = new BigUint64Array(count), pages = new Uint32Array(count);
-  for (let i = 0, k = 0; i < entries; i++, k++) {
-    const e = raw[i];
-    if (e >= RUN_MARK) { pfn[k] = e - RUN_MARK; pages[k] = Number(raw[++i]); } else { pfn[k] = e; pages[k] = 1; }
-  }
-  return { count, pfn, pages };
-}
-
-/** GupRuns back into GUP_OUT_RUNS entries. */
-function encodeRuns(runs: GupRuns, entries: number): BigUint64Array {
-  const out = new BigUint64Array(entries);
-  for (let r = 0, at = 0; r < runs.count && at < entries; r++) {
-    if (runs.pages[r] >= 2) { out[at++] = runs.pfn[r] | RUN_MARK; out[at++] = BigInt(runs.pages[r]); } else out[at++] = runs.pfn[r];
-  }
-  return out;
-}
-
-/** The pfn of every page of `runs`, in order. */
-function expandRuns(runs: GupRuns, nr: number): BigUint64Array {
-  const out = new BigUint64Array(nr);
-  for (let r = 0, at = 0; r < runs.count; r++) for (let i = 0; i < runs.pages[r]; i++) out[at++] = runs.pfn[r] + BigInt(i);
-  return out;
-}
-
-/**
- * A reusable GupResult (Machine.gupBuffer): `mm.gupFast(addr, nr, { into: buf })`
- * fills it and returns it, with nothing allocated or copied per call. Its
- * pfns view the core's output array in place, valid until it is released or
- * filled again (another call that needs the array first copies them aside).
- * It is a handle like any GupResult: released once per fill, by its machine,
- * with unpin (either kind) or put (references only); filling it again while
- * it holds pages is refused (EBUSY). Its entries can be written by anyone,
- * so its release is checked against the counts as a plain list's is.
- */
-export class GupBuffer implements GupResult {
-  /** @internal */ readonly t: Taken;
-  private _ret = 0;
-  private _fast = 0;
-  private _flags = 0;
-  private view?: BigUint64Array;
-  private viewLen = -1;
-  private viewOf?: BigUint64Array;
-  private decoded?: GupRuns;
-  /** @internal */ constructor(machine: Machine, private readonly out: BigUint64Array) {
-    this.t = { machine, pin: false, runs: false, nr: 0, entries: 0, released: true, buffer: true, checked: true };
-    taken.set(this, this.t);
-  }
-  /** @internal */ fill(ret: number, fast: number, flags: number, pin: boolean, runs: boolean, entries: number): void {
-    const t = this.t;
-    this._ret = ret; this._fast = fast; this._flags = flags;
-    t.pin = pin; t.runs = runs; t.nr = Math.max(ret, 0); t.entries = entries; t.released = false; t.lost = false;
-    this.decoded = undefined;
-  }
-  get nr(): number { return this.t.nr; }
-  get ret(): number { return this._ret; }
-  get errno(): ErrorCode | undefined { return this._ret < 0 ? STATUS[this._ret] ?? 'EINVAL' : undefined; }
-  get fast(): number { return this._fast; }
-  get flags(): number { return this._flags; }
-  get pin(): boolean { return this.t.pin; }
-  /** holds pages not yet released */
-  get held(): boolean { return !this.t.released; }
-  /** The entries as the core wrote them: in place, or where they were copied aside. */
-  private rawEntries(): BigUint64Array {
-    const t = this.t;
-    const src = t.released ? this.out : t.saved && t.machine.holder() !== t ? t.saved : this.out;
-    const n = t.released ? 0 : t.entries;
-    if (this.viewOf !== src || this.viewLen !== n) { this.view = src.subarray(0, n); this.viewOf = src; this.viewLen = n; }
-    return this.view!;
-  }
-  /** The pfns taken (empty once released). Without runs, a view of the core's array: no copy. */
-  get pfns(): BigUint64Array {
-    if (!this.t.runs) return this.rawEntries();
-    return expandRuns(this.runs!, this.t.released ? 0 : this.t.nr);
-  }
-  get runs(): GupRuns | undefined {
-    if (!this.t.runs) return undefined;
-    if (this.t.released) return decodeRuns(this.out, 0);
-    return (this.decoded ??= decodeRuns(this.rawEntries(), this.t.entries));
-  }
-}
-
 /** Everything a worker needs to attach to a machine. */
 export interface SharedMachine {
   module: WebAssembly.Module;
@@ -482,10 +343,8 @@ export class Machine {
   private readonly outCap: number;
   private readonly poolBase: number;
   private readonly mms = new Set<Mm>();
-  /** The result whose entries the output array holds, not yet released (Taken). */
-  private outHolder?: Taken;
-  /** This thread's output array, all of it. */
-  private readonly outAll: BigUint64Array;
+  /** This thread's output array and the gup results it holds. */
+  private readonly gupResults: GupResults;
 
   private constructor(init: {
     desc: Descriptor; model: Model; kernel: string; era: Era; memory: WebAssembly.Memory; module: WebAssembly.Module;
@@ -511,7 +370,7 @@ export class Machine {
     this.ramPfns = p.ramPfns;
     this.threads = p.threads;
     this.leafOrders = init.desc.levels.map((l) => (l.leafOk ? l.shift - init.desc.pageShift : -1));
-    this.outAll = new BigUint64Array(init.memory.buffer, this.outPtr, p.outCap);
+    this.gupResults = new GupResults(this, new BigUint64Array(init.memory.buffer, this.outPtr, p.outCap));
     const ps = BigInt(init.desc.pageShift);
     this.gupConsts = { userTop: 1n << BigInt(init.desc.userVaBits), pageShift: ps, pageMask: ~((1n << ps) - 1n), nr: 0, bytesLess1: 0n };
   }
@@ -567,7 +426,7 @@ export class Machine {
    * shows it).
    */
   /** @internal */ call<K extends OpName>(op: K, input: OpIn<K>, name: string = op, address?: bigint): OpOut<K> {
-    if (this.outHolder !== undefined && OUT_OPS.has(op)) this.evict();
+    if (this.gupResults.holder !== undefined && OUT_OPS.has(op)) this.gupResults.evict();
     try {
       return this.core.invoke(op, input);
     } catch (e) {
@@ -581,35 +440,20 @@ export class Machine {
     }
   }
 
-  /**
-   * The output array is about to be written: copy the entries of the result
-   * it holds aside (that result's release copies them back).
-   */
-  private evict(): void {
-    const t = this.outHolder!;
-    this.outHolder = undefined;
-    if (t.released) return;
-    if (!t.saved || t.saved.length < t.entries) t.saved = new BigUint64Array(t.entries);
-    t.saved.set(this.outAll.subarray(0, t.entries));
-  }
-
   /** @internal gupFast's arguments' BigInt constants, made once (the last nr's byte count cached). */
   readonly gupConsts: { userTop: bigint; pageShift: bigint; pageMask: bigint; nr: number; bytesLess1: bigint };
 
-  /** @internal The result whose entries the output array holds. */
-  holder(): Taken | undefined { return this.outHolder; }
-
-  /** @internal A result of this thread's last gup: its entries are in the output array now. */
-  hold(t: Taken): void { this.outHolder = t; }
+  /** @internal This thread's gup results and their release. */
+  get results(): GupResults { return this.gupResults; }
 
   /** @internal The output array, all of it (GupResult entries, release lists). */
-  get outArray(): BigUint64Array { return this.outAll; }
+  get outArray(): BigUint64Array { return this.gupResults.all; }
 
   /**
    * A reusable result for `mm.gupFast(addr, nr, { into })`: allocated once,
    * filled by each call without allocating or copying (see GupBuffer).
    */
-  gupBuffer(): GupBuffer { return new GupBuffer(this, this.outAll); }
+  gupBuffer(): GupBuffer { return new GupBuffer(this, this.gupResults); }
 
   /** @internal */ fail(status: number, op: string, what: string, address?: bigint): never {
     const code = STATUS[status] ?? 'EINVAL';
@@ -695,10 +539,10 @@ export class Machine {
    * released in chunks and a refusal keeps the chunks before it.
    */
   unpin(pages: GupResult | { pfns: ArrayLike<bigint>; nr?: number; pin?: boolean }): void {
-    const t = this.handle(pages, 'unpin');
-    if (t) return this.releaseHandle(t, t.pin ? 'unpin' : 'put');
+    const t = this.gupResults.handle(pages, 'unpin');
+    if (t) return this.gupResults.releaseHandle(t, t.pin ? 'unpin' : 'put');
     const { n, pin, op } = releaseArgs(pages, false);
-    this.release(this.pfnList(pages.pfns, n, op), n, pin, op);
+    this.gupResults.releaseList(pages.pfns, n, pin, op);
   }
 
   /**
@@ -707,102 +551,18 @@ export class Machine {
    * (pins go back with unpin).
    */
   put(pages: GupResult | { pfns: ArrayLike<bigint>; nr?: number }): void {
-    const t = this.handle(pages, 'put');
+    const t = this.gupResults.handle(pages, 'put');
     if (t?.pin) throw new PgtemuError('EINVAL', 'put: this GupResult holds FOLL_PIN pins (pin_user_pages_fast); give it back with unpin', { op: 'put' });
-    if (t) return this.releaseHandle(t, 'put');
+    if (t) return this.gupResults.releaseHandle(t, 'put');
     const { n, op } = releaseArgs(pages, true);
-    this.release(this.pfnList(pages.pfns, n, op), n, false, op);
-  }
-
-  /** The machine's record of a GupResult; undefined for a plain list. */
-  private handle(pages: unknown, op: string): Taken | undefined {
-    if (pages === null || typeof pages !== 'object') throw new PgtemuError('EINVAL', `${op}: expected a GupResult or { pfns }, got ${describe(pages)}`, { op });
-    const t = taken.get(pages);
-    if (!t) return undefined;
-    if (t.machine !== this) throw new PgtemuError('EINVAL', `${op}: this GupResult was taken by another machine`, { op });
-    if (t.released) {
-      if (t.buffer) throw new PgtemuError('EINVAL', `${op}: this GupBuffer holds nothing: it was released (or never filled) since its last gupFast`, { op });
-      const r = pages as GupResult;
-      const first = t.nr > 0 ? `page 0 (pfn ${hex(r.runs ? r.runs.pfn[0] : r.pfns[0])}) has no struct page or not the references to give back: ` : '';
-      throw new PgtemuError('EINVAL', `${op}: ${first}this GupResult was already released`, { op });
-    }
-    return t;
-  }
-
-  /**
-   * Gives back what a result took. Its entries are still in the output array
-   * when nothing has needed it since (the usual gup, then release): the core
-   * releases them there, without a copy. Otherwise they go back from where
-   * evict() copied them. A GupResult's entries are the machine's own (its
-   * pfns are a copy), so the core's release skips the reading of mappings
-   * (GUP_RELEASE_OWN); a GupBuffer's can be written by anyone and are checked
-   * as a plain list is.
-   */
-  private releaseHandle(t: Taken, op: string): void {
-    if (t.lost) throw new PgtemuError('EINVAL', `${op}: this GupBuffer's entries were overwritten by its refused release; its pages stay taken`, { op });
-    const inPlace = this.outHolder === t;
-    if (inPlace) this.outHolder = undefined;
-    else if (t.entries > 0) {
-      if (this.outHolder !== undefined) this.evict();
-      this.outAll.set(t.saved!.subarray(0, t.entries));
-    }
-    const flags = (t.pin ? FOLL_PIN : FOLL_GET) | (t.runs ? GUP_OUT_RUNS : 0) | (t.checked ? 0 : GUP_RELEASE_OWN);
-    if (t.entries > 0) {
-      const o = this.call('unpin', { n: t.entries, flags }, op);
-      if (o.status < 0) {
-        // the core wrote its records over the entries it had read; the counts are as before
-        const bad = o.refused;
-        if (t.result) {
-          t.saved = t.runs ? encodeRuns(t.result.runs!, t.entries) : t.result.pfns.slice(0, t.entries);
-          t.checked = true;                        // rebuilt from what the caller can change
-        } else if (inPlace) t.lost = true;
-        const e = t.saved?.[bad] ?? 0n;
-        const pfn = e >= RUN_MARK ? e - RUN_MARK : e;
-        const what = t.runs ? `the run at entry ${bad} (pfn ${hex(pfn)})` : `page ${bad} (pfn ${hex(pfn)})`;
-        throw new PgtemuError('EINVAL', `${op}: ${what} has no struct page or not the references to give back (${this.whyNot(pfn, t.pin)}); nothing was released`, { op });
-      }
-    }
-    t.released = true;
-  }
-
-  /** A plain list's first n pfns, checked before anything is released: 64-bit values only. */
-  private pfnList(pfns: ArrayLike<bigint | number>, n: number, op: string): BigUint64Array {
-    if (pfns instanceof BigUint64Array) return pfns;
-    const list = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = pfns[i];
-      if ((typeof v !== 'bigint' && !Number.isSafeInteger(v)) || v < 0 || BigInt(v) >= 1n << 64n) {
-        throw new PgtemuError('EINVAL', `${op}: page ${i} (pfn ${typeof v === 'bigint' && v >= 0n ? hex(v) : describe(v)}) is not a pfn (an integer in 0 .. 2^64 - 1); nothing was released`, { op });
-      }
-      list[i] = BigInt(v);
-    }
-    return list;
+    this.gupResults.releaseList(pages.pfns, n, false, op);
   }
 
   /** @internal Write a list into the output array for the next call (the results it held are copied aside first). */
-  putOutList(values: readonly bigint[]): void {
-    if (this.outHolder !== undefined) this.evict();
-    if (values.length > this.outCap) throw new PgtemuError('EINVAL', `a list of ${values.length} words is longer than the output array (${this.outCap})`);
-    this.outAll.set(values, 0);
-  }
+  putOutList(values: readonly bigint[]): void { this.gupResults.putList(values); }
 
-  private release(pfns: BigUint64Array, n: number, pin: boolean, op: string): void {
-    const flags = pin ? FOLL_PIN : FOLL_GET;
-    if (this.outHolder !== undefined) this.evict();   // before the list goes where its entries are
-    for (let done = 0; done < n;) {
-      const chunk = Math.min(n - done, this.outCap);
-      new BigUint64Array(this.memory.buffer, this.outPtr, chunk).set(pfns.subarray(done, done + chunk));   // one copy, no per-page JS
-      const o = this.call('unpin', { n: chunk, flags }, op);
-      if (o.status < 0) {
-        const bad = done + o.refused;
-        throw new PgtemuError('EINVAL', `${op}: page ${bad} (pfn ${hex(pfns[bad])}) has no struct page or not the references to give back (${this.whyNot(pfns[bad], pin)}); nothing from that page on was released`, { op });
-      }
-      done += chunk;
-    }
-  }
-
-  /** Why the core refused to release pfn, from its counts now (for the message). */
-  private whyNot(pfn: bigint, pin: boolean): string {
+  /** @internal Why the core refused to release pfn, from its counts now (for the message). */
+  whyNot(pfn: bigint, pin: boolean): string {
     if (this.call('pagePtr', { pfn }, 'page').page === 0) return 'no struct page';
     const p = this.page(pfn);
     if (p.buddy) return 'a free page';
@@ -1398,42 +1158,12 @@ export class Mm {
     if (o.pciP2pdma) flags |= FOLL_PCI_P2PDMA;
     const runs = !!o.runs;
     const into = o.into;
-    if (into !== undefined) {
-      if (!(into instanceof GupBuffer)) throw new PgtemuError('EINVAL', `gupFast: into is ${describe(into)}, not a GupBuffer (Machine.gupBuffer())`, { op: 'gupFast', address: va });
-      if (into.t.machine !== m) throw new PgtemuError('EINVAL', 'gupFast: this GupBuffer belongs to another machine', { op: 'gupFast', address: va });
-      if (!into.t.released && into.t.nr > 0) {
-        throw new PgtemuError('EBUSY', `gupFast: this GupBuffer still holds the ${into.t.nr} pages of its last gupFast; release them (unpin or put) before filling it again`, { op: 'gupFast', address: va });
-      }
-    }
+    if (into !== undefined) m.results.checkInto(into, va);
     const g = m.call('gup', { mm: this.ptr, start, nr, flags: runs ? flags | GUP_OUT_RUNS : flags }, 'gupFast', va);
     const ret = g.status;
     if (ret === E_BADTABLE) m.fail(ret, 'gupFast', `${nr} pages from ${hex(va)}`, va);
-    const fast = g.fast;
-    const got = Math.max(ret, 0);
     const entries = ret > 0 ? g.entries : 0;
-    const pin = !!o.pin;
-    if (into !== undefined) {
-      into.fill(ret, fast, flags, pin, runs, entries);
-      m.hold(into.t);
-      return into;
-    }
-    const t: Taken = { machine: m, pin, runs, nr: got, entries, released: false, buffer: false, checked: false };
-    const errno = ret < 0 ? STATUS[ret] ?? 'EINVAL' : undefined;
-    let res: GupResult;
-    if (runs) {
-      const r = decodeRuns(m.outArray, entries);
-      let pfns: BigUint64Array | undefined;
-      res = Object.freeze(Object.defineProperty({ nr: got, ret, errno, fast, flags, pin, runs: r } as Omit<GupResult, 'pfns'>, 'pfns', {
-        enumerable: true, get: () => (pfns ??= expandRuns(r, got)),
-      }) as GupResult);
-    } else {
-      const pfns = m.outArray.slice(0, got);
-      res = Object.freeze({ nr: got, ret, errno, fast, pfns, flags, pin });
-    }
-    t.result = res;
-    taken.set(res, t);
-    m.hold(t);
-    return res;
+    return m.results.took(ret, g.fast, flags, !!o.pin, runs, entries, into);
   }
 
   /**
