@@ -1,6 +1,8 @@
 // The Machine: one shared WebAssembly.Memory laid out for one architecture
-// variant and kernel preset, one core instance for the calling thread, and
-// the objects (address spaces, gup results, violations) built from it.
+// variant and kernel preset (plan.ts), one core instance for the calling
+// thread, and what is read from it: struct pages, statistics, violations and
+// the op log, walks and raw tables. Its address spaces are mm.ts's, its gup
+// results gupresult.ts's.
 
 import { Core, coreModule, instantiate, type ClassName, type CoreExports, type Layout, type OpIn, type OpName, type OpOut, type WalkOut } from './core.js';
 import {
