@@ -34,7 +34,7 @@ import {
 
 @inline export function tablePa(lvp: usize, e: u64): u64 {
   const d = changetype<LevelDesc>(lvp);
-  return ((e & d.tableAddrMask) >> d.tableAddrShift) << d.tableAddrPaShift;
+  return rotl<u64>(e & d.tableAddrMask, <u64>d.tableAddrRot);
 }
 
 // Physical address mapped by a leaf (its first byte).
@@ -58,7 +58,7 @@ import {
 @inline export function levelSize(l: u32): u64 { return (<u64>1) << L(l).shift; }
 @inline export function levelIndex(l: u32, va: u64): u32 {
   const d = L(l);
-  return <u32>((va >> d.shift) & ((<u64>1 << d.indexBits) - 1));
+  return <u32>((va >> d.shift) & d.indexMask);
 }
 @inline export function entriesOf(l: u32): u32 { return 1 << L(l).indexBits; }
 

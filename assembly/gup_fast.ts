@@ -91,6 +91,10 @@ function pageOrZeroSlow(pfn: u64): usize {
 @inline export function pageOfPfn(pfn: u64): usize {
   return (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : pageOfPfnSlow(pfn);
 }
+// The same when pfn is in the section looked up last; else 0 (nothing looked up).
+@inline export function pageInLastSection(pfn: u64): usize {
+  return (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : 0;
+}
 
 @inline export function folioSetReferenced(folio: usize): void {
   if (!testFlag(folio, PG_referenced)) setFlag(folio, PG_referenced);

@@ -275,7 +275,11 @@ export const SWP_DEVICE_READ: u32 = 28;
   // ((e & leafAddrMask) >> leafPfnShiftR) << leafPfnShiftL == leafPa(e) >> pageShift
   leafPfnShiftR: u32;
   leafPfnShiftL: u32;
-  _pad: u32;
+  // A next table's address in one rotate, derived by the host (which checks that
+  // the field lies at or above tableAddrShift and its address fits in 64 bits):
+  // rotl(e & tableAddrMask, tableAddrRot) == ((e & tableAddrMask) >> tableAddrShift) << tableAddrPaShift
+  tableAddrRot: u32;
+  indexMask: u64;        // (1 << indexBits) - 1
   // gup-fast's quick accept: an entry equal to a leaf template on every bit the
   // gup-fast predicates look at answers them all as the template does, so
   // (e & fastMask) == fastValue means "grab" without evaluating each one.

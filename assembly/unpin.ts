@@ -11,7 +11,7 @@ import {
 } from './refcount';
 import { freeAtZero, devicePageIdle } from './model';
 import { isDevicePfn } from './pgmap';
-import { pageOfPfn, pfnCacheReset } from './gup_fast';
+import { pageOfPfn, pageInLastSection, pfnCacheReset } from './gup_fast';
 import {
   Page, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD, PG_head, PG_reserved, FOLL_GET, FOLL_PIN, GUP_PIN_COUNTING_BIAS, E_INVAL,
   GUP_OUT_RUNS, GUP_RELEASE_OWN, RUN_MARK,
@@ -96,6 +96,32 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
   let small: u32 = 0;                              // pages of order-0 folios released (releaseUnit each)
   let toFree: u32 = 0;
   while (i < n) {
+    // The common entry, a page of an order-0 RAM folio in the section looked
+    // up last, released by this tight loop; it leaves every other entry (and
+    // a release that would reach what must stay, given back first) to the
+    // general way below, which does the same for a small page and decides
+    // refusals and last references.
+    while (i < n) {
+      const qpfn = load<u64>(out + (i << 3));
+      const qpage = pageInLastSection(qpfn);
+      if (qpage == 0) break;
+      const qflags = load<u64>(qpage);
+      if (((load<u64>(qpage, PAGE_COMPOUND_HEAD) & 1) | (qflags & (large | reserved))) != 0) break;
+      if (!own && qpfn != prev) { prev = qpfn; runStart = i; }
+      const after = folioRefSubUnit(qpage);
+      // (what its mappings hold may stay: only below it, or at zero, is for the general way)
+      const keep = own ? 0 : max<i32>(load<i32>(qpage, offsetof<Page>("_mapcount")) + 1, 0);
+      if (after == 0 || after < keep) {
+        folioRefAddUnit(qpage);
+        break;
+      }
+      store<u64>(out + (k << 3), <u64>qpage | gSmallRec);
+      k++;
+      store<u64>(qpage, op, offsetof<Page>("last_op"));
+      small++;
+      i++;
+    }
+    if (i >= n) break;
     let pfn = load<u64>(out + (i << 3));
     let run: u64 = 0;                              // a run record's pages (GUP_OUT_RUNS)
     let page = pageOfPfn(pfn);

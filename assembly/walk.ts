@@ -8,7 +8,7 @@
 // each entry once and rechecks after the grab; its slow branch asks
 // entryKind like everything here.
 
-import { hdr, readEntry, writeEntry, noteBadTable, POOL_BASE } from './base';
+import { hdr, readEntry, writeEntry, noteBadTable, POOL_BASE, BE } from './base';
 import {
   lv, L, nLevels, isNone, isPresent, isLeaf, isTable, tablePa, mkTable, levelIndex, entryKind, addrEnd,
   K_LEAF, K_NONE, K_NOT_PRESENT, K_BAD, K_TABLE,
@@ -49,8 +49,16 @@ function walkRefused(l: u32, parent: usize, pa: u64, va: u64, why: u32): void {
 
 // walkFrom below a root the caller has checked: an address space's tables,
 // or (walkRawChecked) tables written by anyone. One walk, specialised twice.
-export function walkChecked(rootPa: u64, va: u64, stop: u32, mm: usize): void { walkBelow(rootPa, va, stop, true); }
-function walkRawChecked(rootPa: u64, va: u64, stop: u32): void { walkBelow(rootPa, va, stop, false); }
+// Each is specialised for the byte order the tables are stored in (as
+// gup-fast's pte loop is), so no level tests it.
+export function walkChecked(rootPa: u64, va: u64, stop: u32, mm: usize): void {
+  if (BE) walkBelow(rootPa, va, stop, true, true);
+  else walkBelow(rootPa, va, stop, true, false);
+}
+function walkRawChecked(rootPa: u64, va: u64, stop: u32): void {
+  if (BE) walkBelow(rootPa, va, stop, false, true);
+  else walkBelow(rootPa, va, stop, false, false);
+}
 
 // The walk reads what each entry is as entryKind(d, e, false) does -- the
 // quick pairs, then pXd_none, pXd_present, pXd_leaf, a table, else pXd_bad --
@@ -59,7 +67,7 @@ function walkRawChecked(rootPa: u64, va: u64, stop: u32): void { walkBelow(rootP
 // It is the random-walk benchmark's loop, so the order is spelled out here
 // with the same predicates (an entryKind result tested again after it costs
 // the loop about 5% on V8).
-@inline function walkBelow(rootPa: u64, va: u64, stop: u32, owned: bool): void {
+@inline function walkBelow(rootPa: u64, va: u64, stop: u32, owned: bool, be: bool): void {
   let pa = rootPa;
   let parent: usize = 0;
   const n = nLevels();
@@ -69,8 +77,8 @@ function walkRawChecked(rootPa: u64, va: u64, stop: u32): void { walkBelow(rootP
   let code = W_OK;
   while (true) {
     const ld = changetype<LevelDesc>(d);
-    p = POOL_BASE + <usize>pa + (<usize>((va >> ld.shift) & ((<u64>1 << ld.indexBits) - 1)) << 3);
-    e = readEntry(p);
+    p = POOL_BASE + <usize>pa + (<usize>((va >> ld.shift) & ld.indexMask) << 3);
+    e = be ? bswap<u64>(load<u64>(p)) : load<u64>(p);     // readEntry, in the order given
     if ((e & ld.fastTableMask) != ld.fastTableValue) {       // not a quick table entry: ask the predicates
       if ((e & ld.fastLeafMask) == ld.fastLeafValue) break;   // quick: a leaf
       if (isNone(d, e)) { code = W_NONE; break; }
@@ -82,8 +90,12 @@ function walkRawChecked(rootPa: u64, va: u64, stop: u32): void { walkBelow(rootP
     pa = tablePa(d, e);
     // (a read-only walk may also enter a shared invalid table, as loongarch's
     // refill does from an empty entry; nothing that changes tables ever does)
-    if (owned ? !tableLinked(pa, p) && !tableShared(pa) : tableRawBad(l + 1, pa) != 0) {
-      walkRefused(l + 1, p, pa, va, owned ? tableLinkBad(pa, p) : tableRawBad(l + 1, pa));
+    if (owned) {
+      if (!tableLinked(pa, p)) {
+        if (!tableShared(pa)) { walkRefused(l + 1, p, pa, va, tableLinkBad(pa, p)); return; }
+      }
+    } else if (tableRawBad(l + 1, pa) != 0) {
+      walkRefused(l + 1, p, pa, va, tableRawBad(l + 1, pa));
       return;
     }
     parent = p;

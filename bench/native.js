@@ -77,6 +77,7 @@ if (why) {
     const pages = gupRounds(m, x.mm, x.start, { order: 0, pages: 512, pin, write: true }, N);
     return ((performance.now() - t0) * 1e6) / pages;
   };
+  const walk = () => { const t0 = performance.now(); walkRounds(m, walks.mm, walks.start, walkLen, 4096 * 4); return ((performance.now() - t0) * 1e6) / (4096 * 4); };
   const cases = [
     { name: 'get+put 512 x 4K, public API', unit: 'ns/page', ours: api(small, false), theirs: 'get' },
     { name: 'pin+unpin 512 x 4K, public API', unit: 'ns/page', ours: api(small, true), theirs: 'pin' },
@@ -85,12 +86,10 @@ if (why) {
     { name: 'pin+unpin 512 x 4K, API into a GupBuffer', unit: 'ns/page', ours: apiBuf(small, true, false), theirs: 'pin' },
     { name: 'pin+unpin a 2 MiB leaf, public API', unit: 'ns/4K subpage', ours: api(leaf, true), theirs: 'pinleaf' },
     { name: 'pin+unpin a 2 MiB leaf, API, runs, GupBuffer', unit: 'ns/4K subpage', ours: apiBuf(leaf, true, true), theirs: 'pinleaf' },
-    {
-      name: 'random walk, loop in the core', unit: 'ns/walk', theirs: 'walk',
-      ours: () => { const t0 = performance.now(); walkRounds(m, walks.mm, walks.start, walkLen, 4096 * 4); return ((performance.now() - t0) * 1e6) / (4096 * 4); },
-    },
+    { name: 'random walk, loop in the core', unit: 'ns/walk', theirs: 'walk', ours: walk },
+    { name: 'random walk, against a C walk without link checks', unit: 'ns/walk', theirs: 'walkbare', ours: walk },
   ];
-  const cRounds = { get: N, pin: N, pinleaf: N, walk: 4 };
+  const cRounds = { get: N, pin: N, pinleaf: N, walk: 4, walkbare: 4 };
   for (const k of cases) {
     const until = performance.now() + 300;          // tier up
     do k.ours(); while (performance.now() < until);

@@ -7,9 +7,14 @@
 // try_get_folio as add-unless-zero (+GUP_PIN_COUNTING_BIAS for FOLL_PIN,
 // +1 for FOLL_GET) with cmpxchg, re-read the PMD and the PTE, check the
 // anon mapping, set PG_referenced once, note the operation in the page (as
-// pgtemu's op log does), record the pfn; the release drops
-// the same with one atomic subtract per page. A 2 MiB leaf is one grab of
-// 512 references (plus _pincount for a pin). A walk is four table reads.
+// pgtemu's op log does), record the pfn. The release is unpin_user_pages'
+// per page: page_folio, folio_put_refs (one atomic subtract, and the free
+// test of its result), and the operation noted in the page. A 2 MiB leaf is
+// one grab of 512 references (plus _pincount for a pin).
+//
+// A walk is four table reads, each table checked to be the one its entry
+// linked before it is read (pgtemu's walk does: tables can be written raw),
+// as a per-table parent word; `walkbare` is the same walk without that check.
 //
 // Driven over stdin/stdout by bench/native.js: each line "CASE ROUNDS" runs
 // ROUNDS rounds of CASE and answers with the nanoseconds per unit, so the
@@ -17,6 +22,7 @@
 //   get | pin      512 base pages, gup then release
 //   getleaf | pinleaf   one 2 MiB leaf (512 subpages)
 //   walk           4096 random walks over 4096 mapped pages (ns per walk)
+//   walkbare       the same without the link check
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -54,6 +60,7 @@ static u64 root;
 static u64 out[512];
 
 static u64 *table(u64 pa) { return tables + (pa >> 3); }
+static uint32_t *parent;            // per table: the offset of the entry that links it
 static u64 ntables = 1;
 static u64 alloc_table(void) { return (ntables++) << 12; }
 
@@ -61,7 +68,11 @@ static u64 *walk_alloc(u64 va, int target) {
   u64 pa = root;
   for (int l = 0; l < target; l++) {
     u64 *e = table(pa) + ((va >> (39 - 9 * l)) & 511);
-    if (!*e) *e = alloc_table() | P_PRESENT | P_RW | P_USER | P_ACCESSED | P_DIRTY;
+    if (!*e) {
+      u64 t = alloc_table();
+      parent[t >> 12] = (uint32_t)((e - tables) << 3);
+      *e = t | P_PRESENT | P_RW | P_USER | P_ACCESSED | P_DIRTY;
+    }
     pa = *e & ADDR_MASK;
   }
   return table(pa) + ((va >> (39 - 9 * target)) & 511);
@@ -135,18 +146,41 @@ static int gup(u64 addr, int nr, int pin, int write) {
   return gup_ptes(e, ent, addr, nr, pin, write);
 }
 
+static u64 freed;                   // folios a release brought to zero (none here)
+static struct page *page_folio(struct page *p) {
+  u64 h = __atomic_load_n(&p->compound_head, __ATOMIC_RELAXED);
+  return (h & 1) ? (struct page *)(h - 1) : p;
+}
+
 static void put(int nr, int pin, int leaf) {
   if (leaf) {                        // one gup_put_folio for the run of one folio
-    struct page *f = &memmap[out[0]];
+    struct page *f = page_folio(&memmap[out[0]]);
     if (pin) __atomic_fetch_sub(&((struct folio1 *)(f + 1))->pincount, nr, __ATOMIC_SEQ_CST);
-    __atomic_fetch_sub(&f->refcount, nr, __ATOMIC_SEQ_CST);
+    if (__atomic_sub_fetch(&f->refcount, nr, __ATOMIC_SEQ_CST) == 0) freed++;
+    f->last_op = 2;
     return;
   }
   i32 sub = pin ? BIAS : 1;
-  for (int i = 0; i < nr; i++) __atomic_fetch_sub(&memmap[out[i]].refcount, sub, __ATOMIC_SEQ_CST);
+  for (int i = 0; i < nr; i++) {
+    struct page *f = page_folio(&memmap[out[i]]);
+    if (__atomic_sub_fetch(&f->refcount, sub, __ATOMIC_SEQ_CST) == 0) freed++;
+    f->last_op = 2;                  // pgtemu records the operation on the page
+  }
 }
 
 static u64 walk(u64 va) {
+  u64 pa = root, e = 0;
+  for (int l = 0; l < 4; l++) {
+    u64 *p = table(pa) + ((va >> (39 - 9 * l)) & 511);
+    e = __atomic_load_n(p, __ATOMIC_RELAXED);
+    if (!(e & P_PRESENT) || (l == 2 && (e & P_PSE)) || l == 3) return e;
+    pa = e & ADDR_MASK;
+    if (pa >= (4096ull << 12) || parent[pa >> 12] != (uint32_t)((p - tables) << 3)) return 0;   // not the table it linked
+  }
+  return e;
+}
+
+static u64 walk_bare(u64 va) {
   u64 pa = root, e = 0;
   for (int l = 0; l < 4; l++) {
     e = __atomic_load_n(table(pa) + ((va >> (39 - 9 * l)) & 511), __ATOMIC_RELAXED);
@@ -161,7 +195,8 @@ static double now_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &
 int main(void) {
   memmap = calloc(NPAGES + 1024, sizeof(struct page));
   tables = calloc(4096, 4096);
-  if (!memmap || !tables) return 1;
+  parent = calloc(4096, sizeof *parent);
+  if (!memmap || !tables || !parent) return 1;
   root = alloc_table();
   const u64 base = 1ull << 32, leafva = 1ull << 33, walkva = 1ull << 34;
   for (u64 i = 0; i < 512; i++) map_page(base + (i << 12), 4096 + i);
@@ -170,13 +205,22 @@ int main(void) {
   char kind[16];
   long rounds;
   u64 x = 0x9e3779b97f4a7c15ull, acc = 0;
+  // the walks' range, not a constant the compiler could fold into a mask: the
+  // core's walk loop divides by its range too
+  volatile u64 lenvol = 4096ull << 12;
+  const u64 lenv = lenvol;
   setvbuf(stdout, 0, _IOLBF, 0);
   while (scanf("%15s %ld", kind, &rounds) == 2) {
     int pin = kind[0] == 'p', leaf = strstr(kind, "leaf") != 0;
     double t0 = now_ns(), units;
-    if (!strcmp(kind, "walk")) {
+    if (!strcmp(kind, "walk") || !strcmp(kind, "walkbare")) {
+      int bare = kind[4] == 'b';
       for (long r = 0; r < rounds; r++)
-        for (int i = 0; i < 4096; i++) { x ^= x << 13; x ^= x >> 7; x ^= x << 17; acc ^= walk(walkva + ((x % (4096ull << 12)) & ~4095ull)); }
+        for (int i = 0; i < 4096; i++) {
+          x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+          u64 va = walkva + ((x % lenv) & ~4095ull);
+          acc ^= bare ? walk_bare(va) : walk(va);
+        }
       units = 4096.0 * rounds;
     } else {
       for (long r = 0; r < rounds; r++) {
@@ -186,7 +230,7 @@ int main(void) {
       }
       units = 512.0 * rounds;
     }
-    printf("%.4f %llu\n", (now_ns() - t0) / units, (unsigned long long)(acc & 1));
+    printf("%.4f %llu\n", (now_ns() - t0) / units, (unsigned long long)((acc ^ freed) & 1));
   }
   return 0;
 }

@@ -348,6 +348,10 @@ const field = (f: FieldSpec, where: string): Field => {
   if (f.mask === 0n) throw new PgtemuError('ELAYOUT', `${where}: empty mask`);
   const low = BigInt(f.mask & -f.mask).toString(2).length - 1;
   if (low !== f.shift) throw new PgtemuError('ELAYOUT', `${where}: shift ${f.shift} is not the mask's lowest bit (${low})`);
+  const top = f.mask.toString(2).length - 1;
+  if (f.mask < 0n || top >= 64 || f.paShift < 0 || top - f.shift + f.paShift > 63) {
+    throw new PgtemuError('ELAYOUT', `${where}: mask ${hex(f.mask)} with pa shift ${f.paShift} makes addresses beyond 64 bits`);
+  }
   return { mask: f.mask, shift: f.shift, paShift: f.paShift };
 };
 

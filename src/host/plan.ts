@@ -218,9 +218,11 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
   d.levels.forEach((l, i) => {
     const b = levelAt(at, i);
     writeLevelDescInit(dv, b, L.off.LevelDesc, {
-      shift: l.shift, indexBits: l.indexBits, tableBytes: l.tableBytes, leafOk: bit(l.leafOk),
+      shift: l.shift, indexBits: l.indexBits, indexMask: (1n << BigInt(l.indexBits)) - 1n, tableBytes: l.tableBytes, leafOk: bit(l.leafOk),
       emptyValue: l.empty, noneMask: l.noneMask,
       tableAddrMask: l.tableAddr.mask, tableAddrShift: l.tableAddr.shift, tableAddrPaShift: l.tableAddr.paShift,
+      // exact because archdesc's field() puts the field at or above its shift and its address inside 64 bits
+      tableAddrRot: (l.tableAddr.paShift - l.tableAddr.shift) & 63,
       leafAddrMask: l.leafAddr.mask, leafAddrShift: l.leafAddr.shift, leafAddrPaShift: l.leafAddr.paShift,
       // (x >> shift << paShift) >> pageShift, with the address field's low bits at or above paShift
       leafPfnShiftR: l.leafAddr.shift + Math.max(0, d.pageShift - l.leafAddr.paShift),

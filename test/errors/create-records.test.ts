@@ -74,11 +74,11 @@ describe('create-time records (scripts/gen-layout.mjs, src/host/records.gen.ts)'
   }, 60_000);
 
   it('a LevelDesc field is required of writeDescriptor: plan.ts does not compile until it writes it', () => {
-    const g = generate(addField('LevelDesc', 'indexMask: u64;'));
+    const g = generate(addField('LevelDesc', 'walkMask: u64;'));
     expect(g.status).toBe(0);
-    expect(readFileSync(join(g.dir, 'src/host/records.gen.ts'), 'utf8')).toMatch(/export interface LevelDescInit \{[^}]*\n {2}indexMask: bigint \| number;/);
+    expect(readFileSync(join(g.dir, 'src/host/records.gen.ts'), 'utf8')).toMatch(/export interface LevelDescInit \{[^}]*\n {2}walkMask: bigint \| number;/);
     const errors = planErrors(g.dir);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^src\/host\/plan\.ts:\d+ .*Property 'indexMask' is missing/s);
+    expect(errors[0]).toMatch(/^src\/host\/plan\.ts:\d+ .*Property 'walkMask' is missing/s);
   }, 60_000);
 });

@@ -56,6 +56,14 @@ describe('hardware description validation', () => {
     expectLayout(compileWith((h) => level(h, 2, { leafAddr: undefined })), /levels\[2\] \(pmd\)\.leafAddr: missing/);
   });
 
+  it('an address field whose addresses do not fit in 64 bits', () => {
+    // (the core makes a table address with one rotate: exact only inside 64 bits)
+    expectLayout(compileWith((h) => level(h, 1, { tableAddr: { mask: 0xfffffffffffff000n, shift: 12, paShift: 20 } })),
+      /levels\[1\] \(pud\)\.tableAddr: mask 0xfffffffffffff000 with pa shift 20 makes addresses beyond 64 bits/);
+    expectLayout(compileWith((h) => level(h, 1, { tableAddr: { mask: 1n << 64n, shift: 64, paShift: 0 } })),
+      /levels\[1\] \(pud\)\.tableAddr: mask 0x10000000000000000 with pa shift 0 makes addresses beyond 64 bits/);
+  });
+
   it('a leaf address not aligned to the size the level maps', () => {
     expectLayout(compileWith((h) => level(h, 2, { leafAddr: { mask: 0x000f_ffff_ffff_f000n, shift: 12, paShift: 12 } })),
       /levels\[2\] \(pmd\)\.leafAddr: paShift 12 is not the level's shift 21/);
