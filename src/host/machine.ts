@@ -1,19 +1,20 @@
 // The Machine: one shared WebAssembly.Memory laid out for one architecture
-// variant and kernel preset, one core instance for the calling thread, and
-// the objects (address spaces, gup results, violations) built from it.
+// variant and kernel preset (plan.ts), one core instance for the calling
+// thread, and what is read from it: struct pages, statistics, violations and
+// the op log, walks and raw tables. Its address spaces are mm.ts's, its gup
+// results gupresult.ts's.
 
 import { Core, coreModule, instantiate, type ClassName, type CoreExports, type Layout, type OpIn, type OpName, type OpOut, type WalkOut } from './core.js';
 import {
-  NAMES, RESERVE, HEADER_SIZE, ARCH_SIZE, ARCH_LEVELS, LEVEL_SIZE, LEVEL_PREDS, LEVEL_TEMPLATES, CTX_HEAD, CTX_SCRATCH, MM_SIZE, VMA_SIZE,
-  MAGIC, MODEL_LEGACY, MODEL_UNIFIED, MAX_ORDERS, PARENT_ROOT, BAD_ENTRY, FOLL_PIN, FOLL_GET, FOLL_WRITE, FOLL_LONGTERM,
-  FOLL_FAST_ONLY, FOLL_NOFAULT, FOLL_PCI_P2PDMA, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head, PG_reserved,
-  FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, E_BADTABLE, E_BUSY, E_FAULT, VM_READ, VM_WRITE, VM_SHARED,
-  KIND_ANON, KIND_HUGETLB, KIND_PFNMAP, KIND_DEVDAX, KIND_FSDAX, KIND_P2PDMA, MMF_HAS_PINNED, INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT,
-  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, OP_CTX_SHIFT, GUP_OUT_RUNS, GUP_RELEASE_OWN, K, PGMAP_MAX, DAX_FILES_MAX, WHATIF_NONE, WHATIF_DEVMAP_LESS,
+  NAMES, RESERVE, CTX_HEAD, CTX_SCRATCH, PARENT_ROOT, BAD_ENTRY, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head,
+  PG_reserved, FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, E_BUSY, E_FAULT,
+  INJECT_REFCOUNT, INJECT_MAPCOUNT, INJECT_PINCOUNT, OP_CTX_SHIFT, K,
 } from './consts.gen.js';
+import { levelAt, machineSizes, planMemory, writeInitialRecords, type MemoryPlan } from './plan.js';
+import { GupBuffer, GupResults, type GupResult } from './gupresult.js';
+import { Mm } from './mm.js';
 import {
-  PRED_NAMES, TEMPLATE_NAMES, decodeEntry, decodeTablePa, decodeHardware, entryBitNames, hardwareImage,
-  decodeSwapEntry, encodeDevicePrivateEntry, encodeSwapEntryChecked,
+  decodeEntry, decodeTablePa, decodeHardware, entryBitNames, decodeSwapEntry, encodeDevicePrivateEntry, encodeSwapEntryChecked,
   type Descriptor, type HwEntryFlags, type LevelDescriptor, type SwapEntryInfo,
 } from './archdesc.js';
 
@@ -24,17 +25,13 @@ const decodeTablePaSafe = (l: LevelDescriptor, e: bigint): bigint | undefined =>
   try { return decodeTablePa(l, e); } catch { return undefined; }
 };
 import { resolve, type Era, type MachineChoice, type Model } from './presets.js';
-import { createDaxFile, daxFileHandle, DaxFile, type DaxFileOptions } from './daxfs.js';
-import {
-  memremapPages, devdaxMmapArgs, p2pmemMmapArgs, pgmapHandle, Pgmap, OPTIMIZE_DAX_VMEMMAP, THP_PUD_ARCHES, HUGE_PFNMAP_ARCHES, type MemremapOptions, type UnmapResult,
-} from './pgmap.js';
+import { createDaxFile, DaxFile, type DaxFileOptions } from './daxfs.js';
+import { memremapPages, pgmapHandle, Pgmap, type MemremapOptions, type UnmapResult } from './pgmap.js';
 /** Operations that write the calling context's output array. */
 const OUT_OPS: ReadonlySet<string> = new Set(['gup', 'unpin', 'gupUnpinLoop', 'gupSweepLoop', 'gupGetPhase']);
 import { explainPage, type PageConstants, type PageExplained } from './pageinfo.js';
-import { PgtemuError, hex, STATUS, STATUS_TEXT, invariantOf, type ErrorCode } from './errors.js';
-import {
-  checkUser, describe, mmapArgs, options, populateOrUnmap, releaseArgs, toBig, u64Arg, userRange, type VmaKind,
-} from './validate.js';
+import { PgtemuError, hex, STATUS, STATUS_TEXT, invariantOf } from './errors.js';
+import { checkUser, describe, options, releaseArgs, toBig, u64Arg } from './validate.js';
 
 export interface MachineOptions extends MachineChoice {
   /** simulated RAM (struct pages only, except the table pool), MiB; default 64 */
@@ -63,93 +60,10 @@ export interface MachineOptions extends MachineChoice {
 }
 
 export type { VmaKind } from './validate.js';
-export interface MmapOptions {
-  start: bigint | number;
-  length: bigint | number;
-  kind?: VmaKind;
-  /** folio order of faults: 0, the pmd order (THP / 2 MiB) or the pud order (hugetlb 1 GiB) */
-  hugeOrder?: number;
-  read?: boolean;
-  write?: boolean;
-  shared?: boolean;
-  /** pfnmap: first pfn mapped */
-  pfn?: bigint | number;
-  /** devdax: the device-DAX pgmap (Machine.memremapPages, type 'devdax') the mapping maps; faults at its folioOrder */
-  pgmap?: Pgmap;
-  /** devdax: bytes into the device where the mapping starts (default 0), a multiple of its align; fsdax: bytes into the file (vm_pgoff), page aligned */
-  offset?: bigint | number;
-  /** fsdax: the file (Machine.createDaxFile); faults PMD-sized where they can, base pages with hugeOrder 0; shared unless shared: false (a private mapping copies on write) */
-  file?: DaxFile;
-  /** fault everything in now (MAP_POPULATE) */
-  populate?: boolean;
-}
-
-export interface MmCounters {
-  /** MM_ANONPAGES */
-  rssAnon: bigint;
-  /** MM_FILEPAGES */
-  rssFile: bigint;
-  /** mm->hugetlb_usage (hugetlb_count_add / _sub), in base pages: hugetlb is not in the RSS counters */
-  hugetlbPages: bigint;
-  /** mm->pgtables_bytes */
-  pgtablesBytes: bigint;
-  /** MMF_HAS_PINNED */
-  hasPinned: boolean;
-}
-
-export interface GupOptions {
-  /** FOLL_PIN (pin_user_pages_fast) rather than FOLL_GET (get_user_pages_fast) */
-  pin?: boolean;
-  write?: boolean;
-  /** FOLL_LONGTERM: only with pin (is_valid_gup_args refuses it otherwise: ret -EINVAL) */
-  longterm?: boolean;
-  /** FOLL_FAST_ONLY: no slow path */
-  fastOnly?: boolean;
-  /** FOLL_NOFAULT: the slow path never faults */
-  noFault?: boolean;
-  /** FOLL_PCI_P2PDMA: the caller can take P2PDMA pages (without it gup refuses them: -EREMOTEIO); not with longterm */
-  pciP2pdma?: boolean;
-  /**
-   * Report pages as runs of one folio (GupResult.runs): a huge leaf's pages
-   * come back as one (first pfn, pages) record, and go back with one
-   * gup_put_folio per run. `pfns` is then built from the runs when read.
-   */
-  runs?: boolean;
-  /**
-   * Fill this GupBuffer (Machine.gupBuffer) and return it rather than a new
-   * GupResult: nothing is allocated or copied per call; its pfns view the
-   * core's output array in place.
-   */
-  into?: GupBuffer;
-}
-
-/** Pages taken as runs in address order: run i is `pages[i]` pages from pfn `pfn[i]`, all of one folio. */
-export interface GupRuns {
-  readonly count: number;
-  readonly pfn: BigUint64Array;
-  readonly pages: Uint32Array;
-}
-
-/**
- * What gupFast took: a handle the machine that made it recognises. Give it
- * back once, whole, with `unpin` (either kind) or `put` (FOLL_GET results
- * only); see Machine.unpin.
- */
-export interface GupResult {
-  /** pages taken (the prefix pfns[0..nr)) */
-  readonly nr: number;
-  /** the kernel's return: nr, or a negative errno when nothing was taken */
-  readonly ret: number;
-  readonly errno?: ErrorCode;
-  /** pages taken by the lockless walk */
-  readonly fast: number;
-  readonly pfns: BigUint64Array;
-  readonly flags: number;
-  readonly pin: boolean;
-  /** with `runs: true`: the pages as runs of one folio */
-  readonly runs?: GupRuns;
-}
-
+export { GupBuffer } from './gupresult.js';
+export type { GupResult, GupRuns } from './gupresult.js';
+export { Mm } from './mm.js';
+export type { MmapOptions, MmCounters, GupOptions } from './mm.js';
 export interface EntryFlags {
   present: boolean; table: boolean; leaf: boolean; write: boolean; user: boolean; young: boolean;
   dirty: boolean; special: boolean; devmap: boolean; protnone: boolean;
@@ -324,128 +238,6 @@ const MACHINE_OPTIONS = {
   pgmapPageRefs: 'boolean', devmapCode: 'boolean', daxHugeSpecial: 'boolean', fsDaxLimited: 'boolean', whatIf: 'string',
   deviceMemmapMiB: 'number', daxFilesMiB: 'number',
 } as const;
-const MMAP_OPTIONS = {
-  start: 'bigint|number', length: 'bigint|number', kind: 'string', hugeOrder: 'number', read: 'boolean', write: 'boolean',
-  shared: 'boolean', pfn: 'bigint|number', populate: 'boolean', pgmap: 'object', offset: 'bigint|number', file: 'object',
-} as const;
-const GUP_OPTIONS = { pin: 'boolean', write: 'boolean', longterm: 'boolean', fastOnly: 'boolean', noFault: 'boolean', pciP2pdma: 'boolean' } as const;
-const GUP_FORMS = { runs: 'boolean', into: 'object' } as const;
-const FAULT_OPTIONS = { write: 'boolean' } as const;
-
-/**
- * The GupResults every machine handed out and their state: a result is
- * released at most once, and only by the machine that made it. What a
- * result took stays in the core's output array of this thread's context
- * until another call needs the array (Machine.outHolder); only then does
- * the machine copy the entries aside (`saved`), so a result released before
- * the next gup is given back in place, without a copy. Results are frozen,
- * and a GupResult's pfns are a copy: changing them changes nothing. A
- * GupBuffer's record is reused by every gupFast into it.
- */
-interface Taken {
-  machine: Machine; pin: boolean; runs: boolean; nr: number;
-  /** u64 entries in the output array (nr, or fewer as runs) */
-  entries: number;
-  /** the entries, once the output array was needed for another call */
-  saved?: BigUint64Array;
-  released: boolean;
-  /** a GupBuffer's: its pfns view the output array, anyone may write them */
-  buffer: boolean;
-  /** released with the core's checks of a plain list (a GupBuffer's, or after a refusal) */
-  checked: boolean;
-  /** a GupResult's own object (its pfns rebuild the entries after a refused release) */
-  result?: GupResult;
-  /** a refused release wrote over a GupBuffer's entries in place: they are gone */
-  lost?: boolean;
-}
-const taken = new WeakMap<object, Taken>();
-/** layout.ts RUN_MARK, as the unsigned entry value the output array holds */
-const RUN_MARK = BigInt.asUintN(64, BigInt(K.RUN_MARK));
-
-/** Decodes `entries` GUP_OUT_RUNS entries (layout.ts): a pfn, or pfn | RUN_MARK then its page count. */
-function decodeRuns(raw: BigUint64Array, entries: number): GupRuns {
-  let count = 0;
-  for (let i = 0; i < entries; i++, count++) if (raw[i] >= RUN_MARK) i++;
-  const pfn = new BigUint64Array(count), pages = new Uint32Array(count);
-  for (let i = 0, k = 0; i < entries; i++, k++) {
-    const e = raw[i];
-    if (e >= RUN_MARK) { pfn[k] = e - RUN_MARK; pages[k] = Number(raw[++i]); } else { pfn[k] = e; pages[k] = 1; }
-  }
-  return { count, pfn, pages };
-}
-
-/** GupRuns back into GUP_OUT_RUNS entries. */
-function encodeRuns(runs: GupRuns, entries: number): BigUint64Array {
-  const out = new BigUint64Array(entries);
-  for (let r = 0, at = 0; r < runs.count && at < entries; r++) {
-    if (runs.pages[r] >= 2) { out[at++] = runs.pfn[r] | RUN_MARK; out[at++] = BigInt(runs.pages[r]); } else out[at++] = runs.pfn[r];
-  }
-  return out;
-}
-
-/** The pfn of every page of `runs`, in order. */
-function expandRuns(runs: GupRuns, nr: number): BigUint64Array {
-  const out = new BigUint64Array(nr);
-  for (let r = 0, at = 0; r < runs.count; r++) for (let i = 0; i < runs.pages[r]; i++) out[at++] = runs.pfn[r] + BigInt(i);
-  return out;
-}
-
-/**
- * A reusable GupResult (Machine.gupBuffer): `mm.gupFast(addr, nr, { into: buf })`
- * fills it and returns it, with nothing allocated or copied per call. Its
- * pfns view the core's output array in place, valid until it is released or
- * filled again (another call that needs the array first copies them aside).
- * It is a handle like any GupResult: released once per fill, by its machine,
- * with unpin (either kind) or put (references only); filling it again while
- * it holds pages is refused (EBUSY). Its entries can be written by anyone,
- * so its release is checked against the counts as a plain list's is.
- */
-export class GupBuffer implements GupResult {
-  /** @internal */ readonly t: Taken;
-  private _ret = 0;
-  private _fast = 0;
-  private _flags = 0;
-  private view?: BigUint64Array;
-  private viewLen = -1;
-  private viewOf?: BigUint64Array;
-  private decoded?: GupRuns;
-  /** @internal */ constructor(machine: Machine, private readonly out: BigUint64Array) {
-    this.t = { machine, pin: false, runs: false, nr: 0, entries: 0, released: true, buffer: true, checked: true };
-    taken.set(this, this.t);
-  }
-  /** @internal */ fill(ret: number, fast: number, flags: number, pin: boolean, runs: boolean, entries: number): void {
-    const t = this.t;
-    this._ret = ret; this._fast = fast; this._flags = flags;
-    t.pin = pin; t.runs = runs; t.nr = Math.max(ret, 0); t.entries = entries; t.released = false; t.lost = false;
-    this.decoded = undefined;
-  }
-  get nr(): number { return this.t.nr; }
-  get ret(): number { return this._ret; }
-  get errno(): ErrorCode | undefined { return this._ret < 0 ? STATUS[this._ret] ?? 'EINVAL' : undefined; }
-  get fast(): number { return this._fast; }
-  get flags(): number { return this._flags; }
-  get pin(): boolean { return this.t.pin; }
-  /** holds pages not yet released */
-  get held(): boolean { return !this.t.released; }
-  /** The entries as the core wrote them: in place, or where they were copied aside. */
-  private rawEntries(): BigUint64Array {
-    const t = this.t;
-    const src = t.released ? this.out : t.saved && t.machine.holder() !== t ? t.saved : this.out;
-    const n = t.released ? 0 : t.entries;
-    if (this.viewOf !== src || this.viewLen !== n) { this.view = src.subarray(0, n); this.viewOf = src; this.viewLen = n; }
-    return this.view!;
-  }
-  /** The pfns taken (empty once released). Without runs, a view of the core's array: no copy. */
-  get pfns(): BigUint64Array {
-    if (!this.t.runs) return this.rawEntries();
-    return expandRuns(this.runs!, this.t.released ? 0 : this.t.nr);
-  }
-  get runs(): GupRuns | undefined {
-    if (!this.t.runs) return undefined;
-    if (this.t.released) return decodeRuns(this.out, 0);
-    return (this.decoded ??= decodeRuns(this.rawEntries(), this.t.entries));
-  }
-}
 
 /** Everything a worker needs to attach to a machine. */
 export interface SharedMachine {
@@ -487,16 +279,14 @@ export class Machine {
   private readonly outCap: number;
   private readonly poolBase: number;
   private readonly mms = new Set<Mm>();
-  /** The result whose entries the output array holds, not yet released (Taken). */
-  private outHolder?: Taken;
-  /** This thread's output array, all of it. */
-  private readonly outAll: BigUint64Array;
+  /** This thread's output array and the gup results it holds. */
+  private readonly gupResults: GupResults;
 
   private constructor(init: {
     desc: Descriptor; model: Model; kernel: string; era: Era; memory: WebAssembly.Memory; module: WebAssembly.Module;
-    ex: CoreExports; L: Layout; header: number; ctxBase: number; ctxSize: number; outCap: number;
-    poolBase: number; poolBytes: number; ramPfns: bigint; threads: number;
+    ex: CoreExports; L: Layout; plan: MemoryPlan;
   }) {
+    const p = init.plan;
     this.desc = init.desc;
     this.model = init.model;
     this.kernel = init.kernel;
@@ -504,19 +294,19 @@ export class Machine {
     this.memory = init.memory;
     this.module = init.module;
     this.ex = init.ex;
-    this.core = new Core(init.ex, init.L, init.memory, init.ctxBase);
+    this.core = new Core(init.ex, init.L, init.memory, p.ctxBase);
     this.L = init.L;
-    this.header = init.header;
-    this.ctxBase = init.ctxBase;
-    this.ctx = init.ctxBase;
-    this.ctxSize = init.ctxSize;
-    this.outCap = init.outCap;
-    this.poolBase = init.poolBase;
-    this.poolBytes = init.poolBytes;
-    this.ramPfns = init.ramPfns;
-    this.threads = init.threads;
+    this.header = p.header;
+    this.ctxBase = p.ctxBase;
+    this.ctx = p.ctxBase;
+    this.ctxSize = p.ctxSize;
+    this.outCap = p.outCap;
+    this.poolBase = p.poolBase;
+    this.poolBytes = p.poolBytes;
+    this.ramPfns = p.ramPfns;
+    this.threads = p.threads;
     this.leafOrders = init.desc.levels.map((l) => (l.leafOk ? l.shift - init.desc.pageShift : -1));
-    this.outAll = new BigUint64Array(init.memory.buffer, this.outPtr, init.outCap);
+    this.gupResults = new GupResults(this, new BigUint64Array(init.memory.buffer, this.outPtr, p.outCap));
     const ps = BigInt(init.desc.pageShift);
     this.gupConsts = { userTop: 1n << BigInt(init.desc.userVaBits), pageShift: ps, pageMask: ~((1n << ps) - 1n), nr: 0, bytesLess1: 0n };
   }
@@ -530,156 +320,25 @@ export class Machine {
     options(opts, 'Machine.create', MACHINE_OPTIONS, true);
     if (typeof opts.arch !== 'string') throw new PgtemuError('EINVAL', "Machine.create: 'arch' is required");
     const { model, kernel, desc, era } = resolve(opts);
-    const ramMiB = opts.ramMiB ?? 64;
-    const poolMiB = opts.tablePoolMiB ?? 8;
-    const threads = opts.threads ?? 4;
-    const maxMms = opts.maxMms ?? 16;
-    const vmasPerMm = opts.vmasPerMm ?? 64;
-    const intIn = (v: number, lo: number, hi: number, name: string) => {
-      if (!Number.isInteger(v) || v < lo || v > hi) throw new PgtemuError('EINVAL', `Machine.create: ${name} ${v} is not an integer in ${lo}..${hi}`);
-    };
-    intIn(ramMiB, 4, 48 * 1024, 'ramMiB');
-    intIn(poolMiB, 1, 1024, 'tablePoolMiB');
-    intIn(threads, 1, 64, 'threads');
-    intIn(maxMms, 1, 4096, 'maxMms');
-    intIn(vmasPerMm, 1, 65536, 'vmasPerMm');
-    const deviceMiB = opts.deviceMemmapMiB ?? 32;
-    intIn(deviceMiB, 0, 3072, 'deviceMemmapMiB');
-    const daxMiB = opts.daxFilesMiB ?? 1;
-    intIn(daxMiB, 0, 1024, 'daxFilesMiB');
-    if (poolMiB * 2 > ramMiB) throw new PgtemuError('EINVAL', `Machine.create: tablePoolMiB ${poolMiB} must be at most half of ramMiB ${ramMiB}`);
-
+    const sizes = machineSizes(opts);
     const module = coreModule();
     // A throwaway instance on a small memory tells us the layout and the module's static size.
     const probeMem = new WebAssembly.Memory({ initial: 32, maximum: 32, shared: true });
     const probe = instantiate(module, probeMem);
     const L = probe.layout;
     if (probe.exports.heapBase() > RESERVE) throw new Error('pgtemu: the core\'s static data overlaps the reserved region');
-
-    const ps = desc.pageShift;
-    const ramBytes = BigInt(ramMiB) << 20n;
-    const ramPfns = ramBytes >> BigInt(ps);
-    const poolBytes = poolMiB << 20;
-    const tableSizes = desc.levels.map((l) => l.tableBytes);
-    const minT = Math.min(...tableSizes), maxT = Math.max(...tableSizes);
-    const poolMinShift = Math.log2(minT), poolMaxShift = Math.log2(maxT);
-    const secShift = desc.sectionSizeBits - ps;
-    const rootShift = 8;   // SECTIONS_PER_ROOT = PAGE_SIZE / sizeof(struct mem_section) = 256
-    const nrSections = 2 ** (desc.maxPhysBits - desc.sectionSizeBits);
-    const nrRoots = Math.max(1, Math.ceil(nrSections / 256));
-    const maxLeafOrder = Math.max(...desc.levels.filter((l) => l.leafOk).map((l) => l.shift - ps));
-    const outCap = Math.max(1 << 18, 2 ** maxLeafOrder);
-
-    const align = (v: number, a: number) => Math.ceil(v / a) * a;
-    let at = RESERVE;
-    const take = (bytes: number, a = 64) => { at = align(at, a); const p = at; at += bytes; return p; };
-    const header = take(HEADER_SIZE, 4096);
-    const arch = take(ARCH_SIZE, 64);
-    const archHw = take(ARCH_SIZE, 64);
-    const ctxSize = align(CTX_HEAD + CTX_SCRATCH + outCap * 8, 4096);
-    const ctxBase = take(ctxSize * threads, 4096);
-    const mmSize = MM_SIZE, vmaSize = VMA_SIZE;
-    const mmBase = take(mmSize * maxMms, 64);
-    const vmaBase = take(vmaSize * vmasPerMm * maxMms, 64);
-    const opLogSize = 4096;                          // per context (layout.ts OP_CTX_SHIFT)
-    const opLog = take(opLogSize * threads * L.size.OpRec, 64);
-    const violCap = 4096;
-    const viol = take(violCap * L.size.Violation, 64);
-    const sectionRoots = take(nrRoots * 4, 64);
-    const secPages = 2 ** secShift;
-    const ramSections = Math.ceil(Number(ramPfns) / secPages);
-    const rootBlocks = Math.ceil(ramSections / 256) + 1;
-    // device ranges: their struct pages and counters, and root blocks for sections far above RAM
-    const deviceBytes = deviceMiB > 0 ? deviceMiB * 2 ** 20 + 64 * 8 * 256 : 0;
-    const arenaBytes = rootBlocks * 8 * 256 + ramSections * secPages * (L.size.Page + 8) + 4096 + deviceBytes;
-    const arena = take(arenaBytes, 4096);
-    const pgmaps = take(PGMAP_MAX * L.size.Pgmap, 64);
-    const daxFiles = take(DAX_FILES_MAX * L.size.DaxFile, 64);
-    const daxArena = take(daxMiB * 2 ** 20, 64);
-    // one PoolUnit per smallest table, over the pool rounded up to a power of
-    // two (the core tests a link with one mask: the records past the end say "no table")
-    const units = 2 ** Math.ceil(Math.log2(poolBytes)) >> poolMinShift;
-    const poolUnits = take(units * L.size.PoolUnit, 64);
-    const poolBase = take(poolBytes, Math.max(maxT, 65536));
-    const total = align(at, 65536);
-    if (total > 65536 * 65536) {
-      throw new PgtemuError('EINVAL', `Machine.create: ${ramMiB} MiB of RAM and a ${poolMiB} MiB pool need ${total} bytes of shared memory, more than 4 GiB`);
-    }
-    const pages = total / 65536;
+    const plan = planMemory(sizes, desc, L.size);
+    const pages = plan.bytes / 65536;
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const { exports: ex } = instantiate(module, memory);
-
-    const dv = new DataView(memory.buffer);
-    const w = (base: number, c: ClassName, f: string, v: number | bigint) => writeField(dv, L, base, c, f, v);
-    w(header, 'Header', 'magic', MAGIC);
-    w(header, 'Header', 'version', 1);
-    w(header, 'Header', 'model', model === 'legacy' ? MODEL_LEGACY : MODEL_UNIFIED);
-    w(header, 'Header', 'arch', arch);
-    w(header, 'Header', 'archHw', archHw);
-    w(header, 'Header', 'ctxBase', ctxBase);
-    w(header, 'Header', 'ctxCount', threads);
-    w(header, 'Header', 'ctxSize', ctxSize);
-    w(header, 'Header', 'mmBase', mmBase);
-    w(header, 'Header', 'mmCount', maxMms);
-    w(header, 'Header', 'vmaPerMm', vmasPerMm);
-    w(header, 'Header', 'opLogBase', opLog);
-    w(header, 'Header', 'opLogSize', opLogSize);
-    w(header, 'Header', 'violBase', viol);
-    w(header, 'Header', 'violCap', violCap);
-    w(header, 'Header', 'sectionRoots', sectionRoots);
-    w(header, 'Header', 'nrRoots', nrRoots);
-    w(header, 'Header', 'sectionShift', secShift);
-    w(header, 'Header', 'rootShift', rootShift);
-    w(header, 'Header', 'memmapArena', arena);
-    w(header, 'Header', 'memmapArenaEnd', arena + arenaBytes);
-    w(header, 'Header', 'memmapArenaNext', arena);
-    w(header, 'Header', 'poolBase', poolBase);
-    w(header, 'Header', 'poolBytes', poolBytes);
-    w(header, 'Header', 'poolUnits', poolUnits);
-    w(header, 'Header', 'poolMinShift', poolMinShift);
-    w(header, 'Header', 'poolMaxShift', poolMaxShift);
-    w(header, 'Header', 'zoneMaxOrder', Math.min(maxLeafOrder, MAX_ORDERS - 1));
-    w(header, 'Header', 'ramPfns', ramPfns);
-    w(header, 'Header', 'pgmapPageRefs', era.pgmapPageRefs ? 1 : 0);
-    w(header, 'Header', 'devmapCode', era.devmapCode ? 1 : 0);
-    w(header, 'Header', 'daxHugeSpecial', era.daxHugeSpecial ? 1 : 0);
-    w(header, 'Header', 'fsDaxLimited', era.fsDaxLimited ? 1 : 0);
-    w(header, 'Header', 'whatIf', era.whatIf === 'devmap-less-zone-device' ? WHATIF_DEVMAP_LESS : WHATIF_NONE);
-    w(header, 'Header', 'zoneDevice', era.zoneDevice ? 1 : 0);
-    w(header, 'Header', 'daxVmemmapOpt', OPTIMIZE_DAX_VMEMMAP.includes(desc.arch) ? 1 : 0);
-    w(header, 'Header', 'thpPud', THP_PUD_ARCHES.includes(desc.arch) ? 1 : 0);
-    {
-      // pmd_mkspecial / pud_mkspecial where the arch has them (the PUD only with THP-PUD)
-      const n = desc.levels.length;
-      const pfnmap = HUGE_PFNMAP_ARCHES.includes(desc.arch) ? (1 << (n - 2)) | (THP_PUD_ARCHES.includes(desc.arch) ? 1 << (n - 3) : 0) : 0;
-      w(header, 'Header', 'pfnmapLevels', pfnmap);
-    }
-    w(header, 'Header', 'pgmapBase', pgmaps);
-    w(header, 'Header', 'daxBase', daxFiles);
-    w(header, 'Header', 'daxCap', DAX_FILES_MAX);
-    w(header, 'Header', 'daxArena', daxArena);
-    w(header, 'Header', 'daxArenaEnd', daxArena + daxMiB * 2 ** 20);
-    w(header, 'Header', 'daxArenaNext', daxArena);
-    w(header, 'Header', 'pgmapCap', PGMAP_MAX);
-    writeDescriptor(dv, L, arch, desc);
-    writeDescriptor(dv, L, archHw, hardwareImage(desc));
-    for (let i = 0; i < threads; i++) {
-      const c = ctxBase + i * ctxSize;
-      w(c, 'Ctx', 'index', i);
-      w(c, 'Ctx', 'outCap', outCap);
-      w(c, 'Ctx', 'scratch', c + CTX_HEAD);
-      w(c, 'Ctx', 'out', c + CTX_HEAD + CTX_SCRATCH);
-    }
-    for (let i = 0; i < maxMms; i++) w(mmBase + i * mmSize, 'Mm', 'vmas', vmaBase + i * vmasPerMm * vmaSize);
-    ex.attach(header);
-    const m = new Machine({
-      desc, model, kernel, era, memory, module, ex, L, header, ctxBase, ctxSize, outCap, poolBase, poolBytes, ramPfns, threads,
-    });
-    const st = m.call('machineInit', { poolPfns: poolBytes >> ps }, 'Machine.create').status;
+    writeInitialRecords(new DataView(memory.buffer), L, plan, desc, model, era);
+    ex.attach(plan.header);
+    const m = new Machine({ desc, model, kernel, era, memory, module, ex, L, plan });
+    const st = m.call('machineInit', { poolPfns: plan.poolBytes >> desc.pageShift }, 'Machine.create').status;
     if (st < 0) m.fail(st, 'Machine.create', 'initialising the memmap and table pool');
     // levels whose empty entries name a shared invalid table learn its address now
     desc.levels.forEach((l, i) => {
-      if (l.emptyTable) l.empty = m.rd(arch + ARCH_LEVELS + i * LEVEL_SIZE, 'LevelDesc', 'emptyValue') as bigint;
+      if (l.emptyTable) l.empty = m.rd(levelAt(plan.arch, i), 'LevelDesc', 'emptyValue') as bigint;
     });
     return m;
   }
@@ -703,7 +362,7 @@ export class Machine {
    * shows it).
    */
   /** @internal */ call<K extends OpName>(op: K, input: OpIn<K>, name: string = op, address?: bigint): OpOut<K> {
-    if (this.outHolder !== undefined && OUT_OPS.has(op)) this.evict();
+    if (this.gupResults.holder !== undefined && OUT_OPS.has(op)) this.gupResults.evict();
     try {
       return this.core.invoke(op, input);
     } catch (e) {
@@ -717,35 +376,20 @@ export class Machine {
     }
   }
 
-  /**
-   * The output array is about to be written: copy the entries of the result
-   * it holds aside (that result's release copies them back).
-   */
-  private evict(): void {
-    const t = this.outHolder!;
-    this.outHolder = undefined;
-    if (t.released) return;
-    if (!t.saved || t.saved.length < t.entries) t.saved = new BigUint64Array(t.entries);
-    t.saved.set(this.outAll.subarray(0, t.entries));
-  }
-
   /** @internal gupFast's arguments' BigInt constants, made once (the last nr's byte count cached). */
   readonly gupConsts: { userTop: bigint; pageShift: bigint; pageMask: bigint; nr: number; bytesLess1: bigint };
 
-  /** @internal The result whose entries the output array holds. */
-  holder(): Taken | undefined { return this.outHolder; }
-
-  /** @internal A result of this thread's last gup: its entries are in the output array now. */
-  hold(t: Taken): void { this.outHolder = t; }
+  /** @internal This thread's gup results and their release. */
+  get results(): GupResults { return this.gupResults; }
 
   /** @internal The output array, all of it (GupResult entries, release lists). */
-  get outArray(): BigUint64Array { return this.outAll; }
+  get outArray(): BigUint64Array { return this.gupResults.all; }
 
   /**
    * A reusable result for `mm.gupFast(addr, nr, { into })`: allocated once,
    * filled by each call without allocating or copying (see GupBuffer).
    */
-  gupBuffer(): GupBuffer { return new GupBuffer(this, this.outAll); }
+  gupBuffer(): GupBuffer { return new GupBuffer(this, this.gupResults); }
 
   /** @internal */ fail(status: number, op: string, what: string, address?: bigint): never {
     const code = STATUS[status] ?? 'EINVAL';
@@ -831,10 +475,10 @@ export class Machine {
    * released in chunks and a refusal keeps the chunks before it.
    */
   unpin(pages: GupResult | { pfns: ArrayLike<bigint>; nr?: number; pin?: boolean }): void {
-    const t = this.handle(pages, 'unpin');
-    if (t) return this.releaseHandle(t, t.pin ? 'unpin' : 'put');
+    const t = this.gupResults.handle(pages, 'unpin');
+    if (t) return this.gupResults.releaseHandle(t, t.pin ? 'unpin' : 'put');
     const { n, pin, op } = releaseArgs(pages, false);
-    this.release(this.pfnList(pages.pfns, n, op), n, pin, op);
+    this.gupResults.releaseList(pages.pfns, n, pin, op);
   }
 
   /**
@@ -843,102 +487,18 @@ export class Machine {
    * (pins go back with unpin).
    */
   put(pages: GupResult | { pfns: ArrayLike<bigint>; nr?: number }): void {
-    const t = this.handle(pages, 'put');
+    const t = this.gupResults.handle(pages, 'put');
     if (t?.pin) throw new PgtemuError('EINVAL', 'put: this GupResult holds FOLL_PIN pins (pin_user_pages_fast); give it back with unpin', { op: 'put' });
-    if (t) return this.releaseHandle(t, 'put');
+    if (t) return this.gupResults.releaseHandle(t, 'put');
     const { n, op } = releaseArgs(pages, true);
-    this.release(this.pfnList(pages.pfns, n, op), n, false, op);
-  }
-
-  /** The machine's record of a GupResult; undefined for a plain list. */
-  private handle(pages: unknown, op: string): Taken | undefined {
-    if (pages === null || typeof pages !== 'object') throw new PgtemuError('EINVAL', `${op}: expected a GupResult or { pfns }, got ${describe(pages)}`, { op });
-    const t = taken.get(pages);
-    if (!t) return undefined;
-    if (t.machine !== this) throw new PgtemuError('EINVAL', `${op}: this GupResult was taken by another machine`, { op });
-    if (t.released) {
-      if (t.buffer) throw new PgtemuError('EINVAL', `${op}: this GupBuffer holds nothing: it was released (or never filled) since its last gupFast`, { op });
-      const r = pages as GupResult;
-      const first = t.nr > 0 ? `page 0 (pfn ${hex(r.runs ? r.runs.pfn[0] : r.pfns[0])}) has no struct page or not the references to give back: ` : '';
-      throw new PgtemuError('EINVAL', `${op}: ${first}this GupResult was already released`, { op });
-    }
-    return t;
-  }
-
-  /**
-   * Gives back what a result took. Its entries are still in the output array
-   * when nothing has needed it since (the usual gup, then release): the core
-   * releases them there, without a copy. Otherwise they go back from where
-   * evict() copied them. A GupResult's entries are the machine's own (its
-   * pfns are a copy), so the core's release skips the reading of mappings
-   * (GUP_RELEASE_OWN); a GupBuffer's can be written by anyone and are checked
-   * as a plain list is.
-   */
-  private releaseHandle(t: Taken, op: string): void {
-    if (t.lost) throw new PgtemuError('EINVAL', `${op}: this GupBuffer's entries were overwritten by its refused release; its pages stay taken`, { op });
-    const inPlace = this.outHolder === t;
-    if (inPlace) this.outHolder = undefined;
-    else if (t.entries > 0) {
-      if (this.outHolder !== undefined) this.evict();
-      this.outAll.set(t.saved!.subarray(0, t.entries));
-    }
-    const flags = (t.pin ? FOLL_PIN : FOLL_GET) | (t.runs ? GUP_OUT_RUNS : 0) | (t.checked ? 0 : GUP_RELEASE_OWN);
-    if (t.entries > 0) {
-      const o = this.call('unpin', { n: t.entries, flags }, op);
-      if (o.status < 0) {
-        // the core wrote its records over the entries it had read; the counts are as before
-        const bad = o.refused;
-        if (t.result) {
-          t.saved = t.runs ? encodeRuns(t.result.runs!, t.entries) : t.result.pfns.slice(0, t.entries);
-          t.checked = true;                        // rebuilt from what the caller can change
-        } else if (inPlace) t.lost = true;
-        const e = t.saved?.[bad] ?? 0n;
-        const pfn = e >= RUN_MARK ? e - RUN_MARK : e;
-        const what = t.runs ? `the run at entry ${bad} (pfn ${hex(pfn)})` : `page ${bad} (pfn ${hex(pfn)})`;
-        throw new PgtemuError('EINVAL', `${op}: ${what} has no struct page or not the references to give back (${this.whyNot(pfn, t.pin)}); nothing was released`, { op });
-      }
-    }
-    t.released = true;
-  }
-
-  /** A plain list's first n pfns, checked before anything is released: 64-bit values only. */
-  private pfnList(pfns: ArrayLike<bigint | number>, n: number, op: string): BigUint64Array {
-    if (pfns instanceof BigUint64Array) return pfns;
-    const list = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = pfns[i];
-      if ((typeof v !== 'bigint' && !Number.isSafeInteger(v)) || v < 0 || BigInt(v) >= 1n << 64n) {
-        throw new PgtemuError('EINVAL', `${op}: page ${i} (pfn ${typeof v === 'bigint' && v >= 0n ? hex(v) : describe(v)}) is not a pfn (an integer in 0 .. 2^64 - 1); nothing was released`, { op });
-      }
-      list[i] = BigInt(v);
-    }
-    return list;
+    this.gupResults.releaseList(pages.pfns, n, false, op);
   }
 
   /** @internal Write a list into the output array for the next call (the results it held are copied aside first). */
-  putOutList(values: readonly bigint[]): void {
-    if (this.outHolder !== undefined) this.evict();
-    if (values.length > this.outCap) throw new PgtemuError('EINVAL', `a list of ${values.length} words is longer than the output array (${this.outCap})`);
-    this.outAll.set(values, 0);
-  }
+  putOutList(values: readonly bigint[]): void { this.gupResults.putList(values); }
 
-  private release(pfns: BigUint64Array, n: number, pin: boolean, op: string): void {
-    const flags = pin ? FOLL_PIN : FOLL_GET;
-    if (this.outHolder !== undefined) this.evict();   // before the list goes where its entries are
-    for (let done = 0; done < n;) {
-      const chunk = Math.min(n - done, this.outCap);
-      new BigUint64Array(this.memory.buffer, this.outPtr, chunk).set(pfns.subarray(done, done + chunk));   // one copy, no per-page JS
-      const o = this.call('unpin', { n: chunk, flags }, op);
-      if (o.status < 0) {
-        const bad = done + o.refused;
-        throw new PgtemuError('EINVAL', `${op}: page ${bad} (pfn ${hex(pfns[bad])}) has no struct page or not the references to give back (${this.whyNot(pfns[bad], pin)}); nothing from that page on was released`, { op });
-      }
-      done += chunk;
-    }
-  }
-
-  /** Why the core refused to release pfn, from its counts now (for the message). */
-  private whyNot(pfn: bigint, pin: boolean): string {
+  /** @internal Why the core refused to release pfn, from its counts now (for the message). */
+  whyNot(pfn: bigint, pin: boolean): string {
     if (this.call('pagePtr', { pfn }, 'page').page === 0) return 'no struct page';
     const p = this.page(pfn);
     if (p.buddy) return 'a free page';
@@ -1405,18 +965,6 @@ export class Machine {
   }
 }
 
-
-function writeField(dv: DataView, L: Layout, base: number, c: ClassName, f: string, v: number | bigint): void {
-  const off = base + (L.off[c] as Record<string, number>)[f];
-  const t = (L.type[c] as Record<string, string>)[f];
-  switch (t) {
-    case 'u8': dv.setUint8(off, Number(v)); break;
-    case 'u16': dv.setUint16(off, Number(v), true); break;
-    case 'u32': case 'i32': dv.setUint32(off, Number(BigInt.asUintN(32, BigInt(v))), true); break;
-    default: dv.setBigUint64(off, BigInt.asUintN(64, BigInt(v)), true);
-  }
-}
-
 function readField(dv: DataView, L: Layout, base: number, c: ClassName, f: string): number | bigint {
   const off = base + (L.off[c] as Record<string, number>)[f];
   switch ((L.type[c] as Record<string, string>)[f]) {
@@ -1426,299 +974,6 @@ function readField(dv: DataView, L: Layout, base: number, c: ClassName, f: strin
     case 'i32': return dv.getInt32(off, true);
     case 'i64': return dv.getBigInt64(off, true);
     default: return dv.getBigUint64(off, true);
-  }
-}
-
-/** Write the compiled descriptor where the core expects it. */
-function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): void {
-  const w = (base: number, c: ClassName, f: string, v: number | bigint | boolean) =>
-    writeField(dv, L, base, c, f, typeof v === 'boolean' ? (v ? 1 : 0) : v);
-  w(at, 'ArchDesc', 'nLevels', d.levels.length);
-  w(at, 'ArchDesc', 'pageShift', d.pageShift);
-  w(at, 'ArchDesc', 'vaBits', d.vaBits);
-  w(at, 'ArchDesc', 'userVaBits', d.userVaBits);
-  w(at, 'ArchDesc', 'bigEndian', d.bigEndian);
-  w(at, 'ArchDesc', 'hasSpecial', d.hasSpecial);
-  w(at, 'ArchDesc', 'hasDevmap', d.hasDevmap);
-  w(at, 'ArchDesc', 'entryBytes', 8);
-  w(at, 'ArchDesc', 'vaCheckMask', d.vaCheckMask ?? 0n);
-  w(at, 'ArchDesc', 'vaSignExtend', d.vaSignExtend ?? false);
-  const sw = d.swap;
-  w(at, 'ArchDesc', 'swpTypeMask', sw.type.mask);
-  w(at, 'ArchDesc', 'swpTypeShift', sw.type.shift);
-  w(at, 'ArchDesc', 'swpOffsetMask', sw.offset.mask);
-  w(at, 'ArchDesc', 'swpOffsetShift', sw.offset.shift);
-  w(at, 'ArchDesc', 'swpOffsetXor', sw.offset.inverted ? sw.offset.mask : 0n);
-  w(at, 'ArchDesc', 'swpSet', sw.set);
-  w(at, 'ArchDesc', 'swpPfnMask', (1n << BigInt(sw.pfnBits)) - 1n);
-  w(at, 'ArchDesc', 'swpDeviceWrite', sw.deviceWrite);
-  w(at, 'ArchDesc', 'swpDeviceRead', sw.deviceRead);
-  const predIdx: Record<string, number> = {};
-  for (const p of PRED_NAMES) predIdx[p] = K[`P_${p.toUpperCase()}` as keyof typeof K] as number;
-  const tIdx: Record<string, number> = {
-    ro: T_RO, rw: T_RW, specialRo: T_SPECIAL_RO, specialRw: T_SPECIAL_RW,
-    devmapRo: T_DEVMAP_RO, devmapRw: T_DEVMAP_RW,
-  };
-  d.levels.forEach((l, i) => {
-    const b = at + ARCH_LEVELS + i * LEVEL_SIZE;
-    w(b, 'LevelDesc', 'shift', l.shift);
-    w(b, 'LevelDesc', 'indexBits', l.indexBits);
-    w(b, 'LevelDesc', 'indexMask', (1n << BigInt(l.indexBits)) - 1n);
-    w(b, 'LevelDesc', 'tableBytes', l.tableBytes);
-    w(b, 'LevelDesc', 'leafOk', l.leafOk);
-    w(b, 'LevelDesc', 'emptyValue', l.empty);
-    w(b, 'LevelDesc', 'noneMask', l.noneMask);
-    w(b, 'LevelDesc', 'tableAddrMask', l.tableAddr.mask);
-    w(b, 'LevelDesc', 'tableAddrShift', l.tableAddr.shift);
-    w(b, 'LevelDesc', 'tableAddrPaShift', l.tableAddr.paShift);
-    // exact because archdesc's field() puts the field at or above its shift and its address inside 64 bits
-    w(b, 'LevelDesc', 'tableAddrRot', (l.tableAddr.paShift - l.tableAddr.shift) & 63);
-    w(b, 'LevelDesc', 'leafAddrMask', l.leafAddr.mask);
-    w(b, 'LevelDesc', 'leafAddrShift', l.leafAddr.shift);
-    w(b, 'LevelDesc', 'leafAddrPaShift', l.leafAddr.paShift);
-    {
-      // (x >> shift << paShift) >> pageShift: x >> r << sl, the bits below r dropped, is one rotate
-      const r = l.leafAddr.shift + Math.max(0, d.pageShift - l.leafAddr.paShift);
-      const sl = Math.max(0, l.leafAddr.paShift - d.pageShift);
-      w(b, 'LevelDesc', 'leafPfnMask', l.leafAddr.mask & ~((1n << BigInt(r)) - 1n));
-      w(b, 'LevelDesc', 'leafPfnRot', (sl - r) & 63);
-    }
-    w(b, 'LevelDesc', 'tableTemplate', l.tableTemplate);
-    w(b, 'LevelDesc', 'emptyTable', l.emptyTable);
-    w(b, 'LevelDesc', 'fastReadMask', l.fastRead.mask);
-    w(b, 'LevelDesc', 'fastReadValue', l.fastRead.value);
-    w(b, 'LevelDesc', 'fastWriteMask', l.fastWrite.mask);
-    w(b, 'LevelDesc', 'fastWriteValue', l.fastWrite.value);
-    w(b, 'LevelDesc', 'fastTableMask', l.fastTable.mask);
-    w(b, 'LevelDesc', 'fastTableValue', l.fastTable.value);
-    w(b, 'LevelDesc', 'fastLeafMask', l.fastLeaf.mask);
-    w(b, 'LevelDesc', 'fastLeafValue', l.fastLeaf.value);
-    for (const p of PRED_NAMES) {
-      const q = b + LEVEL_PREDS + predIdx[p] * L.size.Pred;
-      const r = l.preds[p];
-      w(q, 'Pred', 'm1', r.m1); w(q, 'Pred', 'v1', r.v1); w(q, 'Pred', 'm2', r.m2); w(q, 'Pred', 'v2', r.v2); w(q, 'Pred', 'any', r.any);
-    }
-    for (const t of TEMPLATE_NAMES) dv.setBigUint64(b + LEVEL_TEMPLATES + tIdx[t] * 8, l.templates[t], true);
-  });
-}
-
-// ---------------------------------------------------------------- address space
-export class Mm {
-  private dead = false;
-  constructor(readonly machine: Machine, readonly ptr: number, readonly rootPa: bigint) {}
-
-  /** @internal */ live(op: string): void {
-    if (this.dead) throw new PgtemuError('EINVAL', `${op}: this address space was destroyed`);
-  }
-
-  private range(op: string, start: bigint | number, length: bigint | number): [bigint, bigint] {
-    this.live(op);
-    return userRange(this.machine.desc, op, start, length);
-  }
-
-  /** mmap: a VMA over [start, start + length); faults fill it later (or now, with populate). */
-  mmap(o: MmapOptions): void {
-    this.live('mmap');
-    options(o, 'mmap', MMAP_OPTIONS, true);
-    const m = this.machine;
-    const [s, len] = this.range('mmap', o.start, o.length);
-    const a = mmapArgs(m.desc, m.leafOrders, o, s, len);
-    const { kind, read, write, shared } = a;
-    let { order, pfn } = a;
-    let pgmap = 0, gen = 0;
-    if (kind === 'devdax') ({ ptr: pgmap, gen, pfn, order } = devdaxMmapArgs(m, o.pgmap, o.offset, o.shared, s, len));
-    if (kind === 'p2pdma') ({ ptr: pgmap, gen, pfn } = p2pmemMmapArgs(m, o.pgmap, o.offset, o.shared, s, len));
-    if (kind === 'fsdax') {
-      ({ ptr: pgmap, gen } = daxFileHandle(m, o.file, 'mmap'));
-      const off = o.offset === undefined ? 0n : u64Arg(o.offset, 'mmap: offset');
-      const page = 1n << BigInt(m.desc.pageShift);
-      if (off % page !== 0n) throw new PgtemuError('EINVAL', `mmap: offset ${hex(off)} is not a multiple of the page size`, { op: 'mmap' });
-      if (off >> BigInt(m.desc.pageShift) >= 1n << 32n) throw new PgtemuError('EINVAL', `mmap: offset ${hex(off)} is past any file pgtemu holds`, { op: 'mmap' });
-      pfn = off >> BigInt(m.desc.pageShift);               // vm_pgoff (a mapping past i_size faults SIGBUS, as in the kernel)
-    }
-    const kinds: Record<VmaKind, number> = { anon: KIND_ANON, hugetlb: KIND_HUGETLB, pfnmap: KIND_PFNMAP, devdax: KIND_DEVDAX, fsdax: KIND_FSDAX, p2pdma: KIND_P2PDMA };
-    const flags = (read ? VM_READ : 0) | (write ? VM_WRITE : 0) | (shared ? VM_SHARED : 0);
-    const st = m.call('mmap', { mm: this.ptr, start: s, len, flags, kind: kinds[kind], order, pfn, pgmap, gen }, 'mmap', s).status;
-    if (st < 0) m.fail(st, 'mmap', `[${hex(s)}, ${hex(s + len)})`, s);
-    // __mm_populate skips VM_PFNMAP VMAs (remap_pfn_range built them at mmap time); p2pmem inserted its pages at mmap
-    if (o.populate && kind !== 'pfnmap' && kind !== 'p2pdma') populateOrUnmap(this, () => m.lastOp(), s, len, o.write ?? true);
-  }
-
-  /**
-   * munmap: entries, the VMAs and the tables of [start, start + length) that
-   * no other VMA can use (free_pgtables: a table goes only if its span lies
-   * between the neighbouring VMAs).
-   */
-  munmap(start: bigint | number, length: bigint | number): void {
-    this.unmap(start, length, 0);
-  }
-
-  /** @internal munmap, also freeing the empty tables operation `gen` (a failed populate) built. */
-  unmap(start: bigint | number, length: bigint | number, gen: number): void {
-    const m = this.machine;
-    const [s, len] = this.range('munmap', start, length);
-    const st = m.call('munmap', { mm: this.ptr, start: s, len, gen }, 'munmap', s).status;
-    if (st < 0) m.fail(st, 'munmap', `[${hex(s)}, ${hex(s + len)})`, s);
-  }
-
-  /** zap_page_range (MADV_DONTNEED): entries go, tables and VMAs stay. */
-  zap(start: bigint | number, length: bigint | number): void {
-    const m = this.machine;
-    const [s, len] = this.range('zap', start, length);
-    const st = m.call('zap', { mm: this.ptr, start: s, len }, 'zap', s).status;
-    if (st < 0) m.fail(st, 'zap', `[${hex(s)}, ${hex(s + len)})`, s);
-  }
-
-  /** handle_mm_fault for one address. Throws (EFAULT, ENOMEM, ENOTABLE) with nothing changed. */
-  fault(addr: bigint | number, o?: { write?: boolean }): void {
-    this.live('fault');
-    o = options(o, 'fault', FAULT_OPTIONS);
-    const m = this.machine;
-    const va = m.checkUser(big(addr, 'fault: address'), 'address', 'fault');
-    const st = m.call('fault', { mm: this.ptr, addr: va, write: o.write ? 1 : 0 }, 'fault', va).status;
-    if (st < 0) m.fail(st, 'fault', `${o.write ? 'write' : 'read'} fault at ${hex(va)}`, va);
-  }
-
-  /** MADV_POPULATE_READ / _WRITE: one fault per leaf over the range. Returns bytes populated. */
-  populate(start: bigint | number, length: bigint | number, o?: { write?: boolean }): bigint {
-    o = options(o, 'populate', FAULT_OPTIONS);
-    const m = this.machine;
-    const [s, len] = this.range('populate', start, length);
-    const r = m.call('populate', { mm: this.ptr, start: s, len, write: o.write ? 1 : 0 }, 'populate', s);
-    const st = r.status, done = r.done;
-    if (st < 0) {
-      const at = r.at;
-      m.fail(st, 'populate', `the fault at ${hex(at)}, after ${hex(done)} bytes of [${hex(s)}, ${hex(s + len)}) (the pages before stay populated)`, at);
-    }
-    return done;
-  }
-
-  /**
-   * get_user_pages_fast / pin_user_pages_fast for nr pages from addr: the
-   * lockless walk, then the slow path (faults under the mm lock) for the rest.
-   */
-  gupFast(addr: bigint | number, nr: number, o?: GupOptions): GupResult {
-    this.live('gupFast');
-    o = options(o, 'gupFast', GUP_OPTIONS, false, GUP_FORMS);
-    const m = this.machine;
-    const va = big(addr, 'gupFast: address');
-    const g0 = m.gupConsts;
-    if (va < 0n || va >= g0.userTop) m.checkUser(va, 'address', 'gupFast');   // (throws, naming it)
-    if (!Number.isInteger(nr) || nr <= 0 || nr > m.maxPagesPerCall) {
-      throw new PgtemuError('EINVAL', `gupFast: nr ${nr} is not in 1..${m.maxPagesPerCall}`, { op: 'gupFast', address: va });
-    }
-    if (nr !== g0.nr) { g0.nr = nr; g0.bytesLess1 = (BigInt(nr) << g0.pageShift) - 1n; }
-    const end = va + g0.bytesLess1;
-    if (end >= g0.userTop) m.checkUser(end, 'end', 'gupFast');
-    const start = va & g0.pageMask;
-    let flags = o.pin ? FOLL_PIN : FOLL_GET;
-    if (o.write) flags |= FOLL_WRITE;
-    if (o.longterm) flags |= FOLL_LONGTERM;
-    if (o.fastOnly) flags |= FOLL_FAST_ONLY;
-    if (o.noFault) flags |= FOLL_NOFAULT;
-    if (o.pciP2pdma) flags |= FOLL_PCI_P2PDMA;
-    const runs = !!o.runs;
-    const into = o.into;
-    if (into !== undefined) {
-      if (!(into instanceof GupBuffer)) throw new PgtemuError('EINVAL', `gupFast: into is ${describe(into)}, not a GupBuffer (Machine.gupBuffer())`, { op: 'gupFast', address: va });
-      if (into.t.machine !== m) throw new PgtemuError('EINVAL', 'gupFast: this GupBuffer belongs to another machine', { op: 'gupFast', address: va });
-      if (!into.t.released && into.t.nr > 0) {
-        throw new PgtemuError('EBUSY', `gupFast: this GupBuffer still holds the ${into.t.nr} pages of its last gupFast; release them (unpin or put) before filling it again`, { op: 'gupFast', address: va });
-      }
-    }
-    const g = m.call('gup', { mm: this.ptr, start, nr, flags: runs ? flags | GUP_OUT_RUNS : flags }, 'gupFast', va);
-    const ret = g.status;
-    if (ret === E_BADTABLE) m.fail(ret, 'gupFast', `${nr} pages from ${hex(va)}`, va);
-    const fast = g.fast;
-    const got = Math.max(ret, 0);
-    const entries = ret > 0 ? g.entries : 0;
-    const pin = !!o.pin;
-    if (into !== undefined) {
-      into.fill(ret, fast, flags, pin, runs, entries);
-      m.hold(into.t);
-      return into;
-    }
-    const t: Taken = { machine: m, pin, runs, nr: got, entries, released: false, buffer: false, checked: false };
-    const errno = ret < 0 ? STATUS[ret] ?? 'EINVAL' : undefined;
-    let res: GupResult;
-    if (runs) {
-      const r = decodeRuns(m.outArray, entries);
-      let pfns: BigUint64Array | undefined;
-      res = Object.freeze(Object.defineProperty({ nr: got, ret, errno, fast, flags, pin, runs: r } as Omit<GupResult, 'pfns'>, 'pfns', {
-        enumerable: true, get: () => (pfns ??= expandRuns(r, got)),
-      }) as GupResult);
-    } else {
-      const pfns = m.outArray.slice(0, got);
-      res = Object.freeze({ nr: got, ret, errno, fast, pfns, flags, pin });
-    }
-    t.result = res;
-    taken.set(res, t);
-    m.hold(t);
-    return res;
-  }
-
-  /**
-   * migrate_vma (mm/migrate_device.c) of the anon page at addr to the free
-   * page `pfn` of a device-private or device-coherent pgmap, as a driver
-   * (lib/test_hmm.c, nouveau) moves it: zone_device_page_init, the page takes
-   * the anon mapping, and the pte becomes a device-private entry (a
-   * swap-style, non-present pte) or, for coherent memory, a normal one. The
-   * source page is freed. A CPU fault (or the gup slow path) moves a
-   * device-private page back (ops->migrate_to_ram).
-   */
-  migrateToDevice(addr: bigint | number, o: { pgmap: Pgmap; pfn: bigint | number }): void {
-    this.live('migrateToDevice');
-    options(o, 'migrateToDevice', { pgmap: 'object', pfn: 'bigint|number' }, true);
-    const a = u64Arg(addr, 'migrateToDevice: addr');
-    if (o.pfn === undefined || o.pgmap === undefined) throw new PgtemuError('EINVAL', 'migrateToDevice: pgmap and pfn are required');
-    const pg = o.pgmap as unknown;
-    if (!(pg instanceof Pgmap)) throw new PgtemuError('EINVAL', `migrateToDevice: pgmap must be a Pgmap (got ${describe(pg)})`);
-    if (pg.machine !== this.machine) throw new PgtemuError('EINVAL', 'migrateToDevice: that pgmap belongs to another machine');
-    if (pg.type !== 'device-private' && pg.type !== 'device-coherent') throw new PgtemuError('EINVAL', `migrateToDevice: pages move to device-private or device-coherent memory, not ${pg.type}`);
-    const pfn = u64Arg(o.pfn, 'migrateToDevice: pfn');
-    if (pfn < pg.startPfn || pfn >= pg.endPfn) throw new PgtemuError('EINVAL', `migrateToDevice: pfn ${hex(pfn)} is outside the pgmap [${hex(pg.startPfn)}, ${hex(pg.endPfn)})`);
-    if (pg.state() !== 'live') throw new PgtemuError('EINVAL', `migrateToDevice: the pgmap is ${pg.state()} (zone_device_page_init's percpu_ref_tryget_live fails)`);
-    this.machine.migrate(this.ptr, pg, pfn, a);
-  }
-
-  /** The VMAs, in address order. */
-  vmas(): { start: bigint; end: bigint; kind: VmaKind; order: number; flags: number }[] {
-    this.live('vmas');
-    const m = this.machine;
-    const n = m.rd(this.ptr, 'Mm', 'nrVmas') as number;
-    const base = m.rd(this.ptr, 'Mm', 'vmas') as number;
-    const size = m.layout.size.Vma;
-    const kinds: VmaKind[] = ['anon', 'hugetlb', 'pfnmap', 'devdax', 'fsdax', 'p2pdma'];
-    return Array.from({ length: n }, (_, i) => ({
-      start: m.rd(base + i * size, 'Vma', 'start') as bigint,
-      end: m.rd(base + i * size, 'Vma', 'end') as bigint,
-      kind: kinds[m.rd(base + i * size, 'Vma', 'kind') as number],
-      order: m.rd(base + i * size, 'Vma', 'order') as number,
-      flags: m.rd(base + i * size, 'Vma', 'flags') as number,
-    }));
-  }
-
-  /** rss counters, hugetlb pages (mm->hugetlb_usage, base pages) and page-table bytes */
-  counters(): MmCounters {
-    this.live('counters');
-    const m = this.machine;
-    return {
-      rssAnon: m.rd(this.ptr, 'Mm', 'rssAnon') as bigint,
-      rssFile: m.rd(this.ptr, 'Mm', 'rssFile') as bigint,
-      hugetlbPages: m.rd(this.ptr, 'Mm', 'hugetlbUsage') as bigint,
-      pgtablesBytes: m.rd(this.ptr, 'Mm', 'pgtablesBytes') as bigint,
-      hasPinned: ((m.rd(this.ptr, 'Mm', 'flags') as number) & MMF_HAS_PINNED) !== 0,
-    };
-  }
-
-  /** exit_mmap: unmap everything and free every table. */
-  destroy(): void {
-    this.live('destroy');
-    const m = this.machine;
-    const st = m.call('mmDestroy', { mm: this.ptr }, 'destroy').status;
-    if (st < 0) m.fail(st, 'destroy', 'address space');
-    this.dead = true;
-    m.forget(this);
   }
 }
 
