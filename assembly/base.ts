@@ -25,6 +25,7 @@ export let POOL_SHIFT: u64 = 0;  // log2(pool unit) = log2(smallest table)
 // bits that make a pa no table: at or above the pool's size rounded up to a
 // power of two (PoolUnit records cover that much), or below a unit
 export let POOL_LINK_MASK: u64 = 0;
+export let POOL_UNIT_INDEX: u64 = 0;   // PoolUnit records - 1 (a power of two less one)
 
 export function attachTo(header: usize): void {
   H = header;
@@ -42,6 +43,7 @@ export function attachTo(header: usize): void {
   POOL_SHIFT = h.poolMinShift;
   const span: u64 = (<u64>1) << (64 - clz<u64>(POOL_BYTES - 1));
   POOL_LINK_MASK = ~(span - 1) | (((<u64>1) << POOL_SHIFT) - 1);
+  POOL_UNIT_INDEX = (span >> POOL_SHIFT) - 1;
 }
 
 // Point this instance's descriptor at another image of the same geometry for

@@ -1,7 +1,7 @@
 // Physical memory: the sparse memmap, struct page helpers, the buddy
 // allocator for RAM frames and the buddy allocator of the table pool.
 
-import { H, hdr, lock, unlock, zoneFreeHead, writeEntry, SEC_ROOTS, NR_ROOTS, ROOT_SHIFT, SEC_SHIFT, POOL_BASE, POOL_BYTES, POOL_UNITS, POOL_SHIFT, POOL_LINK_MASK } from './base';
+import { H, hdr, lock, unlock, zoneFreeHead, writeEntry, SEC_ROOTS, NR_ROOTS, ROOT_SHIFT, SEC_SHIFT, POOL_BASE, POOL_BYTES, POOL_UNITS, POOL_SHIFT, POOL_LINK_MASK, POOL_UNIT_INDEX } from './base';
 import { L } from './arch';
 import {
   setPageRefcounted, pageCountsReset, pageMapcountReset, prepCompoundTailCounts, prepCompoundHeadCounts, setPageType, clearPageType,
@@ -545,8 +545,10 @@ export function freeTable(l: u32, pa: u64): void {
 // match also means aligned to level l's table size. One mask test and one
 // load: true when the link is the one the entry made.
 @inline export function tableLinked(pa: u64, entry: usize): bool {
-  return (pa & POOL_LINK_MASK) == 0 &&
-    load<u32>(POOL_UNITS + (<usize>(pa >> POOL_SHIFT) * POOL_UNIT_SIZE), offsetof<PoolUnit>("parent")) == <u32>entry;
+  // Tested bitwise, so a caller's `if` is one branch: the record is read at an
+  // index kept inside the records, and a pa the mask refuses fails anyway.
+  const parent = load<u32>(POOL_UNITS + (<usize>((pa >> POOL_SHIFT) & POOL_UNIT_INDEX) * POOL_UNIT_SIZE), offsetof<PoolUnit>("parent"));
+  return ((pa & POOL_LINK_MASK) | <u64>(parent ^ <u32>entry)) == 0;
 }
 
 // A shared invalid table (loongarch's invalid_pte_table ...): what every empty

@@ -55,6 +55,10 @@ export function walkChecked(rootPa: u64, va: u64, stop: u32, mm: usize): void {
   if (BE) walkBelow(rootPa, va, stop, true, true);
   else walkBelow(rootPa, va, stop, true, false);
 }
+// walkChecked inlined (the random-walk benchmark's loop calls it per walk)
+@inline export function walkCheckedInline(rootPa: u64, va: u64, stop: u32, be: bool): void {
+  walkBelow(rootPa, va, stop, true, be);
+}
 function walkRawChecked(rootPa: u64, va: u64, stop: u32): void {
   if (BE) walkBelow(rootPa, va, stop, false, true);
   else walkBelow(rootPa, va, stop, false, false);
