@@ -30,7 +30,7 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   magic: u32;
   version: u32;
   model: u32;            // MODEL_LEGACY / MODEL_UNIFIED
-  flags: u32;
+  /** @core */ flags: u32;
   arch: u32;             // -> ArchDesc (the kernel's view: pXd_present & co)
   archHw: u32;           // -> ArchDesc of the same geometry: what the MMU makes of an entry
   ctxBase: u32;
@@ -44,7 +44,7 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   _padOp: u32;
   violBase: u32;
   violCap: u32;
-  violCount: u32;        // atomic
+  /** @core */ violCount: u32;        // atomic
   sectionRoots: u32;     // u32[nrRoots] -> u32[SECTIONS_PER_ROOT] -> memmap block
   nrRoots: u32;
   sectionShift: u32;     // PFN_SECTION_SHIFT = SECTION_SIZE_BITS - PAGE_SHIFT
@@ -52,26 +52,26 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   memmapArena: u32;
   memmapArenaEnd: u32;
   memmapArenaNext: u32;  // bump pointer, under memmapLock
-  memmapLock: u32;
+  /** @core */ memmapLock: u32;
   poolBase: u32;         // va of table-pool pa 0
   poolBytes: u32;
   poolUnits: u32;        // PoolUnit per pool unit (the smallest table)
   poolMinShift: u32;     // log2(smallest table) = pool unit
   poolMaxShift: u32;     // log2(largest table)
-  poolLock: u32;
-  poolFreeBytes: u32;
-  zoneLock: u32;
+  /** @core */ poolLock: u32;
+  /** @core */ poolFreeBytes: u32;
+  /** @core */ zoneLock: u32;
   zoneMaxOrder: u32;
-  hugeZeroLock: u32;     // huge_zero_lock
-  zoneStartPfn: u64;     // first buddy-managed RAM pfn (above the table pool)
-  zoneEndPfn: u64;
-  zoneFreePages: u64;    // atomic
+  /** @core */ hugeZeroLock: u32;     // huge_zero_lock
+  /** @core */ zoneStartPfn: u64;     // first buddy-managed RAM pfn (above the table pool)
+  /** @core */ zoneEndPfn: u64;
+  /** @core */ zoneFreePages: u64;    // atomic
   ramPfns: u64;          // RAM is pfn [0, ramPfns)
-  zeroPfn: u64;          // the shared zero page
-  hugeZeroPfn: u64;      // atomic: huge_zero_pfn, the huge zero folio (0 until first use; pfn 0 is never a folio)
-  statTlbFlushes: u64;
-  statTablesFreed: u64;
-  statFaults: u64;
+  /** @core */ zeroPfn: u64;          // the shared zero page
+  /** @core */ hugeZeroPfn: u64;      // atomic: huge_zero_pfn, the huge zero folio (0 until first use; pfn 0 is never a folio)
+  /** @core */ statTlbFlushes: u64;
+  /** @core */ statTablesFreed: u64;
+  /** @core */ statFaults: u64;
   // The kernel preset's ZONE_DEVICE switches (src/host/presets.ts); model.ts
   // reads them once at attach.
   pgmapPageRefs: u32;    // device-private/coherent pages hold a pgmap reference each (v6.1 on)
@@ -82,8 +82,8 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   zoneDevice: u32;       // CONFIG_ZONE_DEVICE: memremap_pages is possible at all
   pgmapBase: u32;        // Pgmap[pgmapCap]: the pgmap_array (get_dev_pagemap looks up by pfn)
   pgmapCap: u32;
-  pgmapLock: u32;        // memremap/memunmap (mem_hotplug_lock and the pgmap_array's lock)
-  pgmapSeq: u32;         // the last Pgmap.gen handed out
+  /** @core */ pgmapLock: u32;        // memremap/memunmap (mem_hotplug_lock and the pgmap_array's lock)
+  /** @core */ pgmapSeq: u32;         // the last Pgmap.gen handed out
   daxVmemmapOpt: u32;    // CONFIG_ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (x86_64, ppc64 radix, riscv)
   thpPud: u32;           // CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD (x86_64, ppc64 radix): PUD-sized DAX faults
   pfnmapLevels: u32;     // bit l: pXd_mkspecial exists at level l (ARCH_SUPPORTS_PMD_PFNMAP / _PUD_PFNMAP)
@@ -92,8 +92,8 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   daxArena: u32;         // their DAX entries and extents, taken from daxArenaNext up to daxArenaEnd
   daxArenaEnd: u32;
   daxArenaNext: u32;
-  daxLock: u32;          // the files' i_pages lock (xa_lock_irq) and file creation; taken inside an mm lock
-  daxSeq: u32;           // the last DaxFile.gen handed out
+  /** @core */ daxLock: u32;          // the files' i_pages lock (xa_lock_irq) and file creation; taken inside an mm lock
+  /** @core */ daxSeq: u32;           // the last DaxFile.gen handed out
   _daxPad: u32;
 }
 export const HEADER_SIZE: u32 = 4096;
@@ -346,32 +346,32 @@ export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
 
 // ---------------------------------------------------------------- per-thread context
 @unmanaged export class Ctx {
-  seq: u32;              // odd while this thread is inside a lockless walk
-  status: i32;
-  opId: u32;
+  /** @core */ seq: u32;              // odd while this thread is inside a lockless walk
+  /** @core */ status: i32;
+  /** @core */ opId: u32;
   outCap: u32;           // entries in the output array
   out: u32;              // -> u64[outCap] (pfns out of gup, pfns into unpin)
   scratch: u32;          // -> u8[CTX_SCRATCH] for mmu_gather batches
-  stop: u32;             // atomic: another thread asks this context's loop to end at its next round
+  /** @core */ stop: u32;             // atomic: another thread asks this context's loop to end at its next round
   _pad1: u32;
   // The last table link the core refused to follow (E_BADTABLE): the entry,
   // where it lives, its level, the address being handled and why (BAD_*).
-  badEntry: u64;
-  badEntryPa: u64;
-  badVa: u64;
-  badLevel: u32;
-  badWhy: u32;
+  /** @core */ badEntry: u64;
+  /** @core */ badEntryPa: u64;
+  /** @core */ badVa: u64;
+  /** @core */ badLevel: u32;
+  /** @core */ badWhy: u32;
   // Per-context counters (one writer, this context's thread; readers sum them
   // over every context, as the kernel sums per-cpu counters): the op log, what
   // gup handed out and not yet got back, and gup's statistics. Being per
   // context, two threads never write one cache line for them.
   index: u32;            // this context's number, 0 .. Header.ctxCount - 1
-  opSeq: u32;            // the last operation this context began (its id: opId)
-  gupOutstanding: i64;   // atomic: references handed out by gup and not yet returned
-  pinOutstanding: i64;   // atomic: of those, pins (FOLL_PIN), counted per page
-  statGupFastPages: u64; // atomic
-  statGupSlowPages: u64; // atomic
-  statGupFastBails: u64; // atomic
+  /** @core */ opSeq: u32;            // the last operation this context began (its id: opId)
+  /** @core */ gupOutstanding: i64;   // atomic: references handed out by gup and not yet returned
+  /** @core */ pinOutstanding: i64;   // atomic: of those, pins (FOLL_PIN), counted per page
+  /** @core */ statGupFastPages: u64; // atomic
+  /** @core */ statGupSlowPages: u64; // atomic
+  /** @core */ statGupFastBails: u64; // atomic
 }
 // The operation's records (assembly/abi.ts) follow the fields: its input at
 // CTX_IN, its output at CTX_OUT, CTX_REC_SIZE bytes each.
@@ -387,19 +387,19 @@ export const CTX_SCRATCH: u32 = GATHER_PAGES * 8 + GATHER_TABLES * 16;
 
 // ---------------------------------------------------------------- mm and vma
 @unmanaged export class Mm {
-  inUse: u32;
-  lock: u32;             // mmap_lock (exclusive here); 0 free, 1 held, 2 held + waiters
-  writeProtectSeq: u32;  // mm->write_protect_seq (odd while fork copies)
-  flags: u32;            // MMF_HAS_PINNED
-  nrVmas: u32;
+  /** @core */ inUse: u32;
+  /** @core */ lock: u32;             // mmap_lock (exclusive here); 0 free, 1 held, 2 held + waiters
+  /** @core */ writeProtectSeq: u32;  // mm->write_protect_seq (odd while fork copies)
+  /** @core */ flags: u32;            // MMF_HAS_PINNED
+  /** @core */ nrVmas: u32;
   vmas: u32;             // -> Vma[vmaPerMm], sorted by start
-  id: u32;
+  /** @core */ id: u32;
   _pad: u32;
-  root: u64;             // pa of the top-level table
-  rssAnon: i64;
-  rssFile: i64;
-  pgtablesBytes: i64;
-  hugetlbUsage: i64;     // mm->hugetlb_usage, in base pages (hugetlb_count_add / hugetlb_count_sub)
+  /** @core */ root: u64;             // pa of the top-level table
+  /** @core */ rssAnon: i64;
+  /** @core */ rssFile: i64;
+  /** @core */ pgtablesBytes: i64;
+  /** @core */ hugetlbUsage: i64;     // mm->hugetlb_usage, in base pages (hugetlb_count_add / hugetlb_count_sub)
 }
 export const MM_SIZE: u32 = 128;
 export const MMF_HAS_PINNED: u32 = 1 << 0;   // sticky flag, set on the first FOLL_PIN

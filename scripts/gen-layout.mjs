@@ -39,6 +39,7 @@ function parse(file) {
   const classes = {};
   const ops = {};
   const notes = {};
+  const core = {};      // class -> fields tagged @core (left 0 by the host at create time)
   for (const st of sf.statements) {
     if (!ts.isClassDeclaration(st)) continue;
     const name = st.name?.text;
@@ -59,6 +60,10 @@ function parse(file) {
       if (f === 'status' && file.endsWith('abi.ts')) fail(m, `${name}.status: 'status' is the name of every operation's returned status`);
       if (/^_(?!pad)/.test(f) && file.endsWith('abi.ts')) fail(m, `${name}.${f}: a record's field names do not start with '_' (but _pad*)`);
       fields[f] = t;
+      for (const tag of ts.getJSDocTags(m)) {
+        if (tag.tagName.text !== 'core' || file.endsWith('abi.ts')) fail(m, `${name}.${f}: '@${tag.tagName.text}' is not a field tag (a field of a structure the host creates may be '@core')`);
+        (core[name] ??= []).push(f);
+      }
       const note = ts.getTrailingCommentRanges(text, m.end)?.[0];
       if (note && note.kind === ts.SyntaxKind.SingleLineCommentTrivia) notes[`${name}.${f}`] = text.slice(note.pos + 2, note.end).trim();
     }
@@ -78,7 +83,7 @@ function parse(file) {
       }
     } else if (tags.length) fail(st, `class ${name}: '@op' belongs to records in assembly/abi.ts`);
   }
-  return { classes, ops, notes };
+  return { classes, ops, notes, core };
 }
 
 const layout = parse('assembly/layout.ts');
@@ -181,74 +186,28 @@ writeFileSync(root + 'src/host/abi.gen.ts', h);
 
 // ---------------------------------------------------------------- src/host/records.gen.ts
 // What the host writes into shared memory when it creates a machine
-// (src/host/plan.ts), by structure. 'all': every field, the structure is the
-// host's whole (the descriptor). Otherwise two lists that together name every
-// field: `host`, what the host writes at create time, and `zero`, what it
-// leaves 0 there: the core's locks, counters, statistics and the fields
-// machineInit or later operations set (an arena's `*Next` cursor starts where
-// the host puts it, so it is the host's). A field in neither list stops the
-// build: a field added to assembly/layout.ts is placed here before the host
-// can leave it 0 by omission; one in `host` the host must then write (the
-// compiler refuses a record without it).
-const CREATE = {
-  Header: {
-    host: [
-      'magic', 'version', 'model', 'arch', 'archHw', 'ctxBase', 'ctxCount', 'ctxSize', 'mmBase', 'mmCount', 'vmaPerMm',
-      'opLogBase', 'opLogSize', 'violBase', 'violCap', 'sectionRoots', 'nrRoots', 'sectionShift', 'rootShift',
-      'memmapArena', 'memmapArenaEnd', 'memmapArenaNext', 'poolBase', 'poolBytes', 'poolUnits', 'poolMinShift', 'poolMaxShift',
-      'zoneMaxOrder', 'ramPfns', 'pgmapPageRefs', 'devmapCode', 'daxHugeSpecial', 'fsDaxLimited', 'whatIf', 'zoneDevice',
-      'pgmapBase', 'pgmapCap', 'daxVmemmapOpt', 'thpPud', 'pfnmapLevels', 'daxBase', 'daxCap', 'daxArena', 'daxArenaEnd', 'daxArenaNext',
-    ],
-    zero: [
-      'flags',                                                  // (read by no one)
-      'violCount', 'memmapLock', 'poolLock', 'poolFreeBytes', 'zoneLock', 'hugeZeroLock', 'pgmapLock', 'pgmapSeq', 'daxLock', 'daxSeq',
-      'zoneStartPfn', 'zoneEndPfn', 'zoneFreePages', 'zeroPfn', 'hugeZeroPfn',   // machineInit and the first THP read fault
-      'statTlbFlushes', 'statTablesFreed', 'statFaults',
-    ],
-  },
-  ArchDesc: 'all',
-  LevelDesc: 'all',
-  Pred: 'all',
-  Ctx: {
-    host: ['index', 'outCap', 'out', 'scratch'],
-    zero: [
-      'seq', 'status', 'opId', 'stop', 'badEntry', 'badEntryPa', 'badVa', 'badLevel', 'badWhy', 'opSeq',
-      'gupOutstanding', 'pinOutstanding', 'statGupFastPages', 'statGupSlowPages', 'statGupFastBails',
-    ],
-  },
-  Mm: {
-    host: ['vmas'],
-    zero: ['inUse', 'lock', 'writeProtectSeq', 'flags', 'nrVmas', 'id', 'root', 'rssAnon', 'rssFile', 'pgtablesBytes', 'hugetlbUsage'],
-  },
-};
+// (src/host/plan.ts), by structure: every field but those assembly/layout.ts
+// tags `/** @core */` (the core's locks, counters, statistics and what
+// machineInit or later operations set; an arena's `*Next` cursor starts where
+// the host puts it, so it is the host's). A field added to layout.ts is
+// therefore the host's until it is tagged: plan.ts does not compile until it
+// writes it, so nothing is left 0 by omission.
+const CREATE = ['Header', 'ArchDesc', 'LevelDesc', 'Pred', 'Ctx', 'Mm'];
+for (const c of Object.keys(layout.core)) {
+  if (!CREATE.includes(c)) throw new Error(`gen-layout: assembly/layout.ts ${c}: '@core' tags fields of a structure the host creates (${CREATE.join(', ')}); ${c} is not one`);
+}
 let r = head.replace('from assembly/layout.ts and assembly/abi.ts', 'from assembly/layout.ts');
 r += '// What the host writes into shared memory when it creates a machine: one\n';
-r += '// interface per structure (every field the host must write) and its writer\n';
-r += '// (src/host/plan.ts). The fields the host leaves 0 are listed in the generator.\n';
+r += '// interface per structure (every field the host must write: all but those\n';
+r += '// layout.ts tags @core) and its writer (src/host/plan.ts).\n';
 r += writerPrelude;
-for (const [c, which] of Object.entries(CREATE)) {
+for (const c of CREATE) {
   const fields = layout.classes[c];
-  const all = exportedFields(fields);
-  let fs = all;
-  if (which !== 'all') {
-    const where = `scripts/gen-layout.mjs CREATE.${c}`;
-    for (const list of ['host', 'zero']) {
-      for (const f of which[list]) {
-        if (!all.includes(f)) throw new Error(`gen-layout: ${where}.${list} names ${c}.${f}, which assembly/layout.ts does not define`);
-      }
-    }
-    const both = which.host.filter((f) => which.zero.includes(f));
-    if (both.length) throw new Error(`gen-layout: ${where}: ${both.map((f) => `${c}.${f}`).join(', ')} in both 'host' and 'zero'`);
-    const unplaced = all.filter((f) => !which.host.includes(f) && !which.zero.includes(f));
-    if (unplaced.length) {
-      throw new Error(`gen-layout: assembly/layout.ts ${unplaced.map((f) => `${c}.${f}`).join(', ')}: does the host write ${unplaced.length > 1 ? 'them' : 'it'} when it creates a machine? ` +
-        `Add ${unplaced.length > 1 ? 'each' : 'it'} to ${where}.host (and write it in src/host/plan.ts) or to ${where}.zero (left 0 for the core)`);
-    }
-    fs = all.filter((f) => which.host.includes(f));
-  }
+  const zero = layout.core[c] ?? [];
+  const fs = exportedFields(fields).filter((f) => !zero.includes(f));
   const notes = Object.fromEntries(fs.filter((f) => layout.notes[`${c}.${f}`]).map((f) => [f, layout.notes[`${c}.${f}`]]));
   const iface = `${c}Init`;
-  r += `/** assembly/layout.ts ${c}${which === 'all' ? ', every field' : `: the fields the host sets at create time (${which.zero.length} more are left 0)`} */\n`;
+  r += `/** assembly/layout.ts ${c}${zero.length === 0 ? ', every field' : `: the fields the host sets at create time (${zero.length} more, tagged @core, are the core's)`} */\n`;
   r += writer(iface, `write${iface}`, fields, fs, notes, true) + '\n';
 }
 writeFileSync(root + 'src/host/records.gen.ts', r);
