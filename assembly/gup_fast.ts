@@ -58,7 +58,7 @@ let gAnonSettles: u64 = 0;   // PAGE_MAPPING_ANON, or 0 for a read pin
 export function gupCallBegin(out: usize, flags: u32, opId: u32): void {
   gOut = out;
   gNr = 0;
-  secPfn = <u64>-1;
+  secSpan = 0;
   gFlags = flags;
   gOp = opId;
   gRuns = (flags & GUP_OUT_RUNS) != 0;
@@ -66,9 +66,12 @@ export function gupCallBegin(out: usize, flags: u32, opId: u32): void {
 }
 
 // The section of the last page looked up (pfn_to_page's memory, per call).
-export let secPfn: u64 = <u64>-1;
+// A pfn is in it when pfn - secPfn < secSpan (one unsigned test; secSpan 0:
+// nothing remembered), its struct page at secBase + (pfn - secPfn) * 64.
+export let secPfn: u64 = 0;
+export let secSpan: u64 = 0;
 export let secBase: usize = 0;
-export function pfnCacheReset(): void { secPfn = <u64>-1; }
+export function pfnCacheReset(): void { secSpan = 0; }
 
 // pfn_to_page for a section other than the cached one (out of the loop's way).
 function pageOfPfnSlow(pfn: u64): usize {
@@ -76,6 +79,7 @@ function pageOfPfnSlow(pfn: u64): usize {
   // (a vmemmap-optimised section's struct pages are not laid out by pfn: never cached)
   if (page != 0 && pfnLinear(pfn)) {
     secPfn = pfn & ~SEC_MASK;
+    secSpan = SEC_MASK + 1;
     secBase = page - <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES;
   }
   return page;
@@ -89,7 +93,8 @@ function pageOrZeroSlow(pfn: u64): usize {
 
 // pfn_to_page, remembering the last section (gup-fast, unpin).
 @inline export function pageOfPfn(pfn: u64): usize {
-  return (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : pageOfPfnSlow(pfn);
+  const off = pfn - secPfn;
+  return off < secSpan ? secBase + <usize>off * PAGE_SIZE_BYTES : pageOfPfnSlow(pfn);
 }
 
 @inline export function folioSetReferenced(folio: usize): void {
@@ -209,7 +214,8 @@ function gupFastPteRangeLongtermBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp
       // pfn_to_page, with the zero page's struct page standing for "no struct page":
       // both go the per-entry way, as every PG_reserved page does (the zero page
       // is one: one test of the flags sends them all there)
-      const page = (pfn & ~SEC_MASK) == secPfn ? secBase + <usize>(pfn & SEC_MASK) * PAGE_SIZE_BYTES : pageOrZeroSlow(pfn);
+      const off = pfn - secPfn;
+      const page = off < secSpan ? secBase + <usize>off * PAGE_SIZE_BYTES : pageOrZeroSlow(pfn);
       if (((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | reserved | 1)) == 0) {
         // folio_ref_try_add on what looks like an order-0 folio
         const c = load<i32>(refcountPtr(page));

@@ -1,7 +1,7 @@
 // unpin_user_pages / put_page for what gup handed out: a checked, batched
 // release built from refcount.ts's folio_ref_* and pincount helpers.
 
-import { ctxOf, SEC_MASK } from './base';
+import { ctxOf } from './base';
 import { UnpinIn, UnpinOut, argsIn, argsOut } from './abi';
 import { folioOrder } from './mem';
 import { zeroPageOf } from './folio';
@@ -11,7 +11,7 @@ import {
 } from './refcount';
 import { freeAtZero, devicePageIdle } from './model';
 import { isDevicePfn } from './pgmap';
-import { pageOfPfn, pfnCacheReset, secPfn, secBase } from './gup_fast';
+import { pageOfPfn, pfnCacheReset, secPfn, secSpan, secBase } from './gup_fast';
 import {
   Page, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD, PG_head, PG_reserved, FOLL_GET, FOLL_PIN, GUP_PIN_COUNTING_BIAS, E_INVAL,
   GUP_OUT_RUNS, GUP_RELEASE_OWN, RUN_MARK,
@@ -106,8 +106,9 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
       const toRec = (k - i) << 3;
       while (q != qEnd) {
         const qpfn = load<u64>(q);
-        if ((qpfn & ~SEC_MASK) != secPfn) break;
-        const qpage = secBase + <usize>(qpfn & SEC_MASK) * PAGE_SIZE_BYTES;
+        const qoff = qpfn - secPfn;
+        if (qoff >= secSpan) break;
+        const qpage = secBase + <usize>qoff * PAGE_SIZE_BYTES;
         if (((load<u64>(qpage, PAGE_COMPOUND_HEAD) & 1) | (load<u64>(qpage) & (large | reserved))) != 0) break;
         const after = folioRefSubUnit(qpage);
         // What its mappings hold may stay (none for a list of this context's own):

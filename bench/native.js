@@ -1,5 +1,6 @@
 // pgtemu against a native C loop of the same algorithm (bench/native/gup_fast.c),
-// interleaved in one run: `node bench/native.js [--rounds N] [--write]`.
+// interleaved in one run. `npm run bench` runs it (nativeComparison below);
+// on its own: `node bench/native.js [--rounds N] [--write]`.
 //
 // The C program is built with the system's C compiler (cc) into build/; with
 // no compiler the report says "no compiler" and nothing else is measured.
@@ -10,21 +11,19 @@
 // only ratios within a round mean anything.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
 import { Machine } from '../dist/index.js';
 import { prepareGup, gupRounds, walkRounds } from '../dist/host/bench.js';
-
-const { values: opt } = parseArgs({ options: { rounds: { type: 'string' }, write: { type: 'boolean' } } });
-const ROUNDS = Number(opt.rounds ?? 31);
-if (!Number.isInteger(ROUNDS) || ROUNDS < 3) { console.error(`--rounds ${opt.rounds}: an integer of at least 3`); process.exit(2); }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const exe = root + 'build/gup_fast_native';
 
 function build() {
+  mkdirSync(root + 'build', { recursive: true });
   const cc = spawnSync('cc', ['-O2', '-o', exe, root + 'bench/native/gup_fast.c'], { encoding: 'utf8' });
   if (cc.error || cc.status !== 0) return cc.error ? 'no compiler' : `cc failed: ${cc.stderr.trim()}`;
   return undefined;
@@ -44,11 +43,17 @@ function native() {
   };
 }
 
-const why = build();
-const rows = [];
-if (why) {
-  console.log(`native baseline: ${why}; nothing measured`);
-} else {
+/**
+ * Every case, `rounds` interleaved rounds each (x86_64/4level). Returns
+ * { compiler: 'cc -O2' or why not, rounds, rows: [{ case, unit, pgtemu, c, ratio, ratioP25, ratioP75 }] }.
+ */
+export async function nativeComparison({ rounds = 31, log = console.log } = {}) {
+  const why = build();
+  const rows = [];
+  if (why) {
+    log(`native baseline: ${why}; nothing measured`);
+    return { compiler: why, rounds, rows };
+  }
   const c = native();
   const m = Machine.createSync({ arch: 'x86_64', variant: '4level', ramMiB: 512, tablePoolMiB: 8 });
   const small = prepareGup(m, { order: 0, pages: 512 });
@@ -95,27 +100,39 @@ if (why) {
     do k.ours(); while (performance.now() < until);
     await c.run(k.theirs, cRounds[k.theirs] * 4);
     const a = [], b = [], r = [];
-    for (let i = 0; i < ROUNDS; i++) {
+    for (let i = 0; i < rounds; i++) {
       const x = k.ours();
       const y = await c.run(k.theirs, cRounds[k.theirs]);
       a.push(x); b.push(y); r.push(x / y);
     }
-    const row = { case: k.name, unit: k.unit, pgtemu: quantile(a, 0.5), c: quantile(b, 0.5), ratio: quantile(r, 0.5), ratioP25: quantile(r, 0.25), ratioP75: quantile(r, 0.75), rounds: ROUNDS };
+    const row = { case: k.name, unit: k.unit, pgtemu: quantile(a, 0.5), c: quantile(b, 0.5), ratio: quantile(r, 0.5), ratioP25: quantile(r, 0.25), ratioP75: quantile(r, 0.75), rounds };
     rows.push(row);
-    console.log(`${k.name.padEnd(40)} pgtemu ${row.pgtemu.toFixed(2).padStart(6)}  C ${row.c.toFixed(2).padStart(6)} ${k.unit.padEnd(14)} ratio ${row.ratio.toFixed(2)} [${row.ratioP25.toFixed(2)}..${row.ratioP75.toFixed(2)}]`);
+    log(`${k.name.padEnd(50)} pgtemu ${row.pgtemu.toFixed(2).padStart(6)}  C ${row.c.toFixed(2).padStart(6)} ${k.unit.padEnd(14)} ratio ${row.ratio.toFixed(2)} [${row.ratioP25.toFixed(2)}..${row.ratioP75.toFixed(2)}]`);
   }
   c.close();
+  return { compiler: 'cc -O2', rounds, rows };
 }
 
-if (opt.write) {
-  const dir = new URL('./results/', import.meta.url);
-  mkdirSync(dir, { recursive: true });
-  const md = why ? `Native baseline: ${why}.` : [
-    `pgtemu against a C loop of the same algorithm (bench/native/gup_fast.c, cc -O2), x86_64/4level, ${ROUNDS} interleaved rounds per case: ratio = pgtemu / C per round, median [25th..75th percentile].`,
+/** The comparison as a markdown section. */
+export function nativeMarkdown(r) {
+  if (r.rows.length === 0) return `Native baseline: ${r.compiler}.`;
+  return [
+    `pgtemu against a C loop of the same algorithm (bench/native/gup_fast.c, ${r.compiler}), x86_64/4level, ${r.rounds} interleaved rounds per case: ratio = pgtemu / C per round, median [25th..75th percentile].`,
     '', '| case | pgtemu | C | unit | ratio |', '|---|---:|---:|---|---|',
-    ...rows.map((r) => `| ${r.case} | ${r.pgtemu.toFixed(2)} | ${r.c.toFixed(2)} | ${r.unit} | ${r.ratio.toFixed(2)} [${r.ratioP25.toFixed(2)}..${r.ratioP75.toFixed(2)}] |`),
+    ...r.rows.map((x) => `| ${x.case} | ${x.pgtemu.toFixed(2)} | ${x.c.toFixed(2)} | ${x.unit} | ${x.ratio.toFixed(2)} [${x.ratioP25.toFixed(2)}..${x.ratioP75.toFixed(2)}] |`),
   ].join('\n');
-  writeFileSync(new URL('native.md', dir), md + '\n');
-  writeFileSync(new URL('native.json', dir), JSON.stringify({ compiler: why ?? 'cc -O2', rows }, null, 2) + '\n');
 }
-if (!existsSync(exe) && !why) process.exit(1);
+
+// ---------------------------------------------------------------- on its own
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const { values: opt } = parseArgs({ options: { rounds: { type: 'string' }, write: { type: 'boolean' } } });
+  const rounds = Number(opt.rounds ?? 31);
+  if (!Number.isInteger(rounds) || rounds < 3) { console.error(`--rounds ${opt.rounds}: an integer of at least 3`); process.exit(2); }
+  const r = await nativeComparison({ rounds });
+  if (opt.write) {
+    const dir = new URL('./results/', import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(new URL('native.md', dir), nativeMarkdown(r) + '\n');
+    writeFileSync(new URL('native.json', dir), JSON.stringify(r, null, 2) + '\n');
+  }
+}

@@ -12,7 +12,9 @@
 //   - device-DAX pin + unpin on v6.12 (devmap entries) against v6.17 (normal
 //     entries) over the same device memory, as base pages and as pmd-sized
 //     folios, the two machines interleaved in rounds (devmapVsUnified);
-// and the shared-memory footprint per GiB of modelled RAM.
+// and the shared-memory footprint per GiB of modelled RAM; and last (x86_64)
+// pgtemu against a native C loop of the same algorithm, interleaved in rounds
+// (bench/native.js; "no compiler" where cc is missing).
 // Results: printed (with --json: the report as JSON on stdout, the lines on stderr); with --write
 // (a full run only) also written to bench/results/latest.{json,md} and the README's benchmark
 // section. A quick or filtered run never rewrites tracked files.
@@ -26,6 +28,7 @@ import { RefMachine } from '../build/reference/test/reference/index.js';   // np
 import { prepareGup, gupRounds, walkRounds, median, warmUp, devmapVsUnified } from '../dist/host/bench.js';
 import { plotMicro, svg, devmapLines, devmapMarkdown } from '../dist/cli/bench.js';
 import { progress } from '../dist/cli/common.js';
+import { nativeComparison, nativeMarkdown } from './native.js';
 
 const { values: opt } = parseArgs({
   options: { quick: { type: 'boolean' }, arch: { type: 'string' }, variant: { type: 'string' }, 'no-ref': { type: 'boolean' }, json: { type: 'boolean' }, write: { type: 'boolean' } },
@@ -198,8 +201,10 @@ for (const line of devmapLines(devmap)) log(line);
 const fp = footprint();
 log(`footprint: struct pages ${fp.structPageBytesPerGiB / 2 ** 20} MiB per GiB of RAM; shared memory grows ${(fp.sharedBytesPerGiB / 2 ** 20).toFixed(1)} MiB per GiB`);
 
+const nativeRun = opt.arch && opt.arch !== 'x86_64' ? undefined : await nativeComparison({ rounds: opt.quick ? 5 : 31, log: (l) => log(`native  ${l}`) });
+
 const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}` };
-const report = { date: started.toISOString(), quick: !!opt.quick, machine, perVariant, threads, devmap, footprint: fp };
+const report = { date: started.toISOString(), quick: !!opt.quick, machine, perVariant, threads, devmap, footprint: fp, native: nativeRun };
 const md = [
   `# pgtemu benchmark results`,
   '',
@@ -226,6 +231,7 @@ const md = [
   '',
   devmap.length ? devmapMarkdown(devmap) : '',
   '',
+  nativeRun ? `### Against a native C loop of the same algorithm\n\n${nativeMarkdown(nativeRun)}\n` : '',
   `### Footprint\n\nstruct page: ${fp.structPageBytesPerGiB / 2 ** 20} MiB per GiB of modelled RAM (${fp.structPageBytes} bytes per 4 KiB frame, as in the kernel); the shared memory grows by ${(fp.sharedBytesPerGiB / 2 ** 20).toFixed(1)} MiB per GiB (${fp.perFrameBytes.toFixed(1)} bytes per frame: the struct page plus the checker's counters); only the table pool is backed.`,
   '',
 ].join('\n');
@@ -248,6 +254,7 @@ if (!opt.write) {
   } catch { /* no README next to an installed package */ }
   writeFileSync(new URL('./results/latest.json', import.meta.url), json(report));
   writeFileSync(new URL('./results/latest.md', import.meta.url), md);
+  if (nativeRun) writeFileSync(new URL('./results/native.json', import.meta.url), json(nativeRun));
   // the plots the README shows: per-arch cost, and what a second worker adds
   const dir = new URL('./results/', import.meta.url).pathname;
   const quiet = { out: () => {}, err: (x) => console.error(x) };
@@ -268,5 +275,5 @@ if (!opt.write) {
       },
     }));
   }
-  log('\nwritten: bench/results/latest.{json,md}, per-arch-cost.svg, threads.svg, README.md');
+  log('\nwritten: bench/results/latest.{json,md}, native.json, per-arch-cost.svg, threads.svg, README.md');
 }
