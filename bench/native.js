@@ -4,11 +4,13 @@
 //
 // The C program is built with the system's C compiler (cc) into build/; with
 // no compiler the report says "no compiler" and nothing else is measured.
-// Each round times one batch of pgtemu (through the public API, or the loop
-// inside the core) and then one batch of the C loop, which times itself;
-// the ratio pgtemu/C per round is reported as median and 25th..75th
-// percentile. This machine's speed flips every few tens of milliseconds, so
-// only ratios within a round mean anything.
+// Each round times, for every case in turn, one batch of pgtemu (through the
+// public API, or the loop inside the core) and then one batch of the C loop,
+// which times itself; the ratio pgtemu/C per round is reported as median and
+// 25th..75th percentile. This machine's speed flips every few tens of
+// milliseconds, so only ratios within a round mean anything; and the ratio
+// itself moves with the host's phase over seconds, so every case runs in
+// every round (compare cases within one run; runs minutes apart differ).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -95,20 +97,28 @@ export async function nativeComparison({ rounds = 31, log = console.log } = {}) 
     { name: 'random walk, against a C walk without link checks', unit: 'ns/walk', theirs: 'walkbare', ours: walk },
   ];
   const cRounds = { get: N, pin: N, pinleaf: N, walk: 4, walkbare: 4 };
+  // Every case in every round, so that all of them see the same phases of the
+  // host (whose speed, and the pgtemu / C ratio with it, moves over seconds).
   for (const k of cases) {
     const until = performance.now() + 300;          // tier up
     do k.ours(); while (performance.now() < until);
     await c.run(k.theirs, cRounds[k.theirs] * 4);
-    const a = [], b = [], r = [];
-    for (let i = 0; i < rounds; i++) {
+  }
+  const t = cases.map(() => ({ a: [], b: [], r: [] }));
+  for (let i = 0; i < rounds; i++) {
+    for (let j = 0; j < cases.length; j++) {
+      const k = cases[j];
       const x = k.ours();
       const y = await c.run(k.theirs, cRounds[k.theirs]);
-      a.push(x); b.push(y); r.push(x / y);
+      t[j].a.push(x); t[j].b.push(y); t[j].r.push(x / y);
     }
+  }
+  cases.forEach((k, j) => {
+    const { a, b, r } = t[j];
     const row = { case: k.name, unit: k.unit, pgtemu: quantile(a, 0.5), c: quantile(b, 0.5), ratio: quantile(r, 0.5), ratioP25: quantile(r, 0.25), ratioP75: quantile(r, 0.75), rounds };
     rows.push(row);
     log(`${k.name.padEnd(50)} pgtemu ${row.pgtemu.toFixed(2).padStart(6)}  C ${row.c.toFixed(2).padStart(6)} ${k.unit.padEnd(14)} ratio ${row.ratio.toFixed(2)} [${row.ratioP25.toFixed(2)}..${row.ratioP75.toFixed(2)}]`);
-  }
+  });
   c.close();
   return { compiler: 'cc -O2', rounds, rows };
 }
