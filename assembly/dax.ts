@@ -356,7 +356,7 @@ function daxCowFault(mm: usize, v: Vma, va: u64, index: u64, opId: u32): i32 {
   const last = nLevels() - 1;
   // a read-only DAX PMD in the way: wp_huge_pmd on a private mapping splits
   // it (__split_huge_pmd: a DAX PMD is cleared whole) and falls back to PTEs
-  walkFrom(mmOf(mm).root, va, 255, mm);
+  walkFrom(mmOf(mm).root, va, mm);
   if (wCode == W_OK && wLevel < last) {
     const hd = lv(wLevel);
     const he = xchgEntry(wPtr, L(wLevel).emptyValue);

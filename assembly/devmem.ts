@@ -51,7 +51,7 @@ export function migrateToDevice(ctx: usize): i32 {
 function migrateLocked(mm: usize, p: usize, dev: usize, va: u64, pfn: u64, op: u32): i32 {
   const g = pgmapOf(p);
   const last = nLevels() - 1;
-  walkFrom(mmOf(mm).root, va, 255, mm);
+  walkFrom(mmOf(mm).root, va, mm);
   // migrate_vma_collect: a present, normal pte of an order-0 anon page
   if (wCode != W_OK || wLevel != last) return E_FAULT;
   const d = lv(last);

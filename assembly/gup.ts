@@ -41,7 +41,7 @@ function getUserPagesLocked(mm: usize, start: u64, nr: u32): i32 {
     let tries = 0;
     let unshare = false;
     while (true) {
-      walkFrom(mmOf(mm).root, addr, 255, mm);
+      walkFrom(mmOf(mm).root, addr, mm);
       let ok = wCode == W_OK;
       const d = lv(wLevel);
       const e = wEntry;

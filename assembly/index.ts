@@ -316,7 +316,7 @@ export function populate(ctx: usize): i32 {
   while (va < end) {
     r = faultOne(ctx, mm, va, write, op);
     if (r < 0) break;
-    walkFrom(mmOf(mm).root, va, 255, mm);
+    walkFrom(mmOf(mm).root, va, mm);
     // on to the next leaf's start (pXd_addr_end with no end: 0 is the top)
     va = addrEnd(va, 0, (<u64>1) << L(wCode == W_OK ? wLevel : nLevels() - 1).shift);
   }
@@ -496,7 +496,7 @@ function walkView(ctx: usize, root: u64, mm: usize, va: u64, view: u32): void {
   if (hi != 0 && (arch().vaSignExtend == 0 || hi != m)) {
     o.level = 0; o.entry = 0; o.pa = 0; o.code = W_BADVA; o.entryPa = 0; o.why = 0;
   } else {
-    walkFrom(root, va, 255, mm);
+    walkFrom(root, va, mm);
     walkResult(o, va);
   }
   if (hw) useArch(hdr().arch);
@@ -594,13 +594,13 @@ export function walkMany(ctx: usize): i32 {
   if (BE) {
     for (let i: u64 = 0; i < count; i++) {
       x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-      walkCheckedInline(root, start + (((x % len) >> ps) << ps), 255, true);
+      walkCheckedInline(root, start + (((x % len) >> ps) << ps), true);
       if (wCode == W_OK) { hits++; acc ^= wEntry; }
     }
   } else {
     for (let i: u64 = 0; i < count; i++) {
       x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-      walkCheckedInline(root, start + (((x % len) >> ps) << ps), 255, false);
+      walkCheckedInline(root, start + (((x % len) >> ps) << ps), false);
       if (wCode == W_OK) { hits++; acc ^= wEntry; }
     }
   }

@@ -19,8 +19,8 @@ import {
 } from './layout';
 
 // ---------------------------------------------------------------- to one address
-// Walk from a root table to the entry mapping va, stopping at a leaf, at a
-// non-present entry or at level `stop`. Results in the module globals below
+// Walk from a root table to the entry mapping va, stopping at a leaf or at a
+// non-present entry. Results in the module globals below
 // (per instance, so per thread; a result record would have to live in shared
 // memory, and the random-walk benchmark measures this function).
 // `mm` non-zero means the tables are that address space's own (each must be
@@ -33,11 +33,11 @@ export let wParent: usize = 0;  // the entry above it (0 at the top)
 export let wCode: u32 = 0;      // W_* (an entry's kind K_LEAF .. K_BAD is its code)
 export let wWhy: u32 = 0;       // W_BADTABLE: BAD_*
 
-export function walkFrom(rootPa: u64, va: u64, stop: u32, mm: usize): void {
+export function walkFrom(rootPa: u64, va: u64, mm: usize): void {
   const why = mm != 0 ? rootBad(rootPa, changetype<Mm>(mm).id) : tableRawBad(0, rootPa);
   if (why != 0) { walkRefused(0, 0, rootPa, va, why); return; }
-  if (mm != 0) walkChecked(rootPa, va, stop, mm);
-  else walkRawChecked(rootPa, va, stop);
+  if (mm != 0) walkChecked(rootPa, va, mm);
+  else walkRawChecked(rootPa, va);
 }
 
 // A refused link: the walk stops above it (cold, out of the walk's way).
@@ -51,17 +51,17 @@ function walkRefused(l: u32, parent: usize, pa: u64, va: u64, why: u32): void {
 // or (walkRawChecked) tables written by anyone. One walk, specialised twice.
 // Each is specialised for the byte order the tables are stored in (as
 // gup-fast's pte loop is), so no level tests it.
-export function walkChecked(rootPa: u64, va: u64, stop: u32, mm: usize): void {
-  if (BE) walkBelow(rootPa, va, stop, true, true);
-  else walkBelow(rootPa, va, stop, true, false);
+export function walkChecked(rootPa: u64, va: u64, mm: usize): void {
+  if (BE) walkBelow(rootPa, va, true, true);
+  else walkBelow(rootPa, va, true, false);
 }
 // walkChecked inlined (the random-walk benchmark's loop calls it per walk)
-@inline export function walkCheckedInline(rootPa: u64, va: u64, stop: u32, be: bool): void {
-  walkBelow(rootPa, va, stop, true, be);
+@inline export function walkCheckedInline(rootPa: u64, va: u64, be: bool): void {
+  walkBelow(rootPa, va, true, be);
 }
-function walkRawChecked(rootPa: u64, va: u64, stop: u32): void {
-  if (BE) walkBelow(rootPa, va, stop, false, true);
-  else walkBelow(rootPa, va, stop, false, false);
+function walkRawChecked(rootPa: u64, va: u64): void {
+  if (BE) walkBelow(rootPa, va, false, true);
+  else walkBelow(rootPa, va, false, false);
 }
 
 // The walk reads what each entry is as entryKind(d, e, false) does -- the
@@ -71,7 +71,7 @@ function walkRawChecked(rootPa: u64, va: u64, stop: u32): void {
 // It is the random-walk benchmark's loop, so the order is spelled out here
 // with the same predicates (an entryKind result tested again after it costs
 // the loop about 5% on V8).
-@inline function walkBelow(rootPa: u64, va: u64, stop: u32, owned: bool, be: bool): void {
+@inline function walkBelow(rootPa: u64, va: u64, owned: bool, be: bool): void {
   let pa = rootPa;
   let parent: usize = 0;
   const n = nLevels();
@@ -90,7 +90,6 @@ function walkRawChecked(rootPa: u64, va: u64, stop: u32): void {
       if (l == n - 1 || isLeaf(d, e)) { if (!isLeaf(d, e)) code = W_BAD; break; }
       if (!isTable(d, e)) { code = W_BAD; break; }
     }
-    if (l == stop) break;
     pa = tablePa(d, e);
     // (a read-only walk may also enter a shared invalid table, as loongarch's
     // refill does from an empty entry; nothing that changes tables ever does)

@@ -210,7 +210,7 @@ function checkLinks(tpa: u64, addr: u64, end: u64): i32 {
 let pLevel: u32 = 0;
 let pEntry: u64 = 0;
 function partialLeafAt(mm: usize, va: u64, edge: u64): usize {
-  walkFrom(mmOf(mm).root, va, 255, mm);
+  walkFrom(mmOf(mm).root, va, mm);
   if (wCode == W_OK && wLevel < nLevels() - 1 && (edge & (((<u64>1) << L(wLevel).shift) - 1)) != 0) {
     pLevel = wLevel;
     pEntry = wEntry;
