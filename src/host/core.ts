@@ -14,6 +14,9 @@ export type * from './abi.gen.js';
 export type FieldType = 'u8' | 'u16' | 'u32' | 'u64' | 'i32' | 'i64';
 type Classes = typeof FIELDS;
 export type ClassName = keyof Classes;
+/** A field of a shared structure, by its name in assembly/layout.ts, and what reading it gives (u64 and i64 as bigint). */
+export type FieldName<C extends ClassName> = keyof Classes[C] & string;
+export type FieldValue<C extends ClassName, F extends FieldName<C>> = Classes[C][F] extends 'u64' | 'i64' ? bigint : number;
 
 export interface Layout {
   /** offsets[Class][field] */

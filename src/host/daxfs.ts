@@ -149,7 +149,7 @@ export function daxFileHandle(m: Machine, f: unknown, op: string): { ptr: number
   const s = f instanceof DaxFile ? files.get(f) : undefined;
   if (!s) throw new PgtemuError('EINVAL', `${op}: file must be a DaxFile from Machine.createDaxFile (got ${describe(f)})`, { op });
   if (s.machine !== m) throw new PgtemuError('EINVAL', `${op}: that file belongs to another machine`, { op });
-  if ((m.rd(s.ptr, 'DaxFile', 'state') as number) !== DAXF_LIVE) throw new PgtemuError('EINVAL', `${op}: that file was evicted`, { op });
+  if ((m.rd(s.ptr, 'DaxFile', 'state')) !== DAXF_LIVE) throw new PgtemuError('EINVAL', `${op}: that file was evicted`, { op });
   return s;
 }
 
@@ -170,20 +170,20 @@ export class DaxFile {
   }
 
   /** i_size in bytes */
-  get size(): bigint { const s = this.slot('size'); return BigInt(s.machine.rd(s.ptr, 'DaxFile', 'nrPages') as number) << s.pageShift; }
+  get size(): bigint { const s = this.slot('size'); return BigInt(s.machine.rd(s.ptr, 'DaxFile', 'nrPages')) << s.pageShift; }
   /** 'live', or 'evicted' once evict() finished */
-  get state(): 'live' | 'evicted' { const s = this.slot('state'); return (s.machine.rd(s.ptr, 'DaxFile', 'state') as number) === DAXF_EVICTED ? 'evicted' : 'live'; }
+  get state(): 'live' | 'evicted' { const s = this.slot('state'); return (s.machine.rd(s.ptr, 'DaxFile', 'state')) === DAXF_EVICTED ? 'evicted' : 'live'; }
   /** disassociations of a still-referenced page so far (WARN_ON_ONCE in dax_disassociate_entry) */
-  get warnings(): number { const s = this.slot('warnings'); return s.machine.rd(s.ptr, 'DaxFile', 'warned') as number; }
+  get warnings(): number { const s = this.slot('warnings'); return s.machine.rd(s.ptr, 'DaxFile', 'warned'); }
 
   /** The DAX entry at file byte offset `at` (a page's), or undefined. */
   entry(at: bigint | number): DaxEntry | undefined {
     const s = this.slot('entry');
     const off = u64Arg(at, 'entry: offset');
     const idx = off >> s.pageShift;
-    const cap = BigInt(s.machine.rd(s.ptr, 'DaxFile', 'cap') as number);
+    const cap = BigInt(s.machine.rd(s.ptr, 'DaxFile', 'cap'));
     if (idx >= cap) throw new PgtemuError('EINVAL', `entry: offset ${hex(off)} is past the file's ${hex(cap << s.pageShift)} bytes`);
-    const base = s.machine.rd(s.ptr, 'DaxFile', 'entries') as number;
+    const base = s.machine.rd(s.ptr, 'DaxFile', 'entries');
     const e = s.machine.readU64(base + Number(idx) * 8);
     if (e === 0n) return undefined;
     return { pfn: e >> BigInt(DAX_SHIFT), pmd: (e & DAX_PMD) !== 0n };
@@ -199,7 +199,7 @@ export class DaxFile {
     const b = u64Arg(size, 'truncate: size');
     const page = 1n << s.pageShift;
     if (b % page !== 0n) throw new PgtemuError('EINVAL', `truncate: size ${hex(b)} is not a multiple of the page size`, { op: 'truncate' });
-    const cap = BigInt(s.machine.rd(s.ptr, 'DaxFile', 'cap') as number) << s.pageShift;
+    const cap = BigInt(s.machine.rd(s.ptr, 'DaxFile', 'cap')) << s.pageShift;
     if (b > cap) throw new PgtemuError('EINVAL', `truncate: size ${hex(b)} is past the blocks the file has (${hex(cap)}): pgtemu's files do not grow`, { op: 'truncate' });
     this.live(s, 'truncate');
     return new DaxWait(s, 'truncate', b >> s.pageShift, true);
@@ -218,7 +218,7 @@ export class DaxFile {
   }
 
   private live(s: FileSlot, op: string): void {
-    if ((s.machine.rd(s.ptr, 'DaxFile', 'state') as number) !== DAXF_LIVE) throw new PgtemuError('EINVAL', `${op}: the file was evicted`, { op });
+    if ((s.machine.rd(s.ptr, 'DaxFile', 'state')) !== DAXF_LIVE) throw new PgtemuError('EINVAL', `${op}: the file was evicted`, { op });
   }
 }
 

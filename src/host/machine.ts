@@ -4,7 +4,7 @@
 // the op log, walks and raw tables. Its address spaces are mm.ts's, its gup
 // results gupresult.ts's.
 
-import { Core, coreModule, instantiate, type ClassName, type CoreExports, type Layout, type OpIn, type OpName, type OpOut, type WalkOut } from './core.js';
+import { Core, coreModule, instantiate, type ClassName, type FieldName, type FieldValue, type CoreExports, type Layout, type OpIn, type OpName, type OpOut, type WalkOut } from './core.js';
 import {
   NAMES, RESERVE, CTX_HEAD, CTX_SCRATCH, PARENT_ROOT, BAD_ENTRY, GUP_PIN_COUNTING_BIAS, PGTY_buddy, PGTY_table, PGTY_hugetlb, PG_head,
   PG_reserved, FOLIO_FLAGS_1, FOLIO_PINCOUNT, FOLIO_ENTIRE_MAPCOUNT, FOLIO_LARGE_MAPCOUNT, FOLIO_NR_PAGES_MAPPED, E_BUSY, E_FAULT,
@@ -347,10 +347,13 @@ export class Machine {
   // The memory is created at its full size and never grows, so one view serves.
   private view?: DataView;
   private dv(): DataView { return (this.view ??= new DataView(this.memory.buffer)); }
-  /** @internal */ rd(base: number, c: ClassName, f: string): number | bigint { return readField(this.dv(), this.L, base, c, f); }
+  /** @internal One field of a shared structure, by its name in assembly/layout.ts (a misspelt name does not compile). */
+  rd<C extends ClassName, F extends FieldName<C>>(base: number, c: C, f: F): FieldValue<C, F> {
+    return readField(this.dv(), this.L, base, c, f) as FieldValue<C, F>;
+  }
   /** @internal A little-endian u64 of the shared memory (the core's own words, not table entries). */
   readU64(addr: number): bigint { return this.dv().getBigUint64(addr, true); }
-  private hd(f: string): number | bigint { return this.rd(this.header, 'Header', f); }
+  private hd<F extends FieldName<'Header'>>(f: F): FieldValue<'Header', F> { return this.rd(this.header, 'Header', f); }
   /**
    * Call a core operation on this thread's context (Core.call: the input
    * record in, the output view back; read it before the next call of the
@@ -402,9 +405,9 @@ export class Machine {
 
   /** The table link the core last refused to follow (E_BADTABLE), as the context recorded it. */
   private badTable(): { level: number; entry: bigint; entryPa: bigint; va: bigint; why: string; message: string } {
-    const c = (f: string) => this.rd(this.ctx, 'Ctx', f);
-    const level = c('badLevel') as number, entry = c('badEntry') as bigint, entryPa = c('badEntryPa') as bigint;
-    const va = c('badVa') as bigint, whyCode = c('badWhy') as number;
+    const c = <F extends FieldName<'Ctx'>>(f: F) => this.rd(this.ctx, 'Ctx', f);
+    const level = c('badLevel'), entry = c('badEntry'), entryPa = c('badEntryPa');
+    const va = c('badVa'), whyCode = c('badWhy');
     const why = BAD_WHY[whyCode]?.doc ?? 'refused';
     const lv = this.desc.levels;
     if (entryPa === BigInt(PARENT_ROOT)) {
@@ -425,7 +428,7 @@ export class Machine {
 
   /** @internal */ get exports(): CoreExports { return this.ex; }
   /** @internal The id of the last operation this thread began. */
-  lastOp(): number { return this.rd(this.ctx, 'Ctx', 'opId') as number; }
+  lastOp(): number { return this.rd(this.ctx, 'Ctx', 'opId'); }
   /** @internal */ get layout(): Layout { return this.L; }
   /** @internal */ get outPtr(): number { return this.ctxBase + CTX_HEAD + CTX_SCRATCH; }
   /** @internal This thread's calls into the core. */
@@ -503,7 +506,7 @@ export class Machine {
     const p = this.page(pfn);
     if (p.buddy) return 'a free page';
     if (p.reserved && pfn === this.hd('zeroPfn')) return 'the zero page: only its own reference is left';
-    if (p.reserved && pfn >= (this.hd('ramPfns') as bigint)) return 'a device page (ZONE_DEVICE) without those references';
+    if (p.reserved && pfn >= (this.hd('ramPfns'))) return 'a device page (ZONE_DEVICE) without those references';
     if (p.reserved) return 'a table-pool frame (PG_reserved): gup never hands one out';
     const h = p.tail ? this.page(p.head) : p;
     if (h.order > 0) {
@@ -522,10 +525,10 @@ export class Machine {
     const po = this.call('pagePtr', { pfn: p }, 'page');
     const ptr = po.page, linear = po.linear === 1;
     if (ptr === 0) throw new PgtemuError('EINVAL', `page: pfn ${hex(p)} has no struct page`);
-    const rd = (f: string) => this.rd(ptr, 'Page', f);
-    const flags = rd('flags') as bigint;
-    const mapcountRaw = rd('_mapcount') as number;
-    const ch = rd('lru_next') as bigint;
+    const rd = <F extends FieldName<'Page'>>(f: F) => this.rd(ptr, 'Page', f);
+    const flags = rd('flags');
+    const mapcountRaw = rd('_mapcount');
+    const ch = rd('lru_next');
     const tail = (ch & 1n) === 1n;
     const buddy = (mapcountRaw >>> 24) === PGTY_buddy;
     const isHead = ((flags >> BigInt(PG_head)) & 1n) === 1n;
@@ -541,7 +544,7 @@ export class Machine {
     return {
       pfn: p,
       flags: flags & 0xffff_ffffn,
-      refcount: rd('_refcount') as number,
+      refcount: rd('_refcount'),
       mapcount: mapcountRaw,
       buddy,
       reserved: ((flags >> BigInt(PG_reserved)) & 1n) === 1n,
@@ -552,9 +555,9 @@ export class Machine {
       entireMapcount: isHead ? f1(FOLIO_ENTIRE_MAPCOUNT) : -1,
       largeMapcount: isHead ? f1(FOLIO_LARGE_MAPCOUNT) : -1,
       nrPagesMapped: isHead ? f1(FOLIO_NR_PAGES_MAPPED) : 0,
-      mapping: rd('mapping') as bigint,
-      index: tail ? 0n : rd('index') as bigint,          // (a tail's word: page[1]'s are folio fields)
-      lastOp: Number(rd('last_op') as bigint),
+      mapping: rd('mapping'),
+      index: tail ? 0n : rd('index'),          // (a tail's word: page[1]'s are folio fields)
+      lastOp: Number(rd('last_op')),
       ...explainPage(flags, mapcountRaw, large, PAGE_CONSTANTS),
     };
   }
@@ -656,22 +659,22 @@ export class Machine {
   }
 
   stats(): MachineStats {
-    const start = this.hd('zoneStartPfn') as bigint, end = this.hd('zoneEndPfn') as bigint;
+    const start = this.hd('zoneStartPfn'), end = this.hd('zoneEndPfn');
     return {
-      freePages: this.hd('zoneFreePages') as bigint,
+      freePages: this.hd('zoneFreePages'),
       totalPages: end - start,
       zoneStartPfn: start,
-      poolFreeBytes: this.hd('poolFreeBytes') as number,
+      poolFreeBytes: this.hd('poolFreeBytes'),
       poolBytes: this.poolBytes,
       gupOutstanding: this.ctxSum('gupOutstanding'),
       pinOutstanding: this.ctxSum('pinOutstanding'),
-      tlbFlushes: this.hd('statTlbFlushes') as bigint,
-      tablesFreed: this.hd('statTablesFreed') as bigint,
-      faults: this.hd('statFaults') as bigint,
+      tlbFlushes: this.hd('statTlbFlushes'),
+      tablesFreed: this.hd('statTablesFreed'),
+      faults: this.hd('statFaults'),
       gupFastPages: this.ctxSum('statGupFastPages'),
       gupSlowPages: this.ctxSum('statGupSlowPages'),
       gupFastBails: this.ctxSum('statGupFastBails'),
-      hugeZeroPfn: (this.hd('hugeZeroPfn') as bigint) || undefined,
+      hugeZeroPfn: (this.hd('hugeZeroPfn')) || undefined,
       memoryBytes: this.memory.buffer.byteLength,
       memmapBytesPerGiB: this.L.size.Page * (2 ** (30 - this.desc.pageShift)),
     };
@@ -692,10 +695,10 @@ export class Machine {
   createDaxFile(opts: DaxFileOptions): DaxFile { return createDaxFile(this, opts); }
 
   /** The shared zero page's pfn (ZERO_PAGE). */
-  get zeroPfn(): bigint { return this.hd('zeroPfn') as bigint; }
+  get zeroPfn(): bigint { return this.hd('zeroPfn'); }
 
   /** Is pfn above RAM (is_zone_device_page, for a pfn with a struct page)? */
-  isDevicePfn(pfn: bigint | number): boolean { return BigInt(pfn) >= (this.hd('ramPfns') as bigint); }
+  isDevicePfn(pfn: bigint | number): boolean { return BigInt(pfn) >= (this.hd('ramPfns')); }
 
   /** @internal see Mm.migrateToDevice */
   migrate(mm: number, pg: Pgmap, pfn: bigint, addr: bigint): void {
@@ -714,7 +717,7 @@ export class Machine {
   get headerPtr(): number { return this.header; }
 
   /** A per-context counter (Ctx: the gup tallies and statistics) summed over every context. */
-  private ctxSum(f: string): bigint {
+  private ctxSum(f: FieldName<'Ctx'>): bigint {
     let sum = 0n;
     for (let i = 0; i < this.threads; i++) sum += BigInt(this.rd(this.ctxBase + i * this.ctxSize, 'Ctx', f));
     return sum;
@@ -724,17 +727,17 @@ export class Machine {
   /** Check DESIGN.md's invariants now; [] when all hold. */
   checkInvariants(): Violation[] {
     const n = this.call('check', undefined, 'checkInvariants').violations;
-    const cap = this.hd('violCap') as number;
-    const base = this.hd('violBase') as number;
+    const cap = this.hd('violCap');
+    const base = this.hd('violBase');
     const out: Violation[] = [];
     for (let i = 0; i < Math.min(n, cap); i++) {
       const v = base + i * this.L.size.Violation;
-      const inv = this.rd(v, 'Violation', 'invariant') as number;
+      const inv = this.rd(v, 'Violation', 'invariant');
       const { name, doc: text, design } = invariantOf(inv);
-      const pfn = this.rd(v, 'Violation', 'pfn') as bigint;
-      const lastOp = this.opRecord(this.rd(v, 'Violation', 'lastOp') as number);
-      const expected = BigInt(this.rd(v, 'Violation', 'expected') as bigint);
-      const actual = BigInt(this.rd(v, 'Violation', 'actual') as bigint);
+      const pfn = this.rd(v, 'Violation', 'pfn');
+      const lastOp = this.opRecord(this.rd(v, 'Violation', 'lastOp'));
+      const expected = BigInt(this.rd(v, 'Violation', 'expected'));
+      const actual = BigInt(this.rd(v, 'Violation', 'actual'));
       out.push({
         pfn, invariant: inv, name, expected, actual, lastOp,
         message: `invariant ${design} (${name}) broken at pfn ${hex(pfn)}: ${text} (expected ${expected}, found ${actual}; check ${inv})` +
@@ -750,18 +753,18 @@ export class Machine {
     if (!Number.isInteger(id) || id < 0 || id >= 2 ** 32) throw new PgtemuError('EINVAL', `opRecord: id ${describe(id)} is not a 32-bit operation id`);
     if (id === 0) return undefined;
     // each context logs into its own ring; the id names the context (layout.ts OP_CTX_SHIFT)
-    const size = this.hd('opLogSize') as number;
+    const size = this.hd('opLogSize');
     const ctx = Math.floor(id / 2 ** OP_CTX_SHIFT);
     if (ctx >= this.threads) return undefined;
-    const base = (this.hd('opLogBase') as number) + (ctx * size + (id & (size - 1))) * this.L.size.OpRec;
-    if ((this.rd(base, 'OpRec', 'id') as number) !== id) return undefined;
+    const base = (this.hd('opLogBase')) + (ctx * size + (id & (size - 1))) * this.L.size.OpRec;
+    if ((this.rd(base, 'OpRec', 'id')) !== id) return undefined;
     return {
       id,
-      kind: OP_KINDS[this.rd(base, 'OpRec', 'kind') as number]?.name ?? 'unknown',
-      mm: this.rd(base, 'OpRec', 'mm') as number,
-      ctx: this.rd(base, 'OpRec', 'ctx') as number,
-      addr: this.rd(base, 'OpRec', 'addr') as bigint,
-      len: this.rd(base, 'OpRec', 'len') as bigint,
+      kind: OP_KINDS[this.rd(base, 'OpRec', 'kind')]?.name ?? 'unknown',
+      mm: this.rd(base, 'OpRec', 'mm'),
+      ctx: this.rd(base, 'OpRec', 'ctx'),
+      addr: this.rd(base, 'OpRec', 'addr'),
+      len: this.rd(base, 'OpRec', 'len'),
     };
   }
 

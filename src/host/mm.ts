@@ -235,16 +235,16 @@ export class Mm {
   vmas(): { start: bigint; end: bigint; kind: VmaKind; order: number; flags: number }[] {
     this.live('vmas');
     const m = this.machine;
-    const n = m.rd(this.ptr, 'Mm', 'nrVmas') as number;
-    const base = m.rd(this.ptr, 'Mm', 'vmas') as number;
+    const n = m.rd(this.ptr, 'Mm', 'nrVmas');
+    const base = m.rd(this.ptr, 'Mm', 'vmas');
     const size = m.layout.size.Vma;
     const kinds: VmaKind[] = ['anon', 'hugetlb', 'pfnmap', 'devdax', 'fsdax', 'p2pdma'];
     return Array.from({ length: n }, (_, i) => ({
-      start: m.rd(base + i * size, 'Vma', 'start') as bigint,
-      end: m.rd(base + i * size, 'Vma', 'end') as bigint,
-      kind: kinds[m.rd(base + i * size, 'Vma', 'kind') as number],
-      order: m.rd(base + i * size, 'Vma', 'order') as number,
-      flags: m.rd(base + i * size, 'Vma', 'flags') as number,
+      start: m.rd(base + i * size, 'Vma', 'start'),
+      end: m.rd(base + i * size, 'Vma', 'end'),
+      kind: kinds[m.rd(base + i * size, 'Vma', 'kind')],
+      order: m.rd(base + i * size, 'Vma', 'order'),
+      flags: m.rd(base + i * size, 'Vma', 'flags'),
     }));
   }
 
@@ -253,11 +253,11 @@ export class Mm {
     this.live('counters');
     const m = this.machine;
     return {
-      rssAnon: m.rd(this.ptr, 'Mm', 'rssAnon') as bigint,
-      rssFile: m.rd(this.ptr, 'Mm', 'rssFile') as bigint,
-      hugetlbPages: m.rd(this.ptr, 'Mm', 'hugetlbUsage') as bigint,
-      pgtablesBytes: m.rd(this.ptr, 'Mm', 'pgtablesBytes') as bigint,
-      hasPinned: ((m.rd(this.ptr, 'Mm', 'flags') as number) & MMF_HAS_PINNED) !== 0,
+      rssAnon: m.rd(this.ptr, 'Mm', 'rssAnon'),
+      rssFile: m.rd(this.ptr, 'Mm', 'rssFile'),
+      hugetlbPages: m.rd(this.ptr, 'Mm', 'hugetlbUsage'),
+      pgtablesBytes: m.rd(this.ptr, 'Mm', 'pgtablesBytes'),
+      hasPinned: ((m.rd(this.ptr, 'Mm', 'flags')) & MMF_HAS_PINNED) !== 0,
     };
   }
 

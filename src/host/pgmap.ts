@@ -9,6 +9,7 @@ import {
 import { PgtemuError, hex } from './errors.js';
 import { describe, options, u64Arg } from './validate.js';
 import type { Machine } from './machine.js';
+import type { FieldName } from './core.js';
 
 /** enum memory_type, by the names pgtemu uses for it. */
 export type PgmapType = 'fsdax' | 'devdax' | 'device-private' | 'device-coherent' | 'p2pdma';
@@ -208,8 +209,8 @@ export class Pgmap {
     return s;
   }
   private stateOf(s: PgmapSlot): PgmapState {
-    const st = s.machine.rd(s.ptr, 'Pgmap', 'state') as number;
-    const gen = s.machine.rd(s.ptr, 'Pgmap', 'gen') as number;
+    const st = s.machine.rd(s.ptr, 'Pgmap', 'state');
+    const gen = s.machine.rd(s.ptr, 'Pgmap', 'gen');
     return st === PGMAP_FREE || gen !== s.gen ? 'destroyed' : STATES[st];
   }
 
@@ -221,7 +222,7 @@ export class Pgmap {
   stats(): PgmapStats {
     const s = this.slot('stats', true);
     if (s.final) return { ...s.final };                                 // as memunmap_pages left it (the slot may be reused)
-    const r = (f: string) => BigInt(s.machine.rd(s.ptr, 'Pgmap', f) as bigint);
+    const r = (f: FieldName<'Pgmap'>) => BigInt(s.machine.rd(s.ptr, 'Pgmap', f));
     const state = this.stateOf(s);
     const word = r('ref');
     const dead = BigInt(PGMAP_REF_DEAD);
@@ -238,7 +239,7 @@ export class Pgmap {
     if (o.status < 0) {
       const st = this.stateOf(s);
       throw new PgtemuError('EINVAL', code === PREF_PUT
-        ? `${op}: the pgmap's percpu_ref holds ${(BigInt(s.machine.rd(s.ptr, 'Pgmap', 'ref') as bigint) & ~BigInt(PGMAP_REF_DEAD))}, fewer than ${n} (a put without its get)`
+        ? `${op}: the pgmap's percpu_ref holds ${(BigInt(s.machine.rd(s.ptr, 'Pgmap', 'ref')) & ~BigInt(PGMAP_REF_DEAD))}, fewer than ${n} (a put without its get)`
         : `${op}: the pgmap's percpu_ref is released (${st}): nothing may take a reference any more`, { op });
     }
     return o.ok === 1;
@@ -255,7 +256,7 @@ export class Pgmap {
   count(): bigint {
     this.ref('count', PREF_READ, 1);
     const s = this.slot('count');
-    return BigInt(s.machine.rd(s.ptr, 'Pgmap', 'ref') as bigint) & ~BigInt(PGMAP_REF_DEAD);
+    return BigInt(s.machine.rd(s.ptr, 'Pgmap', 'ref')) & ~BigInt(PGMAP_REF_DEAD);
   }
 
   private pfnArg(op: string, pfn: bigint | number): bigint {
@@ -352,7 +353,7 @@ export class Pgmap {
   private static finish(m: Machine, pg: Pgmap, s: PgmapSlot): UnmapResult | undefined {
     const op = 'memunmapPages';
     if (s.result) return s.result;
-    const st = m.rd(s.ptr, 'Pgmap', 'state') as number;
+    const st = m.rd(s.ptr, 'Pgmap', 'state');
     if (st !== PGMAP_DRAINED) return undefined;
     const f = m.call('memunmapFinish', { pgmap: s.ptr, gen: s.gen }, op, pg.start);
     if (f.status < 0) m.fail(f.status, op, `the pgmap at ${hex(pg.start)}`, pg.start);

@@ -106,7 +106,7 @@ export class RefMachine extends Memory {
    * run any operation yet.
    */
   static of(m: Machine): RefMachine {
-    const header = (f: string) => Number(m.rd(m.headerPtr, 'Header', f));
+    const header = (f: 'mmCount' | 'vmaPerMm') => Number(m.rd(m.headerPtr, 'Header', f));
     const r = new RefMachine({
       desc: m.desc, model: m.model, ramPfns: m.ramPfns, poolBytes: m.poolBytes, maxMms: header('mmCount'), vmasPerMm: header('vmaPerMm'),
       maxPagesPerCall: m.maxPagesPerCall, opSeq: m.lastOp(),
