@@ -114,23 +114,34 @@ export function decodeTablePa(l: LevelDescriptor, e: bigint): bigint {
 }
 
 // A table entry is recognised by pXd_none, pXd_present, pXd_leaf and the table
-// test; an entry equal to the table template on all the bits they read (and on
-// the whole none mask, so it is never the empty value) is a table too. Levels
-// whose empty value is itself a table pointer (loongarch) get no shortcut.
+// test; an entry equal to the table template on all the bits they read, and on
+// the bits of the none mask where the template differs from the empty value
+// (so it is never the empty value), is a table too. Levels whose empty value is
+// itself a table pointer (loongarch) get no shortcut, nor do levels whose
+// template is not present without an address (s390 region entries: present
+// means a non-zero table origin, which no mask and value can say).
 function fastTable(d: LevelDescriptor): { mask: bigint; value: bigint } {
   if (d.isLast || d.emptyTable) return { mask: 0n, value: 1n };
   const t = d.tableTemplate;
   const names: PredName[] = ['present', 'table', ...(d.leafOk ? ['leaf' as const] : [])];
   // (bits of the address field that a predicate reads stay in the mask: an entry
   // must then match the template there too, which is never wrong, only slower)
-  const mask = names.reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n);
-  if ((t & mask & d.noneMask) === (d.empty & mask & d.noneMask)) {
-    // the template alone does not tell it from the empty value on these bits: no shortcut
-    return { mask: 0n, value: 1n };
-  }
+  const mask = tellFromEmpty(d, t, names.reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n));
+  if (mask === 0n) return { mask: 0n, value: 1n };
   const ok = matchPred(d.preds.present, t) && matchPred(d.preds.table, t) && (!d.leafOk || !matchPred(d.preds.leaf, t));
   if (!ok) return { mask: 0n, value: 1n };
   return { mask, value: t & mask };
+}
+
+// A quick pair's mask (the bits its predicates read) made to tell the
+// template from the empty value: as it is if it does; else with one bit of
+// the none mask, outside the address fields, where they differ (an entry
+// matching the template there is not pXd_none: s390's segment table entry,
+// whose invalid bit no other predicate reads); 0n if there is none.
+function tellFromEmpty(d: LevelDescriptor, t: bigint, mask: bigint): bigint {
+  if ((t & mask & d.noneMask) !== (d.empty & mask & d.noneMask)) return mask;
+  const diff = (t ^ d.empty) & d.noneMask & ~d.tableAddr.mask & ~d.leafAddr.mask;
+  return diff === 0n ? 0n : mask | (diff & -diff);
 }
 
 // A walk stops at a leaf it can map through when pXd_none is false and
@@ -139,8 +150,8 @@ function fastTable(d: LevelDescriptor): { mask: bigint; value: bigint } {
 // the template does. Levels whose empty value is a table pointer get none.
 function fastLeaf(d: LevelDescriptor, t: bigint): { mask: bigint; value: bigint } {
   if (!d.leafOk || d.emptyTable) return { mask: 0n, value: 1n };   // (an empty value set later: no shortcut)
-  const mask = (['present', 'leaf'] as const).reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n);
-  if ((t & mask & d.noneMask) === (d.empty & mask & d.noneMask)) return { mask: 0n, value: 1n };
+  const mask = tellFromEmpty(d, t, (['present', 'leaf'] as const).reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n));
+  if (mask === 0n) return { mask: 0n, value: 1n };
   const ok = (t & d.noneMask) !== d.empty && matchPred(d.preds.present, t) && matchPred(d.preds.leaf, t);
   return ok ? { mask, value: t & mask } : { mask: 0n, value: 1n };
 }
