@@ -297,6 +297,12 @@ export const SWP_DEVICE_READ: u32 = 28;
   // none/present/leaf predicates read means "a leaf, stop here".
   fastLeafMask: u64;
   fastLeafValue: u64;
+  // Asked after pXd_none (which must have said no): equal to the table template
+  // on every bit the present/leaf/table predicates read means "a table". Where
+  // no quick table pair can tell a table from the empty value (loongarch,
+  // whose empty entries name an invalid table) this one still can.
+  fastLiveTableMask: u64;
+  fastLiveTableValue: u64;
 }
 export const LEVEL_PREDS: u32 = offsetof<LevelDesc>();                // Pred[NPRED]
 export const LEVEL_TEMPLATES: u32 = LEVEL_PREDS + NPRED * PRED_SIZE;   // u64[NTEMPLATE]

@@ -56,6 +56,8 @@ export interface LevelDescriptor {
   fastRead: { mask: bigint; value: bigint };
   fastWrite: { mask: bigint; value: bigint };
   fastTable: { mask: bigint; value: bigint };
+  /** the walks' quick table test once pXd_none has said no (see assembly/layout.ts LevelDesc) */
+  fastLiveTable: { mask: bigint; value: bigint };
   /** the walk's quick test for a present leaf (see assembly/layout.ts LevelDesc) */
   fastLeaf: { mask: bigint; value: bigint };
   /** which name a shared bit prints under, by entry state (see types.ts BitNameRule) */
@@ -131,6 +133,20 @@ function fastTable(d: LevelDescriptor): { mask: bigint; value: bigint } {
   const ok = matchPred(d.preds.present, t) && matchPred(d.preds.table, t) && (!d.leafOk || !matchPred(d.preds.leaf, t));
   if (!ok) return { mask: 0n, value: 1n };
   return { mask, value: t & mask };
+}
+
+// Once pXd_none has said no, an entry equal to the table template on the
+// bits pXd_present, pXd_leaf and the table test read is a table. Only levels
+// the quick table pair leaves out need it (where it has one, that answers
+// first); not the last level, nor a template that is not present without an
+// address (s390 region entries).
+function fastLiveTable(d: LevelDescriptor): { mask: bigint; value: bigint } {
+  if (d.isLast || d.fastTable.mask !== 0n) return { mask: 0n, value: 1n };
+  const t = d.tableTemplate;
+  const names: PredName[] = ['present', 'table', ...(d.leafOk ? ['leaf' as const] : [])];
+  const mask = names.reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n);
+  const ok = matchPred(d.preds.present, t) && matchPred(d.preds.table, t) && (!d.leafOk || !matchPred(d.preds.leaf, t));
+  return ok && mask !== 0n ? { mask, value: t & mask } : { mask: 0n, value: 1n };
 }
 
 // A quick pair's mask (the bits its predicates read) made to tell the
@@ -444,6 +460,7 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
       fastRead: { mask: 0n, value: 1n },
       fastWrite: { mask: 0n, value: 1n },
       fastTable: { mask: 0n, value: 1n },
+      fastLiveTable: { mask: 0n, value: 1n },
       fastLeaf: { mask: 0n, value: 1n },
       nameRules: (l.names ?? []).map((r, k) => {
         const bit = v.bits[r.name];
@@ -454,6 +471,7 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
     d.fastRead = fastAccept(d, templates.ro, false);
     d.fastWrite = fastAccept(d, templates.rw, true);
     d.fastTable = fastTable(d);
+    d.fastLiveTable = fastLiveTable(d);
     d.fastLeaf = fastLeaf(d, templates.rw);
     checkLevel(d, v, w);
     return d;
@@ -936,7 +954,7 @@ export function hardwareImage(d: Descriptor): Descriptor {
       ...d.levels[i], leafOk: h.leafOk, empty: h.empty, noneMask: h.noneMask, preds,
       tableAddr: h.tableAddr, leafAddr: h.leafAddr, emptyTable: false,
       templates: { ro: 0n, rw: 0n, specialRo: 0n, specialRw: 0n, devmapRo: 0n, devmapRw: 0n },
-      fastRead: never, fastWrite: never, fastTable: never, fastLeaf: never, nameRules: [],
+      fastRead: never, fastWrite: never, fastTable: never, fastLiveTable: never, fastLeaf: never, nameRules: [],
     };
   });
   return { ...d, levels, vaCheckMask: d.hardware.vaCheckMask, vaSignExtend: d.hardware.vaSignExtend };
