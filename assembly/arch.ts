@@ -91,7 +91,7 @@ export const K_TABLE: u32 = 6;         // present, points to the next-level tabl
 @inline export function entryKindSlow(lvp: usize, e: u64, last: bool): u32 {
   if (isNone(lvp, e)) return K_NONE;
   const d = changetype<LevelDesc>(lvp);
-  if ((e & d.fastLiveTableMask) == d.fastLiveTableValue) return K_TABLE;   // (never at the last level)
+  if ((e & d.fastLiveTableMask) == d.fastLiveTableValue && (e & d.fastLiveTableAny) != 0) return K_TABLE;   // (never at the last level)
   if (!pred(lvp, P_PRESENT, e)) return K_NOT_PRESENT;
   if (last || isLeaf(lvp, e)) return K_LEAF;
   if (isTable(lvp, e)) return K_TABLE;

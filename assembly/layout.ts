@@ -298,11 +298,15 @@ export const SWP_DEVICE_READ: u32 = 28;
   fastLeafMask: u64;
   fastLeafValue: u64;
   // Asked after pXd_none (which must have said no): equal to the table template
-  // on every bit the present/leaf/table predicates read means "a table". Where
-  // no quick table pair can tell a table from the empty value (loongarch,
-  // whose empty entries name an invalid table) this one still can.
+  // on every bit the present/leaf/table predicates read, and with some bit of
+  // fastLiveTableAny set, means "a table". Where no quick table pair can tell a
+  // table from the empty value (loongarch, whose empty entries name an invalid
+  // table; s390 region entries, present when their table origin is not 0:
+  // fastLiveTableAny is that field) this one still can. Any ~0: no more asked
+  // than that the entry is not 0.
   fastLiveTableMask: u64;
   fastLiveTableValue: u64;
+  fastLiveTableAny: u64;
 }
 export const LEVEL_PREDS: u32 = offsetof<LevelDesc>();                // Pred[NPRED]
 export const LEVEL_TEMPLATES: u32 = LEVEL_PREDS + NPRED * PRED_SIZE;   // u64[NTEMPLATE]

@@ -86,7 +86,7 @@ function walkRawChecked(rootPa: u64, va: u64): void {
     if ((e & ld.fastTableMask) != ld.fastTableValue) {       // not a quick table entry: ask the predicates
       if ((e & ld.fastLeafMask) == ld.fastLeafValue) break;   // quick: a leaf
       if (isNone(d, e)) { code = W_NONE; break; }
-      if ((e & ld.fastLiveTableMask) != ld.fastLiveTableValue) {   // not a quick table once not empty
+      if ((e & ld.fastLiveTableMask) != ld.fastLiveTableValue || (e & ld.fastLiveTableAny) == 0) {   // not a quick table once not empty
         if (!isPresent(d, e)) { code = W_NOT_PRESENT; break; }
         if (l == n - 1 || isLeaf(d, e)) { if (!isLeaf(d, e)) code = W_BAD; break; }
         if (!isTable(d, e)) { code = W_BAD; break; }

@@ -57,7 +57,7 @@ export interface LevelDescriptor {
   fastWrite: { mask: bigint; value: bigint };
   fastTable: { mask: bigint; value: bigint };
   /** the walks' quick table test once pXd_none has said no (see assembly/layout.ts LevelDesc) */
-  fastLiveTable: { mask: bigint; value: bigint };
+  fastLiveTable: { mask: bigint; value: bigint; any: bigint };
   /** the walk's quick test for a present leaf (see assembly/layout.ts LevelDesc) */
   fastLeaf: { mask: bigint; value: bigint };
   /** which name a shared bit prints under, by entry state (see types.ts BitNameRule) */
@@ -138,15 +138,21 @@ function fastTable(d: LevelDescriptor): { mask: bigint; value: bigint } {
 // Once pXd_none has said no, an entry equal to the table template on the
 // bits pXd_present, pXd_leaf and the table test read is a table. Only levels
 // the quick table pair leaves out need it (where it has one, that answers
-// first); not the last level, nor a template that is not present without an
-// address (s390 region entries).
-function fastLiveTable(d: LevelDescriptor): { mask: bigint; value: bigint } {
-  if (d.isLast || d.fastTable.mask !== 0n) return { mask: 0n, value: 1n };
+// first), never the last level. Where pXd_present is only "some bit of the
+// table address is set" (s390 region entries: the table origin), those bits
+// are asked apart (`any`: the entry must have one of them) instead of being
+// equal to the template's, which has none.
+function fastLiveTable(d: LevelDescriptor): { mask: bigint; value: bigint; any: bigint } {
+  const none = { mask: 0n, value: 1n, any: M64n };
+  if (d.isLast || d.fastTable.mask !== 0n) return none;
   const t = d.tableTemplate;
-  const names: PredName[] = ['present', 'table', ...(d.leafOk ? ['leaf' as const] : [])];
+  const p = d.preds.present;
+  const byAddress = !matchPred(p, t) && p.m1 === 0n && p.v1 !== 0n && p.m2 === 0n && p.v2 !== 0n &&
+    p.any !== 0n && (p.any & ~d.tableAddr.mask) === 0n;
+  const names: PredName[] = [...(byAddress ? [] : ['present' as const]), 'table', ...(d.leafOk ? ['leaf' as const] : [])];
   const mask = names.reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n);
-  const ok = matchPred(d.preds.present, t) && matchPred(d.preds.table, t) && (!d.leafOk || !matchPred(d.preds.leaf, t));
-  return ok && mask !== 0n ? { mask, value: t & mask } : { mask: 0n, value: 1n };
+  const ok = (byAddress || matchPred(p, t)) && matchPred(d.preds.table, t) && (!d.leafOk || !matchPred(d.preds.leaf, t));
+  return ok && mask !== 0n ? { mask, value: t & mask, any: byAddress ? p.any : M64n } : none;
 }
 
 // A quick pair's mask (the bits its predicates read) made to tell the
@@ -460,7 +466,7 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
       fastRead: { mask: 0n, value: 1n },
       fastWrite: { mask: 0n, value: 1n },
       fastTable: { mask: 0n, value: 1n },
-      fastLiveTable: { mask: 0n, value: 1n },
+      fastLiveTable: { mask: 0n, value: 1n, any: M64n },
       fastLeaf: { mask: 0n, value: 1n },
       nameRules: (l.names ?? []).map((r, k) => {
         const bit = v.bits[r.name];
@@ -954,7 +960,7 @@ export function hardwareImage(d: Descriptor): Descriptor {
       ...d.levels[i], leafOk: h.leafOk, empty: h.empty, noneMask: h.noneMask, preds,
       tableAddr: h.tableAddr, leafAddr: h.leafAddr, emptyTable: false,
       templates: { ro: 0n, rw: 0n, specialRo: 0n, specialRw: 0n, devmapRo: 0n, devmapRw: 0n },
-      fastRead: never, fastWrite: never, fastTable: never, fastLiveTable: never, fastLeaf: never, nameRules: [],
+      fastRead: never, fastWrite: never, fastTable: never, fastLiveTable: { ...never, any: M64n }, fastLeaf: never, nameRules: [],
     };
   });
   return { ...d, levels, vaCheckMask: d.hardware.vaCheckMask, vaSignExtend: d.hardware.vaSignExtend };

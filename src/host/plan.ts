@@ -236,7 +236,7 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
       fastReadMask: l.fastRead.mask, fastReadValue: l.fastRead.value,
       fastWriteMask: l.fastWrite.mask, fastWriteValue: l.fastWrite.value,
       fastTableMask: l.fastTable.mask, fastTableValue: l.fastTable.value,
-      fastLiveTableMask: l.fastLiveTable.mask, fastLiveTableValue: l.fastLiveTable.value,
+      fastLiveTableMask: l.fastLiveTable.mask, fastLiveTableValue: l.fastLiveTable.value, fastLiveTableAny: l.fastLiveTable.any,
       fastLeafMask: l.fastLeaf.mask, fastLeafValue: l.fastLeaf.value,
     });
     for (const p of PRED_NAMES) {

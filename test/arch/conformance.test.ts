@@ -32,7 +32,7 @@ describe.each(VARIANTS)('$arch/$variant', ({ arch, variant }) => {
         { l, name: 'table', pair: l.fastTable, holds: (e: bigint) => !none(l, e) && is(l, 'present', e) && is(l, 'table', e) && !(l.leafOk && is(l, 'leaf', e)) },
         { l, name: 'leaf', pair: l.fastLeaf, holds: (e: bigint) => !none(l, e) && is(l, 'present', e) && l.leafOk && is(l, 'leaf', e) },
         // asked once pXd_none has said no: an empty entry may match it
-        { l, name: 'live table', pair: l.fastLiveTable, holds: (e: bigint) => none(l, e) || (is(l, 'present', e) && is(l, 'table', e) && !(l.leafOk && is(l, 'leaf', e))) },
+        { l, name: 'live table', pair: l.fastLiveTable, holds: (e: bigint) => none(l, e) || (e & l.fastLiveTable.any) === 0n || (is(l, 'present', e) && is(l, 'table', e) && !(l.leafOk && is(l, 'leaf', e))) },
         { l, name: 'read', pair: l.fastRead, holds: (e: bigint) => gupFastAccepts(l, e, false) },
         { l, name: 'write', pair: l.fastWrite, holds: (e: bigint) => gupFastAccepts(l, e, true) },
       ]).filter((x) => x.pair.mask !== 0n);
