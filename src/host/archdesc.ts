@@ -115,6 +115,11 @@ export function decodeTablePa(l: LevelDescriptor, e: bigint): bigint {
   return ((e & l.tableAddr.mask) >> BigInt(l.tableAddr.shift)) << BigInt(l.tableAddr.paShift);
 }
 
+// Every bit the named predicates read.
+function predBits(d: LevelDescriptor, names: readonly PredName[]): bigint {
+  return names.reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n);
+}
+
 // A table entry is recognised by pXd_none, pXd_present, pXd_leaf and the table
 // test; an entry equal to the table template on all the bits they read, and on
 // the bits of the none mask where the template differs from the empty value
@@ -128,7 +133,7 @@ function fastTable(d: LevelDescriptor): { mask: bigint; value: bigint } {
   const names: PredName[] = ['present', 'table', ...(d.leafOk ? ['leaf' as const] : [])];
   // (bits of the address field that a predicate reads stay in the mask: an entry
   // must then match the template there too, which is never wrong, only slower)
-  const mask = tellFromEmpty(d, t, names.reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n));
+  const mask = tellFromEmpty(d, t, predBits(d, names));
   if (mask === 0n) return { mask: 0n, value: 1n };
   const ok = matchPred(d.preds.present, t) && matchPred(d.preds.table, t) && (!d.leafOk || !matchPred(d.preds.leaf, t));
   if (!ok) return { mask: 0n, value: 1n };
@@ -150,7 +155,7 @@ function fastLiveTable(d: LevelDescriptor): { mask: bigint; value: bigint; any: 
   const byAddress = !matchPred(p, t) && p.m1 === 0n && p.v1 !== 0n && p.m2 === 0n && p.v2 !== 0n &&
     p.any !== 0n && (p.any & ~d.tableAddr.mask) === 0n;
   const names: PredName[] = [...(byAddress ? [] : ['present' as const]), 'table', ...(d.leafOk ? ['leaf' as const] : [])];
-  const mask = names.reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n);
+  const mask = predBits(d, names);
   const ok = (byAddress || matchPred(p, t)) && matchPred(d.preds.table, t) && (!d.leafOk || !matchPred(d.preds.leaf, t));
   return ok && mask !== 0n ? { mask, value: t & mask, any: byAddress ? p.any : M64n } : none;
 }
@@ -172,7 +177,7 @@ function tellFromEmpty(d: LevelDescriptor, t: bigint, mask: bigint): bigint {
 // the template does. Levels whose empty value is a table pointer get none.
 function fastLeaf(d: LevelDescriptor, t: bigint): { mask: bigint; value: bigint } {
   if (!d.leafOk || d.emptyTable) return { mask: 0n, value: 1n };   // (an empty value set later: no shortcut)
-  const mask = tellFromEmpty(d, t, (['present', 'leaf'] as const).reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n));
+  const mask = tellFromEmpty(d, t, predBits(d, ['present', 'leaf']));
   if (mask === 0n) return { mask: 0n, value: 1n };
   const ok = (t & d.noneMask) !== d.empty && matchPred(d.preds.present, t) && matchPred(d.preds.leaf, t);
   return ok ? { mask, value: t & mask } : { mask: 0n, value: 1n };
@@ -188,7 +193,7 @@ export function gupFastAccepts(d: LevelDescriptor, e: bigint, write: boolean): b
 // accepted template on all of them is accepted too.
 function fastAccept(d: LevelDescriptor, t: bigint, write: boolean): { mask: bigint; value: bigint } {
   const names: PredName[] = ['protnone', 'access', 'special', 'devmap', 'invert', ...(write ? ['write' as const] : [])];
-  const mask = names.reduce((m, n) => m | d.preds[n].m1 | d.preds[n].m2 | d.preds[n].any, 0n);
+  const mask = predBits(d, names);
   const value = t & mask;
   if (!d.leafOk || value === 0n || !gupFastAccepts(d, t, write)) return { mask: 0n, value: 1n };
   return { mask, value };
