@@ -22,7 +22,7 @@ import {
   FLAGS_MASK,
 } from './mem';
 import {
-  folioRefAdd, folioAddFileRmapPte, folioAddFileRmapPmd, folioRemoveRmapPte, folioRemoveRmapPmd, folioPutRefs, folioLargeMapcount, pageMapcountReset,
+  folioRefAdd, folioAddRmapPte, folioAddFileRmapPmd, folioRemoveRmapPte, folioRemoveRmapPmd, folioPutRefs, folioLargeMapcount, pageMapcountReset,
 } from './refcount';
 import { MODEL, FS_DAX_LIMITED, RAM_PFNS, daxTemplate, daxHugeOk, zapTakesPage } from './model';
 import { pgmapOf, pgmapState, pgmapChecked } from './pgmap';
@@ -84,7 +84,7 @@ export function devdaxFault(mm: usize, vp: usize, va: u64, write: bool, opId: u3
   }
   if (MODEL != MODEL_LEGACY) {
     folioRefAdd(folio, 1);                                     // folio_get
-    if (isLast) folioAddFileRmapPte(folio, page);
+    if (isLast) folioAddRmapPte(folio, page);
     else folioAddFileRmapPmd(folio);
     mmOf(mm).rssFile += (<i64>1) << order;                     // MM_FILEPAGES
   }
@@ -486,7 +486,7 @@ function daxPteFault(mm: usize, f: usize, v: Vma, va: u64, index: u64, write: bo
   if (MODEL != MODEL_LEGACY) {
     const folio = pageFolio(page);                             // the PMD entry's folio, or the page's own
     folioRefAdd(folio, 1);                                     // insert_page_into_pte_locked: folio_get
-    folioAddFileRmapPte(folio, page);
+    folioAddRmapPte(folio, page);
     mmOf(mm).rssFile += 1;
   }
   store<u64>(page, opId, offsetof<Page>("last_op"));

@@ -18,7 +18,7 @@ import {
   isWritableDevicePrivateEntry, swpOffsetPfn,
 } from './arch';
 import { pfnToPage, pageToPfn, pageFolio, allocPages, folioTestLarge, refcountPtr, mapcountPtr, setFlag, testFlag } from './mem';
-import { folioRefAdd, folioRefSubReturn, folioRemoveRmapPte, folioPutRefs, setPageCount, folioAddFileRmapPte } from './refcount';
+import { folioRefAdd, folioRefSubReturn, folioRemoveRmapPte, folioPutRefs, setPageCount, folioAddRmapPte } from './refcount';
 import { MODEL, deviceIdleRefcount, pagesHoldPgmapRef } from './model';
 import { pgmapOf, pgmapState, pgmapChecked, pgmapRefTryget, pgmapRefGet, pgmapRefPut, driverPage, devicePagePut, pagePgmap, privateOrCoherent } from './pgmap';
 import { mmOf, initNewFolio } from './mm';
@@ -75,9 +75,9 @@ function migrateLocked(mm: usize, p: usize, dev: usize, va: u64, pfn: u64, op: u
   dp.mapping = sp.mapping;
   dp.index = sp.index;
   if (testFlag(src, PG_anon_exclusive)) setFlag(dev, PG_anon_exclusive);
-  // remove_migration_ptes: folio_get and the anon rmap; migrate_vma_finalize
-  // puts the allocation's reference (the mapping's stays)
-  atomic.store<i32>(mapcountPtr(dev), 0);
+  // remove_migration_ptes: folio_get and the anon rmap (folio_add_anon_rmap_pte);
+  // migrate_vma_finalize puts the allocation's reference (the mapping's stays)
+  folioAddRmapPte(dev, dev);
   dp.last_op = op;
   const writable = pred(d, P_WRITE, e);
   xchgEntry(ptep, g.type == MEMORY_DEVICE_PRIVATE ? mkDevicePrivateEntry(pfn, writable) : mkLeaf(d, pfn << pageShift(), writable ? T_RW : T_RO));
@@ -156,7 +156,7 @@ export function p2pmemMmap(mm: usize, p: usize, start: u64, end: u64, pfn: u64, 
     pgmapRefGet(p, 1);
     if (MODEL != MODEL_LEGACY) setPageCount(page, 1);
     folioRefAdd(page, 1);                                    // vm_insert_page -> insert_page_into_pte_locked
-    folioAddFileRmapPte(page, page);
+    folioAddRmapPte(page, page);
     mmOf(mm).rssFile += 1;
     changetype<Page>(page).last_op = opId;
     writeEntry(ep, mkLeaf(d, q << ps, writable ? T_RW : T_RO));

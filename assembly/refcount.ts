@@ -324,10 +324,11 @@ export function folioAddNewAnonRmap(folio: usize, order: u32, hugetlb: bool): vo
   if (em == -1) atomic.sub<i32>(nrPagesMappedPtr(folio), ENTIRELY_MAPPED);
 }
 
-// folio_add_file_rmap_pte (one pte of page in folio): the page's _mapcount,
-// and for a large folio _large_mapcount, _nr_pages_mapped on the page's first
-// mapping (__folio_add_rmap, RMAP_LEVEL_PTE)
-@inline export function folioAddFileRmapPte(folio: usize, page: usize): void {
+// folio_add_file_rmap_pte / folio_add_anon_rmap_pte (one pte of page in a
+// folio already mapped or already anon; both count through __folio_add_rmap,
+// RMAP_LEVEL_PTE): the page's _mapcount, and for a large folio
+// _large_mapcount, _nr_pages_mapped on the page's first mapping
+@inline export function folioAddRmapPte(folio: usize, page: usize): void {
   const mc = atomic.add<i32>(mapcountPtr(page), 1) + 1;
   if (folioTestLarge(folio)) {
     atomic.add<i32>(largeMapcountPtr(folio), 1);
