@@ -17,32 +17,28 @@
 // --write (also write bench/results/compare.{md,json}).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { args, intOpt, builtCheckout, refuse } from './args.js';
 
-const { values: opt } = parseArgs({
-  options: {
-    base: { type: 'string' }, arch: { type: 'string' }, variant: { type: 'string' },
-    rounds: { type: 'string' }, write: { type: 'boolean' },
-  },
+const usage = 'node bench/compare.js --base DIR [--arch A] [--variant V] [--rounds N] [--write]';
+const opt = args(usage, {
+  base: { type: 'string' }, arch: { type: 'string' }, variant: { type: 'string' },
+  rounds: { type: 'string' }, write: { type: 'boolean' },
 });
-if (!opt.base) {
-  console.error('usage: node bench/compare.js --base DIR [--arch A] [--variant V] [--rounds N] [--write]');
-  process.exit(2);
-}
-const rounds = Number(opt.rounds ?? 41);
-if (!Number.isInteger(rounds) || rounds < 3) { console.error(`--rounds ${opt.rounds}: an integer of at least 3`); process.exit(2); }
+if (!opt.base) refuse(`--base is required\nusage: ${usage}`);
+const baseDir = builtCheckout(opt.base, 'base');
+const rounds = intOpt(opt.rounds, 'rounds', 41, 3, 1000);
 
 const load = async (dir) => {
   const url = (f) => pathToFileURL(path.resolve(dir, f)).href;
   return { api: await import(url('dist/index.js')), bench: await import(url('dist/host/bench.js')) };
 };
 const here = await load(path.dirname(path.dirname(new URL(import.meta.url).pathname)));
-const base = await load(opt.base);
+const base = await load(baseDir);
 
-const quantile = (v, q) => { const s = [...v].sort((a, b) => a - b); const i = (s.length - 1) * q; const lo = Math.floor(i); return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo); };
+const { quantile } = here.bench;
 
 /** Set one case up in a build; returns a function that runs one timed batch and gives ns per unit. */
 function setup(build, arch, variant, c) {
@@ -90,7 +86,7 @@ const cases = [
 const variants = Object.values(here.api.archs)
   .filter((a) => !opt.arch || a.arch === opt.arch)
   .flatMap((a) => Object.keys(a.variants).filter((v) => !opt.variant || v === opt.variant).map((v) => [a.arch, v]));
-if (variants.length === 0) { console.error(`no variant matches --arch ${opt.arch ?? '*'} --variant ${opt.variant ?? '*'}`); process.exit(2); }
+if (variants.length === 0) refuse(`no variant matches --arch ${opt.arch ?? '*'} --variant ${opt.variant ?? '*'}`);
 
 const rows = [];
 for (const [arch, variant] of variants) {

@@ -15,11 +15,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { Machine } from '../dist/index.js';
-import { prepareGup, gupRounds, walkRounds } from '../dist/host/bench.js';
+import { prepareGup, gupRounds, walkRounds, quantile } from '../dist/host/bench.js';
+import { args, intOpt } from './args.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const exe = root + 'build/gup_fast_native';
@@ -30,8 +30,6 @@ function build() {
   if (cc.error || cc.status !== 0) return cc.error ? 'no compiler' : `cc failed: ${cc.stderr.trim()}`;
   return undefined;
 }
-
-const quantile = (v, q) => { const s = [...v].sort((a, b) => a - b); const i = (s.length - 1) * q; const lo = Math.floor(i); return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo); };
 
 /** The C side: one request per line, one answer per line. */
 function native() {
@@ -135,9 +133,8 @@ export function nativeMarkdown(r) {
 
 // ---------------------------------------------------------------- on its own
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const { values: opt } = parseArgs({ options: { rounds: { type: 'string' }, write: { type: 'boolean' } } });
-  const rounds = Number(opt.rounds ?? 31);
-  if (!Number.isInteger(rounds) || rounds < 3) { console.error(`--rounds ${opt.rounds}: an integer of at least 3`); process.exit(2); }
+  const opt = args('node bench/native.js [--rounds N] [--write]', { rounds: { type: 'string' }, write: { type: 'boolean' } });
+  const rounds = intOpt(opt.rounds, 'rounds', 31, 3, 1000);
   const r = await nativeComparison({ rounds });
   if (opt.write) {
     const dir = new URL('./results/', import.meta.url);

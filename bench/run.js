@@ -22,17 +22,25 @@
 import Benchmark from 'benchmark';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { Machine, WorkerPool, archs } from '../dist/index.js';
-import { RefMachine } from '../build/reference/test/reference/index.js';   // npm run build:reference (prebench)
 import { prepareGup, gupRounds, walkRounds, median, warmUp, devmapVsUnified } from '../dist/host/bench.js';
 import { plotMicro, svg, devmapLines, devmapMarkdown } from '../dist/cli/bench.js';
 import { progress } from '../dist/cli/common.js';
 import { nativeComparison, nativeMarkdown } from './native.js';
+import { args, refuse } from './args.js';
 
-const { values: opt } = parseArgs({
-  options: { quick: { type: 'boolean' }, arch: { type: 'string' }, variant: { type: 'string' }, 'no-ref': { type: 'boolean' }, json: { type: 'boolean' }, write: { type: 'boolean' } },
-});
+const opt = args('npm run bench -- [--quick] [--arch A] [--variant V] [--no-ref] [--json] [--write]',
+  { quick: { type: 'boolean' }, arch: { type: 'string' }, variant: { type: 'string' }, 'no-ref': { type: 'boolean' }, json: { type: 'boolean' }, write: { type: 'boolean' } });
+// (refused before anything runs)
+if (opt.arch !== undefined && !Object.values(archs).some((a) => a.arch === opt.arch)) {
+  refuse(`--arch ${opt.arch}: not an architecture (${Object.values(archs).map((a) => a.arch).join(', ')})`);
+}
+const variants = Object.values(archs).flatMap((a) => Object.keys(a.variants).map((v) => ({ arch: a.arch, variant: v })))
+  .filter((x) => (!opt.arch || x.arch === opt.arch) && (!opt.variant || x.variant === opt.variant));
+if (variants.length === 0) refuse(`--variant ${opt.variant}: no such variant${opt.arch ? ` of ${opt.arch}` : ''}`);
+if (opt.write && (opt.quick || opt.arch || opt.variant)) refuse('--write records full runs only: drop --quick, --arch and --variant');
+// the reference model (npm run build:reference, which prebench runs)
+const RefMachine = opt['no-ref'] ? null : (await import('../build/reference/test/reference/index.js')).RefMachine;
 const maxTime = opt.quick ? 0.25 : 1;
 // the lines a run prints; with --json stdout carries the report alone
 const log = opt.json ? (...a) => console.error(...a) : (...a) => console.log(...a);
@@ -180,8 +188,6 @@ function footprint() {
 
 const fmt = (v, d = 1) => (v === null || v === undefined ? '-' : v.toFixed(d));
 const started = new Date();
-const variants = Object.values(archs).flatMap((a) => Object.keys(a.variants).map((v) => ({ arch: a.arch, variant: v })))
-  .filter((x) => (!opt.arch || x.arch === opt.arch) && (!opt.variant || x.variant === opt.variant));
 const perVariant = [];
 // a bar on a terminal (stderr), plain result lines either way
 const bar = progress({ out: log, err: console.error, isTTY: process.stdout.isTTY }, 'bench', variants.length, true);
@@ -239,9 +245,6 @@ const json = (v) => JSON.stringify(v, (k, x) => (typeof x === 'bigint' ? x.toStr
 if (opt.json) console.log(json(report));
 if (!opt.write) {
   log('\nnot written (npm run bench -- --write records a full run in bench/results/ and the README)');
-} else if (opt.quick || opt.arch || opt.variant) {
-  console.error('\n--write records full runs only: drop --quick, --arch and --variant');
-  process.exitCode = 2;
 } else {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   // The README's benchmark section is this run's report (between its markers), so it cannot drift.

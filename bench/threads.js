@@ -11,14 +11,16 @@
 // loop on two separate machines at once (one worker each, nothing shared):
 // what two workers can gain on this host at that moment.
 
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { quantile } from '../dist/host/bench.js';
+import { args, intOpt, builtCheckout } from './args.js';
 
-const { values: opt } = parseArgs({ options: { rounds: { type: 'string' }, base: { type: 'string' }, calls: { type: 'string' } } });
-const ROUNDS = Number(opt.rounds ?? 15);
-const CALLS = Number(opt.calls ?? 4000);
-const quantile = (v, q) => { const s = [...v].sort((a, b) => a - b); const i = (s.length - 1) * q; const lo = Math.floor(i); return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo); };
+const opt = args('node bench/threads.js [--rounds N] [--calls N] [--base DIR]', { rounds: { type: 'string' }, base: { type: 'string' }, calls: { type: 'string' } });
+const ROUNDS = intOpt(opt.rounds, 'rounds', 15, 3, 1000);
+const CALLS = intOpt(opt.calls, 'calls', 4000, 1, 1000000);      // gup+unpin calls per worker per timing
+const baseDir = opt.base === undefined ? undefined : builtCheckout(opt.base, 'base');
+const here = fileURLToPath(new URL('..', import.meta.url));     // this checkout, wherever it is run from
 
 async function side(dir, label) {
   const lib = await import(pathToFileURL(resolve(dir, 'dist/index.js')).href);
@@ -39,11 +41,11 @@ async function side(dir, label) {
   return { label, m, cases, p1, p2, rate };
 }
 
-const sides = [await side('.', 'this')];
+const sides = [await side(here, 'this')];
 {
   // the ceiling: two machines that share nothing, one worker each
-  const lib = await import(pathToFileURL(resolve('.', 'dist/index.js')).href);
-  const bench = await import(pathToFileURL(resolve('.', 'dist/host/bench.js')).href);
+  const lib = await import(pathToFileURL(resolve(here, 'dist/index.js')).href);
+  const bench = await import(pathToFileURL(resolve(here, 'dist/host/bench.js')).href);
   const ms = [0, 1].map(() => lib.Machine.createSync({ arch: 'x86_64', ramMiB: 64, tablePoolMiB: 4, threads: 2 }));
   const loops = ms.map((m) => { const x = bench.prepareGup(m, { order: 0, pages: 512 }); return [{ mm: x.mm, start: x.start, nr: 512, pin: true, write: true, rounds: CALLS }]; });
   const pools = await Promise.all(ms.map((m) => lib.WorkerPool.start(m, 1)));
@@ -56,7 +58,7 @@ const sides = [await side('.', 'this')];
   await one(); await two();
   sides.push({ label: 'ceiling', cases: [{ name: '512 x 4 KiB, two machines' }], p1: null, p2: null, rate: async (p) => (p === null ? 0 : 0), one, two, pools });
 }
-if (opt.base) sides.push(await side(opt.base, 'base'));
+if (baseDir) sides.push(await side(baseDir, 'base'));
 const res = new Map();
 for (let r = 0; r < ROUNDS; r++) {
   for (const s of sides) {
