@@ -84,8 +84,8 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   pgmapCap: u32;
   /** @core */ pgmapLock: u32;        // memremap/memunmap (mem_hotplug_lock and the pgmap_array's lock)
   /** @core */ pgmapSeq: u32;         // the last Pgmap.gen handed out
-  daxVmemmapOpt: u32;    // CONFIG_ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (x86_64, ppc64 radix, riscv)
-  thpPud: u32;           // CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD (x86_64, ppc64 radix): PUD-sized DAX faults
+  daxVmemmapOpt: u32;    // vmemmap_can_optimize may say yes (CONFIG_ARCH_WANT_OPTIMIZE_DAX_VMEMMAP: the arch's history.daxVmemmapOpt)
+  thpPud: u32;           // CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD (history.thpPud): PUD-sized DAX faults
   pfnmapLevels: u32;     // bit l: pXd_mkspecial exists at level l (ARCH_SUPPORTS_PMD_PFNMAP / _PUD_PFNMAP)
   daxBase: u32;          // DaxFile[daxCap]: the FS-DAX files (inode and address_space in one)
   daxCap: u32;

@@ -228,6 +228,18 @@ export interface VariantSpec {
   readonly hardware: HardwareSpec;
   /** this kernel selects HAVE_ARCH_USERFAULTFD_WP on the arch (history.uffdWp; default false) */
   readonly uffdWp?: boolean;
+  /** what this kernel's Kconfig selects on the arch (history.thpPud ...; default all false) */
+  readonly kconfig?: ArchKconfig;
+}
+
+/** The arch Kconfig selections pgtemu models, for one kernel (ArchData.history). */
+export interface ArchKconfig {
+  /** HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD */
+  readonly thpPud: boolean;
+  /** ARCH_SUPPORTS_HUGE_PFNMAP */
+  readonly hugePfnmap: boolean;
+  /** vmemmap_can_optimize can be true for device DAX */
+  readonly daxVmemmapOpt: boolean;
 }
 
 /** What entries at one kind of level mean; geometry comes from the variant. */
@@ -296,6 +308,26 @@ export interface ArchData {
      * device-private swap types (src/arch/swap.ts). Absent: never.
      */
     readonly uffdWp?: { readonly from: string; readonly until?: string } | null;
+    /**
+     * kernels that select HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD: a device-DAX
+     * align of PUD_SIZE can be faulted (dax_align_valid). Absent: never.
+     */
+    readonly thpPud?: { readonly from: string; readonly until?: string } | null;
+    /**
+     * kernels that select ARCH_SUPPORTS_HUGE_PFNMAP (mm/Kconfig, v6.12 on):
+     * pmd_mkspecial exists (ARCH_SUPPORTS_PMD_PFNMAP), and pud_mkspecial where
+     * thpPud holds too (ARCH_SUPPORTS_PUD_PFNMAP); elsewhere both are no-ops.
+     * Absent: never.
+     */
+    readonly hugePfnmap?: { readonly from: string; readonly until?: string } | null;
+    /**
+     * kernels whose vmemmap_can_optimize can say yes for a device-DAX pgmap
+     * (ARCH_WANT_OPTIMIZE_DAX_VMEMMAP; in 6.1.y ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP):
+     * a compound pgmap's tail struct pages share vmemmap pages. Absent: never.
+     * (Mainline from v5.17 until the v6.4 fix that 6.1.y took applied it on
+     * every arch; pgtemu's v6.0 follows 6.1.y: UNVERIFIED from a v6.0 tree.)
+     */
+    readonly daxVmemmapOpt?: { readonly from: string; readonly until?: string } | null;
   };
   readonly kinds: Readonly<Record<string, LevelKind>>;
   readonly ops: Ops;

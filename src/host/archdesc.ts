@@ -4,7 +4,7 @@
 // and validate the result. One place, every architecture.
 
 import type {
-  ArchData, Bits, FieldSpec, HardwareSpec, LevelSpec, OpSpec, Ops, PredSpec, SwapFieldSpec, SwapSpec, Switches, VariantSpec,
+  ArchData, ArchKconfig, Bits, FieldSpec, HardwareSpec, LevelSpec, OpSpec, Ops, PredSpec, SwapFieldSpec, SwapSpec, Switches, VariantSpec,
 } from '../arch/types.js';
 import { SWAP_TYPE_ERAS } from '../arch/swap.js';
 import { MAX_SWAPFILES_SHIFT } from './consts.gen.js';
@@ -221,6 +221,8 @@ export interface Descriptor {
   vaSignExtend?: boolean;
   /** the last level's swap entries (swp_entry_to_pte) and this kernel's swap types */
   swap: SwapDescriptor;
+  /** what this kernel's Kconfig selects on the arch */
+  kconfig: ArchKconfig;
 }
 
 const M64 = (1n << 64n) - 1n;
@@ -318,7 +320,8 @@ export function applyOp(op: RawOp, e: bigint): bigint {
 }
 
 // ---------------------------------------------------------------- variants
-export function buildVariant(data: ArchData, name: string, kernel: string, sw: Switches): VariantSpec {
+// (`kernel` chooses the bits; kconfigKernel, the kernel itself, what its Kconfig selects)
+export function buildVariant(data: ArchData, name: string, kernel: string, sw: Switches, kconfigKernel = kernel): VariantSpec {
   const g = data.variants[name];
   if (!g) {
     throw new PgtemuError('EUNKNOWN',
@@ -378,6 +381,16 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
     source: data.source,
     hardware: g.hardware,
     uffdWp: inRange(kernel, data.history.uffdWp ?? null),
+    kconfig: archKconfig(data, kconfigKernel),
+  };
+}
+
+/** What `kernel`'s Kconfig selects on the arch (its history). */
+export function archKconfig(data: ArchData, kernel: string): ArchKconfig {
+  return {
+    thpPud: inRange(kernel, data.history.thpPud ?? null),
+    hugePfnmap: inRange(kernel, data.history.hugePfnmap ?? null),
+    daxVmemmapOpt: inRange(kernel, data.history.daxVmemmapOpt ?? null),
   };
 }
 
@@ -496,7 +509,7 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
     hasSpecial: v.switches.special, hasDevmap: v.switches.devmap,
     sectionSizeBits: v.sectionSizeBits, maxPhysBits: v.maxPhysBits,
     bits: { ...v.bits }, levels, source: v.source,
-    hardware, swap,
+    hardware, swap, kconfig: v.kconfig ?? { thpPud: false, hugePfnmap: false, daxVmemmapOpt: false },
   };
 }
 

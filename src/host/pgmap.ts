@@ -66,31 +66,9 @@ interface PgmapSlot { machine: Machine; ptr: number; gen: number; unmapping: boo
 const slots = new WeakMap<Pgmap, PgmapSlot>();
 const byMachine = new WeakMap<Machine, Set<Pgmap>>();
 
-/**
- * Architectures that select ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (v6.12
- * arch/x86/Kconfig `if X86_64`, arch/powerpc/Kconfig `if PPC_RADIX_MMU`: every
- * pgtemu ppc64 variant is radix, arch/riscv/Kconfig).
- */
-export const OPTIMIZE_DAX_VMEMMAP: readonly string[] = ['x86_64', 'ppc64', 'riscv'];
-
-/**
- * Architectures with CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD (v6.12
- * arch/x86/Kconfig `if X86_64`; arch/powerpc/platforms/Kconfig.cputype with
- * PPC_RADIX_MMU, every pgtemu ppc64 variant): where a PUD-sized DAX fault can
- * map (dax_align_valid accepts a 1 GiB align only there).
- */
-export const THP_PUD_ARCHES: readonly string[] = ['x86_64', 'ppc64'];
-/**
- * ARCH_SUPPORTS_HUGE_PFNMAP (v6.12 arch/x86/Kconfig, arch/arm64/Kconfig `if
- * TRANSPARENT_HUGEPAGE`): pmd_mkspecial exists (ARCH_SUPPORTS_PMD_PFNMAP), and
- * pud_mkspecial with THP-PUD too (ARCH_SUPPORTS_PUD_PFNMAP). Elsewhere
- * pXd_mkspecial is a no-op and a v6.15/v6.16 DAX huge entry is a normal one.
- */
-export const HUGE_PFNMAP_ARCHES: readonly string[] = ['x86_64', 'arm64'];
-
 /** vmemmap_can_optimize as the core decides it (assembly/pgmap.ts), for the budget message. */
 function vmemmapOptimised(m: Machine, type: PgmapType, order: number): boolean {
-  return OPTIMIZE_DAX_VMEMMAP.includes(m.desc.arch) && type === 'devdax' && order > 0 &&
+  return m.desc.kconfig.daxVmemmapOpt && type === 'devdax' && order > 0 &&
     ((2 ** order * m.layout.size.Page) >> m.desc.pageShift) > 2;   // VMEMMAP_RESERVE_NR
 }
 
@@ -403,8 +381,8 @@ export function devdaxMmapArgs(m: Machine, pg: unknown, offset: bigint | number 
   const align = 1n << BigInt(d.pageShift + pg.folioOrder);
   const levels = d.levels.length;
   const level = m.leafOrders.indexOf(pg.folioOrder);
-  if (level < levels - 3 || (level === levels - 3 && !THP_PUD_ARCHES.includes(d.arch))) {
-    throw new PgtemuError('EINVAL', `${op}: a device-DAX align of ${hex(align)} cannot be faulted on ${d.arch} (dax_align_valid: PAGE_SIZE, PMD_SIZE, or PUD_SIZE with CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD: ${THP_PUD_ARCHES.join(', ')})`, { op });
+  if (level < levels - 3 || (level === levels - 3 && !d.kconfig.thpPud)) {
+    throw new PgtemuError('EINVAL', `${op}: a device-DAX align of ${hex(align)} cannot be faulted on ${d.arch} ${d.kernel} (dax_align_valid: PAGE_SIZE, PMD_SIZE, or PUD_SIZE with CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD, which ${d.kernel} ${d.kconfig.thpPud ? 'selects' : 'does not select'} on ${d.arch})`, { op });
   }
   if (s % align !== 0n || len % align !== 0n) {
     throw new PgtemuError('EINVAL', `${op}: start ${hex(s)} and length ${hex(len)} must be multiples of the device's align ${hex(align)} (check_vma: "unaligned vma")`, { op, address: s });

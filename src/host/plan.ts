@@ -12,7 +12,6 @@ import {
 } from './consts.gen.js';
 import { PRED_NAMES, TEMPLATE_NAMES, hardwareImage, type Descriptor } from './archdesc.js';
 import type { Era, Model } from './presets.js';
-import { OPTIMIZE_DAX_VMEMMAP, THP_PUD_ARCHES, HUGE_PFNMAP_ARCHES } from './pgmap.js';
 import { PgtemuError } from './errors.js';
 import { writeArchDescInit, writeCtxInit, writeHeaderInit, writeLevelDescInit, writeMmInit, writePredInit } from './records.gen.js';
 import type { MachineOptions } from './machine.js';
@@ -169,7 +168,9 @@ const bit = (b: boolean | undefined): number => (b ? 1 : 0);
 export function writeInitialRecords(dv: DataView, L: Layout, p: MemoryPlan, desc: Descriptor, model: Model, era: Era): void {
   // pmd_mkspecial / pud_mkspecial where the arch has them (the PUD only with THP-PUD)
   const n = desc.levels.length;
-  const pfnmapLevels = HUGE_PFNMAP_ARCHES.includes(desc.arch) ? (1 << (n - 2)) | (THP_PUD_ARCHES.includes(desc.arch) ? 1 << (n - 3) : 0) : 0;
+  // pXd_mkspecial exists at the pmd level with ARCH_SUPPORTS_PMD_PFNMAP, and at the pud level with _PUD_PFNMAP (mm/Kconfig)
+  const k = desc.kconfig;
+  const pfnmapLevels = k.hugePfnmap ? (1 << (n - 2)) | (k.thpPud ? 1 << (n - 3) : 0) : 0;
   writeHeaderInit(dv, p.header, L.off.Header, {
     magic: MAGIC, version: 1, model: model === 'legacy' ? MODEL_LEGACY : MODEL_UNIFIED, arch: p.arch, archHw: p.archHw,
     ctxBase: p.ctxBase, ctxCount: p.threads, ctxSize: p.ctxSize, mmBase: p.mmBase, mmCount: p.maxMms, vmaPerMm: p.vmasPerMm,
@@ -180,8 +181,8 @@ export function writeInitialRecords(dv: DataView, L: Layout, p: MemoryPlan, desc
     zoneMaxOrder: Math.min(p.maxLeafOrder, MAX_ORDERS - 1), ramPfns: p.ramPfns,
     pgmapPageRefs: bit(era.pgmapPageRefs), devmapCode: bit(era.devmapCode), daxHugeSpecial: bit(era.daxHugeSpecial),
     fsDaxLimited: bit(era.fsDaxLimited), whatIf: era.whatIf === 'devmap-less-zone-device' ? WHATIF_DEVMAP_LESS : WHATIF_NONE,
-    zoneDevice: bit(era.zoneDevice), daxVmemmapOpt: bit(OPTIMIZE_DAX_VMEMMAP.includes(desc.arch)),
-    thpPud: bit(THP_PUD_ARCHES.includes(desc.arch)), pfnmapLevels,
+    zoneDevice: bit(era.zoneDevice), daxVmemmapOpt: bit(k.daxVmemmapOpt),
+    thpPud: bit(k.thpPud), pfnmapLevels,
     pgmapBase: p.pgmaps, pgmapCap: PGMAP_MAX,
     daxBase: p.daxFiles, daxCap: DAX_FILES_MAX, daxArena: p.daxArena, daxArenaEnd: p.daxArena + p.daxArenaBytes, daxArenaNext: p.daxArena,
   });

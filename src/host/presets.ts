@@ -138,7 +138,7 @@ export function resolve(choice: MachineChoice): { model: Model; kernel: string; 
   if (typeof variant !== 'string' || !Object.hasOwn(a.variants, variant)) {
     throw new PgtemuError('EUNKNOWN', `unknown ${a.arch} variant '${String(variant)}' (variants: ${Object.keys(a.variants).join(', ')})`);
   }
-  const spec = buildVariant(a, variant, bitsKernel, sw);
+  const spec = buildVariant(a, variant, bitsKernel, sw, kernel);
   const era = resolveEra(choice, preset, a.arch, sw.devmap);
   return { model: choice.model ?? preset.model, kernel, desc: compileVariant(spec, kernel), era };
 }

@@ -4,7 +4,6 @@
 import { Machine, PgtemuError, resolve, type Mm } from '../index.js';
 import { kernelPrefixes } from '../cli/helpers.js';
 import { hex } from '../host/errors.js';
-import { THP_PUD_ARCHES } from '../host/pgmap.js';
 import { evalExpr, U64 } from './expr.js';
 import { DEFAULT_MM, type ArgValue, type Cond, type Expectation, type Scenario, type Step } from './parse.js';
 import type { Args, Observation, OpContext, Units, Value } from './ops.js';
@@ -92,7 +91,7 @@ function factsOf(cell: Cell, sc: Scenario): CellFacts {
   const names = kernelPrefixes(r.desc);
   return {
     ...cell, model: r.model, special: r.desc.hasSpecial, devmap: r.desc.hasDevmap, leaves: new Set(r.desc.levels.flatMap((l, i) => (l.leafOk ? [names[i]] : []))),
-    zoneDevice: r.era.zoneDevice, thpPud: THP_PUD_ARCHES.includes(r.desc.arch),
+    zoneDevice: r.era.zoneDevice, thpPud: r.desc.kconfig.thpPud,
   };
 }
 

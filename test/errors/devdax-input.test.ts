@@ -72,6 +72,15 @@ describe('device-DAX mmap refusals', () => {
     const pg = m.memremapPages({ type: 'devdax', start: 1n << 40n, size: 1n << 30n, folioOrder: 18 });
     refused(() => m.createMm().mmap({ start: 1n << 40n, length: 1n << 30n, kind: 'devdax', pgmap: pg }), /HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD/);
   });
+  it('a PUD align on ppc64 radix under v6.1 (6.1.y selects no THP-PUD there; v6.12 does)', () => {
+    const make = (kernel: string) => {
+      const m = Machine.createSync({ arch: 'ppc64', variant: 'radix-4k', kernel, ramMiB: 16, tablePoolMiB: 2 });
+      const pg = m.memremapPages({ type: 'devdax', start: 1n << 40n, size: 1n << 30n, folioOrder: 18 });
+      return () => m.createMm().mmap({ start: 1n << 40n, length: 1n << 30n, kind: 'devdax', pgmap: pg });
+    };
+    refused(make('v6.1'), /ppc64 v6\.1 \(dax_align_valid: .*which v6\.1 does not select on ppc64/);
+    expect(make('v6.12')).not.toThrow();
+  });
   it('splitting a device-DAX VMA off its align: dev_dax_may_split', () => {
     const { m, pg } = setup();
     const mm = m.createMm();

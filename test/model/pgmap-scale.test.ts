@@ -53,6 +53,35 @@ describe('vmemmap-optimised device-DAX', () => {
     expect(m.checkInvariants()).toEqual([]);
   });
 
+  // 6.1.y's vmemmap_can_optimize asks ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP,
+  // which only x86_64 selects; v6.12's ARCH_WANT_OPTIMIZE_DAX_VMEMMAP adds ppc64
+  // radix and riscv (riscv has no ZONE_DEVICE under v6.1: no devmap bit then)
+  it.each([
+    ['x86_64', '4level', 9, true, true],
+    ['ppc64', 'radix-64k', 14, false, true],
+    ['riscv', 'sv48', 9, false, true],
+    ['arm64', '4k-48', 9, false, false],
+  ] as const)('%s %s, order %i folios: vmemmap-optimised under v6.1 %s, under v6.12 %s', async (arch, variant, order, v61, v612) => {
+    for (const [kernel, want] of [['v6.1', v61], ['v6.12', v612]] as const) {
+      const m = Machine.createSync({ arch, variant, kernel, ramMiB: 64, tablePoolMiB: 4, deviceMemmapMiB: 64 });
+      expect(m.desc.kconfig.daxVmemmapOpt, kernel).toBe(want);
+      if (!m.era.zoneDevice) continue;
+      const section = 1n << BigInt(m.desc.sectionSizeBits);
+      const folio = 1n << BigInt(m.desc.pageShift + order);
+      const size = folio > section ? folio : section;
+      const pg = m.memremapPages({ type: 'devdax', start: TiB, size, folioOrder: order });
+      expect(pg.vmemmapOptimized, kernel).toBe(want);
+      // optimised: a tail past the second vmemmap page shares its struct page with
+      // the same slot of the next vmemmap page; otherwise every pfn has its own
+      const per = BigInt((1 << m.desc.pageShift) / m.layout.size.Page);   // struct pages per vmemmap page
+      const ptr = (i: bigint) => m.calls.call('pagePtr', { pfn: pg.startPfn + i }).page;
+      expect(ptr(3n * per + 5n) === ptr(4n * per + 5n), kernel).toBe(want);
+      expect(m.checkInvariants()).toEqual([]);
+      await pg.unmap();
+      expect(m.checkInvariants()).toEqual([]);
+    }
+  });
+
   it('arm64 does not select ARCH_WANT_OPTIMIZE_DAX_VMEMMAP: its compound folios keep every struct page', async () => {
     const m = Machine.createSync({ arch: 'arm64', variant: '4k-48', kernel: 'v6.12', ramMiB: 16, tablePoolMiB: 2, deviceMemmapMiB: 16 });
     expect(() => m.memremapPages({ type: 'devdax', start: TiB, size: TiB, folioOrder: 9 })).toThrow(/need 18432 MiB/);

@@ -223,6 +223,27 @@ describe('era switches', () => {
     await pg.unmap();
   });
 
+  it('the what-if on x86_64 without its devmap bit: a 2 MiB device-DAX fault maps a pmd_special leaf on v6.12 (ARCH_SUPPORTS_PMD_PFNMAP) and SIGBUSes on v6.1, which has no pmd_mkspecial', async () => {
+    for (const kernel of ['v6.1', 'v6.12']) {
+      const m = machine('x86_64', '4level', kernel, { devmap: false, whatIf: 'devmap-less-zone-device' });
+      expect(m.desc.kconfig.hugePfnmap, kernel).toBe(kernel === 'v6.12');
+      const { start } = at(m);
+      const pg = m.memremapPages({ type: 'devdax', start, size: 1n << BigInt(m.desc.sectionSizeBits), folioOrder: 9 });
+      const mm = m.createMm();
+      mm.mmap({ start, length: 2n << 20n, kind: 'devdax', pgmap: pg });
+      if (kernel === 'v6.1') {
+        // the PMD fault cannot mark the leaf, and __dev_dax_pte_fault refuses an align above PAGE_SIZE
+        expect(() => mm.fault(start, { write: true }), kernel).toThrow(expect.objectContaining({ code: 'ESIGBUS' }));
+      } else {
+        mm.fault(start, { write: true });
+        expect(m.walk(mm, start)).toMatchObject({ size: 2n << 20n, flags: { special: true } });
+      }
+      expect(names(m), kernel).toEqual([]);
+      mm.destroy();
+      await pg.unmap();
+    }
+  });
+
   it('FS_DAX_LIMITED (s390 until v6.14) makes memremap_pages refuse MEMORY_DEVICE_FS_DAX, and only that', async () => {
     const m = machine('s390', '4level', 'v6.17', { fsDaxLimited: true });
     expect(() => m.memremapPages({ type: 'fsdax', ...at(m) })).toThrow(/File system DAX not supported/);

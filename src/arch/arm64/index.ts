@@ -347,6 +347,13 @@ export const arm64: ArchData = {
     // `select HAVE_ARCH_USERFAULTFD_WP if USERFAULTFD` (v6.12 arch/arm64/Kconfig; not
     // in v6.1): the uffd-wp series of v6.10 (tag UNVERIFIED, as for UFFD_WP above)
     uffdWp: { from: 'v6.10' },
+    thpPud: null,      // no HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD in 6.1.y or v6.12 arch/arm64/Kconfig
+    // `select ARCH_SUPPORTS_HUGE_PFNMAP if TRANSPARENT_HUGEPAGE` (v6.12 arch/arm64/Kconfig;
+    // mm/Kconfig has no such option in 6.1.y)
+    hugePfnmap: { from: 'v6.12' },
+    // neither ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (v6.12) nor ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP
+    // (6.1.y, what its vmemmap_can_optimize reads) in arch/arm64/Kconfig
+    daxVmemmapOpt: null,
   },
   kinds: { p4d, pud4k, pmd4k, pte4k, pud64k, pmd64k, pte64k },
   ops: {

@@ -205,6 +205,11 @@ export const loongarch: ArchData = {
     // page table bits".
     devmap: { from: 'v6.11', until: 'v6.16' },
     uffdWp: null,      // no HAVE_ARCH_USERFAULTFD_WP in v6.1 or v6.12 arch/loongarch/Kconfig
+    // none of HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD, ARCH_SUPPORTS_HUGE_PFNMAP,
+    // ARCH_WANT_OPTIMIZE_DAX_VMEMMAP in 6.1.y or v6.12 arch/loongarch/Kconfig
+    thpPud: null,
+    hugePfnmap: null,
+    daxVmemmapOpt: null,
   },
   kinds: {
     p4d12: dirKind(12, false),

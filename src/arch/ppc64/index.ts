@@ -209,6 +209,16 @@ export const ppc64: ArchData = {
     // removed by "mm: remove devmap related functions and page table bits" (v6.17).
     devmap: { from: 'v4.13', until: 'v6.16' },
     uffdWp: null,      // no HAVE_ARCH_USERFAULTFD_WP in v6.1 or v6.12 arch/powerpc/Kconfig
+    // v6.12 arch/powerpc/platforms/Kconfig.cputype: PPC_THP (PPC_BOOK3S_64, radix) selects
+    // HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD; 6.1.y's PPC_BOOK3S_64 does not. v6.12 is the
+    // first release read that has it (the one between is UNVERIFIED; no preset lies between).
+    thpPud: { from: 'v6.12' },
+    // no ARCH_SUPPORTS_HUGE_PFNMAP in v6.12 arch/powerpc/Kconfig (later releases UNVERIFIED)
+    hugePfnmap: null,
+    // v6.12 arch/powerpc/Kconfig `select ARCH_WANT_OPTIMIZE_DAX_VMEMMAP if PPC_RADIX_MMU`
+    // (every pgtemu ppc64 variant is radix; radix.h's vmemmap_can_optimize asks radix_enabled());
+    // not in 6.1.y, where only x86_64 selects ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP
+    daxVmemmapOpt: { from: 'v6.12' },
   },
   kinds: {
     // pgd: PGTABLE_LEVELS 4 (arch/powerpc/Kconfig) with the p4d folded

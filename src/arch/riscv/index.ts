@@ -160,6 +160,13 @@ export const riscv: ArchData = {
     // no HAVE_ARCH_USERFAULTFD_WP in v6.1 or v6.12 arch/riscv/Kconfig (later kernels:
     // UNVERIFIED; it matters here only before v6.2, see src/arch/swap.ts)
     uffdWp: null,
+    thpPud: null,      // no HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD in 6.1.y or v6.12 arch/riscv/Kconfig
+    // `select ARCH_SUPPORTS_HUGE_PFNMAP if TRANSPARENT_HUGEPAGE` is in arch/riscv/Kconfig of the
+    // v6.17 development tree and not in v6.12; the release that added it is UNVERIFIED
+    // (v6.13..v6.17: if before v6.15, riscv's v6.15 DAX huge entries would be special)
+    hugePfnmap: { from: 'v6.17' },
+    // v6.12 arch/riscv/Kconfig `select ARCH_WANT_OPTIMIZE_DAX_VMEMMAP`; not in 6.1.y
+    daxVmemmapOpt: { from: 'v6.12' },
   },
   kinds: {
     pgd: dir,     // Sv57 top level

@@ -411,6 +411,11 @@ export const s390: ArchData = {
     // s390 never selected ARCH_HAS_PTE_DEVMAP (arch/s390/Kconfig); there is no devmap bit
     devmap: null,
     uffdWp: null,      // no HAVE_ARCH_USERFAULTFD_WP in v6.1 or v6.12 arch/s390/Kconfig
+    // none of HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD, ARCH_SUPPORTS_HUGE_PFNMAP,
+    // ARCH_WANT_OPTIMIZE_DAX_VMEMMAP in 6.1.y or v6.12 arch/s390/Kconfig
+    thpPud: null,
+    hugePfnmap: null,
+    daxVmemmapOpt: null,
   },
   kinds: { region1, region2, region3, segment, pte },
   ops: {

@@ -158,6 +158,16 @@ export const x86_64: ArchData = {
     // `select HAVE_ARCH_USERFAULTFD_WP if X86_64 && USERFAULTFD` (v6.1 and v6.12
     // arch/x86/Kconfig); since the uffd-wp series of v5.7 (UNVERIFIED from a v5.7 tree)
     uffdWp: { from: 'v5.7' },
+    // `select HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD if X86_64` (6.1.y and v6.12
+    // arch/x86/Kconfig); since PUD-sized THP for DAX in v4.11 (UNVERIFIED from a v4.11 tree)
+    thpPud: { from: 'v4.11' },
+    // `select ARCH_SUPPORTS_HUGE_PFNMAP if TRANSPARENT_HUGEPAGE` (v6.12 arch/x86/Kconfig;
+    // mm/Kconfig has no such option in 6.1.y)
+    hugePfnmap: { from: 'v6.12' },
+    // v6.12 `select ARCH_WANT_OPTIMIZE_DAX_VMEMMAP if X86_64`; 6.1.y's
+    // vmemmap_can_optimize reads `select ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP if X86_64`
+    // (include/linux/mm.h). DAX vmemmap reuse came with compound devmaps in v5.17 (UNVERIFIED tag).
+    daxVmemmapOpt: { from: 'v5.17' },
   },
   kinds: {
     pgd: dir,

@@ -1,0 +1,50 @@
+// What each kernel preset's Kconfig selects on each arch (ArchData.history:
+// thpPud, hugePfnmap, daxVmemmapOpt), against a table written from the
+// Kconfig files themselves (6.1.y and v6.12 arch/*/Kconfig,
+// arch/powerpc/platforms/Kconfig.cputype, mm/Kconfig; riscv's
+// ARCH_SUPPORTS_HUGE_PFNMAP as seen in the v6.17 development tree), and what
+// the machine hands the core from it.
+import { describe, expect, it } from 'vitest';
+import { Machine, archs } from '../../src/index.js';
+import { KERNELS } from '../../src/host/presets.js';
+
+type K = { thpPud: boolean; hugePfnmap: boolean; daxVmemmapOpt: boolean };
+const none: K = { thpPud: false, hugePfnmap: false, daxVmemmapOpt: false };
+
+function expected(arch: string, kernel: string): K {
+  const at = (v: string) => Number(v.slice(1).split('.')[1]) + 100 * Number(v.slice(1).split('.')[0]);
+  const since612 = at(kernel) >= at('v6.12');
+  switch (arch) {
+    // HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD if X86_64; ARCH_SUPPORTS_HUGE_PFNMAP (v6.12);
+    // ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (v6.12) / ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP (6.1.y)
+    case 'x86_64': return { thpPud: true, hugePfnmap: since612, daxVmemmapOpt: true };
+    // ARCH_SUPPORTS_HUGE_PFNMAP if TRANSPARENT_HUGEPAGE (v6.12); no THP-PUD, no DAX vmemmap reuse
+    case 'arm64': return { ...none, hugePfnmap: since612 };
+    // PPC_THP selects HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD, and ARCH_WANT_OPTIMIZE_DAX_VMEMMAP
+    // if PPC_RADIX_MMU (v6.12); neither in 6.1.y
+    case 'ppc64': return { thpPud: since612, hugePfnmap: false, daxVmemmapOpt: since612 };
+    // ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (v6.12, not 6.1.y); ARCH_SUPPORTS_HUGE_PFNMAP by v6.17
+    case 'riscv': return { thpPud: false, hugePfnmap: at(kernel) >= at('v6.17'), daxVmemmapOpt: since612 };
+    default: return none;
+  }
+}
+
+describe('arch Kconfig selections per kernel preset', () => {
+  for (const a of Object.values(archs)) {
+    for (const kernel of Object.keys(KERNELS)) {
+      it(`${a.arch} ${kernel}`, () => {
+        const want = expected(a.arch, kernel);
+        for (const variant of Object.keys(a.variants)) {
+          const m = Machine.createSync({ arch: a.arch, variant, kernel, ramMiB: 16, tablePoolMiB: 2 });
+          expect(m.desc.kconfig, variant).toEqual(want);
+          // what the core reads: THP-PUD, and the levels where pXd_mkspecial exists
+          const n = m.desc.levels.length;
+          expect(m.rd(m.headerPtr, 'Header', 'thpPud'), variant).toBe(want.thpPud ? 1 : 0);
+          expect(m.rd(m.headerPtr, 'Header', 'daxVmemmapOpt'), variant).toBe(want.daxVmemmapOpt ? 1 : 0);
+          const levels = want.hugePfnmap ? (1 << (n - 2)) | (want.thpPud ? 1 << (n - 3) : 0) : 0;
+          expect(m.rd(m.headerPtr, 'Header', 'pfnmapLevels'), variant).toBe(levels);
+        }
+      });
+    }
+  }
+});
