@@ -148,7 +148,10 @@ export interface OpRecord { id: number; kind: string; mm: number; ctx: number; a
 
 export interface Violation {
   pfn: bigint;
+  /** the check's id: 10 x `design` + the check under that invariant (INV_* in layout.ts) */
   invariant: number;
+  /** the invariant's number in DESIGN.md (the one the message names) */
+  design: number;
   name: string;
   message: string;
   expected: bigint;
@@ -739,12 +742,12 @@ export class Machine {
       const expected = BigInt(this.rd(v, 'Violation', 'expected'));
       const actual = BigInt(this.rd(v, 'Violation', 'actual'));
       out.push({
-        pfn, invariant: inv, name, expected, actual, lastOp,
+        pfn, invariant: inv, design, name, expected, actual, lastOp,
         message: `invariant ${design} (${name}) broken at pfn ${hex(pfn)}: ${text} (expected ${expected}, found ${actual}; check ${inv})` +
           (lastOp ? `; last operation #${lastOp.id} ${lastOp.kind} at ${hex(lastOp.addr)}` : ''),
       });
     }
-    if (n > cap) out.push({ pfn: 0n, invariant: 0, name: 'truncated', message: `${n - cap} more violations not kept`, expected: 0n, actual: BigInt(n) });
+    if (n > cap) out.push({ pfn: 0n, invariant: 0, design: 0, name: 'truncated', message: `${n - cap} more violations not kept`, expected: 0n, actual: BigInt(n) });
     return out;
   }
 
