@@ -239,10 +239,37 @@ describe.each(Object.keys(KERNELS))('kernel %s', (kernel) => {
     expect(v.map((x) => x.name)).toEqual(['ref-zero-mapped', 'free-state', 'outstanding']);
     expect(v[0].pfn).toBe(r.pfns[1]);
     expect(v[0].invariant).toBe(11);
+    expect(v[0].design).toBe(1);                        // DESIGN.md's invariant 1, as the message says
     expect(v[0].lastOp?.kind).toBe('raw');
     expect(v[0].message).toMatch(/invariant 1 \(ref-zero-mapped\) broken at pfn 0x[0-9a-f]+: .*last operation #\d+ raw/);
     // still broken on the next check: reported, not repaired
     expect(m.checkInvariants().length).toBe(3);
     expect(m.page(r.pfns[1]).refcount).toBe(0);
   });
+});
+
+// s390 under 6.1.y: _REGION3_ENTRY_READ 0x2 and _REGION3_ENTRY_WRITE 0x1, while
+// set_huge_pte_at's __pte_to_rste moves a hugetlb pte's READ/WRITE to the
+// _SEGMENT_ENTRY_* positions (READ 0x1, WRITE 0x2) at both levels. A read-only
+// 2 GiB hugetlb entry so reads as writable to pud_write, and gup_huge_pud's
+// pud_access_permitted lets FOLL_WRITE through. v6.12 has the region-third bits
+// where the segment ones are, and refuses.
+describe('s390 region-third softbits: a read-only 2 GiB hugetlb entry under 6.1.y and v6.12', () => {
+  for (const kernel of ['v6.1', 'v6.12']) {
+    it(`${kernel}: pud_write ${kernel === 'v6.1' ? 'reads READ as WRITE: gup-fast pins it for write' : 'is false: gup-fast refuses FOLL_WRITE'}`, () => {
+      const m = Machine.createSync({ arch: 's390', variant: '4level', kernel, ramMiB: 4200, tablePoolMiB: 4 });
+      const mm = m.createMm();
+      const base = 1n << 31n;
+      mm.mmap({ start: base, length: 1n << 31n, kind: 'hugetlb', hugeOrder: m.leafOrders[m.desc.levels.length - 3], write: false });
+      mm.fault(base, { write: false });
+      const w = m.walk(mm, base);
+      expect(w.entry & 0xffffn).toBe(0x1705n);           // READ 0x1 | R3 0x4 | NOEXEC | PROTECT | LARGE | YOUNG
+      expect(m.desc.bits.R3_WRITE).toBe(kernel === 'v6.1' ? 0 : 1);
+      expect(w.flags?.write).toBe(kernel === 'v6.1');
+      const r = mm.gupFast(base, 1, { pin: true, write: true });
+      expect(r.fast).toBe(kernel === 'v6.1' ? 1 : 0);
+      if (r.nr > 0) m.unpin(r);
+      expect(m.checkInvariants()).toEqual([]);
+    });
+  }
 });

@@ -400,6 +400,21 @@ export const s390: ArchData = {
     R3_DIRTY: 13,      // _REGION3_ENTRY_DIRTY 0x2000 (SW)
     R3_SOFT_DIRTY: 14,    // _REGION3_ENTRY_SOFT_DIRTY 0x4000 (CONFIG_MEM_SOFT_DIRTY)
   },
+  // 6.1.y pgtable.h:263-264: _REGION3_ENTRY_READ 0x0002, _REGION3_ENTRY_WRITE
+  // 0x0001, the other way round from the segment bits, while __pte_to_rste moves
+  // a hugetlb pte's READ/WRITE to the _SEGMENT_ENTRY_* positions at both levels
+  // (so 6.1's pud_write reads a read-only hugetlb pud's READ as WRITE). v6.12 has
+  // them equal to the segment bits ("s390/pgtable: switch read and write
+  // softbits for puds"; its release, between v6.2 and v6.12, is UNVERIFIED: no
+  // preset lies between).
+  eras: [{
+    until: 'v6.1',
+    bits: { R3_READ: 1, R3_WRITE: 0 },
+    quirks: [{
+      kind: 'region3', pred: 'write', template: 'ro',
+      why: "6.1.y: __pte_to_rste sets _SEGMENT_ENTRY_READ (0x1) in a read-only hugetlb region-third entry, which pud_write reads as _REGION3_ENTRY_WRITE (0x1)",
+    }],
+  }],
   history: {
     // _PAGE_SPECIAL / __HAVE_ARCH_PTE_SPECIAL: "s390: implement pte special
     // bit" (Carsten Otte), patch 6/7 of Nick Piggin's pte_special series
