@@ -87,7 +87,8 @@ const SEG_ACCESS_BITS = Array.from({ length: 20 }, (_, i) => i).filter((b) => b 
 // NOEXEC (0x100) sit at the same position in both formats; PRESENT has no
 // twin (rste = pte & PAGE_MASK drops it). __pte_to_rste uses the
 // _SEGMENT_ENTRY_* masks for region-third entries too; _REGION3_ENTRY_READ,
-// _WRITE, _YOUNG and _REGION_ENTRY_INVALID have the same values. Positions
+// _WRITE, _YOUNG and _REGION_ENTRY_INVALID have the same values (in v6.12:
+// 6.1.y has READ and WRITE the other way round, see `eras`). Positions
 // are reused across the formats (pte WRITE 0x20 is the segment INVALID, pte
 // INVALID 0x400 the segment LARGE, pte PRESENT 0x1 the segment READ), so each
 // bit moves before its position is written. A protection as mk_pte returns
