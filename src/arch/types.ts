@@ -290,6 +290,12 @@ export interface Era {
    * else still has to agree.
    */
   readonly quirks?: readonly { readonly kind: string; readonly pred: string; readonly template: string; readonly why: string }[];
+  /** that range's protections (replace the arch's `prot`) */
+  readonly prot?: Prots;
+  /** that range's arch-wide ops (each replaces the arch's op of that name) */
+  readonly ops?: Partial<Ops>;
+  /** that range's predicates and ops per level kind (each replaces the kind's field of that name) */
+  readonly kinds?: Readonly<Record<string, Partial<LevelKind>>>;
 }
 
 /** An architecture folder's export: data only. */

@@ -4,7 +4,7 @@
 // and validate the result. One place, every architecture.
 
 import type {
-  ArchData, ArchKconfig, Bits, Era, FieldSpec, HardwareSpec, LevelSpec, OpSpec, Ops, PredSpec, SwapFieldSpec, SwapSpec, Switches, VariantSpec,
+  ArchData, ArchKconfig, Bits, Era, LevelKind, FieldSpec, HardwareSpec, LevelSpec, OpSpec, Ops, PredSpec, SwapFieldSpec, SwapSpec, Switches, VariantSpec,
 } from '../arch/types.js';
 import { SWAP_TYPE_ERAS } from '../arch/swap.js';
 import { MAX_SWAPFILES_SHIFT } from './consts.gen.js';
@@ -330,11 +330,20 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
   const bits: Record<string, number> = { ...data.bits };
   let eraSwap: SwapSpec | undefined;
   const quirks: NonNullable<Era['quirks']>[number][] = [];
+  let prot = data.prot;
+  let archOps: Partial<Ops> = data.ops;
+  const kinds: Record<string, LevelKind> = { ...data.kinds };
   for (const era of data.eras ?? []) {
     if ((era.from === undefined || kernelCmp(kernel, era.from) >= 0) && (era.until === undefined || kernelCmp(kernel, era.until) <= 0)) {
       Object.assign(bits, era.bits);
       if (era.swap) eraSwap = era.swap;
       quirks.push(...(era.quirks ?? []));
+      if (era.prot) prot = era.prot;
+      if (era.ops) archOps = { ...archOps, ...era.ops };
+      for (const [k, over] of Object.entries(era.kinds ?? {})) {
+        if (!kinds[k]) throw new PgtemuError('ELAYOUT', `${data.arch}: an era (until ${era.until ?? '-'}) names unknown kind '${k}'`);
+        kinds[k] = { ...kinds[k], ...over };
+      }
     }
   }
   Object.assign(bits, g.bits ?? {});
@@ -349,7 +358,7 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
     return o;
   };
   const levels: LevelSpec[] = g.levels.map((lg) => {
-    const kind = data.kinds[lg.kind];
+    const kind = kinds[lg.kind];
     if (!kind) throw new PgtemuError('ELAYOUT', `${data.arch}/${name}: level '${lg.name}' names unknown kind '${lg.kind}'`);
     return {
       ...kind,
@@ -378,8 +387,8 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
     maxPhysBits: g.maxPhysBits,
     bits,
     levels,
-    ops: strip(data.ops) as Ops,
-    prot: data.prot,
+    ops: strip(archOps) as Ops,
+    prot,
     switches: sw,
     source: data.source,
     hardware: g.hardware,

@@ -6,6 +6,7 @@
 // pin / unpin / zap round trip for base pages, a 2 MiB leaf and a 1 GiB leaf.
 import { describe, expect, it } from 'vitest';
 import { Machine, type EntryFlags } from '../../src/index.js';
+import { applyOp } from '../../src/host/archdesc.js';
 import { leafCycle, leafCycleWant } from '../helpers/pin-cycle.js';
 import { devmapByKernel } from '../helpers/machines.js';
 
@@ -326,5 +327,32 @@ describe.each(VARIANTS)('ppc64 $variant', ({ variant, pageShift, pteIndexSize })
         unmapped: { bytes: 65536n, invariants: [] },            // only the pgd is left
       });
     });
+  });
+});
+
+// 6.1.y book3s/64/pgtable.h with CONFIG_NUMA_BALANCING: PAGE_NONE carries
+// _PAGE_PRIVILEGED (:146); a protnone pte without it is a "savedwrite" one,
+// which pte_write calls writable (:384-407) and pte_wrprotect makes
+// privileged rather than clearing _PAGE_WRITE (:616-620).
+describe('ppc64 under 6.1.y: PAGE_NONE and the NUMA savedwrite ptes', () => {
+  const PAGE_NONE_61 = _PAGE_BASE | _PAGE_PRIVILEGED;
+  const savedwrite = (v: bigint) => (v & (_PAGE_READ | _PAGE_WRITE | _PAGE_EXEC | _PAGE_PRIVILEGED)) === 0n;
+  it.each(['v6.1', 'v6.12'])('%s', (kernel) => {
+    const m = machine('radix-64k', kernel);
+    const pte = m.desc.levels[m.desc.levels.length - 1];
+    const pmd = m.desc.levels[m.desc.levels.length - 2];
+    const old = kernel === 'v6.1';
+    expect(pte.prots.none).toBe((old ? PAGE_NONE_61 : PAGE_NONE) | _PAGE_PTE);
+    const none = 0xc000_0000_1234_0108n;                 // pfn_pte(pfn, PAGE_NONE) of 6.1.y
+    const saved = none & ~_PAGE_PRIVILEGED;               // pte_mk_savedwrite(none)
+    expect(savedwrite(saved)).toBe(true);
+    for (const l of [pte.name, pmd.name]) {
+      expect(m.decode(none, l)).toMatchObject({ protnone: true, write: false });
+      expect(m.decode(saved, l)).toMatchObject({ protnone: true, write: old });
+    }
+    // pte_wrprotect: a savedwrite pte gets _PAGE_PRIVILEGED back (6.1.y); otherwise _PAGE_WRITE goes
+    expect(applyOp(pte.ops.wrprotect, saved)).toBe(old ? none : saved);
+    expect(applyOp(pte.ops.wrprotect, 0xc000_0000_1234_0386n)).toBe(0xc000_0000_1234_0384n);
+    expect(m.checkInvariants()).toEqual([]);
   });
 });

@@ -73,6 +73,9 @@ const common = {
   tableBits: ['PRESENT'],                          // PXX_VAL_BITS' 0x8000000000000000; NLS is tableValue
 } as const;
 
+// 6.1.y's pte_savedwrite (CONFIG_NUMA_BALANCING): no R, W, X and not privileged.
+const savedwrite: PredSpec = { clear: ['READ', 'WRITE', 'EXEC', 'PRIVILEGED'] };
+
 // pte_protnone (CONFIG_NUMA_BALANCING): (pte & (PRESENT | PTE | RWX)) == (PRESENT | PTE).
 // PAGE_NONE carries no R, W or X (pgtable-masks.h _PAGE_NA = 0).
 const protnone: PredSpec = {
@@ -197,6 +200,27 @@ export const ppc64: ArchData = {
     PTE: 62,            // _PAGE_PTE 0x4000000000000000: a leaf, at every level
     PRESENT: 63,        // _PAGE_PRESENT 0x8000000000000000 (ISA V)
   },
+  // 6.1.y (book3s/64/pgtable.h), with CONFIG_NUMA_BALANCING: PAGE_NONE is
+  // _PAGE_BASE | _PAGE_PRIVILEGED (:146), and a protnone pte without
+  // _PAGE_PRIVILEGED is a "savedwrite" one: pte_write = __pte_write ||
+  // pte_savedwrite, savedwrite = !(pte & (_PAGE_RWX | _PAGE_PRIVILEGED))
+  // (:384-407; pmd_write and pud_write are pte_write of the same value),
+  // and pte_wrprotect of a savedwrite pte sets _PAGE_PRIVILEGED instead
+  // (pte_clear_savedwrite, :616-620; pmd_wrprotect is pte_wrprotect).
+  // Savedwrite was removed and PAGE_NONE lost _PAGE_PRIVILEGED before v6.12
+  // (pgtable-masks.h _PAGE_NA 0); the releases are UNVERIFIED, no preset lies between.
+  eras: [{
+    until: 'v6.1',
+    bits: {},
+    prot: {
+      none: ['PRESENT', 'ACCESSED', 'PRIVILEGED', 'PTE'],      // PAGE_NONE = _PAGE_BASE | _PAGE_PRIVILEGED
+      readonly: ['PRESENT', 'ACCESSED', 'READ', 'PTE'],        // PAGE_READONLY = _PAGE_BASE | _PAGE_READ
+      copy: ['PRESENT', 'ACCESSED', 'READ', 'PTE'],            // PAGE_COPY = _PAGE_BASE | _PAGE_READ
+      shared: ['PRESENT', 'ACCESSED', 'READ', 'WRITE', 'PTE'], // PAGE_SHARED = _PAGE_BASE | _PAGE_RW
+    },
+    ops: { wrprotect: [{ if: savedwrite, set: ['PRIVILEGED'] }, { clear: ['WRITE'] }] },
+    kinds: Object.fromEntries(['pgd', 'pud', 'pmd', 'pte-64k', 'pte-4k'].map((k) => [k, { write: { or: [{ set: ['WRITE'] }, savedwrite] } }])),
+  }],
   history: {
     // ppc64 had __HAVE_ARCH_PTE_SPECIAL long before ARCH_HAS_PTE_SPECIAL
     // (3010a5ea665a, v4.18: "select ARCH_HAS_PTE_SPECIAL all the time" for
