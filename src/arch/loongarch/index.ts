@@ -192,6 +192,11 @@ export const loongarch: ArchData = {
   // 7 bits with bit 23 the marker by "loongarch/mm: support __HAVE_ARCH_PTE_SWP_EXCLUSIVE"
   // (merged for v6.3: the tag is UNVERIFIED from a v6.3 tree). Types below 32 encode alike.
   eras: [{
+    // 6.1.y pgtable.h: pte_dirty and pmd_dirty test _PAGE_MODIFIED only (v6.12 also
+    // _PAGE_DIRTY; the release between is UNVERIFIED, no preset lies between)
+    until: 'v6.1', bits: {},
+    kinds: Object.fromEntries(['pmd12', 'pte12', 'pmd14', 'pte14', 'pmd16', 'pte16'].map((k) => [k, { dirty: { set: ['MODIFIED'] } }])),
+  }, {
     until: 'v6.2',
     bits: {},
     swap: { ...swap, type: { mask: 0xff_0000n, shift: 16 }, exclusive: undefined, cite: 'v6.1 arch/loongarch/include/asm/pgtable.h mk_swap_pte' },

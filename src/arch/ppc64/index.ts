@@ -219,7 +219,11 @@ export const ppc64: ArchData = {
       shared: ['PRESENT', 'ACCESSED', 'READ', 'WRITE', 'PTE'], // PAGE_SHARED = _PAGE_BASE | _PAGE_RW
     },
     ops: { wrprotect: [{ if: savedwrite, set: ['PRIVILEGED'] }, { clear: ['WRITE'] }] },
-    kinds: Object.fromEntries(['pgd', 'pud', 'pmd', 'pte-64k', 'pte-4k'].map((k) => [k, { write: { or: [{ set: ['WRITE'] }, savedwrite] } }])),
+    kinds: {
+      ...Object.fromEntries(['pgd', 'pmd', 'pte-64k', 'pte-4k'].map((k) => [k, { write: { or: [{ set: ['WRITE'] }, savedwrite] } }])),
+      // 6.1.y: pud_devmap() returns 0 and there is no pud_mkdevmap (pgtable.h :1376)
+      pud: { write: { or: [{ set: ['WRITE'] }, savedwrite] }, devmap: 'never', ops: { mkspecial: [], mkdevmap: [] } },
+    },
   }],
   history: {
     // ppc64 had __HAVE_ARCH_PTE_SPECIAL long before ARCH_HAS_PTE_SPECIAL

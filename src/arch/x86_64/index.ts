@@ -147,7 +147,18 @@ export const x86_64: ArchData = {
     NX: 63,           // _PAGE_BIT_NX
   },
   // Before v6.6 SOFTW4 was bit 58 (v6.1 pgtable_types.h) and there was no SAVED_DIRTY.
-  eras: [{ until: 'v6.5', bits: { DEVMAP: 58, SAVED_DIRTY: -1 } }],
+  eras: [
+    { until: 'v6.5', bits: { DEVMAP: 58, SAVED_DIRTY: -1 } },
+    // 6.1.y has no pmd_special/pud_special nor pXd_mkspecial (mm/memory.c: "There is
+    // no pmd_special()"): they came with ARCH_SUPPORTS_HUGE_PFNMAP (history.hugePfnmap, v6.12)
+    {
+      until: 'v6.1', bits: {},
+      kinds: {
+        pud: { special: 'never', ops: { mkdevmap: [{ set: ['DEVMAP'] }], mkspecial: [] } },
+        pmd: { special: 'never', ops: { mkdevmap: [{ set: ['DEVMAP'] }], mkspecial: [] } },
+      },
+    },
+  ],
   history: {
     // __HAVE_ARCH_PTE_SPECIAL (ARCH_HAS_PTE_SPECIAL since v4.18): _PAGE_SPECIAL came
     // with the lockless get_user_pages_fast series (2.6.27 or 2.6.29: UNVERIFIED here)
