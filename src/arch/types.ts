@@ -56,8 +56,6 @@ export interface FieldSpec {
 /** What the entries of one level mean. */
 export interface LevelSpec {
   readonly name: string;
-  /** this kernel's known disagreements at this level (Era.quirks) */
-  readonly quirks?: readonly { readonly pred: string; readonly template: string; readonly why: string }[];
   /** lowest virtual-address bit this level indexes */
   readonly shift: number;
   /** log2 of the entries in one table */
@@ -283,13 +281,6 @@ export interface Era {
   readonly bits: Readonly<Record<string, number>>;
   /** the swap entry layout of that range (replaces every kind's `swap`) */
   readonly swap?: SwapSpec;
-  /**
-   * Where that range's kernel disagrees with itself: a leaf template (as the
-   * kernel builds it) that a predicate of the same level misreads. The
-   * descriptor's consistency check lets exactly these through; everything
-   * else still has to agree.
-   */
-  readonly quirks?: readonly { readonly kind: string; readonly pred: string; readonly template: string; readonly why: string }[];
   /** that range's protections (replace the arch's `prot`) */
   readonly prot?: Prots;
   /** that range's arch-wide ops (each replaces the arch's op of that name) */

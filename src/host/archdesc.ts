@@ -4,7 +4,7 @@
 // and validate the result. One place, every architecture.
 
 import type {
-  ArchData, ArchKconfig, Bits, Era, LevelKind, FieldSpec, HardwareSpec, LevelSpec, OpSpec, Ops, PredSpec, SwapFieldSpec, SwapSpec, Switches, VariantSpec,
+  ArchData, ArchKconfig, Bits, LevelKind, FieldSpec, HardwareSpec, LevelSpec, OpSpec, Ops, PredSpec, SwapFieldSpec, SwapSpec, Switches, VariantSpec,
 } from '../arch/types.js';
 import { SWAP_TYPE_ERAS } from '../arch/swap.js';
 import { MAX_SWAPFILES_SHIFT } from './consts.gen.js';
@@ -329,7 +329,6 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
   }
   const bits: Record<string, number> = { ...data.bits };
   let eraSwap: SwapSpec | undefined;
-  const quirks: NonNullable<Era['quirks']>[number][] = [];
   let prot = data.prot;
   let archOps: Partial<Ops> = data.ops;
   const kinds: Record<string, LevelKind> = { ...data.kinds };
@@ -337,7 +336,6 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
     if ((era.from === undefined || kernelCmp(kernel, era.from) >= 0) && (era.until === undefined || kernelCmp(kernel, era.until) <= 0)) {
       Object.assign(bits, era.bits);
       if (era.swap) eraSwap = era.swap;
-      quirks.push(...(era.quirks ?? []));
       if (era.prot) prot = era.prot;
       if (era.ops) archOps = { ...archOps, ...era.ops };
       for (const [k, over] of Object.entries(era.kinds ?? {})) {
@@ -372,7 +370,6 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
       special: sw.special ? kind.special : 'never',
       ops: strip(kind.ops),
       swap: kind.swap && (eraSwap ?? kind.swap),
-      quirks: quirks.filter((q) => q.kind === lg.kind).map(({ pred, template, why }) => ({ pred, template, why })),
     };
   });
   return {
@@ -509,7 +506,7 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
     d.fastTable = fastTable(d);
     d.fastLiveTable = fastLiveTable(d);
     d.fastLeaf = fastLeaf(d, templates.rw);
-    checkLevel(d, v, w, l.quirks ?? []);
+    checkLevel(d, v, w);
     return d;
   });
   const swap = compileSwap(v, levels, kernel, at);
@@ -528,7 +525,7 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
 const predMask = (p: RawPred) => p.m1 | p.m2 | p.any;
 
 // Consistency of one level: fields vs flags, templates vs predicates.
-function checkLevel(d: LevelDescriptor, v: VariantSpec, w: string, quirks: NonNullable<LevelSpec['quirks']>): void {
+function checkLevel(d: LevelDescriptor, v: VariantSpec, w: string): void {
   const flagMask = (['write', 'special', 'devmap', 'young', 'dirty', 'user', 'access'] as const)
     .reduce((m, p) => m | predMask(d.preds[p]), 0n);
   if (d.leafOk) {
@@ -544,7 +541,6 @@ function checkLevel(d: LevelDescriptor, v: VariantSpec, w: string, quirks: NonNu
     const need = (t: TemplateName, p: PredName, want: boolean) => {
       if (t.startsWith('special') && (!v.switches.special || never('special'))) return;
       if (t.startsWith('devmap') && (!v.switches.devmap || never('devmap'))) return;
-      if (quirks.some((q) => q.pred === p && q.template === t)) return;   // the kernel's own disagreement, cited in the arch data
       if (matchPred(d.preds[p], d.templates[t]) !== want) {
         throw new PgtemuError('ELAYOUT', `${w}: a ${t} leaf (${hex(d.templates[t])}) ${want ? 'fails' : 'passes'} ${d.name}_${p}()`);
       }

@@ -88,7 +88,7 @@ const SEG_ACCESS_BITS = Array.from({ length: 20 }, (_, i) => i).filter((b) => b 
 // twin (rste = pte & PAGE_MASK drops it). __pte_to_rste uses the
 // _SEGMENT_ENTRY_* masks for region-third entries too; _REGION3_ENTRY_READ,
 // _WRITE, _YOUNG and _REGION_ENTRY_INVALID have the same values (in v6.12:
-// 6.1.y has READ and WRITE the other way round, see `eras`). Positions
+// 6.1.y has READ and WRITE the other way round, see above `history`). Positions
 // are reused across the formats (pte WRITE 0x20 is the segment INVALID, pte
 // INVALID 0x400 the segment LARGE, pte PRESENT 0x1 the segment READ), so each
 // bit moves before its position is written. A protection as mk_pte returns
@@ -401,21 +401,16 @@ export const s390: ArchData = {
     R3_DIRTY: 13,      // _REGION3_ENTRY_DIRTY 0x2000 (SW)
     R3_SOFT_DIRTY: 14,    // _REGION3_ENTRY_SOFT_DIRTY 0x4000 (CONFIG_MEM_SOFT_DIRTY)
   },
-  // 6.1.y pgtable.h:263-264: _REGION3_ENTRY_READ 0x0002, _REGION3_ENTRY_WRITE
-  // 0x0001, the other way round from the segment bits, while __pte_to_rste moves
-  // a hugetlb pte's READ/WRITE to the _SEGMENT_ENTRY_* positions at both levels
-  // (so 6.1's pud_write reads a read-only hugetlb pud's READ as WRITE). v6.12 has
-  // them equal to the segment bits ("s390/pgtable: switch read and write
-  // softbits for puds"; its release, between v6.2 and v6.12, is UNVERIFIED: no
-  // preset lies between).
-  eras: [{
-    until: 'v6.1',
-    bits: { R3_READ: 1, R3_WRITE: 0 },
-    quirks: [{
-      kind: 'region3', pred: 'write', template: 'ro',
-      why: "6.1.y: __pte_to_rste sets _SEGMENT_ENTRY_READ (0x1) in a read-only hugetlb region-third entry, which pud_write reads as _REGION3_ENTRY_WRITE (0x1)",
-    }],
-  }],
+  // 6.1.y pgtable.h:263-264 has _REGION3_ENTRY_READ 0x0002 and _REGION3_ENTRY_WRITE
+  // 0x0001, the other way round from the segment bits (v6.12 has them equal:
+  // "s390/pgtable: switch read and write softbits for puds", a release between
+  // v6.2 and v6.12, UNVERIFIED). No era models that: 6.1's hugetlb paths build and
+  // read region-third entries in pte format (set_huge_pte_at's __pte_to_rste and
+  // huge_ptep_get's __rste_to_pte use the _SEGMENT_ENTRY_* masks at both levels),
+  // and pgtemu's fault path follows them, with one set of predicates per level.
+  // What pgtemu so does not show: 6.1's pud_write (the _REGION3_ENTRY_WRITE 0x1
+  // test) reads a read-only 2 GiB hugetlb entry's READ as WRITE, and
+  // gup_huge_pud's pud_access_permitted lets FOLL_WRITE pin it in gup-fast.
   history: {
     // _PAGE_SPECIAL / __HAVE_ARCH_PTE_SPECIAL: "s390: implement pte special
     // bit" (Carsten Otte), patch 6/7 of Nick Piggin's pte_special series
