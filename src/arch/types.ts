@@ -330,8 +330,9 @@ export interface ArchData {
      * kernels whose vmemmap_can_optimize can say yes for a device-DAX pgmap
      * (ARCH_WANT_OPTIMIZE_DAX_VMEMMAP; in 6.1.y ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP):
      * a compound pgmap's tail struct pages share vmemmap pages. Absent: never.
-     * (Mainline from v5.17 until the v6.4 fix that 6.1.y took applied it on
-     * every arch; pgtemu's v6.0 follows 6.1.y: UNVERIFIED from a v6.0 tree.)
+     * (Before the v6.4 fix that 6.1.y took, "mm/vmemmap/devdax: fix kernel crash
+     * when probing devdax devices", mainline applied it on every arch, as
+     * remembered: UNVERIFIED from a v6.0 tree. pgtemu's v6.0 follows 6.1.y.)
      */
     readonly daxVmemmapOpt?: { readonly from: string; readonly until?: string } | null;
   };
