@@ -26,6 +26,11 @@ const common = {
 // Bit 8 is _PAGE_GLOBAL in a present entry, _PAGE_PROTNONE with PRESENT clear.
 const globalOrProtnone = [{ name: 'PROTNONE', when: { clear: ['PRESENT'] } }, { name: 'GLOBAL' }] as const;
 
+// pte_none, pmd_none, pud_none, p4d_none ignore _PAGE_KNL_ERRATUM_MASK = _PAGE_DIRTY |
+// _PAGE_ACCESSED (pgtable_types.h; Knights Landing may set them in a non-present
+// entry); pgd_none (la57 only) compares the whole value.
+const KNL_NONE_MASK = ~0x60n & 0xffff_ffff_ffff_ffffn;
+
 // pgd/p4d: directories only (p4d_leaf is always false)
 const dir: LevelKind = {
   ...common,
@@ -148,7 +153,15 @@ export const x86_64: ArchData = {
   },
   // Before v6.6 SOFTW4 was bit 58 (v6.1 pgtable_types.h) and there was no SAVED_DIRTY.
   eras: [
-    { until: 'v6.5', bits: { DEVMAP: 58, SAVED_DIRTY: -1 } },
+    {
+      // before the shadow-stack series (v6.6): no SavedDirty, and the ops touch only their bits
+      until: 'v6.5', bits: { DEVMAP: 58, SAVED_DIRTY: -1 },
+      ops: {
+        mkwrite: [{ set: ['RW'] }],                    // pte_mkwrite
+        wrprotect: [{ clear: ['RW'] }],                // pte_wrprotect
+        mkdirty: [{ set: ['DIRTY', 'SOFT_DIRTY'] }],   // pte_mkdirty
+      },
+    },
     // 6.1.y has no pmd_special/pud_special nor pXd_mkspecial (mm/memory.c: "There is
     // no pmd_special()"): they came with ARCH_SUPPORTS_HUGE_PFNMAP (history.hugePfnmap, v6.12)
     {
@@ -181,10 +194,11 @@ export const x86_64: ArchData = {
     daxVmemmapOpt: { from: 'v5.17' },
   },
   kinds: {
-    pgd: dir,
-    p4d: dir,
+    pgd: dir,                                       // pgd_none: the whole value (la57)
+    p4d: { ...dir, noneMask: KNL_NONE_MASK },       // p4d_none (4-level: the top level itself)
     pud: {
       ...common,
+      noneMask: KNL_NONE_MASK,                      // pud_none
       present: { set: ['PRESENT'] },                       // pud_present
       table: { clear: ['PSE'] },
       leaf: { set: ['PSE'] },                              // pud_leaf
@@ -195,6 +209,7 @@ export const x86_64: ArchData = {
     },
     pmd: {
       ...common,
+      noneMask: KNL_NONE_MASK,                      // pmd_none
       // pmd_present: PRESENT, PROTNONE or PSE (a THP split clears PRESENT for a moment)
       present: { any: ['PRESENT', 'PROTNONE', 'PSE'] },
       table: { clear: ['PSE'] },
@@ -206,6 +221,7 @@ export const x86_64: ArchData = {
     },
     pte: {
       ...common,
+      noneMask: KNL_NONE_MASK,                      // pte_none
       present: { any: ['PRESENT', 'PROTNONE'] },                         // pte_present
       table: 'never',
       leaf: 'always',
@@ -216,9 +232,15 @@ export const x86_64: ArchData = {
     },
   },
   ops: {
-    mkwrite: [{ set: ['RW'] }],                        // pte_mkwrite_novma
-    wrprotect: [{ clear: ['RW'] }],                    // pte_wrprotect (mksaveddirty: no-op without SHSTK)
-    mkdirty: [{ set: ['DIRTY', 'SOFT_DIRTY'] }],       // pte_mkdirty
+    // pte_mkwrite(pte, vma) as the fault paths call it (arch/x86/mm/pgtable.c; not a
+    // shadow-stack VMA): pte_mkwrite_novma, then pte_clear_saveddirty (SavedDirty back
+    // to Dirty now that Write is set). pmd_mkwrite and pud_mkwrite are the same.
+    mkwrite: [{ set: ['RW'] }, { if: { set: ['SAVED_DIRTY'] }, set: ['DIRTY'] }, { clear: ['SAVED_DIRTY'] }],
+    // pte_wrprotect: clear RW, then pte_mksaveddirty (mksaveddirty_shift, unconditional:
+    // Write=0 moves Dirty to SavedDirty, so no Write=0,Dirty=1 shadow-stack pattern is made)
+    wrprotect: [{ clear: ['RW'] }, { if: { set: ['DIRTY'] }, set: ['SAVED_DIRTY'] }, { clear: ['DIRTY'] }],
+    // pte_mkdirty: set Dirty and SoftDirty, then pte_mksaveddirty (Write=0: to SavedDirty)
+    mkdirty: [{ set: ['DIRTY', 'SOFT_DIRTY'] }, { if: { clear: ['RW'] }, set: ['SAVED_DIRTY'] }, { if: { clear: ['RW'] }, clear: ['DIRTY'] }],
     mkclean: [{ clear: ['DIRTY', 'SAVED_DIRTY'] }],    // pte_mkclean: _PAGE_DIRTY_BITS
     mkyoung: [{ set: ['ACCESSED'] }],
     mkold: [{ clear: ['ACCESSED'] }],
@@ -243,7 +265,8 @@ export const x86_64: ArchData = {
       levels: [
         // pgtable_64_types.h: PGDIR_SHIFT 39 (pgdir_shift without LA57), PUD_SHIFT 30,
         // PMD_SHIFT 21, PAGE_SHIFT 12; PTRS_PER_* 512
-        { name: 'pgd', kind: 'pgd', shift: 39, indexBits: 9 },
+        // (p4d folded at run time: the top level's entries are read with the p4d_* helpers)
+        { name: 'pgd', kind: 'p4d', shift: 39, indexBits: 9 },
         { name: 'pud', kind: 'pud', shift: 30, indexBits: 9 },
         { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9 },
         { name: 'pte', kind: 'pte', shift: 12, indexBits: 9 },
