@@ -86,10 +86,10 @@ const x86: Case[] = [
     linux: { status: 'ok' }, hw: { status: 'not-present' },
   },
   {
-    name: 'PS at the top level (PML4 / PML5): a reserved bit', level: 0,
-    cite: 'Intel SDM vol. 3A §4.5.4, format of a PML4E / PML5E: PS is reserved (§4.7: #PF with RSVD)',
+    name: 'PS at the top level (PML4 / PML5): a reserved bit, and p4d_bad / pgd_bad to Linux', level: 0,
+    cite: 'Intel SDM vol. 3A §4.5.4, format of a PML4E / PML5E: PS is reserved (§4.7: #PF with RSVD); v6.12 pgtable.h p4d_bad, pgd_bad: a flag outside _KERNPG_TABLE | _PAGE_USER (| _PAGE_NX)',
     entry: (c) => c.table(0) | c.bits('PSE'),
-    linux: { status: 'ok' }, hw: { status: 'bad', level: 0 },
+    linux: { status: 'bad', level: 0 }, hw: { status: 'bad', level: 0 },
   },
   {
     name: '2 MiB leaf with a reserved bit (13) set', level: -2,

@@ -71,3 +71,36 @@ describe('x86_64: pXd_none ignores _PAGE_KNL_ERRATUM_MASK (Accessed, Dirty) belo
     expect(la57.coreSwapEntry(v, 1).kind).toBe('none');          // p4d_none
   });
 });
+
+describe('x86_64: a present directory entry that is not a leaf is a table unless pXd_bad', () => {
+  // pgtable.h v6.12: pmd_bad: (pmd_flags & ~(_PAGE_USER | _PAGE_ACCESSED)) != (_KERNPG_TABLE & ~_PAGE_ACCESSED);
+  // pud_bad: (pud_flags & ~(_KERNPG_TABLE | _PAGE_USER)) != 0; p4d_bad: the same, also ignoring
+  // _PAGE_NX with page-table isolation; pgd_bad (la57): (pgd_flags & ~(_PAGE_USER | _PAGE_NX)) != _KERNPG_TABLE
+  const _KERNPG_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
+  const _PAGE_GLOBAL = 1n << 8n;
+  const FLAGS = ~0x000f_ffff_ffff_f000n & 0xffff_ffff_ffff_ffffn;      // ~PTE_PFN_MASK
+  const pmd_bad = (v: bigint) => ((v & FLAGS) & ~(_PAGE_USER | _PAGE_ACCESSED)) !== (_KERNPG_TABLE & ~_PAGE_ACCESSED);
+  const pud_bad = (v: bigint) => ((v & FLAGS) & ~(_KERNPG_TABLE | _PAGE_USER)) !== 0n;
+  const p4d_bad = (v: bigint) => ((v & FLAGS) & ~(_KERNPG_TABLE | _PAGE_USER | _PAGE_NX)) !== 0n;
+  const pgd_bad = (v: bigint) => ((v & FLAGS) & ~(_PAGE_USER | _PAGE_NX)) !== _KERNPG_TABLE;
+  const table = 0x0100_0000n;
+  const probes = [0x67n, 0x63n, 0x47n, 0x27n, 0x25n, 0x21n, 0x01n, 0x67n | _PAGE_NX, 0x67n | _PAGE_GLOBAL, 0x67n | (1n << 9n), 0x67n | (1n << 52n)]
+    .map((f) => table | f);
+  const kind = (m: Machine, v: bigint, li: number) => m.coreSwapEntry(v, li).kind;
+
+  it('4-level: the p4d (top), pud and pmd helpers', () => {
+    const m = machine();
+    for (const v of probes) {
+      expect([v, kind(m, v, 0)]).toEqual([v, p4d_bad(v) ? 'bad' : 'table']);
+      expect([v, kind(m, v, 1)]).toEqual([v, pud_bad(v) ? 'bad' : 'table']);
+      expect([v, kind(m, v, 2)]).toEqual([v, pmd_bad(v) ? 'bad' : 'table']);
+    }
+    expect(pmd_bad(table | 0x25n) && !pud_bad(table | 0x25n)).toBe(true);   // the helpers differ, and so do the levels
+  });
+
+  it('la57: the pgd helper', () => {
+    const m = Machine.createSync({ arch: 'x86_64', variant: 'la57', ramMiB: 16, tablePoolMiB: 2 });
+    for (const v of probes) expect([v, kind(m, v, 0)]).toEqual([v, pgd_bad(v) ? 'bad' : 'table']);
+    expect(pgd_bad(table | 0x01n)).toBe(true);
+  });
+});

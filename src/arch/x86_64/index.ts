@@ -31,6 +31,15 @@ const globalOrProtnone = [{ name: 'PROTNONE', when: { clear: ['PRESENT'] } }, { 
 // entry); pgd_none (la57 only) compares the whole value.
 const KNL_NONE_MASK = ~0x60n & 0xffff_ffff_ffff_ffffn;
 
+// pXd_bad reads pXd_flags: every bit outside PTE_PFN_MASK (12..51) of a table entry.
+const FLAG_BITS = [...Array.from({ length: 12 }, (_, i) => i), ...Array.from({ length: 12 }, (_, i) => 52 + i)];
+const flagsBut = (keep: string[], bits: Record<string, number>): number[] => FLAG_BITS.filter((b) => !keep.some((k) => bits[k] === b));
+// _KERNPG_TABLE = __PP|__RW|___A|___D (no SME _ENC); CONFIG_MITIGATION_PAGE_TABLE_ISOLATION
+// as distributions build it (p4d_bad and pgd_bad then also ignore _PAGE_NX)
+const X86_BITS: Record<string, number> = { PRESENT: 0, RW: 1, USER: 2, ACCESSED: 5, DIRTY: 6, NX: 63 };
+// !p4d_bad: no flag outside _KERNPG_TABLE | _PAGE_USER (| _PAGE_NX)
+const p4dTable = { clear: flagsBut(['PRESENT', 'RW', 'USER', 'ACCESSED', 'DIRTY', 'NX'], X86_BITS) };
+
 // pgd/p4d: directories only (p4d_leaf is always false)
 const dir: LevelKind = {
   ...common,
@@ -194,13 +203,17 @@ export const x86_64: ArchData = {
     daxVmemmapOpt: { from: 'v5.17' },
   },
   kinds: {
-    pgd: dir,                                       // pgd_none: the whole value (la57)
-    p4d: { ...dir, noneMask: KNL_NONE_MASK },       // p4d_none (4-level: the top level itself)
+    // la57's pgd: pgd_none compares the whole value; !pgd_bad: the flags less
+    // _PAGE_USER (and _PAGE_NX) are exactly _KERNPG_TABLE
+    pgd: { ...dir, table: { mask: flagsBut(['USER', 'NX'], X86_BITS), value: ['PRESENT', 'RW', 'ACCESSED', 'DIRTY'] } },
+    // p4d_none, !p4d_bad (4-level: the top level itself, the p4d folded into it at run time)
+    p4d: { ...dir, noneMask: KNL_NONE_MASK, table: p4dTable },
     pud: {
       ...common,
       noneMask: KNL_NONE_MASK,                      // pud_none
       present: { set: ['PRESENT'] },                       // pud_present
-      table: { clear: ['PSE'] },
+      // !pud_bad: no flag outside _KERNPG_TABLE | _PAGE_USER (PSE among them)
+      table: { clear: flagsBut(['PRESENT', 'RW', 'USER', 'ACCESSED', 'DIRTY'], X86_BITS) },
       leaf: { set: ['PSE'] },                              // pud_leaf
       protnone: 'never',
       leafAddr: { mask: PFN_1G, shift: 30, paShift: 30 },
@@ -212,7 +225,9 @@ export const x86_64: ArchData = {
       noneMask: KNL_NONE_MASK,                      // pmd_none
       // pmd_present: PRESENT, PROTNONE or PSE (a THP split clears PRESENT for a moment)
       present: { any: ['PRESENT', 'PROTNONE', 'PSE'] },
-      table: { clear: ['PSE'] },
+      // !pmd_bad: the flags less _PAGE_USER and _PAGE_ACCESSED are exactly
+      // _KERNPG_TABLE & ~_PAGE_ACCESSED (PRESENT, RW, DIRTY)
+      table: { mask: flagsBut(['USER', 'ACCESSED'], X86_BITS), value: ['PRESENT', 'RW', 'DIRTY'] },
       leaf: { set: ['PSE'] },                              // pmd_leaf
       protnone: { mask: ['PRESENT', 'PROTNONE'], value: ['PROTNONE'] },
       leafAddr: { mask: PFN_2M, shift: 21, paShift: 21 },
