@@ -156,9 +156,9 @@ const arm64Top: Record<string, Case> = {
   },
   '64k-48': {
     name: 'a block descriptor at level 1 (64K granule, no FEAT_LPA)', level: 0,
-    cite: 'Arm ARM D8.3.1: no level 1 block with the 64KB granule without FEAT_LPA: invalid',
+    cite: 'Arm ARM D8.3.1: no level 1 block with the 64KB granule without FEAT_LPA: invalid; v6.12 pgtable.h pud_bad: type bits not 0b11',
     entry: (c) => c.table(0) & ~c.bits('TABLE'),
-    linux: { status: 'ok' }, hw: { status: 'not-present', level: 0 },
+    linux: { status: 'bad', level: 0 }, hw: { status: 'not-present', level: 0 },
   },
   '4k-39': {
     name: 'a 1 GiB block at level 1 (4K granule): the views agree', level: 0,

@@ -197,12 +197,14 @@ const p4d: LevelKind = {
 
 // The top level of 64k-48: the folded pud. With CONFIG_ARM64_64K_PAGES,
 // pud_sect() is false and pud_table() is true ("static inline bool
-// pud_table(pud_t pud) { return true; }"), so pud_leaf() is always false.
+// pud_table(pud_t pud) { return true; }"), so pud_leaf() is always false;
+// pud_bad is still (pud_val & PUD_TYPE_MASK) != PUD_TYPE_TABLE (pgtable.h,
+// CONFIG_PGTABLE_LEVELS > 2), and walks (pud_none_or_clear_bad) ask it.
 const pud64k: LevelKind = {
   ...leafFlags,
   leafOk: false,
   present: pteLikePresent,                        // pud_present = pte_present(pud_pte(pud))
-  table: 'always',                                // pud_table() == true
+  table: isTable,                                 // !pud_bad: type bits 0b11 (pud_table() itself is true)
   leaf: 'never',                                  // pud_leaf() == false
   special: 'never',                               // pud_special: mm.h fallback
   devmap: 'never',                                // pud_devmap: returns 0
