@@ -285,7 +285,7 @@ export interface Era {
   readonly prot?: Prots;
   /** that range's arch-wide ops (each replaces the arch's op of that name) */
   readonly ops?: Partial<Ops>;
-  /** that range's predicates and ops per level kind (each replaces the kind's field of that name) */
+  /** that range's predicates and ops per level kind (each replaces the kind's field, or op, of that name) */
   readonly kinds?: Readonly<Record<string, Partial<LevelKind>>>;
 }
 

@@ -340,7 +340,8 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
       if (era.ops) archOps = { ...archOps, ...era.ops };
       for (const [k, over] of Object.entries(era.kinds ?? {})) {
         if (!kinds[k]) throw new PgtemuError('ELAYOUT', `${data.arch}: an era (until ${era.until ?? '-'}) names unknown kind '${k}'`);
-        kinds[k] = { ...kinds[k], ...over };
+        // (an era's ops for a kind replace those ops only, not the kind's others)
+        kinds[k] = { ...kinds[k], ...over, ops: over.ops ? { ...kinds[k].ops, ...over.ops } : kinds[k].ops };
       }
     }
   }

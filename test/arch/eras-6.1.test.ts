@@ -5,6 +5,7 @@
 // test/arch/ppc64.decode.)
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/index.js';
+import { applyOp } from '../../src/host/archdesc.js';
 
 const machine = (arch: string, variant: string, kernel: string) => Machine.createSync({ arch, variant, kernel, ramMiB: 16, tablePoolMiB: 2 });
 
@@ -17,6 +18,10 @@ describe('6.1.y against v6.12, one helper at a time', () => {
       expect(m.decode(pmd, 'pmd').special, kernel).toBe(want);
       expect(m.decode(pud, 'pud').special, kernel).toBe(want);
       expect(m.decode(0x1000n | 0x207n, 'pte').special, kernel).toBe(true);      // pte_special in both
+      // the era replaces pmd_mkspecial only: pmd_mkdevmap (DEVMAP: bit 58 in 6.1.y, 57 in v6.12) stays
+      const pmdLevel = m.desc.levels[2];
+      expect(applyOp(pmdLevel.ops.mkspecial, 0n), kernel).toBe(want ? 1n << 9n : 0n);
+      expect(applyOp(pmdLevel.ops.mkdevmap, 0n), kernel).toBe(1n << (want ? 57n : 58n));
     }
   });
 

@@ -7,13 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { Machine, archs } from '../../src/index.js';
 import { KERNELS } from '../../src/host/presets.js';
+import { kernelCmp } from '../../src/host/archdesc.js';
 
 type K = { thpPud: boolean; hugePfnmap: boolean; daxVmemmapOpt: boolean };
 const none: K = { thpPud: false, hugePfnmap: false, daxVmemmapOpt: false };
 
 function expected(arch: string, kernel: string): K {
-  const at = (v: string) => Number(v.slice(1).split('.')[1]) + 100 * Number(v.slice(1).split('.')[0]);
-  const since612 = at(kernel) >= at('v6.12');
+  const since612 = kernelCmp(kernel, 'v6.12') >= 0;
   switch (arch) {
     // HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD if X86_64; ARCH_SUPPORTS_HUGE_PFNMAP (v6.12);
     // ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (v6.12) / ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP (6.1.y)
@@ -24,7 +24,7 @@ function expected(arch: string, kernel: string): K {
     // if PPC_RADIX_MMU (v6.12); neither in 6.1.y
     case 'ppc64': return { thpPud: since612, hugePfnmap: false, daxVmemmapOpt: since612 };
     // ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (v6.12, not 6.1.y); ARCH_SUPPORTS_HUGE_PFNMAP by v6.17
-    case 'riscv': return { thpPud: false, hugePfnmap: at(kernel) >= at('v6.17'), daxVmemmapOpt: since612 };
+    case 'riscv': return { thpPud: false, hugePfnmap: kernelCmp(kernel, 'v6.17') >= 0, daxVmemmapOpt: since612 };
     default: return none;
   }
 }

@@ -337,7 +337,7 @@ export const arm64: ArchData = {
     // 6.1.y has no pmd_special nor pmd_mkspecial (mm/memory.c: "There is no
     // pmd_special()"): they came with ARCH_SUPPORTS_HUGE_PFNMAP (v6.12)
     until: 'v6.1', bits: {},
-    kinds: Object.fromEntries(['pmd4k', 'pmd64k'].map((k) => [k, { special: 'never', ops: { mkdevmap: [{ set: ['DEVMAP'] }], mkspecial: [] } }])),
+    kinds: Object.fromEntries(['pmd4k', 'pmd64k'].map((k) => [k, { special: 'never', ops: { mkspecial: [] } }])),
   }],
   history: {
     // `select ARCH_HAS_PTE_SPECIAL` (arch/arm64/Kconfig) since the symbol was

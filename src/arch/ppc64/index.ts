@@ -222,7 +222,7 @@ export const ppc64: ArchData = {
     kinds: {
       ...Object.fromEntries(['pgd', 'pmd', 'pte-64k', 'pte-4k'].map((k) => [k, { write: { or: [{ set: ['WRITE'] }, savedwrite] } }])),
       // 6.1.y: pud_devmap() returns 0 and there is no pud_mkdevmap (pgtable.h :1376)
-      pud: { write: { or: [{ set: ['WRITE'] }, savedwrite] }, devmap: 'never', ops: { mkspecial: [], mkdevmap: [] } },
+      pud: { write: { or: [{ set: ['WRITE'] }, savedwrite] }, devmap: 'never', ops: { mkdevmap: [] } },
     },
   }],
   history: {

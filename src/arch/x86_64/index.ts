@@ -26,19 +26,44 @@ const common = {
 // Bit 8 is _PAGE_GLOBAL in a present entry, _PAGE_PROTNONE with PRESENT clear.
 const globalOrProtnone = [{ name: 'PROTNONE', when: { clear: ['PRESENT'] } }, { name: 'GLOBAL' }] as const;
 
+// The bit numbers (v6.12 pgtable_types.h; `eras` has the older ones).
+const BITS: Readonly<Record<string, number>> = {
+  PRESENT: 0,       // _PAGE_BIT_PRESENT
+  RW: 1,            // _PAGE_BIT_RW
+  USER: 2,          // _PAGE_BIT_USER
+  PWT: 3,           // _PAGE_BIT_PWT
+  PCD: 4,           // _PAGE_BIT_PCD
+  ACCESSED: 5,      // _PAGE_BIT_ACCESSED
+  DIRTY: 6,         // _PAGE_BIT_DIRTY
+  PSE: 7,           // _PAGE_BIT_PSE (leaf marker at pmd/pud)
+  PAT: 7,           // _PAGE_BIT_PAT (the same bit in a 4K pte)
+  GLOBAL: 8,        // _PAGE_BIT_GLOBAL
+  PROTNONE: 8,      // _PAGE_BIT_PROTNONE = _PAGE_BIT_GLOBAL, meaningful with PRESENT clear
+  SPECIAL: 9,       // _PAGE_BIT_SPECIAL = _PAGE_BIT_SOFTW1
+  UFFD_WP: 10,      // _PAGE_BIT_SOFTW2
+  SOFT_DIRTY: 11,   // _PAGE_BIT_SOFTW3
+  PAT_LARGE: 12,    // _PAGE_BIT_PAT_LARGE (PAT on a pmd/pud leaf)
+  DEVMAP: 57,       // _PAGE_BIT_DEVMAP = _PAGE_BIT_SOFTW4 (57 since the shadow-stack series, v6.6)
+  SAVED_DIRTY: 58,  // _PAGE_BIT_SOFTW5
+  PKEY_BIT0: 59,    // _PAGE_BIT_PKEY_BIT0 (protection key, with CR4.PKE; pkeys not modelled)
+  PKEY_BIT1: 60,    // _PAGE_BIT_PKEY_BIT1
+  PKEY_BIT2: 61,    // _PAGE_BIT_PKEY_BIT2
+  PKEY_BIT3: 62,    // _PAGE_BIT_PKEY_BIT3
+  NX: 63,           // _PAGE_BIT_NX
+};
+
 // pte_none, pmd_none, pud_none, p4d_none ignore _PAGE_KNL_ERRATUM_MASK = _PAGE_DIRTY |
 // _PAGE_ACCESSED (pgtable_types.h; Knights Landing may set them in a non-present
 // entry); pgd_none (la57 only) compares the whole value.
-const KNL_NONE_MASK = ~0x60n & 0xffff_ffff_ffff_ffffn;
+const KNL_NONE_MASK = ~((1n << BigInt(BITS.DIRTY)) | (1n << BigInt(BITS.ACCESSED))) & 0xffff_ffff_ffff_ffffn;
 
-// pXd_bad reads pXd_flags: every bit outside PTE_PFN_MASK (12..51) of a table entry.
-const FLAG_BITS = [...Array.from({ length: 12 }, (_, i) => i), ...Array.from({ length: 12 }, (_, i) => 52 + i)];
-const flagsBut = (keep: string[], bits: Record<string, number>): number[] => FLAG_BITS.filter((b) => !keep.some((k) => bits[k] === b));
+// pXd_bad reads pXd_flags: every bit outside PTE_PFN_MASK of a table entry.
+const FLAG_BITS = Array.from({ length: 64 }, (_, i) => i).filter((b) => ((PFN_4K >> BigInt(b)) & 1n) === 0n);
+const flagsBut = (keep: string[]): number[] => FLAG_BITS.filter((b) => !keep.some((k) => BITS[k] === b));
 // _KERNPG_TABLE = __PP|__RW|___A|___D (no SME _ENC); CONFIG_MITIGATION_PAGE_TABLE_ISOLATION
-// as distributions build it (p4d_bad and pgd_bad then also ignore _PAGE_NX)
-const X86_BITS: Record<string, number> = { PRESENT: 0, RW: 1, USER: 2, ACCESSED: 5, DIRTY: 6, NX: 63 };
+// as distributions build it (p4d_bad and pgd_bad then also ignore _PAGE_NX).
 // !p4d_bad: no flag outside _KERNPG_TABLE | _PAGE_USER (| _PAGE_NX)
-const p4dTable = { clear: flagsBut(['PRESENT', 'RW', 'USER', 'ACCESSED', 'DIRTY', 'NX'], X86_BITS) };
+const p4dTable = { clear: flagsBut(['PRESENT', 'RW', 'USER', 'ACCESSED', 'DIRTY', 'NX']) };
 
 // pgd/p4d: directories only (p4d_leaf is always false)
 const dir: LevelKind = {
@@ -136,30 +161,7 @@ export const x86_64: ArchData = {
   source: 'v6.12 arch/x86/include/asm/pgtable_types.h, pgtable.h, pgtable-invert.h, pgtable_64_types.h',
   bigEndian: false,
   defaultVariant: '4level',
-  bits: {
-    PRESENT: 0,       // _PAGE_BIT_PRESENT
-    RW: 1,            // _PAGE_BIT_RW
-    USER: 2,          // _PAGE_BIT_USER
-    PWT: 3,           // _PAGE_BIT_PWT
-    PCD: 4,           // _PAGE_BIT_PCD
-    ACCESSED: 5,      // _PAGE_BIT_ACCESSED
-    DIRTY: 6,         // _PAGE_BIT_DIRTY
-    PSE: 7,           // _PAGE_BIT_PSE (leaf marker at pmd/pud)
-    PAT: 7,           // _PAGE_BIT_PAT (the same bit in a 4K pte)
-    GLOBAL: 8,        // _PAGE_BIT_GLOBAL
-    PROTNONE: 8,      // _PAGE_BIT_PROTNONE = _PAGE_BIT_GLOBAL, meaningful with PRESENT clear
-    SPECIAL: 9,       // _PAGE_BIT_SPECIAL = _PAGE_BIT_SOFTW1
-    UFFD_WP: 10,      // _PAGE_BIT_SOFTW2
-    SOFT_DIRTY: 11,   // _PAGE_BIT_SOFTW3
-    PAT_LARGE: 12,    // _PAGE_BIT_PAT_LARGE (PAT on a pmd/pud leaf)
-    DEVMAP: 57,       // _PAGE_BIT_DEVMAP = _PAGE_BIT_SOFTW4 (57 since the shadow-stack series, v6.6)
-    SAVED_DIRTY: 58,  // _PAGE_BIT_SOFTW5
-    PKEY_BIT0: 59,    // _PAGE_BIT_PKEY_BIT0 (protection key, with CR4.PKE; pkeys not modelled)
-    PKEY_BIT1: 60,    // _PAGE_BIT_PKEY_BIT1
-    PKEY_BIT2: 61,    // _PAGE_BIT_PKEY_BIT2
-    PKEY_BIT3: 62,    // _PAGE_BIT_PKEY_BIT3
-    NX: 63,           // _PAGE_BIT_NX
-  },
+  bits: BITS,
   // Before v6.6 SOFTW4 was bit 58 (v6.1 pgtable_types.h) and there was no SAVED_DIRTY.
   eras: [
     {
@@ -176,8 +178,8 @@ export const x86_64: ArchData = {
     {
       until: 'v6.1', bits: {},
       kinds: {
-        pud: { special: 'never', ops: { mkdevmap: [{ set: ['DEVMAP'] }], mkspecial: [] } },
-        pmd: { special: 'never', ops: { mkdevmap: [{ set: ['DEVMAP'] }], mkspecial: [] } },
+        pud: { special: 'never', ops: { mkspecial: [] } },
+        pmd: { special: 'never', ops: { mkspecial: [] } },
       },
     },
   ],
@@ -205,7 +207,7 @@ export const x86_64: ArchData = {
   kinds: {
     // la57's pgd: pgd_none compares the whole value; !pgd_bad: the flags less
     // _PAGE_USER (and _PAGE_NX) are exactly _KERNPG_TABLE
-    pgd: { ...dir, table: { mask: flagsBut(['USER', 'NX'], X86_BITS), value: ['PRESENT', 'RW', 'ACCESSED', 'DIRTY'] } },
+    pgd: { ...dir, table: { mask: flagsBut(['USER', 'NX']), value: ['PRESENT', 'RW', 'ACCESSED', 'DIRTY'] } },
     // p4d_none, !p4d_bad (4-level: the top level itself, the p4d folded into it at run time)
     p4d: { ...dir, noneMask: KNL_NONE_MASK, table: p4dTable },
     pud: {
@@ -213,7 +215,7 @@ export const x86_64: ArchData = {
       noneMask: KNL_NONE_MASK,                      // pud_none
       present: { set: ['PRESENT'] },                       // pud_present
       // !pud_bad: no flag outside _KERNPG_TABLE | _PAGE_USER (PSE among them)
-      table: { clear: flagsBut(['PRESENT', 'RW', 'USER', 'ACCESSED', 'DIRTY'], X86_BITS) },
+      table: { clear: flagsBut(['PRESENT', 'RW', 'USER', 'ACCESSED', 'DIRTY']) },
       leaf: { set: ['PSE'] },                              // pud_leaf
       protnone: 'never',
       leafAddr: { mask: PFN_1G, shift: 30, paShift: 30 },
@@ -227,7 +229,7 @@ export const x86_64: ArchData = {
       present: { any: ['PRESENT', 'PROTNONE', 'PSE'] },
       // !pmd_bad: the flags less _PAGE_USER and _PAGE_ACCESSED are exactly
       // _KERNPG_TABLE & ~_PAGE_ACCESSED (PRESENT, RW, DIRTY)
-      table: { mask: flagsBut(['USER', 'ACCESSED'], X86_BITS), value: ['PRESENT', 'RW', 'DIRTY'] },
+      table: { mask: flagsBut(['USER', 'ACCESSED']), value: ['PRESENT', 'RW', 'DIRTY'] },
       leaf: { set: ['PSE'] },                              // pmd_leaf
       protnone: { mask: ['PRESENT', 'PROTNONE'], value: ['PROTNONE'] },
       leafAddr: { mask: PFN_2M, shift: 21, paShift: 21 },
