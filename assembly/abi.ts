@@ -88,7 +88,7 @@ import { CTX_IN, CTX_OUT } from './layout';
 @unmanaged export class GupIn {
   mm: u32;
   nr: u32;               // pages
-  start: u64;            // page aligned
+  start: u64;            // rounded down to its page (gup_fast_fallback: & PAGE_MASK)
   flags: u32;            // FOLL_*
   _pad: u32;
 }

@@ -9,7 +9,7 @@ import {
   DAX_EXTENT_SHARED, DAX_EXTENT_WORDS, DAX_FILES_MAX, DAXF_LIVE, DAXF_EVICTED, DAX_SHIFT, DAX_PMD, E_NOSPC, E_BUSY,
 } from './consts.gen.js';
 import { PgtemuError, hex } from './errors.js';
-import { describe, options, u64Arg } from './validate.js';
+import { describe, options, optionSpec, u64Arg } from './validate.js';
 import type { Machine } from './machine.js';
 
 /** One extent of a file: file bytes [offset, offset + length) at pgmap bytes pgmapOffset.. */
@@ -40,8 +40,8 @@ export interface DaxFileOptions {
   /** the extent map, covering [0, size) exactly once */
   extents?: DaxExtentOptions[];
 }
-const FILE_OPTIONS = { pgmap: 'object', start: 'bigint|number', size: 'bigint|number', pgmapOffset: 'bigint|number', extents: 'object' } as const;
-const EXTENT_OPTIONS = { offset: 'bigint|number', length: 'bigint|number', pgmapOffset: 'bigint|number', shared: 'boolean' } as const;
+const FILE_OPTIONS = optionSpec({ pgmap: 'object', start: 'bigint|number', size: 'bigint|number', pgmapOffset: 'bigint|number', extents: 'object' });
+const EXTENT_OPTIONS = optionSpec({ offset: 'bigint|number', length: 'bigint|number', pgmapOffset: 'bigint|number', shared: 'boolean' });
 
 /** What a finished truncate or evict did. */
 export interface DaxBreakResult {

@@ -65,7 +65,6 @@ export interface Taken {
   /** a refused release wrote over a GupBuffer's entries in place: they are gone */
   lost?: boolean;
 }
-const taken = new WeakMap<object, Taken>();
 /** layout.ts RUN_MARK, as the unsigned entry value the output array holds */
 const RUN_MARK = BigInt.asUintN(64, BigInt(K.RUN_MARK));
 
@@ -108,7 +107,10 @@ function expandRuns(runs: GupRuns, nr: number): BigUint64Array {
  * so its release is checked against the counts as a plain list's is.
  */
 export class GupBuffer implements GupResult {
-  /** @internal */ readonly t: Taken;
+  readonly #t: Taken;
+  /** @internal */ get t(): Taken { return this.#t; }
+  /** @internal The record of a GupBuffer; undefined for anything else (a brand check: no user code runs). */
+  static taken(o: object): Taken | undefined { return #t in o ? (o as GupBuffer).#t : undefined; }
   private _ret = 0;
   private _fast = 0;
   private _flags = 0;
@@ -117,8 +119,7 @@ export class GupBuffer implements GupResult {
   private viewOf?: BigUint64Array;
   private decoded?: GupRuns;
   /** @internal */ constructor(machine: Machine, private readonly results: GupResults) {
-    this.t = { machine, pin: false, runs: false, nr: 0, entries: 0, released: true, buffer: true, checked: true };
-    taken.set(this, this.t);
+    this.#t = { machine, pin: false, runs: false, nr: 0, entries: 0, released: true, buffer: true, checked: true };
   }
   /** @internal */ fill(ret: number, fast: number, flags: number, pin: boolean, runs: boolean, entries: number): void {
     const t = this.t;
@@ -155,6 +156,59 @@ export class GupBuffer implements GupResult {
 }
 
 /**
+ * A GupResult of its own (what gupFast returns without `into`): frozen, its
+ * record in a private field the machine reads (no table of results: a
+ * WeakMap entry per result cost more than the gup of a few pages).
+ */
+class OwnResult implements GupResult {
+  readonly nr: number;
+  readonly ret: number;
+  readonly errno?: ErrorCode;
+  readonly fast: number;
+  readonly pfns!: BigUint64Array;
+  readonly flags: number;
+  readonly pin: boolean;
+  declare readonly runs?: GupRuns;
+  readonly #t: Taken;
+  constructor(t: Taken, ret: number, fast: number, flags: number, all: BigUint64Array) {
+    this.nr = t.nr; this.ret = ret;
+    this.errno = ret < 0 ? STATUS[ret] ?? 'EINVAL' : undefined;
+    this.fast = fast; this.flags = flags; this.pin = t.pin;
+    this.#t = t;
+    if (t.runs) {
+      const r = decodeRuns(all, t.entries);
+      let pfns: BigUint64Array | undefined;
+      Object.defineProperty(this, 'runs', { enumerable: true, value: r });
+      Object.defineProperty(this, 'pfns', { enumerable: true, get: () => (pfns ??= expandRuns(r, t.nr)) });
+    } else {
+      (this as { pfns: BigUint64Array }).pfns = copyOut(all, t.nr);
+    }
+    Object.freeze(this);
+  }
+  /** The record of a GupResult this module made; undefined for anything else. */
+  static taken(o: object): Taken | undefined { return #t in o ? (o as OwnResult).#t : undefined; }
+}
+
+/**
+ * A copy of v[0, n) for a result's pfns. Typed arrays of more than 64 bytes
+ * get a buffer of their own outside the heap, which costs more than the gup
+ * of hundreds of pages; copies up to a quarter of a slab share one (a slab
+ * lives while any copy in it does, at most SLAB_BYTES per copy kept).
+ */
+const SLAB_BYTES = 1 << 16;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabAt = 0;
+function copyOut(v: BigUint64Array, n: number): BigUint64Array {
+  const bytes = n * 8;
+  if (bytes <= 64 || bytes > SLAB_BYTES / 4) return v.slice(0, n);
+  if (slabAt + bytes > SLAB_BYTES) { slab = new ArrayBuffer(SLAB_BYTES); slabAt = 0; }
+  const c = new BigUint64Array(slab, slabAt, n);
+  slabAt += bytes;
+  c.set(v.subarray(0, n));
+  return c;
+}
+
+/**
  * One machine's gup results on this thread: its output array, the result
  * whose entries the array holds, and the release of results and plain lists.
  */
@@ -187,10 +241,11 @@ export class GupResults {
 
   /** gupFast's `into`: a GupBuffer of this machine that holds nothing. */
   checkInto(into: unknown, va: bigint): void {
-    if (!(into instanceof GupBuffer)) throw new PgtemuError('EINVAL', `gupFast: into is ${describe(into)}, not a GupBuffer (Machine.gupBuffer())`, { op: 'gupFast', address: va });
-    if (into.t.machine !== this.machine) throw new PgtemuError('EINVAL', 'gupFast: this GupBuffer belongs to another machine', { op: 'gupFast', address: va });
-    if (!into.t.released && into.t.nr > 0) {
-      throw new PgtemuError('EBUSY', `gupFast: this GupBuffer still holds the ${into.t.nr} pages of its last gupFast; release them (unpin or put) before filling it again`, { op: 'gupFast', address: va });
+    const t = typeof into === 'object' && into !== null ? GupBuffer.taken(into) : undefined;
+    if (t === undefined) throw new PgtemuError('EINVAL', `gupFast: into is ${describe(into)}, not a GupBuffer (Machine.gupBuffer())`, { op: 'gupFast', address: va });
+    if (t.machine !== this.machine) throw new PgtemuError('EINVAL', 'gupFast: this GupBuffer belongs to another machine', { op: 'gupFast', address: va });
+    if (!t.released && t.nr > 0) {
+      throw new PgtemuError('EBUSY', `gupFast: this GupBuffer still holds the ${t.nr} pages of its last gupFast; release them (unpin or put) before filling it again`, { op: 'gupFast', address: va });
     }
   }
 
@@ -204,22 +259,9 @@ export class GupResults {
       this.holder = into.t;
       return into;
     }
-    const got = Math.max(ret, 0);
-    const t: Taken = { machine: this.machine, pin, runs, nr: got, entries, released: false, buffer: false, checked: false };
-    const errno = ret < 0 ? STATUS[ret] ?? 'EINVAL' : undefined;
-    let res: GupResult;
-    if (runs) {
-      const r = decodeRuns(this.all, entries);
-      let pfns: BigUint64Array | undefined;
-      res = Object.freeze(Object.defineProperty({ nr: got, ret, errno, fast, flags, pin, runs: r } as Omit<GupResult, 'pfns'>, 'pfns', {
-        enumerable: true, get: () => (pfns ??= expandRuns(r, got)),
-      }) as GupResult);
-    } else {
-      const pfns = this.all.slice(0, got);
-      res = Object.freeze({ nr: got, ret, errno, fast, pfns, flags, pin });
-    }
+    const t: Taken = { machine: this.machine, pin, runs, nr: Math.max(ret, 0), entries, released: false, buffer: false, checked: false };
+    const res = new OwnResult(t, ret, fast, flags, this.all);
     t.result = res;
-    taken.set(res, t);
     this.holder = t;
     return res;
   }
@@ -227,7 +269,7 @@ export class GupResults {
   /** The machine's record of a GupResult; undefined for a plain list. */
   handle(pages: unknown, op: string): Taken | undefined {
     if (pages === null || typeof pages !== 'object') throw new PgtemuError('EINVAL', `${op}: expected a GupResult or { pfns }, got ${describe(pages)}`, { op });
-    const t = taken.get(pages);
+    const t = GupBuffer.taken(pages) ?? OwnResult.taken(pages);
     if (!t) return undefined;
     if (t.machine !== this.machine) throw new PgtemuError('EINVAL', `${op}: this GupResult was taken by another machine`, { op });
     if (t.released) {

@@ -31,7 +31,7 @@ import { memremapPages, pgmapHandle, Pgmap, type MemremapOptions, type UnmapResu
 const OUT_OPS: ReadonlySet<string> = new Set(['gup', 'unpin', 'gupUnpinLoop', 'gupSweepLoop', 'gupGetPhase']);
 import { explainPage, type PageConstants, type PageExplained } from './pageinfo.js';
 import { PgtemuError, hex, STATUS, STATUS_TEXT, invariantOf } from './errors.js';
-import { checkUser, describe, options, releaseArgs, toBig, u64Arg } from './validate.js';
+import { checkUser, describe, options, optionSpec, releaseArgs, toBig, u64Arg } from './validate.js';
 
 export interface MachineOptions extends MachineChoice {
   /** simulated RAM (struct pages only, except the table pool), MiB; default 64 */
@@ -235,12 +235,14 @@ const WALK_STATUS = NAMES.W as Readonly<Record<number, { name: WalkVerdict['stat
 
 const big = toBig;
 
-const MACHINE_OPTIONS = {
+const MACHINE_OPTIONS = optionSpec({
   arch: 'string', variant: 'string', kernel: 'string', model: 'string', special: 'boolean', devmap: 'boolean',
   ramMiB: 'number', tablePoolMiB: 'number', threads: 'number', maxMms: 'number', vmasPerMm: 'number',
   pgmapPageRefs: 'boolean', devmapCode: 'boolean', daxHugeSpecial: 'boolean', fsDaxLimited: 'boolean', whatIf: 'string',
   deviceMemmapMiB: 'number', daxFilesMiB: 'number',
-} as const;
+});
+
+const WRITABLE_OPTION = optionSpec({ writable: 'boolean' });
 
 /** Everything a worker needs to attach to a machine. */
 export interface SharedMachine {
@@ -311,7 +313,7 @@ export class Machine {
     this.leafOrders = init.desc.levels.map((l) => (l.leafOk ? l.shift - init.desc.pageShift : -1));
     this.gupResults = new GupResults(this, new BigUint64Array(init.memory.buffer, this.outPtr, p.outCap));
     const ps = BigInt(init.desc.pageShift);
-    this.gupConsts = { userTop: 1n << BigInt(init.desc.userVaBits), pageShift: ps, pageMask: ~((1n << ps) - 1n), nr: 0, bytesLess1: 0n };
+    this.gupConsts = { userTop: 1n << BigInt(init.desc.userVaBits), pageShift: ps, pageMask: ~((1n << ps) - 1n), nr: 0, lastVa: 0n };
   }
 
   /** Build a machine. Async for symmetry with worker start-up; the work is synchronous. */
@@ -383,7 +385,7 @@ export class Machine {
   }
 
   /** @internal gupFast's arguments' BigInt constants, made once (the last nr's byte count cached). */
-  readonly gupConsts: { userTop: bigint; pageShift: bigint; pageMask: bigint; nr: number; bytesLess1: bigint };
+  readonly gupConsts: { userTop: bigint; pageShift: bigint; pageMask: bigint; nr: number; lastVa: bigint };
 
   /** @internal This thread's gup results and their release. */
   get results(): GupResults { return this.gupResults; }
@@ -899,7 +901,7 @@ export class Machine {
    */
   devicePrivateEntry(pfn: bigint | number, o?: { writable?: boolean }): bigint {
     const p = u64Arg(pfn, 'devicePrivateEntry: pfn');
-    const { writable } = options(o, 'devicePrivateEntry', { writable: 'boolean' });
+    const { writable } = options(o, 'devicePrivateEntry', WRITABLE_OPTION);
     const want = encodeDevicePrivateEntry(this.desc, p, writable === true, `devicePrivateEntry: pfn ${hex(p)}`);
     const r = this.call('swpEntry', { type: 0, level: this.desc.levels.length - 1, offset: 0n, pfn: p, entry: 0n }, 'devicePrivateEntry');
     const got = writable ? r.devWrite : r.devRead;

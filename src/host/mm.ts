@@ -10,7 +10,7 @@ import type { GupBuffer, GupResult } from './gupresult.js';
 import { daxFileHandle, type DaxFile } from './daxfs.js';
 import { devdaxMmapArgs, p2pmemMmapArgs, Pgmap } from './pgmap.js';
 import { PgtemuError, hex } from './errors.js';
-import { describe, mmapArgs, options, populateOrUnmap, toBig, u64Arg, userRange, type VmaKind } from './validate.js';
+import { describe, mmapArgs, options, optionSpec, populateOrUnmap, toBig, u64Arg, userRange, type VmaKind } from './validate.js';
 import type { Machine } from './machine.js';
 
 export interface MmapOptions {
@@ -73,13 +73,16 @@ export interface GupOptions {
   into?: GupBuffer;
 }
 
-const MMAP_OPTIONS = {
+const MMAP_OPTIONS = optionSpec({
   start: 'bigint|number', length: 'bigint|number', kind: 'string', hugeOrder: 'number', read: 'boolean', write: 'boolean',
   shared: 'boolean', pfn: 'bigint|number', populate: 'boolean', pgmap: 'object', offset: 'bigint|number', file: 'object',
-} as const;
-const GUP_OPTIONS = { pin: 'boolean', write: 'boolean', longterm: 'boolean', fastOnly: 'boolean', noFault: 'boolean', pciP2pdma: 'boolean' } as const;
-const GUP_FORMS = { runs: 'boolean', into: 'object' } as const;
-const FAULT_OPTIONS = { write: 'boolean' } as const;
+});
+const GUP_OPTIONS = optionSpec(
+  { pin: 'boolean', write: 'boolean', longterm: 'boolean', fastOnly: 'boolean', noFault: 'boolean', pciP2pdma: 'boolean' },
+  { runs: 'boolean', into: 'object' },
+);
+const FAULT_OPTIONS = optionSpec({ write: 'boolean' });
+const MIGRATE_OPTIONS = optionSpec({ pgmap: 'object', pfn: 'bigint|number' });
 
 const big = toBig;
 
@@ -179,7 +182,7 @@ export class Mm {
    */
   gupFast(addr: bigint | number, nr: number, o?: GupOptions): GupResult {
     this.live('gupFast');
-    o = options(o, 'gupFast', GUP_OPTIONS, false, GUP_FORMS);
+    o = options(o, 'gupFast', GUP_OPTIONS);
     const m = this.machine;
     const va = big(addr, 'gupFast: address');
     const g0 = m.gupConsts;
@@ -187,10 +190,10 @@ export class Mm {
     if (!Number.isInteger(nr) || nr <= 0 || nr > m.maxPagesPerCall) {
       throw new PgtemuError('EINVAL', `gupFast: nr ${nr} is not in 1..${m.maxPagesPerCall}`, { op: 'gupFast', address: va });
     }
-    if (nr !== g0.nr) { g0.nr = nr; g0.bytesLess1 = (BigInt(nr) << g0.pageShift) - 1n; }
-    const end = va + g0.bytesLess1;
-    if (end >= g0.userTop) m.checkUser(end, 'end', 'gupFast');
-    const start = va & g0.pageMask;
+    // gup_fast_fallback: start = va & PAGE_MASK, and start + (nr << PAGE_SHIFT) within user
+    // space. The core rounds va down; the last va that passes is kept per nr (no BigInt made per call).
+    if (nr !== g0.nr) { g0.nr = nr; g0.lastVa = g0.userTop - (BigInt(nr) << g0.pageShift) + ~g0.pageMask; }
+    if (va > g0.lastVa) m.checkUser((va & g0.pageMask) + (BigInt(nr) << g0.pageShift) - 1n, 'end', 'gupFast');
     let flags = o.pin ? FOLL_PIN : FOLL_GET;
     if (o.write) flags |= FOLL_WRITE;
     if (o.longterm) flags |= FOLL_LONGTERM;
@@ -200,7 +203,7 @@ export class Mm {
     const runs = !!o.runs;
     const into = o.into;
     if (into !== undefined) m.results.checkInto(into, va);
-    const g = m.call('gup', { mm: this.ptr, start, nr, flags: runs ? flags | GUP_OUT_RUNS : flags }, 'gupFast', va);
+    const g = m.call('gup', { mm: this.ptr, start: va, nr, flags: runs ? flags | GUP_OUT_RUNS : flags }, 'gupFast', va);
     const ret = g.status;
     if (ret === E_BADTABLE) m.fail(ret, 'gupFast', `${nr} pages from ${hex(va)}`, va);
     const entries = ret > 0 ? g.entries : 0;
@@ -218,7 +221,7 @@ export class Mm {
    */
   migrateToDevice(addr: bigint | number, o: { pgmap: Pgmap; pfn: bigint | number }): void {
     this.live('migrateToDevice');
-    options(o, 'migrateToDevice', { pgmap: 'object', pfn: 'bigint|number' }, true);
+    options(o, 'migrateToDevice', MIGRATE_OPTIONS, true);
     const a = u64Arg(addr, 'migrateToDevice: addr');
     if (o.pfn === undefined || o.pgmap === undefined) throw new PgtemuError('EINVAL', 'migrateToDevice: pgmap and pfn are required');
     const pg = o.pgmap as unknown;

@@ -7,7 +7,7 @@ import {
   PREF_GET, PREF_TRYGET, PREF_TRYGET_LIVE, PREF_PUT, PREF_READ, DEDUP_BLOCK, E_NOSPC, E_BUSY,
 } from './consts.gen.js';
 import { PgtemuError, hex } from './errors.js';
-import { describe, options, u64Arg } from './validate.js';
+import { describe, options, optionSpec, u64Arg } from './validate.js';
 import type { Machine } from './machine.js';
 import type { FieldName } from './core.js';
 
@@ -31,7 +31,7 @@ export interface MemremapOptions {
   /** vmemmap_shift: the order of its compound folios (device-DAX's align); default 0 */
   folioOrder?: number;
 }
-const MEMREMAP_OPTIONS = { type: 'string', start: 'bigint|number', size: 'bigint|number', folioOrder: 'number' } as const;
+const MEMREMAP_OPTIONS = optionSpec({ type: 'string', start: 'bigint|number', size: 'bigint|number', folioOrder: 'number' });
 
 export type PgmapState = 'live' | 'dying' | 'drained' | 'destroyed';
 const STATES: Readonly<Record<number, PgmapState>> = {

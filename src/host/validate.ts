@@ -19,28 +19,44 @@ export function u64Arg(v: bigint | number, what: string): bigint {
 }
 
 type OptType = 'boolean' | 'string' | 'number' | 'integer' | 'bigint|number' | 'object';
+
+/**
+ * The keys an options object may carry and their types, compiled once per
+ * operation: a table without a prototype (one lookup per key of a call's
+ * object) and the list of keys for the message. `forms` are keys that
+ * choose the result's form (listed apart in the message).
+ */
+export interface OptionSpec {
+  readonly types: Readonly<Record<string, OptType>>;
+  readonly keys: string;
+}
+export function optionSpec(spec: Readonly<Record<string, OptType>>, forms?: Readonly<Record<string, OptType>>): OptionSpec {
+  const types = Object.freeze(Object.assign(Object.create(null) as Record<string, OptType>, spec, forms));
+  const keys = `(options: ${Object.keys(spec).join(', ')})${forms ? ` (result forms: ${Object.keys(forms).join(', ')})` : ''}`;
+  return { types, keys };
+}
+
 /**
  * An options object: undefined stands for {}; anything but a plain object,
  * a key not in `spec`, or a value of the wrong type is refused, naming it.
  */
-export function options<T extends object>(o: T | undefined | null, op: string, spec: Readonly<Record<string, OptType>>, required = false,
-  more?: Readonly<Record<string, OptType>>): T {
+export function options<T extends object>(o: T | undefined | null, op: string, spec: OptionSpec, required = false): T {
   if (o === undefined && !required) return {} as T;
   if (o === null || typeof o !== 'object' || Array.isArray(o)) {
     throw new PgtemuError('EINVAL', `${op}: options must be an object, not ${o === null ? 'null' : Array.isArray(o) ? 'an array' : typeof o}`);
   }
+  const types = spec.types;
   // for..in rather than Object.entries: nothing allocated per call (gupFast is a hot path)
   for (const k in o) {
     const v = (o as Record<string, unknown>)[k];
-    const t = Object.hasOwn(spec, k) ? spec[k] : more !== undefined && Object.hasOwn(more, k) ? more[k] : undefined;
-    if (t === undefined) {
-      throw new PgtemuError('EINVAL', `${op}: unknown option '${k}' (options: ${Object.keys(spec).join(', ')})${more ? ` (result forms: ${Object.keys(more).join(', ')})` : ''}`);
-    }
+    const t = types[k];
+    if (t === undefined) throw new PgtemuError('EINVAL', `${op}: unknown option '${k}' ${spec.keys}`);
     if (v === undefined) continue;
-    const ok = t === 'integer' ? Number.isInteger(v)
-      : t === 'number' ? typeof v === 'number' && !Number.isNaN(v)
-        : t === 'bigint|number' ? typeof v === 'bigint' || typeof v === 'number'
-          : typeof v === t && v !== null;
+    const ok = t === 'boolean' ? typeof v === 'boolean'
+      : t === 'integer' ? Number.isInteger(v)
+        : t === 'number' ? typeof v === 'number' && !Number.isNaN(v)
+          : t === 'bigint|number' ? typeof v === 'bigint' || typeof v === 'number'
+            : typeof v === t && v !== null;
     if (!ok) throw new PgtemuError('EINVAL', `${op}: option '${k}' is ${describe(v)}, not ${t === 'bigint|number' ? 'a bigint or number' : `a${/^[aeiou]/.test(t) ? 'n' : ''} ${t}`}`);
   }
   return o;
@@ -140,7 +156,7 @@ export function populateOrUnmap(
 }
 
 /** Keys a raw release list may carry: { pfns, nr, pin }, and the rest of a GupResult copied with it. */
-const RELEASE_KEYS = { pfns: 'object', nr: 'integer', pin: 'boolean', ret: 'integer', errno: 'string', fast: 'integer', flags: 'integer', runs: 'object' } as const;
+const RELEASE_KEYS = optionSpec({ pfns: 'object', nr: 'integer', pin: 'boolean', ret: 'integer', errno: 'string', fast: 'integer', flags: 'integer', runs: 'object' });
 
 /** unpin / put: `n` pages of `pfns`, and whether they are pins (unpin, default) or references (put). */
 export function releaseArgs(pages: { pfns: ArrayLike<bigint>; nr?: number; pin?: boolean }, put: boolean): { n: number; pin: boolean; op: string } {

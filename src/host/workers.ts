@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { Machine } from './machine.js';
 import { PgtemuError, hex } from './errors.js';
-import { options } from './validate.js';
+import { options, optionSpec } from './validate.js';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_OUT_RUNS } from './consts.gen.js';
 import type { LoopIn } from './core.js';
 
@@ -84,9 +84,8 @@ export function gupTestPhasePages(m: Machine, pages: number, nr: number): number
   return pages <= cap ? pages : Math.floor(cap / nr) * nr;
 }
 
-const LOOP_OPTIONS = { mm: 'object', start: 'bigint|number', nr: 'number', pin: 'boolean', write: 'boolean', longterm: 'boolean', rounds: 'number', span: 'number' } as const;
-const LOOP_FORMS = { runs: 'boolean' } as const;
-const TEST_OPTIONS = { mm: 'object', start: 'bigint|number', nr: 'number', pin: 'boolean', write: 'boolean', longterm: 'boolean', pages: 'number', repeats: 'number' } as const;
+const LOOP_OPTIONS = optionSpec({ mm: 'object', start: 'bigint|number', nr: 'number', pin: 'boolean', write: 'boolean', longterm: 'boolean', rounds: 'number', span: 'number' }, { runs: 'boolean' });
+const TEST_OPTIONS = optionSpec({ mm: 'object', start: 'bigint|number', nr: 'number', pin: 'boolean', write: 'boolean', longterm: 'boolean', pages: 'number', repeats: 'number' });
 
 export class WorkerPool {
   private readonly control = new SharedArrayBuffer(8);
@@ -155,7 +154,7 @@ export class WorkerPool {
     this.ready(op, loops, 'loop');
     return loops.map((l, i) => {
       const what = `${op}: loop ${i}`;
-      options(l, what, LOOP_OPTIONS, true, LOOP_FORMS);
+      options(l, what, LOOP_OPTIONS, true);
       if (!Number.isInteger(l.rounds) || l.rounds < 0 || l.rounds > 0xffff_ffff) throw new PgtemuError('EINVAL', `${what}: rounds ${l.rounds} is not an integer in 0..${0xffff_ffff}`);
       if (l.span !== undefined && (!Number.isInteger(l.span) || l.span < 1 || l.span > 2 ** 40)) throw new PgtemuError('EINVAL', `${what}: span ${l.span} is not an integer in 1..2^40 pages`);
       const { mm, start, flags } = this.checkRange(l, l.span ?? 0, what);

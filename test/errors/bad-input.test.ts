@@ -18,6 +18,24 @@ describe('bad input leaves the machine as it was', () => {
     expect(snapshot(m, mm)).toEqual(before);
   });
 
+  it('gupFast at the top of user space: the range is counted from va rounded down to its page', () => {
+    const { m, mm } = setup();
+    const top = 1n << 47n;
+    const before = snapshot(m, mm);
+    // gup_fast_fallback: start = va & PAGE_MASK; end = start + (nr << PAGE_SHIFT) <= TASK_SIZE_MAX.
+    // The last byte of user space in one page passes (nothing is mapped there: -EFAULT)...
+    const last = mm.gupFast(top - 1n, 1);
+    expect([last.nr, last.errno]).toEqual([0, 'EFAULT']);
+    m.unpin(last);
+    // ... and a second page past it is refused, naming the end from the rounded start
+    expectError(() => mm.gupFast(top - 4095n, 2), 'EINVAL', /gupFast: end 0x800000000fff is not a canonical user address/);
+    // the kept bounds follow nr, and back
+    expectError(() => mm.gupFast(top - 2n * 4096n + 5n, 3), 'EINVAL', /end 0x800000000fff/);
+    m.unpin(mm.gupFast(top - 2n * 4096n + 5n, 2));
+    expectError(() => mm.gupFast(top - 1n, 2), 'EINVAL', /end 0x800000000fff/);
+    expect(snapshot(m, mm)).toEqual(before);
+  });
+
   it('an unaligned huge mapping', () => {
     const { m, mm } = setup();
     const before = snapshot(m, mm);

@@ -63,6 +63,27 @@ describe('releases are checked against what was taken', () => {
     expect(m.checkInvariants()).toEqual([]);
   });
 
+  it('results whose pfns share one buffer: writing all of it changes no release', () => {
+    const { m, mm, pins } = setup();
+    const more = mm.gupFast(BASE + 16n * 4096n, 16, { pin: true });
+    const taken = [...pins.pfns, ...more.pfns];
+    // 16 pfns are 128 bytes: copies of that size share a slab (gupresult.ts copyOut)
+    expect(more.pfns.buffer).toBe(pins.pfns.buffer);
+    new BigUint64Array(pins.pfns.buffer).fill(taken[0]);            // every result's copy, at once
+    expect(more.pfns[5]).toBe(taken[0]);
+    m.unpin(more);
+    m.unpin(pins);
+    for (const pfn of taken) expect(m.page(pfn).refcount).toBe(1);
+    expect(m.stats().gupOutstanding).toBe(0n);
+    // an object inheriting a result's fields is not the result: a plain list, checked and refused
+    const again = mm.gupFast(BASE, 2, { pin: true });
+    const heir = (o: PropertyDescriptorMap) => Object.create(again, { pfns: { value: [taken[20]], enumerable: true }, ...o });
+    expectError(() => m.unpin(heir({})), 'EINVAL', /unpin: 2 pages but 1 pfns given/);
+    expectError(() => m.unpin(heir({ nr: { value: 1, enumerable: true } })), 'EINVAL', /unpin: page 0 .*fewer than one pin/);
+    m.unpin(again);
+    expect(m.checkInvariants()).toEqual([]);
+  });
+
   it('put or unpin of a table-pool frame or the zero page', () => {
     const { m, mm } = setup();
     const root = mm.rootPa >> 12n;                                   // a table in the pool (PG_reserved)
