@@ -121,8 +121,7 @@ export function gup(ctx: usize, opId: u32): i32 {
   const a = argsIn<GupIn>(ctx);
   const o = argsOut<GupOut>(ctx);
   const mm = <usize>a.mm;
-  // gup_fast_fallback: start = untagged_addr(start) & PAGE_MASK
-  const start = a.start & ~(((<u64>1) << pageShift()) - 1);
+  const start = a.start;
   const nr = a.nr;
   const flags = a.flags;
   o.ret = E_INVAL;

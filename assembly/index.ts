@@ -329,6 +329,7 @@ export function populate(ctx: usize): i32 {
 // ---------------------------------------------------------------- gup
 export function gup(ctx: usize): i32 {
   const a = argsIn<GupIn>(ctx);
+  a.start &= ~(((<u64>1) << pageShift()) - 1);   // gup_fast_fallback: start = untagged_addr(start) & PAGE_MASK
   const op = beginOp(ctx, OP_GUP, a.mm, a.start, (<u64>a.nr) << pageShift());
   return gupImpl(ctx, op);
 }

@@ -26,6 +26,7 @@ describe('bad input leaves the machine as it was', () => {
     // The last byte of user space in one page passes (nothing is mapped there: -EFAULT)...
     const last = mm.gupFast(top - 1n, 1);
     expect([last.nr, last.errno]).toEqual([0, 'EFAULT']);
+    expect(m.opRecord(m.lastOp())).toMatchObject({ kind: 'gup', addr: top - 4096n, len: 4096n });   // logged from its page
     m.unpin(last);
     // ... and a second page past it is refused, naming the end from the rounded start
     expectError(() => mm.gupFast(top - 4095n, 2), 'EINVAL', /gupFast: end 0x800000000fff is not a canonical user address/);
