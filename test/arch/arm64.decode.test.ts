@@ -384,6 +384,34 @@ describe.each(VARIANTS)('arm64/$variant', ({ variant, pageShift, levels, pudLeaf
     }
     expect(got).toEqual(want);
   });
+
+  it('reads entry bits PAGE_SHIFT..49 as the address (PTE_ADDR_LOW), ..47 in 6.1.y and in the MMU', () => {
+    // v6.12 pgtable-hwdef.h: PTE_ADDR_LOW = ((1 << (50 - PAGE_SHIFT)) - 1) << PAGE_SHIFT, and
+    // __pte_to_phys = pte_val & PTE_ADDR_LOW without CONFIG_ARM64_PA_BITS_52; 6.1.y: (48 - PAGE_SHIFT).
+    // The MMU's output address is 48 bits (no FEAT_LPA): bits 49:48 are not part of it.
+    const PTE_ADDR_LOW = (v: number) => ((1n << BigInt(v - PS)) - 1n) << BigInt(PS);
+    const hi = (1n << 49n) | (1n << 48n);
+    const root = 0x10_0000n;
+    const va = 0x5n << BigInt(PS);
+    const run = (kernel: string) => {
+      const m = machine(variant, kernel);
+      const d = m.desc;
+      const tableAt = (i: number) => root + BigInt(i) * 0x1_0000n;
+      for (let i = 0; i < d.levels.length; i++) {
+        const t = new Array<bigint>(1 << d.levels[i].indexBits).fill(0n);
+        const last = i === d.levels.length - 1;
+        t[Number((va >> BigInt(d.levels[i].shift)) & ((1n << BigInt(d.levels[i].indexBits)) - 1n))] = last
+          ? pfn_pte(pfn, PAGE_READONLY, PS) | hi
+          : i === 0 && variant === '4k-48' ? p4d_populate(tableAt(1)) : i === pmd ? pmd_populate(tableAt(i + 1)) : pud_populate(tableAt(i + 1));
+        m.writePhys(tableAt(i), m.entryBytes(t));
+      }
+      return { linux: m.walkRaw(root, va).pa, hardware: m.walkRaw(root, va, { view: 'hardware' }).pa };
+    };
+    const entry = pfn_pte(pfn, PAGE_READONLY, PS) | hi;
+    expect(run('v6.12')).toEqual({ linux: entry & PTE_ADDR_LOW(50), hardware: entry & PTE_ADDR_LOW(48) });
+    expect(run('v6.1')).toEqual({ linux: entry & PTE_ADDR_LOW(48), hardware: entry & PTE_ADDR_LOW(48) });
+    expect(entry & PTE_ADDR_LOW(50)).toBe((pfn << BigInt(PS)) | hi);
+  });
 });
 
 // ---------------------------------------------------------------- end to end

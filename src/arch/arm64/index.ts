@@ -14,10 +14,10 @@
 //
 // Not modelled:
 // - LPA2 / 52-bit PA (CONFIG_ARM64_PA_BITS_52, CONFIG_ARM64_LPA2). These variants
-//   are CONFIG_ARM64_PA_BITS_48 configurations: the output-address field is PA
-//   bits PAGE_SHIFT..47. (v6.12's PTE_ADDR_LOW reaches bit 49 after the LPA2
-//   rework, and with 52-bit PA the high PA bits sit in entry bits 8..9 (4K,
-//   LPA2) or 12..15 (64K); a 48-bit PA never sets any of them.) Note that
+//   are CONFIG_ARM64_PA_BITS_48 configurations. Linux still reads entry bits
+//   PAGE_SHIFT..49 as the address there (v6.12 PTE_ADDR_LOW, see below); with
+//   52-bit PA the high PA bits would sit in entry bits 8..9 (4K, LPA2) or
+//   12..15 (64K), which these configurations never read. Note that
 //   Kconfig's default VA size in v6.12 is ARM64_VA_BITS_52, which with 4K pages
 //   forces PA_BITS_52/LPA2: the variants below are the explicit VA_BITS_39 /
 //   VA_BITS_48 configurations, not the Kconfig default.
@@ -26,14 +26,21 @@
 //   (MT_NORMAL_TAGGED), POE (pkeys overlay in pte_access_permitted), PIE.
 import type { ArchData, BitNameRule, HardwareSpec, HwLevelSpec, LevelKind } from '../types.js';
 
-// Output-address fields (48-bit PA, CONFIG_ARM64_PA_BITS_48): PA bits
-// [shift, 47] in entry bits [shift, 47]; pmd_pfn / pud_pfn mask with
-// PMD_MASK / PUD_MASK (pgtable.h).
-const OA_4K = 0x0000_ffff_ffff_f000n;    // PTE_ADDR_LOW & PHYS_MASK (48-bit PA), PAGE_SHIFT 12
-const OA_2M = 0x0000_ffff_ffe0_0000n;    // & PHYS_MASK & PMD_MASK, PMD_SHIFT 21 (4K)
-const OA_1G = 0x0000_ffff_c000_0000n;    // & PHYS_MASK & PUD_MASK, PUD_SHIFT 30 (4K)
-const OA_64K = 0x0000_ffff_ffff_0000n;   // PTE_ADDR_LOW & PHYS_MASK (48-bit PA), PAGE_SHIFT 16
-const OA_512M = 0x0000_ffff_e000_0000n;  // & PHYS_MASK & PMD_MASK, PMD_SHIFT 29 (64K)
+// Output-address fields as Linux reads them: __pte_to_phys(pte) = pte_val(pte)
+// & PTE_ADDR_LOW without CONFIG_ARM64_PA_BITS_52, and v6.12's
+//   #define PTE_ADDR_LOW (((_AT(pteval_t, 1) << (50 - PAGE_SHIFT)) - 1) << PAGE_SHIFT)
+// is entry bits [PAGE_SHIFT, 49], taken as PA bits [PAGE_SHIFT, 49] (no PHYS_MASK
+// is applied; __phys_to_pte_val is the identity). pmd_pfn / pud_pfn mask further
+// with PMD_MASK / PUD_MASK (pgtable.h). Before the LPA2 rework (v6.9, the first
+// tag UNVERIFIED) PTE_ADDR_LOW was ((1 << (48 - PAGE_SHIFT)) - 1) << PAGE_SHIFT
+// (6.1.y pgtable-hwdef.h): bits [PAGE_SHIFT, 47], as an era below says. The
+// MMU (48-bit OA, no FEAT_LPA) reads bits [PAGE_SHIFT, 47]: pa48() of these.
+const OA_4K = 0x0003_ffff_ffff_f000n;    // PTE_ADDR_LOW, PAGE_SHIFT 12
+const OA_2M = 0x0003_ffff_ffe0_0000n;    // & PMD_MASK, PMD_SHIFT 21 (4K)
+const OA_1G = 0x0003_ffff_c000_0000n;    // & PUD_MASK, PUD_SHIFT 30 (4K)
+const OA_64K = 0x0003_ffff_ffff_0000n;   // PTE_ADDR_LOW, PAGE_SHIFT 16
+const OA_512M = 0x0003_ffff_e000_0000n;  // & PMD_MASK, PMD_SHIFT 29 (64K)
+const pa48 = (oa: bigint): bigint => oa & ((1n << 48n) - 1n);
 
 // pte_present(): pte_valid(pte) || pte_present_invalid(pte), and
 // pte_present_invalid = (val & (PTE_VALID | PTE_PRESENT_INVALID)) == PTE_PRESENT_INVALID.
@@ -272,6 +279,8 @@ const ttbr0 = (vaBits: number) => ({
   cite: 'Arm ARM D8.2 (VA range of TTBR0_EL1, TCR_EL1.T0SZ), D8.8 (TBI0: bits 63:56 ignored)',
 });
 
+const kinds = { p4d, pud4k, pmd4k, pte4k, pud64k, pmd64k, pte64k };
+
 export const arm64: ArchData = {
   arch: 'arm64',
   source: 'v6.12 (6.12.117) arch/arm64/include/asm/pgtable-hwdef.h, pgtable-prot.h, pgtable.h, pgalloc.h, sparsemem.h, ' +
@@ -338,6 +347,13 @@ export const arm64: ArchData = {
     // pmd_special()"): they came with ARCH_SUPPORTS_HUGE_PFNMAP (v6.12)
     until: 'v6.1', bits: {},
     kinds: Object.fromEntries(['pmd4k', 'pmd64k'].map((k) => [k, { special: 'never', ops: { mkspecial: [] } }])),
+  }, {
+    // PTE_ADDR_LOW before the LPA2 rework: address bits up to 47 (see OA_4K)
+    until: 'v6.8', bits: {},
+    kinds: Object.fromEntries(Object.entries(kinds).map(([k, d]) => [k, {
+      tableAddr: { ...d.tableAddr, mask: pa48(d.tableAddr.mask) },
+      leafAddr: { ...d.leafAddr, mask: pa48(d.leafAddr.mask) },
+    }])),
   }],
   history: {
     // `select ARCH_HAS_PTE_SPECIAL` (arch/arm64/Kconfig) since the symbol was
@@ -362,7 +378,7 @@ export const arm64: ArchData = {
     // (6.1.y, what its vmemmap_can_optimize reads) in arch/arm64/Kconfig
     daxVmemmapOpt: null,
   },
-  kinds: { p4d, pud4k, pmd4k, pte4k, pud64k, pmd64k, pte64k },
+  kinds,
   ops: {
     // pte_mkwrite_novma (6.12.117; pte_mkwrite in 6.1.192): set PTE_WRITE;
     // if (pte_sw_dirty(pte)) clear PTE_RDONLY.
@@ -427,9 +443,9 @@ export const arm64: ArchData = {
       ],
       hardware: {
         levels: [
-          tableOrBlockHw(OA_4K, 12, { mask: OA_1G, shift: 30 }, 'Arm ARM D8.3.1 (4KB granule, level 1: 1GB block)'),
-          tableOrBlockHw(OA_4K, 12, { mask: OA_2M, shift: 21 }, 'Arm ARM D8.3.1 (4KB granule, level 2: 2MB block)'),
-          pageHw(OA_4K, 12),
+          tableOrBlockHw(pa48(OA_4K), 12, { mask: pa48(OA_1G), shift: 30 }, 'Arm ARM D8.3.1 (4KB granule, level 1: 1GB block)'),
+          tableOrBlockHw(pa48(OA_4K), 12, { mask: pa48(OA_2M), shift: 21 }, 'Arm ARM D8.3.1 (4KB granule, level 2: 2MB block)'),
+          pageHw(pa48(OA_4K), 12),
         ],
         va: ttbr0(39),
       },
@@ -449,10 +465,10 @@ export const arm64: ArchData = {
       ],
       hardware: {
         levels: [
-          tableOrBlockHw(OA_4K, 12, null, 'Arm ARM D8.3.1 (4KB granule, level 0: no block without DS = 1; a block is invalid)'),
-          tableOrBlockHw(OA_4K, 12, { mask: OA_1G, shift: 30 }, 'Arm ARM D8.3.1 (4KB granule, level 1: 1GB block)'),
-          tableOrBlockHw(OA_4K, 12, { mask: OA_2M, shift: 21 }, 'Arm ARM D8.3.1 (4KB granule, level 2: 2MB block)'),
-          pageHw(OA_4K, 12),
+          tableOrBlockHw(pa48(OA_4K), 12, null, 'Arm ARM D8.3.1 (4KB granule, level 0: no block without DS = 1; a block is invalid)'),
+          tableOrBlockHw(pa48(OA_4K), 12, { mask: pa48(OA_1G), shift: 30 }, 'Arm ARM D8.3.1 (4KB granule, level 1: 1GB block)'),
+          tableOrBlockHw(pa48(OA_4K), 12, { mask: pa48(OA_2M), shift: 21 }, 'Arm ARM D8.3.1 (4KB granule, level 2: 2MB block)'),
+          pageHw(pa48(OA_4K), 12),
         ],
         va: ttbr0(48),
       },
@@ -471,9 +487,9 @@ export const arm64: ArchData = {
       ],
       hardware: {
         levels: [
-          tableOrBlockHw(OA_64K, 16, null, 'Arm ARM D8.3.1 (64KB granule, level 1: a block needs FEAT_LPA; invalid)'),
-          tableOrBlockHw(OA_64K, 16, { mask: OA_512M, shift: 29 }, 'Arm ARM D8.3.1 (64KB granule, level 2: 512MB block)'),
-          pageHw(OA_64K, 16),
+          tableOrBlockHw(pa48(OA_64K), 16, null, 'Arm ARM D8.3.1 (64KB granule, level 1: a block needs FEAT_LPA; invalid)'),
+          tableOrBlockHw(pa48(OA_64K), 16, { mask: pa48(OA_512M), shift: 29 }, 'Arm ARM D8.3.1 (64KB granule, level 2: 512MB block)'),
+          pageHw(pa48(OA_64K), 16),
         ],
         va: ttbr0(48),
       },
