@@ -272,6 +272,33 @@ describe.each(VARIANTS)('ppc64 $variant', ({ variant, pageShift, pteIndexSize })
     expect(m.readPhys(slot(pte, PTE, va), 1)[0]).toBe(0xc0);
   });
 
+  it('reads a huge leaf\'s pfn as pte_pfn does: PTE_RPN_MASK, not narrowed to the leaf size', () => {
+    // pmd_pfn(pmd) = pud_pfn = pte_pfn(pXd_pte()) = (val & PTE_RPN_MASK) >> PAGE_SHIFT (v6.12 and
+    // 6.1.y book3s/64/pgtable.h); gup_fast_pmd_leaf takes pmd_page(orig) + the subpage index.
+    // The MMU (radix) takes the RPN above the leaf size only.
+    const m = machine(variant);
+    const lv = m.desc.levels;
+    const [pgd, pud, pmd] = [0x10_0000n, 0x11_0000n, 0x11_1000n];
+    for (const [pa, l] of [[pgd, PGD], [pud, PUD], [pmd, PMD]] as const) m.writePhys(pa, new Uint8Array(lv[l].tableBytes));
+    const idx = (l: number, va: bigint) => (va >> BigInt(lv[l].shift)) & ((1n << BigInt(lv[l].indexBits)) - 1n);
+    const put = (table: bigint, l: number, va: bigint, e: bigint) => m.writePhys(table + idx(l, va) * 8n, m.entryBytes([e]));
+    const va = (3n << 39n) + (5n << 30n) + (7n << 21n);
+    put(pgd, PGD, va, pud | k.RADIX_PGD_VAL_BITS);
+    put(pud, PUD, va, pmd | k.RADIX_PUD_VAL_BITS);
+    const off = 3n;                                          // pages past the 2 MiB boundary
+    put(pmd, PMD, va, k.pfn_pmd(pfn(PA_2M) + off, PAGE_READONLY));
+    const vaPud = va + GiB;
+    put(pud, PUD, vaPud, k.pfn_pmd(pfn(PA_1G) + off, PAGE_READONLY));
+    const at = 0x5n << pageShift;
+    const inPmd = (va + at) & (2n * MiB - 1n), inPud = (vaPud + at) & (GiB - 1n);
+    expect([m.walkRaw(pgd, va + at).pa, m.walkRaw(pgd, vaPud + at).pa]).toEqual([
+      PA_2M + (off << pageShift) + inPmd, PA_1G + (off << pageShift) + inPud,
+    ]);
+    expect([m.walkRaw(pgd, va + at, { view: 'hardware' }).pa, m.walkRaw(pgd, vaPud + at, { view: 'hardware' }).pa]).toEqual([
+      PA_2M + inPmd, PA_1G + inPud,
+    ]);
+  });
+
   describe.each([
     { leaf: 'base page', shift: 0n, kind: 'anon' as const, ramMiB: 64 },
     { leaf: '2 MiB THP', shift: 21n, kind: 'anon' as const, ramMiB: 64 },

@@ -18,12 +18,12 @@ import type { ArchData, HardwareSpec, HwLevelSpec, LevelKind, PredSpec } from '.
 // (pgtable.h), PTE_RPN_SHIFT = PAGE_SHIFT; pte_pfn() = (pte & PTE_RPN_MASK) >> PAGE_SHIFT.
 const RPN_64K = 0x001f_ffff_ffff_0000n;   // 64K pages: bits 16..52
 const RPN_4K = 0x001f_ffff_ffff_f000n;    // 4K pages: bits 12..52
-// pmd_pfn/pud_pfn are pte_pfn(pmd_pte(..)): the same PTE_RPN_MASK. A huge leaf's
-// address is PMD_SIZE/PUD_SIZE aligned (pfn_pmd/pfn_pud of an aligned folio), so the
-// field here is PTE_RPN_MASK without the bits below the leaf size. Both page sizes
-// have PMD_SHIFT 21 and PUD_SHIFT 30 (radix.h RADIX_PMD_SHIFT, RADIX_PUD_SHIFT).
-const RPN_2M = 0x001f_ffff_ffe0_0000n;    // PTE_RPN_MASK & PMD_MASK
-const RPN_1G = 0x001f_ffff_c000_0000n;    // PTE_RPN_MASK & PUD_MASK
+// pmd_pfn/pud_pfn are pte_pfn(pmd_pte(..)) (book3s/64/pgtable.h, v6.12 and 6.1.y):
+// the same PTE_RPN_MASK, not narrowed by PMD_MASK / PUD_MASK as x86 and arm64 do, so
+// a huge leaf's address field is the page size's RPN (pmd_page(orig) + the
+// subpage index is gup_fast_pmd_leaf's page). pfn_pmd/pfn_pud of an aligned
+// folio leave the bits below the leaf size zero. The pmd and pud kinds are
+// therefore per page size, as the pte's.
 const RPN_512G = 0x001f_ff80_0000_0000n;  // PTE_RPN_MASK & PGDIR_MASK (unused: no p4d leaves)
 
 // A directory entry holds __pa(next table) | PXX_VAL_BITS (pgalloc.h p4d_populate,
@@ -123,6 +123,41 @@ const pte = (rpn: bigint, shift: number): LevelKind => ({
   swap: swap(rpn, shift),
 });
 
+// pud and pmd levels, per page size (the pfn field differs)
+const pud = (rpn: bigint, shift: number): LevelKind => ({
+  ...common,
+  present: { set: ['PRESENT'] },               // pud_present: _PAGE_PRESENT only
+  table: notBad,                               // !pud_bad (RADIX_PUD_BAD_BITS)
+  leaf: { set: ['PTE'] },                      // pud_leaf: _PAGE_PTE
+  protnone: 'never',                           // no pud_protnone in v6.12
+  special: hugeSpecial,
+  leafAddr: { mask: rpn, shift, paShift: shift },   // pXd_pfn = pte_pfn(pXd_pte()): PTE_RPN_MASK
+  tableValue: NLS_PMD,                         // RADIX_PUD_VAL_BITS
+  ops: {
+    mkspecial: [],                             // pud_mkspecial: generic no-op (include/linux/mm.h)
+    mkdevmap: [{ set: ['PTE', 'DEVMAP'] }],    // radix__pud_mkdevmap: _PAGE_PTE | _PAGE_DEVMAP
+  },
+});
+
+const pmd = (rpn: bigint, shift: number): LevelKind => ({
+  ...common,
+  // pmd_present: PRESENT or INVALID (pmdp_invalidate clears PRESENT during a split)
+  present: { any: ['PRESENT', 'INVALID'] },
+  table: notBad,                               // !pmd_bad (RADIX_PMD_BAD_BITS)
+  leaf: { set: ['PTE'] },                      // pmd_leaf: _PAGE_PTE
+  // pmd_access_permitted: false while pmd_is_serializing ((PRESENT|INVALID) == INVALID),
+  // then pte_access_permitted(pmd_pte()); what is left is the hw-valid case.
+  access: { mask: ['PRESENT', 'PTE', 'PRIVILEGED', 'READ'], value: ['PRESENT', 'PTE', 'READ'] },
+  protnone,                                    // pmd_protnone = pte_protnone(pmd_pte())
+  special: hugeSpecial,
+  leafAddr: { mask: rpn, shift, paShift: shift },   // pXd_pfn = pte_pfn(pXd_pte()): PTE_RPN_MASK
+  // tableValue (NLS of the pte table) depends on the page size: see the variants
+  ops: {
+    mkspecial: [],                             // pmd_mkspecial: generic no-op (include/linux/mm.h)
+    mkdevmap: [{ set: ['PTE', 'DEVMAP'] }],    // radix__pmd_mkdevmap: _PAGE_PTE | _PAGE_DEVMAP
+  },
+});
+
 // ---------------------------------------------------------------- the MMU's view
 // Power ISA v3.0B Book III §5.7.10.2 "Radix Tree Translation" (section numbers
 // as remembered, UNVERIFIED; the rules are also QEMU's ppc_radix64_walk_tree) (entry formats
@@ -220,9 +255,9 @@ export const ppc64: ArchData = {
     },
     ops: { wrprotect: [{ if: savedwrite, set: ['PRIVILEGED'] }, { clear: ['WRITE'] }] },
     kinds: {
-      ...Object.fromEntries(['pgd', 'pmd', 'pte-64k', 'pte-4k'].map((k) => [k, { write: { or: [{ set: ['WRITE'] }, savedwrite] } }])),
+      ...Object.fromEntries(['pgd', 'pmd-64k', 'pmd-4k', 'pte-64k', 'pte-4k'].map((k) => [k, { write: { or: [{ set: ['WRITE'] }, savedwrite] } }])),
       // 6.1.y: pud_devmap() returns 0 and there is no pud_mkdevmap (pgtable.h :1376)
-      pud: { write: { or: [{ set: ['WRITE'] }, savedwrite] }, devmap: 'never', ops: { mkdevmap: [] } },
+      ...Object.fromEntries(['pud-64k', 'pud-4k'].map((k) => [k, { write: { or: [{ set: ['WRITE'] }, savedwrite] }, devmap: 'never', ops: { mkdevmap: [] } }])),
     },
   }],
   history: {
@@ -264,38 +299,10 @@ export const ppc64: ArchData = {
       leafAddr: { mask: RPN_512G, shift: 39, paShift: 39 },   // unused
       tableValue: NLS_PUD,                         // RADIX_PGD_VAL_BITS
     },
-    pud: {
-      ...common,
-      present: { set: ['PRESENT'] },               // pud_present: _PAGE_PRESENT only
-      table: notBad,                               // !pud_bad (RADIX_PUD_BAD_BITS)
-      leaf: { set: ['PTE'] },                      // pud_leaf: _PAGE_PTE
-      protnone: 'never',                           // no pud_protnone in v6.12
-      special: hugeSpecial,
-      leafAddr: { mask: RPN_1G, shift: 30, paShift: 30 },
-      tableValue: NLS_PMD,                         // RADIX_PUD_VAL_BITS
-      ops: {
-        mkspecial: [],                             // pud_mkspecial: generic no-op (include/linux/mm.h)
-        mkdevmap: [{ set: ['PTE', 'DEVMAP'] }],    // radix__pud_mkdevmap: _PAGE_PTE | _PAGE_DEVMAP
-      },
-    },
-    pmd: {
-      ...common,
-      // pmd_present: PRESENT or INVALID (pmdp_invalidate clears PRESENT during a split)
-      present: { any: ['PRESENT', 'INVALID'] },
-      table: notBad,                               // !pmd_bad (RADIX_PMD_BAD_BITS)
-      leaf: { set: ['PTE'] },                      // pmd_leaf: _PAGE_PTE
-      // pmd_access_permitted: false while pmd_is_serializing ((PRESENT|INVALID) == INVALID),
-      // then pte_access_permitted(pmd_pte()); what is left is the hw-valid case.
-      access: { mask: ['PRESENT', 'PTE', 'PRIVILEGED', 'READ'], value: ['PRESENT', 'PTE', 'READ'] },
-      protnone,                                    // pmd_protnone = pte_protnone(pmd_pte())
-      special: hugeSpecial,
-      leafAddr: { mask: RPN_2M, shift: 21, paShift: 21 },
-      // tableValue (NLS of the pte table) depends on the page size: see the variants
-      ops: {
-        mkspecial: [],                             // pmd_mkspecial: generic no-op (include/linux/mm.h)
-        mkdevmap: [{ set: ['PTE', 'DEVMAP'] }],    // radix__pmd_mkdevmap: _PAGE_PTE | _PAGE_DEVMAP
-      },
-    },
+    'pud-64k': pud(RPN_64K, 16),
+    'pud-4k': pud(RPN_4K, 12),
+    'pmd-64k': pmd(RPN_64K, 16),
+    'pmd-4k': pmd(RPN_4K, 12),
     'pte-64k': pte(RPN_64K, 16),
     'pte-4k': pte(RPN_4K, 12),
   },
@@ -340,9 +347,9 @@ export const ppc64: ArchData = {
       maxPhysBits: 51,
       levels: [
         { name: 'pgd', kind: 'pgd', shift: 39, indexBits: 13 },   // RADIX_PGD_INDEX_SIZE 13, 64 KB table
-        { name: 'pud', kind: 'pud', shift: 30, indexBits: 9 },    // RADIX_PUD_INDEX_SIZE 9
+        { name: 'pud', kind: 'pud-64k', shift: 30, indexBits: 9 },    // RADIX_PUD_INDEX_SIZE 9
         // RADIX_PMD_VAL_BITS: NLS = RADIX_PTE_INDEX_SIZE = 5
-        { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9, tableValue: NLS_64K_PTE },
+        { name: 'pmd', kind: 'pmd-64k', shift: 21, indexBits: 9, tableValue: NLS_64K_PTE },
         // RADIX_PTE_INDEX_SIZE 5: a 256-byte pte fragment (RADIX_PTE_FRAG_SIZE_SHIFT 8)
         { name: 'pte', kind: 'pte-64k', shift: 16, indexBits: 5, tableBytes: 256 },
       ],
@@ -359,9 +366,9 @@ export const ppc64: ArchData = {
       maxPhysBits: 51,                // R_MAX_PHYSMEM_BITS 51 > H_MAX_PHYSMEM_BITS 46 (hash-4k.h)
       levels: [
         { name: 'pgd', kind: 'pgd', shift: 39, indexBits: 13 },
-        { name: 'pud', kind: 'pud', shift: 30, indexBits: 9 },
+        { name: 'pud', kind: 'pud-4k', shift: 30, indexBits: 9 },
         // RADIX_PMD_VAL_BITS: NLS = RADIX_PTE_INDEX_SIZE = 9
-        { name: 'pmd', kind: 'pmd', shift: 21, indexBits: 9, tableValue: NLS_4K_PTE },
+        { name: 'pmd', kind: 'pmd-4k', shift: 21, indexBits: 9, tableValue: NLS_4K_PTE },
         { name: 'pte', kind: 'pte-4k', shift: 12, indexBits: 9 },
       ],
       hardware: hwRadix(12, NLS_4K_PTE),
