@@ -363,7 +363,7 @@ export const ARCH_SIZE: u32 = ARCH_LEVELS + MAX_LEVELS * LEVEL_SIZE;
   out: u32;              // -> u64[outCap] (pfns out of gup, pfns into unpin)
   scratch: u32;          // -> u8[CTX_SCRATCH] for mmu_gather batches
   /** @core */ stop: u32;             // atomic: another thread asks this context's loop to end at its next round
-  _pad1: u32;
+  recs: u32;             // -> u64[outCap]: unpin's records of what it released (the entries stay as they were)
   // The last table link the core refused to follow (E_BADTABLE): the entry,
   // where it lives, its level, the address being handled and why (BAD_*).
   /** @core */ badEntry: u64;

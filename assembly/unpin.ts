@@ -45,8 +45,9 @@ let gSmallRec: u64 = 0;      // a small page's record, less its folio (one page;
 // changes no count; the folios it had released and took back keep this
 // operation as their last.
 //
-// What was released is recorded in the array in place (record k overwrites
-// pfn k or an earlier one), a u64 record each: bits 32..63 the pages, 6..31
+// What was released is recorded in the context's record array (Ctx.recs,
+// never over the entries: a refused list is there as it was given), a u64
+// record each: bits 32..63 the pages, 6..31
 // the folio (struct pages are 64-byte aligned: every memmap block is whole
 // sections of them), and below it what was dropped per page: R_PINCOUNT
 // (one reference and one _pincount: a pin of a large folio), R_BIAS
@@ -84,6 +85,7 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
   setReleaseUnit(pin);
   gSmallRec = pin ? R_BIAS | ((<u64>1) << 32) : (<u64>1) << 32;
   const out = c.out;
+  const recs = c.recs;                             // the records: never over the entries
   const large: u64 = (<u64>1) << PG_head;
   const reserved: u64 = (<u64>1) << PG_reserved;
   const op = <u64>c.opId;
@@ -100,10 +102,10 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
     // general way below, which does the same for a small page and decides
     // refusals and last references.
     {
-      // one pointer moves: entry i at q, its record (k <= i) at q + toRec
+      // one pointer moves: entry i at q, its record k at q + toRec
       let q = out + (i << 3);
       const qEnd = out + (n << 3);
-      const toRec = (k - i) << 3;
+      const toRec = recs + (k << 3) - (out + (i << 3));   // (wraps as addresses do)
       while (q != qEnd) {
         const qpfn = load<u64>(q);
         const qoff = qpfn - secPfn;
@@ -163,14 +165,14 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
         // type on a free page), and a device page's idle count (model.ts)
         const keep = max<i32>(load<i32>(page, offsetof<Page>("_mapcount")) + 1, 0) + ((pflags & reserved) != 0 ? devicePageIdle(page) : 0);
         if (after <= keep) {                         // one test for the refusals and the last reference
-          if (after != keep) { folioRefAddUnit(page); refused = smallRunStart(out, k, page, i); break; }
+          if (after != keep) { folioRefAddUnit(page); refused = smallRunStart(recs, k, page, i); break; }
           if (after == 0) {
             rec |= R_FREE;                           // the last reference: freed once the list is settled
             toFree++;
           }
         }
       }
-      store<u64>(out + (k << 3), rec);
+      store<u64>(recs + (k << 3), rec);
       k++;
       store<u64>(page, op, offsetof<Page>("last_op"));
       small++;
@@ -237,19 +239,19 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
       refs += pages;
       if (what & R_PINCOUNT) pinned += pages;
     }
-    store<u64>(out + (k << 3), <u64>folio | what | (<u64>pages << 32));
+    store<u64>(recs + (k << 3), <u64>folio | what | (<u64>pages << 32));
     k++;
     store<u64>(folio, op, offsetof<Page>("last_op"));
     i = j;
   }
   if (refused < n) {                               // take back what was released
-    unpinTakeBack(out, k);
+    unpinTakeBack(recs, k);
     o.refused = refused;
     return E_INVAL;
   }
   if (toFree != 0) {                               // __folio_put
     for (let q: u32 = 0; q < k; q++) {
-      const rec = load<u64>(out + (q << 3));
+      const rec = load<u64>(recs + (q << 3));
       if ((rec & R_FREE) != 0) freeAtZero(<usize>(<u32>rec & ~(PAGE_SIZE_BYTES - 1)));
     }
   }
@@ -263,10 +265,10 @@ function unpinOwn(ctx: usize): i32 { return unpinList(ctx, true); }
 // it that name the same page (gup lists a small page once; a plain list may
 // repeat it): those entries' records are the last ones, one per entry, each
 // of one page of that folio.
-function smallRunStart(out: usize, k: u32, page: usize, i: u32): u32 {
+function smallRunStart(recs: usize, k: u32, page: usize, i: u32): u32 {
   let m: u32 = 0;
   while (m < k) {
-    const rec = load<u64>(out + ((k - 1 - m) << 3));
+    const rec = load<u64>(recs + ((k - 1 - m) << 3));
     if ((<usize>(<u32>rec) & ~(PAGE_SIZE_BYTES - 1)) != page || (rec >> 32) != 1) break;
     m++;
   }
@@ -274,9 +276,9 @@ function smallRunStart(out: usize, k: u32, page: usize, i: u32): u32 {
 }
 
 // Gives back what records [0, k) released.
-function unpinTakeBack(out: usize, k: u32): void {
+function unpinTakeBack(recs: usize, k: u32): void {
   for (let q: u32 = 0; q < k; q++) {
-    const rec = load<u64>(out + (q << 3));
+    const rec = load<u64>(recs + (q << 3));
     if ((rec & R_NOTHING) != 0) continue;
     const folio = <usize>(<u32>rec & ~(PAGE_SIZE_BYTES - 1));
     const pages = <i32>(rec >> 32);

@@ -56,14 +56,9 @@ export interface Taken {
   /** the entries, once the output array was needed for another call */
   saved?: BigUint64Array;
   released: boolean;
-  /** a GupBuffer's: its pfns view the output array, anyone may write them */
+  /** a GupBuffer's: its pfns view the output array, anyone may write them, so its
+   *  release is checked as a plain list's is */
   buffer: boolean;
-  /** released with the core's checks of a plain list (a GupBuffer's, or after a refusal) */
-  checked: boolean;
-  /** a GupResult's own object (its pfns rebuild the entries after a refused release) */
-  result?: GupResult;
-  /** a refused release wrote over a GupBuffer's entries in place: they are gone */
-  lost?: boolean;
 }
 /** layout.ts RUN_MARK, as the unsigned entry value the output array holds */
 const RUN_MARK = BigInt.asUintN(64, BigInt(K.RUN_MARK));
@@ -78,15 +73,6 @@ function decodeRuns(raw: BigUint64Array, entries: number): GupRuns {
     if (e >= RUN_MARK) { pfn[k] = e - RUN_MARK; pages[k] = Number(raw[++i]); } else { pfn[k] = e; pages[k] = 1; }
   }
   return { count, pfn, pages };
-}
-
-/** GupRuns back into GUP_OUT_RUNS entries. */
-function encodeRuns(runs: GupRuns, entries: number): BigUint64Array {
-  const out = new BigUint64Array(entries);
-  for (let r = 0, at = 0; r < runs.count && at < entries; r++) {
-    if (runs.pages[r] >= 2) { out[at++] = runs.pfn[r] | RUN_MARK; out[at++] = BigInt(runs.pages[r]); } else out[at++] = runs.pfn[r];
-  }
-  return out;
 }
 
 /** The pfn of every page of `runs`, in order. */
@@ -119,12 +105,12 @@ export class GupBuffer implements GupResult {
   private viewOf?: BigUint64Array;
   private decoded?: GupRuns;
   /** @internal */ constructor(machine: Machine, private readonly results: GupResults) {
-    this.#t = { machine, pin: false, runs: false, nr: 0, entries: 0, released: true, buffer: true, checked: true };
+    this.#t = { machine, pin: false, runs: false, nr: 0, entries: 0, released: true, buffer: true };
   }
   /** @internal */ fill(ret: number, fast: number, flags: number, pin: boolean, runs: boolean, entries: number): void {
     const t = this.t;
     this._ret = ret; this._fast = fast; this._flags = flags;
-    t.pin = pin; t.runs = runs; t.nr = Math.max(ret, 0); t.entries = entries; t.released = false; t.lost = false;
+    t.pin = pin; t.runs = runs; t.nr = Math.max(ret, 0); t.entries = entries; t.released = false;
     this.decoded = undefined;
   }
   get nr(): number { return this.t.nr; }
@@ -259,9 +245,8 @@ export class GupResults {
       this.holder = into.t;
       return into;
     }
-    const t: Taken = { machine: this.machine, pin, runs, nr: Math.max(ret, 0), entries, released: false, buffer: false, checked: false };
+    const t: Taken = { machine: this.machine, pin, runs, nr: Math.max(ret, 0), entries, released: false, buffer: false };
     const res = new OwnResult(t, ret, fast, flags, this.all);
-    t.result = res;
     this.holder = t;
     return res;
   }
@@ -291,24 +276,21 @@ export class GupResults {
    * as a plain list is.
    */
   releaseHandle(t: Taken, op: string): void {
-    if (t.lost) throw new PgtemuError('EINVAL', `${op}: this GupBuffer's entries were overwritten by its refused release; its pages stay taken`, { op });
     const inPlace = this.holder === t;
     if (inPlace) this.holder = undefined;
     else if (t.entries > 0) {
       this.evict();
       this.all.set(t.saved!.subarray(0, t.entries));
     }
-    const flags = (t.pin ? FOLL_PIN : FOLL_GET) | (t.runs ? GUP_OUT_RUNS : 0) | (t.checked ? 0 : GUP_RELEASE_OWN);
+    const flags = (t.pin ? FOLL_PIN : FOLL_GET) | (t.runs ? GUP_OUT_RUNS : 0) | (t.buffer ? 0 : GUP_RELEASE_OWN);
     if (t.entries > 0) {
       const o = this.machine.call('unpin', { n: t.entries, flags }, op);
       if (o.status < 0) {
-        // the core wrote its records over the entries it had read; the counts are as before
+        // nothing was released and the entries are as they were (the core's records
+        // are elsewhere, Ctx.recs): the array holds this handle again, still taken
+        this.holder = t;
         const bad = o.refused;
-        if (t.result) {
-          t.saved = t.runs ? encodeRuns(t.result.runs!, t.entries) : t.result.pfns.slice(0, t.entries);
-          t.checked = true;                        // rebuilt from what the caller can change
-        } else if (inPlace) t.lost = true;
-        const e = t.saved?.[bad] ?? 0n;
+        const e = this.all[bad];
         const pfn = e >= RUN_MARK ? e - RUN_MARK : e;
         const what = t.runs ? `the run at entry ${bad} (pfn ${hex(pfn)})` : `page ${bad} (pfn ${hex(pfn)})`;
         throw new PgtemuError('EINVAL', `${op}: ${what} has no struct page or not the references to give back (${this.machine.whyNot(pfn, t.pin)}); nothing was released`, { op });

@@ -38,7 +38,11 @@ export interface MachineOptions extends MachineChoice {
   ramMiB?: number;
   /** the backed table pool at the bottom of RAM, MiB; default 8 */
   tablePoolMiB?: number;
-  /** threads that may call into this machine at once (contexts), default 4 */
+  /**
+   * threads that may call into this machine at once (contexts), default 4. Each
+   * context holds an output array of maxPagesPerCall u64 entries and as many
+   * release records: 4 MiB at the default 262,144 entries.
+   */
   threads?: number;
   /** address spaces, default 16 */
   maxMms?: number;

@@ -57,7 +57,7 @@ export interface MemoryPlan {
   /** the ArchDesc the kernel's helpers read, and the hardware image of the same geometry */
   arch: number;
   archHw: number;
-  /** Ctx x threads, ctxSize bytes each: the fields, the records, the scratch, then outCap u64s */
+  /** Ctx x threads, ctxSize bytes each: the fields, the op records, the scratch, outCap u64 entries, then outCap u64 release records (Ctx.recs) */
   ctxBase: number;
   ctxSize: number;
   threads: number;
@@ -122,7 +122,8 @@ export function planMemory(s: MachineSizes, desc: Descriptor, size: Layout['size
   const header = take(HEADER_SIZE, 4096);
   const arch = take(ARCH_SIZE, 64);
   const archHw = take(ARCH_SIZE, 64);
-  const ctxSize = align(CTX_HEAD + CTX_SCRATCH + outCap * 8, 4096);
+  // the head, the scratch, the output array, then as much for unpin's records
+  const ctxSize = align(CTX_HEAD + CTX_SCRATCH + outCap * 16, 4096);
   const ctxBase = take(ctxSize * threads, 4096);
   const mmBase = take(MM_SIZE * maxMms, 64);
   const vmaBase = take(VMA_SIZE * vmasPerMm * maxMms, 64);
@@ -190,7 +191,8 @@ export function writeInitialRecords(dv: DataView, L: Layout, p: MemoryPlan, desc
   writeDescriptor(dv, L, p.archHw, hardwareImage(desc));
   for (let i = 0; i < p.threads; i++) {
     const c = p.ctxBase + i * p.ctxSize;
-    writeCtxInit(dv, c, L.off.Ctx, { index: i, outCap: p.outCap, scratch: c + CTX_HEAD, out: c + CTX_HEAD + CTX_SCRATCH });
+    const out = c + CTX_HEAD + CTX_SCRATCH;
+    writeCtxInit(dv, c, L.off.Ctx, { index: i, outCap: p.outCap, scratch: c + CTX_HEAD, out, recs: out + p.outCap * 8 });
   }
   for (let i = 0; i < p.maxMms; i++) writeMmInit(dv, p.mmBase + i * MM_SIZE, L.off.Mm, { vmas: p.vmaBase + i * p.vmasPerMm * VMA_SIZE });
 }

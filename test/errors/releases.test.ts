@@ -63,6 +63,21 @@ describe('releases are checked against what was taken', () => {
     expect(m.checkInvariants()).toEqual([]);
   });
 
+  it('a handle whose release was refused is still taken, and goes back once its counts allow', () => {
+    const { m, mm } = setup();
+    const pins = mm.gupFast(THP, 3, { pin: true, runs: true });       // one run of a THP
+    const head = m.walk(mm, THP).pfn!;
+    m.unpin({ pfns: [head, head + 1n, head + 2n] });                   // a plain list gives the pins back first
+    const before = snapshot(m, mm, [head]);
+    expectError(() => m.unpin(pins), 'EINVAL', /unpin: the run at entry 0 \(pfn 0x[0-9a-f]+\) .*its folio has no pins/);
+    expect(snapshot(m, mm, [head])).toEqual(before);
+    const again = mm.gupFast(THP, 3, { pin: true });                   // three pins on the folio again
+    m.unpin(pins);                                                     // the handle's entries are intact: released
+    expectError(() => m.unpin(again), 'EINVAL', /its folio has no pins/);
+    expect(m.page(head)).toMatchObject({ pincount: 0 });
+    expect(m.checkInvariants()).toEqual([]);
+  });
+
   it('results whose pfns share one buffer: writing all of it changes no release', () => {
     const { m, mm, pins } = setup();
     const more = mm.gupFast(BASE + 16n * 4096n, 16, { pin: true });
