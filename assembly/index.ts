@@ -13,7 +13,7 @@ import {
 import { mmOf, vmaInsert, vmaRemoveRange, leafLevelFor, faultLocked, remapPfnRange, vmaAt } from './mm';
 import { walkFrom, walkCheckedInline, wLevel, wEntry, wCode, wPtr, wWhy } from './walk';
 import { gup as gupImpl } from './gup';
-import { unpin as unpinImpl } from './unpin';
+import { unpin as unpinImpl, unpinLoopRound } from './unpin';
 import { zapRange, partialHugeLeaf } from './zap';
 import { checkInvariants } from './inv';
 import { refreshZeroPage } from './folio';
@@ -353,7 +353,7 @@ function gupUnpinRound(ctx: usize, mm: u32, start: u64, nr: u32, flags: u32): i3
   const u = argsIn<UnpinIn>(ctx);
   u.n = entries; u.flags = flags | GUP_RELEASE_OWN;   // what gup just handed this context
   beginOp(ctx, OP_UNPIN, 0, 0, <u64>entries);
-  const r = unpinImpl(ctx);
+  const r = unpinLoopRound(ctx);
   return r < 0 ? r : got;
 }
 
