@@ -7,11 +7,11 @@
 // walk.ts's walkRange: gupFastLevel tests the level's quick table pair
 // inline and gupFastPteRange takes the common pte (an order-0 anon folio)
 // with each field read once. Everything else goes through entryKind and
-// the same predicates as every other walk (test/arch/gup-fast-kinds.test.ts
-// holds the two to the same answers).
+// the same predicates as every other walk, but for pXd_bad, which gup-fast
+// never asks (test/arch/gup-fast-kinds.test.ts holds the two to that).
 
 import { arch, readEntry, SEC_MASK, BE } from './base';
-import { lv, L, nLevels, pageShift, pred, tablePa, leafPa, levelIndex, entryKind, addrEnd, K_TABLE, K_LEAF } from './arch';
+import { lv, L, nLevels, pageShift, pred, tablePa, leafPa, levelIndex, entryKind, addrEnd, K_TABLE, K_LEAF, K_BAD } from './arch';
 import { pfnToPage, pageFolio, poolVa, setFlag, testFlag, refcountPtr, tableLinked, rootBad, pfnLinear } from './mem';
 import { gupFastFolioAllowed, gupMustUnshare, zeroPageOf, mappingAllowed } from './folio';
 import {
@@ -347,12 +347,16 @@ function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, par
       continue;
     }
     // the slow branch: what the entry is, as every walk asks (none or
-    // non-present: stop; a leaf; a table; else pXd_bad: stop)
+    // non-present: stop; a leaf; a table). gup_fast_pmd_range .. _p4d_range
+    // never ask pXd_bad (v6.12 mm/gup.c: present, then leaf, else the next
+    // level's range): an entry the walkers call bad is followed as a table,
+    // as far as its link is the one it made (tableLinked; the kernel would read
+    // whatever page it names).
     const k = entryKind(d, e, false);
     if (k == K_LEAF) {
       if (pred(d, P_PROTNONE, e)) return false;
       if (!gupFastLeaf(d, l, p, e, addr, next)) return false;
-    } else if (k == K_TABLE) {
+    } else if (k == K_TABLE || k == K_BAD) {
       const child = tablePa(d, e);
       if (!linked(l, child, p) || !gupFastLevel(l + 1, child, addr, next, p, e)) return false;
     } else {

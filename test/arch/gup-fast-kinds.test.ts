@@ -10,8 +10,12 @@
 //
 //   the walk passes the entry as a table (it reaches the pte) -> gup-fast
 //     descends too and takes the page, as it does on the untouched tables;
-//   the walk stops there (none, not present, bad, a refused link) -> gup-fast
+//   the walk stops there (none, not present, a refused link) -> gup-fast
 //     takes nothing;
+//   the walk calls it bad -> gup-fast, which never asks pXd_bad (mm/gup.c
+//     gup_fast_pmd_range .. _p4d_range: present, leaf, else the next level),
+//     descends as into a table: it takes the page when the entry still names
+//     the table it linked, and nothing when the link is refused;
 //   the walk finds a leaf there -> gup-fast takes nothing or the page the
 //     leaf maps at that address.
 //
@@ -47,7 +51,7 @@ describe.each(VARIANTS)('gup-fast and the walk read a directory entry alike on $
     const untouched = pin();
     m.unpin(untouched);
     expect(untouched.nr).toBe(1);          // every variant's gup-fast takes a normal anon pte
-    const seen = { table: 0, leaf: 0, stop: 0 };
+    const seen = { table: 0, leaf: 0, bad: 0, stop: 0 };
 
     for (let l = 0; l < n - 1; l++) {
       const d = lv[l];
@@ -59,7 +63,8 @@ describe.each(VARIANTS)('gup-fast and the walk read a directory entry alike on $
         entryPa = table + idx * 8n;
         const b = m.readPhys(entryPa, 8);
         const e = new DataView(b.buffer).getBigUint64(0, !m.desc.bigEndian);
-        if (k < l) table = ((e & lv[k].tableAddr.mask) >> BigInt(lv[k].tableAddr.shift)) << BigInt(lv[k].tableAddr.paShift);
+        const tableAt = (v: bigint) => ((v & lv[k].tableAddr.mask) >> BigInt(lv[k].tableAddr.shift)) << BigInt(lv[k].tableAddr.paShift);
+        if (k < l) table = tableAt(e);
         else {
           const orig = e;
           const templates = d.leafOk ? Object.values(d.templates) : [];
@@ -91,6 +96,11 @@ describe.each(VARIANTS)('gup-fast and the walk read a directory entry alike on $
                 } else if (w.status === 'ok' && w.level === l) {
                   seen.leaf++;
                   if (got.nr > 0) expect(got.pfns[0], `${d.name} leaf 0x${v.toString(16)}`).toBe(w.pfn);
+                } else if (w.status === 'bad' && w.level === l) {
+                  seen.bad++;
+                  const linked = tableAt(v) === tableAt(orig);
+                  expect(got.nr, `${d.name} bad entry 0x${v.toString(16)}: followed as a table (${linked ? 'its link' : 'a refused link'})`).toBe(linked ? 1 : 0);
+                  if (linked) expect(got.pfns[0]).toBe(page.pfn);
                 } else {
                   seen.stop++;
                   expect(w.level, `${d.name} entry 0x${v.toString(16)}: the walk stopped at ${w.status}`).toBeLessThanOrEqual(l + 1);
@@ -110,6 +120,37 @@ describe.each(VARIANTS)('gup-fast and the walk read a directory entry alike on $
     expect(seen.table).toBeGreaterThan(0);
     expect(seen.stop).toBeGreaterThan(0);
     if (lv.slice(0, n - 1).some((d) => d.leafOk)) expect(seen.leaf).toBeGreaterThan(0);
+    expect(m.checkInvariants()).toEqual([]);
+  });
+});
+
+describe('gup-fast follows an entry the walkers call bad', () => {
+  it('x86_64: a pmd table entry with RW clear (pmd_bad) still leads gup-fast to the pte, even for a write pin', () => {
+    // pmd_bad: (pmd_flags & ~(_PAGE_USER | _PAGE_ACCESSED)) != _KERNPG_TABLE (P|RW|A|D less A);
+    // gup_fast_pmd_range asks pmd_present and pmd_leaf only, and the write check is
+    // pte_access_permitted's, on the pte: the MMU would fault on the write, gup-fast does not.
+    const m = Machine.createSync({ arch: 'x86_64', variant: '4level', ramMiB: 64, tablePoolMiB: 8 });
+    const mm = m.createMm();
+    mm.mmap({ start: BASE, length: 2n << 20n });
+    mm.populate(BASE, 4096n, { write: true });
+    const pfn = m.walk(mm, BASE).pfn;
+    const lv = m.desc.levels;
+    let table = mm.rootPa, pmdPa = 0n;
+    for (let k = 0; k <= 2; k++) {
+      pmdPa = table + ((BASE >> BigInt(lv[k].shift)) & 511n) * 8n;
+      const e = new DataView(m.readPhys(pmdPa, 8).buffer).getBigUint64(0, true);
+      if (k < 2) table = e & 0x000f_ffff_ffff_f000n;
+    }
+    const orig = new DataView(m.readPhys(pmdPa, 8).buffer).getBigUint64(0, true);
+    poke(m, pmdPa, orig & ~2n);                                      // _PAGE_RW clear
+    try {
+      expect(m.walk(mm, BASE)).toMatchObject({ level: 2, status: 'bad' });
+      const got = mm.gupFast(BASE, 1, { pin: true, write: true, fastOnly: true });
+      expect([got.nr, got.fast, got.pfns[0]]).toEqual([1, 1, pfn]);
+      m.unpin(got);
+    } finally {
+      poke(m, pmdPa, orig);
+    }
     expect(m.checkInvariants()).toEqual([]);
   });
 });
