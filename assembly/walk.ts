@@ -29,7 +29,6 @@ import {
 export let wLevel: u32 = 0;
 export let wEntry: u64 = 0;
 export let wPtr: usize = 0;     // where the entry lives
-export let wParent: usize = 0;  // the entry above it (0 at the top)
 export let wCode: u32 = 0;      // W_* (an entry's kind K_LEAF .. K_BAD is its code)
 export let wWhy: u32 = 0;       // W_BADTABLE: BAD_*
 
@@ -42,7 +41,7 @@ export function walkFrom(rootPa: u64, va: u64, mm: usize): void {
 
 // A refused link: the walk stops above it (cold, out of the walk's way).
 function walkRefused(l: u32, parent: usize, pa: u64, va: u64, why: u32): void {
-  wLevel = l; wEntry = 0; wPtr = 0; wParent = parent; wCode = W_BADTABLE; wWhy = why;
+  wLevel = l; wEntry = 0; wPtr = 0; wCode = W_BADTABLE; wWhy = why;
   if (parent != 0) noteBadTable(l - 1, readEntry(parent), <u64>(parent - POOL_BASE), va, why);
   else noteBadTable(0, pa, PARENT_ROOT, va, why);
 }
@@ -73,7 +72,6 @@ function walkRawChecked(rootPa: u64, va: u64): void {
 // the loop about 5% on V8).
 @inline function walkBelow(rootPa: u64, va: u64, owned: bool, be: bool): void {
   let pa = rootPa;
-  let parent: usize = 0;
   const n = nLevels();
   let d = lv(0);
   let l: u32 = 0;
@@ -103,11 +101,10 @@ function walkRawChecked(rootPa: u64, va: u64): void {
       walkRefused(l + 1, p, pa, va, tableRawBad(l + 1, pa));
       return;
     }
-    parent = p;
     d += LEVEL_SIZE;
     l++;
   }
-  wLevel = l; wEntry = e; wPtr = p; wParent = parent; wCode = code;
+  wLevel = l; wEntry = e; wPtr = p; wCode = code;
 }
 
 // ---------------------------------------------------------------- making tables
