@@ -59,7 +59,8 @@ export function gupVerdict(d: Descriptor, l: LevelDescriptor, e: bigint, write: 
     return 'not present: gup-fast stops; the slow path faults (swap, migration)';
   }
   if (f.table) return 'table: the walk continues at the next level';
-  if (!f.leaf) return 'bad: neither table nor leaf; gup-fast stops';
+  // gup_fast_pmd_range .. _p4d_range ask present and leaf, never pXd_bad (assembly/gup_fast.ts)
+  if (!f.leaf) return 'bad: pXd_bad to the walkers, but gup-fast never asks it: it descends as into a table (in pgtemu, while the entry names the table it linked)';
   if (f.protnone) return 'protnone: gup-fast stops (NUMA hinting fault in the slow path)';
   const p = (n: 'access' | 'write') => matchPred(l.preds[n], e);
   if (!p('access')) return 'not user-accessible: pXd_access_permitted fails, gup-fast stops';

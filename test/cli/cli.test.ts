@@ -39,6 +39,9 @@ describe('pgtemu pte', async () => {
     expect(none.gupFast).toMatch(/^protnone/);
     expect(await v(['--write', '0x8000000001c63025'])).toMatch(/^read-only: FOLL_WRITE/);
     expect(await v(['0x0'])).toMatch(/^none/);
+    // a pmd table entry with _PAGE_RW clear: pmd_bad, which gup_fast_pmd_range never asks
+    expect(await v(['--level', 'pmd', '0x1c63065'])).toMatch(/^bad: pXd_bad to the walkers, but gup-fast never asks it: it descends/);
+    expect(await v(['--level', 'pmd', '0x1c63067'])).toMatch(/^table/);
   });
 
   it('encodes from bit names and decodes back, at a directory level too', async () => {
