@@ -11,7 +11,7 @@
 // never asks (test/arch/gup-fast-kinds.test.ts holds the two to that).
 
 import { arch, readEntry, SEC_MASK, BE } from './base';
-import { lv, L, nLevels, pageShift, pred, tablePa, leafPa, levelIndex, entryKind, addrEnd, K_TABLE, K_LEAF, K_BAD } from './arch';
+import { lv, L, nLevels, pageShift, pred, tablePa, leafPa, levelIndex, entryKind, addrEnd, K_TABLE, K_LEAF, K_BAD, K_NOT_PRESENT } from './arch';
 import { pfnToPage, pageFolio, poolVa, setFlag, testFlag, refcountPtr, tableLinked, rootBad, pfnLinear } from './mem';
 import { gupFastFolioAllowed, gupMustUnshare, zeroPageOf, mappingAllowed } from './folio';
 import {
@@ -352,11 +352,13 @@ function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, par
     // level's range): an entry the walkers call bad is followed as a table,
     // as far as its link is the one it made (tableLinked; the kernel would read
     // whatever page it names).
+    // At a real pgd level gup_fast_pgd_range asks pgd_none alone (pgd_leaf is
+    // false on every arch here): any other entry is followed.
     const k = entryKind(d, e, false);
     if (k == K_LEAF) {
       if (pred(d, P_PROTNONE, e)) return false;
       if (!gupFastLeaf(d, l, p, e, addr, next)) return false;
-    } else if (k == K_TABLE || k == K_BAD) {
+    } else if (k == K_TABLE || k == K_BAD || (k == K_NOT_PRESENT && L(l).gupFastNoneOnly != 0)) {
       const child = tablePa(d, e);
       if (!linked(l, child, p) || !gupFastLevel(l + 1, child, addr, next, p, e)) return false;
     } else {

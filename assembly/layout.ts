@@ -278,7 +278,7 @@ export const SWP_DEVICE_READ: u32 = 28;
   //   leafPfnMask is leafAddrMask less the bits below the page)
   leafPfnRot: u32;
   tableAddrRot: u32;
-  _pad: u32;
+  gupFastNoneOnly: u32;  // gup-fast descends from every entry but a none one (gup_fast_pgd_range: pgd_none only)
   leafPfnMask: u64;
   indexMask: u64;        // (1 << indexBits) - 1
   // gup-fast's quick accept: an entry equal to a leaf template on every bit the

@@ -89,6 +89,12 @@ export interface LevelSpec {
   readonly tableValue?: bigint;
   /** an empty entry points at a shared, all-empty table of the next level (loongarch invalid_*_table) */
   readonly emptyIsTable?: boolean;
+  /**
+   * a real pgd level (not a p4d or pud folded into the top): gup_fast_pgd_range
+   * asks pgd_none only (mm/gup.c), so gup-fast descends from every entry that
+   * is not none, present to pgd_present or not
+   */
+  readonly gupFastNoneOnly?: boolean;
   /** per-level overrides of the entry transformations */
   readonly ops?: Partial<Ops>;
   /** which name a bit prints under at this level (see BitNameRule) */

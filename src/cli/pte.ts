@@ -56,6 +56,7 @@ export function gupVerdict(d: Descriptor, l: LevelDescriptor, e: bigint, write: 
   if (!f.present) {
     const sw = decodeSwapEntry(d, d.levels.indexOf(l), e);
     if (sw?.devicePrivate) return 'device-private: not present, gup-fast stops; the slow path faults (do_swap_page: pgmap->ops->migrate_to_ram)';
+    if (l.gupFastNoneOnly) return 'not present to pgd_present, but gup_fast_pgd_range asks pgd_none only: gup-fast descends as into a table (in pgtemu, while the entry names the table it linked)';
     return 'not present: gup-fast stops; the slow path faults (swap, migration)';
   }
   if (f.table) return 'table: the walk continues at the next level';

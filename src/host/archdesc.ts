@@ -44,6 +44,8 @@ export interface LevelDescriptor {
   tableTemplate: bigint;
   /** empty entries point at a shared invalid table; `empty` is filled in by the machine */
   emptyTable: boolean;
+  /** gup-fast asks pXd_none only here (a real pgd level: types.ts LevelKind.gupFastNoneOnly) */
+  gupFastNoneOnly: boolean;
   templates: Record<TemplateName, bigint>;
   /** the bit names this level's helpers read or write (for printing an entry) */
   bitNames: string[];
@@ -486,6 +488,7 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
       leafAddr: field(l.leafAddr, `${w}.leafAddr`),
       tableTemplate: maskOf(v.bits, l.tableBits, `${w}.tableBits`) | (l.tableValue ?? 0n),
       emptyTable: l.emptyIsTable ?? false,
+      gupFastNoneOnly: l.gupFastNoneOnly ?? false,
       templates,
       prots: l.leafOk
         ? { none: huge(prot('none')), readonly: huge(prot('readonly')), copy: huge(prot('copy')), shared: huge(prot('shared')) }

@@ -235,7 +235,7 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
       // (x >> shift << paShift) >> pageShift as x >> r << sl, the bits below r dropped: one rotate
       leafPfnMask: l.leafAddr.mask & ~((1n << BigInt(leafPfnR(d, l))) - 1n),
       leafPfnRot: (Math.max(0, l.leafAddr.paShift - d.pageShift) - leafPfnR(d, l)) & 63,
-      tableTemplate: l.tableTemplate, emptyTable: bit(l.emptyTable),
+      tableTemplate: l.tableTemplate, emptyTable: bit(l.emptyTable), gupFastNoneOnly: bit(l.gupFastNoneOnly),
       fastReadMask: l.fastRead.mask, fastReadValue: l.fastRead.value,
       fastWriteMask: l.fastWrite.mask, fastWriteValue: l.fastWrite.value,
       fastTableMask: l.fastTable.mask, fastTableValue: l.fastTable.value,

@@ -42,6 +42,9 @@ describe('pgtemu pte', async () => {
     // a pmd table entry with _PAGE_RW clear: pmd_bad, which gup_fast_pmd_range never asks
     expect(await v(['--level', 'pmd', '0x1c63065'])).toMatch(/^bad: pXd_bad to the walkers, but gup-fast never asks it: it descends/);
     expect(await v(['--level', 'pmd', '0x1c63067'])).toMatch(/^table/);
+    // la57's pgd is a real pgd: gup_fast_pgd_range asks pgd_none only; 4-level's top is the p4d
+    expect(await v(['--variant', 'la57', '--level', 'pgd', '0x1c63066'])).toMatch(/^not present to pgd_present, but gup_fast_pgd_range asks pgd_none only/);
+    expect(await v(['--variant', '4level', '--level', 'pgd', '0x1c63066'])).toMatch(/^not present: gup-fast stops/);
   });
 
   it('encodes from bit names and decodes back, at a directory level too', async () => {

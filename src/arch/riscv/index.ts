@@ -169,7 +169,9 @@ export const riscv: ArchData = {
     daxVmemmapOpt: { from: 'v6.12' },
   },
   kinds: {
-    pgd: dir,     // Sv57 top level
+    // Sv57 top level. A real pgd: gup-fast asks pgd_none (val == 0 with
+    // pgtable_l5_enabled, pgtable-64.h) only, not pgd_present (gup_fast_pgd_range).
+    pgd: { ...dir, gupFastNoneOnly: true },
     p4d: dir,     // Sv57 second level; Sv48 top level (pgd folded: pgd_present() == 1)
     // Sv48/Sv57 pud level; Sv39 top level (p4d and pud folded into the pgd:
     // pud_offset() returns the pgd entry itself and pud_* judge it).

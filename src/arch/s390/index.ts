@@ -141,6 +141,9 @@ const region1: LevelKind = {
   // !pgd_bad: type R1 and no bit outside _REGION_ENTRY_BITS
   table: { mask: ['TT_LO', 'TT_HI', ...REGION_NOT_ENTRY_BITS], value: ['TT_LO', 'TT_HI'] },
   tableValue: 0x0fn,   // pgd_populate: _REGION1_ENTRY | __pa(p4d) = TYPE_R1 0x0c | LENGTH 0x03
+  // the pgd of 5level: gup_fast_pgd_range asks pgd_none only, not pgd_present
+  // (origin != 0): an entry with INVALID clear and origin 0 is followed
+  gupFastNoneOnly: true,
 };
 
 const region2: LevelKind = {

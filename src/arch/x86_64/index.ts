@@ -206,8 +206,9 @@ export const x86_64: ArchData = {
   },
   kinds: {
     // la57's pgd: pgd_none compares the whole value; !pgd_bad: the flags less
-    // _PAGE_USER (and _PAGE_NX) are exactly _KERNPG_TABLE
-    pgd: { ...dir, table: { mask: flagsBut(['USER', 'NX']), value: ['PRESENT', 'RW', 'ACCESSED', 'DIRTY'] } },
+    // _PAGE_USER (and _PAGE_NX) are exactly _KERNPG_TABLE. A real pgd: gup-fast
+    // asks pgd_none only (gup_fast_pgd_range), not pgd_present.
+    pgd: { ...dir, table: { mask: flagsBut(['USER', 'NX']), value: ['PRESENT', 'RW', 'ACCESSED', 'DIRTY'] }, gupFastNoneOnly: true },
     // p4d_none, !p4d_bad (4-level: the top level itself, the p4d folded into it at run time)
     p4d: { ...dir, noneMask: KNL_NONE_MASK, table: p4dTable },
     pud: {
