@@ -349,11 +349,11 @@ function gupFastLevel(l: u32, tpa: u64, addr: u64, end: u64, parentp: usize, par
     // the slow branch: what the entry is, as every walk asks (none or
     // non-present: stop; a leaf; a table). gup_fast_pmd_range .. _p4d_range
     // never ask pXd_bad (v6.12 mm/gup.c: present, then leaf, else the next
-    // level's range): an entry the walkers call bad is followed as a table,
-    // as far as its link is the one it made (tableLinked; the kernel would read
-    // whatever page it names).
-    // At a real pgd level gup_fast_pgd_range asks pgd_none alone (pgd_leaf is
-    // false on every arch here): any other entry is followed.
+    // level's range), and at a real pgd level gup_fast_pgd_range asks
+    // pgd_none alone (LevelDesc.gupFastNoneOnly; pgd_leaf is false on every
+    // arch here): such entries are followed as tables, as far as the link is
+    // the one the entry made (tableLinked; the kernel would read whatever
+    // page it names).
     const k = entryKind(d, e, false);
     if (k == K_LEAF) {
       if (pred(d, P_PROTNONE, e)) return false;

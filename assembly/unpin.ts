@@ -47,8 +47,8 @@ let gSmallRec: u64 = 0;      // a small page's record, less its folio (one page;
 //
 // What was released is recorded in the context's record array (Ctx.recs,
 // never over the entries: a refused list is there as it was given; an
-// in-core loop's round records over them), a u64 record each: bits 32..63 the pages, 6..31
-// the folio (struct pages are 64-byte aligned: every memmap block is whole
+// in-core loop's round records over them), a u64 record each: bits 32..63
+// the pages, 6..31 the folio (struct pages are 64-byte aligned: every memmap block is whole
 // sections of them), and below it what was dropped per page: R_PINCOUNT
 // (one reference and one _pincount: a pin of a large folio), R_BIAS
 // (GUP_PIN_COUNTING_BIAS references: a pin of a small folio), R_NOTHING (a
