@@ -156,7 +156,11 @@ function hardwareView(d: Descriptor, li: number, e: bigint, f: ReturnType<typeof
     hardware: { kind: h.kind, pa: h.pa === undefined ? undefined : hex(h.pa), size: h.size === undefined ? undefined : hex(h.size), cite: h.cite, text: say(h.kind, h.pa, h.size) },
     differs,
     /** one line for a person when the views differ */
-    differsNote: differs ? `${linuxKind === 'invalid' ? 'not present' : linuxKind === 'leaf' ? 'a present leaf' : `${linuxKind}`} to Linux, ${h.kind === 'invalid' ? 'a fault' : say(h.kind, h.pa, h.size)} to the MMU` : undefined,
+    // (the same kind at two addresses: an address field read differently, as arm64's
+    // PTE_ADDR_LOW reaches bit 49 where the MMU's output address stops at 47)
+    differsNote: !differs ? undefined : linuxKind === h.kind
+      ? `a ${linuxKind === 'leaf' ? 'present leaf' : linuxKind} at ${hex(linuxPa ?? 0n)} to Linux, at ${hex(h.pa ?? 0n)} to the MMU`
+      : `${linuxKind === 'invalid' ? 'not present' : linuxKind === 'leaf' ? 'a present leaf' : `${linuxKind}`} to Linux, ${h.kind === 'invalid' ? 'a fault' : say(h.kind, h.pa, h.size)} to the MMU`,
   };
 }
 

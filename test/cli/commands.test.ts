@@ -120,6 +120,9 @@ describe('pgtemu pte', () => {
     // ... and not on PROT_NONE: present to Linux, not valid to the MMU
     expect(none.out).toMatch(/hardware: invalid — a translation fault +\(Intel SDM vol\. 3A §4\.5\.4/);
     expect(none.out).toMatch(/a present leaf to Linux, a fault to the MMU/);
+    // ... and on an arm64 pte with bits 48 and 49 set: PTE_ADDR_LOW (v6.12) reads them, the MMU does not
+    const hi = await run('pte', '--arch', 'arm64', '--level', 'pte', '0x0003000012340f43');
+    expect(hi.out).toMatch(/a present leaf at 0x3000012340000 to Linux, at 0x12340000 to the MMU/);
     // the top level of 4-level x86: pgd is folded into p4d, whose helpers read the entry; no p4d_write in the kernel
     const top = await run('pte', '--arch', 'x86_64', '--level', 'pgd', '0x1234067');
     expect(top.out).toMatch(/the kernel's p4d_\* helpers read it/);
