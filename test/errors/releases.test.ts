@@ -208,6 +208,12 @@ describe('arguments are checked, never a raw TypeError or a silent acceptance', 
       /Machine.create: unknown option 'ramMB' \(options: arch, variant, kernel, model, special, devmap, ramMiB, tablePoolMiB, threads, maxMms, vmasPerMm, pgmapPageRefs, devmapCode, daxHugeSpecial, fsDaxLimited, whatIf, deviceMemmapMiB, daxFilesMiB\)/);
     expectError(() => Machine.createSync({ arch: 'x86_64', ramMiB: Number.NaN }), 'EINVAL', /option 'ramMiB' is NaN, not a number/);
     expectError(() => Machine.createSync({ arch: 'x86_64', special: 'no' as never }), 'EINVAL', /option 'special' is 'no', not a boolean/);
+    // keys an object's prototype has, own or inherited, are not options (the tables have no prototype)
+    for (const k of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      expectError(() => mm.gupFast(BASE, 1, JSON.parse(`{"${k}": true}`)), 'EINVAL', new RegExp(`gupFast: unknown option '${k}'`));
+    }
+    expectError(() => mm.gupFast(BASE, 1, Object.create({ pinned: true })), 'EINVAL', /gupFast: unknown option 'pinned'/);   // inherited, enumerable
+    expectError(() => mm.gupFast(BASE, 1, { into: null } as never), 'EINVAL', /gupFast: option 'into' is null, not an object/);
     expect(snapshot(m, mm)).toEqual(before);
   });
 
