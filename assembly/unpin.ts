@@ -19,6 +19,7 @@ import {
 
 // Set once per call and read in the loop: as a local, V8 would recompute it per page.
 // (A small folio's refcount units per page is refcount.ts's releaseUnit.)
+let gToRec: usize = 0;       // the quick loop's record offset from its entry
 let gSmallRec: u64 = 0;      // a small page's record, less its folio (one page; R_BIAS for a pin)
 
 // unpin_user_pages / put_page over the pfns in the output array, in one
@@ -109,7 +110,9 @@ export function unpinLoopRound(ctx: usize): i32 { return unpinList(ctx, true, tr
       // one pointer moves: entry i at q, its record k at q + toRec
       let q = out + (i << 3);
       const qEnd = out + (n << 3);
-      const toRec = recs + (k << 3) - (out + (i << 3));   // (wraps as addresses do)
+      // (a per-call global where it is not a shift: V8 would recompute it per page)
+      gToRec = inPlace ? (k - i) << 3 : recs + (k << 3) - (out + (i << 3));   // (wraps as addresses do)
+      const toRec = inPlace ? (k - i) << 3 : gToRec;
       while (q != qEnd) {
         const qpfn = load<u64>(q);
         const qoff = qpfn - secPfn;
