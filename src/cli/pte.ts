@@ -69,6 +69,13 @@ export function gupVerdict(d: Descriptor, l: LevelDescriptor, e: bigint, write: 
   if (d.hasDevmap && f.devmap) return 'devmap: gup-fast takes a pgmap reference (get_dev_pagemap) before the page; FOLL_LONGTERM bails';
   if (f.special) return 'special: gup-fast bails (vm_normal_page has no page: pfnmap or zero page)';
   if (!gupFastAccepts(l, e, write)) return 'gup-fast stops';
+  // no struct page can exist at or above MAX_PHYSMEM_BITS (no memory section covers it)
+  const pa = decodeLeafPa(l, e);
+  if (pa >= 1n << BigInt(d.maxPhysBits)) {
+    // v6.12 mm/gup.c: gup_fast_pte_range has VM_BUG_ON(!pfn_valid(pte_pfn(pte))) before pte_page;
+    // gup_fast_pmd_leaf / _pud_leaf take pmd_page / pud_page with no check
+    return `no struct page: ${hex(pa)} is at or above MAX_PHYSMEM_BITS (${d.maxPhysBits}); the kernel's gup-fast takes ${l.isLast ? 'pte_page() unchecked but for VM_BUG_ON(!pfn_valid) with DEBUG_VM' : 'the leaf\'s page unchecked'}, pgtemu's stops`;
+  }
   return l.isLast ? 'grab: try_grab_folio_fast on the page' : `grab: one try_grab_folio_fast for the subpages of this ${l.name} leaf`;
 }
 

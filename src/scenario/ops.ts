@@ -86,7 +86,7 @@ export const LEVEL_KERNEL_NAMES = ['pgd', 'p4d', 'pud', 'pmd', 'pte'] as const;
 export const ERRNOS = ['EINVAL', 'EFAULT', 'ENOMEM', 'ENOTABLE', 'EEXIST', 'ENOSPC', 'ESPLIT', 'ERANGE', 'EBADTABLE', 'EBUSY', 'EOPNOTSUPP', 'ESIGBUS', 'EREMOTEIO', 'ELAYOUT', 'EUNKNOWN', 'ETRAP'] as const;
 const WALK_STATUS = ['ok', 'none', 'not-present', 'bad', 'bad-table', 'bad-va'] as const;
 /** What gup-fast's per-entry checks do with an entry (src/cli/pte.ts gupVerdict, in the kernel's order). */
-export const GUP_VERDICTS = ['none', 'not-present', 'table', 'bad', 'protnone', 'no-access', 'read-only', 'devmap', 'special', 'stops', 'grab'] as const;
+export const GUP_VERDICTS = ['none', 'not-present', 'table', 'bad', 'protnone', 'no-access', 'read-only', 'devmap', 'special', 'stops', 'no-page', 'grab'] as const;
 const TEMPLATES = ['ro', 'rw', 'specialRo', 'specialRw', 'devmapRo', 'devmapRw', 'protNone'] as const;
 
 const PGMAP_STATES = ['live', 'dying', 'drained', 'destroyed'] as const;
@@ -485,7 +485,7 @@ export function gupVerdictKind(s: string): typeof GUP_VERDICTS[number] {
   const map: Record<string, typeof GUP_VERDICTS[number]> = {
     'none': 'none', 'not present': 'not-present', 'table': 'table', 'bad': 'bad', 'protnone': 'protnone',
     'not user-accessible': 'no-access', 'read-only': 'read-only', 'devmap': 'devmap', 'special': 'special',
-    'gup-fast stops': 'stops', 'grab': 'grab',
+    'gup-fast stops': 'stops', 'no struct page': 'no-page', 'grab': 'grab',
   };
   const k = map[head];
   if (!k) throw new Error(`rawEntry: unknown gup-fast verdict '${s}'`);

@@ -45,6 +45,9 @@ describe('pgtemu pte', async () => {
     // la57's pgd is a real pgd: gup_fast_pgd_range asks pgd_none only; 4-level's top is the p4d
     expect(await v(['--variant', 'la57', '--level', 'pgd', '0x1c63066'])).toMatch(/^not present to pgd_present, but gup_fast_pgd_range asks pgd_none only/);
     expect(await v(['--variant', '4level', '--level', 'pgd', '0x1c63066'])).toMatch(/^not present: gup-fast stops/);
+    // a pfn no memory section covers: x86_64 MAX_PHYSMEM_BITS is 46 (4-level), 52 (la57)
+    expect(await v(['--variant', '4level', '0x8000400001c63067'])).toMatch(/^no struct page: 0x400001c63000 is at or above MAX_PHYSMEM_BITS \(46\)/);
+    expect(await v(['--variant', 'la57', '0x8000400001c63067'])).toMatch(/^grab/);
   });
 
   it('encodes from bit names and decodes back, at a directory level too', async () => {
