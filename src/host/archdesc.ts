@@ -511,6 +511,9 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
     d.fastLiveTable = fastLiveTable(d);
     d.fastLeaf = fastLeaf(d, templates.rw);
     checkLevel(d, v, w);
+    // gup_fast_pgd_range's pgd_none-only test belongs to the top level alone (the levels
+    // below are asked pXd_present): elsewhere gup-fast would descend from non-present entries
+    if (d.gupFastNoneOnly && i !== 0) throw new PgtemuError('ELAYOUT', `${w}.gupFastNoneOnly: only the top level (a real pgd) is asked pgd_none alone`);
     return d;
   });
   const swap = compileSwap(v, levels, kernel, at);

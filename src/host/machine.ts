@@ -388,7 +388,7 @@ export class Machine {
     }
   }
 
-  /** @internal gupFast's arguments' BigInt constants, made once (the last nr's byte count cached). */
+  /** @internal gupFast's arguments' BigInt constants, made once (for the last nr, the last va whose range fits). */
   readonly gupConsts: { userTop: bigint; pageShift: bigint; pageMask: bigint; nr: number; lastVa: bigint };
 
   /** @internal This thread's gup results and their release. */

@@ -90,6 +90,10 @@ describe('bad input leaves the machine as it was', () => {
     const eraRoWritable: ArchData = { ...x, eras: [{ until: 'v6.1', bits: {}, prot: { ...x.prot, readonly: [...x.prot.readonly, 'RW'] } }] };
     expect(() => compileVariant(buildVariant(eraRoWritable, '4level', 'v6.1', sw), 'v6.1')).toThrow(/a ro leaf \(0x[0-9a-f]+\) passes \w+_write\(\)/);
     expect(() => compileVariant(buildVariant(eraRoWritable, '4level', 'v6.12', sw), 'v6.12')).not.toThrow();   // outside its range
+    // gup-fast's pgd_none-only test (gup_fast_pgd_range) on a level below the top is refused
+    const noneOnlyPmd: ArchData = { ...x, kinds: { ...x.kinds, pmd: { ...x.kinds.pmd, gupFastNoneOnly: true } } };
+    expect(() => compileVariant(buildVariant(noneOnlyPmd, 'la57', 'v6.12', sw), 'v6.12')).toThrow(/pmd.gupFastNoneOnly: only the top level \(a real pgd\)/);
+    expect(compileVariant(buildVariant(x, 'la57', 'v6.12', sw), 'v6.12').levels.map((l) => l.gupFastNoneOnly)).toEqual([true, false, false, false, false]);
   });
 
   it('the table pool exhausted in the middle of a mapping: nothing half-built', () => {
