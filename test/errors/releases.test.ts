@@ -63,16 +63,24 @@ describe('releases are checked against what was taken', () => {
     expect(m.checkInvariants()).toEqual([]);
   });
 
-  it('a handle whose release was refused is still taken, and goes back once its counts allow', () => {
+  it.each([
+    ['one run of a THP', { runs: true }, /unpin: the run at entry 0 \(pfn 0x[0-9a-f]+\) .*its folio has no pins/],
+    ['three pfns of a THP', {}, /unpin: page 0 \(pfn 0x[0-9a-f]+\) .*its folio has no pins/],
+  ])('a handle whose release was refused is still taken, and goes back once its counts allow: %s', (_, form, refused) => {
     const { m, mm } = setup();
-    const pins = mm.gupFast(THP, 3, { pin: true, runs: true });       // one run of a THP
+    const pins = mm.gupFast(THP, 3, { pin: true, ...form });
     const head = m.walk(mm, THP).pfn!;
     m.unpin({ pfns: [head, head + 1n, head + 2n] });                   // a plain list gives the pins back first
+    // the handle's pfns are the caller's to write; its releases read the record it was taken with
+    const other = m.walk(mm, BASE).pfn!;                               // pinned by setup: 1 + 1024
+    const otherBefore = m.page(other);
+    pins.pfns.fill(other);
     const before = snapshot(m, mm, [head]);
-    expectError(() => m.unpin(pins), 'EINVAL', /unpin: the run at entry 0 \(pfn 0x[0-9a-f]+\) .*its folio has no pins/);
+    expectError(() => m.unpin(pins), 'EINVAL', refused);
     expect(snapshot(m, mm, [head])).toEqual(before);
     const again = mm.gupFast(THP, 3, { pin: true });                   // three pins on the folio again
     m.unpin(pins);                                                     // the handle's entries are intact: released
+    expect(m.page(other)).toEqual(otherBefore);
     expectError(() => m.unpin(again), 'EINVAL', /its folio has no pins/);
     expect(m.page(head)).toMatchObject({ pincount: 0 });
     expect(m.checkInvariants()).toEqual([]);
