@@ -4,16 +4,19 @@
 //
 // The C program is built with the system's C compiler (cc) into build/; with
 // no compiler the report says "no compiler" and nothing else is measured.
+// The same algorithm in AssemblyScript with its constants folded
+// (bench/native/floor.ts, built with asc) runs in this process as the Wasm
+// floor: what this V8 costs over cc for the same work, whatever pgtemu does.
 // Each round times, for every case in turn, one batch of pgtemu (through the
-// public API, or the loop inside the core) and then one batch of the C loop,
-// which times itself; the ratio pgtemu/C per round is reported as median and
-// 25th..75th percentile. This machine's speed flips every few tens of
+// public API, or the loop inside the core), one of the C loop, which times
+// itself, and one of the floor; the ratios pgtemu/C, floor/C and
+// pgtemu/floor per round are reported as median and 25th..75th percentile. This machine's speed flips every few tens of
 // milliseconds, so only ratios within a round mean anything; and the ratio
 // itself moves with the host's phase over seconds, so every case runs in
 // every round (compare cases within one run; runs minutes apart differ).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -31,6 +34,34 @@ function build() {
   return undefined;
 }
 
+const FLOOR_PAGES = 352;                            // 22 MiB of Wasm pages: floor.ts's END, checked below
+
+/** The Wasm floor, built and mapped as gup_fast.c's main maps its pages: run(kind, rounds) -> ns per unit. */
+async function floor() {
+  const wasm = root + 'build/gup_fast_floor.wasm';
+  // (run in bench/native, so that asc does not read the core's asconfig.json)
+  const asc = spawnSync(process.execPath, [root + 'node_modules/assemblyscript/bin/asc.js', 'floor.ts',
+    '-O3', '--noAssert', '--enable', 'threads', '--runtime', 'stub', '--use', 'abort=', '--importMemory', '--sharedMemory',
+    '--initialMemory', String(FLOOR_PAGES), '--maximumMemory', String(FLOOR_PAGES), '-o', wasm], { encoding: 'utf8', cwd: root + 'bench/native' });
+  if (asc.error || asc.status !== 0) throw new Error(`bench/native/floor.ts: asc failed: ${asc.error?.message ?? asc.stderr.trim()}`);
+  const memory = new WebAssembly.Memory({ initial: FLOOR_PAGES, maximum: FLOOR_PAGES, shared: true });
+  const { instance } = await WebAssembly.instantiate(readFileSync(wasm), { env: { memory } });
+  const f = instance.exports;
+  if (f.END.value > memory.buffer.byteLength) throw new Error(`bench/native/floor.ts needs ${f.END.value} bytes of memory`);
+  f.setup();
+  const kinds = { get: 0, pin: 1, getleaf: 2, pinleaf: 3, walk: 4, walkbare: 5 };
+  const walkLen = 4096n << 12n;
+  return (kind, rounds) => {
+    const k = kinds[kind], t0 = performance.now();
+    const n = f.run(k, rounds, walkLen);
+    const t = (performance.now() - t0) * 1e6;
+    const units = k >= 4 ? 4096 * rounds : 512 * rounds;
+    // every gup takes all 512 pages; most random walks end on a present pte
+    if (k < 4 ? Number(n) !== units : Number(n) < units / 2) throw new Error(`floor ${kind}: ${n} of ${units}`);
+    return t / units;
+  };
+}
+
 /** The C side: one request per line, one answer per line. */
 function native() {
   const child = spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -45,7 +76,9 @@ function native() {
 
 /**
  * Every case, `rounds` interleaved rounds each (x86_64/4level). Returns
- * { compiler: 'cc -O2' or why not, rounds, rows: [{ case, unit, pgtemu, c, ratio, ratioP25, ratioP75 }] }.
+ * { compiler: 'cc -O2' or why not, rounds, rows: [{ case, unit, pgtemu, c, wasm,
+ * ratio, ratioP25, ratioP75, floorRatio, floorP25, floorP75, overFloor, overFloorP25, overFloorP75 }] }:
+ * ratio pgtemu / C, floorRatio floor / C, overFloor pgtemu / floor.
  */
 export async function nativeComparison({ rounds = 31, log = console.log } = {}) {
   const why = build();
@@ -55,6 +88,7 @@ export async function nativeComparison({ rounds = 31, log = console.log } = {}) 
     return { compiler: why, rounds, rows };
   }
   const c = native();
+  const w = await floor();
   const m = Machine.createSync({ arch: 'x86_64', variant: '4level', ramMiB: 512, tablePoolMiB: 8 });
   const small = prepareGup(m, { order: 0, pages: 512 });
   const leaf = prepareGup(m, { order: 9, pages: 512 });
@@ -99,35 +133,48 @@ export async function nativeComparison({ rounds = 31, log = console.log } = {}) 
   // host (whose speed, and the pgtemu / C ratio with it, moves over seconds).
   for (const k of cases) {
     const until = performance.now() + 300;          // tier up
-    do k.ours(); while (performance.now() < until);
+    do { k.ours(); w(k.theirs, cRounds[k.theirs]); } while (performance.now() < until);
     await c.run(k.theirs, cRounds[k.theirs] * 4);
   }
-  const t = cases.map(() => ({ a: [], b: [], r: [] }));
+  const t = cases.map(() => ({ a: [], b: [], f: [], r: [], rf: [], ro: [] }));
   for (let i = 0; i < rounds; i++) {
     for (let j = 0; j < cases.length; j++) {
       const k = cases[j];
+      // the floor before pgtemu in odd rounds, after it in even ones, C between
+      const z0 = i & 1 ? w(k.theirs, cRounds[k.theirs]) : 0;
       const x = k.ours();
       const y = await c.run(k.theirs, cRounds[k.theirs]);
-      t[j].a.push(x); t[j].b.push(y); t[j].r.push(x / y);
+      const z = i & 1 ? z0 : w(k.theirs, cRounds[k.theirs]);
+      const s = t[j];
+      s.a.push(x); s.b.push(y); s.f.push(z); s.r.push(x / y); s.rf.push(z / y); s.ro.push(x / z);
     }
   }
+  const band = (v) => `${quantile(v, 0.5).toFixed(2)} [${quantile(v, 0.25).toFixed(2)}..${quantile(v, 0.75).toFixed(2)}]`;
   cases.forEach((k, j) => {
-    const { a, b, r } = t[j];
-    const row = { case: k.name, unit: k.unit, pgtemu: quantile(a, 0.5), c: quantile(b, 0.5), ratio: quantile(r, 0.5), ratioP25: quantile(r, 0.25), ratioP75: quantile(r, 0.75), rounds };
+    const { a, b, f, r, rf, ro } = t[j];
+    const row = {
+      case: k.name, unit: k.unit, pgtemu: quantile(a, 0.5), c: quantile(b, 0.5), wasm: quantile(f, 0.5),
+      ratio: quantile(r, 0.5), ratioP25: quantile(r, 0.25), ratioP75: quantile(r, 0.75),
+      floorRatio: quantile(rf, 0.5), floorP25: quantile(rf, 0.25), floorP75: quantile(rf, 0.75),
+      overFloor: quantile(ro, 0.5), overFloorP25: quantile(ro, 0.25), overFloorP75: quantile(ro, 0.75), rounds,
+    };
     rows.push(row);
-    log(`${k.name.padEnd(50)} pgtemu ${row.pgtemu.toFixed(2).padStart(6)}  C ${row.c.toFixed(2).padStart(6)} ${k.unit.padEnd(14)} ratio ${row.ratio.toFixed(2)} [${row.ratioP25.toFixed(2)}..${row.ratioP75.toFixed(2)}]`);
+    log(`${k.name.padEnd(50)} pgtemu ${row.pgtemu.toFixed(2).padStart(6)}  floor ${row.wasm.toFixed(2).padStart(6)}  C ${row.c.toFixed(2).padStart(6)} ${k.unit.padEnd(14)} ` +
+      `pgtemu/C ${band(r)}  floor/C ${band(rf)}  pgtemu/floor ${band(ro)}`);
   });
   c.close();
   return { compiler: 'cc -O2', rounds, rows };
 }
 
+const q = (m, lo, hi) => `${m.toFixed(2)} [${lo.toFixed(2)}..${hi.toFixed(2)}]`;
+
 /** The comparison as a markdown section. */
 export function nativeMarkdown(r) {
   if (r.rows.length === 0) return `Native baseline: ${r.compiler}.`;
   return [
-    `pgtemu against a C loop of the same algorithm (bench/native/gup_fast.c, ${r.compiler}), x86_64/4level, ${r.rounds} interleaved rounds per case: ratio = pgtemu / C per round, median [25th..75th percentile].`,
-    '', '| case | pgtemu | C | unit | ratio |', '|---|---:|---:|---|---|',
-    ...r.rows.map((x) => `| ${x.case} | ${x.pgtemu.toFixed(2)} | ${x.c.toFixed(2)} | ${x.unit} | ${x.ratio.toFixed(2)} [${x.ratioP25.toFixed(2)}..${x.ratioP75.toFixed(2)}] |`),
+    `pgtemu against a C loop of the same algorithm (bench/native/gup_fast.c, ${r.compiler}) and against the Wasm floor, the same algorithm in AssemblyScript with its constants folded (bench/native/floor.ts), x86_64/4level, ${r.rounds} interleaved rounds per case: each ratio per round, median [25th..75th percentile].`,
+    '', '| case | pgtemu | floor | C | unit | pgtemu / C | floor / C | pgtemu / floor |', '|---|---:|---:|---:|---|---|---|---|',
+    ...r.rows.map((x) => `| ${x.case} | ${x.pgtemu.toFixed(2)} | ${x.wasm.toFixed(2)} | ${x.c.toFixed(2)} | ${x.unit} | ${q(x.ratio, x.ratioP25, x.ratioP75)} | ${q(x.floorRatio, x.floorP25, x.floorP75)} | ${q(x.overFloor, x.overFloorP25, x.overFloorP75)} |`),
   ].join('\n');
 }
 
