@@ -425,7 +425,17 @@ export class Machine {
     const named = lv[level + 1] ? decodeTablePaSafe(lv[level], entry) : undefined;
     const where = `the ${lv[level]?.name ?? `level-${level}`} entry ${hex(entry)} at pa ${hex(entryPa)} (for address ${hex(va)})`;
     if (whyCode === BAD_ENTRY) {
-      return { level, entry, entryPa, va, why, message: `${where} is present but neither a table nor a leaf (${lv[level]?.name ?? 'pXd'}_bad); nothing was changed` };
+      // What the kernel does instead (v6.12): its zap and free_pgtables clear a
+      // bad entry (pXd_none_or_clear_bad), and for the entry above a pte table
+      // so does every pte_offset_map (__pte_offset_map: pmd_clear_bad), in a
+      // fault and a slow gup too; the table it named is leaked.
+      const kernel = lv[level + 1]?.isLast
+        ? 'the kernel would clear it (pmd_clear_bad, from pte_offset_map in a fault or a slow gup, and from zap and free_pgtables)'
+        : "the kernel's zap and free_pgtables would clear it (pXd_none_or_clear_bad)";
+      return {
+        level, entry, entryPa, va, why,
+        message: `${where} is present but neither a table nor a leaf (${lv[level]?.name ?? 'pXd'}_bad): ${kernel}, leaking the table it names; nothing was changed`,
+      };
     }
     return {
       level, entry, entryPa, va, why,

@@ -148,6 +148,33 @@ describe.each(VARIANTS)('crafted table entries on $arch/$variant', ({ arch, vari
   });
 });
 
+describe('a pXd_bad entry: refused, with what the kernel would do instead', () => {
+  // x86 (v6.12 pgtable.h): pmd_bad is (pmd_flags & ~(_PAGE_USER | _PAGE_ACCESSED)) !=
+  // (_KERNPG_TABLE & ~_PAGE_ACCESSED), so RW clear is bad; pud_bad is
+  // (pud_flags & ~(_KERNPG_TABLE | _PAGE_USER)) != 0, so _PAGE_BIT_GLOBAL (8) set is bad.
+  it.each([
+    { level: 2, name: 'pmd', bits: (e: bigint) => e & ~2n, kernel: /\(pmd_bad\): the kernel would clear it \(pmd_clear_bad, from pte_offset_map in a fault or a slow gup, and from zap and free_pgtables\), leaking the table it names; nothing was changed$/ },
+    { level: 1, name: 'pud', bits: (e: bigint) => e | (1n << 8n), kernel: /\(pud_bad\): the kernel's zap and free_pgtables would clear it \(pXd_none_or_clear_bad\), leaking the table it names; nothing was changed$/ },
+  ])('x86_64: a $name entry', ({ level, name, bits, kernel }) => {
+    const m = Machine.createSync({ arch: 'x86_64', variant: '4level', ramMiB: 64, tablePoolMiB: 8 });
+    const mm = m.createMm();
+    mm.mmap({ start: BASE, length: 4n << 20n });
+    mm.populate(BASE, 4096n, { write: true });
+    const at = entryPa(m, mm.rootPa, BASE, level), orig = readEntry(m, at);
+    const other = m.createMm();
+    const before = observe(m, other, 4n << 20n);
+    poke(m, at, bits(orig));
+    expect(m.walk(mm, BASE)).toMatchObject({ level, status: 'bad' });
+    for (const op of [() => mm.fault(BASE + 8192n, { write: true }), () => mm.zap(BASE, 4n << 20n)]) {
+      const e = expectBadTable(op, name);
+      expect(e.message).toMatch(kernel);
+    }
+    poke(m, at, orig);
+    expect(observe(m, other, 4n << 20n)).toEqual(before);
+    expect(m.checkInvariants()).toEqual([]);
+  });
+});
+
 describe('raw pool memory', () => {
   it('writePhys refuses memory that holds a live page table, and changes nothing', () => {
     const m = Machine.createSync({ arch: 'x86_64', ramMiB: 64, tablePoolMiB: 4 });
