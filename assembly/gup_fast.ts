@@ -133,15 +133,26 @@ export function undoSince(nrStart: u32, entryStart: u32): void {
 function gupFastPteEntry(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i32 {
   const flags = gFlags;
   const write = (flags & FOLL_WRITE) != 0;
-  const writable = pred(d, P_WRITE, pte);
-  if (pred(d, P_PROTNONE, pte)) return 0;                            // pte_protnone
-  if (!pred(d, P_ACCESS, pte) || (write && !writable)) return 0;    // pte_access_permitted
-  const pfn = leafPa(d, pte) >> pageShift();
-  if (isDevmap(d, pte)) {
-    const g = gupFastDevmap(pfn, flags);             // the model's: legacy, get_dev_pagemap
-    if (g != DEV_GRAB) return g;                     // DEV_STOP 0, DEV_UNDO -1
-  } else if (pred(d, P_SPECIAL, pte)) {
-    return 0;                                                          // pte_special
+  const ld = changetype<LevelDesc>(d);
+  let writable: bool, pfn: u64;
+  if (write ? (pte & ld.fastWriteMask) == ld.fastWriteValue : (pte & ld.fastReadMask) == ld.fastReadValue) {
+    // the level's quick pair: not protnone, access permitted (and writable for
+    // a write), not special, not devmap, not inverted (archdesc.ts fastAccept),
+    // as the quick loop knows; what is left is the page (a large folio's,
+    // the zero page, a device page)
+    writable = write || pred(d, P_WRITE, pte);
+    pfn = rotl<u64>(pte & ld.leafPfnMask, <u64>ld.leafPfnRot);
+  } else {
+    writable = pred(d, P_WRITE, pte);
+    if (pred(d, P_PROTNONE, pte)) return 0;                            // pte_protnone
+    if (!pred(d, P_ACCESS, pte) || (write && !writable)) return 0;    // pte_access_permitted
+    pfn = leafPa(d, pte) >> pageShift();
+    if (isDevmap(d, pte)) {
+      const g = gupFastDevmap(pfn, flags);             // the model's: legacy, get_dev_pagemap
+      if (g != DEV_GRAB) return g;                     // DEV_STOP 0, DEV_UNDO -1
+    } else if (pred(d, P_SPECIAL, pte)) {
+      return 0;                                                          // pte_special
+    }
   }
   const page = pageOfPfn(pfn);
   if (page == 0) return 0;
