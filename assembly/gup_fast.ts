@@ -138,8 +138,8 @@ function gupFastPteEntry(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i
   if (write ? (pte & ld.fastWriteMask) == ld.fastWriteValue : (pte & ld.fastReadMask) == ld.fastReadValue) {
     // the level's quick pair: not protnone, access permitted (and writable for
     // a write), not special, not devmap, not inverted (archdesc.ts fastAccept),
-    // as the quick loop knows; what is left is the page (a large folio's,
-    // the zero page, a device page)
+    // as the quick loop knows; what is left is the page (a ZONE_DEVICE
+    // page, a large folio's, one caught being split or freed)
     writable = write || pred(d, P_WRITE, pte);
     pfn = rotl<u64>(pte & ld.leafPfnMask, <u64>ld.leafPfnRot);
   } else {
