@@ -17,11 +17,13 @@ import { gupFastFolioAllowed, gupMustUnshare, zeroPageOf, mappingAllowed } from 
 import {
   tryGrabFolioFast, gupPutFolio, tallyAdd, folioPutRefs, folioRefCmpxchgAdd, folioRefTryAdd,
 } from './refcount';
-import { isDevmap, gupFastDevmap, longtermPinnable, getDevPagemap, putDevPagemap, gDevPgmap, DEV_GRAB } from './model';
+import { isDevmap, gupFastDevmap, longtermPinnable, getDevPagemap, putDevPagemap, gDevPgmap, DEV_GRAB, ZONE_DEVICE } from './model';
+import { pagePgmap, pgmapOf, isDevicePfn } from './pgmap';
 import { mmOf } from './mm';
 import {
   Ctx, Mm, Page, LevelDesc, PAGE_SIZE_BYTES, P_ACCESS, P_WRITE, P_SPECIAL, P_PROTNONE, PAGE_COMPOUND_HEAD, PG_head,
   PAGE_MAPPING_ANON, FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, GUP_PIN_COUNTING_BIAS, PG_referenced, PG_reserved, GUP_OUT_RUNS, RUN_MARK,
+  MEMORY_DEVICE_PCI_P2PDMA,
 } from './layout';
 
 // Per-thread state of the current gup or unpin call (wasm globals are per
@@ -128,9 +130,11 @@ export function undoSince(nrStart: u32, entryStart: u32): void {
 // One entry of gup_fast_pte_range, every case, in the kernel's order. As in
 // the kernel, pte_access_permitted() is what rejects empty and non-present
 // entries (every layout's access predicate requires presence).
-// Returns 1 (taken, appended at gNr), 0 (stop before it), -1 (a devmap entry
-// without its pgmap: the caller undoes the whole range).
+// Returns the entries taken from p on, appended at gNr (1, or a device
+// run's), 0 (stop before it), -1 (a devmap entry without its pgmap: the
+// caller undoes the whole range).
 function gupFastPteEntry(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i32 {
+  if (gDevStop) { gDevStop = false; return 0; }
   const flags = gFlags;
   const write = (flags & FOLL_WRITE) != 0;
   const ld = changetype<LevelDesc>(d);
@@ -140,6 +144,11 @@ function gupFastPteEntry(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i
     // a write), not special, not devmap, not inverted (archdesc.ts fastAccept),
     // as the quick loop knows; what is left is the page (a ZONE_DEVICE
     // page, a large folio's, one caught being split or freed)
+    if (ZONE_DEVICE) {
+      const n = gupFastDeviceRun(d, p, pte, pmdp, pmd);
+      if (n > 0) return n;
+      if (gDevStop) { gDevStop = false; return 0; }
+    }
     writable = write || pred(d, P_WRITE, pte);
     pfn = rotl<u64>(pte & ld.leafPfnMask, <u64>ld.leafPfnRot);
   } else {
@@ -178,6 +187,81 @@ function quickAllowed(d: usize, pte: u64, page: usize, mapping: u64): bool {
   return (flags & FOLL_WRITE) != 0 || pred(d, P_WRITE, pte) || !gupMustUnshare(flags, page, 0);
 }
 
+let gPteEnd: usize = 0;     // the range's end, for a device run
+let gDevStop: bool = false; // a device run stopped at a failed recheck: so does the range
+
+// From the entry at p (pte, read by the caller) on, the order-0 ZONE_DEVICE
+// folios behind entries matching the level's quick pair, taken as the quick
+// loop takes RAM: gup_fast_pte_range treats such a page as any other but for
+// try_grab_folio_fast's is_pci_p2pdma_page test, so a p2pdma pgmap's pages
+// are left to the per-entry path, as is any entry this loop does not settle
+// (the zero page and table frames have no pgmap). A loop of its own, so that
+// V8 allocates the RAM loop's registers as before. Returns the entries taken
+// (0: the per-entry path decides the entry at p); a recheck that fails sets
+// gDevStop: the range stops there, as the quick loop's does.
+function gupFastDeviceRun(d: usize, p: usize, pte: u64, pmdp: usize, pmd: u64): i32 {
+  const flags = gFlags;
+  const ld = changetype<LevelDesc>(d);
+  const write = (flags & FOLL_WRITE) != 0;
+  const fm = write ? ld.fastWriteMask : ld.fastReadMask;
+  const fv = write ? ld.fastWriteValue : ld.fastReadValue;
+  const pmask = ld.leafPfnMask, prot = <u64>ld.leafPfnRot;
+  const add: i32 = (flags & FOLL_PIN) != 0 ? GUP_PIN_COUNTING_BIAS : 1;
+  const longterm = (flags & FOLL_LONGTERM) != 0;
+  const large: u64 = (<u64>1) << PG_head;
+  const pmdRaw = BE ? bswap<u64>(pmd) : pmd;
+  const end = gPteEnd;
+  let lo: u64 = 0, hi: u64 = 0;                  // the pgmap found last: [startPfn, endPfn)
+  let at = outNext();
+  let q = p;
+  let e = pte;
+  let n: i32 = 0;
+  while ((e & fm) == fv) {
+    const pfn = rotl<u64>(e & pmask, prot);
+    if (pfn - lo >= hi - lo) {                   // another pgmap's, or none
+      const pg = isDevicePfn(pfn) ? pageOfPfn(pfn) : 0;
+      const map = pg != 0 ? pagePgmap(pg) : 0;
+      if (map == 0 || pgmapOf(map).type == MEMORY_DEVICE_PCI_P2PDMA) break;
+      lo = pgmapOf(map).startPfn;
+      hi = pgmapOf(map).endPfn;
+    }
+    const page = pageOfPfn(pfn);
+    // an order-0 folio (a device page's compound_head word is its pgmap: bit 0 clear)
+    if (page == 0 || ((load<u64>(page, PAGE_COMPOUND_HEAD) | load<u64>(page)) & (large | 1)) != 0) break;
+    // folio_ref_try_add
+    const c = load<i32>(refcountPtr(page));
+    if (c <= 0) break;
+    if (folioRefCmpxchgAdd(page, c, add) != c) {
+      if (!folioRefTryAdd(page, add)) break;
+    }
+    const fl = load<u64>(page);                  // with the reference held: still order 0
+    if (((fl & large) | (load<u64>(page, PAGE_COMPOUND_HEAD) & 1)) != 0 || (longterm && !longtermPinnable(page))) {
+      folioPutRefs(page, add);                   // the per-entry path decides
+      break;
+    }
+    const raw = BE ? bswap<u64>(e) : e;
+    const mapping = load<u64>(page, offsetof<Page>("mapping"));
+    if (((load<u64>(pmdp) ^ pmdRaw) | (load<u64>(q) ^ raw)) != 0 ||
+        ((mapping & gAnonSettles) == 0 && !quickAllowed(d, e, page, mapping))) {
+      folioPutRefs(page, add);                   // the tables moved, or gup_fast_folio_allowed / gup_must_unshare: stop
+      gDevStop = true;
+      break;
+    }
+    if ((fl & ((<u64>1) << PG_referenced)) == 0) setFlag(page, PG_referenced);   // folio_set_referenced
+    store<u64>(page, <u64>gOp, offsetof<Page>("last_op"));
+    store<u64>(at, pfn);
+    at += 8;
+    n++;
+    q += 8;
+    if (q == end) break;
+    const next = load<u64>(q);                   // ptep_get_lockless
+    e = BE ? bswap<u64>(next) : next;
+  }
+  tallyAdd(<i64>n * add, 0);
+  gNr += <u32>n;
+  return n;
+}
+
 // gup_fast_pte_range. Most entries are a present, accessible, normal entry of
 // an order-0 anonymous folio: the loop takes those itself, with each field
 // read once, and hands every other entry to gupFastPteEntry. The quick
@@ -213,6 +297,8 @@ function gupFastPteRangeLongtermBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp
   const out0 = outNext();                          // (a pte range records no runs: gSkew stays)
   const p0 = poolVa(tpa) + (levelIndex(nLevels() - 1, addr) << 3);
   const pEnd = p0 + (<usize>((end - addr) >> pageShift()) << 3);
+  gPteEnd = pEnd;
+  gDevStop = false;
   // the pfn of the entry at p goes to p + toOut: one pointer moves in the loop
   const toOut = out0 - p0;
   let p = p0;
@@ -260,8 +346,8 @@ function gupFastPteRangeLongtermBE(d: usize, tpa: u64, addr: u64, end: u64, pmdp
       return false;
     }
     if (r == 0) break;
-    general++;
-    p += 8;
+    general += r;
+    p += <usize>r << 3;
   } while (p != pEnd);
   gNr = <u32>((p + toOut - gOut) >> 3) + gSkew;
   tallyAdd(<i64>(<u32>((p - p0) >> 3) - general) * add, 0);

@@ -268,3 +268,51 @@ describe('order-0 device-DAX pages of pgmaps in any slot', () => {
     });
   }
 });
+
+// gup_fast_pte_range takes entry after entry of one pte table whatever backs
+// them: device-DAX base pages of two pgmaps, anon RAM after them, and stops at
+// the first entry it cannot take (here an unmapped one). Each page gains what
+// try_grab_folio_fast adds to an order-0 folio (GUP_PIN_COUNTING_BIAS for a
+// pin, one for a get), in both eras (v6.12 through get_dev_pagemap and
+// gup_fast_undo_dev_pagemap's bookkeeping, v6.17 as any other page), and the
+// release gives back exactly that.
+describe.each(VARIANTS)('one pte table of device-DAX pages, RAM and a hole: $arch $variant', ({ arch, variant }) => {
+  for (const kernel of ['v6.12', 'v6.17']) {
+    const probe = machine(arch, variant, kernel);
+    if (!probe.era.zoneDevice) continue;
+    it(`${kernel}: gup-fast takes the device pages of both pgmaps and the RAM after them, and stops at the hole`, () => {
+      const m = probe;
+      const ps = BigInt(m.desc.pageShift), page = 1n << ps;
+      const sec = 1n << BigInt(m.desc.sectionSizeBits);
+      const mm = m.createMm();
+      const pgs = [0n, 1n].map((i) => m.memremapPages({ type: 'devdax', start: (1n << 36n) + i * sec, size: sec }));
+      // 8 pages of each pgmap, then 8 of anon RAM, then nothing: 24 of 32 in one pte table
+      const base = VA;
+      pgs.forEach((pg, i) => mm.mmap({ start: base + BigInt(i) * 8n * page, length: 8n * page, kind: 'devdax', pgmap: pg, populate: true }));
+      mm.mmap({ start: base + 16n * page, length: 8n * page, populate: true });
+      const pfns = Array.from({ length: 24 }, (_, i) => m.walk(mm, base + BigInt(i) * page).pfn!);
+      expect(pfns.slice(0, 8)).toEqual(Array.from({ length: 8 }, (_, i) => pgs[0].startPfn + BigInt(i)));
+      expect(pfns.slice(8, 16)).toEqual(Array.from({ length: 8 }, (_, i) => pgs[1].startPfn + BigInt(i)));
+      const counts = () => pfns.map((f) => m.page(f).refcount);
+      const idle = counts();
+      const pgmapRefs = () => pgs.map((pg) => pg.stats().ref);
+      const refsBefore = pgmapRefs();
+      for (const [o, add] of [[{ pin: true, write: true }, 1024], [{ pin: true }, 1024], [{ write: true }, 1]] as const) {
+        const r = mm.gupFast(base, 32, { ...o, fastOnly: true });
+        expect([r.nr, r.fast], JSON.stringify(o)).toEqual([24, 24]);
+        expect([...r.pfns]).toEqual(pfns);
+        expect(counts()).toEqual(idle.map((c) => c + add));
+        expect(pgmapRefs()).toEqual(refsBefore);                          // no pgmap reference outlives the call
+        if (o.pin) m.unpin(r); else m.put(r);
+        expect(counts()).toEqual(idle);
+      }
+      // FOLL_LONGTERM of a write: gup_fast_folio_allowed refuses a file-backed folio (the
+      // device's), so gup-fast stops at the first device page on the unified era; the legacy
+      // devmap path bails on FOLL_LONGTERM before it (gup_fast_devmap: undo, stop)
+      const lt = mm.gupFast(base, 32, { pin: true, write: true, longterm: true, fastOnly: true });
+      expect(lt.nr).toBe(0);
+      expect(counts()).toEqual(idle);
+      expect(m.checkInvariants()).toEqual([]);
+    });
+  }
+});
