@@ -192,13 +192,31 @@ export function gupFastAccepts(d: LevelDescriptor, e: bigint, write: boolean): b
 }
 
 // Every bit the gup-fast predicates read: an entry that agrees with an
-// accepted template on all of them is accepted too.
+// accepted template on all of them is accepted too. Where the kernel's own
+// entries that gup-fast accepts (the templates, the base protections, an
+// mkwrite of the read-only template) differ from the template on such bits,
+// those bits are left out if every combination of them, the other bits as in
+// the template, is accepted (the predicates read no other bits: sound), so
+// that all of those entries match: ppc64's pte_protnone reads _PAGE_RWX, but
+// with _PAGE_READ set it is false whatever _PAGE_WRITE and _PAGE_EXEC say, and
+// a read pin of writable memory now matches the read pair; s390's region3
+// present test asks any of the origin and flag bits, one of which suffices.
 function fastAccept(d: LevelDescriptor, t: bigint, write: boolean): { mask: bigint; value: bigint } {
   const names: PredName[] = ['protnone', 'access', 'special', 'devmap', 'invert', ...(write ? ['write' as const] : [])];
-  const mask = predBits(d, names);
-  const value = t & mask;
-  if (!d.leafOk || value === 0n || !gupFastAccepts(d, t, write)) return { mask: 0n, value: 1n };
-  return { mask, value };
+  let mask = predBits(d, names);
+  if (!d.leafOk || (t & mask) === 0n || !gupFastAccepts(d, t, write)) return { mask: 0n, value: 1n };
+  const kernels = [d.templates.ro, d.templates.rw, d.prots.readonly, d.prots.copy, d.prots.shared, applyOp(d.ops.mkwrite, d.templates.ro)];
+  const differ = kernels.filter((e) => gupFastAccepts(d, e, write)).reduce((a, e) => a | ((e ^ t) & mask), 0n);
+  const bits: bigint[] = [];
+  for (let b = 0n; b < 64n; b++) if ((differ >> b) & 1n) bits.push(1n << b);
+  const all = differ;
+  let ok = bits.length <= 12 && (t & mask & ~all) !== 0n;   // (2^12 combinations at most; the value stays non-zero)
+  for (let k = 0; ok && k < 1 << bits.length; k++) {
+    const set = bits.reduce((a, x, i) => ((k >> i) & 1 ? a | x : a), 0n);
+    ok = gupFastAccepts(d, (t & ~all) | set, write);
+  }
+  if (ok) mask &= ~all;
+  return { mask, value: t & mask };
 }
 
 export interface Descriptor {
