@@ -153,37 +153,49 @@ export function unpinLoopRound(ctx: usize): i32 { return unpinList(ctx, true, tr
     // page_folio / folio_test_large: a tail by bit 0 of compound_head only (_compound_head,
     // include/linux/page-flags.h), a head by PG_head. A ZONE_DEVICE page's compound_head
     // word is page->pgmap, whose other bits say nothing.
-    const head = load<u64>(page, PAGE_COMPOUND_HEAD);
-    const pflags = load<u64>(page);
+    let head = load<u64>(page, PAGE_COMPOUND_HEAD);
+    let pflags = load<u64>(page);
     if (((head & 1) | (pflags & large)) == 0 && ((pflags & reserved) == 0 || isDevicePfn(pfn))) {
       // a page of an order-0 folio (RAM, or ZONE_DEVICE: PG_reserved above RAM):
-      // GUP_PIN_COUNTING_BIAS references for a pin, one for a get
-      let rec = <u64>page | gSmallRec;
-      const after = folioRefSubUnit(page);
-      if (own) {
-        // this context's own references: only a count gone below zero is refused
-        if (after <= 0) {
-          if (after != 0) { folioRefAddUnit(page); refused = i; break; }
-          rec |= R_FREE;
-          toFree++;
-        }
-      } else {
-        // what its mappings hold stays (_mapcount + 1; none for a negative page
-        // type on a free page), and a device page's idle count (model.ts)
-        const keep = max<i32>(load<i32>(page, offsetof<Page>("_mapcount")) + 1, 0) + ((pflags & reserved) != 0 ? devicePageIdle(page) : 0);
-        if (after <= keep) {                         // one test for the refusals and the last reference
-          if (after != keep) { folioRefAddUnit(page); refused = smallRunStart(recs, k, page, i); break; }
-          if (after == 0) {
-            rec |= R_FREE;                           // the last reference: freed once the list is settled
+      // GUP_PIN_COUNTING_BIAS references for a pin, one for a get; the device
+      // pages after a device page go on here (the quick loop leaves them all)
+      while (true) {
+        let rec = <u64>page | gSmallRec;
+        const after = folioRefSubUnit(page);
+        if (own) {
+          // this context's own references: only a count gone below zero is refused
+          if (after <= 0) {
+            if (after != 0) { folioRefAddUnit(page); refused = i; break; }
+            rec |= R_FREE;
             toFree++;
           }
+        } else {
+          // what its mappings hold stays (_mapcount + 1; none for a negative page
+          // type on a free page), and a device page's idle count (model.ts)
+          const keep = max<i32>(load<i32>(page, offsetof<Page>("_mapcount")) + 1, 0) + ((pflags & reserved) != 0 ? devicePageIdle(page) : 0);
+          if (after <= keep) {                         // one test for the refusals and the last reference
+            if (after != keep) { folioRefAddUnit(page); refused = smallRunStart(recs, k, page, i); break; }
+            if (after == 0) {
+              rec |= R_FREE;                           // the last reference: freed once the list is settled
+              toFree++;
+            }
+          }
         }
+        store<u64>(recs + (k << 3), rec);
+        k++;
+        store<u64>(page, op, offsetof<Page>("last_op"));
+        small++;
+        i++;
+        if ((pflags & reserved) == 0 || i >= n) break;
+        pfn = load<u64>(out + (i << 3));
+        if (!isDevicePfn(pfn)) break;
+        page = pageOfPfn(pfn);
+        if (page == 0) break;
+        head = load<u64>(page, PAGE_COMPOUND_HEAD);
+        pflags = load<u64>(page);
+        if (((head & 1) | (pflags & large)) != 0 || (pflags & reserved) == 0) break;
       }
-      store<u64>(recs + (k << 3), rec);
-      k++;
-      store<u64>(page, op, offsetof<Page>("last_op"));
-      small++;
-      i++;
+      if (refused != n) break;
       continue;
     }
     // a run of the zero page, or of pages of one large folio

@@ -306,6 +306,20 @@ describe.each(VARIANTS)('one pte table of device-DAX pages, RAM and a hole: $arc
         if (o.pin) m.unpin(r); else m.put(r);
         expect(counts()).toEqual(idle);
       }
+      // released as a plain list (checked against the counts): the device pages in a run of
+      // their own, the RAM after them; a list that gives a device page back twice is refused
+      // at its second mention and changes nothing
+      const r = mm.gupFast(base, 32, { pin: true, fastOnly: true });
+      const list = [...r.pfns];
+      const twice = [...list.slice(0, 12), list[5], ...list.slice(12)];
+      let err: unknown;
+      try { m.unpin({ pfns: twice }); } catch (e) { err = e; }
+      expect(err).toMatchObject({ code: 'EINVAL' });
+      expect((err as Error).message).toMatch(/^unpin: page 12 \(pfn 0x/);
+      expect(counts()).toEqual(idle.map((c) => c + 1024));
+      m.unpin({ pfns: list });
+      expect(counts()).toEqual(idle);
+      expect(() => m.unpin(r)).toThrow();                                // its pins went back with the list
       // FOLL_LONGTERM of a write: gup_fast_folio_allowed refuses a file-backed folio (the
       // device's), so gup-fast stops at the first device page on the unified era; the legacy
       // devmap path bails on FOLL_LONGTERM before it (gup_fast_devmap: undo, stop)
