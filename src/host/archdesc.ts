@@ -198,9 +198,10 @@ export function gupFastAccepts(d: LevelDescriptor, e: bigint, write: boolean): b
 // those bits are left out if every combination of them, the other bits as in
 // the template, is accepted (the predicates read no other bits: sound), so
 // that all of those entries match: ppc64's pte_protnone reads _PAGE_RWX, but
-// with _PAGE_READ set it is false whatever _PAGE_WRITE and _PAGE_EXEC say, and
-// a read pin of writable memory now matches the read pair; s390's region3
-// present test asks any of the origin and flag bits, one of which suffices.
+// with _PAGE_READ set it is false whatever _PAGE_WRITE says, and a read pin of
+// writable memory matches the read pair (_PAGE_EXEC stays in the mask: no
+// entry tried sets it); s390's region3 present test asks any of the origin
+// and flag bits, one of which suffices.
 function fastAccept(d: LevelDescriptor, t: bigint, write: boolean): { mask: bigint; value: bigint } {
   const names: PredName[] = ['protnone', 'access', 'special', 'devmap', 'invert', ...(write ? ['write' as const] : [])];
   let mask = predBits(d, names);

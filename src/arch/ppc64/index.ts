@@ -206,6 +206,31 @@ const hwRadix = (ptePageShift: number, ptNls: bigint): HardwareSpec => ({
   va: { rule: 'zero', lo: 52, hi: 63, cite: 'Power ISA v3.0B Book III §5.7.6 (quadrants), §5.7.10.2 (EA bits beyond RTS: segment interrupt)' },
 });
 
+// The level kinds (the eras below patch every one of them by name)
+const kinds: Record<string, LevelKind> = {
+  // pgd: PGTABLE_LEVELS 4 (arch/powerpc/Kconfig) with the p4d folded
+  // (book3s/64/pgtable.h includes asm-generic/pgtable-nop4d.h); its entries are
+  // tested with the p4d_* helpers.
+  pgd: {
+    ...common,
+    leafOk: false,
+    present: { set: ['PRESENT'] },               // p4d_present
+    table: notBad,                               // !p4d_bad (RADIX_P4D_BAD_BITS)
+    leaf: 'never',                               // p4d_leaf: generic false (include/linux/pgtable.h)
+    special: 'never',
+    devmap: 'never',                             // pgd_devmap returns 0
+    protnone: 'never',
+    leafAddr: { mask: RPN_512G, shift: 39, paShift: 39 },   // unused
+    tableValue: NLS_PUD,                         // RADIX_PGD_VAL_BITS
+  },
+  'pud-64k': pud(RPN_64K, 16),
+  'pud-4k': pud(RPN_4K, 12),
+  'pmd-64k': pmd(RPN_64K, 16),
+  'pmd-4k': pmd(RPN_4K, 12),
+  'pte-64k': pte(RPN_64K, 16),
+  'pte-4k': pte(RPN_4K, 12),
+};
+
 export const ppc64: ArchData = {
   arch: 'ppc64',
   source: 'v6.12 arch/powerpc/include/asm/book3s/64/pgtable.h, radix.h, radix-64k.h, radix-4k.h, pgalloc.h, '
@@ -255,9 +280,11 @@ export const ppc64: ArchData = {
     },
     ops: { wrprotect: [{ if: savedwrite, set: ['PRIVILEGED'] }, { clear: ['WRITE'] }] },
     kinds: {
-      ...Object.fromEntries(['pgd', 'pmd-64k', 'pmd-4k', 'pte-64k', 'pte-4k'].map((k) => [k, { write: { or: [{ set: ['WRITE'] }, savedwrite] } }])),
-      // 6.1.y: pud_devmap() returns 0 and there is no pud_mkdevmap (pgtable.h :1376)
-      ...Object.fromEntries(['pud-64k', 'pud-4k'].map((k) => [k, { write: { or: [{ set: ['WRITE'] }, savedwrite] }, devmap: 'never', ops: { mkdevmap: [] } }])),
+      // every kind: pte_write is _PAGE_WRITE or savedwrite; and, 6.1.y: pud_devmap()
+      // returns 0 and there is no pud_mkdevmap (pgtable.h :1376)
+      ...Object.fromEntries(Object.keys(kinds).map((k) => [k, k.startsWith('pud')
+        ? { write: { or: [{ set: ['WRITE'] }, savedwrite] }, devmap: 'never', ops: { mkdevmap: [] } }
+        : { write: { or: [{ set: ['WRITE'] }, savedwrite] } }])),
     },
   }],
   history: {
@@ -283,29 +310,7 @@ export const ppc64: ArchData = {
     // not in 6.1.y, where only x86_64 selects ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP
     daxVmemmapOpt: { from: 'v6.12' },
   },
-  kinds: {
-    // pgd: PGTABLE_LEVELS 4 (arch/powerpc/Kconfig) with the p4d folded
-    // (book3s/64/pgtable.h includes asm-generic/pgtable-nop4d.h); its entries are
-    // tested with the p4d_* helpers.
-    pgd: {
-      ...common,
-      leafOk: false,
-      present: { set: ['PRESENT'] },               // p4d_present
-      table: notBad,                               // !p4d_bad (RADIX_P4D_BAD_BITS)
-      leaf: 'never',                               // p4d_leaf: generic false (include/linux/pgtable.h)
-      special: 'never',
-      devmap: 'never',                             // pgd_devmap returns 0
-      protnone: 'never',
-      leafAddr: { mask: RPN_512G, shift: 39, paShift: 39 },   // unused
-      tableValue: NLS_PUD,                         // RADIX_PGD_VAL_BITS
-    },
-    'pud-64k': pud(RPN_64K, 16),
-    'pud-4k': pud(RPN_4K, 12),
-    'pmd-64k': pmd(RPN_64K, 16),
-    'pmd-4k': pmd(RPN_4K, 12),
-    'pte-64k': pte(RPN_64K, 16),
-    'pte-4k': pte(RPN_4K, 12),
-  },
+  kinds,
   ops: {
     mkwrite: [{ set: ['READ', 'WRITE'] }],             // pte_mkwrite_novma: _PAGE_RW ("write implies read")
     wrprotect: [{ clear: ['WRITE'] }],                 // pte_wrprotect
