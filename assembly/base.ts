@@ -26,6 +26,10 @@ export let POOL_SHIFT: u64 = 0;  // log2(pool unit) = log2(smallest table)
 // power of two (PoolUnit records cover that much), or below a unit
 export let POOL_LINK_MASK: u64 = 0;
 export let POOL_UNIT_INDEX: u64 = 0;   // PoolUnit records - 1 (a power of two less one)
+// the link index (Header.poolLinks) less poolBase / 2, so that an entry's
+// slot is POOL_LINKS + (entry address >> 1) (poolBase is 64 KiB aligned; the
+// sum wraps as i32 arithmetic does, to an address inside the index)
+export let POOL_LINKS: usize = 0;
 
 export function attachTo(header: usize): void {
   H = header;
@@ -44,6 +48,7 @@ export function attachTo(header: usize): void {
   const span: u64 = (<u64>1) << (64 - clz<u64>(POOL_BYTES - 1));
   POOL_LINK_MASK = ~(span - 1) | (((<u64>1) << POOL_SHIFT) - 1);
   POOL_UNIT_INDEX = (span >> POOL_SHIFT) - 1;
+  POOL_LINKS = <usize>h.poolLinks - (POOL_BASE >> 1);
 }
 
 // Point this instance's descriptor at another image of the same geometry for

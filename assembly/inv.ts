@@ -3,7 +3,7 @@
 // with what those mappings and the outstanding gup references require.
 // Violations are appended to the report buffer; nothing is repaired.
 
-import { H, hdr } from './base';
+import { H, hdr, POOL_BASE, POOL_SHIFT } from './base';
 import { lv, L, nLevels, pageShift, tablePa, leafPa } from './arch';
 import { walkRange, tableSpan, WALK_NEXT } from './walk';
 import { MODEL, leafHoldsRef, KIND_NONE, isDevmap, deviceIdleRefcount, pagesHoldPgmapRef, RAM_PFNS } from './model';
@@ -13,7 +13,7 @@ import {
 import { folioOf, pincountPtr, gupOutstandingSum } from './refcount';
 import {
   pfnToPage, pfnToAux, pageToPfn, pageFolio, folioTestLarge, folioOrder, isBuddy, pageType, rootBad,
-  refcountPtr, mapcountPtr, AUX_SIZE, lruNext, lruPrev,
+  refcountPtr, mapcountPtr, AUX_SIZE, lruNext, lruPrev, unitOf, linkSlot, linkedFromEntry, unitLinked,
 } from './mem';
 import { isZeroFolio, isHugeZeroPfn } from './folio';
 import { mmOf, isZeroPfn, vmaKindAt, vmaCacheReset } from './mm';
@@ -22,7 +22,7 @@ import {
   Header, H_ZONE_FREE, H_ZONE_COUNT, Mm, Page, Violation, VIOLATION_SIZE, MM_SIZE, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD,
   PG_reserved, PGTY_hugetlb,
   INV_REF_ZERO_MAPPED, INV_REF_NEGATIVE, INV_REF_BALANCE, INV_MAPCOUNT, INV_PIN_BALANCE, INV_FREE_STATE,
-  INV_OUTSTANDING, INV_FOLIO_LINK, INV_FOLIO_TAIL_REF, INV_MAP_UNALIGNED, INV_TABLE_LINK, PARENT_ROOT,
+  INV_OUTSTANDING, INV_FOLIO_LINK, INV_FOLIO_TAIL_REF, INV_MAP_UNALIGNED, INV_TABLE_LINK, INV_LINK_INDEX, PARENT_ROOT,
   INV_DEV_REF_DEAD_PGMAP, INV_PGMAP_DESTROYED_IN_USE, INV_PGMAP_POISON_TOUCHED, INV_PGMAP_STALE_MAP, INV_PGMAP_REF,
   INV_DEV_IDLE, MEMORY_DEVICE_PCI_P2PDMA, MODEL_LEGACY, DEDUP_BLOCK, DEDUP_AUX, Pgmap, PGMAP_SIZE, PGMAP_FREE, PGMAP_LIVE, PGMAP_DESTROYED, PGMAP_REF_DEAD, PG_locked,
 } from './layout';
@@ -99,6 +99,27 @@ function countLeaf(l: u32, e: u64, addr: u64): void {
 function reportLink(p: usize, child: u64): void {
   const epa = <u64>(p - hdr().poolBase);
   report(epa >> pageShift(), INV_TABLE_LINK, 0, <i64>epa, <i64>child);
+}
+
+// The link index against the tables' PoolUnit records (the walks trust the
+// index, so this runs before them): every table linked from an entry has its
+// pa in that entry's slot, and every slot that names a table names one whose
+// record says that entry links it. pfn is the pool frame holding the entry,
+// expected what the records say (pa + 1), actual what the slot holds.
+function checkLinkIndex(): void {
+  const bytes = <u64>hdr().poolBytes;
+  const unit = (<u64>1) << POOL_SHIFT;
+  for (let pa: u64 = 0; pa < bytes; pa += unit) {
+    const parent = unitOf(pa).parent;
+    if (!linkedFromEntry(parent)) continue;
+    const slot = <u64>load<u32>(linkSlot(<usize>parent));
+    if (slot != pa + 1) report(<u64>(<usize>parent - POOL_BASE) >> pageShift(), INV_LINK_INDEX, 0, <i64>(pa + 1), <i64>slot);
+  }
+  for (let o: u64 = 0; o < bytes; o += 8) {
+    const entry = POOL_BASE + <usize>o;
+    const slot = <u64>load<u32>(linkSlot(entry));
+    if (slot != 0 && !unitLinked(slot - 1, entry)) report(o >> pageShift(), INV_LINK_INDEX, 0, 0, <i64>slot);
+  }
 }
 
 // Every mapping of an address space: its whole root table.
@@ -201,6 +222,7 @@ export function checkInvariants(): u32 {
     if (g.dedup == 0) { memory.fill(<usize>g.aux, 0, <usize>nr * DEV_AUX_SIZE); continue; }
     for (let f: u64 = 0; f < nr >> g.vmemmapShift; f++) store<u64>(<usize>g.memmap + <usize>f * DEDUP_BLOCK, 0, DEDUP_AUX);
   }
+  checkLinkIndex();
   for (let i: u32 = 0; i < h.mmCount; i++) {
     const mm = h.mmBase + i * MM_SIZE;
     if (mmOf(mm).inUse == 0) continue;

@@ -16,6 +16,7 @@
 //   section roots           sparse memmap: root -> section -> struct pages
 //   memmap arena            struct page arrays, one block per present section
 //   pool units              table-pool metadata, one PoolUnit per smallest table
+//   pool links              the link index: per 8-byte pool slot, the table its entry linked
 //   table pool              RAM frames [0, poolBytes) really backed: va = poolBase + pa
 //
 // Nothing the allocator needs lives inside the pool: its free lists, block
@@ -56,6 +57,7 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   poolBase: u32;         // va of table-pool pa 0
   poolBytes: u32;
   poolUnits: u32;        // PoolUnit per pool unit (the smallest table)
+  poolLinks: u32;        // u32 per 8-byte pool slot: pa of the table the entry there linked (0: none)
   poolMinShift: u32;     // log2(smallest table) = pool unit
   poolMaxShift: u32;     // log2(largest table)
   /** @core */ poolLock: u32;
@@ -320,7 +322,9 @@ export const MAX_LEVELS: u32 = 5;
 //   0  next     free list: pa of the next free block of this order (0: end)
 //   4  prev
 //   8  gen      operation that allocated the table
-//  12  parent   pa of the one entry that links this table (PARENT_* otherwise)
+//  12  parent   address (poolBase + pa) of the one entry that links this table
+//               (PARENT_* otherwise); the link index (Header.poolLinks) holds
+//               the same link the other way round, for the walks' one-load test
 //  16  owner    id of the address space the table belongs to (0: none)
 //  18  level    level the table serves
 //  19  state    UNIT_FREE | order (free block head), UNIT_USED | order, UNIT_RAW
@@ -675,6 +679,8 @@ export const INV_FOLIO_TAIL_REF: u32 = 52;
 export const INV_MAP_UNALIGNED: u32 = 53;
 /** a table entry names something other than the table it linked (outside the pool, misaligned, free, raw, another level or address space, a loop, or a table named twice) */
 export const INV_TABLE_LINK: u32 = 61;
+/** the link index and the tables' records disagree (a table linked from an entry whose slot does not name it, or a slot naming a table that entry did not link) */
+export const INV_LINK_INDEX: u32 = 62;
 
 // ---------------------------------------------------------------- status codes
 // The kernel's errno where there is one. The host's PgtemuError code is the

@@ -1,7 +1,7 @@
 // Physical memory: the sparse memmap, struct page helpers, the buddy
 // allocator for RAM frames and the buddy allocator of the table pool.
 
-import { H, hdr, lock, unlock, zoneFreeHead, writeEntry, SEC_ROOTS, NR_ROOTS, ROOT_SHIFT, SEC_SHIFT, POOL_BASE, POOL_BYTES, POOL_UNITS, POOL_SHIFT, POOL_LINK_MASK, POOL_UNIT_INDEX } from './base';
+import { H, hdr, lock, unlock, zoneFreeHead, writeEntry, SEC_ROOTS, NR_ROOTS, ROOT_SHIFT, SEC_SHIFT, POOL_BASE, POOL_BYTES, POOL_UNITS, POOL_SHIFT, POOL_LINK_MASK, POOL_UNIT_INDEX, POOL_LINKS } from './base';
 import { L } from './arch';
 import {
   setPageRefcounted, pageCountsReset, pageMapcountReset, prepCompoundTailCounts, prepCompoundHeadCounts, setPageType, clearPageType,
@@ -523,11 +523,15 @@ export function allocTable(l: u32, opId: u32, parent: u32, owner: u32): u64 {
   u.parent = parent;
   u.owner = <u16>owner;
   u.level = <u8>l;
+  if (linkedFromEntry(parent)) store<u32>(linkSlot(parent), pa + 1);   // before the caller publishes the entry
   return <u64>pa;
 }
 
 export function freeTable(l: u32, pa: u64): void {
   const u = unitOf(pa);
+  // the entry's slot names this table unless a later table was linked from
+  // the same entry (a leaked table's entry reused): leave that one's alone
+  if (linkedFromEntry(u.parent) && tableLinked(pa, u.parent)) store<u32>(linkSlot(u.parent), 0);
   u.parent = PARENT_NONE;
   u.owner = 0;
   u.gen = 0;
@@ -535,18 +539,40 @@ export function freeTable(l: u32, pa: u64): void {
   atomic.add<u64>(H + offsetof<Header>("statTablesFreed"), 1);
 }
 
+// The link index (Header.poolLinks): for an entry's address in the pool, its
+// u32 slot, which holds the pa of the table that entry linked when the table
+// was allocated (allocTable), plus one, until the table is freed (freeTable),
+// else 0. (Plus one, so that an empty slot matches no pa: a crafted entry may
+// name pa 0, and loongarch's may name any byte: see tableLinked.) It
+// is the PoolUnit parent words read the other way round; those two functions
+// are the only writers of either, and the checker holds them to agreeing
+// (INV_LINK_INDEX).
+@inline export function linkSlot(entry: usize): usize { return POOL_LINKS + (entry >> 1); }
+@inline export function linkedFromEntry(parent: u32): bool { return parent != PARENT_NONE && parent < PARENT_SHARED; }
+
 // The table a level-(l - 1) entry names, checked before anything reads it:
-// inside the pool (the full 64-bit value), on a pool unit, and linked from
-// exactly that entry (its address in memory: `entry`) when it was allocated
-// (so not free, raw, another level's, another mm's, an ancestor, or a table
-// a second entry also names). Only a table's head unit records its parent
-// (the others, freed units and the units past the pool's end up to the next
-// power of two hold PARENT_NONE, which no entry's address equals), so a
-// match also means aligned to level l's table size. One mask test and one
-// load: true when the link is the one the entry made.
+// linked from exactly that entry (its address in the pool: `entry`) when it
+// was allocated, and not freed since -- so inside the pool (the full 64-bit
+// value), aligned to its level's table size, not free, raw, another level's,
+// another mm's, an ancestor, or a table a second entry also names. One load
+// from the entry's slot in the link index, which holds pa + 1: an empty slot
+// (0) matches no pa (pa + 1 wraps to 0 only for pa 2^64 - 1, which no table
+// address field can hold: the arch compile refuses a field of all 64 bits),
+// and a pa at or beyond 2^32 - 1 matches no u32. True when the link is the
+// one the entry made.
+// `entry` must be an entry's address inside the pool, as every caller's is
+// (it was read from a table already checked).
 @inline export function tableLinked(pa: u64, entry: usize): bool {
-  // Tested bitwise, so a caller's `if` is one branch: the record is read at an
-  // index kept inside the records, and a pa the mask refuses fails anyway.
+  return <u64>load<u32>(linkSlot(entry)) == pa + 1;
+}
+
+// The same test through the table's PoolUnit record, for the checker (which
+// holds the index to agreeing with it): the record is read at an index kept
+// inside the records, and a pa the mask refuses fails anyway. Only a table's
+// head unit records its parent (the others, freed units and the units past
+// the pool's end up to the next power of two hold PARENT_NONE, which no
+// entry's address equals), so a match also means aligned.
+export function unitLinked(pa: u64, entry: usize): bool {
   const parent = load<u32>(POOL_UNITS + (<usize>((pa >> POOL_SHIFT) & POOL_UNIT_INDEX) * POOL_UNIT_SIZE), offsetof<PoolUnit>("parent"));
   return ((pa & POOL_LINK_MASK) | <u64>(parent ^ <u32>entry)) == 0;
 }

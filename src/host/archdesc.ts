@@ -436,6 +436,14 @@ const field = (f: FieldSpec, where: string): Field => {
   }
   return { mask: f.mask, shift: f.shift, paShift: f.paShift };
 };
+// A table address field of all 64 bits would leave no bit to tell a table
+// entry by, and could name pa 2^64 - 1, which the core's link index cannot
+// tell from no link (mem.ts tableLinked).
+const tableField = (f: FieldSpec, where: string): Field => {
+  const r = field(f, where);
+  if (r.mask === M64 && r.paShift === 0) throw new PgtemuError('ELAYOUT', `${where}: a table address field of all 64 bits (no bit left to tell a table entry by)`);
+  return r;
+};
 
 /** Compile and validate a variant; every problem is an ELAYOUT error naming the field. */
 export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
@@ -503,7 +511,7 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
       empty: l.empty ?? 0n,
       noneMask: l.noneMask ?? M64,
       preds,
-      tableAddr: field(l.tableAddr, `${w}.tableAddr`),
+      tableAddr: tableField(l.tableAddr, `${w}.tableAddr`),
       leafAddr: field(l.leafAddr, `${w}.leafAddr`),
       tableTemplate: maskOf(v.bits, l.tableBits, `${w}.tableBits`) | (l.tableValue ?? 0n),
       emptyTable: l.emptyIsTable ?? false,
@@ -900,7 +908,7 @@ export function compileHardware(v: VariantSpec, levels: LevelDescriptor[], at: s
     if (!isLast && !s.tableAddr) throw new PgtemuError('ELAYOUT', `${w}.tableAddr: missing`);
     if (s.leafOk && !s.leafAddr) throw new PgtemuError('ELAYOUT', `${w}.leafAddr: missing`);
     if (ld.leafOk && !s.leafOk) throw new PgtemuError('ELAYOUT', `${w}: the kernel installs leaves here, the MMU cannot hold one`);
-    const tableAddr = s.tableAddr ? field(s.tableAddr, `${w}.tableAddr`) : ld.tableAddr;   // (last level: unused)
+    const tableAddr = s.tableAddr ? tableField(s.tableAddr, `${w}.tableAddr`) : ld.tableAddr;   // (last level: unused)
     const leafAddr = s.leafAddr ? field(s.leafAddr, `${w}.leafAddr`) : ld.leafAddr;          // (no leaves: unused)
     if (s.leafAddr && leafAddr.paShift !== ld.shift) {
       throw new PgtemuError('ELAYOUT', `${w}.leafAddr: paShift ${leafAddr.paShift} is not the level's shift ${ld.shift} (a leaf maps an aligned block)`);

@@ -36,7 +36,7 @@ import { checkUser, describe, options, optionSpec, releaseArgs, toBig, u64Arg } 
 export interface MachineOptions extends MachineChoice {
   /** simulated RAM (struct pages only, except the table pool), MiB; default 64 */
   ramMiB?: number;
-  /** the backed table pool at the bottom of RAM, MiB; default 8 */
+  /** the backed table pool at the bottom of RAM, MiB; default 8 (its link index takes half as much again of shared memory) */
   tablePoolMiB?: number;
   /**
    * threads that may call into this machine at once (contexts), default 4. Each

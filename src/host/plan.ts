@@ -85,8 +85,9 @@ export interface MemoryPlan {
   daxFiles: number;
   daxArena: number;
   daxArenaBytes: number;
-  /** PoolUnit per pool unit, then the table pool itself (pa 0 at poolBase) */
+  /** PoolUnit per pool unit, the link index (a u32 per 8-byte pool slot), then the table pool itself (pa 0 at poolBase) */
   poolUnits: number;
+  poolLinks: number;
   poolBase: number;
   poolBytes: number;
   poolMinShift: number;
@@ -147,6 +148,10 @@ export function planMemory(s: MachineSizes, desc: Descriptor, size: Layout['size
   // two (the core tests a link with one mask: the records past the end say "no table")
   const units = 2 ** Math.ceil(Math.log2(poolBytes)) >> poolMinShift;
   const poolUnits = take(units * size.PoolUnit, 64);
+  // the link index: for each 8-byte slot of the pool, the pa of the table the
+  // entry there linked (0: none). The walks test a link with one load from it
+  // (mem.ts tableLinked); it costs half the pool's size again.
+  const poolLinks = take(poolBytes / 2, 64);
   const poolBase = take(poolBytes, Math.max(maxT, 65536));
   const bytes = align(at, 65536);
   if (bytes > 65536 * 65536) {
@@ -155,7 +160,7 @@ export function planMemory(s: MachineSizes, desc: Descriptor, size: Layout['size
   return {
     bytes, header, arch, archHw, ctxBase, ctxSize, threads, outCap, mmBase, maxMms, vmaBase, vmasPerMm, opLog, opLogSize, viol, violCap,
     sectionRoots, nrRoots, sectionShift, rootShift, arena, arenaBytes, pgmaps, daxFiles, daxArena, daxArenaBytes,
-    poolUnits, poolBase, poolBytes, poolMinShift, poolMaxShift, ramPfns, maxLeafOrder,
+    poolUnits, poolLinks, poolBase, poolBytes, poolMinShift, poolMaxShift, ramPfns, maxLeafOrder,
   };
 }
 
@@ -178,7 +183,7 @@ export function writeInitialRecords(dv: DataView, L: Layout, p: MemoryPlan, desc
     opLogBase: p.opLog, opLogSize: p.opLogSize, violBase: p.viol, violCap: p.violCap,
     sectionRoots: p.sectionRoots, nrRoots: p.nrRoots, sectionShift: p.sectionShift, rootShift: p.rootShift,
     memmapArena: p.arena, memmapArenaEnd: p.arena + p.arenaBytes, memmapArenaNext: p.arena,
-    poolBase: p.poolBase, poolBytes: p.poolBytes, poolUnits: p.poolUnits, poolMinShift: p.poolMinShift, poolMaxShift: p.poolMaxShift,
+    poolBase: p.poolBase, poolBytes: p.poolBytes, poolUnits: p.poolUnits, poolLinks: p.poolLinks, poolMinShift: p.poolMinShift, poolMaxShift: p.poolMaxShift,
     zoneMaxOrder: Math.min(p.maxLeafOrder, MAX_ORDERS - 1), ramPfns: p.ramPfns,
     pgmapPageRefs: bit(era.pgmapPageRefs), devmapCode: bit(era.devmapCode), daxHugeSpecial: bit(era.daxHugeSpecial),
     fsDaxLimited: bit(era.fsDaxLimited), whatIf: era.whatIf === 'devmap-less-zone-device' ? WHATIF_DEVMAP_LESS : WHATIF_NONE,

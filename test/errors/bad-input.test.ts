@@ -94,6 +94,9 @@ describe('bad input leaves the machine as it was', () => {
     const noneOnlyPmd: ArchData = { ...x, kinds: { ...x.kinds, pmd: { ...x.kinds.pmd, gupFastNoneOnly: true } } };
     expect(() => compileVariant(buildVariant(noneOnlyPmd, 'la57', 'v6.12', sw), 'v6.12')).toThrow(/pmd.gupFastNoneOnly: only the top level \(a real pgd\)/);
     expect(compileVariant(buildVariant(x, 'la57', 'v6.12', sw), 'v6.12').levels.map((l) => l.gupFastNoneOnly)).toEqual([true, false, false, false, false]);
+    // a table address field of all 64 bits (it could name pa 2^64 - 1, which the link index cannot tell from no link)
+    const wideTables: ArchData = { ...x, kinds: { ...x.kinds, pud: { ...x.kinds.pud, tableAddr: { mask: (1n << 64n) - 1n, shift: 0, paShift: 0 }, tableBits: [] } } };
+    expect(() => compileVariant(buildVariant(wideTables, '4level', 'v6.12', sw), 'v6.12')).toThrow(/pud.tableAddr: a table address field of all 64 bits/);
   });
 
   it('the table pool exhausted in the middle of a mapping: nothing half-built', () => {

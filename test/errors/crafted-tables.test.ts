@@ -14,7 +14,7 @@ import { VARIANTS } from '../helpers/machines.js';
 
 const BASE = 1n << 30n;
 
-interface Internals { poolBase: number; layout: { off: { Mm: { vmas: number } } } }
+interface Internals { poolBase: number; header: number; layout: { off: { Mm: { vmas: number }; Header: { poolLinks: number } } } }
 
 /** The pool pa of the entry at `level` that maps va (read with readPhys, as a raw walker would). */
 function entryPa(m: Machine, root: bigint, va: bigint, level: number): bigint {
@@ -144,6 +144,64 @@ describe.each(VARIANTS)('crafted table entries on $arch/$variant', ({ arch, vari
     a.fault(BASE + (9n << ps), { write: true });
     a.destroy();
     b.destroy();
+    expect(m.checkInvariants()).toEqual([]);
+  });
+});
+
+// The walks test a link with one load from the link index (a u32 per pool
+// slot: the table the entry there linked), outside the pool where writePhys
+// and crafted entries cannot reach. A stray write to the index itself is a
+// core bug; the checker holds the index to the tables' own records.
+describe.each(VARIANTS)('the link index on $arch/$variant', ({ arch, variant }) => {
+  it('names each linked table at its entry, is trusted by the walks, and is checked against the records', () => {
+    const m = Machine.createSync({ arch, variant, ramMiB: 64, tablePoolMiB: 8 });
+    const mm = m.createMm();
+    const ps = BigInt(m.desc.pageShift);
+    const lv = m.desc.levels, last = lv.length - 1;
+    const span = 1n << BigInt(lv[last - 1].shift);
+    mm.mmap({ start: BASE, length: 2n * span });
+    mm.populate(BASE, 4n << ps, { write: true });
+    const x = m as unknown as Internals;
+    const dv = new DataView(m.memory.buffer);
+    const links = dv.getUint32(x.header + x.layout.off.Header.poolLinks, true);
+    const slot = (pa: bigint) => links + Number(pa >> 1n);
+    // every table on the way down is in its entry's slot
+    for (let l = 0; l < last; l++) {
+      const at = entryPa(m, mm.rootPa, BASE, l);
+      expect(BigInt(dv.getUint32(slot(at), true)), `level ${l}`).toBe(decodeTablePa(lv[l], readEntry(m, at)) + 1n);
+    }
+    const at = entryPa(m, mm.rootPa, BASE, last - 1);
+    const child = dv.getUint32(slot(at), true);
+    // a slot emptied: the walks refuse the link, the checker names both
+    dv.setUint32(slot(at), 0, true);
+    expect(m.walk(mm, BASE)).toMatchObject({ level: last, status: 'bad-table' });
+    expect(mm.gupFast(BASE, 4, { fastOnly: true }).nr).toBe(0);
+    expect(m.checkInvariants().map((v) => v.name)).toEqual(expect.arrayContaining(['link-index', 'table-link']));
+    dv.setUint32(slot(at), child, true);
+    expect(m.walk(mm, BASE)).toMatchObject({ level: last, status: 'ok' });
+    // a slot naming a table its (empty) entry never linked
+    const nb = entryPa(m, mm.rootPa, BASE + span, last - 1);
+    expect(readEntry(m, nb)).toBe(lv[last - 1].empty);
+    dv.setUint32(slot(nb), child, true);
+    expect(m.checkInvariants().map((v) => v.name)).toEqual(['link-index']);
+    dv.setUint32(slot(nb), 0, true);
+    expect(m.checkInvariants()).toEqual([]);
+    // an entry that never linked a table (its slot empty), crafted to name pa 0
+    const zero = encodeTableEntry(lv[last - 1], 0n);
+    expect(decodeTablePa(lv[last - 1], zero)).toBe(0n);
+    poke(m, nb, zero);
+    expect(m.walk(mm, BASE + span)).toMatchObject({ level: last, status: 'bad-table' });
+    expectBadTable(() => mm.fault(BASE + span, { write: true }), lv[last - 1].name);
+    expect(m.checkInvariants().map((v) => v.name)).toEqual(['table-link']);
+    poke(m, nb, lv[last - 1].empty);
+    expect(m.checkInvariants()).toEqual([]);
+    // tables freed and made again: the index follows
+    mm.munmap(BASE, 2n * span);
+    expect(dv.getUint32(slot(at), true)).toBe(0);
+    mm.mmap({ start: BASE, length: 2n * span });
+    mm.populate(BASE, 4n << ps, { write: true });
+    expect(BigInt(dv.getUint32(slot(at), true))).toBe(decodeTablePa(lv[last - 1], readEntry(m, at)) + 1n);
+    mm.destroy();
     expect(m.checkInvariants()).toEqual([]);
   });
 });

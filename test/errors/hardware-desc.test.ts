@@ -62,6 +62,9 @@ describe('hardware description validation', () => {
       /levels\[1\] \(pud\)\.tableAddr: mask 0xfffffffffffff000 with pa shift 20 makes addresses beyond 64 bits/);
     expectLayout(compileWith((h) => level(h, 1, { tableAddr: { mask: 1n << 64n, shift: 64, paShift: 0 } })),
       /levels\[1\] \(pud\)\.tableAddr: mask 0x10000000000000000 with pa shift 0 makes addresses beyond 64 bits/);
+    // all 64 bits: no bit left to tell a table by (and pa 2^64 - 1 is the link index's "no link")
+    expectLayout(compileWith((h) => level(h, 1, { tableAddr: { mask: 0xffff_ffff_ffff_ffffn, shift: 0, paShift: 0 } })),
+      /levels\[1\] \(pud\)\.tableAddr: a table address field of all 64 bits/);
   });
 
   it('a leaf address not aligned to the size the level maps', () => {
