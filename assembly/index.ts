@@ -590,18 +590,18 @@ export function walkMany(ctx: usize): i32 {
   if (rootBad(root, mmOf(mm).id) != 0) return E_BADTABLE;
   let x = a.seed | 1;
   let hits: u64 = 0, acc: u64 = 0;
-  const ps = pageShift();
+  const pageMask = ~(((<u64>1) << pageShift()) - 1);
   // (the walk inlined, once per byte order)
   if (BE) {
     for (let i: u64 = 0; i < count; i++) {
       x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-      walkCheckedInline(root, start + (((x % len) >> ps) << ps), true);
+      walkCheckedInline(root, start + ((x % len) & pageMask), true);
       if (wCode == W_OK) { hits++; acc ^= wEntry; }
     }
   } else {
     for (let i: u64 = 0; i < count; i++) {
       x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-      walkCheckedInline(root, start + (((x % len) >> ps) << ps), false);
+      walkCheckedInline(root, start + ((x % len) & pageMask), false);
       if (wCode == W_OK) { hits++; acc ^= wEntry; }
     }
   }
