@@ -328,5 +328,52 @@ describe.each(VARIANTS)('one pte table of device-DAX pages, RAM and a hole: $arc
       expect(counts()).toEqual(idle);
       expect(m.checkInvariants()).toEqual([]);
     });
+    // A P2PDMA page between two device-DAX runs: gup_fast_pte_range stops at it
+    // (without FOLL_PCI_P2PDMA: is_pci_p2pdma_page; with it: gup_fast_folio_allowed,
+    // an order-0 folio with no mapping, as vm_insert_page leaves it), so gup-fast
+    // ends a run of device pages it has already taken part of; the slow path
+    // then refuses it with -EREMOTEIO after the pages before it, or pins it and
+    // everything after it with FOLL_PCI_P2PDMA.
+    it(`${kernel}: a P2PDMA page after a run of device-DAX pages ends gup-fast there`, () => {
+      const m = machine(arch, variant, kernel);
+      const ps = BigInt(m.desc.pageShift), page = 1n << ps;
+      const sec = 1n << BigInt(m.desc.sectionSizeBits);
+      const mm = m.createMm();
+      const dax = [0n, 1n].map((i) => m.memremapPages({ type: 'devdax', start: (1n << 36n) + i * sec, size: sec }));
+      const p2p = m.memremapPages({ type: 'p2pdma', start: 1n << 40n, size: sec });
+      mm.mmap({ start: VA, length: 8n * page, kind: 'devdax', pgmap: dax[0], populate: true });
+      mm.mmap({ start: VA + 8n * page, length: 8n * page, kind: 'p2pdma', pgmap: p2p });
+      mm.mmap({ start: VA + 16n * page, length: 8n * page, kind: 'devdax', pgmap: dax[1], populate: true });
+      const pfns = Array.from({ length: 24 }, (_, i) => m.walk(mm, VA + BigInt(i) * page).pfn!);
+      expect(pfns.slice(8, 16)).toEqual(Array.from({ length: 8 }, (_, i) => p2p.startPfn + BigInt(i)));
+      const counts = () => pfns.map((f) => m.page(f).refcount);
+      const idle = counts();
+      const refs = () => [...dax, p2p].map((pg) => pg.stats().ref);
+      const refs0 = refs();
+      const first = (add: number) => idle.map((c, i) => (i < 8 ? c + add : c));
+      for (const [o, add] of [[{ pin: true, write: true }, 1024], [{ pin: true, pciP2pdma: true }, 1024], [{ write: true }, 1]] as const) {
+        const r = mm.gupFast(VA, 24, { ...o, fastOnly: true });
+        expect([r.nr, r.fast], JSON.stringify(o)).toEqual([8, 8]);
+        expect([...r.pfns]).toEqual(pfns.slice(0, 8));
+        expect(counts()).toEqual(first(add));
+        expect(refs()).toEqual(refs0);
+        if (o.pin) m.unpin(r); else m.put(r);
+        expect(counts()).toEqual(idle);
+      }
+      // the slow path: -EREMOTEIO at the P2PDMA page, after the 8 before it
+      const no = mm.gupFast(VA, 24, { pin: true });
+      expect([no.nr, no.fast]).toEqual([8, 8]);
+      expect(counts()).toEqual(first(1024));
+      m.unpin(no);
+      // with FOLL_PCI_P2PDMA the slow path pins the P2PDMA pages and the run after them
+      const yes = mm.gupFast(VA, 24, { pin: true, pciP2pdma: true });
+      expect([yes.nr, yes.fast]).toEqual([24, 8]);
+      expect([...yes.pfns]).toEqual(pfns);
+      expect(counts()).toEqual(idle.map((c) => c + 1024));
+      m.unpin(yes);
+      expect(counts()).toEqual(idle);
+      expect(refs()).toEqual(refs0);
+      expect(m.checkInvariants()).toEqual([]);
+    });
   }
 });
