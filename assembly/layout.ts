@@ -57,7 +57,7 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   poolBase: u32;         // va of table-pool pa 0
   poolBytes: u32;
   poolUnits: u32;        // PoolUnit per pool unit (the smallest table)
-  poolLinks: u32;        // u32 per 8-byte pool slot: pa of the table the entry there linked (0: none)
+  poolLinks: u32;        // u32 per 8-byte pool slot: pa + 1 of the table the entry there linked (0: none)
   poolMinShift: u32;     // log2(smallest table) = pool unit
   poolMaxShift: u32;     // log2(largest table)
   /** @core */ poolLock: u32;

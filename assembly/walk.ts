@@ -88,7 +88,8 @@ function walkRawChecked(rootPa: u64, va: u64): void {
   walkStep(4, pa, va, owned, be, true);
 }
 
-// No table address field yields it (the arch compile refuses a field of all 64 bits).
+// No step returns it as a table: every pa a step returns was found inside the
+// pool (tableLinked, tableShared or tableRawBad said so).
 const WALK_STOP: u64 = u64.MAX_VALUE;
 
 // One level of walkBelow: the entry mapping va in the table at pa, at level

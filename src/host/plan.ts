@@ -149,8 +149,8 @@ export function planMemory(s: MachineSizes, desc: Descriptor, size: Layout['size
   const units = 2 ** Math.ceil(Math.log2(poolBytes)) >> poolMinShift;
   const poolUnits = take(units * size.PoolUnit, 64);
   // the link index: for each 8-byte slot of the pool, the pa of the table the
-  // entry there linked (0: none). The walks test a link with one load from it
-  // (mem.ts tableLinked); it costs half the pool's size again.
+  // entry there linked, plus one (0: none). The walks test a link with one
+  // load from it (mem.ts tableLinked); it costs half the pool's size again.
   const poolLinks = take(poolBytes / 2, 64);
   const poolBase = take(poolBytes, Math.max(maxT, 65536));
   const bytes = align(at, 65536);
