@@ -23,7 +23,7 @@ import Benchmark from 'benchmark';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Machine, WorkerPool, archs } from '../dist/index.js';
-import { prepareGup, gupRounds, walkRounds, median, warmUp, devmapVsUnified } from '../dist/host/bench.js';
+import { prepareGup, gupRounds, walkRounds, median, quantile, warmUp, devmapVsUnified } from '../dist/host/bench.js';
 import { plotMicro, svg, devmapLines, devmapMarkdown } from '../dist/cli/bench.js';
 import { progress } from '../dist/cli/common.js';
 import { nativeComparison, nativeMarkdown } from './native.js';
@@ -123,7 +123,10 @@ function benchVariant(arch, variant) {
  * Worker threads on one machine, gup_test's shape (WorkerPool.runGupTest):
  * per repeat a get phase over the worker's 128 MiB range (gup_test's default
  * -m) in calls of 512 pages, every reference held, then the put phase; each
- * phase timed on its worker around its call into the core.
+ * phase timed on its worker around its call into the core. The modes run in
+ * rounds, one sample of each per round, so that the scaling (one worker's
+ * aggregate time per page over this mode's, in the same round) compares
+ * times the host took in the same phase.
  */
 async function benchThreads() {
   const out = [];
@@ -134,27 +137,36 @@ async function benchThreads() {
     const a = prepareGup(m, { order, pages });
     const b = prepareGup(m, { order, pages });
     const pool = await WorkerPool.start(m, 2);
+    const one = await WorkerPool.start(m, 1);
     const repeats = opt.quick ? 20 : 100;
     const test = (x) => ({ mm: x.mm, start: x.start, nr: 512, pin: true, write: true, pages, repeats });
     await pool.runGupTest([test(a), test(b)]);           // warm-up, tier-up
+    await one.runGupTest([test(a)]);
     const runs = {
-      '1 worker': async () => { const p1 = await WorkerPool.start(m, 1); const r = await p1.runGupTest([test(a)]); await p1.close(); return r; },
+      '1 worker': () => one.runGupTest([test(a)]),
       '2 workers, disjoint': () => pool.runGupTest([test(a), test(b)]),
       '2 workers, same pages': () => pool.runGupTest([test(a), test(a)]),
     };
-    for (const [mode, go] of Object.entries(runs)) {
-      const samples = [];
-      for (let i = 0; i < (opt.quick ? 3 : 7); i++) {
+    const samples = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
+    for (let i = 0; i < (opt.quick ? 3 : 9); i++) {
+      for (const [mode, go] of Object.entries(runs)) {
         const { results, wallMs } = await go();
         const phase = (k) => Math.max(...results.map((r) => (r.repeats.reduce((s, p) => s + p[k], 0) * 1e6) / r.repeats.reduce((s, p) => s + p.pages, 0)));
         const all = results.reduce((s, r) => s + r.repeats.reduce((t, p) => t + p.pages, 0), 0);
-        samples.push({ get: phase('getMs'), put: phase('putMs'), aggregate: (wallMs * 1e6) / all });
+        samples[mode].push({ get: phase('getMs'), put: phase('putMs'), aggregate: (wallMs * 1e6) / all });
       }
-      samples.sort((x, y) => x.aggregate - y.aggregate);
-      const med = samples[samples.length >> 1];
-      out.push({ case: `pin 128 MiB of ${name}, 512 pages per call`, mode, getNsPerPage: med.get, putNsPerPage: med.put, aggregateNsPerPage: med.aggregate });
+    }
+    for (const [mode, v] of Object.entries(samples)) {
+      const scaling = v.map((x, i) => samples['1 worker'][i].aggregate / x.aggregate);
+      const med = (f) => quantile(v.map(f), 0.5);
+      out.push({
+        case: `pin 128 MiB of ${name}, 512 pages per call`, mode,
+        getNsPerPage: med((x) => x.get), putNsPerPage: med((x) => x.put), aggregateNsPerPage: med((x) => x.aggregate),
+        scaling: quantile(scaling, 0.5), scalingP25: quantile(scaling, 0.25), scalingP75: quantile(scaling, 0.75),
+      });
     }
     await pool.close();
+    await one.close();
     if (m.checkInvariants().length) throw new Error('bench: invariants broken after the threaded runs');
   }
   return out;
@@ -201,7 +213,7 @@ for (const { arch, variant } of variants) {
 }
 bar.stop();
 const threads = opt.arch && opt.arch !== 'x86_64' ? [] : await benchThreads();
-for (const t of threads) log(`threads  ${t.case}  ${t.mode.padEnd(22)} per worker get ${fmt(t.getNsPerPage)} put ${fmt(t.putNsPerPage)} ns/page, aggregate ${fmt(t.aggregateNsPerPage)} ns/page`);
+for (const t of threads) log(`threads  ${t.case}  ${t.mode.padEnd(22)} per worker get ${fmt(t.getNsPerPage)} put ${fmt(t.putNsPerPage)} ns/page, aggregate ${fmt(t.aggregateNsPerPage)} ns/page${t.mode === '1 worker' ? '' : `, scaling ${fmt(t.scaling, 2)} [${fmt(t.scalingP25, 2)}..${fmt(t.scalingP75, 2)}]`}`);
 const devmap = benchDevmap();
 for (const line of devmapLines(devmap)) log(line);
 const fp = footprint();
@@ -231,9 +243,10 @@ const md = [
   }),
   '',
   threads.length ? '### Worker threads (x86_64, gup_test\'s shape: per repeat a get phase over the range, every reference held, then the put phase; median of runs)\n\n'
-    + 'get and put: ns per page of each phase on the slowest worker, timed on the worker around its call into the core; aggregate: wall time from the start barrier to the last finish over all pages, both phases.\n\n'
-    + '| case | mode | get ns/page per worker | put ns/page per worker | aggregate ns/page (get + put) |\n|---|---|---|---|---|\n' +
-    threads.map((t) => `| ${t.case} | ${t.mode} | ${fmt(t.getNsPerPage)} | ${fmt(t.putNsPerPage)} | ${fmt(t.aggregateNsPerPage)} |`).join('\n') : '',
+    + 'get and put: ns per page of each phase on the slowest worker, timed on the worker around its call into the core; aggregate: wall time from the start barrier to the last finish over all pages, both phases. '
+    + 'The modes run in rounds, one sample each per round; scaling: one worker\'s aggregate time per page over this mode\'s in the same round, median [25th..75th percentile] (2 is perfect for two workers).\n\n'
+    + '| case | mode | get ns/page per worker | put ns/page per worker | aggregate ns/page (get + put) | scaling over 1 worker |\n|---|---|---|---|---|---|\n' +
+    threads.map((t) => `| ${t.case} | ${t.mode} | ${fmt(t.getNsPerPage)} | ${fmt(t.putNsPerPage)} | ${fmt(t.aggregateNsPerPage)} | ${t.mode === '1 worker' ? '-' : `${fmt(t.scaling, 2)} [${fmt(t.scalingP25, 2)}..${fmt(t.scalingP75, 2)}]`} |`).join('\n') : '',
   '',
   devmap.length ? devmapMarkdown(devmap) : '',
   '',
