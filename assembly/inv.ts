@@ -20,7 +20,7 @@ import { mmOf, isZeroPfn, vmaKindAt, vmaCacheReset } from './mm';
 import { devicePrivatePfn } from './devmem';
 import {
   Header, H_ZONE_FREE, H_ZONE_COUNT, Mm, Page, Violation, VIOLATION_SIZE, MM_SIZE, PAGE_SIZE_BYTES, PAGE_COMPOUND_HEAD,
-  PG_reserved, PGTY_hugetlb,
+  PG_reserved, PGTY_hugetlb, UNIT_RAW,
   INV_REF_ZERO_MAPPED, INV_REF_NEGATIVE, INV_REF_BALANCE, INV_MAPCOUNT, INV_PIN_BALANCE, INV_FREE_STATE,
   INV_OUTSTANDING, INV_FOLIO_LINK, INV_FOLIO_TAIL_REF, INV_MAP_UNALIGNED, INV_TABLE_LINK, INV_LINK_INDEX, PARENT_ROOT,
   INV_DEV_REF_DEAD_PGMAP, INV_PGMAP_DESTROYED_IN_USE, INV_PGMAP_POISON_TOUCHED, INV_PGMAP_STALE_MAP, INV_PGMAP_REF,
@@ -115,7 +115,18 @@ function checkLinkIndex(): void {
     const slot = <u64>load<u32>(linkSlot(<usize>parent));
     if (slot != pa + 1) report(<u64>(<usize>parent - POOL_BASE) >> pageShift(), INV_LINK_INDEX, 0, <i64>(pa + 1), <i64>slot);
   }
-  for (let o: u64 = 0; o < bytes; o += 8) {
+  // Every slot a walk can read: those of entries in the raw prefix and from
+  // Header.poolLow up (below it no table was ever handed out or claimed, so
+  // no walk reaches an entry there and allocTable set no slot: not read, as
+  // the link index's pages there were never touched)
+  let prefix: u64 = 0;
+  while (prefix < bytes && unitOf(prefix).state == UNIT_RAW) prefix += unit;
+  checkLinkSlots(0, prefix);
+  checkLinkSlots(max<u64>(prefix, <u64>hdr().poolLow), bytes);
+}
+
+function checkLinkSlots(from: u64, to: u64): void {
+  for (let o = from; o < to; o += 8) {
     const entry = POOL_BASE + <usize>o;
     const slot = <u64>load<u32>(linkSlot(entry));
     if (slot != 0 && !unitLinked(slot - 1, entry)) report(o >> pageShift(), INV_LINK_INDEX, 0, 0, <i64>slot);

@@ -62,6 +62,10 @@ export const MAGIC: u32 = 0x70677465; // "pgte"
   poolMaxShift: u32;     // log2(largest table)
   /** @core */ poolLock: u32;
   /** @core */ poolFreeBytes: u32;
+  // The lowest pa the pool has handed out or a raw write claimed (poolBytes
+  // until then), under poolLock: the link index has no slot set below it
+  // but the raw prefix's, so the checker need not read (and fault in) the rest.
+  /** @core */ poolLow: u32;
   /** @core */ zoneLock: u32;
   zoneMaxOrder: u32;
   /** @core */ hugeZeroLock: u32;     // huge_zero_lock

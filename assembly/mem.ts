@@ -399,6 +399,7 @@ export function poolInit(start: u32, end: u32): void {
   const maxO = h.poolMaxShift - h.poolMinShift;
   // [0, start) never enters the allocator: it is raw memory from the start
   for (let pa: u32 = 0; pa < start; pa += blockBytes(0)) unitOf(pa).state = UNIT_RAW;
+  h.poolLow = end;
   let pa = start;
   while (pa < end) {
     let o = maxO;
@@ -431,6 +432,7 @@ function poolAlloc(bytes: u32): u32 {
   }
   unitOf(pa).state = UNIT_USED | <u8>order;
   h.poolFreeBytes -= bytes;
+  if (pa < h.poolLow) h.poolLow = pa;
   unlock(H + offsetof<Header>("poolLock"));
   return pa;
 }
@@ -502,6 +504,7 @@ export function poolClaimRaw(pa: u64, n: u64): i32 {
     }
     unitOf(head).state = UNIT_RAW;
     h.poolFreeBytes -= blockBytes(0);
+    if (head < h.poolLow) h.poolLow = head;
   }
   unlock(H + offsetof<Header>("poolLock"));
   return OK;

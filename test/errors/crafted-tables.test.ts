@@ -204,6 +204,33 @@ describe.each(VARIANTS)('the link index on $arch/$variant', ({ arch, variant }) 
     mm.destroy();
     expect(m.checkInvariants()).toEqual([]);
   });
+
+  it('is checked wherever a walk can read it: the raw prefix, a unit claimed raw below every table, every table', () => {
+    const m = Machine.createSync({ arch, variant, ramMiB: 64, tablePoolMiB: 8 });
+    const mm = m.createMm();
+    const ps = BigInt(m.desc.pageShift);
+    mm.mmap({ start: BASE, length: 4n << ps });
+    mm.populate(BASE, 1n << ps, { write: true });
+    const x = m as unknown as Internals;
+    const dv = new DataView(m.memory.buffer);
+    const links = dv.getUint32(x.header + x.layout.off.Header.poolLinks, true);
+    const slot = (pa: bigint) => links + Number(pa >> 1n);
+    const root = mm.rootPa;
+    // tables come from the top of the pool: 1 MiB is below every one of them
+    expect(root).toBeGreaterThan(1n << 20n);
+    const raw = 1n << 20n;
+    m.writePhys(raw, m.entryBytes([m.desc.levels[0].empty]));
+    // an entry of the root that links nothing (its slot empty)
+    const lv0 = m.desc.levels[0];
+    let idle = root;
+    while (readEntry(m, idle) !== lv0.empty || dv.getUint32(slot(idle), true) !== 0) idle += 8n;
+    for (const at of [8n, raw + 8n, idle]) {
+      dv.setUint32(slot(at), Number(root) + 1, true);     // names the root, which no entry links
+      expect(m.checkInvariants().map((v) => v.name), `slot of pa 0x${at.toString(16)}`).toEqual(['link-index']);
+      dv.setUint32(slot(at), 0, true);
+      expect(m.checkInvariants()).toEqual([]);
+    }
+  });
 });
 
 describe('a pXd_bad entry: refused, with what the kernel would do instead', () => {
