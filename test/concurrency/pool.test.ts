@@ -16,6 +16,19 @@ function machine() {
   return { m, mm };
 }
 
+/**
+ * Until every worker context of a fresh machine (contexts 1 .. n; 0 is this
+ * thread's) has taken pages, read from its own statGupFastPages: the run is
+ * under way on each worker, whatever else the host is running.
+ */
+async function underWay(m: Machine, n: number): Promise<void> {
+  const x = m as unknown as { ctxBase: number; ctxSize: number };
+  const dv = new DataView(m.memory.buffer);
+  const took = (i: number) => dv.getBigUint64(x.ctxBase + i * x.ctxSize + m.layout.off.Ctx.statGupFastPages, true);
+  const all = () => Array.from({ length: n }, (_, i) => took(i + 1)).every((v) => v > 0n);
+  while (!all()) await new Promise((r) => setTimeout(r, 5));
+}
+
 async function refused(p: Promise<unknown>, code: string, text: RegExp): Promise<void> {
   const e = await p.then(() => undefined, (x: unknown) => x);
   expect(e).toBeInstanceOf(PgtemuError);
@@ -75,7 +88,7 @@ describe('WorkerPool', () => {
     pool = await WorkerPool.start(m, 2);
     const loop = { mm, start: A, nr: 512, pin: true, write: true, rounds: 2 ** 32 - 1 };   // hours, if not stopped
     const running = pool.run([loop, { ...loop, pin: false }]);
-    await new Promise((r) => setTimeout(r, 150));
+    await underWay(m, 2);
     await pool.close();
     const { results } = await running;
     for (const r of results) {
@@ -170,7 +183,7 @@ describe('WorkerPool.runGupTest', () => {
     pool = await WorkerPool.start(m, 2);
     const t = { mm, start: A, nr: 1, pin: true, write: true, pages: 512, repeats: 2 ** 32 - 1 };   // hours, if not stopped
     const running = pool.runGupTest([t, { ...t, pin: false }]);
-    await new Promise((r) => setTimeout(r, 150));
+    await underWay(m, 2);
     await pool.close();
     const { results } = await running;
     for (const r of results) {
