@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { Machine, applyOp, type EntryFlags } from '../../src/index.js';
 import { pinCycle } from '../helpers/pin-cycle.js';
+import { decodeTablePa } from '../../src/host/archdesc.js';
 
 const BIT = (n: number): bigint => 1n << BigInt(n);
 
@@ -280,6 +281,34 @@ describe.each(VARIANTS)('arm64/$variant', ({ variant, pageShift, levels, pudLeaf
       want.pudType1 = flags('present');
     }
     expect(got).toEqual(want);
+  });
+
+  // pXd_populate, user variants: pXD_TYPE_TABLE | pXD_TABLE_PXN in v6.12 and 6.1.y
+  // (pgalloc.h); v7.2 adds pXD_TABLE_AF (bit 10, "Ignored if no FEAT_HAFT"), set
+  // whether or not CONFIG_ARM64_HAFT is, since FEAT_HAFT support (linux-next for v6.13)
+  it('writes table entries as pXd_populate does: pXD_TABLE_AF (bit 10) from v6.13, not before', () => {
+    const TABLE_AF = BIT(10);
+    for (const kernel of ['v6.0', 'v6.1', 'v6.12', 'v6.15', 'v6.17']) {
+      const m = machine(variant, kernel);
+      const af = kernel === 'v6.15' || kernel === 'v6.17' ? TABLE_AF : 0n;
+      for (const l of m.desc.levels.slice(0, -1)) {
+        expect(l.tableTemplate, `${kernel} ${l.name}`).toBe(PMD_TYPE_TABLE | af | PMD_TABLE_PXN);
+      }
+      // what a fault writes: every table entry on the way down to a pte
+      const mm = m.createMm();
+      mm.mmap({ start: 1n << 30n, length: 1n << BigInt(PS) });
+      mm.fault(1n << 30n, { write: true });
+      const flagsOf: bigint[] = [];
+      let table = mm.rootPa;
+      for (const l of m.desc.levels.slice(0, -1)) {
+        const idx = ((1n << 30n) >> BigInt(l.shift)) & ((1n << BigInt(l.indexBits)) - 1n);
+        const e = new DataView(m.readPhys(table + idx * 8n, 8).buffer).getBigUint64(0, true);
+        flagsOf.push(e & ~l.tableAddr.mask);
+        table = decodeTablePa(l, e);
+      }
+      expect(flagsOf, kernel).toEqual(flagsOf.map(() => PMD_TYPE_TABLE | af | PMD_TABLE_PXN));
+      expect(m.checkInvariants()).toEqual([]);
+    }
   });
 
   if (pudLeaf >= 0) {

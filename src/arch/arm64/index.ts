@@ -88,15 +88,22 @@ const leafFlags = {
   dirty: { or: [{ set: ['DIRTY'] }, { mask: ['WRITE', 'RDONLY'], value: ['WRITE'] }] },
   user: { set: ['USER'] },                        // pte_user: PTE_USER (AP[1])
   invert: 'never',                                // no pfn inversion on arm64
-  tableBits: ['VALID', 'TABLE', 'PXN_TABLE'],     // user pXd_populate: pXD_TYPE_TABLE | pXD_TABLE_PXN
+  // user pXd_populate: pXD_TYPE_TABLE | pXD_TABLE_AF | pXD_TABLE_PXN (v6.13 on;
+  // before: no AF, see eras)
+  tableBits: ['VALID', 'TABLE', 'AF', 'PXN_TABLE'],
   names: sharedNames('TABLE'),
 } as const;
 
 // A table (pgd/p4d/pud/pmd) entry, pgalloc.h user variants:
-//   pmd_populate: __pmd_populate(pmdp, page_to_phys(ptep), PMD_TYPE_TABLE | PMD_TABLE_PXN)
-//   pud_populate: PUD_TYPE_TABLE | PUD_TABLE_PXN (mm != &init_mm)
-//   p4d_populate: P4D_TYPE_TABLE | P4D_TABLE_PXN (mm != &init_mm)
-// The next-table address is __phys_to_pXd_val(pa) = pa (48-bit PA).
+//   pmd_populate: __pmd_populate(pmdp, page_to_phys(ptep), PMD_TYPE_TABLE | PMD_TABLE_AF | PMD_TABLE_PXN)
+//   pud_populate: PUD_TYPE_TABLE | PUD_TABLE_AF | PUD_TABLE_PXN (mm != &init_mm)
+//   p4d_populate: P4D_TYPE_TABLE | P4D_TABLE_AF | P4D_TABLE_PXN (mm != &init_mm)
+// pXD_TABLE_AF is bit 10, "Ignored if no FEAT_HAFT" (pgtable-hwdef.h), set
+// whether or not CONFIG_ARM64_HAFT is: efe72541355d "arm64: Add support for
+// FEAT_HAFT", in linux-next for v6.13 (the v6.13 tag itself UNVERIFIED: no
+// v6.13..v6.17 tree read; v6.12 has no *_TABLE_AF, v7.2 pgalloc.h sets it as
+// above), so the v6.15 and v6.17 presets have it. The next-table address is
+// __phys_to_pXd_val(pa) = pa (48-bit PA).
 
 // pmd/pud: pXd_leaf(x) = pXd_present(x) && !pXd_table(x), with
 // pXd_table(x) = (val & pXD_TYPE_MASK) == pXD_TYPE_TABLE, i.e. VALID and TABLE
@@ -150,8 +157,8 @@ const pmd4k: LevelKind = {
 //   bits 6-10 type (__SWP_TYPE_SHIFT 6, __SWP_TYPE_BITS 5), bit 11 PTE_PRESENT_INVALID
 //   (must be zero), bits 12-61 offset (__SWP_OFFSET_SHIFT 12, __SWP_OFFSET_BITS 50).
 //   __swp_entry(type, offset) = type << 6 | offset << 12; __swp_entry_to_pte is the identity.
-// v6.13..v6.17: the same layout assumed (UNVERIFIED from those trees). The layout
-// before v6.10 is in `eras` below.
+// The same in v7.2 (pgtable.h read): assumed unchanged through v6.13..v6.17, which
+// were not read. The layout before v6.10 is in `eras` below.
 const swap = {
   type: { mask: 0x7c0n, shift: 6 },
   offset: { mask: 0x3fff_ffff_ffff_f000n, shift: 12 },
@@ -198,7 +205,7 @@ const p4d: LevelKind = {
   invert: 'never',
   tableAddr: { mask: OA_4K, shift: 12, paShift: 12 },   // p4d_page_paddr = __p4d_to_phys
   leafAddr: { mask: OA_4K, shift: 12, paShift: 12 },    // unused (no p4d leaf)
-  tableBits: ['VALID', 'TABLE', 'PXN_TABLE'],     // p4d_populate: P4D_TYPE_TABLE | P4D_TABLE_PXN
+  tableBits: ['VALID', 'TABLE', 'AF', 'PXN_TABLE'],   // p4d_populate: P4D_TYPE_TABLE | P4D_TABLE_AF | P4D_TABLE_PXN
   names: sharedNames('TABLE'),
 };
 
@@ -347,6 +354,12 @@ export const arm64: ArchData = {
     // pmd_special()"): they came with ARCH_SUPPORTS_HUGE_PFNMAP (v6.12)
     until: 'v6.1', bits: {},
     kinds: Object.fromEntries(['pmd4k', 'pmd64k'].map((k) => [k, { special: 'never', ops: { mkspecial: [] } }])),
+  }, {
+    // no pXD_TABLE_AF before FEAT_HAFT support (v6.13, see the table entries above):
+    // v6.12 and 6.1.y pXd_populate write pXD_TYPE_TABLE | pXD_TABLE_PXN
+    until: 'v6.12', bits: {},
+    kinds: Object.fromEntries(Object.entries(kinds).filter(([, d]) => d.tableBits.includes('AF'))
+      .map(([k, d]) => [k, { tableBits: d.tableBits.filter((b) => b !== 'AF') }])),
   }, {
     // PTE_ADDR_LOW before the LPA2 rework: address bits up to 47 (see OA_4K)
     until: 'v6.8', bits: {},
