@@ -2,7 +2,8 @@
 // thpPud, hugePfnmap, daxVmemmapOpt), against a table written from the
 // Kconfig files themselves (6.1.y and v6.12 arch/*/Kconfig,
 // arch/powerpc/platforms/Kconfig.cputype, mm/Kconfig; riscv's
-// ARCH_SUPPORTS_HUGE_PFNMAP as seen in the v6.17 development tree), and what
+// ARCH_SUPPORTS_HUGE_PFNMAP from v6.15: "riscv: Support huge pfnmaps" is in the
+// 6.15 merge window's RISC-V pull, and v7.2 arch/riscv/Kconfig selects it), and what
 // the machine hands the core from it.
 import { describe, expect, it } from 'vitest';
 import { Machine, archs } from '../../src/index.js';
@@ -24,7 +25,7 @@ function expected(arch: string, kernel: string): K {
     // if PPC_RADIX_MMU (v6.12); neither in 6.1.y
     case 'ppc64': return { thpPud: since612, hugePfnmap: false, daxVmemmapOpt: since612 };
     // ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (v6.12, not 6.1.y); ARCH_SUPPORTS_HUGE_PFNMAP by v6.17
-    case 'riscv': return { thpPud: false, hugePfnmap: kernelCmp(kernel, 'v6.17') >= 0, daxVmemmapOpt: since612 };
+    case 'riscv': return { thpPud: false, hugePfnmap: kernelCmp(kernel, 'v6.15') >= 0, daxVmemmapOpt: since612 };
     default: return none;
   }
 }

@@ -9,7 +9,7 @@ import { VARIANTS } from '../helpers/machines.js';
 const KERNEL_NAMES = Object.keys(KERNELS);
 const LEGACY = new Set(['v6.0', 'v6.1', 'v6.12']);
 /** ARCH_SUPPORTS_HUGE_PFNMAP (v6.12 arch/x86/Kconfig, arch/arm64/Kconfig): pmd_mkspecial is real */
-const HUGE_PFNMAP = ['x86_64', 'arm64'];
+const HUGE_PFNMAP = ['x86_64', 'arm64', 'riscv'];   // ARCH_SUPPORTS_PMD_PFNMAP at v6.15 (riscv: from v6.15)
 /** pte_mkdevmap sets the special bit with the devmap bit (riscv and loongarch set only devmap) */
 const DEVMAP_PTE_SPECIAL = ['x86_64', 'arm64', 'ppc64'];
 const VA = 0x4000_0000n;

@@ -99,8 +99,9 @@ const hwSv = (shifts: number[]): HardwareSpec => ({
 //   bit 6 exclusive marker, bits 7-11 type (__SWP_TYPE_SHIFT 7, __SWP_TYPE_BITS 5),
 //   bits 12..63 offset (__SWP_OFFSET_SHIFT = 5 + 7 = 12; __swp_entry shifts the offset
 //   unmasked, so 52 bits on RV64). __swp_entry_to_pte is the identity.
-// v6.13..v6.17: the same layout assumed (UNVERIFIED from those trees; later kernels'
-// soft-dirty and uffd-wp support may add swap bits). Before v6.3: see `eras`.
+// The same type, offset and exclusive bits in v7.2: assumed unchanged through
+// v6.13..v6.17, which were not read. (v7.2 also uses bits 3 and 4 for swap soft-dirty
+// and uffd-wp on cores with Svrsw60t59b, a series posted after v6.17.) Before v6.3: see `eras`.
 const swap = {
   type: { mask: 0xf80n, shift: 7 },
   offset: { mask: 0xffff_ffff_ffff_f000n, shift: 12 },
@@ -145,6 +146,12 @@ export const riscv: ArchData = {
       clear: ['PRESENT', 'READ', 'WRITE', 'EXEC', 'PROT_NONE'],
       cite: 'v6.1 arch/riscv/include/asm/pgtable.h __swp_entry (__SWP_TYPE_SHIFT 6)',
     },
+  }, {
+    // no pmd_special nor pmd_mkspecial before huge pfnmaps (v6.15, history.hugePfnmap):
+    // v6.12 has neither (mm.h's generic pmd_special is false)
+    until: 'v6.14',
+    bits: {},
+    kinds: { pmd: { special: 'never', ops: { mkspecial: [] } } },
   }],
   history: {
     // pte_special from the port: the pre-v4.18 pgtable-bits.h defines
@@ -161,10 +168,11 @@ export const riscv: ArchData = {
     // UNVERIFIED; it matters here only before v6.2, see src/arch/swap.ts)
     uffdWp: null,
     thpPud: null,      // no HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD in 6.1.y or v6.12 arch/riscv/Kconfig
-    // `select ARCH_SUPPORTS_HUGE_PFNMAP if TRANSPARENT_HUGEPAGE` is in arch/riscv/Kconfig of the
-    // v6.17 development tree and not in v6.12; the release that added it is UNVERIFIED
-    // (v6.13..v6.17: if before v6.15, riscv's v6.15 DAX huge entries would be special)
-    hugePfnmap: { from: 'v6.17' },
+    // `select ARCH_SUPPORTS_HUGE_PFNMAP if TRANSPARENT_HUGEPAGE` (v7.2 arch/riscv/Kconfig; not
+    // in v6.12): 03dc00a2b678 "riscv: Support huge pfnmaps", in "[GIT PULL] RISC-V Patches
+    // for the 6.15 Merge Window, Part 1" (lkml, 2025-04-04), so v6.15 (the tag itself
+    // UNVERIFIED: no v6.15 tree read). PUD pfnmaps need THP PUD (thpPud, below).
+    hugePfnmap: { from: 'v6.15' },
     // v6.12 arch/riscv/Kconfig `select ARCH_WANT_OPTIMIZE_DAX_VMEMMAP`; not in 6.1.y
     daxVmemmapOpt: { from: 'v6.12' },
   },
@@ -200,9 +208,10 @@ export const riscv: ArchData = {
       table: { clear: ['READ', 'WRITE', 'EXEC'] },      // pmd_bad = !present || (val & _PAGE_LEAF)
       leaf: { any: ['READ', 'WRITE', 'EXEC'] },         // pmd_leaf = present && (val & _PAGE_LEAF)
       protnone: { mask: ['PRESENT', 'PROT_NONE'], value: ['PROT_NONE'] },   // pmd_protnone = pte_protnone
-      // pmd_special() is the generic `false` (no CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
-      // on riscv in v6.12, include/linux/mm.h): no special huge pmds.
-      special: 'never',
+      // pmd_special = pte_special(pmd_pte(pmd)), pmd_mkspecial the pte op
+      // (CONFIG_ARCH_SUPPORTS_PMD_PFNMAP, v6.15 on: history.hugePfnmap; v7.2
+      // pgtable.h). Before: the generic `false` (include/linux/mm.h), see eras.
+      special: { set: ['SPECIAL'] },
       leafAddr: { mask: PFN_PMD, shift: 19, paShift: 21 },   // pmd_pfn
     },
     pte: {
