@@ -85,8 +85,9 @@ const pmdKind = (ps: number): LevelKind => ({
 //   mk_swap_pte(type, offset) = (type & 0x7f) << 16 | offset << 24: type in bits 16..22,
 //   offset in bits 24..63 (40 bits), bit 23 the exclusive marker, bits 0..15 zero (they
 //   include _PAGE_PRESENT, bit 7, and _PAGE_PROTNONE, bit 10). __swp_entry_to_pte is the
-//   identity. The same for every page size. v6.13..v6.17: the same layout assumed
-//   (UNVERIFIED from those trees). Before v6.3: see `eras`.
+//   identity. The same for every page size. The same values in v7.2 (its pgtable.h
+//   spells them with __SWP_TYPE_BITS / __SWP_TYPE_SHIFT for a 32-bit port): assumed
+//   unchanged through v6.13..v6.17, which were not read. Before v6.3: see `eras`.
 const swap = {
   type: { mask: 0x7f_0000n, shift: 16 },
   offset: { mask: 0xffff_ffff_ff00_0000n, shift: 24 },

@@ -94,7 +94,8 @@ const hugeSpecial: PredSpec = 'never';
 // bits PAGE_SHIFT..52 (37 bits with 64K pages, 41 with 4K); __swp_entry_to_pte ORs in
 // _PAGE_PTE (and __pte_to_swp_entry clears it). _PAGE_PRESENT and _PAGE_INVALID stay
 // clear, so pte_present fails. Big-endian storage is the core's (bigEndian).
-// v6.13..v6.17: the same layout assumed (UNVERIFIED from those trees).
+// The same in v7.2 (book3s/64/pgtable.h read): assumed unchanged through
+// v6.13..v6.17, which were not read.
 const swap = (rpn: bigint, shift: number) => ({
   type: { mask: 0x1fn, shift: 0 },
   offset: { mask: rpn, shift },

@@ -144,7 +144,8 @@ const hwX86 = (levels: number): HardwareSpec => {
 //   pgtable-invert.h inverts a pfn the same way). __swp_entry_to_pte is the identity.
 //   Clear: P (bit 0); bit 7, as pmd_present also tests PSE; G (8), PROTNONE when P is
 //   clear; A and D (5, 6) are kept zero for an erratum that sets them on non-present entries.
-// v6.13..v6.17: the same layout assumed (UNVERIFIED from those trees).
+// The same in v7.2 (pgtable_64.h read): assumed unchanged through v6.13..v6.17,
+// which were not read.
 const swap = {
   type: { mask: 0xf800_0000_0000_0000n, shift: 59 },
   offset: { mask: 0x07ff_ffff_ffff_fe00n, shift: 9, inverted: true },
