@@ -56,13 +56,14 @@ export const SWAP_TYPE_ERAS: readonly SwapTypeEra[] = [
   },
   {
     // David Hildenbrand, "mm: use single SWP_DEVICE_EXCLUSIVE entry type" (v2 06/17,
-    // 2025-02-10): SWP_DEVICE_NUM 3. Taken as merged for v6.15: UNVERIFIED from a
-    // v6.15 or later tree.
+    // 2025-02-10): SWP_DEVICE_NUM 3. v7.2 include/linux/swap.h has these values
+    // (SWP_DEVICE_NUM 3, one SWP_DEVICE_EXCLUSIVE); taken as merged for v6.15, a tag
+    // UNVERIFIED from a v6.15 tree.
     from: 'v6.15',
     deviceNum: 3,
     deviceExclusive: ['SWP_DEVICE_EXCLUSIVE'],
     pteMarker: 1,
     swapinError: 0,
-    cite: 'v6.15 include/linux/swap.h (UNVERIFIED: from the posted series)',
+    cite: 'v7.2 include/linux/swap.h (the v6.15 tag UNVERIFIED: from the posted series)',
   },
 ];

@@ -383,7 +383,14 @@ export const s390: ArchData = {
     // = _SEGMENT_ENTRY_TYPE_MASK 0x0c: R1 0x0c, R2 0x08, R3 0x04, segment 0x00
     TT_LO: 2,          // 0x04
     TT_HI: 3,          // 0x08
-    // segment entries
+    // segment entries, as in v6.12. KNOWN WRONG for the v6.15 and v6.17 presets:
+    // the 6.13 merge window's "[GIT PULL] more s390 updates for 6.13 merge window"
+    // (tag s390-6.13-2) has "s390/mm: Rearrange region-third and segment table entry
+    // SW bits", "... Introduce region-third and segment table entry present bits" and
+    // "... swap entries"; v7.2 has _SEGMENT_ENTRY_PRESENT 0x1, READ 0x4000, WRITE 0x8000,
+    // SOFT_DIRTY 0x2, pmd_present = val & PRESENT, and the same for region-third
+    // entries. No era models that yet (no v6.13..v6.17 tree read to tell those commits'
+    // layout from v7.2's); pte entries are unchanged.
     SEG_READ: 0,       // _SEGMENT_ENTRY_READ 0x0001 (SW)
     SEG_WRITE: 1,      // _SEGMENT_ENTRY_WRITE 0x0002 (SW)
     SEG_INVALID: 5,    // _SEGMENT_ENTRY_INVALID 0x20
