@@ -22,8 +22,8 @@
 // variants have a fixed depth: '3level', '4level' and '5level' are those three
 // shapes, each for the whole life of the mm; the upgrade is not modelled.
 import { describe, expect, it } from 'vitest';
-import { Machine, applyOp, type EntryFlags } from '../../src/index.js';
-import { pinCycle } from '../helpers/pin-cycle.js';
+import { Machine, type EntryFlags } from '../../src/index.js';
+import { S390_END_TO_END, s390EndToEnd, opsDiffering, type OpsByLevel } from '../helpers/s390.js';
 
 const GiB = 1n << 30n;
 const MiB = 1n << 20n;
@@ -228,7 +228,6 @@ function flags(list: string): EntryFlags {
   for (const n of on) if (!(FLAG_NAMES as readonly string[]).includes(n)) throw new Error(`bad flag ${n}`);
   return Object.fromEntries(FLAG_NAMES.map((n) => [n, on.has(n)])) as unknown as EntryFlags;
 }
-const hex = (v: bigint) => `0x${v.toString(16)}`;
 
 // ---------------------------------------------------------------- per variant
 const VARIANTS = [
@@ -411,7 +410,7 @@ describe.each(VARIANTS)('s390/$variant', ({ variant, levels, shifts, vaBits, use
     const thp = thpAnon(segPfn);
     const r3 = hugetlb(true, r3Pfn, PAGE_RO, true);
     const id = (p: bigint) => p;
-    const perLevel: Record<number, { inputs: bigint[]; fns: Record<string, (p: bigint) => bigint> }> = {
+    const perLevel: OpsByLevel = {
       [PTE]: {
         inputs: [ro, pte_mkwrite_novma(ro), pte_mkdirty(ro), pte_mkwrite_novma(pte_mkdirty(ro)), mk_pte(pfn, PAGE_RW),
           pfn_pte(pfn, PAGE_NONE), pte_mkold(ro), (pfn << 12n) | PAGE_RO],
@@ -444,17 +443,7 @@ describe.each(VARIANTS)('s390/$variant', ({ variant, levels, shifts, vaBits, use
         },
       },
     };
-    const wrong: string[] = [];
-    for (const [lvl, { inputs, fns }] of Object.entries(perLevel)) {
-      const l = d.levels[Number(lvl)];
-      for (const [op, f] of Object.entries(fns)) {
-        for (const v of inputs) {
-          const got = applyOp(l.ops[op as keyof typeof l.ops], v);
-          if (got !== f(v)) wrong.push(`${l.name} ${op}(${hex(v)}) = ${hex(got)}, kernel ${hex(f(v))}`);
-        }
-      }
-    }
-    expect(wrong).toEqual([]);
+    expect(opsDiffering(d, perLevel)).toEqual([]);
   });
 
   it('derives the leaf templates and prots the kernel builds', () => {
@@ -543,54 +532,13 @@ describe.each(VARIANTS)('s390/$variant', ({ variant, levels, shifts, vaBits, use
 });
 
 // ---------------------------------------------------------------- end to end
-// Base pages, 1 MiB segment leaves (THP and hugetlb) and 2 GiB region-third
-// hugetlb leaves (hugeOrder 19: needs 2 GiB-aligned free RAM, so 4096 + 64 MiB).
-interface E2E { variant: string; leaf: string; kind: 'anon' | 'hugetlb'; order: number; leaves: number; ramMiB: number }
-const E2E_CASES: E2E[] = ['3level', '4level', '5level'].flatMap((variant) => [
-  { variant, leaf: 'base pages', kind: 'anon' as const, order: 0, leaves: 300, ramMiB: 64 },
-  { variant, leaf: '1 MiB segment leaves (THP)', kind: 'anon' as const, order: 8, leaves: 3, ramMiB: 64 },
-  { variant, leaf: '1 MiB segment leaves (hugetlb)', kind: 'hugetlb' as const, order: 8, leaves: 2, ramMiB: 64 },
-  { variant, leaf: '2 GiB region-third leaves (hugetlb)', kind: 'hugetlb' as const, order: 19, leaves: 1, ramMiB: 4096 + 64 },
-]);
-
-describe.each(E2E_CASES)('s390/$variant end to end: $leaf', ({ variant, kind, order, leaves, ramMiB }) => {
+describe.each(S390_END_TO_END)('s390/$variant end to end: $leaf', (c) => {
   it('maps kernel-shaped entries, pins, unpins, zaps, and leaves nothing behind', () => {
-    const m = Machine.createSync({ arch: 's390', variant, ramMiB, tablePoolMiB: 4 });
-    const free0 = m.stats().freePages;
-    const mm = m.createMm();
-    const root = mm.counters().pgtablesBytes;
-    expect(root).toBe(16384n);                                // pgd_alloc: one CRST, 16 KiB
-    const folioPages = 1 << order;
-    const nrPages = leaves * folioPages;
-    const length = BigInt(nrPages) << 12n;
-    const start = 4n * GiB;                                   // 2 GiB-aligned, below 4 TiB
-    mm.mmap({ start, length, kind, hugeOrder: order, populate: true });
-    expect(m.stats().freePages).toBe(free0 - BigInt(nrPages));
-    // tables: one per level below the root; base pages need ceil(300 / 256) = 2 page tables of 2 KiB
-    const n = m.desc.levels.length;
-    const tables = order === 0 ? BigInt((n - 2) * 16384 + 2 * 2048) : order === 8 ? BigInt((n - 2) * 16384) : BigInt((n - 3) * 16384);
-    expect(mm.counters().pgtablesBytes - root).toBe(tables);
-
-    // every leaf is what the kernel writes (populate faults for write)
-    const leafLevel = m.desc.levels.findIndex((l) => l.leafOk && l.shift === 12 + order);
-    const kernelEntry = (pfn: bigint): bigint => {
-      if (order === 0) return pte_mkwrite_novma(pte_mkdirty(mk_pte(pfn, PAGE_RO)));   // do_anonymous_page
-      if (kind === 'anon') return thpAnon(pfn);                                        // __do_huge_pmd_anonymous_page
-      return hugetlb(order === 19, pfn, PAGE_RO, true);                                // hugetlb_no_page, write fault
-    };
-    const bad: string[] = [];
-    for (let i = 0; i < leaves; i++) {
-      const va = start + (BigInt(i * folioPages) << 12n);
-      const w = m.walk(mm, va);
-      const exp = kernelEntry(w.pfn ?? 0n);
-      if (w.status !== 'ok' || w.level !== leafLevel || w.entry !== exp || w.size !== BigInt(folioPages) << 12n ||
-          JSON.stringify(w.flags) !== JSON.stringify(flags('present leaf write young dirty'))) {
-        bad.push(`${hex(va)}: ${w.levelName} ${w.status} entry ${hex(w.entry)} (kernel ${hex(exp)}) ${JSON.stringify(w.flags)}`);
-      }
-    }
-    expect(bad).toEqual([]);
-
-    // pin_user_pages_fast over the whole range
-    pinCycle(m, mm, { start, length, order, free0, tablesLeft: root });
+    // what the kernel writes: populate faults for write
+    s390EndToEnd(c, undefined, (pfn) => {
+      if (c.order === 0) return pte_mkwrite_novma(pte_mkdirty(mk_pte(pfn, PAGE_RO)));   // do_anonymous_page
+      if (c.kind === 'anon') return thpAnon(pfn);                                        // __do_huge_pmd_anonymous_page
+      return hugetlb(c.order === 19, pfn, PAGE_RO, true);                                // hugetlb_no_page, write fault
+    }, flags('present leaf write young dirty'));
   });
 });

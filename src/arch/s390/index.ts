@@ -4,7 +4,8 @@
 // pgalloc.h, mmu_context.h, processor.h, sparsemem.h, hugetlb.h,
 // arch/s390/mm/pgalloc.c, mmap.c, hugetlbpage.c, arch/s390/Kconfig and the
 // generic include/linux/mm.h, include/linux/pgtable.h, mm/hugetlb.c,
-// mm/huge_memory.c.
+// mm/huge_memory.c. The segment and region-third formats from v6.13 (the
+// era in `eras`) are read from v7.2; the comments below describe v6.12's.
 //
 // Levels. A new mm starts as a 3-level task (init_new_context, mmu_context.h:
 // asce_limit = _REGION2_SIZE, ASCE type region-third) and crst_table_upgrade
@@ -99,10 +100,13 @@ const SEG_ACCESS_BITS = Array.from({ length: 20 }, (_, i) => i).filter((b) => b 
 // PAGE_RO -> SEGMENT_RO, PAGE_RW -> SEGMENT_RW) followed by pmd_mkhuge's
 // YOUNG and PROTECT: mk_pte made every protection young, and PAGE_NONE,
 // PAGE_RO and PAGE_RW all carry _PAGE_PROTECT.
-const protToRste = (guard: readonly string[]): OpSpec => [
+// From v6.13 (see `eras`) __pte_to_rste sets _SEGMENT_ENTRY_PRESENT 0x1, the
+// position of the pte's PRESENT, so `present: 'keep'` leaves that bit alone;
+// READ and WRITE move to 0x4000 / 0x8000, which no pte bit holds.
+const protToRste = (guard: readonly string[], present: 'drop' | 'keep'): OpSpec => [
   { if: { set: [...guard, 'WRITE'] }, set: ['SEG_WRITE'], clear: ['WRITE'] },
   { if: { set: [...guard, 'INVALID'] }, set: ['SEG_INVALID'], clear: ['INVALID'] },
-  ...(guard.length ? [{ if: { set: guard }, clear: ['PRESENT'] }] : [{ clear: ['PRESENT'] }]),
+  ...(present === 'keep' ? [] : guard.length ? [{ if: { set: guard }, clear: ['PRESENT'] }] : [{ clear: ['PRESENT'] }]),
   { if: { set: [...guard, 'READ'] }, set: ['SEG_READ'], clear: ['READ'] },
 ];
 
@@ -154,6 +158,28 @@ const region2: LevelKind = {
   tableValue: 0x0bn,   // p4d_populate: _REGION2_ENTRY | __pa(pud) = TYPE_R2 0x08 | LENGTH 0x03
 };
 
+// __set_huge_pte_at on a protection: __pte_to_rste's moves (protToRste, then
+// _PAGE_YOUNG -> _REGION3_ENTRY_YOUNG), then rste |= _REGION3_ENTRY_LARGE |
+// _REGION_ENTRY_TYPE_R3. No kernel helper applies it to a region-third entry.
+const region3Mkhuge = (present: 'drop' | 'keep'): OpSpec => [
+  ...protToRste([], present),
+  { if: { set: ['YOUNG'] }, set: ['R3_YOUNG'], clear: ['YOUNG'] },
+  { set: ['R3_LARGE', 'TT_LO'] },
+];
+// mk_huge_pmd = pmd_mkhuge(mk_pmd(page, prot)) (include/linux/huge_mm.h).
+// A pte-format protection is told apart by bit 0x04: _PAGE_YOUNG, which
+// mk_pte sets in every protection, is _SEGMENT_ENTRY_TYPE_MASK's low bit,
+// 0 in every segment entry. A protection gets massage_pgprot_pmd (the moves
+// of protToRste, then _PAGE_YOUNG -> _SEGMENT_ENTRY_YOUNG); a segment entry
+// gets pmd_mkhuge's PROTECT (a protection brings its own, see above);
+// both get pmd_mkhuge's LARGE and YOUNG.
+const segmentMkhuge = (present: 'drop' | 'keep'): OpSpec => [
+  ...protToRste(['YOUNG'], present),
+  { if: { clear: ['TT_LO'] }, set: ['SEG_PROTECT'] },
+  { if: { set: ['YOUNG'] }, set: ['SEG_YOUNG'], clear: ['YOUNG'] },
+  { set: ['SEG_LARGE', 'SEG_YOUNG'] },
+];
+
 // Region-third entries: a segment table, or (_REGION3_ENTRY_LARGE) a 2 GiB
 // hugetlb page. s390 has no PUD THP (no HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD),
 // and no pud_young, pud_mkyoung, pud_mkold, pud_protnone or pud_mkhuge:
@@ -199,14 +225,7 @@ const region3: LevelKind = {
     // pte_mkold through the same conversion: clear YOUNG, set INVALID
     mkold: [{ clear: ['R3_YOUNG'], set: ['R_INVALID'] }],
     mkspecial: [],     // pud_mkspecial: identity without ARCH_SUPPORTS_PUD_PFNMAP (include/linux/mm.h)
-    // __set_huge_pte_at on a protection: __pte_to_rste's moves (protToRste, then
-    // _PAGE_YOUNG -> _REGION3_ENTRY_YOUNG), then rste |= _REGION3_ENTRY_LARGE |
-    // _REGION_ENTRY_TYPE_R3. No kernel helper applies it to a region-third entry.
-    mkhuge: [
-      ...protToRste([]),
-      { if: { set: ['YOUNG'] }, set: ['R3_YOUNG'], clear: ['YOUNG'] },
-      { set: ['R3_LARGE', 'TT_LO'] },
-    ],
+    mkhuge: region3Mkhuge('drop'),   // __set_huge_pte_at on a protection (v6.12)
   },
 };
 
@@ -247,19 +266,7 @@ const segment: LevelKind = {
     // pmd_mkold: clear YOUNG, set INVALID
     mkold: [{ clear: ['SEG_YOUNG'], set: ['SEG_INVALID'] }],
     mkspecial: [],     // pmd_mkspecial: identity without ARCH_SUPPORTS_PMD_PFNMAP (include/linux/mm.h)
-    // mk_huge_pmd = pmd_mkhuge(mk_pmd(page, prot)) (include/linux/huge_mm.h).
-    // A pte-format protection is told apart by bit 0x04: _PAGE_YOUNG, which
-    // mk_pte sets in every protection, is _SEGMENT_ENTRY_TYPE_MASK's low bit,
-    // 0 in every segment entry. A protection gets massage_pgprot_pmd (the moves
-    // of protToRste, then _PAGE_YOUNG -> _SEGMENT_ENTRY_YOUNG); a segment entry
-    // gets pmd_mkhuge's PROTECT (a protection brings its own, see above);
-    // both get pmd_mkhuge's LARGE and YOUNG.
-    mkhuge: [
-      ...protToRste(['YOUNG']),
-      { if: { clear: ['TT_LO'] }, set: ['SEG_PROTECT'] },
-      { if: { set: ['YOUNG'] }, set: ['SEG_YOUNG'], clear: ['YOUNG'] },
-      { set: ['SEG_LARGE', 'SEG_YOUNG'] },
-    ],
+    mkhuge: segmentMkhuge('drop'),   // mk_huge_pmd (v6.12)
   },
 };
 
@@ -361,7 +368,7 @@ const asce = (lo: number): HardwareSpec['va'] => (lo === 64
 
 export const s390: ArchData = {
   arch: 's390',
-  source: 'v6.12 arch/s390/include/asm/pgtable.h, pgalloc.h, mmu_context.h, processor.h, sparsemem.h, hugetlb.h; arch/s390/mm/pgalloc.c, mmap.c, hugetlbpage.c',
+  source: 'v6.12 arch/s390/include/asm/pgtable.h, pgalloc.h, mmu_context.h, processor.h, sparsemem.h, hugetlb.h; arch/s390/mm/pgalloc.c, mmap.c, hugetlbpage.c; from v6.13 segment and region-third entries as in v7.2',
   bigEndian: true,     // z/Architecture is big-endian; entries are native 64-bit words
   defaultVariant: '3level',
   bits: {
@@ -383,14 +390,7 @@ export const s390: ArchData = {
     // = _SEGMENT_ENTRY_TYPE_MASK 0x0c: R1 0x0c, R2 0x08, R3 0x04, segment 0x00
     TT_LO: 2,          // 0x04
     TT_HI: 3,          // 0x08
-    // segment entries, as in v6.12. KNOWN WRONG for the v6.15 and v6.17 presets:
-    // the 6.13 merge window's "[GIT PULL] more s390 updates for 6.13 merge window"
-    // (tag s390-6.13-2) has "s390/mm: Rearrange region-third and segment table entry
-    // SW bits", "... Introduce region-third and segment table entry present bits" and
-    // "... swap entries"; v7.2 has _SEGMENT_ENTRY_PRESENT 0x1, READ 0x4000, WRITE 0x8000,
-    // SOFT_DIRTY 0x2, pmd_present = val & PRESENT, and the same for region-third
-    // entries. No era models that yet (no v6.13..v6.17 tree read to tell those commits'
-    // layout from v7.2's); pte entries are unchanged.
+    // segment entries, as in v6.12 (from v6.13: see `eras`)
     SEG_READ: 0,       // _SEGMENT_ENTRY_READ 0x0001 (SW)
     SEG_WRITE: 1,      // _SEGMENT_ENTRY_WRITE 0x0002 (SW)
     SEG_INVALID: 5,    // _SEGMENT_ENTRY_INVALID 0x20
@@ -411,6 +411,67 @@ export const s390: ArchData = {
     R3_DIRTY: 13,      // _REGION3_ENTRY_DIRTY 0x2000 (SW)
     R3_SOFT_DIRTY: 14,    // _REGION3_ENTRY_SOFT_DIRTY 0x4000 (CONFIG_MEM_SOFT_DIRTY)
   },
+  // From v6.13 the segment and region-third entries have a software PRESENT bit
+  // and READ / WRITE / SOFT_DIRTY elsewhere. Four commits of Gerald Schaefer's in
+  // the 6.13 merge window ("[GIT PULL] more s390 updates for 6.13 merge window",
+  // tag s390-6.13-2): ae1b9fb2d556 "s390/mm: Rearrange region-third and segment
+  // table entry SW bits", 03e6db16b808 "... Introduce region-third and segment
+  // table entry present bits", f934f6be76c1 "... Introduce region-third and
+  // segment table swap entries", 487ef5d4d912 "... Add PTE_MARKER support for
+  // hugetlbfs mappings" (hugetlb swap entries, for UFFDIO_POISON). The values
+  // are read from v7.2 (Debian linux-source-7.2) arch/s390/include/asm/pgtable.h,
+  // pgalloc.h and arch/s390/mm/hugetlbpage.c; no v6.13..v6.17 tree was read, so
+  // that they were already so in v6.13 is inferred from the commits' subjects
+  // and from the swap entries (type in bits 6..10, LARGE among them, so
+  // pmd_leaf / pud_leaf must test PRESENT once they exist). pte entries did not
+  // change. Not modelled: the segment / region-third swap entries themselves
+  // (_RST_ENTRY_COMM 0x10 | INVALID, type << 6, offset << 12); pgtemu has swap
+  // entries at the last level only.
+  eras: [{
+    from: 'v6.13',
+    bits: {
+      SEG_PRESENT: 0,      // _SEGMENT_ENTRY_PRESENT 0x0001 (SW)
+      SEG_SOFT_DIRTY: 1,   // _SEGMENT_ENTRY_SOFT_DIRTY 0x0002 (CONFIG_MEM_SOFT_DIRTY)
+      SEG_READ: 14,        // _SEGMENT_ENTRY_READ 0x4000 (SW)
+      SEG_WRITE: 15,       // _SEGMENT_ENTRY_WRITE 0x8000 (SW)
+      // _REGION3_ENTRY_PRESENT 0x0001: "For non-leaf region-third-table entries,
+      // bits 62-63 indicate the TABLE LENGTH and both must be set to 1 ... so it
+      // is safe to use bit 63 as PRESENT bit for PUD" (IBM bit 63 = 0x1)
+      R3_PRESENT: 0,
+      R3_SOFT_DIRTY: 1,    // _REGION3_ENTRY_SOFT_DIRTY 0x0002
+      R3_READ: 14,         // _REGION3_ENTRY_READ 0x4000
+      R3_WRITE: 15,        // _REGION3_ENTRY_WRITE 0x8000
+    },
+    kinds: {
+      region3: {
+        present: { set: ['R3_PRESENT'] },       // pud_present: val & _REGION3_ENTRY_PRESENT (type R3)
+        access: { set: ['R3_PRESENT'] },        // pud_access_permitted(e, 0) = pud_present(e)
+        // pud_leaf: type R3 && pud_present && (val & _REGION3_ENTRY_LARGE)
+        leaf: { mask: ['TT_LO', 'TT_HI', 'R3_PRESENT', 'R3_LARGE'], value: ['TT_LO', 'R3_PRESENT', 'R3_LARGE'] },
+        // (!pud_bad as before: LARGE is outside _REGION_ENTRY_BITS, so a leaf
+        // fails the bit test whether pud_leaf says so or not; tableValue 0x07 is
+        // _REGION3_ENTRY = TYPE_R3 | LENGTH | PRESENT)
+        ops: { mkhuge: region3Mkhuge('keep') },   // __pte_to_rste: rste |= _SEGMENT_ENTRY_PRESENT
+      },
+      segment: {
+        present: { set: ['SEG_PRESENT'] },      // pmd_present: val & _SEGMENT_ENTRY_PRESENT
+        access: { set: ['SEG_PRESENT'] },       // pmd_access_permitted(e, 0) = pmd_present(e)
+        // !pmd_bad: type 00, not pmd_leaf (which now needs PRESENT), no bit
+        // outside _SEGMENT_ENTRY_BITS
+        table: {
+          or: [
+            { mask: ['TT_LO', 'TT_HI', 'SEG_LARGE', ...SEGMENT_NOT_ENTRY_BITS], value: [] },
+            { mask: ['TT_LO', 'TT_HI', 'SEG_PRESENT', ...SEGMENT_NOT_ENTRY_BITS], value: [] },
+          ],
+        },
+        leaf: { mask: ['SEG_PRESENT', 'SEG_LARGE'], value: ['SEG_PRESENT', 'SEG_LARGE'] },   // pmd_leaf
+        // pmd_protnone: pmd_leaf && !(val & _SEGMENT_ENTRY_READ)
+        protnone: { mask: ['SEG_PRESENT', 'SEG_LARGE', 'SEG_READ'], value: ['SEG_PRESENT', 'SEG_LARGE'] },
+        tableBits: ['SEG_PRESENT'],             // pmd_populate: _SEGMENT_ENTRY (_SEGMENT_ENTRY_PRESENT) | __pa(pte)
+        ops: { mkhuge: segmentMkhuge('keep') }, // massage_pgprot_pmd: SEGMENT_* carry PRESENT
+      },
+    },
+  }],
   // 6.1.y pgtable.h:263-264 has _REGION3_ENTRY_READ 0x0002 and _REGION3_ENTRY_WRITE
   // 0x0001, the other way round from the segment bits (v6.12 has them equal:
   // "s390/pgtable: switch read and write softbits for puds", a release between
