@@ -3,8 +3,10 @@
 // Kconfig files themselves (6.1.y and v6.12 arch/*/Kconfig,
 // arch/powerpc/platforms/Kconfig.cputype, mm/Kconfig; riscv's
 // ARCH_SUPPORTS_HUGE_PFNMAP from v6.15: "riscv: Support huge pfnmaps" is in the
-// 6.15 merge window's RISC-V pull, and v7.2 arch/riscv/Kconfig selects it), and what
-// the machine hands the core from it.
+// 6.15 merge window's RISC-V pull, and v7.2 arch/riscv/Kconfig selects it; riscv's
+// HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD from v6.17: a fix to "riscv: Add support for PUD
+// THP" went to 6.17-stable, and v7.2 selects it), and what the machine hands the
+// core from it.
 import { describe, expect, it } from 'vitest';
 import { Machine, archs } from '../../src/index.js';
 import { KERNELS } from '../../src/host/presets.js';
@@ -24,8 +26,9 @@ function expected(arch: string, kernel: string): K {
     // PPC_THP selects HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD, and ARCH_WANT_OPTIMIZE_DAX_VMEMMAP
     // if PPC_RADIX_MMU (v6.12); neither in 6.1.y
     case 'ppc64': return { thpPud: since612, hugePfnmap: false, daxVmemmapOpt: since612 };
-    // ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (v6.12, not 6.1.y); ARCH_SUPPORTS_HUGE_PFNMAP by v6.17
-    case 'riscv': return { thpPud: false, hugePfnmap: kernelCmp(kernel, 'v6.15') >= 0, daxVmemmapOpt: since612 };
+    // ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (v6.12, not 6.1.y); ARCH_SUPPORTS_HUGE_PFNMAP from v6.15;
+    // HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD if 64BIT && MMU from v6.17
+    case 'riscv': return { thpPud: kernelCmp(kernel, 'v6.17') >= 0, hugePfnmap: kernelCmp(kernel, 'v6.15') >= 0, daxVmemmapOpt: since612 };
     default: return none;
   }
 }

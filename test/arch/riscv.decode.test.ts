@@ -4,7 +4,7 @@
 // judge them; a hand-built table tree walked; and a map / pin / unpin / zap
 // round trip for base pages and every huge leaf the variant has.
 import { describe, expect, it } from 'vitest';
-import { Machine, type EntryFlags } from '../../src/index.js';
+import { Machine, applyOp, type EntryFlags } from '../../src/index.js';
 import { leafCycle, leafCycleWant } from '../helpers/pin-cycle.js';
 import { devmapByKernel } from '../helpers/machines.js';
 
@@ -129,6 +129,38 @@ describe.each(VARIANTS)('riscv %s', (variant) => {
       { kernel: 'v6.12', bit: 9, pte: true, pmd: true, special: false },
       { kernel: 'v6.15', bit: 9, pte: true, pmd: true, special: false },
       { kernel: 'v6.17', bit: -1, pte: false, pmd: false, special: false },
+    ]);
+  });
+
+  // pmd_special / pud_special = pte_special of the entry, and pmd_mkspecial /
+  // pud_mkspecial the pte op, under CONFIG_ARCH_SUPPORTS_PMD_PFNMAP / _PUD_PFNMAP
+  // (v7.2 pgtable.h); otherwise include/linux/mm.h's `false` and identity. PMD
+  // pfnmaps need ARCH_SUPPORTS_HUGE_PFNMAP (v6.15), PUD pfnmaps THP PUD too (v6.17:
+  // "riscv: Add support for PUD THP"), which also made pud_bad
+  // `!pud_present || (val & _PAGE_LEAF)` (pgtable-64.h).
+  it('has pmd_special from v6.15 and pud_special from v6.17 (huge pfnmaps, THP PUD)', () => {
+    const pmd = pte_mkspecial(pmd_mkhuge(pfn_pmd(PFN_2M, PAGE_READ)));
+    const pud = pte_mkspecial(pfn_pud(PFN_1G, PAGE_READ));
+    const got = ['v6.12', 'v6.15', 'v6.17'].map((kernel) => {
+      const m = machine(variant, kernel);
+      const n = m.desc.levels.length;
+      const [PUD, PMD] = [m.desc.levels[n - 3], m.desc.levels[n - 2]];
+      return {
+        kernel,
+        thpPud: m.desc.kconfig.thpPud,
+        pmdSpecial: m.decode(pmd, n - 2).special,
+        pudSpecial: m.decode(pud, n - 3).special,
+        // pXd_mkspecial on a plain read-only leaf
+        pmdMkspecial: applyOp(PMD.ops.mkspecial, pfn_pmd(PFN_2M, PAGE_READ)) === pmd,
+        pudMkspecial: applyOp(PUD.ops.mkspecial, pfn_pud(PFN_1G, PAGE_READ)) === pud,
+        // the template a huge pfnmap (remap_pfn_range's vmf_insert_pfn_pud) writes
+        pudSpecialRo: PUD.templates.specialRo,
+      };
+    });
+    expect(got).toEqual([
+      { kernel: 'v6.12', thpPud: false, pmdSpecial: false, pudSpecial: false, pmdMkspecial: false, pudMkspecial: false, pudSpecialRo: PAGE_READ },
+      { kernel: 'v6.15', thpPud: false, pmdSpecial: true, pudSpecial: false, pmdMkspecial: true, pudMkspecial: false, pudSpecialRo: PAGE_READ },
+      { kernel: 'v6.17', thpPud: true, pmdSpecial: true, pudSpecial: true, pmdMkspecial: true, pudMkspecial: true, pudSpecialRo: pte_mkspecial(PAGE_READ) },
     ]);
   });
 

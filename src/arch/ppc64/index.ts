@@ -304,7 +304,11 @@ export const ppc64: ArchData = {
     // HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD; 6.1.y's PPC_BOOK3S_64 does not. v6.12 is the
     // first release read that has it (the one between is UNVERIFIED; no preset lies between).
     thpPud: { from: 'v6.12' },
-    // no ARCH_SUPPORTS_HUGE_PFNMAP in v6.12 arch/powerpc/Kconfig (later releases UNVERIFIED)
+    // no ARCH_SUPPORTS_HUGE_PFNMAP in v6.12 arch/powerpc/Kconfig. v7.2 selects it
+    // (`if PPC_BOOK3S_64 && TRANSPARENT_HUGEPAGE`, pmd_special / pud_special on
+    // _PAGE_SPECIAL), but the patch was first posted on 2026-02-27 ("[RFC v1 2/2]
+    // powerpc/64s: Add support for huge pfnmaps", linuxppc-dev), after v6.17:
+    // no preset has it
     hugePfnmap: null,
     // v6.12 arch/powerpc/Kconfig `select ARCH_WANT_OPTIMIZE_DAX_VMEMMAP if PPC_RADIX_MMU`
     // (every pgtemu ppc64 variant is radix; radix.h's vmemmap_can_optimize asks radix_enabled());

@@ -152,6 +152,13 @@ export const riscv: ArchData = {
     until: 'v6.14',
     bits: {},
     kinds: { pmd: { special: 'never', ops: { mkspecial: [] } } },
+  }, {
+    // no THP PUD before v6.17 (history.thpPud), so no ARCH_SUPPORTS_PUD_PFNMAP:
+    // pud_special is the generic `false` and pud_mkspecial the identity
+    // (include/linux/mm.h), and v6.12 pgtable-64.h has pud_bad = !pud_present
+    until: 'v6.16',
+    bits: {},
+    kinds: { pud: { special: 'never', table: 'always', ops: { mkspecial: [] } } },
   }],
   history: {
     // pte_special from the port: the pre-v4.18 pgtable-bits.h defines
@@ -167,7 +174,13 @@ export const riscv: ArchData = {
     // no HAVE_ARCH_USERFAULTFD_WP in v6.1 or v6.12 arch/riscv/Kconfig (later kernels:
     // UNVERIFIED; it matters here only before v6.2, see src/arch/swap.ts)
     uffdWp: null,
-    thpPud: null,      // no HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD in 6.1.y or v6.12 arch/riscv/Kconfig
+    // `select HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD if 64BIT && MMU` (v7.2 arch/riscv/Kconfig;
+    // not in 6.1.y or v6.12): c3cc2a4a3a23 "riscv: Add support for PUD THP" (Alexandre
+    // Ghiti, posted 2025-03-21 "to enable the use of PUD pfnmap"), in the riscv tree
+    // after the 6.16 merge window; its fix 668208b161a0 ("riscv: use an atomic xchg in
+    // pudp_huge_get_and_clear()", Fixes: c3cc2a4a3a23) was taken as a "6.17-stable
+    // review patch", so v6.17 (the tag itself UNVERIFIED: no v6.17 tree read)
+    thpPud: { from: 'v6.17' },
     // `select ARCH_SUPPORTS_HUGE_PFNMAP if TRANSPARENT_HUGEPAGE` (v7.2 arch/riscv/Kconfig; not
     // in v6.12): 03dc00a2b678 "riscv: Support huge pfnmaps", in "[GIT PULL] RISC-V Patches
     // for the 6.15 Merge Window, Part 1" (lkml, 2025-04-04), so v6.15 (the tag itself
@@ -188,13 +201,16 @@ export const riscv: ArchData = {
       leafOk: true,                                     // hugetlb PUD_SIZE (1 GiB)
       present: { set: ['PRESENT'] },                    // pud_present
       access: { set: ['PRESENT'] },                     // generic pud_access_permitted
-      table: 'always',                                  // pud_bad = !pud_present
+      // pud_bad = !pud_present || (val & _PAGE_LEAF) (v7.2 pgtable-64.h, with THP PUD;
+      // before v6.17 !pud_present only, see eras)
+      table: { clear: ['READ', 'WRITE', 'EXEC'] },
       leaf: { any: ['READ', 'WRITE', 'EXEC'] },         // pud_leaf = present && (val & _PAGE_LEAF)
       protnone: 'never',                                // no pud_protnone
-      // pud_special() is the generic `false` (no CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
-      // on riscv in v6.12, include/linux/mm.h) and pud_devmap() returns 0
-      // (pgtable-64.h): the kernel never builds a pud with either bit.
-      special: 'never',
+      // pud_special = pte_special(pud_pte(pud)), pud_mkspecial the pte op
+      // (CONFIG_ARCH_SUPPORTS_PUD_PFNMAP: huge pfnmaps and THP PUD, v6.17 on; v7.2
+      // pgtable.h). Before: the generic `false`, see eras. pud_devmap() returns 0
+      // (v6.12 pgtable-64.h), and devmap is gone by the time THP PUD came.
+      special: { set: ['SPECIAL'] },
       devmap: 'never',
       leafAddr: { mask: PFN_PUD, shift: 28, paShift: 30 },   // pud_pfn
     },
