@@ -261,6 +261,18 @@ describe.each(VARIANTS)('arm64/$variant', ({ variant, pageShift, levels, pudLeaf
       want.p4dTable = flags('present table');
       got.p4dBad = m.decode(tablePa | PTE_VALID, 0);
       want.p4dBad = flags('present');
+      // v6.12 reads bit 1 only: type 2 (VALID clear) is a table to p4d_bad
+      got.p4dType2 = m.decode(tablePa | PMD_TABLE_BIT, 0);
+      want.p4dType2 = flags('present table');
+      // from v6.15 p4d_bad is (val & P4D_TYPE_MASK) != P4D_TYPE_TABLE
+      // ("arm64/mm: Check PXD_TYPE_TABLE in [p4d|pgd]_bad()"): type 2 is bad
+      for (const kernel of ['v6.15', 'v6.17']) {
+        const k = machine(variant, kernel);
+        got[`p4dType2 ${kernel}`] = k.decode(tablePa | PMD_TABLE_BIT, 0);
+        want[`p4dType2 ${kernel}`] = flags('present');
+        got[`p4dTable ${kernel}`] = k.decode(k.desc.levels[0].tableTemplate | tablePa, 0);
+        want[`p4dTable ${kernel}`] = flags('present table');
+      }
     }
     if (pudLeaf >= 0) {
       // pud_populate, and a 1 GiB block: pud_mkhuge(pfn_pud(pfn, prot)) (hugetlb: pte_mkhuge)

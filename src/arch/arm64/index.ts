@@ -186,13 +186,14 @@ const pte4k: LevelKind = {
 
 // The top level of 4k-48: pgd entries are the p4d (pgtable-nop4d.h folds the
 // p4d into the pgd, so pgd_present() is 1 and the arm64 p4d_* helpers apply).
-// p4d_none = !p4d_val, p4d_present = !p4d_none, p4d_bad = !(p4d_val & 2);
+// p4d_none = !p4d_val, p4d_present = !p4d_none, p4d_bad = (val & P4D_TYPE_MASK)
+// != P4D_TYPE_TABLE (v7.2; !(p4d_val & P4D_TABLE_BIT) until v6.14, see eras);
 // p4d_leaf is the generic false. Table descriptors carry no user/write/young/
 // dirty state: there are no p4d_write()/p4d_young()/... helpers.
 const p4d: LevelKind = {
   leafOk: false,
   present: 'always',                              // p4d_present: any non-none (non-zero) entry
-  table: { set: ['TABLE'] },                      // !p4d_bad
+  table: { mask: ['VALID', 'TABLE'], value: ['VALID', 'TABLE'] },   // !p4d_bad
   leaf: 'never',
   access: 'never',
   write: 'never',
@@ -360,6 +361,13 @@ export const arm64: ArchData = {
     until: 'v6.12', bits: {},
     kinds: Object.fromEntries(Object.entries(kinds).filter(([, d]) => d.tableBits.includes('AF'))
       .map(([k, d]) => [k, { tableBits: d.tableBits.filter((b) => b !== 'AF') }])),
+  }, {
+    // p4d_bad (and pgd_bad) tested PXD_TABLE_BIT alone, `!(p4d_val(p4d) & 2)`, until
+    // 4fa8a9c0fc99 "arm64/mm: Check PXD_TYPE_TABLE in [p4d|pgd]_bad()" (Anshuman
+    // Khandual's "Drop PXD_TABLE_BIT" series, merged into arm64 for-next/core on
+    // 2025-03-12 for the 6.15 merge window; v6.15 tag UNVERIFIED: no v6.15 tree read)
+    until: 'v6.14', bits: {},
+    kinds: { p4d: { table: { set: ['TABLE'] } } },
   }, {
     // PTE_ADDR_LOW before the LPA2 rework: address bits up to 47 (see OA_4K)
     until: 'v6.8', bits: {},
