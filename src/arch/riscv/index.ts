@@ -244,7 +244,10 @@ export const riscv: ArchData = {
   },
   ops: {
     mkwrite: [{ set: ['WRITE'] }],          // pte_mkwrite_novma (pmd_mkwrite_novma = the pte op)
-    wrprotect: [{ clear: ['WRITE'] }],      // pte_wrprotect
+    // pte_wrprotect. v7.2 also sets _PAGE_READ (so a shadow-stack pte, XWR = 010, does
+    // not become a pointer): "riscv/mm: write protect and shadow stack" of the user
+    // CFI series, still posted as v25 on 2025-12-05, after every preset
+    wrprotect: [{ clear: ['WRITE'] }],
     mkdirty: [{ set: ['DIRTY'] }],          // pte_mkdirty
     mkclean: [{ clear: ['DIRTY'] }],        // pte_mkclean
     mkyoung: [{ set: ['ACCESSED'] }],       // pte_mkyoung
