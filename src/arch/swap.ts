@@ -56,14 +56,15 @@ export const SWAP_TYPE_ERAS: readonly SwapTypeEra[] = [
   },
   {
     // David Hildenbrand, "mm: use single SWP_DEVICE_EXCLUSIVE entry type" (v2 06/17,
-    // 2025-02-10): SWP_DEVICE_NUM 3. v7.2 include/linux/swap.h has these values
-    // (SWP_DEVICE_NUM 3, one SWP_DEVICE_EXCLUSIVE); taken as merged for v6.15, a tag
-    // UNVERIFIED from a v6.15 tree.
+    // 2025-02-10): SWP_DEVICE_NUM 3. It is in "[GIT PULL] MM updates for 6.15-rc1"
+    // (Andrew Morton, 2025-03-30, mm-stable-2025-03-30-16-52; the same pull carries
+    // "fs/dax: Fix ZONE_DEVICE page reference counts"), so v6.15; the values are
+    // read from v7.2 include/linux/swap.h (SWP_DEVICE_NUM 3, one SWP_DEVICE_EXCLUSIVE).
     from: 'v6.15',
     deviceNum: 3,
     deviceExclusive: ['SWP_DEVICE_EXCLUSIVE'],
     pteMarker: 1,
     swapinError: 0,
-    cite: 'v7.2 include/linux/swap.h (the v6.15 tag UNVERIFIED: from the posted series)',
+    cite: 'v7.2 include/linux/swap.h; in the MM pull for 6.15-rc1',
   },
 ];
