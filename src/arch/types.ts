@@ -246,6 +246,8 @@ export interface ArchKconfig {
   readonly hugePfnmap: boolean;
   /** vmemmap_can_optimize can be true for device DAX */
   readonly daxVmemmapOpt: boolean;
+  /** ARCH_SUPPORTS_MEMORY_FAILURE: SWP_HWPOISON takes a swap type (src/arch/swap.ts) */
+  readonly memoryFailure: boolean;
 }
 
 /** What entries at one kind of level mean; geometry comes from the variant. */
@@ -341,6 +343,13 @@ export interface ArchData {
      * remembered: UNVERIFIED from a v6.0 tree. pgtemu's v6.0 follows 6.1.y.)
      */
     readonly daxVmemmapOpt?: { readonly from: string; readonly until?: string } | null;
+    /**
+     * kernels that select ARCH_SUPPORTS_MEMORY_FAILURE, so CONFIG_MEMORY_FAILURE
+     * can be set: it reserves the SWP_HWPOISON swap type and lowers MAX_SWAPFILES
+     * by one (include/linux/swap.h). pgtemu takes it as set wherever it can be.
+     * Absent: never.
+     */
+    readonly memoryFailure?: { readonly from: string; readonly until?: string } | null;
   };
   readonly kinds: Readonly<Record<string, LevelKind>>;
   readonly ops: Ops;

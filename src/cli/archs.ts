@@ -48,8 +48,8 @@ Examples:
       if (o.json) { io.out(JSON.stringify(rows, null, 2)); return; }
       const kernels = Object.keys(KERNELS).join(' ');
       const table: string[][] = [['arch', 'variant', 'page', 'VA', 'levels (shift/idx, * = leaf)', 'special', `devmap (${kernels})`, `Kconfig (${kernels})`]];
-      const kc = (k: { thpPud: boolean; hugePfnmap: boolean; daxVmemmapOpt: boolean }) =>
-        `${k.thpPud ? 'P' : ''}${k.hugePfnmap ? 'S' : ''}${k.daxVmemmapOpt ? 'V' : ''}` || '-';
+      const kc = (k: { thpPud: boolean; hugePfnmap: boolean; daxVmemmapOpt: boolean; memoryFailure: boolean }) =>
+        `${k.thpPud ? 'P' : ''}${k.hugePfnmap ? 'S' : ''}${k.daxVmemmapOpt ? 'V' : ''}${k.memoryFailure ? 'M' : ''}` || '-';
       for (const r of rows) {
         table.push([
           r.arch, r.variant + (r.default ? ' *' : ''), `${1 << (r.pageShift - 10)}K`, `${r.vaBits}`,
@@ -61,6 +61,7 @@ Examples:
       }
       printTable(table, io.out);
       io.out('\n(* after a variant: the arch\'s default. Kconfig: P HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD (PUD device-DAX), '
-        + 'S ARCH_SUPPORTS_HUGE_PFNMAP (pmd_mkspecial, pud_mkspecial with P), V DAX vmemmap reuse (vmemmap_can_optimize); - none)');
+        + 'S ARCH_SUPPORTS_HUGE_PFNMAP (pmd_mkspecial, pud_mkspecial with P), V DAX vmemmap reuse (vmemmap_can_optimize), '
+        + 'M ARCH_SUPPORTS_MEMORY_FAILURE (the SWP_HWPOISON swap type); - none)');
     });
 }

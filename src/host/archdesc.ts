@@ -422,6 +422,7 @@ export function archKconfig(data: ArchData, kernel: string): ArchKconfig {
     thpPud: inRange(kernel, data.history.thpPud ?? null),
     hugePfnmap: inRange(kernel, data.history.hugePfnmap ?? null),
     daxVmemmapOpt: inRange(kernel, data.history.daxVmemmapOpt ?? null),
+    memoryFailure: inRange(kernel, data.history.memoryFailure ?? null),
   };
 }
 
@@ -552,7 +553,7 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
     hasSpecial: v.switches.special, hasDevmap: v.switches.devmap,
     sectionSizeBits: v.sectionSizeBits, maxPhysBits: v.maxPhysBits,
     bits: { ...v.bits }, levels, source: v.source,
-    hardware, swap, kconfig: v.kconfig ?? { thpPud: false, hugePfnmap: false, daxVmemmapOpt: false },
+    hardware, swap, kconfig: v.kconfig ?? { thpPud: false, hugePfnmap: false, daxVmemmapOpt: false, memoryFailure: true },
   };
 }
 
@@ -660,19 +661,23 @@ export interface SwapDescriptor {
   typesCite: string;
 }
 
-/** This kernel's reserved swap types (src/arch/swap.ts), CONFIG_DEVICE_PRIVATE, MIGRATION and MEMORY_FAILURE on. */
-export function swapTypes(kernel: string, uffdWp: boolean): Pick<SwapDescriptor, 'deviceWrite' | 'deviceRead' | 'maxSwapfiles' | 'typeNames' | 'typesCite'> {
+/**
+ * This kernel's reserved swap types (src/arch/swap.ts): CONFIG_DEVICE_PRIVATE and
+ * MIGRATION on, MEMORY_FAILURE where the arch supports it (`memoryFailure`).
+ */
+export function swapTypes(kernel: string, uffdWp: boolean, memoryFailure = true): Pick<SwapDescriptor, 'deviceWrite' | 'deviceRead' | 'maxSwapfiles' | 'typeNames' | 'typesCite'> {
   const era = SWAP_TYPE_ERAS.find((r) => inRange(kernel, { from: r.from ?? 'v0.0', until: r.until }));
   if (!era) throw new PgtemuError('ELAYOUT', `swap types: no era of src/arch/swap.ts covers kernel ${kernel}`);
   const pteMarker = era.pteMarker === 1 || uffdWp ? 1 : 0;
+  const hwpoison = memoryFailure ? 1 : 0;
   const reserved = [
-    'SWP_HWPOISON',                                                              // SWP_HWPOISON_NUM 1
+    ...(hwpoison ? ['SWP_HWPOISON'] : []),                                       // SWP_HWPOISON_NUM
     'SWP_MIGRATION_READ', 'SWP_MIGRATION_READ_EXCLUSIVE', 'SWP_MIGRATION_WRITE',   // SWP_MIGRATION_NUM 3
     'SWP_DEVICE_WRITE', 'SWP_DEVICE_READ', ...era.deviceExclusive,                 // SWP_DEVICE_NUM
     ...(pteMarker ? ['SWP_PTE_MARKER'] : []),
     ...(era.swapinError ? ['SWP_SWAPIN_ERROR'] : []),
   ];
-  if (reserved.length !== 1 + 3 + era.deviceNum + pteMarker + era.swapinError) {
+  if (reserved.length !== hwpoison + 3 + era.deviceNum + pteMarker + era.swapinError) {
     throw new PgtemuError('ELAYOUT', `swap types of ${kernel}: ${era.deviceExclusive.length + 2} device types listed, SWP_DEVICE_NUM is ${era.deviceNum}`);
   }
   const maxSwapfiles = (1 << MAX_SWAPFILES_SHIFT) - reserved.length;
@@ -731,7 +736,7 @@ function compileSwap(v: VariantSpec, levels: LevelDescriptor[], kernel: string, 
   const m = Object.fromEntries(parts) as Record<string, bigint>;
   const d: SwapDescriptor = {
     type, offset, set: m.set, clear: m.clear, exclusive: m.exclusive, softDirty: m.softDirty, uffdWp: m.uffdWp,
-    pfnBits, cite: s.cite ?? '', ...swapTypes(kernel, v.uffdWp ?? false),
+    pfnBits, cite: s.cite ?? '', ...swapTypes(kernel, v.uffdWp ?? false, v.kconfig?.memoryFailure ?? true),
   };
   checkSwapEntries(d, levels[n - 1], w);
   return d;

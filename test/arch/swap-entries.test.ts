@@ -177,7 +177,27 @@ describe('device-private entries by hand from the kernel headers', () => {
       'SWP_HWPOISON', 'SWP_MIGRATION_READ', 'SWP_MIGRATION_READ_EXCLUSIVE', 'SWP_MIGRATION_WRITE', 'SWP_DEVICE_WRITE',
       'SWP_DEVICE_READ', 'SWP_DEVICE_EXCLUSIVE_WRITE', 'SWP_DEVICE_EXCLUSIVE_READ', 'SWP_PTE_MARKER',
     ]);
-    // v6.15: one SWP_DEVICE_EXCLUSIVE type (UNVERIFIED tag, src/arch/swap.ts)
+    // v6.15: one SWP_DEVICE_EXCLUSIVE type (the MM pull for 6.15-rc1, src/arch/swap.ts)
     expect([at('v6.17').deviceWrite, at('v6.17').deviceRead, at('v6.17').maxSwapfiles]).toEqual([28, 29, 24]);
+  });
+
+  // SWP_HWPOISON_NUM is 1 only with CONFIG_MEMORY_FAILURE, which needs
+  // ARCH_SUPPORTS_MEMORY_FAILURE: x86, arm64, powerpc (and parisc) select it, s390,
+  // riscv and loongarch do not (v6.12 and v7.2 Kconfig). Without it MAX_SWAPFILES is
+  // one higher and the migration types start at it; the device types do not move
+  // (SWP_DEVICE_WRITE = 32 - SWP_DEVICE_NUM - SWP_PTE_MARKER_NUM [- SWP_SWAPIN_ERROR_NUM]).
+  it.each(['s390', 'riscv', 'loongarch'])('%s has no SWP_HWPOISON: MAX_SWAPFILES one higher, the device types where they were', (arch) => {
+    const at = (kernel: string, a = arch) => Machine.createSync({ arch: a, kernel, ramMiB: 16, tablePoolMiB: 2 }).desc.swap;
+    for (const kernel of ['v6.1', 'v6.12', 'v6.17']) {
+      const s = at(kernel), arm = at(kernel, 'arm64');
+      expect(s.typeNames.includes('SWP_HWPOISON'), kernel).toBe(false);
+      expect(arm.typeNames.includes('SWP_HWPOISON'), kernel).toBe(true);
+      expect(s.maxSwapfiles, kernel).toBe(arm.maxSwapfiles + 1);
+      expect(s.typeNames[s.maxSwapfiles], kernel).toBe('SWP_MIGRATION_READ');
+      expect(s.typeNames[s.maxSwapfiles - 1], kernel).toBeUndefined();
+      expect([s.deviceWrite, s.deviceRead], kernel).toEqual([arm.deviceWrite, arm.deviceRead]);
+    }
+    // v6.12: MAX_SWAPFILES = 32 - 4 (device) - 3 (migration) - 0 - 1 (PTE marker) = 24
+    expect(at('v6.12').maxSwapfiles).toBe(24);
   });
 });

@@ -82,15 +82,17 @@ describe('bad input is an error with the valid values', () => {
 describe('pgtemu archs', () => {
   it('shows what each preset\'s Kconfig selects on the arch: ppc64 radix has THP-PUD and DAX vmemmap reuse from v6.12', async () => {
     const text = (await run('archs', '--arch', 'ppc64')).out;
-    expect(text).toMatch(/^ppc64 +radix-64k \*.* - - PV PV PV *$/m);
+    expect(text).toMatch(/^ppc64 +radix-64k \*.* M M PVM PVM PVM *$/m);
     expect(text).toMatch(/P HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD/);
+    // s390 selects none of them (no ARCH_SUPPORTS_MEMORY_FAILURE either)
+    expect((await run('archs', '--arch', 's390')).out).toMatch(/^s390 +3level \*.* - - - - - *$/m);
     const rows = JSON.parse((await run('archs', '--arch', 'x86_64', '--variant', '4level', '--json')).out);
     expect(rows[0].presets.map((p: { kernel: string; kconfig: object }) => [p.kernel, p.kconfig])).toEqual([
-      ['v6.0', { thpPud: true, hugePfnmap: false, daxVmemmapOpt: true }],
-      ['v6.1', { thpPud: true, hugePfnmap: false, daxVmemmapOpt: true }],
-      ['v6.12', { thpPud: true, hugePfnmap: true, daxVmemmapOpt: true }],
-      ['v6.15', { thpPud: true, hugePfnmap: true, daxVmemmapOpt: true }],
-      ['v6.17', { thpPud: true, hugePfnmap: true, daxVmemmapOpt: true }],
+      ['v6.0', { thpPud: true, hugePfnmap: false, daxVmemmapOpt: true, memoryFailure: true }],
+      ['v6.1', { thpPud: true, hugePfnmap: false, daxVmemmapOpt: true, memoryFailure: true }],
+      ['v6.12', { thpPud: true, hugePfnmap: true, daxVmemmapOpt: true, memoryFailure: true }],
+      ['v6.15', { thpPud: true, hugePfnmap: true, daxVmemmapOpt: true, memoryFailure: true }],
+      ['v6.17', { thpPud: true, hugePfnmap: true, daxVmemmapOpt: true, memoryFailure: true }],
     ]);
   });
 });

@@ -398,6 +398,9 @@ export const arm64: ArchData = {
     // neither ARCH_WANT_OPTIMIZE_DAX_VMEMMAP (v6.12) nor ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP
     // (6.1.y, what its vmemmap_can_optimize reads) in arch/arm64/Kconfig
     daxVmemmapOpt: null,
+    // `select ARCH_SUPPORTS_MEMORY_FAILURE` (arch/arm64/Kconfig) in v6.12 and v7.2: in
+    // every preset (the first release is older and not read; v6.0 is the bound pgtemu needs)
+    memoryFailure: { from: 'v6.0' },
   },
   kinds,
   ops: {

@@ -216,6 +216,9 @@ export const loongarch: ArchData = {
     thpPud: null,
     hugePfnmap: null,
     daxVmemmapOpt: null,
+    // no ARCH_SUPPORTS_MEMORY_FAILURE in v6.12 or v7.2 (only x86, arm64, powerpc, parisc
+    // select it): SWP_HWPOISON_NUM 0, MAX_SWAPFILES one higher (src/arch/swap.ts)
+    memoryFailure: null,
   },
   kinds: {
     p4d12: dirKind(12, false),

@@ -314,6 +314,10 @@ export const ppc64: ArchData = {
     // (every pgtemu ppc64 variant is radix; radix.h's vmemmap_can_optimize asks radix_enabled());
     // not in 6.1.y, where only x86_64 selects ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP
     daxVmemmapOpt: { from: 'v6.12' },
+    // PPC64_SUPPORTS_MEMORY_FAILURE (depends on PPC_BOOK3S_64, default y if PPC_POWERNV,
+    // arch/powerpc/Kconfig) selects ARCH_SUPPORTS_MEMORY_FAILURE in v6.12 and v7.2; taken
+    // as set, in every preset (the first release is older and not read)
+    memoryFailure: { from: 'v6.0' },
   },
   kinds,
   ops: {

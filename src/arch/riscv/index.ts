@@ -188,6 +188,9 @@ export const riscv: ArchData = {
     hugePfnmap: { from: 'v6.15' },
     // v6.12 arch/riscv/Kconfig `select ARCH_WANT_OPTIMIZE_DAX_VMEMMAP`; not in 6.1.y
     daxVmemmapOpt: { from: 'v6.12' },
+    // no ARCH_SUPPORTS_MEMORY_FAILURE in v6.12 or v7.2 (only x86, arm64, powerpc, parisc
+    // select it): SWP_HWPOISON_NUM 0, MAX_SWAPFILES one higher (src/arch/swap.ts)
+    memoryFailure: null,
   },
   kinds: {
     // Sv57 top level. A real pgd: gup-fast asks pgd_none (val == 0 with

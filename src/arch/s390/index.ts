@@ -498,6 +498,9 @@ export const s390: ArchData = {
     thpPud: null,
     hugePfnmap: null,
     daxVmemmapOpt: null,
+    // no ARCH_SUPPORTS_MEMORY_FAILURE in v6.12 or v7.2 (only x86, arm64, powerpc, parisc
+    // select it): SWP_HWPOISON_NUM 0, MAX_SWAPFILES one higher (src/arch/swap.ts)
+    memoryFailure: null,
   },
   kinds: { region1, region2, region3, segment, pte },
   ops: {

@@ -204,6 +204,9 @@ export const x86_64: ArchData = {
     // vmemmap_can_optimize reads `select ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP if X86_64`
     // (include/linux/mm.h). DAX vmemmap reuse came with compound devmaps in v5.17 (UNVERIFIED tag).
     daxVmemmapOpt: { from: 'v5.17' },
+    // `select ARCH_SUPPORTS_MEMORY_FAILURE` (config X86_MCE, arch/x86/Kconfig) in v6.12 and v7.2: in
+    // every preset (the first release is older and not read; v6.0 is the bound pgtemu needs)
+    memoryFailure: { from: 'v6.0' },
   },
   kinds: {
     // la57's pgd: pgd_none compares the whole value; !pgd_bad: the flags less
