@@ -11,16 +11,15 @@
 // SWP_MIGRATION_NUM = 32 - SWP_DEVICE_NUM - SWP_PTE_MARKER_NUM [- SWP_SWAPIN_ERROR_NUM]:
 // CONFIG_MIGRATION and CONFIG_MEMORY_FAILURE move the types below it, not it.
 //
-// pgtemu assumes CONFIG_DEVICE_PRIVATE=y (without it there are no
-// device-private entries: make_*_device_private_entry return swp_entry(0, 0)),
-// and, for naming the other types, CONFIG_MIGRATION=y, and CONFIG_MEMORY_FAILURE=y
-// where the arch selects ARCH_SUPPORTS_MEMORY_FAILURE (history.memoryFailure:
-// x86_64, arm64, ppc64; not s390, riscv, loongarch, where SWP_HWPOISON_NUM is 0
-// and MAX_SWAPFILES one higher). DEVICE_PRIVATE depends on ZONE_DEVICE, which
-// until v6.16 depends on ARCH_HAS_PTE_DEVMAP (mm/Kconfig): on s390 before v6.17
-// and riscv / loongarch before v6.11 there are no device types, MAX_SWAPFILES is
-// SWP_DEVICE_NUM higher and the migration types sit that much higher; pgtemu still
-// names them as if DEVICE_PRIVATE were set there.
+// pgtemu assumes CONFIG_DEVICE_PRIVATE=y wherever it can be set: it depends on
+// ZONE_DEVICE, which until v6.16 depends on ARCH_HAS_PTE_DEVMAP (mm/Kconfig), so on
+// s390 before v6.17 and riscv / loongarch before v6.11 (the machine's
+// era.zoneDevice false) SWP_DEVICE_NUM is 0, MAX_SWAPFILES that much higher, and
+// there are no device-private entries (make_*_device_private_entry would return
+// swp_entry(0, 0)). For naming the other types: CONFIG_MIGRATION=y, and
+// CONFIG_MEMORY_FAILURE=y where the arch selects ARCH_SUPPORTS_MEMORY_FAILURE
+// (history.memoryFailure: x86_64, arm64, ppc64; not s390, riscv, loongarch, where
+// SWP_HWPOISON_NUM is 0 and MAX_SWAPFILES one higher).
 
 export interface SwapTypeEra {
   readonly from?: string;

@@ -135,7 +135,9 @@ function swapView(d: Descriptor, sw: SwapEntryInfo) {
     offsetHigh: sw.offsetHigh ? hex(sw.offsetHigh) : undefined,
     stray: sw.stray ? hex(sw.stray) : undefined,
     helpers: sw.helpers,
-    layout: `type ${field(s.type)}, offset ${field(s.offset)} (${s.cite}); SWP_DEVICE_WRITE ${s.deviceWrite}, SWP_DEVICE_READ ${s.deviceRead} (${s.typesCite})`,
+    layout: `type ${field(s.type)}, offset ${field(s.offset)} (${s.cite}); `
+      + (s.deviceWrite < 0 ? 'no SWP_DEVICE types (CONFIG_DEVICE_PRIVATE needs ZONE_DEVICE)' : `SWP_DEVICE_WRITE ${s.deviceWrite}, SWP_DEVICE_READ ${s.deviceRead}`)
+      + `, MAX_SWAPFILES ${s.maxSwapfiles} (${s.typesCite})`,
   };
 }
 

@@ -447,7 +447,12 @@ const tableField = (f: FieldSpec, where: string): Field => {
 };
 
 /** Compile and validate a variant; every problem is an ELAYOUT error naming the field. */
-export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
+/**
+ * Compile and check a variant for `kernel`. `devicePrivate`: CONFIG_DEVICE_PRIVATE
+ * can be set (it depends on ZONE_DEVICE: the machine's `era.zoneDevice`); without
+ * it the kernel reserves no device swap types.
+ */
+export function compileVariant(v: VariantSpec, kernel: string, o: { devicePrivate?: boolean } = {}): Descriptor {
   const at = `${v.arch}/${v.variant}`;
   const n = v.levels.length;
   if (n < 2 || n > 5) throw new PgtemuError('ELAYOUT', `${at}: levels: ${n} levels (2 to 5 supported)`);
@@ -544,7 +549,7 @@ export function compileVariant(v: VariantSpec, kernel: string): Descriptor {
     if (d.gupFastNoneOnly && i !== 0) throw new PgtemuError('ELAYOUT', `${w}.gupFastNoneOnly: only the top level (a real pgd) is asked pgd_none alone`);
     return d;
   });
-  const swap = compileSwap(v, levels, kernel, at);
+  const swap = compileSwap(v, levels, kernel, at, o.devicePrivate ?? true);
   const hardware = compileHardware(v, levels, at);
   checkSwapHardware(swap, hardware, levels.length - 1, at);
   return {
@@ -650,7 +655,7 @@ export interface SwapDescriptor {
   uffdWp: bigint;
   /** SWP_PFN_BITS = MAX_PHYSMEM_BITS - PAGE_SHIFT: what swp_offset_pfn keeps of an offset */
   pfnBits: number;
-  /** this kernel's SWP_DEVICE_WRITE and SWP_DEVICE_READ */
+  /** this kernel's SWP_DEVICE_WRITE and SWP_DEVICE_READ; -1 without CONFIG_DEVICE_PRIVATE */
   deviceWrite: number;
   deviceRead: number;
   /** MAX_SWAPFILES: types below it are swap areas */
@@ -662,10 +667,12 @@ export interface SwapDescriptor {
 }
 
 /**
- * This kernel's reserved swap types (src/arch/swap.ts): CONFIG_DEVICE_PRIVATE and
- * MIGRATION on, MEMORY_FAILURE where the arch supports it (`memoryFailure`).
+ * This kernel's reserved swap types (src/arch/swap.ts): CONFIG_MIGRATION on,
+ * MEMORY_FAILURE where the arch supports it (`memoryFailure`), DEVICE_PRIVATE where
+ * ZONE_DEVICE can be set (`devicePrivate`; without it SWP_DEVICE_NUM is 0 and
+ * deviceWrite / deviceRead are -1).
  */
-export function swapTypes(kernel: string, uffdWp: boolean, memoryFailure = true): Pick<SwapDescriptor, 'deviceWrite' | 'deviceRead' | 'maxSwapfiles' | 'typeNames' | 'typesCite'> {
+export function swapTypes(kernel: string, uffdWp: boolean, memoryFailure = true, devicePrivate = true): Pick<SwapDescriptor, 'deviceWrite' | 'deviceRead' | 'maxSwapfiles' | 'typeNames' | 'typesCite'> {
   const era = SWAP_TYPE_ERAS.find((r) => inRange(kernel, { from: r.from ?? 'v0.0', until: r.until }));
   if (!era) throw new PgtemuError('ELAYOUT', `swap types: no era of src/arch/swap.ts covers kernel ${kernel}`);
   const pteMarker = era.pteMarker === 1 || uffdWp ? 1 : 0;
@@ -673,11 +680,11 @@ export function swapTypes(kernel: string, uffdWp: boolean, memoryFailure = true)
   const reserved = [
     ...(hwpoison ? ['SWP_HWPOISON'] : []),                                       // SWP_HWPOISON_NUM
     'SWP_MIGRATION_READ', 'SWP_MIGRATION_READ_EXCLUSIVE', 'SWP_MIGRATION_WRITE',   // SWP_MIGRATION_NUM 3
-    'SWP_DEVICE_WRITE', 'SWP_DEVICE_READ', ...era.deviceExclusive,                 // SWP_DEVICE_NUM
+    ...(devicePrivate ? ['SWP_DEVICE_WRITE', 'SWP_DEVICE_READ', ...era.deviceExclusive] : []),   // SWP_DEVICE_NUM
     ...(pteMarker ? ['SWP_PTE_MARKER'] : []),
     ...(era.swapinError ? ['SWP_SWAPIN_ERROR'] : []),
   ];
-  if (reserved.length !== hwpoison + 3 + era.deviceNum + pteMarker + era.swapinError) {
+  if (reserved.length !== hwpoison + 3 + (devicePrivate ? era.deviceNum : 0) + pteMarker + era.swapinError) {
     throw new PgtemuError('ELAYOUT', `swap types of ${kernel}: ${era.deviceExclusive.length + 2} device types listed, SWP_DEVICE_NUM is ${era.deviceNum}`);
   }
   const maxSwapfiles = (1 << MAX_SWAPFILES_SHIFT) - reserved.length;
@@ -698,7 +705,7 @@ const swapField = (f: SwapFieldSpec | undefined, where: string): SwapField => {
   return { mask: f.mask, shift: low, bits: run.toString(2).length, inverted: f.inverted === true };
 };
 
-function compileSwap(v: VariantSpec, levels: LevelDescriptor[], kernel: string, at: string): SwapDescriptor {
+function compileSwap(v: VariantSpec, levels: LevelDescriptor[], kernel: string, at: string, devicePrivate: boolean): SwapDescriptor {
   const n = v.levels.length;
   v.levels.forEach((l, i) => {
     if (i < n - 1 && l.swap) throw new PgtemuError('ELAYOUT', `${at}: ${l.name}.swap: only the last level's swap entries are modelled (no pmd migration or device-private pmd entries)`);
@@ -736,7 +743,7 @@ function compileSwap(v: VariantSpec, levels: LevelDescriptor[], kernel: string, 
   const m = Object.fromEntries(parts) as Record<string, bigint>;
   const d: SwapDescriptor = {
     type, offset, set: m.set, clear: m.clear, exclusive: m.exclusive, softDirty: m.softDirty, uffdWp: m.uffdWp,
-    pfnBits, cite: s.cite ?? '', ...swapTypes(kernel, v.uffdWp ?? false, v.kconfig?.memoryFailure ?? true),
+    pfnBits, cite: s.cite ?? '', ...swapTypes(kernel, v.uffdWp ?? false, v.kconfig?.memoryFailure ?? true, devicePrivate),
   };
   checkSwapEntries(d, levels[n - 1], w);
   return d;
@@ -867,6 +874,9 @@ export function decodeSwapEntry(d: Descriptor, li: number, e: bigint): SwapEntry
  */
 export function encodeDevicePrivateEntry(d: Descriptor, pfn: bigint, writable: boolean, what = `pfn ${hex(pfn)}`): bigint {
   const s = d.swap;
+  if (s.deviceWrite < 0) {
+    throw new PgtemuError('EINVAL', `${what}: ${d.kernel} on ${d.arch} has no device-private entries: CONFIG_DEVICE_PRIVATE depends on ZONE_DEVICE, which this machine does not have (it needs a devmap bit until v6.16), so include/linux/swap.h reserves no SWP_DEVICE types`);
+  }
   if (typeof pfn !== 'bigint' || pfn < 0n) throw new PgtemuError('EINVAL', `${what} is not a page frame number`);
   if (pfn >> BigInt(s.offset.bits) !== 0n) {
     throw new PgtemuError('EINVAL', `${what} does not fit the ${d.arch}/${d.variant} swap offset field (${s.offset.bits} bits, bits ${s.offset.shift}..${s.offset.shift + s.offset.bits - 1})`);

@@ -8,7 +8,7 @@ import type { Layout } from './core.js';
 import {
   RESERVE, HEADER_SIZE, ARCH_SIZE, ARCH_LEVELS, LEVEL_SIZE, LEVEL_PREDS, LEVEL_TEMPLATES, CTX_HEAD, CTX_SCRATCH, MM_SIZE, VMA_SIZE,
   MAGIC, MODEL_LEGACY, MODEL_UNIFIED, MAX_ORDERS, PGMAP_MAX, DAX_FILES_MAX, WHATIF_NONE, WHATIF_DEVMAP_LESS,
-  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, K,
+  T_RO, T_RW, T_SPECIAL_RO, T_SPECIAL_RW, T_DEVMAP_RO, T_DEVMAP_RW, K, MAX_SWAPFILES_SHIFT,
 } from './consts.gen.js';
 import { PRED_NAMES, TEMPLATE_NAMES, hardwareImage, type Descriptor } from './archdesc.js';
 import type { Era, Model } from './presets.js';
@@ -220,7 +220,9 @@ function writeDescriptor(dv: DataView, L: Layout, at: number, d: Descriptor): vo
     swpTypeMask: sw.type.mask, swpTypeShift: sw.type.shift,
     swpOffsetMask: sw.offset.mask, swpOffsetShift: sw.offset.shift, swpOffsetXor: sw.offset.inverted ? sw.offset.mask : 0n,
     swpSet: sw.set, swpPfnMask: (1n << BigInt(sw.pfnBits)) - 1n,
-    swpDeviceWrite: sw.deviceWrite, swpDeviceRead: sw.deviceRead,
+    // (no device types without CONFIG_DEVICE_PRIVATE: a number no 5-bit type field holds)
+    swpDeviceWrite: sw.deviceWrite < 0 ? 1 << MAX_SWAPFILES_SHIFT : sw.deviceWrite,
+    swpDeviceRead: sw.deviceRead < 0 ? 1 << MAX_SWAPFILES_SHIFT : sw.deviceRead,
   });
   const predIdx: Record<string, number> = {};
   for (const p of PRED_NAMES) predIdx[p] = K[`P_${p.toUpperCase()}` as keyof typeof K] as number;

@@ -140,7 +140,8 @@ export function resolve(choice: MachineChoice): { model: Model; kernel: string; 
   }
   const spec = buildVariant(a, variant, bitsKernel, sw, kernel);
   const era = resolveEra(choice, preset, a.arch, sw.devmap);
-  return { model: choice.model ?? preset.model, kernel, desc: compileVariant(spec, kernel), era };
+  // CONFIG_DEVICE_PRIVATE depends on ZONE_DEVICE: without it no device swap types
+  return { model: choice.model ?? preset.model, kernel, desc: compileVariant(spec, kernel, { devicePrivate: era.zoneDevice }), era };
 }
 
 /** The ZONE_DEVICE switches of a choice: the preset's, each overridable, checked together. */

@@ -58,6 +58,14 @@ describe.each(VARIANTS)('swap entries on $arch/$variant', ({ arch, variant }) =>
         expect(m.decode(e, last, { view: 'hardware' }).valid).toBe(false);
       },
     ), { numRuns: 150, seed: 0x5a9 });
+    // CONFIG_DEVICE_PRIVATE depends on ZONE_DEVICE: where the machine has none there are
+    // no device types (include/linux/swap.h SWP_DEVICE_NUM 0) and no entry to build
+    expect(s.deviceWrite >= 0, kernel).toBe(m.era.zoneDevice);
+    if (!m.era.zoneDevice) {
+      expect(() => m.devicePrivateEntry(0x42n, { writable: true })).toThrow(/no device-private entries: CONFIG_DEVICE_PRIVATE depends on ZONE_DEVICE/);
+      expect(s.typeNames.filter((t) => t?.startsWith('SWP_DEVICE'))).toEqual([]);
+      return;
+    }
     // the exclusive / soft-dirty / uffd-wp bits may sit in a swap entry: still one, same type and offset
     const flags = s.exclusive | s.softDirty | s.uffdWp;
     const e = m.devicePrivateEntry(0x42n, { writable: true }) | flags;
@@ -68,6 +76,7 @@ describe.each(VARIANTS)('swap entries on $arch/$variant', ({ arch, variant }) =>
   it('a device-private entry in a live pte: not present to the walk and the MMU, refused by gup-fast, decoded as such', () => {
     for (const kernel of ['v6.1', 'v6.12', 'v6.17']) {
       const m = Machine.createSync({ arch, variant, kernel, ramMiB: 64, tablePoolMiB: 4 });
+      if (!m.era.zoneDevice) continue;   // no device types (see above)
       const mm = m.createMm();
       const ps = BigInt(m.desc.pageShift);
       mm.mmap({ start: BASE, length: 1n << ps });
@@ -116,9 +125,11 @@ describe.each(VARIANTS)('swap entries on $arch/$variant', ({ arch, variant }) =>
 // ppc64 (book3s/64/pgtable.h): type | (offset << PAGE_SHIFT) & PTE_RPN_MASK | _PAGE_PTE (1 << 62):
 //   64K: 0x1b | 0x1234_0000 | 0x4000_0000_0000_0000; 4K: 0x1b | 0x123_4000 | the same.
 // s390 (pgtable.h mk_swap_pte): _PAGE_INVALID 0x400 | _PAGE_PROTECT 0x200 | offset << 12
-//   | type << 2 = 0x600 | 0x123_4000 | 0x6c (27) or 0x70 (28).
+//   | type << 2 = 0x600 | 0x123_4000 | 0x70 (28) or 0x74 (29), the v6.17 types: s390 has
+//   no ZONE_DEVICE before v6.17 (no devmap bit), so no device types at all.
 // riscv (pgtable.h): type << 7 | offset << 12 = 0xd80 (27) or 0xe00 (28) | 0x123_4000.
-//   v6.1: type << 6 | offset << 11 = 0x6c0 | 0x91_a000.
+//   v6.1 (no device types: riscv's ZONE_DEVICE came in v6.11) the layout was
+//   type << 6 | offset << 11: swp_entry(27, 0x1234) = 0x6c0 | 0x91_a000.
 // loongarch (pgtable.h mk_swap_pte): (type & 0x7f) << 16 | offset << 24
 //   = 0x1b_0000 (27) or 0x1c_0000 (28) | 0x12_3400_0000.
 const EXACT: { arch: string; variant?: string; kernel: string; writable: boolean; value: bigint }[] = [
@@ -131,16 +142,24 @@ const EXACT: { arch: string; variant?: string; kernel: string; writable: boolean
   { arch: 'ppc64', variant: 'radix-64k', kernel: 'v6.12', writable: true, value: 0x4000_0000_1234_001bn },
   { arch: 'ppc64', variant: 'radix-64k', kernel: 'v6.12', writable: false, value: 0x4000_0000_1234_001cn },
   { arch: 'ppc64', variant: 'radix-4k', kernel: 'v6.12', writable: true, value: 0x4000_0000_0123_401bn },
-  { arch: 's390', kernel: 'v6.12', writable: true, value: 0x123_466cn },
-  { arch: 's390', kernel: 'v6.12', writable: false, value: 0x123_4670n },
+  { arch: 's390', kernel: 'v6.17', writable: true, value: 0x123_4670n },
+  { arch: 's390', kernel: 'v6.17', writable: false, value: 0x123_4674n },
   { arch: 'riscv', kernel: 'v6.12', writable: true, value: 0x123_4d80n },
   { arch: 'riscv', kernel: 'v6.12', writable: false, value: 0x123_4e00n },
-  { arch: 'riscv', kernel: 'v6.1', writable: true, value: 0x91_a6c0n },
   { arch: 'loongarch', kernel: 'v6.12', writable: true, value: 0x12_341b_0000n },
   { arch: 'loongarch', kernel: 'v6.12', writable: false, value: 0x12_341c_0000n },
 ];
 
 describe('device-private entries by hand from the kernel headers', () => {
+  it('riscv v6.1: the layout by hand, and type 27 a swap area there (no device types before ZONE_DEVICE)', () => {
+    for (const v of VARIANTS.filter((x) => x.arch === 'riscv')) {
+      const m = Machine.createSync({ arch: 'riscv', variant: v.variant, kernel: 'v6.1', ramMiB: 16, tablePoolMiB: 2 });
+      expect(m.swapEntry(27, 0x1234n), v.variant).toBe(0x91_a6c0n);
+      // MAX_SWAPFILES = 32 - 3 (migration) - 1 (SWP_SWAPIN_ERROR) = 28: 27 is a swap area
+      expect(m.decode(0x91_a6c0n).swap).toMatchObject({ type: 27, offset: 0x1234n, typeName: undefined, devicePrivate: undefined });
+    }
+  });
+
   it.each(EXACT)('$arch $variant $kernel, pfn 0x1234, writable $writable', ({ arch, variant, kernel, writable, value }) => {
     for (const v of VARIANTS.filter((x) => x.arch === arch && (variant === undefined || x.variant === variant))) {
       const m = Machine.createSync({ arch, variant: v.variant, kernel, ramMiB: 16, tablePoolMiB: 2 });
@@ -186,18 +205,28 @@ describe('device-private entries by hand from the kernel headers', () => {
   // riscv and loongarch do not (v6.12 and v7.2 Kconfig). Without it MAX_SWAPFILES is
   // one higher and the migration types start at it; the device types do not move
   // (SWP_DEVICE_WRITE = 32 - SWP_DEVICE_NUM - SWP_PTE_MARKER_NUM [- SWP_SWAPIN_ERROR_NUM]).
+  // And SWP_DEVICE_NUM is 0 without CONFIG_DEVICE_PRIVATE, which depends on ZONE_DEVICE:
+  // until v6.16 only where the arch has a devmap bit (s390 never; riscv and loongarch
+  // from v6.11). Then MAX_SWAPFILES is that much higher again.
   it.each(['s390', 'riscv', 'loongarch'])('%s has no SWP_HWPOISON: MAX_SWAPFILES one higher, the device types where they were', (arch) => {
-    const at = (kernel: string, a = arch) => Machine.createSync({ arch: a, kernel, ramMiB: 16, tablePoolMiB: 2 }).desc.swap;
+    const mk = (kernel: string, a = arch) => Machine.createSync({ arch: a, kernel, ramMiB: 16, tablePoolMiB: 2 });
     for (const kernel of ['v6.1', 'v6.12', 'v6.17']) {
-      const s = at(kernel), arm = at(kernel, 'arm64');
+      const m = mk(kernel), s = m.desc.swap, arm = mk(kernel, 'arm64').desc.swap;
+      const armDevice = arm.typeNames.filter((t) => t?.startsWith('SWP_DEVICE')).length;
       expect(s.typeNames.includes('SWP_HWPOISON'), kernel).toBe(false);
       expect(arm.typeNames.includes('SWP_HWPOISON'), kernel).toBe(true);
-      expect(s.maxSwapfiles, kernel).toBe(arm.maxSwapfiles + 1);
+      expect(s.maxSwapfiles, kernel).toBe(arm.maxSwapfiles + 1 + (m.era.zoneDevice ? 0 : armDevice));
       expect(s.typeNames[s.maxSwapfiles], kernel).toBe('SWP_MIGRATION_READ');
       expect(s.typeNames[s.maxSwapfiles - 1], kernel).toBeUndefined();
-      expect([s.deviceWrite, s.deviceRead], kernel).toEqual([arm.deviceWrite, arm.deviceRead]);
+      expect([s.deviceWrite, s.deviceRead], kernel).toEqual(m.era.zoneDevice ? [arm.deviceWrite, arm.deviceRead] : [-1, -1]);
     }
-    // v6.12: MAX_SWAPFILES = 32 - 4 (device) - 3 (migration) - 0 - 1 (PTE marker) = 24
-    expect(at('v6.12').maxSwapfiles).toBe(24);
+    // v6.12: MAX_SWAPFILES = 32 - SWP_DEVICE_NUM (4, or 0 on s390: no ZONE_DEVICE) - 3 (migration)
+    // - 0 (no hwpoison) - 1 (PTE marker) = 24, or 28 on s390
+    expect(mk('v6.12').desc.swap.maxSwapfiles).toBe(arch === 's390' ? 28 : 24);
+    // and the what-if that keeps ZONE_DEVICE on s390 has the device types back
+    if (arch === 's390') {
+      const w = Machine.createSync({ arch, kernel: 'v6.12', whatIf: 'devmap-less-zone-device', ramMiB: 16, tablePoolMiB: 2 }).desc.swap;
+      expect([w.maxSwapfiles, w.deviceWrite, w.deviceRead]).toEqual([24, 27, 28]);
+    }
   });
 });

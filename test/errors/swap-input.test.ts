@@ -131,6 +131,24 @@ describe('Machine swap-entry inputs', () => {
     expectError(() => m.devicePrivateEntry(pfn as bigint, o as never), 'EINVAL', msg);
   });
 
+  // CONFIG_DEVICE_PRIVATE depends on ZONE_DEVICE: a machine without it has no device
+  // swap types, and no device-private entry to build, whatever the pfn
+  it.each([
+    ['s390', 'v6.12'], ['s390', 'v6.0'], ['riscv', 'v6.1'], ['loongarch', 'v6.1'],
+  ])('devicePrivateEntry on %s %s (no ZONE_DEVICE) is refused', (arch, kernel) => {
+    const k = Machine.createSync({ arch, kernel, ramMiB: 16, tablePoolMiB: 2 });
+    for (const pfn of [0n, 1n, 0x1234n]) {
+      for (const writable of [true, false]) {
+        expectError(() => k.devicePrivateEntry(pfn, { writable }), 'EINVAL',
+          new RegExp(`devicePrivateEntry: pfn 0x${pfn.toString(16)}: ${kernel} on ${arch} has no device-private entries: CONFIG_DEVICE_PRIVATE depends on ZONE_DEVICE`));
+      }
+    }
+    // every type decodes as a swap area or a non-device reserved type
+    for (let t = 0; t < 32; t++) expect(k.decode(k.swapEntry(t, 1n)).swap?.devicePrivate, `type ${t}`).toBeUndefined();
+    // nor does a bad pfn get past the refusal to another message
+    expectError(() => k.devicePrivateEntry(-1n), 'EINVAL', /devicePrivateEntry: pfn: -0x1 is not a 64-bit value/);
+  });
+
   it('coreSwapEntry refuses what is not an entry or a level', () => {
     expectError(() => m.coreSwapEntry(-1n), 'EINVAL', /coreSwapEntry: entry -1n is not a 64-bit bigint/);
     expectError(() => m.coreSwapEntry(1n << 64n), 'EINVAL', /coreSwapEntry: entry \d+n is not a 64-bit bigint/);
@@ -182,6 +200,15 @@ describe('pgtemu pte --device-private / --swap refusals', () => {
     [['--swap', '3:-1'], /--swap offset '-1' is not a number/],
   ])('pte --arch x86_64 %j', async (args, msg) => {
     expect(await fails('pte', '--arch', 'x86_64', ...args)).toMatch(msg);
+  });
+
+  it.each([
+    ['s390', 'v6.12'], ['riscv', 'v6.1'], ['loongarch', 'v6.0'],
+  ])('pte --device-private on %s %s, which has no ZONE_DEVICE', async (arch, kernel) => {
+    for (const extra of [[], ['--writable'], ['--json']]) {
+      expect(await fails('pte', '--arch', arch, '--kernel', kernel, '--device-private', '0x1', ...extra))
+        .toMatch(new RegExp(`--device-private 0x1: ${kernel} on ${arch} has no device-private entries`));
+    }
   });
 
   it('the ppc64 64K offset field is narrower: a pfn past it is refused there', async () => {
