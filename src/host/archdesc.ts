@@ -446,11 +446,11 @@ const tableField = (f: FieldSpec, where: string): Field => {
   return r;
 };
 
-/** Compile and validate a variant; every problem is an ELAYOUT error naming the field. */
 /**
- * Compile and check a variant for `kernel`. `devicePrivate`: CONFIG_DEVICE_PRIVATE
- * can be set (it depends on ZONE_DEVICE: the machine's `era.zoneDevice`); without
- * it the kernel reserves no device swap types.
+ * Compile and validate a variant for `kernel`; every problem is an ELAYOUT error
+ * naming the field. `devicePrivate`: CONFIG_DEVICE_PRIVATE can be set (it depends
+ * on ZONE_DEVICE: the machine's `era.zoneDevice`); without it the kernel reserves
+ * no device swap types.
  */
 export function compileVariant(v: VariantSpec, kernel: string, o: { devicePrivate?: boolean } = {}): Descriptor {
   const at = `${v.arch}/${v.variant}`;
