@@ -115,6 +115,7 @@ const isTable = { set: ['VALID', 'TABLE'] } as const;
 // pud at 4K (4k-48 level 1; the folded pud at the top of 4k-39). pud_sect and
 // pud_table are real there (neither CONFIG_ARM64_64K_PAGES nor
 // CONFIG_PGTABLE_LEVELS < 3), and pud_leaf is real (!__PAGETABLE_PMD_FOLDED).
+// (v6.12. v7.2 has no pud_sect; pud_table and pud_leaf read the same.)
 const pud4k: LevelKind = {
   ...leafFlags,
   present: pteLikePresent,                        // pud_present = pte_present(pud_pte(pud))
@@ -298,8 +299,10 @@ export const arm64: ArchData = {
   bits: {
     VALID: 0,              // PTE_VALID (PMD_SECT_VALID)
     PAGE: 1,               // PTE_TYPE_PAGE = 3: bit 1 set at level 3 is a page (0b01 is reserved)
-    TABLE: 1,              // PTE_TABLE_BIT = PMD_TABLE_BIT = PUD_TABLE_BIT = P4D_TABLE_BIT;
-                           // val & 3: 3 = table (pmd/pud/p4d) or page (pte), 1 = block (pXD_TYPE_SECT)
+    TABLE: 1,              // PTE_TABLE_BIT = PMD_TABLE_BIT = PUD_TABLE_BIT = P4D_TABLE_BIT (v6.12;
+                           // the names went with "arm64/mm: Drop PXD_TABLE_BIT", v6.15: the same bit,
+                           // tested through pXD_TYPE_MASK since); val & 3: 3 = table (pmd/pud/p4d)
+                           // or page (pte), 1 = block (pXD_TYPE_SECT)
     USER: 6,               // PTE_USER, AP[1] (PMD_SECT_USER)
     RDONLY: 7,             // PTE_RDONLY, AP[2] (PMD_SECT_RDONLY)
     SH0: 8,                // PTE_SHARED = 3 << 8, SH[1:0] inner shareable
@@ -427,7 +430,11 @@ export const arm64: ArchData = {
     mkspecial: [{ set: ['SPECIAL'] }],            // pte_mkspecial (pmd_mkspecial: the same bit)
     mkdevmap: [{ set: ['DEVMAP', 'SPECIAL'] }],   // pte_mkdevmap: PTE_DEVMAP | PTE_SPECIAL
     // pmd_mkhuge / pud_mkhuge (and pte_mkhuge for hugetlb): val & ~PMD_TABLE_BIT,
-    // turning type 3 into a block (type 1)
+    // turning type 3 into a block (type 1). From v6.15 ("Clear PXX_TYPE_MASK and set
+    // PXD_TYPE_SECT in [pmd|pud]_mkhuge()") they clear PMD_TYPE_MASK but VALID and set
+    // PMD_TYPE_SECT but VALID, keeping a present-invalid entry so: the same as clearing
+    // bit 1. v7.2 has no arm64 pte_mkhuge: arch_make_huge_pte (arch/arm64/mm/hugetlbpage.c)
+    // applies pmd_mkhuge / pud_mkhuge by the huge page's size.
     mkhuge: [{ clear: ['TABLE'] }],
   },
   // vm_get_page_prot starts from protection_map[] (arch/arm64/mm/mmap.c):
