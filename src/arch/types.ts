@@ -295,6 +295,8 @@ export interface Era {
   readonly ops?: Partial<Ops>;
   /** that range's predicates and ops per level kind (each replaces the kind's field, or op, of that name) */
   readonly kinds?: Readonly<Record<string, Partial<LevelKind>>>;
+  /** that range's SECTION_SIZE_BITS (replaces every variant's) */
+  readonly sectionSizeBits?: number;
 }
 
 /** An architecture folder's export: data only. */

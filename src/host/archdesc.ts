@@ -352,6 +352,7 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
   let eraSwap: SwapSpec | undefined;
   let prot = data.prot;
   let archOps: Partial<Ops> = data.ops;
+  let sectionSizeBits = g.sectionSizeBits;
   const kinds: Record<string, LevelKind> = { ...data.kinds };
   for (const era of data.eras ?? []) {
     if ((era.from === undefined || kernelCmp(kernel, era.from) >= 0) && (era.until === undefined || kernelCmp(kernel, era.until) <= 0)) {
@@ -359,6 +360,7 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
       if (era.swap) eraSwap = era.swap;
       if (era.prot) prot = era.prot;
       if (era.ops) archOps = { ...archOps, ...era.ops };
+      if (era.sectionSizeBits !== undefined) sectionSizeBits = era.sectionSizeBits;
       for (const [k, over] of Object.entries(era.kinds ?? {})) {
         if (!kinds[k]) throw new PgtemuError('ELAYOUT', `${data.arch}: an era (until ${era.until ?? '-'}) names unknown kind '${k}'`);
         // (an era's ops for a kind replace those ops only, not the kind's others)
@@ -402,7 +404,7 @@ export function buildVariant(data: ArchData, name: string, kernel: string, sw: S
     vaBits: g.vaBits,
     userVaBits: g.userVaBits,
     bigEndian: data.bigEndian,
-    sectionSizeBits: g.sectionSizeBits,
+    sectionSizeBits,
     maxPhysBits: g.maxPhysBits,
     bits,
     levels,

@@ -241,6 +241,8 @@ describe.each(CASES)('s390/$variant at $kernel (v6.13+ segment and region-third 
       .toEqual(by({ region1: _REGION1_ENTRY, region2: _REGION2_ENTRY, region3: _REGION3_ENTRY, segment: _SEGMENT_ENTRY }).slice(0, PTE));
     // spelled out: pmd_populate now writes PRESENT | pa, pud_populate R3 | LENGTH | PRESENT
     expect([d.levels[SEG].tableTemplate, d.levels[R3].tableTemplate, d.levels[SEG].empty, d.levels[R3].empty]).toEqual([0x1n, 0x7n, 0x20n, 0x24n]);
+    // sparsemem.h SECTION_SIZE_BITS 27 (128 MiB sections; 28 in v6.12)
+    expect(d.sectionSizeBits).toBe(27);
   });
 
   it('decodes segment entries: tables, 1 MiB leaves, PROT_NONE, invalidated, old, bad, not present', () => {
@@ -410,5 +412,6 @@ describe('s390 at v6.12 keeps the old segment layout', () => {
     // mk_huge_pmd(PAGE_RO) = SEGMENT_RO (PROTECT | READ | NOEXEC) | LARGE | YOUNG = 0x1701.
     // (_REGION3_ENTRY is 0x7 in both: the new PRESENT bit is one of the LENGTH bits.)
     expect([d.levels[n - 2].tableTemplate, d.levels[n - 2].templates.ro, d.levels[n - 3].tableTemplate]).toEqual([0n, 0x1701n, 0x7n]);
+    expect(d.sectionSizeBits).toBe(28);   // v6.12 sparsemem.h
   });
 });

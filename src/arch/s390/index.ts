@@ -429,6 +429,10 @@ export const s390: ArchData = {
   // entries at the last level only.
   eras: [{
     from: 'v6.13',
+    // SECTION_SIZE_BITS 27 (v7.2 sparsemem.h; 28 in v6.12): e3a6970b7daf "s390/sparsemem:
+    // Reduce section size to 128 MiB" (David Hildenbrand's virtio-mem series), pushed to
+    // the s390 tree's for-next on 2024-11-07, so the 6.13 merge window too
+    sectionSizeBits: 27,
     bits: {
       SEG_PRESENT: 0,      // _SEGMENT_ENTRY_PRESENT 0x0001 (SW)
       SEG_SOFT_DIRTY: 1,   // _SEGMENT_ENTRY_SOFT_DIRTY 0x0002 (CONFIG_MEM_SOFT_DIRTY)
@@ -546,7 +550,7 @@ export const s390: ArchData = {
       pageShift: 12,
       vaBits: 42,
       userVaBits: 42,      // asce_limit = _REGION2_SIZE (init_new_context)
-      sectionSizeBits: 28, // sparsemem.h SECTION_SIZE_BITS
+      sectionSizeBits: 28, // sparsemem.h SECTION_SIZE_BITS (v6.12; 27 from v6.13, see eras)
       maxPhysBits: 46,     // MAX_PHYSMEM_BITS = CONFIG_MAX_PHYSMEM_BITS, default 46 (arch/s390/Kconfig)
       levels: [
         { name: 'region3', kind: 'region3', shift: 31, indexBits: 11 },   // _REGION3_SHIFT, _CRST_ENTRIES
