@@ -460,7 +460,11 @@ export function compileVariant(v: VariantSpec, kernel: string, o: { devicePrivat
   if (n < 2 || n > 5) throw new PgtemuError('ELAYOUT', `${at}: levels: ${n} levels (2 to 5 supported)`);
   if (v.pageShift < 12 || v.pageShift > 16) throw new PgtemuError('ELAYOUT', `${at}: pageShift ${v.pageShift} is not 12..16`);
   if (v.userVaBits > v.vaBits) throw new PgtemuError('ELAYOUT', `${at}: userVaBits ${v.userVaBits} exceeds vaBits ${v.vaBits}`);
-  if (v.sectionSizeBits <= v.pageShift) throw new PgtemuError('ELAYOUT', `${at}: sectionSizeBits ${v.sectionSizeBits} must exceed pageShift`);
+  // SECTION_SIZE_BITS: a section holds pages (> PAGE_SHIFT) and fits the physical
+  // address space (<= MAX_PHYSMEM_BITS, include/linux/mmzone.h SECTIONS_SHIFT)
+  if (!Number.isInteger(v.sectionSizeBits) || v.sectionSizeBits <= v.pageShift || v.sectionSizeBits > v.maxPhysBits) {
+    throw new PgtemuError('ELAYOUT', `${at}: sectionSizeBits ${v.sectionSizeBits} is not an integer in pageShift + 1 .. maxPhysBits (${v.pageShift + 1}..${v.maxPhysBits})`);
+  }
   if (v.bits.DEVMAP !== undefined && v.bits.DEVMAP !== ABSENT && v.bits.DEVMAP === v.bits.SPECIAL) {
     throw new PgtemuError('ELAYOUT', `${at}: bits.DEVMAP equals bits.SPECIAL (bit ${v.bits.DEVMAP})`);
   }

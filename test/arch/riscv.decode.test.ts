@@ -4,7 +4,7 @@
 // judge them; a hand-built table tree walked; and a map / pin / unpin / zap
 // round trip for base pages and every huge leaf the variant has.
 import { describe, expect, it } from 'vitest';
-import { Machine, applyOp, type EntryFlags } from '../../src/index.js';
+import { Machine, applyOp, matchPred, type EntryFlags } from '../../src/index.js';
 import { leafCycle, leafCycleWant } from '../helpers/pin-cycle.js';
 import { devmapByKernel } from '../helpers/machines.js';
 
@@ -155,12 +155,14 @@ describe.each(VARIANTS)('riscv %s', (variant) => {
         pudMkspecial: applyOp(PUD.ops.mkspecial, pfn_pud(PFN_1G, PAGE_READ)) === pud,
         // the template a huge pfnmap (remap_pfn_range's vmf_insert_pfn_pud) writes
         pudSpecialRo: PUD.templates.specialRo,
+        // !pud_bad of a 1 GiB leaf: pud_bad = !pud_present, then also (val & _PAGE_LEAF)
+        pudLeafNotBad: matchPred(PUD.preds.table, pfn_pud(PFN_1G, PAGE_READ)),
       };
     });
     expect(got).toEqual([
-      { kernel: 'v6.12', thpPud: false, pmdSpecial: false, pudSpecial: false, pmdMkspecial: false, pudMkspecial: false, pudSpecialRo: PAGE_READ },
-      { kernel: 'v6.15', thpPud: false, pmdSpecial: true, pudSpecial: false, pmdMkspecial: true, pudMkspecial: false, pudSpecialRo: PAGE_READ },
-      { kernel: 'v6.17', thpPud: true, pmdSpecial: true, pudSpecial: true, pmdMkspecial: true, pudMkspecial: true, pudSpecialRo: pte_mkspecial(PAGE_READ) },
+      { kernel: 'v6.12', thpPud: false, pmdSpecial: false, pudSpecial: false, pmdMkspecial: false, pudMkspecial: false, pudSpecialRo: PAGE_READ, pudLeafNotBad: true },
+      { kernel: 'v6.15', thpPud: false, pmdSpecial: true, pudSpecial: false, pmdMkspecial: true, pudMkspecial: false, pudSpecialRo: PAGE_READ, pudLeafNotBad: true },
+      { kernel: 'v6.17', thpPud: true, pmdSpecial: true, pudSpecial: true, pmdMkspecial: true, pudMkspecial: true, pudSpecialRo: pte_mkspecial(PAGE_READ), pudLeafNotBad: false },
     ]);
   });
 

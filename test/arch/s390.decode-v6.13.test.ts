@@ -20,8 +20,8 @@
 // *_noexec_mask are all ones), CONFIG_MEM_SOFT_DIRTY and CONFIG_NUMA_BALANCING,
 // not CONFIG_PAGE_TABLE_CHECK.
 import { describe, expect, it } from 'vitest';
-import { Machine, type EntryFlags } from '../../src/index.js';
-import { S390_END_TO_END, s390EndToEnd, opsDiffering, type OpsByLevel } from '../helpers/s390.js';
+import { Machine, matchPred, type EntryFlags } from '../../src/index.js';
+import { S390_END_TO_END, s390EndToEnd, opsDiffering, upperRegionCases, type OpsByLevel } from '../helpers/s390.js';
 
 const GiB = 1n << 30n;
 const M64 = (1n << 64n) - 1n;
@@ -135,8 +135,6 @@ const pud_mkdirty = (p: bigint) => {
 };
 
 // ---- pgalloc.h:118-154
-const pgd_populate = (pa: bigint) => _REGION1_ENTRY | pa;
-const p4d_populate = (pa: bigint) => _REGION2_ENTRY | pa;
 const pud_populate = (pa: bigint) => _REGION3_ENTRY | pa;
 const pmd_populate = (pa: bigint) => _SEGMENT_ENTRY | pa;
 
@@ -266,9 +264,18 @@ describe.each(CASES)('s390/$variant at $kernel (v6.13+ segment and region-third 
       'LARGE, not PRESENT, old': [pmd_mkold(ro) & ~_SEGMENT_ENTRY_PRESENT, flags('')],
       // ... while pmd_young still reads its bit (0x1000) of a non-present entry
       'LARGE, not PRESENT, young': [ro & ~_SEGMENT_ENTRY_PRESENT, flags('young')],
+      // LARGE and the frame alone: no NOEXEC (outside _SEGMENT_ENTRY_BITS), not present, so
+      // not pmd_leaf and not pmd_bad either (v6.12's pmd_bad took any LARGE for a leaf)
+      'LARGE alone, not PRESENT': [(segPfn << 12n) | _SEGMENT_ENTRY_LARGE, flags('')],
     };
     const got = Object.fromEntries(Object.entries(cases).map(([k, [v]]) => [k, m.decode(v, SEG)]));
     expect(got).toEqual(Object.fromEntries(Object.entries(cases).map(([k, [v]]) => [k, pmdKernel(v)])));
+    // each predicate alone, on every case (decode only asks pmd_bad of present entries):
+    // !pmd_bad of a non-present entry with LARGE is true now, pmd_leaf needing PRESENT
+    const p = m.desc.levels[SEG].preds;
+    const preds = (v: bigint) => ({ present: matchPred(p.present, v), leaf: matchPred(p.leaf, v), notBad: matchPred(p.table, v), protnone: matchPred(p.protnone, v) });
+    expect(Object.fromEntries(Object.entries(cases).map(([k, [v]]) => [k, preds(v)])))
+      .toEqual(Object.fromEntries(Object.entries(cases).map(([k, [v]]) => [k, { present: pmd_present(v), leaf: pmd_leaf(v), notBad: !pmd_bad(v), protnone: pmd_protnone(v) }])));
     expect(got).toEqual(Object.fromEntries(Object.entries(cases).map(([k, [, f]]) => [k, f])));
     // the values, against the bit table: PRESENT 0x1, READ 0x4000, WRITE 0x8000, SOFT_DIRTY 0x2
     expect([ro & 0xfffffn, thp & 0xfffffn, pmdp_invalidate(thp) & 0xfffffn]).toEqual([0x5701n, 0xf503n, 0xf523n]);
@@ -293,22 +300,17 @@ describe.each(CASES)('s390/$variant at $kernel (v6.13+ segment and region-third 
       // pud_bad: a bit outside _REGION_ENTRY_BITS (0x100) in a table entry
       ['region3 bad', R3, pud_populate(tablePa) | 0x100n, flags('present')],
     ];
-    if (R2 >= 0) {
-      cases.push(['region2 empty', R2, _REGION2_ENTRY_EMPTY, flags('')]);
-      cases.push(['region2 table', R2, p4d_populate(tablePa), flags('present table')]);
-      cases.push(['region2 type R1', R2, tablePa | _REGION1_ENTRY, flags('present')]);    // p4d_bad
-    }
-    if (R1 >= 0) {
-      cases.push(['region1 empty', R1, _REGION1_ENTRY_EMPTY, flags('')]);
-      cases.push(['region1 table', R1, pgd_populate(tablePa), flags('present table')]);
-      // pgd_none tests _REGION_ENTRY_INVALID only (type R1)
-      cases.push(['region1 invalid with origin', R1, pgd_populate(tablePa) | _REGION_ENTRY_INVALID, flags('')]);
-    }
+    for (const [k, l, v, f] of upperRegionCases(R1, R2, tablePa)) cases.push([k, l, v, flags(f)]);
     const got = Object.fromEntries(cases.map(([k, l, v]) => [k, m.decode(v, l)]));
     expect(got).toEqual(Object.fromEntries(cases.map(([k, , , f]) => [k, f])));
     // the region-third ones also from the helpers
     const r3 = cases.filter(([, l]) => l === R3);
     expect(Object.fromEntries(r3.map(([k]) => [k, got[k]]))).toEqual(Object.fromEntries(r3.map(([k, , v]) => [k, pudKernel(v)])));
+    // and each region-third predicate alone, also on a LARGE entry without PRESENT
+    const p = m.desc.levels[R3].preds;
+    const r3Entries = [...r3.map(([, , v]) => v), hugetlb(true, r3Pfn, PAGE_RO, false) & ~_REGION3_ENTRY_PRESENT];
+    expect(r3Entries.map((v) => ({ present: matchPred(p.present, v), leaf: matchPred(p.leaf, v), notBad: matchPred(p.table, v) })))
+      .toEqual(r3Entries.map((v) => ({ present: pud_present(v), leaf: pud_leaf(v), notBad: !pud_bad(v) })));
     expect([rw & 0x7fff_ffffn, hugetlb(true, r3Pfn, PAGE_RO, false) & 0x7fff_ffffn]).toEqual([0xf507n, 0x5705n]);
   });
 

@@ -23,7 +23,7 @@
 // shapes, each for the whole life of the mm; the upgrade is not modelled.
 import { describe, expect, it } from 'vitest';
 import { Machine, type EntryFlags } from '../../src/index.js';
-import { S390_END_TO_END, s390EndToEnd, opsDiffering, type OpsByLevel } from '../helpers/s390.js';
+import { S390_END_TO_END, s390EndToEnd, opsDiffering, upperRegionCases, type OpsByLevel } from '../helpers/s390.js';
 
 const GiB = 1n << 30n;
 const MiB = 1n << 20n;
@@ -385,20 +385,7 @@ describe.each(VARIANTS)('s390/$variant', ({ variant, levels, shifts, vaBits, use
       // pud_bad: a bit outside _REGION_ENTRY_BITS (0x100) in a table entry
       ['region3 bad', R3, pud_populate(tablePa) | 0x100n, flags('present write')],
     ];
-    if (R2 >= 0) {
-      // p4d_none: _REGION2_ENTRY_EMPTY; p4d_populate: _REGION2_ENTRY | __pa(pud)
-      cases.push(['region2 empty', R2, _REGION2_ENTRY_EMPTY, flags('')]);
-      cases.push(['region2 table', R2, p4d_populate(tablePa), flags('present table')]);
-      // p4d_bad: type R3 is below R2 and is not bad (folded), type R1 above it is
-      cases.push(['region2 type R1', R2, tablePa | _REGION1_ENTRY, flags('present')]);
-    }
-    if (R1 >= 0) {
-      // pgd_populate: _REGION1_ENTRY | __pa(p4d)
-      cases.push(['region1 empty', R1, _REGION1_ENTRY_EMPTY, flags('')]);
-      cases.push(['region1 table', R1, pgd_populate(tablePa), flags('present table')]);
-      // pgd_none tests _REGION_ENTRY_INVALID only (type R1): an invalid entry with an origin is none
-      cases.push(['region1 invalid with origin', R1, pgd_populate(tablePa) | _REGION_ENTRY_INVALID, flags('')]);
-    }
+    for (const [k, l, v, f] of upperRegionCases(R1, R2, tablePa)) cases.push([k, l, v, flags(f)]);
     const got = Object.fromEntries(cases.map(([k, l, v]) => [k, m.decode(v, l)]));
     expect(got).toEqual(Object.fromEntries(cases.map(([k, , , f]) => [k, f])));
     expect(rw & 0x7fff_ffffn).toBe(0x7507n);

@@ -90,6 +90,16 @@ describe('bad input leaves the machine as it was', () => {
     const eraRoWritable: ArchData = { ...x, eras: [{ until: 'v6.1', bits: {}, prot: { ...x.prot, readonly: [...x.prot.readonly, 'RW'] } }] };
     expect(() => compileVariant(buildVariant(eraRoWritable, '4level', 'v6.1', sw), 'v6.1')).toThrow(/a ro leaf \(0x[0-9a-f]+\) passes \w+_write\(\)/);
     expect(() => compileVariant(buildVariant(eraRoWritable, '4level', 'v6.12', sw), 'v6.12')).not.toThrow();   // outside its range
+    // an era's SECTION_SIZE_BITS (s390's from v6.13) is checked as a variant's: an integer
+    // above PAGE_SHIFT and at most MAX_PHYSMEM_BITS (46 on x86_64/4level)
+    for (const bad of [Number.NaN, 2.5, 12, 0, -1, 47, 64, Infinity, '27' as never]) {
+      const eraSection: ArchData = { ...x, eras: [{ until: 'v6.1', bits: {}, sectionSizeBits: bad }] };
+      expect(() => compileVariant(buildVariant(eraSection, '4level', 'v6.1', sw), 'v6.1'), String(bad))
+        .toThrow(/4level: sectionSizeBits .* is not an integer in pageShift \+ 1 \.\. maxPhysBits \(13\.\.46\)/);
+      expect(() => compileVariant(buildVariant(eraSection, '4level', 'v6.12', sw), 'v6.12')).not.toThrow();   // outside its range
+    }
+    const eraSectionOk: ArchData = { ...x, eras: [{ until: 'v6.1', bits: {}, sectionSizeBits: 46 }] };
+    expect(compileVariant(buildVariant(eraSectionOk, '4level', 'v6.1', sw), 'v6.1').sectionSizeBits).toBe(46);
     // gup-fast's pgd_none-only test (gup_fast_pgd_range) on a level below the top is refused
     const noneOnlyPmd: ArchData = { ...x, kinds: { ...x.kinds, pmd: { ...x.kinds.pmd, gupFastNoneOnly: true } } };
     expect(() => compileVariant(buildVariant(noneOnlyPmd, 'la57', 'v6.12', sw), 'v6.12')).toThrow(/pmd.gupFastNoneOnly: only the top level \(a real pgd\)/);

@@ -11,6 +11,38 @@ import { pinCycle } from './pin-cycle.js';
 const GiB = 1n << 30n;
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
+// Region-first and region-second entries, the same in v6.12 and v7.2
+// (arch/s390/include/asm/pgtable.h, pgalloc.h): pXd_populate writes
+// _REGIONn_ENTRY = _REGION_ENTRY_TYPE_Rn | _REGION_ENTRY_LENGTH | __pa(table);
+// a new table holds _REGIONn_ENTRY_EMPTY = TYPE_Rn | _REGION_ENTRY_INVALID.
+const _REGION_ENTRY_INVALID = 0x20n, _REGION_ENTRY_LENGTH = 0x03n;
+const _REGION1_ENTRY = 0x0cn | _REGION_ENTRY_LENGTH, _REGION1_ENTRY_EMPTY = 0x0cn | _REGION_ENTRY_INVALID;
+const _REGION2_ENTRY = 0x08n | _REGION_ENTRY_LENGTH, _REGION2_ENTRY_EMPTY = 0x08n | _REGION_ENTRY_INVALID;
+
+/**
+ * The region-first / region-second decode cases of a variant whose levels R1 / R2
+ * (-1: none) hold them: [name, level, entry, the flags the kernel's helpers give,
+ * space separated].
+ */
+export function upperRegionCases(R1: number, R2: number, tablePa: bigint): [string, number, bigint, string][] {
+  const cases: [string, number, bigint, string][] = [];
+  if (R2 >= 0) {
+    // p4d_none: _REGION2_ENTRY_EMPTY; p4d_populate: _REGION2_ENTRY | __pa(pud)
+    cases.push(['region2 empty', R2, _REGION2_ENTRY_EMPTY, '']);
+    cases.push(['region2 table', R2, _REGION2_ENTRY | tablePa, 'present table']);
+    // p4d_bad: type R3 is below R2 and is not bad (folded), type R1 above it is
+    cases.push(['region2 type R1', R2, tablePa | _REGION1_ENTRY, 'present']);
+  }
+  if (R1 >= 0) {
+    // pgd_none: _REGION1_ENTRY_EMPTY; pgd_populate: _REGION1_ENTRY | __pa(p4d)
+    cases.push(['region1 empty', R1, _REGION1_ENTRY_EMPTY, '']);
+    cases.push(['region1 table', R1, _REGION1_ENTRY | tablePa, 'present table']);
+    // pgd_none tests _REGION_ENTRY_INVALID only (type R1): an invalid entry with an origin is none
+    cases.push(['region1 invalid with origin', R1, _REGION1_ENTRY | tablePa | _REGION_ENTRY_INVALID, '']);
+  }
+  return cases;
+}
+
 /** Per level index: entries to try, and the kernel helper for each op name. */
 export type OpsByLevel = Record<number, { inputs: bigint[]; fns: Record<string, (p: bigint) => bigint> }>;
 
